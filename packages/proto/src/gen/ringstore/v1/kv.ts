@@ -52,8 +52,14 @@ export interface PutRequest {
 }
 
 export interface PutResponse {
-  /** Context covering the value just written. */
+  /** Context covering the value just written and the siblings below. */
   context: Buffer;
+  /**
+   * Every value the coordinator holds for the key after the write, the new one included. More
+   * than one means concurrent writes the context now covers: a later Put with this context
+   * supersedes them all, so reconcile them first (as Riak's return_body).
+   */
+  siblings: Sibling[];
 }
 
 export interface DeleteRequest {
@@ -438,13 +444,16 @@ export const PutRequest: MessageFns<PutRequest> = {
 };
 
 function createBasePutResponse(): PutResponse {
-  return { context: Buffer.alloc(0) };
+  return { context: Buffer.alloc(0), siblings: [] };
 }
 
 export const PutResponse: MessageFns<PutResponse> = {
   encode(message: PutResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.context.length !== 0) {
       writer.uint32(10).bytes(message.context);
+    }
+    for (const v of message.siblings) {
+      Sibling.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -470,6 +479,14 @@ export const PutResponse: MessageFns<PutResponse> = {
             message.context = Buffer.from(reader.bytes());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.siblings.push(Sibling.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -483,13 +500,19 @@ export const PutResponse: MessageFns<PutResponse> = {
   },
 
   fromJSON(object: any): PutResponse {
-    return { context: isSet(object.context) ? Buffer.from(bytesFromBase64(object.context)) : Buffer.alloc(0) };
+    return {
+      context: isSet(object.context) ? Buffer.from(bytesFromBase64(object.context)) : Buffer.alloc(0),
+      siblings: globalThis.Array.isArray(object?.siblings) ? object.siblings.map((e: any) => Sibling.fromJSON(e)) : [],
+    };
   },
 
   toJSON(message: PutResponse): unknown {
     const obj: any = {};
     if (message.context.length !== 0) {
       obj.context = base64FromBytes(message.context);
+    }
+    if (message.siblings?.length) {
+      obj.siblings = message.siblings.map((e) => Sibling.toJSON(e));
     }
     return obj;
   },
@@ -500,6 +523,7 @@ export const PutResponse: MessageFns<PutResponse> = {
   fromPartial(object: DeepPartial<PutResponse>): PutResponse {
     const message = createBasePutResponse();
     message.context = object.context ?? Buffer.alloc(0);
+    message.siblings = object.siblings?.map((e) => Sibling.fromPartial(e)) || [];
     return message;
   },
 };
