@@ -1,0 +1,213 @@
+import { assert } from './assert.js';
+import { getFailure } from './failure.js';
+import { checkDurationMs, checkQuorum, checkTargets } from './targets.js';
+import type { ObjectOps, QuorumFailure, Target } from './types.js';
+
+export interface GetOptions<O> {
+  readonly targets: readonly Target[];
+  /** Readable replies needed before answering. */
+  readonly r: number;
+  readonly requestTimeoutMs: number;
+  /** How long to keep listening for slower replicas after answering, to read-repair them. */
+  readonly repairWaitMs: number;
+  readonly ops: ObjectOps<O>;
+}
+
+export type GetEvent<O> =
+  | {
+      readonly type: 'reply';
+      readonly nodeId: string;
+      /** undefined: the replica does not have the key. */
+      readonly object: O | undefined;
+      /** The replica's copy failed its checksum: it counts as no reply, and is repaired. */
+      readonly corrupt?: boolean | undefined;
+    }
+  | { readonly type: 'fail'; readonly nodeId: string; readonly reason: string }
+  | { readonly type: 'timeout' }
+  | { readonly type: 'repair-timeout' };
+
+export type GetResult<O> =
+  | { readonly ok: true; readonly object: O | undefined }
+  | { readonly ok: false; readonly failure: QuorumFailure };
+
+export type GetEffect<O> =
+  | { readonly type: 'read'; readonly nodeId: string }
+  | {
+      readonly type: 'schedule-timeout';
+      readonly timer: 'request' | 'repair';
+      readonly afterMs: number;
+    }
+  | { readonly type: 'respond'; readonly result: GetResult<O> }
+  | { readonly type: 'repair'; readonly nodeIds: string[]; readonly object: O }
+  | { readonly type: 'done' };
+
+export interface GetStep<O> {
+  readonly state: GetState<O>;
+  readonly effects: GetEffect<O>[];
+}
+
+declare const getStateBrand: unique symbol;
+
+/** Opaque: only startGet and stepGet read it. Never mutated; each step returns a new one. */
+export interface GetState<O> {
+  readonly [getStateBrand]: (object: O) => O;
+}
+
+/** A node's first answer; later ones from the same node are ignored. */
+type Answer<O> =
+  | { readonly kind: 'reply'; readonly object: O | undefined }
+  | { readonly kind: 'corrupt' }
+  | { readonly kind: 'fail' };
+
+interface GetInternal<O> {
+  readonly r: number;
+  readonly targets: readonly Target[];
+  readonly targetIds: ReadonlySet<string>;
+  readonly ops: ObjectOps<O>;
+  readonly repairWaitMs: number;
+  readonly answers: ReadonlyMap<string, Answer<O>>;
+  readonly replied: number;
+  /** Merge of every readable reply so far, in arrival order; undefined while none has the key. */
+  readonly merged: O | undefined;
+  readonly phase: 'waiting' | 'repairing' | 'done';
+}
+
+const seal = <O>(s: GetInternal<O>): GetState<O> => s as unknown as GetState<O>;
+const open = <O>(s: GetState<O>): GetInternal<O> => s as unknown as GetInternal<O>;
+
+/** Starts a get: read every target and arm the deadline, or fail at once when R > targets. */
+export function startGet<O>(options: GetOptions<O>): GetStep<O> {
+  const { targets, r, requestTimeoutMs, repairWaitMs, ops } = options;
+  const targetIds = checkTargets(targets);
+  checkQuorum('R', r);
+  checkDurationMs('requestTimeoutMs', requestTimeoutMs, 1);
+  checkDurationMs('repairWaitMs', repairWaitMs, 0);
+  const state: GetInternal<O> = {
+    r,
+    targets,
+    targetIds,
+    ops,
+    repairWaitMs,
+    answers: new Map(),
+    replied: 0,
+    merged: undefined,
+    phase: 'waiting',
+  };
+  if (r > targets.length) {
+    const counts = { acked: 0, needed: r, replicas: targets.length };
+    const failure = getFailure('unavailable', counts, {
+      failed: 0,
+      corrupt: 0,
+      tooFewTargets: true,
+    });
+    return {
+      state: seal({ ...state, phase: 'done' }),
+      effects: [{ type: 'respond', result: { ok: false, failure } }, { type: 'done' }],
+    };
+  }
+  const effects: GetEffect<O>[] = targets.map((t) => ({ type: 'read', nodeId: t.nodeId }));
+  effects.push({ type: 'schedule-timeout', timer: 'request', afterMs: requestTimeoutMs });
+  return { state: seal(state), effects };
+}
+
+/**
+ * Feeds one event to a get. After answering it keeps collecting replies until every target has
+ * answered or the repair wait (or the request deadline) ends, then read-repairs and is done.
+ */
+export function stepGet<O>(state: GetState<O>, event: GetEvent<O>): GetStep<O> {
+  const s = open(state);
+  if (s.phase === 'done') return { state, effects: [] };
+  switch (event.type) {
+    case 'reply':
+      return answer(
+        s,
+        event.nodeId,
+        event.corrupt === true ? { kind: 'corrupt' } : { kind: 'reply', object: event.object },
+      );
+    case 'fail':
+      return answer(s, event.nodeId, { kind: 'fail' });
+    case 'timeout':
+      return timeout(s);
+    case 'repair-timeout':
+      assert(s.phase === 'repairing', 'repair-timeout before the repair timer was scheduled');
+      return finish(s, []);
+  }
+}
+
+function answer<O>(s: GetInternal<O>, nodeId: string, a: Answer<O>): GetStep<O> {
+  assert(s.targetIds.has(nodeId), `get event from ${nodeId}, which is not a target`);
+  if (s.answers.has(nodeId)) return { state: seal(s), effects: [] };
+  const answers = new Map(s.answers);
+  answers.set(nodeId, a);
+  const next: GetInternal<O> = { ...s, answers };
+  if (a.kind !== 'reply') return settle(next, []);
+  const merged = mergeMaybe(s.ops, s.merged, a.object);
+  return settle({ ...next, replied: s.replied + 1, merged }, []);
+}
+
+function timeout<O>(s: GetInternal<O>): GetStep<O> {
+  if (s.phase === 'repairing') return finish(s, []);
+  const failure = getFailure('timeout', counts(s), { ...tally(s), tooFewTargets: false });
+  return finish(s, [{ type: 'respond', result: { ok: false, failure } }]);
+}
+
+/** Answers once R is met or out of reach; then waits for the rest, bounded by repairWaitMs. */
+function settle<O>(s: GetInternal<O>, effects: GetEffect<O>[]): GetStep<O> {
+  const pending = s.targets.length - s.answers.size;
+  if (s.phase === 'waiting') {
+    if (s.replied >= s.r) {
+      effects.push({ type: 'respond', result: { ok: true, object: s.merged } });
+    } else if (s.replied + pending < s.r) {
+      const failure = getFailure('unavailable', counts(s), { ...tally(s), tooFewTargets: false });
+      effects.push({ type: 'respond', result: { ok: false, failure } });
+    } else {
+      return { state: seal(s), effects };
+    }
+    if (pending > 0) {
+      effects.push({ type: 'schedule-timeout', timer: 'repair', afterMs: s.repairWaitMs });
+      return { state: seal({ ...s, phase: 'repairing' }), effects };
+    }
+    return finish(s, effects);
+  }
+  return pending === 0 ? finish(s, effects) : { state: seal(s), effects };
+}
+
+/** Read repair, then done: write the merge back to every primary that was behind or corrupt. */
+function finish<O>(s: GetInternal<O>, effects: GetEffect<O>[]): GetStep<O> {
+  const merged = s.merged;
+  if (merged !== undefined) {
+    const nodeIds = s.targets
+      .filter((t) => t.hintFor === undefined && isBehind(s.ops, s.answers.get(t.nodeId), merged))
+      .map((t) => t.nodeId);
+    if (nodeIds.length > 0) effects.push({ type: 'repair', nodeIds, object: merged });
+  }
+  effects.push({ type: 'done' });
+  return { state: seal({ ...s, phase: 'done' }), effects };
+}
+
+/** Only replicas that answered are repaired: one that failed or stayed silent is left to hints and anti-entropy. */
+function isBehind<O>(ops: ObjectOps<O>, a: Answer<O> | undefined, merged: O): boolean {
+  if (a === undefined || a.kind === 'fail') return false;
+  if (a.kind === 'corrupt') return true;
+  return a.object === undefined || !ops.sameVersion(a.object, merged);
+}
+
+function mergeMaybe<O>(ops: ObjectOps<O>, a: O | undefined, b: O | undefined): O | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return ops.merge(a, b);
+}
+
+function tally<O>(s: GetInternal<O>): { failed: number; corrupt: number } {
+  let failed = 0;
+  let corrupt = 0;
+  for (const a of s.answers.values()) {
+    if (a.kind === 'fail') failed += 1;
+    if (a.kind === 'corrupt') corrupt += 1;
+  }
+  return { failed, corrupt };
+}
+
+function counts<O>(s: GetInternal<O>): { acked: number; needed: number; replicas: number } {
+  return { acked: s.replied, needed: s.r, replicas: s.targets.length };
+}

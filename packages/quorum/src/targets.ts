@@ -1,0 +1,26 @@
+import { assert } from './assert.js';
+import { targetsMax, type Target } from './types.js';
+
+/** Checks what the shell passes in; every violation is a bug in the caller. */
+export function checkTargets(targets: readonly Target[]): ReadonlySet<string> {
+  assert(targets.length <= targetsMax, `${targets.length} targets exceed targetsMax=${targetsMax}`);
+  const ids = new Set<string>();
+  for (const target of targets) {
+    assert(target.nodeId.length > 0, 'a target has an empty nodeId');
+    assert(!ids.has(target.nodeId), `target ${target.nodeId} is named twice`);
+    assert(target.hintFor !== target.nodeId, `target ${target.nodeId} is a fallback for itself`);
+    ids.add(target.nodeId);
+  }
+  return ids;
+}
+
+export function checkQuorum(name: 'W' | 'R', value: number): void {
+  assert(Number.isInteger(value) && value >= 1, `${name}=${value} must be an integer >= 1`);
+}
+
+export function checkDurationMs(name: string, valueMs: number, min: number): void {
+  assert(
+    Number.isFinite(valueMs) && valueMs >= min,
+    `${name}=${valueMs} must be finite and >= ${min}`,
+  );
+}
