@@ -74,6 +74,8 @@ export interface ReadReplicaRequest {
 export interface ReadReplicaResponse {
   found: boolean;
   object: Buffer;
+  /** The replica's stored copy failed its checksum: treat as missing and repair it. */
+  corrupt: boolean;
 }
 
 /** A batch of hinted objects delivered to the replica they were meant for. */
@@ -859,7 +861,7 @@ export const ReadReplicaRequest: MessageFns<ReadReplicaRequest> = {
 };
 
 function createBaseReadReplicaResponse(): ReadReplicaResponse {
-  return { found: false, object: Buffer.alloc(0) };
+  return { found: false, object: Buffer.alloc(0), corrupt: false };
 }
 
 export const ReadReplicaResponse: MessageFns<ReadReplicaResponse> = {
@@ -869,6 +871,9 @@ export const ReadReplicaResponse: MessageFns<ReadReplicaResponse> = {
     }
     if (message.object.length !== 0) {
       writer.uint32(18).bytes(message.object);
+    }
+    if (message.corrupt !== false) {
+      writer.uint32(24).bool(message.corrupt);
     }
     return writer;
   },
@@ -902,6 +907,14 @@ export const ReadReplicaResponse: MessageFns<ReadReplicaResponse> = {
             message.object = Buffer.from(reader.bytes());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.corrupt = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -918,6 +931,7 @@ export const ReadReplicaResponse: MessageFns<ReadReplicaResponse> = {
     return {
       found: isSet(object.found) ? globalThis.Boolean(object.found) : false,
       object: isSet(object.object) ? Buffer.from(bytesFromBase64(object.object)) : Buffer.alloc(0),
+      corrupt: isSet(object.corrupt) ? globalThis.Boolean(object.corrupt) : false,
     };
   },
 
@@ -929,6 +943,9 @@ export const ReadReplicaResponse: MessageFns<ReadReplicaResponse> = {
     if (message.object.length !== 0) {
       obj.object = base64FromBytes(message.object);
     }
+    if (message.corrupt !== false) {
+      obj.corrupt = message.corrupt;
+    }
     return obj;
   },
 
@@ -939,6 +956,7 @@ export const ReadReplicaResponse: MessageFns<ReadReplicaResponse> = {
     const message = createBaseReadReplicaResponse();
     message.found = object.found ?? false;
     message.object = object.object ?? Buffer.alloc(0);
+    message.corrupt = object.corrupt ?? false;
     return message;
   },
 };
