@@ -1,0 +1,106 @@
+// One function per command: validated arguments in, exit code out. Output goes to io; errors a
+// user can act on are thrown as UsageError, InputError or RpcError and reported by run().
+import { exitCode, UsageError, type ExitCode } from './errors.js';
+import { formatGetHuman, formatMembersHuman, formatRingHuman, getJson, isFound, membersJson, ringJson } from './format.js';
+import type { RunIo } from './io.js';
+import type { NodeApi } from './rpc.js';
+
+/** Options every command takes, validated. */
+export interface CommonOptions {
+  readonly node: string;
+  readonly deadlineMs: number;
+  readonly json: boolean;
+}
+
+export interface CommandContext {
+  readonly options: CommonOptions;
+  readonly api: NodeApi;
+  readonly io: RunIo;
+}
+
+function printJson(io: RunIo, document: unknown): void {
+  io.stdout.write(JSON.stringify(document) + '\n');
+}
+
+export function keyBytes(key: string): Buffer {
+  if (key.length === 0) throw new UsageError('the key must not be empty');
+  return Buffer.from(key, 'utf8');
+}
+
+export async function getCommand(context: CommandContext, key: string, r: number): Promise<ExitCode> {
+  const { api, io, options } = context;
+  const response = await api.get(keyBytes(key), r);
+  const found = isFound(response);
+  if (options.json) printJson(io, getJson(key, response));
+  else if (found) io.stdout.write(formatGetHuman(response));
+  if (found) return exitCode.ok;
+  io.stderr.write('not found\n');
+  return exitCode.failure;
+}
+
+export interface PutArgs {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly context: Buffer;
+  readonly w: number;
+}
+
+/**
+ * Prints the new context. When the write left concurrent siblings, prints them too (like get): a
+ * later put with this context supersedes them all, so the user should see what they are.
+ */
+export async function putCommand(context: CommandContext, args: PutArgs): Promise<ExitCode> {
+  const { api, io, options } = context;
+  const response = await api.put({ key: keyBytes(args.key), value: args.value, context: args.context, w: args.w });
+  const { siblings, context: contextBase64 } = getJson(args.key, response);
+  if (options.json) printJson(io, { key: args.key, siblings, context: contextBase64 });
+  else if (response.siblings.length > 1) io.stdout.write(formatGetHuman(response));
+  else io.stdout.write(`context: ${contextBase64}\n`);
+  return exitCode.ok;
+}
+
+export interface DeleteArgs {
+  readonly key: string;
+  /** undefined: read the key first and delete what that read saw. */
+  readonly context: Buffer | undefined;
+  readonly w: number;
+}
+
+/**
+ * An empty context supersedes nothing, so a delete without --context first reads the key and
+ * deletes exactly what the read returned (as Riak's client does). Nothing live there: not found.
+ */
+export async function deleteCommand(context: CommandContext, args: DeleteArgs): Promise<ExitCode> {
+  const { api, io, options } = context;
+  const key = keyBytes(args.key);
+  let deleteContext = args.context;
+  if (deleteContext === undefined) {
+    const current = await api.get(key, 0);
+    if (!isFound(current)) {
+      if (options.json) printJson(io, { key: args.key, deleted: false });
+      io.stderr.write('not found\n');
+      return exitCode.failure;
+    }
+    deleteContext = current.context;
+  }
+  await api.delete({ key, context: deleteContext, w: args.w });
+  if (options.json) printJson(io, { key: args.key, deleted: true });
+  else io.stdout.write('deleted\n');
+  return exitCode.ok;
+}
+
+export async function ringCommand(context: CommandContext): Promise<ExitCode> {
+  const { api, io, options } = context;
+  const ring = await api.getRing();
+  if (options.json) printJson(io, ringJson(ring));
+  else io.stdout.write(formatRingHuman(ring));
+  return exitCode.ok;
+}
+
+export async function membersCommand(context: CommandContext): Promise<ExitCode> {
+  const { api, io, options } = context;
+  const members = await api.listMembers();
+  if (options.json) printJson(io, membersJson(members));
+  else io.stdout.write(formatMembersHuman(members));
+  return exitCode.ok;
+}

@@ -1,0 +1,133 @@
+// Human and --json renderings of node answers. Pure: message in, text out.
+import type { Member, Node, Ring, Sibling } from '@ringstore/proto';
+
+/** What get and put answer with: the siblings of a key and the context covering them. */
+export interface SiblingsAndContext {
+  readonly siblings: readonly Sibling[];
+  readonly context: Buffer;
+}
+
+export interface SiblingJson {
+  /** null when the bytes are not UTF-8; valueBase64 always holds them exactly. */
+  readonly value: string | null;
+  readonly valueBase64: string;
+  readonly deleted: boolean;
+}
+
+export interface GetJson {
+  readonly key: string;
+  readonly found: boolean;
+  readonly siblings: SiblingJson[];
+  readonly context: string;
+}
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/** The value as text when it is valid UTF-8, otherwise undefined. */
+function utf8OrUndefined(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8Strict.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A get found something when at least one sibling is a value rather than a concurrent delete. */
+export function isFound(response: SiblingsAndContext): boolean {
+  return response.siblings.some((sibling) => !sibling.deleted);
+}
+
+export function formatGetHuman(response: SiblingsAndContext): string {
+  const lines = [`siblings: ${response.siblings.length}`];
+  response.siblings.forEach((sibling, index) => {
+    const text = utf8OrUndefined(sibling.value);
+    const shown = sibling.deleted ? '(deleted)' : (text ?? `base64:${sibling.value.toString('base64')}`);
+    lines.push(`[${index + 1}] ${shown}`);
+  });
+  lines.push(`context: ${response.context.toString('base64')}`);
+  return lines.join('\n') + '\n';
+}
+
+export function getJson(key: string, response: SiblingsAndContext): GetJson {
+  return {
+    key,
+    found: isFound(response),
+    siblings: response.siblings.map((sibling) => ({
+      value: utf8OrUndefined(sibling.value) ?? null,
+      valueBase64: sibling.value.toString('base64'),
+      deleted: sibling.deleted,
+    })),
+    context: response.context.toString('base64'),
+  };
+}
+
+/** How many partitions each node (by index into ring.nodes) is the first owner of. */
+export function partitionsPerNode(ring: Ring): number[] {
+  const counts = ring.nodes.map(() => 0);
+  for (const owner of ring.owners) {
+    if (owner < counts.length) counts[owner] = (counts[owner] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export function formatRingHuman(ring: Ring): string {
+  const counts = partitionsPerNode(ring);
+  const header =
+    `ring version ${ring.version}: ${ring.partitionCount} partitions, ` +
+    `${ring.replicas} replicas, ${ring.nodes.length} nodes\n`;
+  const rows = ring.nodes.map((node, index) => [...nodeCells(node), String(counts[index] ?? 0)]);
+  return header + formatTable(['ID', 'ADDRESS', 'ZONE', 'STATUS', 'PARTITIONS'], rows);
+}
+
+export function ringJson(ring: Ring): unknown {
+  const counts = partitionsPerNode(ring);
+  return {
+    // uint64 as a decimal string, as in the proto3 JSON mapping.
+    version: ring.version.toString(),
+    partitionCount: ring.partitionCount,
+    replicas: ring.replicas,
+    nodes: ring.nodes.map((node, index) => ({ ...nodeJson(node), partitions: counts[index] ?? 0 })),
+  };
+}
+
+export function formatMembersHuman(members: readonly Member[]): string {
+  const rows = members.map((member) => [
+    ...nodeCells(member.node),
+    member.alive ? 'yes' : 'no',
+    member.phi.toFixed(2),
+    member.heartbeat.toString(),
+  ]);
+  return formatTable(['ID', 'ADDRESS', 'ZONE', 'STATUS', 'ALIVE', 'PHI', 'HEARTBEAT'], rows);
+}
+
+export function membersJson(members: readonly Member[]): unknown {
+  return {
+    members: members.map((member) => ({
+      ...nodeJson(member.node),
+      alive: member.alive,
+      // JSON has no Infinity; proto3 JSON writes it as a string.
+      phi: Number.isFinite(member.phi) ? member.phi : String(member.phi),
+      heartbeat: member.heartbeat.toString(),
+    })),
+  };
+}
+
+function nodeCells(node: Node | undefined): string[] {
+  return [node?.id || '?', node?.address || '?', node?.zone || '-', node?.status || '?'];
+}
+
+function nodeJson(node: Node | undefined): Node {
+  return { id: node?.id ?? '', address: node?.address ?? '', zone: node?.zone ?? '', status: node?.status ?? '' };
+}
+
+/** Left-aligned columns separated by two spaces; the last column is not padded. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
+  const line = (row: readonly string[]): string =>
+    row
+      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return all.map(line).join('\n') + '\n';
+}

@@ -1,0 +1,56 @@
+// Parsing and validation of flag values. Pure: each function takes the raw text and returns the
+// value or throws UsageError, so every bad flag becomes exit code 2 with one clear sentence.
+import { UsageError } from './errors.js';
+
+/** Node contacted when neither --node nor RINGSTORE_NODE is given. */
+export const nodeAddressDefault = '127.0.0.1:7001';
+/** Deadline of every RPC unless --deadline-ms says otherwise. */
+export const deadlineMsDefault = 5_000;
+/** Longest deadline accepted: a CLI call that waits longer than ten minutes is a mistake. */
+export const deadlineMsMax = 600_000;
+/** r and w travel as uint32; the node rejects values above its replica count. */
+export const quorumMax = 0xffff_ffff;
+/**
+ * Largest value put accepts, so a runaway pipe fails fast instead of filling memory. gRPC's default
+ * message limit is 4 MiB; leave room for key, context and framing.
+ */
+export const valueBytesMax = 4 * 1024 * 1024 - 64 * 1024;
+
+const decimalPattern = /^[0-9]+$/;
+const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// host:port, host being a name, an IPv4 address or a bracketed IPv6 address.
+const addressPattern = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
+
+export function parseIntegerInRange(flag: string, text: string, min: number, max: number): number {
+  const value = decimalPattern.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got '${text}'`);
+  }
+  return value;
+}
+
+/** r or w: a positive integer. */
+export function parseQuorum(flag: string, text: string): number {
+  return parseIntegerInRange(flag, text, 1, quorumMax);
+}
+
+export function parseDeadlineMs(text: string): number {
+  return parseIntegerInRange('--deadline-ms', text, 1, deadlineMsMax);
+}
+
+/** A context as printed by get and put: standard base64 with padding. Empty means "seen nothing". */
+export function parseContext(text: string): Buffer {
+  if (!base64Pattern.test(text)) {
+    throw new UsageError(`--context must be base64 as printed by get or put, got '${text}'`);
+  }
+  return Buffer.from(text, 'base64');
+}
+
+export function parseNodeAddress(source: string, text: string): string {
+  const match = addressPattern.exec(text);
+  const port = match?.[2] === undefined ? 0 : Number(match[2]);
+  if (port < 1 || port > 65_535) {
+    throw new UsageError(`${source} must be host:port (e.g. ${nodeAddressDefault}), got '${text}'`);
+  }
+  return text;
+}

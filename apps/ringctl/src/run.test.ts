@@ -1,0 +1,331 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { DeleteRequest, GetRequest, PutRequest } from '@ringstore/proto';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeNode, type FakeNode } from './test-support/fake-node.js';
+import { runCli } from './test-support/run-cli.js';
+
+let node: FakeNode;
+let tempDir: string;
+
+beforeAll(async () => {
+  tempDir = await mkdtemp(join(tmpdir(), 'ringctl-test-'));
+});
+afterAll(async () => {
+  await rm(tempDir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  node = await startFakeNode();
+});
+afterEach(async () => {
+  await node.stop();
+});
+
+/** ringctl against the fake node. */
+const cli = (argv: readonly string[], stdin?: string | Buffer) =>
+  runCli(['--node', node.address, ...argv], stdin === undefined ? {} : { stdin });
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+const seed = (key: string, siblings: { value: string | Buffer; deleted?: boolean }[], version = 7) =>
+  node.store.set(key, {
+    siblings: siblings.map((s) => ({ value: Buffer.from(s.value), deleted: s.deleted ?? false })),
+    version,
+  });
+const lastRequest = <T>() => node.requests.at(-1)!.request as T;
+
+describe('put', () => {
+  it('writes the value argument with an empty context and the default w, and prints the new context', async () => {
+    const result = await cli(['put', 'greeting', 'hello']);
+    expect(result).toEqual({ code: 0, stdout: `context: ${b64('v1')}\n`, stderr: '' });
+    const request = lastRequest<PutRequest>();
+    expect(request.key.toString()).toBe('greeting');
+    expect(request.value.toString()).toBe('hello');
+    expect(request.context.length).toBe(0);
+    expect(request.w).toBe(0);
+  });
+
+  it('passes --w and --context through', async () => {
+    const result = await cli(['put', 'k', 'v', '--w', '2', '--context', b64('v7')]);
+    expect(result.code).toBe(0);
+    const request = lastRequest<PutRequest>();
+    expect(request.w).toBe(2);
+    expect(request.context.toString()).toBe('v7');
+  });
+
+  it('reads the value from stdin when neither an argument nor --file is given', async () => {
+    const bytes = Buffer.from([0, 1, 2, 255]);
+    const result = await cli(['put', 'bin'], bytes);
+    expect(result.code).toBe(0);
+    expect(lastRequest<PutRequest>().value.equals(bytes)).toBe(true);
+  });
+
+  it('reads the value from --file', async () => {
+    const path = join(tempDir, 'value.txt');
+    await writeFile(path, 'from a file\n');
+    const result = await cli(['put', 'k', '--file', path]);
+    expect(result.code).toBe(0);
+    expect(lastRequest<PutRequest>().value.toString()).toBe('from a file\n');
+  });
+
+  it('fails with exit 1 when --file cannot be read, without calling the node', async () => {
+    const result = await cli(['put', 'k', '--file', join(tempDir, 'missing')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('cannot read --file');
+    expect(node.requests).toEqual([]);
+  });
+
+  it('prints one JSON document with --json', async () => {
+    const result = await cli(['put', 'k', 'v', '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      key: 'k',
+      siblings: [{ value: 'v', valueBase64: b64('v'), deleted: false }],
+      context: b64('v1'),
+    });
+  });
+
+  it('prints the siblings the write left when there is more than one', async () => {
+    seed('k', [{ value: 'older' }]);
+    const result = await cli(['put', 'k', 'newer']);
+    expect(result).toEqual({
+      code: 0,
+      stdout: ['siblings: 2', '[1] older', '[2] newer', `context: ${b64('v8')}`, ''].join('\n'),
+      stderr: '',
+    });
+  });
+});
+
+describe('get', () => {
+  it('prints every sibling, marks deleted ones, shows non-UTF-8 values in base64, and prints the context', async () => {
+    seed('k', [{ value: 'one' }, { value: '', deleted: true }, { value: Buffer.from([0xff, 0xfe]) }]);
+    const result = await cli(['get', 'k']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(
+      ['siblings: 3', '[1] one', '[2] (deleted)', '[3] base64://4=', `context: ${b64('v7')}`, ''].join('\n'),
+    );
+  });
+
+  it('sends --r and defaults r to 0 (the cluster default)', async () => {
+    seed('k', [{ value: 'v' }]);
+    await cli(['get', 'k']);
+    expect(lastRequest<GetRequest>().r).toBe(0);
+    await cli(['get', 'k', '--r', '3']);
+    expect(lastRequest<GetRequest>().r).toBe(3);
+  });
+
+  it('exits 1 with "not found" on stderr when the key has no live sibling', async () => {
+    expect(await cli(['get', 'absent'])).toEqual({ code: 1, stdout: '', stderr: 'not found\n' });
+    seed('gone', [{ value: '', deleted: true }]);
+    expect(await cli(['get', 'gone'])).toEqual({ code: 1, stdout: '', stderr: 'not found\n' });
+  });
+
+  it('prints one JSON document with --json, before or after the command', async () => {
+    seed('k', [{ value: 'a' }, { value: '', deleted: true }]);
+    for (const argv of [['get', 'k', '--json'], ['--json', 'get', 'k']]) {
+      const result = await cli(argv);
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual({
+        key: 'k',
+        found: true,
+        siblings: [
+          { value: 'a', valueBase64: b64('a'), deleted: false },
+          { value: '', valueBase64: '', deleted: true },
+        ],
+        context: b64('v7'),
+      });
+    }
+  });
+
+  it('still prints the JSON document when not found, and exits 1', async () => {
+    const result = await cli(['get', 'absent', '--json']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('not found\n');
+    expect(JSON.parse(result.stdout)).toMatchObject({ key: 'absent', found: false, siblings: [] });
+  });
+
+  it('round-trips with put', async () => {
+    await cli(['put', 'k', 'first']);
+    const read = await cli(['get', 'k', '--json']);
+    const { context } = JSON.parse(read.stdout) as { context: string };
+    await cli(['put', 'k', 'second', '--context', context]);
+    expect((await cli(['get', 'k'])).stdout).toContain('siblings: 1\n[1] second\n');
+  });
+});
+
+describe('delete', () => {
+  it('without --context reads the key first and deletes what the read saw', async () => {
+    seed('k', [{ value: 'v' }]);
+    const result = await cli(['delete', 'k']);
+    expect(result).toEqual({ code: 0, stdout: 'deleted\n', stderr: '' });
+    expect(node.requests.map((r) => r.method)).toEqual(['get', 'delete']);
+    expect(lastRequest<DeleteRequest>().context.toString()).toBe('v7');
+    expect((await cli(['get', 'k'])).code).toBe(1);
+  });
+
+  it('with --context and --w deletes directly', async () => {
+    seed('k', [{ value: 'v' }]);
+    const result = await cli(['delete', 'k', '--context', b64('v7'), '--w', '2', '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ key: 'k', deleted: true });
+    expect(node.requests.map((r) => r.method)).toEqual(['delete']);
+    expect(lastRequest<DeleteRequest>().w).toBe(2);
+  });
+
+  it('exits 1 with "not found" when there is nothing to delete', async () => {
+    expect(await cli(['delete', 'absent'])).toEqual({ code: 1, stdout: '', stderr: 'not found\n' });
+    expect(node.requests.map((r) => r.method)).toEqual(['get']);
+  });
+});
+
+describe('ring and members', () => {
+  beforeEach(() => {
+    const nodes = [1, 2, 3].map((i) => ({ id: `n${i}`, address: `127.0.0.1:700${i}`, zone: '', status: 'up' }));
+    node.ring = { version: 4n, partitionCount: 8, replicas: 3, nodes, owners: [0, 1, 2, 0, 1, 2, 0, 0] };
+    node.members = nodes.map((n, i) => ({ node: n, alive: i !== 2, phi: i === 2 ? 9.5 : 0.25, heartbeat: BigInt(100 + i) }));
+  });
+
+  it('ring shows partition count, replicas, nodes and partitions per node', async () => {
+    const result = await cli(['ring']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      [
+        'ring version 4: 8 partitions, 3 replicas, 3 nodes',
+        'ID  ADDRESS         ZONE  STATUS  PARTITIONS',
+        'n1  127.0.0.1:7001  -     up      4',
+        'n2  127.0.0.1:7002  -     up      2',
+        'n3  127.0.0.1:7003  -     up      2',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('ring --json', async () => {
+    const result = await cli(['ring', '--json']);
+    expect(JSON.parse(result.stdout)).toEqual({
+      version: '4',
+      partitionCount: 8,
+      replicas: 3,
+      nodes: [
+        { id: 'n1', address: '127.0.0.1:7001', zone: '', status: 'up', partitions: 4 },
+        { id: 'n2', address: '127.0.0.1:7002', zone: '', status: 'up', partitions: 2 },
+        { id: 'n3', address: '127.0.0.1:7003', zone: '', status: 'up', partitions: 2 },
+      ],
+    });
+  });
+
+  it('members shows id, address, zone, status, alive, phi and heartbeat', async () => {
+    const result = await cli(['members']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      [
+        'ID  ADDRESS         ZONE  STATUS  ALIVE  PHI   HEARTBEAT',
+        'n1  127.0.0.1:7001  -     up      yes    0.25  100',
+        'n2  127.0.0.1:7002  -     up      yes    0.25  101',
+        'n3  127.0.0.1:7003  -     up      no     9.50  102',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('members --json', async () => {
+    node.members[0] = { ...node.members[0]!, phi: Infinity };
+    const result = await cli(['--json', 'members']);
+    const document = JSON.parse(result.stdout) as { members: unknown[] };
+    expect(document.members[0]).toEqual({
+      id: 'n1',
+      address: '127.0.0.1:7001',
+      zone: '',
+      status: 'up',
+      alive: true,
+      phi: 'Infinity',
+      heartbeat: '100',
+    });
+    expect(document.members).toHaveLength(3);
+  });
+});
+
+describe('server errors', () => {
+  it('prints the gRPC status name and message and exits 1', async () => {
+    node.failNext = { code: grpc.status.UNAVAILABLE, details: 'acked 1 of W=2' };
+    expect(await cli(['put', 'k', 'v', '--w', '2'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'UNAVAILABLE: acked 1 of W=2\n',
+    });
+  });
+
+  it('maps other statuses the same way', async () => {
+    node.failNext = { code: grpc.status.INVALID_ARGUMENT, details: 'r=9 exceeds N=3' };
+    expect(await cli(['get', 'k', '--r', '9'])).toMatchObject({ code: 1, stderr: 'INVALID_ARGUMENT: r=9 exceeds N=3\n' });
+  });
+
+  it('gives every RPC a deadline', async () => {
+    node.hangNext = true;
+    const result = await cli(['ring', '--deadline-ms', '100']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^DEADLINE_EXCEEDED: /);
+  });
+
+  it('reports an unreachable node as UNAVAILABLE', async () => {
+    const address = node.address;
+    await node.stop();
+    const result = await runCli(['--node', address, 'ring']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^UNAVAILABLE: /);
+  });
+});
+
+describe('node address', () => {
+  it('uses RINGSTORE_NODE when --node is absent', async () => {
+    const result = await runCli(['ring', '--json'], { env: { RINGSTORE_NODE: node.address } });
+    expect(result.code).toBe(0);
+    expect(node.requests.map((r) => r.method)).toEqual(['getRing']);
+  });
+
+  it('prefers --node over RINGSTORE_NODE', async () => {
+    const result = await runCli(['--node', node.address, 'ring'], { env: { RINGSTORE_NODE: 'nowhere:1' } });
+    expect(result.code).toBe(0);
+  });
+});
+
+describe('usage errors exit 2 without calling the node', () => {
+  const cases: [string, string[], string][] = [
+    ['no command', [], 'Usage'],
+    ['unknown command', ['frobnicate'], "unknown command 'frobnicate'"],
+    ['unknown flag', ['get', 'k', '--quorum', '2'], "unknown option '--quorum'"],
+    ['missing key', ['get'], "missing required argument 'key'"],
+    ['extra argument', ['get', 'a', 'b'], 'too many arguments'],
+    ['r zero', ['get', 'k', '--r', '0'], '--r must be an integer from 1'],
+    ['r not a number', ['get', 'k', '--r', 'two'], "--r must be an integer from 1 to 4294967295, got 'two'"],
+    ['w negative', ['put', 'k', 'v', '--w', '-1'], '--w must be an integer'],
+    ['w fractional', ['delete', 'k', '--w', '1.5'], '--w must be an integer'],
+    ['bad base64 context', ['put', 'k', 'v', '--context', 'not base64!'], '--context must be base64'],
+    ['unpadded base64 context', ['delete', 'k', '--context', 'djc'], '--context must be base64'],
+    ['zero deadline', ['ring', '--deadline-ms', '0'], '--deadline-ms must be an integer'],
+    ['bad node', ['members', '--node', 'localhost'], '--node must be host:port'],
+    ['value and --file', ['put', 'k', 'v', '--file', '/etc/hostname'], 'either as an argument or with --file'],
+    ['empty key', ['get', ''], 'the key must not be empty'],
+  ];
+
+  it.each(cases)('%s', async (_name, argv, message) => {
+    const result = await cli(argv);
+    expect(result.code).toBe(2);
+    expect(result.stdout === '' || argv.length === 0).toBe(true);
+    expect(result.stderr).toContain(message);
+    expect(node.requests).toEqual([]);
+  });
+
+  it('rejects a malformed RINGSTORE_NODE', async () => {
+    const result = await runCli(['ring'], { env: { RINGSTORE_NODE: 'no-port' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('RINGSTORE_NODE must be host:port');
+  });
+
+  it('--help exits 0 and lists the commands', async () => {
+    const result = await runCli(['--help']);
+    expect(result.code).toBe(0);
+    for (const command of ['get', 'put', 'delete', 'ring', 'members']) expect(result.stdout).toContain(command);
+  });
+});

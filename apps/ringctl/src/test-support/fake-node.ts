@@ -1,0 +1,120 @@
+// An in-process gRPC server with the KV and Cluster services over a tiny in-memory store. It records
+// every request and can be told to fail the next call with a given status, so ringctl's tests talk
+// real gRPC over 127.0.0.1 without a storage node.
+import * as grpc from '@grpc/grpc-js';
+import {
+  ClusterService,
+  KVService,
+  type ClusterServer,
+  type DeleteRequest,
+  type GetRequest,
+  type KVServer,
+  type Member,
+  type PutRequest,
+  type Ring,
+  type Sibling,
+} from '@ringstore/proto';
+
+interface StoredKey {
+  siblings: Sibling[];
+  version: number;
+}
+
+export interface RecordedRequest {
+  readonly method: 'get' | 'put' | 'delete' | 'getRing' | 'listMembers';
+  readonly request: GetRequest | PutRequest | DeleteRequest | Record<string, never>;
+}
+
+export interface FakeNode {
+  readonly address: string;
+  readonly requests: RecordedRequest[];
+  /** Every key's state; tests may seed siblings directly. */
+  readonly store: Map<string, StoredKey>;
+  ring: Ring;
+  members: Member[];
+  /** When set, the next call fails with this status instead of being served. */
+  failNext: { code: grpc.status; details: string } | undefined;
+  /** When true, the next call is never answered (to exercise deadlines). */
+  hangNext: boolean;
+  stop(): Promise<void>;
+}
+
+/** The context of a key version: "v" and the version number. Opaque to ringctl, like the real one. */
+export function contextOf(version: number): Buffer {
+  return Buffer.from(`v${version}`);
+}
+
+export async function startFakeNode(): Promise<FakeNode> {
+  const server = new grpc.Server();
+  const node: FakeNode = {
+    address: '',
+    requests: [],
+    store: new Map(),
+    ring: { version: 0n, partitionCount: 0, replicas: 0, nodes: [], owners: [] },
+    members: [],
+    failNext: undefined,
+    hangNext: false,
+    // Force: calls left hanging on purpose must not keep the server open.
+    stop: () => Promise.resolve(server.forceShutdown()),
+  };
+  server.addService(KVService, kvServer(node));
+  server.addService(ClusterService, clusterServer(node));
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
+      if (error === null) resolve(boundPort);
+      else reject(error);
+    });
+  });
+  return Object.assign(node, { address: `127.0.0.1:${port}` });
+}
+
+/** Records the request, then either fails it (failNext) or answers with serve(). */
+function handle<Req, Res>(
+  node: FakeNode,
+  method: RecordedRequest['method'],
+  serve: (request: Req) => Res,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    node.requests.push({ method, request: call.request as RecordedRequest['request'] });
+    const failure = node.failNext;
+    const hang = node.hangNext;
+    node.failNext = undefined;
+    node.hangNext = false;
+    if (hang) return;
+    if (failure === undefined) callback(null, serve(call.request));
+    else callback({ code: failure.code, details: failure.details });
+  };
+}
+
+function kvServer(node: FakeNode): KVServer {
+  const stored = (key: Buffer): StoredKey => node.store.get(key.toString()) ?? { siblings: [], version: 0 };
+  // A write whose context is the current version supersedes every sibling; any other becomes a sibling.
+  const write = (request: PutRequest | DeleteRequest, sibling: Sibling): StoredKey => {
+    const current = stored(request.key);
+    const supersedes = request.context.equals(contextOf(current.version));
+    const next = { siblings: supersedes ? [sibling] : [...current.siblings, sibling], version: current.version + 1 };
+    node.store.set(request.key.toString(), next);
+    return next;
+  };
+  return {
+    get: handle(node, 'get', (request: GetRequest) => {
+      const current = stored(request.key);
+      return { siblings: current.siblings, context: contextOf(current.version) };
+    }),
+    put: handle(node, 'put', (request: PutRequest) => {
+      const next = write(request, { value: request.value, deleted: false });
+      return { context: contextOf(next.version), siblings: next.siblings };
+    }),
+    delete: handle(node, 'delete', (request: DeleteRequest) => {
+      write(request, { value: Buffer.alloc(0), deleted: true });
+      return {};
+    }),
+  };
+}
+
+function clusterServer(node: FakeNode): ClusterServer {
+  return {
+    getRing: handle(node, 'getRing', () => node.ring),
+    listMembers: handle(node, 'listMembers', () => ({ members: node.members })),
+  };
+}

@@ -1,0 +1,29 @@
+// Runs ringctl in-process with captured output, as a shell would see it.
+import { Readable } from 'node:stream';
+import type { RunIo } from '../io.js';
+import { run } from '../run.js';
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliInput {
+  /** Bytes on stdin; an empty stream when omitted. */
+  readonly stdin?: string | Buffer;
+  readonly env?: Record<string, string>;
+}
+
+export async function runCli(argv: readonly string[], input: CliInput = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: RunIo = {
+    stdin: Readable.from(input.stdin === undefined ? [] : [Buffer.from(input.stdin)]),
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: input.env ?? {},
+  };
+  const code = await run(argv, io);
+  return { code, stdout, stderr };
+}
