@@ -3,6 +3,7 @@
 import { exitCode, UsageError, type ExitCode } from './errors.js';
 import { formatGetHuman, formatMembersHuman, formatRingHuman, getJson, isFound, membersJson, ringJson } from './format.js';
 import type { RunIo } from './io.js';
+import { parseHex } from './options.js';
 import type { NodeApi } from './rpc.js';
 
 /** Options every command takes, validated. */
@@ -10,6 +11,8 @@ export interface CommonOptions {
   readonly node: string;
   readonly deadlineMs: number;
   readonly json: boolean;
+  /** Keys on the command line are hex-encoded bytes rather than UTF-8 text. */
+  readonly keyHex: boolean;
 }
 
 export interface CommandContext {
@@ -22,14 +25,14 @@ function printJson(io: RunIo, document: unknown): void {
   io.stdout.write(JSON.stringify(document) + '\n');
 }
 
-export function keyBytes(key: string): Buffer {
+export function keyBytes(key: string, options: CommonOptions): Buffer {
   if (key.length === 0) throw new UsageError('the key must not be empty');
-  return Buffer.from(key, 'utf8');
+  return options.keyHex ? parseHex('the key', key) : Buffer.from(key, 'utf8');
 }
 
 export async function getCommand(context: CommandContext, key: string, r: number): Promise<ExitCode> {
   const { api, io, options } = context;
-  const response = await api.get(keyBytes(key), r);
+  const response = await api.get(keyBytes(key, options), r);
   const found = isFound(response);
   if (options.json) printJson(io, getJson(key, response));
   else if (found) io.stdout.write(formatGetHuman(response));
@@ -51,7 +54,7 @@ export interface PutArgs {
  */
 export async function putCommand(context: CommandContext, args: PutArgs): Promise<ExitCode> {
   const { api, io, options } = context;
-  const response = await api.put({ key: keyBytes(args.key), value: args.value, context: args.context, w: args.w });
+  const response = await api.put({ key: keyBytes(args.key, options), value: args.value, context: args.context, w: args.w });
   const { siblings, context: contextBase64 } = getJson(args.key, response);
   if (options.json) printJson(io, { key: args.key, siblings, context: contextBase64 });
   else if (response.siblings.length > 1) io.stdout.write(formatGetHuman(response));
@@ -72,7 +75,7 @@ export interface DeleteArgs {
  */
 export async function deleteCommand(context: CommandContext, args: DeleteArgs): Promise<ExitCode> {
   const { api, io, options } = context;
-  const key = keyBytes(args.key);
+  const key = keyBytes(args.key, options);
   let deleteContext = args.context;
   if (deleteContext === undefined) {
     const current = await api.get(key, 0);

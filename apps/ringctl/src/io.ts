@@ -6,8 +6,10 @@ export interface TextSink {
 }
 
 export interface RunIo {
-  readonly stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean };
+  /** Where put reads its value when given neither an argument nor --file (or --file -). */
+  readonly stdin?: (NodeJS.ReadableStream & { readonly isTTY?: boolean }) | undefined;
   readonly stdout: TextSink;
   readonly stderr: TextSink;
-  readonly env: Readonly<Record<string, string | undefined>>;
+  /** RINGSTORE_NODE is read from here; absent: no environment. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
 }

@@ -16,6 +16,7 @@ export const quorumMax = 0xffff_ffff;
  */
 export const valueBytesMax = 4 * 1024 * 1024 - 64 * 1024;
 
+const hexPattern = /^(?:[0-9A-Fa-f]{2})*$/;
 const decimalPattern = /^[0-9]+$/;
 const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 // host:port, host being a name, an IPv4 address or a bracketed IPv6 address.
@@ -44,6 +45,14 @@ export function parseContext(text: string): Buffer {
     throw new UsageError(`--context must be base64 as printed by get or put, got '${text}'`);
   }
   return Buffer.from(text, 'base64');
+}
+
+/** Bytes written as hex digits, two per byte (e.g. 00ff10). */
+export function parseHex(what: string, text: string): Buffer {
+  if (!hexPattern.test(text)) {
+    throw new UsageError(`${what} must be hex digits, two per byte, got '${text}'`);
+  }
+  return Buffer.from(text, 'hex');
 }
 
 export function parseNodeAddress(source: string, text: string): string {

@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { DeleteRequest, GetRequest, PutRequest } from '@ringstore/proto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeNode, type FakeNode } from './test-support/fake-node.js';
+import { run } from './run.js';
 import { runCli } from './test-support/run-cli.js';
 
 let node: FakeNode;
@@ -32,6 +33,7 @@ const seed = (key: string, siblings: { value: string | Buffer; deleted?: boolean
     siblings: siblings.map((s) => ({ value: Buffer.from(s.value), deleted: s.deleted ?? false })),
     version,
   });
+const sink = () => ({ write: () => true });
 const lastRequest = <T>() => node.requests.at(-1)!.request as T;
 
 describe('put', () => {
@@ -66,6 +68,33 @@ describe('put', () => {
     const result = await cli(['put', 'k', '--file', path]);
     expect(result.code).toBe(0);
     expect(lastRequest<PutRequest>().value.toString()).toBe('from a file\n');
+  });
+
+  it('reads the value from stdin with --file -', async () => {
+    const result = await cli(['put', 'k', '--file', '-'], 'piped');
+    expect(result.code).toBe(0);
+    expect(lastRequest<PutRequest>().value.toString()).toBe('piped');
+  });
+
+  it('decodes a hex value with --value-hex, from the argument or stdin', async () => {
+    expect((await cli(['put', 'k', '00ff10', '--value-hex'])).code).toBe(0);
+    expect(lastRequest<PutRequest>().value).toEqual(Buffer.from([0x00, 0xff, 0x10]));
+    expect((await cli(['put', 'k', '--value-hex'], 'CAFE\n')).code).toBe(0);
+    expect(lastRequest<PutRequest>().value).toEqual(Buffer.from([0xca, 0xfe]));
+  });
+
+  it('takes the key as hex with --key-hex', async () => {
+    expect((await cli(['--key-hex', 'put', '00ff', 'v'])).code).toBe(0);
+    expect(lastRequest<PutRequest>().key).toEqual(Buffer.from([0x00, 0xff]));
+    const read = await cli(['get', '00ff', '--key-hex']);
+    expect(read.code).toBe(0);
+    expect(lastRequest<GetRequest>().key).toEqual(Buffer.from([0x00, 0xff]));
+  });
+
+  it('exits 2 when the value must come from stdin and there is none', async () => {
+    const result = await run(['--node', node.address, 'put', 'k'], { stdout: sink(), stderr: sink() });
+    expect(result).toBe(2);
+    expect(node.requests).toEqual([]);
   });
 
   it('fails with exit 1 when --file cannot be read, without calling the node', async () => {
@@ -307,6 +336,8 @@ describe('usage errors exit 2 without calling the node', () => {
     ['bad node', ['members', '--node', 'localhost'], '--node must be host:port'],
     ['value and --file', ['put', 'k', 'v', '--file', '/etc/hostname'], 'either as an argument or with --file'],
     ['empty key', ['get', ''], 'the key must not be empty'],
+    ['odd hex key', ['get', 'abc', '--key-hex'], "the key must be hex digits, two per byte, got 'abc'"],
+    ['bad hex value', ['put', 'k', 'zz', '--value-hex'], 'the value (--value-hex) must be hex digits'],
   ];
 
   it.each(cases)('%s', async (_name, argv, message) => {

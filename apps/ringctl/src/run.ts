@@ -28,6 +28,8 @@ interface RawOptions {
   node?: string;
   deadlineMs: string;
   json?: boolean;
+  keyHex?: boolean;
+  valueHex?: boolean;
   r?: string;
   w?: string;
   context?: string;
@@ -65,7 +67,8 @@ function buildProgram(io: RunIo, bind: Bind): Command {
     .showHelpAfterError('(run ringctl --help for usage)')
     .option('--node <host:port>', `node to contact (default: $RINGSTORE_NODE, else ${nodeAddressDefault})`)
     .option('--deadline-ms <ms>', 'deadline of every RPC in milliseconds', String(deadlineMsDefault))
-    .option('--json', 'print one JSON document instead of text');
+    .option('--json', 'print one JSON document instead of text')
+    .option('--key-hex', 'keys are given as hex digits (two per byte) instead of UTF-8 text');
   addDataCommands(program, bind);
   program
     .command('ring')
@@ -90,14 +93,15 @@ function addDataCommands(program: Command, bind: Bind): void {
     .description('write a value, from the argument, --file, or stdin when neither is given')
     .argument('<key>')
     .argument('[value]')
-    .option('--file <path>', 'read the value from this file')
+    .option('--file <path>', 'read the value from this file (- for stdin)')
+    .option('--value-hex', 'the value is hex digits (two per byte) instead of raw bytes')
     .option('--context <base64>', 'context of the read this write is based on (supersedes what it saw)')
     .option('--w <n>', 'replicas that must acknowledge (default: the cluster default)')
     .action(
       bind(async (context, raw, [key, argument]) => {
         const w = quorumOrDefault('--w', raw.w);
         const writeContext = raw.context === undefined ? Buffer.alloc(0) : parseContext(raw.context);
-        const value = await readValue({ argument, file: raw.file }, context.io);
+        const value = await readValue({ argument, file: raw.file, hex: raw.valueHex === true }, context.io);
         return putCommand(context, { key: key ?? '', value, context: writeContext, w });
       }),
     );
@@ -122,14 +126,19 @@ function quorumOrDefault(flag: string, text: string | undefined): number {
 }
 
 function commonOptions(raw: RawOptions, io: RunIo): CommonOptions {
-  const envNode = io.env['RINGSTORE_NODE'];
+  const envNode = io.env?.['RINGSTORE_NODE'];
   const node =
     raw.node !== undefined
       ? parseNodeAddress('--node', raw.node)
       : envNode !== undefined && envNode !== ''
         ? parseNodeAddress('RINGSTORE_NODE', envNode)
         : nodeAddressDefault;
-  return { node, deadlineMs: parseDeadlineMs(raw.deadlineMs), json: raw.json === true };
+  return {
+    node,
+    deadlineMs: parseDeadlineMs(raw.deadlineMs),
+    json: raw.json === true,
+    keyHex: raw.keyHex === true,
+  };
 }
 
 async function withNode(
