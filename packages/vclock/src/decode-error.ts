@@ -1,0 +1,19 @@
+/**
+ * Why bytes from disk or the wire were refused:
+ * - truncated: the input ends before the structure it announces;
+ * - oversized: a length, count or the whole input exceeds a DecodeLimits bound;
+ * - malformed: the bytes are not the canonical encoding of a valid clock or context;
+ * - unsupported-version: the format version byte is not one this code reads.
+ */
+export type DecodeErrorCode = 'truncated' | 'oversized' | 'malformed' | 'unsupported-version';
+
+/** The only error the decoders throw: an operating error with a stable code. */
+export class DecodeError extends Error {
+  override readonly name = 'DecodeError';
+  readonly code: DecodeErrorCode;
+
+  constructor(code: DecodeErrorCode, detail: string) {
+    super(`${code}: ${detail}`);
+    this.code = code;
+  }
+}
