@@ -1,1 +1,21 @@
-export {};
+export { openSqliteEngine } from './sqlite-engine.js';
+export { openMemoryEngine } from './memory-engine.js';
+export { StorageError, type StorageErrorCode } from './errors.js';
+export { hintsPerCallMax, keyBytesMax, pageRowsMax } from './limits.js';
+export type {
+  CorruptionEvent,
+  CorruptionListener,
+  EngineOptions,
+  Hint,
+  MemoryOptions,
+  NewHint,
+  ReadResult,
+  ScanOptions,
+  ScanRow,
+  SqliteOptions,
+  SqlitePragmas,
+  SqliteStorageEngine,
+  StorageEngine,
+  StorageStats,
+  UpdateResult,
+} from './types.js';

@@ -1,0 +1,138 @@
+import Database from 'better-sqlite3';
+import { assert } from './assert.js';
+import { Engine } from './engine.js';
+import { StorageError } from './errors.js';
+import {
+  busyTimeoutMsDefault,
+  busyTimeoutMsMax,
+  cacheBytesDefault,
+  cacheBytesMax,
+  walAutocheckpointPages,
+  walBytesKept,
+} from './limits.js';
+import { integerOption, resolveEngineOptions, type ResolvedEngineOptions } from './options.js';
+import { schemaVersionMetaName } from './schema.js';
+import { SqliteBackend } from './sqlite-backend.js';
+import { toIoError } from './sqlite-errors.js';
+import { openSchema } from './sqlite-schema.js';
+import type { SqliteOptions, SqlitePragmas, SqliteStorageEngine } from './types.js';
+
+const synchronousNames = ['off', 'normal', 'full', 'extra'] as const;
+const tempStoreNames = ['default', 'file', 'memory'] as const;
+
+interface SqliteSettings {
+  synchronous: 'normal' | 'full';
+  busyTimeoutMs: number;
+  cacheBytes: number;
+}
+
+function resolveSqliteSettings(options: SqliteOptions): SqliteSettings {
+  const synchronous = options.synchronous ?? 'normal';
+  assert(
+    synchronous === 'normal' || synchronous === 'full',
+    `synchronous must be 'normal' or 'full'`,
+  );
+  return {
+    synchronous,
+    busyTimeoutMs: integerOption(
+      'busyTimeoutMs',
+      options.busyTimeoutMs ?? busyTimeoutMsDefault,
+      0,
+      busyTimeoutMsMax,
+    ),
+    cacheBytes: integerOption(
+      'cacheBytes',
+      options.cacheBytes ?? cacheBytesDefault,
+      1024,
+      cacheBytesMax,
+    ),
+  };
+}
+
+/** Every pragma the engine relies on is set explicitly (STYLE.md rule 12), busy_timeout first so the others wait for locks. */
+function applyPragmas(db: Database.Database, settings: SqliteSettings, path: string): void {
+  db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`);
+  const journalMode = db.pragma('journal_mode = WAL', { simple: true });
+  if (journalMode !== 'wal') {
+    throw new StorageError(
+      'pragma_refused',
+      `${path}: SQLite kept journal_mode '${String(journalMode)}' instead of WAL`,
+    );
+  }
+  // NORMAL in WAL mode: a power loss may drop the last commits but never corrupts the database.
+  db.pragma(`synchronous = ${settings.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma(`cache_size = ${-Math.ceil(settings.cacheBytes / 1024)}`);
+  db.pragma('temp_store = MEMORY');
+  db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages}`);
+  db.pragma(`journal_size_limit = ${walBytesKept}`);
+}
+
+function pragmaNumber(db: Database.Database, name: string): number {
+  return Number(db.pragma(name, { simple: true }));
+}
+
+function readPragmas(db: Database.Database): SqlitePragmas {
+  const cacheSize = pragmaNumber(db, 'cache_size');
+  const schemaVersion = db
+    .prepare<[string], string>('SELECT value FROM meta WHERE name = ?')
+    .pluck()
+    .get(schemaVersionMetaName);
+  return {
+    journalMode: String(db.pragma('journal_mode', { simple: true })),
+    synchronous: synchronousNames[pragmaNumber(db, 'synchronous')] ?? 'off',
+    foreignKeys: pragmaNumber(db, 'foreign_keys') === 1,
+    busyTimeoutMs: pragmaNumber(db, 'busy_timeout'),
+    // A negative cache_size is in KiB, a positive one in pages.
+    cacheBytes: cacheSize < 0 ? -cacheSize * 1024 : cacheSize * pragmaNumber(db, 'page_size'),
+    tempStore: tempStoreNames[pragmaNumber(db, 'temp_store')] ?? 'default',
+    schemaVersion: Number(schemaVersion),
+  };
+}
+
+class SqliteEngine extends Engine implements SqliteStorageEngine {
+  constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+    options: ResolvedEngineOptions,
+  ) {
+    super(new SqliteBackend(db, path), options);
+  }
+
+  pragmas(): SqlitePragmas {
+    this.assertReadable();
+    try {
+      return readPragmas(this.db);
+    } catch (error) {
+      throw toIoError(error, `reading pragmas of ${this.path}`);
+    }
+  }
+}
+
+function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
+  try {
+    return new Database(path, { timeout: busyTimeoutMs });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StorageError('io', `cannot open ${path}: ${reason}`, { cause: error });
+  }
+}
+
+/**
+ * Opens (creating when missing) the node's SQLite database: WAL, synchronous NORMAL unless FULL
+ * is asked for, schema created or checked. Throws StorageError 'schema', 'pragma_refused' or 'io'.
+ */
+export function openSqliteEngine(options: SqliteOptions): SqliteStorageEngine {
+  assert(options.path.length > 0, 'path must not be empty');
+  const engineOptions = resolveEngineOptions(options);
+  const settings = resolveSqliteSettings(options);
+  const db = openDatabase(options.path, settings.busyTimeoutMs);
+  try {
+    applyPragmas(db, settings, options.path);
+    openSchema(db, options.path);
+    return new SqliteEngine(db, options.path, engineOptions);
+  } catch (error) {
+    db.close();
+    throw toIoError(error, `opening ${options.path}`);
+  }
+}
