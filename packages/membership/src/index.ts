@@ -1,1 +1,10 @@
-export {};
+export type { Detector, DetectorOptions, DetectorStats, Distribution } from './detector.js';
+export {
+  detectorStats,
+  heartbeat,
+  isAvailable,
+  newDetector,
+  phi,
+  windowSizeMax,
+} from './detector.js';
+export { AssertionError } from './assert.js';
