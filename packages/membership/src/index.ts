@@ -7,4 +7,24 @@ export {
   phi,
   windowSizeMax,
 } from './detector.js';
+export type { GossipState, MemberState, MemberStatus } from './gossip-state.js';
+export {
+  beat,
+  changedMembers,
+  compareMember,
+  initialState,
+  memberStatuses,
+  mergeMember,
+  mergeState,
+  setStatus,
+} from './gossip-state.js';
+export type { GossipCheckError, GossipCheckErrorCode } from './gossip-check.js';
+export {
+  addressLengthMax,
+  checkGossipState,
+  idLengthMax,
+  membersMax,
+  zoneLengthMax,
+} from './gossip-check.js';
+export { pickGossipPeer } from './gossip-peer.js';
 export { AssertionError } from './assert.js';
