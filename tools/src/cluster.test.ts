@@ -1,0 +1,223 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { nodeArgs, startCluster, type ClusterNode } from './cluster.js';
+import { ClusterError } from './errors.js';
+import { freePort, isPortFree } from './free-port.js';
+import { checkHealth, healthClient } from './health.js';
+import type { ExitInfo } from './node-process.js';
+import { alivePids, fakeClusterHarness, fakeNodeBin, isAlive, type FakeClusterHarness } from './test-support/fake-cluster.js';
+
+let harness: FakeClusterHarness;
+
+beforeEach(async () => {
+  harness = await fakeClusterHarness();
+});
+
+afterEach(async () => {
+  // Every process any test started must be gone once its cluster is stopped.
+  expect(await harness.cleanUp()).toEqual([]);
+});
+
+async function healthOf(address: string): Promise<string> {
+  const client = healthClient(address);
+  try {
+    return await checkHealth(client, 2_000);
+  } finally {
+    client.close();
+  }
+}
+
+/** The rejection of a promise, which must reject with a ClusterError. */
+async function clusterErrorOf(promise: Promise<unknown>): Promise<ClusterError> {
+  const error = await promise.then(
+    () => undefined,
+    (rejection: unknown) => rejection,
+  );
+  expect(error).toBeInstanceOf(ClusterError);
+  return error as ClusterError;
+}
+
+async function startsOf(node: ClusterNode): Promise<number> {
+  return (await readFile(join(node.dataDir, 'starts.log'), 'utf8')).trim().split('\n').length;
+}
+
+describe('startCluster', () => {
+  it('starts every node on its own free port and returns once all answer SERVING; stop() ends them with SIGTERM', async () => {
+    const cluster = await harness.start({ nodes: 3, extraArgs: ['--fake-delay-ms', '300'] });
+    const nodes = cluster.nodes;
+    expect(nodes.map((node) => node.id)).toEqual(['n1', 'n2', 'n3']);
+    expect(new Set(nodes.map((node) => node.address)).size).toBe(3);
+    expect(harness.spawnedPids).toEqual(nodes.map((node) => node.pid));
+    for (const node of nodes) {
+      expect(node.running).toBe(true);
+      expect(node.address).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(await healthOf(node.address)).toBe('SERVING');
+      expect(node.logFile).toBe(join(harness.dir, 'data', `${node.id}.log`));
+      expect(await readFile(node.logFile, 'utf8')).toContain(`fake node ${node.id}: SERVING`);
+    }
+    await cluster.stop();
+    expect(harness.spawnedPids.filter(isAlive)).toEqual([]);
+    expect(cluster.nodes.every((node) => !node.running)).toBe(true);
+    for (const node of nodes) expect(await readFile(node.logFile, 'utf8')).toContain('stopping on SIGTERM');
+  });
+
+  it('uses consecutive ports from basePort, logs to logDir, and passes id, address, data, members and extra arguments', async () => {
+    const basePort = await twoFreeConsecutivePorts();
+    const logDir = join(harness.dir, 'logs');
+    const cluster = await harness.start({ nodes: 2, basePort, logDir, extraArgs: ['--w', '1'] });
+    const [n1, n2] = cluster.nodes;
+    expect([n1!.address, n2!.address]).toEqual([`127.0.0.1:${basePort}`, `127.0.0.1:${basePort + 1}`]);
+    expect(n2!.dataDir).toBe(join(harness.dir, 'data', 'n2'));
+    const argv = JSON.parse(await readFile(join(n2!.dataDir, 'argv.json'), 'utf8')) as string[];
+    const members = `n1=${n1!.address},n2=${n2!.address}`;
+    expect(argv).toEqual(['--id', 'n2', '--listen', n2!.address, '--data', n2!.dataDir, '--nodes', members, '--w', '1']);
+    expect(n2!.logFile).toBe(join(logDir, 'n2.log'));
+    expect(await readFile(n2!.logFile, 'utf8')).toContain('fake node n2: listening on');
+  });
+
+  it('refuses a base port that is taken, before starting anything', async () => {
+    const server = await holdPort();
+    const port = (server.address() as { port: number }).port;
+    try {
+      const error = await clusterErrorOf(harness.start({ nodes: 2, basePort: port }));
+      expect(error.code).toBe('port_in_use');
+      expect(error.message).toContain(`127.0.0.1:${port} is already in use`);
+      expect(harness.spawnedPids).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('reports a node that exits at start with the tail of its log, and leaves no process running', async () => {
+    const error = await clusterErrorOf(harness.start({ nodes: 3, extraArgs: ['--fake-crash'] }));
+    expect(error.code).toBe('node_exited');
+    expect(error.message).toMatch(/^node n\d \(127\.0\.0\.1:\d+\) exited with code 1 before serving/);
+    expect(error.message).toContain('simulated start-up failure: cannot open the data directory');
+    expect(error.logTail).toContain('simulated start-up failure');
+    expect(error.logFile).toMatch(/n\d\.log$/);
+    expect(harness.spawnedPids).toHaveLength(3);
+    expect(await alivePids(harness.spawnedPids, 1_000)).toEqual([]);
+  });
+
+  it('gives up on a node that never serves after startTimeoutMs, and stops them all', async () => {
+    const error = await clusterErrorOf(
+      harness.start({ nodes: 2, extraArgs: ['--fake-not-serving'], startTimeoutMs: 2_000 }),
+    );
+    expect(error.code).toBe('start_timeout');
+    // On a loaded machine the node may not even have answered yet; either way the wait is bounded.
+    expect(error.message).toMatch(/not SERVING after 2000 ms \(last (answer NOT_SERVING|error .*DEADLINE_EXCEEDED)/);
+    expect(error.message).toContain('--- last lines of');
+    expect(await alivePids(harness.spawnedPids, 1_000)).toEqual([]);
+  });
+
+  it('validates its options', async () => {
+    expect((await clusterErrorOf(startCluster({ nodes: 0, dataDir: '/tmp/x', nodeBin: fakeNodeBin }))).code).toBe(
+      'invalid_options',
+    );
+    const tooHigh = startCluster({ nodes: 3, basePort: 65_534, dataDir: '/tmp/x', nodeBin: fakeNodeBin });
+    expect((await clusterErrorOf(tooHigh)).code).toBe('invalid_options');
+    const missing = startCluster({ nodes: 1, dataDir: '/tmp/x', nodeBin: '/nonexistent/node.js' });
+    const error = await clusterErrorOf(missing);
+    expect(error.code).toBe('node_bin_missing');
+    expect(error.message).toContain('/nonexistent/node.js does not exist');
+  });
+});
+
+describe('a running cluster', () => {
+  it('stop() falls back to SIGKILL when a node ignores SIGTERM', async () => {
+    const cluster = await harness.start({ nodes: 1, extraArgs: ['--fake-ignore-sigterm'], stopTimeoutMs: 300 });
+    await cluster.stop();
+    expect(harness.spawnedPids.filter(isAlive)).toEqual([]);
+    expect(await readFile(cluster.node('n1').logFile, 'utf8')).toContain('ignoring SIGTERM');
+  });
+
+  it('kill() SIGKILLs one node; the others keep serving; restart() brings it back on the same port and data', async () => {
+    const cluster = await harness.start();
+    const before = cluster.node('n2');
+    await cluster.kill('n2');
+    expect(isAlive(before.pid)).toBe(false);
+    expect(cluster.node('n2').running).toBe(false);
+    expect(await healthOf(cluster.node('n1').address)).toBe('SERVING');
+    await cluster.waitHealthy(2_000);
+
+    await cluster.restart('n2');
+    const after = cluster.node('n2');
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.address).toBe(before.address);
+    expect(after.running).toBe(true);
+    expect(await healthOf(after.address)).toBe('SERVING');
+    expect(await startsOf(after)).toBe(2);
+    expect(harness.spawnedPids).toContain(after.pid);
+  });
+
+  it('restart() of a running node stops it gracefully first', async () => {
+    const cluster = await harness.start({ nodes: 1 });
+    const before = cluster.node('n1');
+    await cluster.restart('n1');
+    expect(isAlive(before.pid)).toBe(false);
+    expect(await readFile(before.logFile, 'utf8')).toContain('stopping on SIGTERM');
+    expect(await healthOf(cluster.node('n1').address)).toBe('SERVING');
+  });
+
+  it('reports a node that dies on its own, and waitHealthy fails naming it', async () => {
+    const exits: [string, ExitInfo][] = [];
+    const cluster = await harness.start({ onUnexpectedExit: (node, exit) => exits.push([node.id, exit]) });
+    const victim = cluster.node('n2');
+    process.kill(victim.pid, 'SIGKILL');
+    await expect.poll(() => exits).toEqual([['n2', { code: null, signal: 'SIGKILL' }]]);
+    expect(cluster.node('n2').running).toBe(false);
+    const error = await clusterErrorOf(cluster.waitHealthy(2_000));
+    expect(error.code).toBe('node_exited');
+    expect(error.nodeId).toBe('n2');
+    expect(error.message).toContain('was killed by SIGKILL before serving');
+  });
+
+  it('rejects unknown node ids, and restarts after stop', async () => {
+    const cluster = await harness.start({ nodes: 1 });
+    const unknown = await clusterErrorOf(cluster.kill('n9'));
+    expect(unknown.code).toBe('unknown_node');
+    expect(unknown.message).toContain('nodes: n1');
+    await cluster.stop();
+    expect((await clusterErrorOf(cluster.restart('n1'))).code).toBe('cluster_stopped');
+  });
+});
+
+describe('nodeArgs', () => {
+  it('names the node, its address and data, every member, then the extra arguments', () => {
+    const members = [
+      { id: 'n1', address: 'h:1' },
+      { id: 'n2', address: 'h:2' },
+    ];
+    expect(nodeArgs({ id: 'n1', address: 'h:1', dataDir: '/d/n1' }, members, ['--r', '1'])).toEqual([
+      '--id',
+      'n1',
+      '--listen',
+      'h:1',
+      '--data',
+      '/d/n1',
+      '--nodes',
+      'n1=h:1,n2=h:2',
+      '--r',
+      '1',
+    ]);
+  });
+});
+
+async function twoFreeConsecutivePorts(): Promise<number> {
+  const attemptsMax = 20;
+  for (let attempt = 0; attempt < attemptsMax; attempt++) {
+    const port = await freePort();
+    if (port < 65_535 && (await isPortFree(port + 1))) return port;
+  }
+  throw new Error(`no two consecutive free ports in ${attemptsMax} attempts`);
+}
+
+function holdPort(): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => resolve(server));
+  });
+}

@@ -1,0 +1,317 @@
+// A local Ringstore cluster: N ringstore-node processes on 127.0.0.1, each with its own data
+// directory and log file, started together and waited on until every one answers SERVING. Used by
+// `npm start` and by the tests that start real processes. Every wait is bounded, and every failure
+// names the node and shows the end of its log.
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClusterError, assert, type ClusterErrorCode } from './errors.js';
+import { freePorts, isPortFree } from './free-port.js';
+import { waitForServing } from './health.js';
+import { readLogTail } from './log-tail.js';
+import { describeExit, spawnChild, stopChild, type ChildHandle, type ExitInfo } from './node-process.js';
+
+/** Most nodes one launcher starts: beyond this a laptop runs out of cores long before. */
+export const nodesMax = 64;
+/** Default bound on a node's start (process start, storage open, SERVING). */
+export const startTimeoutMsDefault = 30_000;
+/** Default time a node gets to exit after SIGTERM before SIGKILL. */
+export const stopTimeoutMsDefault = 10_000;
+/** Lines of a node's log shown in an error. */
+export const logTailLines = 40;
+
+/** The storage node entry point in this repository, relative to tools/src or tools/dist. */
+const repoNodeBin = fileURLToPath(new URL('../../apps/storage-node/bin/ringstore-node.js', import.meta.url));
+const repoNodeMain = fileURLToPath(new URL('../../apps/storage-node/dist/main.js', import.meta.url));
+
+export interface StartClusterOptions {
+  /** How many nodes: n1, n2, ... */
+  readonly nodes: number;
+  /** Port of n1; n2 gets the next one and so on. 0 or absent: free ports picked at random. */
+  readonly basePort?: number | undefined;
+  /** Node i keeps its data in dataDir/ni. */
+  readonly dataDir: string;
+  /** Appended to every node's command line (e.g. ['--replicas', '3']). */
+  readonly extraArgs?: readonly string[] | undefined;
+  /** Node i appends its stdout and stderr to logDir/ni.log. Default: dataDir. */
+  readonly logDir?: string | undefined;
+  /** The script to run with node. Default: this repository's ringstore-node. */
+  readonly nodeBin?: string | undefined;
+  readonly host?: '127.0.0.1' | undefined;
+  readonly startTimeoutMs?: number | undefined;
+  readonly stopTimeoutMs?: number | undefined;
+  /** Added to the launcher's environment for every node. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** Called after every process start (restarts included), e.g. to record pids. */
+  readonly onSpawn?: ((node: ClusterNode) => void) | undefined;
+  /** Called when a node exits that the launcher did not stop or kill. */
+  readonly onUnexpectedExit?: ((node: ClusterNode, exit: ExitInfo) => void) | undefined;
+}
+
+export interface ClusterNode {
+  readonly id: string;
+  /** host:port of its gRPC server. */
+  readonly address: string;
+  /** Pid of the current (or last) process. */
+  readonly pid: number;
+  readonly dataDir: string;
+  readonly logFile: string;
+  readonly running: boolean;
+}
+
+export interface Cluster {
+  /** A snapshot of every node, in id order. */
+  readonly nodes: readonly ClusterNode[];
+  node(id: string): ClusterNode;
+  /** SIGTERM to every node, a bounded wait, then SIGKILL. The cluster cannot be restarted. */
+  stop(): Promise<void>;
+  /** SIGKILL one node and wait for it to exit. */
+  kill(id: string): Promise<void>;
+  /** SIGTERM one node, a bounded wait, then SIGKILL. */
+  stopNode(id: string): Promise<void>;
+  /** Stop the node if it runs, start it again with the same port and data, wait for SERVING. */
+  restart(id: string): Promise<void>;
+  /** Wait until every node that should be running answers SERVING. */
+  waitHealthy(timeoutMs: number): Promise<void>;
+}
+
+interface Settings {
+  readonly nodes: number;
+  readonly basePort: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly logDir: string;
+  readonly nodeBin: string;
+  readonly extraArgs: readonly string[];
+  readonly startTimeoutMs: number;
+  readonly stopTimeoutMs: number;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly onSpawn: ((node: ClusterNode) => void) | undefined;
+  readonly onUnexpectedExit: ((node: ClusterNode, exit: ExitInfo) => void) | undefined;
+}
+
+/** One node of the cluster; its process comes and goes with kill and restart. */
+interface Slot {
+  readonly id: string;
+  readonly address: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  child: ChildHandle | undefined;
+  /** 'stopped': by the launcher (kill, stop); 'exited': on its own. */
+  state: 'running' | 'stopped' | 'exited';
+}
+
+/** Starts the nodes and resolves once every one answers SERVING; on failure, none is left running. */
+export async function startCluster(options: StartClusterOptions): Promise<Cluster> {
+  const settings = validate(options);
+  const ports = await choosePorts(settings);
+  const slots = ports.map((port, index) => newSlot(settings, `n${index + 1}`, port));
+  await mkdir(settings.logDir, { recursive: true });
+  await Promise.all(slots.map((slot) => mkdir(slot.dataDir, { recursive: true })));
+  const cluster = new LocalCluster(settings, slots);
+  try {
+    for (const slot of slots) cluster.spawn(slot);
+    await cluster.waitHealthy(settings.startTimeoutMs);
+  } catch (error) {
+    // The start failure is the news; a node stuck even after SIGKILL is left to the exit hook.
+    await cluster.stop().catch(() => undefined);
+    throw error;
+  }
+  return cluster;
+}
+
+function validate(options: StartClusterOptions): Settings {
+  const basePort = options.basePort ?? 0;
+  if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > nodesMax) {
+    throw new ClusterError('invalid_options', `nodes must be an integer from 1 to ${nodesMax}, got ${options.nodes}`);
+  }
+  if (!Number.isInteger(basePort) || basePort < 0 || basePort + options.nodes - 1 > 65_535) {
+    throw new ClusterError('invalid_options', `basePort ${basePort} leaves no room for ${options.nodes} ports`);
+  }
+  const nodeBin = resolve(options.nodeBin ?? repoNodeBin);
+  if (!existsSync(nodeBin)) throw new ClusterError('node_bin_missing', `the node program ${nodeBin} does not exist`);
+  if (options.nodeBin === undefined && !existsSync(repoNodeMain)) {
+    throw new ClusterError('node_bin_missing', `ringstore-node is not built (${repoNodeMain} is missing): run npm run build`);
+  }
+  const dataDir = resolve(options.dataDir);
+  return {
+    nodes: options.nodes,
+    basePort,
+    host: options.host ?? '127.0.0.1',
+    dataDir,
+    logDir: resolve(options.logDir ?? dataDir),
+    nodeBin,
+    extraArgs: options.extraArgs ?? [],
+    startTimeoutMs: options.startTimeoutMs ?? startTimeoutMsDefault,
+    stopTimeoutMs: options.stopTimeoutMs ?? stopTimeoutMsDefault,
+    env: { ...process.env, ...options.env },
+    onSpawn: options.onSpawn,
+    onUnexpectedExit: options.onUnexpectedExit,
+  };
+}
+
+async function choosePorts(settings: Settings): Promise<number[]> {
+  if (settings.basePort === 0) return freePorts(settings.nodes, settings.host);
+  const ports = Array.from({ length: settings.nodes }, (_, index) => settings.basePort + index);
+  for (const port of ports) {
+    if (!(await isPortFree(port, settings.host))) {
+      throw new ClusterError(
+        'port_in_use',
+        `${settings.host}:${port} is already in use (another cluster running?); choose another base port`,
+      );
+    }
+  }
+  return ports;
+}
+
+function newSlot(settings: Settings, id: string, port: number): Slot {
+  return {
+    id,
+    address: `${settings.host}:${port}`,
+    dataDir: join(settings.dataDir, id),
+    logFile: join(settings.logDir, `${id}.log`),
+    child: undefined,
+    state: 'stopped',
+  };
+}
+
+/** The command line of one node: who it is, where it listens and keeps data, and its peers. */
+export function nodeArgs(
+  node: { readonly id: string; readonly address: string; readonly dataDir: string },
+  members: readonly { readonly id: string; readonly address: string }[],
+  extraArgs: readonly string[],
+): string[] {
+  const memberList = members.map((member) => `${member.id}=${member.address}`).join(',');
+  return ['--id', node.id, '--listen', node.address, '--data', node.dataDir, '--nodes', memberList, ...extraArgs];
+}
+
+class LocalCluster implements Cluster {
+  private stopped = false;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly slots: readonly Slot[],
+  ) {}
+
+  get nodes(): readonly ClusterNode[] {
+    return this.slots.map(snapshot);
+  }
+
+  node(id: string): ClusterNode {
+    return snapshot(this.slot(id));
+  }
+
+  spawn(slot: Slot): void {
+    assert(slot.state !== 'running', `node ${slot.id} is already running`);
+    const child = spawnChild({
+      command: process.execPath,
+      args: [this.settings.nodeBin, ...nodeArgs(slot, this.slots, this.settings.extraArgs)],
+      logFile: slot.logFile,
+      cwd: process.cwd(),
+      env: this.settings.env,
+      onExit: (exit) => {
+        // A process replaced by restart may report its exit late; only the current one counts.
+        if (slot.child !== child || slot.state !== 'running') return;
+        slot.state = 'exited';
+        this.settings.onUnexpectedExit?.(snapshot(slot), exit);
+      },
+    });
+    slot.child = child;
+    slot.state = 'running';
+    this.settings.onSpawn?.(snapshot(slot));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const failures = await Promise.all(this.slots.map((slot) => this.stopSlot(slot, 'SIGTERM')));
+    const stuck = this.slots.filter((_, index) => failures[index] === false).map((slot) => slot.id);
+    if (stuck.length > 0) {
+      throw new ClusterError('stop_timeout', `nodes ${stuck.join(', ')} did not exit even after SIGKILL`);
+    }
+  }
+
+  async kill(id: string): Promise<void> {
+    await this.stopOne(this.slot(id), 'SIGKILL');
+  }
+
+  async stopNode(id: string): Promise<void> {
+    await this.stopOne(this.slot(id), 'SIGTERM');
+  }
+
+  async restart(id: string): Promise<void> {
+    const slot = this.slot(id);
+    if (this.stopped) throw new ClusterError('cluster_stopped', `cannot restart ${id}: the cluster was stopped`);
+    await this.stopOne(slot, 'SIGTERM');
+    this.spawn(slot);
+    const failure = await this.waitServing(slot, this.settings.startTimeoutMs);
+    if (failure === undefined) return;
+    // Leave no half-started process behind: the caller gets the error and a stopped node.
+    await this.stopSlot(slot, 'SIGKILL');
+    throw failure;
+  }
+
+  async waitHealthy(timeoutMs: number): Promise<void> {
+    const expected = this.slots.filter((slot) => slot.state !== 'stopped');
+    const failures = await Promise.all(expected.map((slot) => this.waitServing(slot, timeoutMs)));
+    const failure = failures.find((error) => error !== undefined);
+    if (failure !== undefined) throw failure;
+  }
+
+  private slot(id: string): Slot {
+    const slot = this.slots.find((candidate) => candidate.id === id);
+    if (slot === undefined) {
+      const known = this.slots.map((candidate) => candidate.id).join(', ');
+      throw new ClusterError('unknown_node', `no node ${id} in this cluster (nodes: ${known})`, { nodeId: id });
+    }
+    return slot;
+  }
+
+  /** undefined when the node answers SERVING in time; otherwise the error to report. */
+  private async waitServing(slot: Slot, timeoutMs: number): Promise<ClusterError | undefined> {
+    const exitReason = (): string | undefined => {
+      const exit = slot.child?.exitInfo();
+      return exit === undefined ? undefined : `${describeExit(exit)} before serving`;
+    };
+    const early = exitReason();
+    if (early !== undefined) return nodeFailure('node_exited', slot, early);
+    const result = await waitForServing(slot.address, { timeoutMs, abortReason: exitReason });
+    if (result.serving) return undefined;
+    const code: ClusterErrorCode = exitReason() === undefined ? 'start_timeout' : 'node_exited';
+    return nodeFailure(code, slot, result.reason);
+  }
+
+  private async stopOne(slot: Slot, signal: NodeJS.Signals): Promise<void> {
+    if (!(await this.stopSlot(slot, signal))) {
+      throw new ClusterError('stop_timeout', `node ${slot.id} did not exit even after SIGKILL`, { nodeId: slot.id });
+    }
+  }
+
+  /** false when the process is still there after SIGKILL and killWaitMs. */
+  private async stopSlot(slot: Slot, signal: NodeJS.Signals): Promise<boolean> {
+    const child = slot.child;
+    slot.state = 'stopped';
+    if (child === undefined) return true;
+    const exit = await stopChild(child, signal, this.settings.stopTimeoutMs);
+    return exit !== undefined;
+  }
+}
+
+function snapshot(slot: Slot): ClusterNode {
+  return {
+    id: slot.id,
+    address: slot.address,
+    pid: slot.child?.pid ?? 0,
+    dataDir: slot.dataDir,
+    logFile: slot.logFile,
+    running: slot.state === 'running',
+  };
+}
+
+/** An error naming the node, with the end of its log in the message and as a field. */
+async function nodeFailure(code: ClusterErrorCode, slot: Slot, reason: string): Promise<ClusterError> {
+  const logTail = await readLogTail(slot.logFile, logTailLines);
+  const shown = logTail === '' ? '(the log is empty)' : logTail;
+  const message = `node ${slot.id} (${slot.address}) ${reason}\n--- last lines of ${slot.logFile} ---\n${shown}`;
+  return new ClusterError(code, message, { nodeId: slot.id, logFile: slot.logFile, logTail });
+}
