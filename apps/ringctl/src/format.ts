@@ -70,13 +70,35 @@ export function partitionsPerNode(ring: Ring): number[] {
   return counts;
 }
 
+/** Partitions per line in the human owner listing. */
+const ownersPerLine = 16;
+
+/** The first owner's id of every partition ('?' for an index outside ring.nodes). */
+export function ownerIds(ring: Ring): string[] {
+  return ring.owners.map((owner) => ring.nodes[owner]?.id || '?');
+}
+
 export function formatRingHuman(ring: Ring): string {
   const counts = partitionsPerNode(ring);
   const header =
     `ring version ${ring.version}: ${ring.partitionCount} partitions, ` +
     `${ring.replicas} replicas, ${ring.nodes.length} nodes\n`;
   const rows = ring.nodes.map((node, index) => [...nodeCells(node), String(counts[index] ?? 0)]);
-  return header + formatTable(['ID', 'ADDRESS', 'ZONE', 'STATUS', 'PARTITIONS'], rows);
+  return header + formatTable(['ID', 'ADDRESS', 'ZONE', 'STATUS', 'PARTITIONS'], rows) + formatOwners(ring);
+}
+
+/** The first owner of every partition, ownersPerLine to a line, each line led by its first partition. */
+function formatOwners(ring: Ring): string {
+  const ids = ownerIds(ring);
+  if (ids.length === 0) return '';
+  const indexWidth = String(ids.length - 1).length;
+  const width = Math.max(...ids.map((id) => id.length));
+  const lines = ['first owner of each partition (each line starts at the partition number shown):'];
+  for (let start = 0; start < ids.length; start += ownersPerLine) {
+    const cells = ids.slice(start, start + ownersPerLine).map((id) => id.padEnd(width));
+    lines.push(`${String(start).padStart(indexWidth)}: ${cells.join(' ').trimEnd()}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 export function ringJson(ring: Ring): unknown {
@@ -87,6 +109,8 @@ export function ringJson(ring: Ring): unknown {
     partitionCount: ring.partitionCount,
     replicas: ring.replicas,
     nodes: ring.nodes.map((node, index) => ({ ...nodeJson(node), partitions: counts[index] ?? 0 })),
+    // owners[p]: the id of partition p's first owner (the proto carries an index into nodes).
+    owners: ownerIds(ring),
   };
 }
 

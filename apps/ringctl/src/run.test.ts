@@ -225,6 +225,8 @@ describe('ring and members', () => {
         'n1  127.0.0.1:7001  -     up      4',
         'n2  127.0.0.1:7002  -     up      2',
         'n3  127.0.0.1:7003  -     up      2',
+        'first owner of each partition (each line starts at the partition number shown):',
+        '0: n1 n2 n3 n1 n2 n3 n1 n1',
         '',
       ].join('\n'),
     );
@@ -241,7 +243,17 @@ describe('ring and members', () => {
         { id: 'n2', address: '127.0.0.1:7002', zone: '', status: 'up', partitions: 2 },
         { id: 'n3', address: '127.0.0.1:7003', zone: '', status: 'up', partitions: 2 },
       ],
+      owners: ['n1', 'n2', 'n3', 'n1', 'n2', 'n3', 'n1', 'n1'],
     });
+  });
+
+  it('ring lists owners 16 partitions to a line, indexes aligned', async () => {
+    node.ring = { ...node.ring, partitionCount: 20, owners: Array.from({ length: 20 }, (_, p) => p % 3) };
+    const lines = (await cli(['ring'])).stdout.trimEnd().split('\n').slice(-2);
+    expect(lines).toEqual([
+      ' 0: n1 n2 n3 n1 n2 n3 n1 n2 n3 n1 n2 n3 n1 n2 n3 n1',
+      '16: n2 n3 n1 n2',
+    ]);
   });
 
   it('members shows id, address, zone, status, alive, phi and heartbeat', async () => {
