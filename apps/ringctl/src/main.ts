@@ -1,6 +1,12 @@
 // Process entry point of ringctl: hands the real streams to run() and sets the exit code.
 import { run } from './run.js';
 
+// `ringctl ring | head -1`: the reader went away; stop quietly as other shell tools do.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 0);
+});
+
 process.exitCode = await run(process.argv.slice(2), {
   stdin: process.stdin,
   stdout: process.stdout,
