@@ -13,3 +13,9 @@ export {
 } from './dvvset.js';
 export type { DecodeErrorCode } from './decode-error.js';
 export { DecodeError } from './decode-error.js';
+export type { DecodeLimits } from './decode-limits.js';
+export { decodeLimitsDefault } from './decode-limits.js';
+export type { StoredValue } from './stored-value.js';
+export { storedValueEquals } from './stored-value.js';
+export { decodeObject, encodeObject } from './object-codec.js';
+export { decodeContext, encodeContext } from './context-codec.js';

@@ -82,6 +82,24 @@ export class ByteReader {
     );
   }
 
+  /** A view of the next `lengthBytes` bytes, for bytes that are decoded at once and not kept. */
+  readView(lengthBytes: number, what: string): Uint8Array {
+    this.expectBytes(lengthBytes, what);
+    const view = this.bytes.subarray(this.offset, this.offset + lengthBytes);
+    this.offset += lengthBytes;
+    return view;
+  }
+
+  /** Refuses a length that the rest of the input cannot hold, before anything is allocated for it. */
+  expectBytes(lengthBytes: number, what: string): void {
+    if (lengthBytes > this.remainingBytes) {
+      throw new DecodeError(
+        'truncated',
+        `${what}: ${lengthBytes} bytes announced, ${this.remainingBytes} remain`,
+      );
+    }
+  }
+
   /** A copy of the next `lengthBytes` bytes (a copy, so the caller may reuse its input buffer). */
   readBytes(lengthBytes: number, what: string): Uint8Array {
     if (lengthBytes > this.remainingBytes) {
