@@ -91,23 +91,23 @@ describe('startCluster', () => {
   });
 
   it('reports a node that exits at start with the tail of its log, and leaves no process running', async () => {
-    const error = await clusterErrorOf(harness.start({ nodes: 3, extraArgs: ['--fake-crash'] }));
+    const error = await clusterErrorOf(harness.start({ extraArgs: ['--fake-crash'] }));
     expect(error.code).toBe('node_exited');
     expect(error.message).toMatch(/^node n\d \(127\.0\.0\.1:\d+\) exited with code 1 before serving/);
     expect(error.message).toContain('simulated start-up failure: cannot open the data directory');
     expect(error.logTail).toContain('simulated start-up failure');
     expect(error.logFile).toMatch(/n\d\.log$/);
-    expect(harness.spawnedPids).toHaveLength(3);
+    expect(harness.spawnedPids).toHaveLength(2);
     expect(await alivePids(harness.spawnedPids, 1_000)).toEqual([]);
   });
 
   it('gives up on a node that never serves after startTimeoutMs, and stops them all', async () => {
     const error = await clusterErrorOf(
-      harness.start({ nodes: 2, extraArgs: ['--fake-not-serving'], startTimeoutMs: 2_000 }),
+      harness.start({ nodes: 1, extraArgs: ['--fake-not-serving'], startTimeoutMs: 1_500 }),
     );
     expect(error.code).toBe('start_timeout');
     // On a loaded machine the node may not even have answered yet; either way the wait is bounded.
-    expect(error.message).toMatch(/not SERVING after 2000 ms \(last (answer NOT_SERVING|error .*DEADLINE_EXCEEDED)/);
+    expect(error.message).toMatch(/not SERVING after 1500 ms \(last (answer NOT_SERVING|error .*DEADLINE_EXCEEDED)/);
     expect(error.message).toContain('--- last lines of');
     expect(await alivePids(harness.spawnedPids, 1_000)).toEqual([]);
   });
