@@ -224,8 +224,8 @@ class LocalCluster implements Cluster {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const failures = await Promise.all(this.slots.map((slot) => this.stopSlot(slot, 'SIGTERM')));
-    const stuck = this.slots.filter((_, index) => failures[index] === false).map((slot) => slot.id);
+    const exited = await Promise.all(this.slots.map((slot) => this.stopSlot(slot, 'SIGTERM')));
+    const stuck = this.slots.filter((_, index) => exited[index] === false).map((slot) => slot.id);
     if (stuck.length > 0) {
       throw new ClusterError('stop_timeout', `nodes ${stuck.join(', ')} did not exit even after SIGKILL`);
     }
