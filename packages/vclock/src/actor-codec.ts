@@ -22,7 +22,7 @@ export function readActor(reader: ByteReader, actorBytesMax: number): string {
   if (length === 0) throw new DecodeError('malformed', `empty actor at byte ${reader.offsetBytes}`);
   if (length > actorBytesMax)
     throw new DecodeError('oversized', `actor of ${length} bytes, limit ${actorBytesMax}`);
-  return readUtf8(reader.readView(length, 'actor'), `actor at byte ${reader.offsetBytes - length}`);
+  return readUtf8(reader.readView(length, 'actor'), 'actor');
 }
 
 export function readCounter(reader: ByteReader): number {
@@ -58,7 +58,7 @@ export function readHeader(
   const inputBytes = reader.remainingBytes;
   if (inputBytes > inputBytesMax)
     throw new DecodeError('oversized', `${what} of ${inputBytes} bytes, limit ${inputBytesMax}`);
-  const version = reader.readByte(`${what} format version`);
+  const version = reader.readByte('format version');
   if (version !== formatVersion) {
     throw new DecodeError(
       'unsupported-version',

@@ -35,7 +35,7 @@ export function encodeContext(vv: VersionVector): Uint8Array {
   out[0] = contextFormatVersion;
   let at = writeVarint(out, 1, vv.length);
   for (const [actor, counter] of vv) at = writeVarint(out, writeActor(out, at, actor), counter);
-  assert(at === out.length, `encoded ${at} bytes of ${out.length} sized`);
+  assert(at === out.length, () => `encoded ${at} bytes of ${out.length} sized`);
   return out;
 }
 
@@ -47,7 +47,7 @@ export function decodeContext(
   bytes: Uint8Array,
   limits: DecodeLimits = decodeLimitsDefault,
 ): VersionVector {
-  assertDecodeLimits(limits);
+  if (limits !== decodeLimitsDefault) assertDecodeLimits(limits);
   if (bytes.length === 0) return [];
   const reader = new ByteReader(bytes);
   readHeader(reader, limits.inputBytesMax, contextFormatVersion, 'context');

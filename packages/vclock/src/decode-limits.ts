@@ -35,7 +35,7 @@ export function assertDecodeLimits(limits: DecodeLimits): void {
   for (const [name, limit] of Object.entries(limits)) {
     assert(
       Number.isSafeInteger(limit) && limit >= 0,
-      `decode limit ${name} must be a non-negative integer, got ${String(limit)}`,
+      () => `decode limit ${name} must be a non-negative integer, got ${String(limit)}`,
     );
   }
 }

@@ -53,7 +53,7 @@ export function clockProblem<V>(c: DVVSet<V>): string | undefined {
 
 export function assertClock<V>(c: DVVSet<V>): void {
   const problem = clockProblem(c);
-  assert(problem === undefined, `malformed clock: ${problem}`);
+  assert(problem === undefined, () => `malformed clock: ${problem}`);
 }
 
 /** A client's write (dvvset:new/2): `value` with the context the client read, [] for none. */
@@ -78,7 +78,7 @@ export function update<V>(
   assertActor(actor);
   assert(
     client.anonymous.length === 1,
-    `update takes fresh(value, context): got ${client.anonymous.length} values`,
+    () => `update takes fresh(value, context): got ${client.anonymous.length} values`,
   );
   assert(
     client.entries.every((entry) => entry.values.length === 0),
@@ -213,7 +213,10 @@ function addEvent<V>(entries: readonly Entry<V>[], actor: string, value: V): Ent
   let added = false;
   for (const entry of entries) {
     if (!added && entry.actor === actor) {
-      assert(entry.counter < counterMax, `counter of ${actor} is at its maximum ${counterMax}`);
+      assert(
+        entry.counter < counterMax,
+        () => `counter of ${actor} is at its maximum ${counterMax}`,
+      );
       result.push({ actor, counter: entry.counter + 1, values: [value, ...entry.values] });
       added = true;
     } else {

@@ -73,7 +73,7 @@ export function encodeObject(o: DVVSet<StoredValue>): Uint8Array {
     at = writeValues(out, at, entry.values);
   }
   at = writeValues(out, at, o.anonymous);
-  assert(at === out.length, `encoded ${at} bytes of ${out.length} sized`);
+  assert(at === out.length, () => `encoded ${at} bytes of ${out.length} sized`);
   return out;
 }
 
@@ -132,7 +132,7 @@ export function decodeObject(
   bytes: Uint8Array,
   limits: DecodeLimits = decodeLimitsDefault,
 ): DVVSet<StoredValue> {
-  assertDecodeLimits(limits);
+  if (limits !== decodeLimitsDefault) assertDecodeLimits(limits);
   const reader = new ByteReader(bytes);
   readHeader(reader, limits.inputBytesMax, objectFormatVersion, 'object');
   const budget: ValueBudget = { valuesLeft: limits.valuesMax, valueBytesMax: limits.valueBytesMax };

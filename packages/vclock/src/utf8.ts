@@ -8,7 +8,7 @@ import { DecodeError } from './decode-error.js';
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const asciiMax = 0x7f;
-/** Longest input for the ASCII fast path, whose spread call must stay far below the argument limit. */
+/** Longest input for the ASCII fast path: actor names are short ids; longer ones go to TextDecoder. */
 const asciiFastBytesMax = 64;
 
 const isHighSurrogate = (unit: number): boolean => unit >= 0xd800 && unit <= 0xdbff;
@@ -54,15 +54,22 @@ export function writeUtf8(out: Uint8Array, offset: number, text: string): number
   return at;
 }
 
-function isShortAscii(bytes: Uint8Array): boolean {
-  if (bytes.length > asciiFastBytesMax) return false;
-  for (const byte of bytes) if (byte > asciiMax) return false;
-  return true;
+/** The string of `bytes` if they are few and all ASCII, else undefined. */
+function shortAscii(bytes: Uint8Array): string | undefined {
+  if (bytes.length > asciiFastBytesMax) return undefined;
+  let text = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (byte > asciiMax) return undefined;
+    text += String.fromCharCode(byte);
+  }
+  return text;
 }
 
 /** Decodes `bytes` as UTF-8, refusing anything that is not valid UTF-8 with a DecodeError. */
 export function readUtf8(bytes: Uint8Array, what: string): string {
-  if (isShortAscii(bytes)) return String.fromCharCode(...bytes);
+  const ascii = shortAscii(bytes);
+  if (ascii !== undefined) return ascii;
   try {
     return utf8Decoder.decode(bytes);
   } catch {

@@ -26,7 +26,7 @@ export function varintBytes(value: number): number {
 export function writeVarint(out: Uint8Array, offset: number, value: number): number {
   assert(
     Number.isSafeInteger(value) && value >= 0,
-    `varint value must be an integer in 0..2^53-1, got ${value}`,
+    () => `varint value must be an integer in 0..2^53-1, got ${value}`,
   );
   let rest = value;
   let at = offset;

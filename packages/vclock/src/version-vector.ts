@@ -28,7 +28,7 @@ export function isCounter(counter: number): boolean {
 export function assertActor(actor: string): void {
   assert(
     isActor(actor),
-    `actor must be a non-empty well-formed string, got ${JSON.stringify(actor)}`,
+    () => `actor must be a non-empty well-formed string, got ${JSON.stringify(actor)}`,
   );
 }
 
@@ -38,11 +38,11 @@ export function assertVersionVector(vv: VersionVector): void {
     assertActor(actor);
     assert(
       isCounter(counter),
-      `counter of ${actor} must be an integer in 1..2^53-1, got ${counter}`,
+      () => `counter of ${actor} must be an integer in 1..2^53-1, got ${counter}`,
     );
     assert(
       previous === undefined || previous < actor,
-      `actors must be sorted and unique: ${previous} then ${actor}`,
+      () => `actors must be sorted and unique: ${previous} then ${actor}`,
     );
     previous = actor;
   }
