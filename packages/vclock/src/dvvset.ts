@@ -97,6 +97,7 @@ export function update<V>(
  * is strictly newer, or from both (without duplicates under `equals`) when neither is.
  */
 export function sync<V>(a: DVVSet<V>, b: DVVSet<V>, equals: ValueEquals<V> = Object.is): DVVSet<V> {
+  if (a === b) return a;
   return { entries: syncEntries(a.entries, b.entries), anonymous: syncAnonymous(a, b, equals) };
 }
 
