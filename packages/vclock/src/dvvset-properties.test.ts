@@ -21,7 +21,7 @@ function valuesNotCovered(c: DVVSet<number>, context: VersionVector): number[] {
     vs.filter((_, i) => counter - i > (seen.get(actor) ?? 0)),
   );
 }
-const numRuns = 300;
+const numRuns = 200;
 
 /** A history and three of the replica states it went through. */
 const statesArbitrary = fc

@@ -184,13 +184,17 @@ describe('decodeObject on bad input', () => {
       fc
         .array(fc.constantFrom(0x00, 0x01, 0x02, 0x61, 0x7f, 0x80, 0xff), { maxLength: 24 })
         .map((b) => Uint8Array.from([1, ...b])),
+      // small counts, lengths and one-letter actors: often a valid object
+      fc
+        .array(fc.constantFrom(0x00, 0x00, 0x01, 0x01, 0x61), { maxLength: 12 })
+        .map((b) => Uint8Array.from([1, ...b])),
     );
     let decoded = 0;
     fc.assert(
       fc.property(arbitraryInput, (bytes) => {
         if (expectDecodesCanonicallyOrRefuses(bytes)) decoded++;
       }),
-      { seed, numRuns: 3000 },
+      { seed, numRuns: 1500 },
     );
     expect(decoded).toBeGreaterThan(0); // the generator reaches valid encodings, not only garbage
   });
@@ -207,7 +211,7 @@ describe('decodeObject on bad input', () => {
           expectDecodesCanonicallyOrRefuses(bytes);
         },
       ),
-      { seed, numRuns: 2000 },
+      { seed, numRuns: 1500 },
     );
     expect([...outcomes].sort()).toEqual([
       'malformed',
