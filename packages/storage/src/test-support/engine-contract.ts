@@ -73,11 +73,14 @@ export function describeEngineContract(harness: EngineHarness): void {
 
     const context = { harness, open, reopen: harness.reopen === undefined ? undefined : reopen };
     describeObjects(context);
+    describeRemoveAndLimits(context);
     describeScan(context);
     describeGroupCommit(context);
+    describeGroupCommitLimits(context);
     describeHints(context);
     describeMeta(context);
     describeCorruption(context);
+    describeHintCorruption(context);
     describeClose(context);
   });
 }
@@ -135,7 +138,11 @@ function describeObjects({ open }: ContractContext): void {
       if (read.status === 'found') read.object[0] = 0x7a;
       expect(readText(engine.get(0, bytes('k')))).toBe('found:abc');
     });
+  });
+}
 
+function describeRemoveAndLimits({ open }: ContractContext): void {
+  describe('remove and limits', () => {
     it('removes a key, only when it still holds the expected object if one is given', async () => {
       const engine = open();
       await put(engine, 1, 'a', 'v1');
@@ -261,7 +268,11 @@ function describeGroupCommit({ open }: ContractContext): void {
       expect(readText(engine.get(1, bytes('k')))).toBe('missing');
       expect(engine.stats().commits).toBe(1);
     });
+  });
+}
 
+function describeGroupCommitLimits({ open }: ContractContext): void {
+  describe('group commit: failures and limits', () => {
     it('rejects only the write whose fn threw; the rest of the batch commits', async () => {
       const engine = open();
       const failure = new Error('fn failed');
@@ -430,7 +441,11 @@ function describeCorruption({ harness, open }: ContractContext): void {
       expect(result.previous).toBeUndefined();
       expect(readText(engine.get(4, bytes('k')))).toBe('found:repaired');
     });
+  });
+}
 
+function describeHintCorruption({ harness, open }: ContractContext): void {
+  describe('corruption of hints and failed batches', () => {
     it('drops a damaged hint instead of listing it', async () => {
       const { engine, events } = corruptionSetup(open);
       await engine.addHints([hint('n2', 1), hint('n2', 2)]);
