@@ -1,6 +1,6 @@
 import { assert } from './assert.js';
 import { partitionCountMax } from './limits.js';
-import { md5 } from './md5.js';
+import { md5, md5Top16 } from './md5.js';
 import { isPowerOfTwo } from './ring.js';
 
 /** A key's place on the ring: MD5(key) read as a 128-bit unsigned big-endian integer. */
@@ -16,8 +16,6 @@ export function partitionOf(key: Uint8Array, partitionCount: number): number {
     isPowerOfTwo(partitionCount) && partitionCount <= partitionCountMax,
     `partitionCount must be a power of two in 1..${partitionCountMax}, got ${partitionCount}`,
   );
-  const digest = md5(key);
   // partitionCountMax is 2^16, so the partition is always within the digest's first two bytes.
-  const top16 = ((digest[0] ?? 0) << 8) | (digest[1] ?? 0);
-  return top16 >>> (16 - Math.log2(partitionCount));
+  return md5Top16(key) >>> (16 - Math.log2(partitionCount));
 }
