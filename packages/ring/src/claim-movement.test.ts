@@ -94,6 +94,27 @@ describe('claim: movement', () => {
     );
   });
 
+  it('moves little when any member of a fresh ring leaves', () => {
+    const lines: string[] = [];
+    for (let s = 4; s <= 33; s++) {
+      const ring = claim(nodes(s), { partitionCount: 256, replicas });
+      for (const leaving of [0, Math.floor(s / 2)]) {
+        const members = nodes(s).filter((_, i) => i !== leaving);
+        const after = claim(members, { partitionCount: 256, replicas, previous: ring });
+        const owned = ownedCounts(ring).get(nodes(s)[leaving]!.id) ?? 0;
+        const movedCount = transferPlan(ring, after).length;
+        // In a stripe the leaving member's 2(N-1) neighbours cannot take its partitions, so some
+        // must go round through a third member: the least movement is about this factor times owned.
+        const neighbourFactor = 1 + (2 * (replicas - 1)) / (s - 2);
+        expect(movedCount, `S=${s} leaving ${leaving}`).toBeLessThanOrEqual(1.25 * neighbourFactor * owned + 4);
+        expect(imbalance(after)).toBeLessThanOrEqual(1);
+        if (s - 1 > replicas) expect(spacingViolations(after, replicas)).toEqual([]);
+        lines.push(`${s}->${s - 1} (member ${leaving}): ${movedCount}/${owned}`);
+      }
+    }
+    console.log(`Q=256 N=3 a member of a fresh ring leaves, partitions moved / owned by it: ${lines.join(', ')}`);
+  });
+
   it('keeps balance and spacing through a history of joins and leaves, moving little at each step', () => {
     let members: Member[] = nodes(1);
     let ring = claim(members, { partitionCount: 256, replicas });

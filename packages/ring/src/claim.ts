@@ -11,7 +11,7 @@ import { compareIds, validateMembers, validateRingOptions, type Member, type Rin
 const chainsMax = 64;
 /**
  * Orphan placement costs O(orphans * (members + N)); past this much work (a membership change that
- * replaces most of a large cluster) claim stripes afresh instead, which moves about as much anyway.
+ * replaces most of a large cluster) claim stripes afresh instead, relabelled to keep what it can.
  */
 const orphanWorkMax = 1 << 25;
 
