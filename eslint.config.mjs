@@ -70,7 +70,7 @@ export default tseslint.config(
             { sourceTag: 'scope:proto', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'scope:io', onlyDependOnLibsWithTags: ['scope:pure'] },
             { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:pure', 'scope:proto'] },
-            { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:pure', 'scope:proto', 'scope:io', 'scope:client'] },
+            { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:pure', 'scope:proto', 'scope:io', 'scope:client', 'scope:tools'] },
             { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:pure', 'scope:proto', 'scope:client'] },
           ],
         },

@@ -1,3 +1,4 @@
 import { projectTestConfig } from '../../vitest.shared.js';
 
-export default projectTestConfig();
+// Integration tests start real node processes: each test sets its own, longer timeout.
+export default projectTestConfig({ testTimeoutMs: 30_000 });

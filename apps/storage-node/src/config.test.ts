@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const base = ['--id', 'n1', '--data', '/tmp/x', '--nodes', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002'];
+const dir = mkdtempSync(join(tmpdir(), 'ringstore-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function errorOf(argv: string[], env: NodeJS.ProcessEnv = {}): string {
+  try {
+    loadConfig(argv, env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies defaults from DESIGN.md', () => {
+    const c = loadConfig(base, {});
+    expect(c).toMatchObject({ replicas: 3, partitions: 256, r: 2, w: 2, requestTimeoutMs: 1000, keyBytesMax: 1024, valueBytesMax: 1048576, listen: '127.0.0.1:7001' });
+    expect(c.nodes).toEqual([
+      { id: 'n1', address: '127.0.0.1:7001' },
+      { id: 'n2', address: '127.0.0.1:7002' },
+    ]);
+  });
+
+  it('takes RINGSTORE_* environment variables, and flags win over them', () => {
+    const env = { RINGSTORE_REPLICAS: '2', RINGSTORE_W: '1', RINGSTORE_REQUEST_TIMEOUT_MS: '250' };
+    expect(loadConfig(base, env)).toMatchObject({ replicas: 2, w: 1, requestTimeoutMs: 250 });
+    expect(loadConfig([...base, '--w', '2'], env).w).toBe(2);
+  });
+
+  it('reads a JSON config file, below flags and environment', () => {
+    const file = join(dir, 'node.json');
+    writeFileSync(file, JSON.stringify({ id: 'n2', data: '/tmp/y', nodes: 'n2=127.0.0.1:9000', partitions: 64, logLevel: 'warn' }));
+    expect(loadConfig(['--config', file], {})).toMatchObject({ id: 'n2', partitions: 64, logLevel: 'warn', nodes: [{ id: 'n2', address: '127.0.0.1:9000' }] });
+    expect(loadConfig(['--config', file, '--partitions', '128'], {}).partitions).toBe(128);
+  });
+
+  it.each([
+    [['--id', 'n1', '--data', 'd'], '--nodes'],
+    [[...base, '--partitions', '100'], '--partitions: must be a power of two'],
+    [[...base, '--replicas', '0'], '--replicas'],
+    [[...base, '--w', '4'], '--w: must be at most replicas (3)'],
+    [[...base, '--r', 'two'], '--r: "two" is not a whole number'],
+    [[...base, '--listen', 'localhost'], '--listen: must be host:port'],
+    [['--id', 'n3', '--data', 'd', '--nodes', 'n1=127.0.0.1:1'], 'must include this node (n3)'],
+    [['--id', 'n1', '--data', 'd', '--nodes', 'n1=127.0.0.1:1,n1=127.0.0.1:2'], 'node n1 named twice'],
+    [['--id', 'n1', '--data', 'd', '--nodes', 'n1'], 'is not id=host:port'],
+    [[...base, '--log-level', 'loud'], '--log-level'],
+    [[...base, '--bogus', '1'], "unknown option '--bogus'"],
+    [[...base, '--value-bytes-max', String(8 * 1024 * 1024)], '--value-bytes-max'],
+  ])('rejects %j with a message naming the problem', (argv, expected) => {
+    expect(errorOf(argv)).toContain(expected);
+  });
+
+  it('rejects unknown config-file keys and unreadable files', () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ id: 'n1', colour: 'blue' }));
+    expect(errorOf(['--config', file])).toContain('unknown keys colour');
+    expect(errorOf(['--config', join(dir, 'missing.json')])).toContain('cannot read');
+    writeFileSync(file, '{ not json');
+    expect(errorOf(['--config', file])).toContain('is not a JSON object');
+  });
+});

@@ -1,0 +1,214 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { z } from 'zod';
+
+/** Hard ceilings no configuration may exceed (DESIGN.md section 2). */
+export const keyBytesCeiling = 4 * 1024 * 1024;
+export const valueBytesCeiling = 4 * 1024 * 1024;
+/** Partitions above this make claim and per-partition state too large to be useful. */
+export const partitionCountMax = 65_536;
+/** Replicas per key above this are not a Dynamo-style deployment. */
+export const replicasMax = 16;
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface NodeAddress {
+  readonly id: string;
+  readonly address: string;
+}
+
+export interface NodeConfig {
+  readonly id: string;
+  readonly listen: string;
+  readonly data: string;
+  readonly nodes: readonly NodeAddress[];
+  readonly replicas: number;
+  readonly partitions: number;
+  readonly r: number;
+  readonly w: number;
+  readonly requestTimeoutMs: number;
+  readonly keyBytesMax: number;
+  readonly valueBytesMax: number;
+  readonly synchronous: 'normal' | 'full';
+  readonly logLevel: (typeof logLevels)[number];
+  readonly metricsListen: string;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** A configuration problem: reported to the operator with exit code 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const hostPort = z
+  .string()
+  .regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')
+  .refine((s) => Number(s.split(':').pop()) <= 65_535, 'port must be at most 65535');
+
+function parseNodes(list: string): NodeAddress[] {
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((entry) => {
+      const eq = entry.indexOf('=');
+      if (eq <= 0) throw new ConfigError(`--nodes: "${entry}" is not id=host:port`);
+      return { id: entry.slice(0, eq), address: entry.slice(eq + 1) };
+    });
+}
+
+const schema = z
+  .object({
+    id: z.string().regex(idPattern, 'must be 1-64 letters, digits, _ . - (starting with a letter or digit)'),
+    listen: hostPort,
+    data: z.string().min(1),
+    nodes: z
+      .array(z.object({ id: z.string().regex(idPattern, 'bad node id'), address: hostPort }))
+      .min(1, 'must name at least this node'),
+    replicas: z.number().int().min(1).max(replicasMax),
+    partitions: z
+      .number()
+      .int()
+      .min(1)
+      .max(partitionCountMax)
+      .refine((q) => (q & (q - 1)) === 0, 'must be a power of two'),
+    r: z.number().int().min(1),
+    w: z.number().int().min(1),
+    requestTimeoutMs: z.number().int().min(10).max(600_000),
+    keyBytesMax: z.number().int().min(1).max(keyBytesCeiling),
+    valueBytesMax: z.number().int().min(0).max(valueBytesCeiling),
+    synchronous: z.enum(['normal', 'full']),
+    logLevel: z.enum(logLevels),
+    metricsListen: z.union([z.literal(''), hostPort]),
+    shutdownTimeoutMs: z.number().int().min(0).max(600_000),
+  })
+  .superRefine((c, ctx) => {
+    const ids = new Set<string>();
+    for (const n of c.nodes) {
+      if (ids.has(n.id)) ctx.addIssue({ code: 'custom', path: ['nodes'], message: `node ${n.id} named twice` });
+      ids.add(n.id);
+    }
+    if (!ids.has(c.id)) ctx.addIssue({ code: 'custom', path: ['nodes'], message: `must include this node (${c.id})` });
+    if (c.r > c.replicas) ctx.addIssue({ code: 'custom', path: ['r'], message: `must be at most replicas (${c.replicas})` });
+    if (c.w > c.replicas) ctx.addIssue({ code: 'custom', path: ['w'], message: `must be at most replicas (${c.replicas})` });
+  });
+
+interface FlagSpec {
+  readonly key: keyof NodeConfig;
+  readonly flag: string;
+  readonly help: string;
+  readonly kind: 'string' | 'int' | 'nodes';
+  readonly fallback?: string | number;
+}
+
+const flagSpecs: readonly FlagSpec[] = [
+  { key: 'id', flag: 'id', help: 'this node id (stable across restarts)', kind: 'string' },
+  { key: 'listen', flag: 'listen', help: 'gRPC listen address host:port', kind: 'string', fallback: '127.0.0.1:7001' },
+  { key: 'data', flag: 'data', help: 'data directory (SQLite database)', kind: 'string' },
+  { key: 'nodes', flag: 'nodes', help: 'initial members: id=host:port,... (this node included)', kind: 'nodes' },
+  { key: 'replicas', flag: 'replicas', help: 'N: replicas per key', kind: 'int', fallback: 3 },
+  { key: 'partitions', flag: 'partitions', help: 'Q: partitions (power of two, fixed at cluster creation)', kind: 'int', fallback: 256 },
+  { key: 'r', flag: 'r', help: 'default read quorum R', kind: 'int', fallback: 2 },
+  { key: 'w', flag: 'w', help: 'default write quorum W', kind: 'int', fallback: 2 },
+  { key: 'requestTimeoutMs', flag: 'request-timeout-ms', help: 'server-side deadline of a request', kind: 'int', fallback: 1000 },
+  { key: 'keyBytesMax', flag: 'key-bytes-max', help: 'largest key accepted', kind: 'int', fallback: 1024 },
+  { key: 'valueBytesMax', flag: 'value-bytes-max', help: 'largest value accepted', kind: 'int', fallback: 1024 * 1024 },
+  { key: 'synchronous', flag: 'synchronous', help: 'SQLite synchronous: normal or full', kind: 'string', fallback: 'normal' },
+  { key: 'logLevel', flag: 'log-level', help: 'fatal|error|warn|info|debug|trace|silent', kind: 'string', fallback: 'info' },
+  { key: 'metricsListen', flag: 'metrics-listen', help: 'Prometheus metrics host:port ("" = off)', kind: 'string', fallback: '' },
+  { key: 'shutdownTimeoutMs', flag: 'shutdown-timeout-ms', help: 'time in-flight requests get on SIGTERM', kind: 'int', fallback: 5000 },
+];
+
+function envName(flag: string): string {
+  return `RINGSTORE_${flag.toUpperCase().replaceAll('-', '_')}`;
+}
+
+function convert(spec: FlagSpec, raw: unknown, source: string): unknown {
+  if (raw === undefined) return undefined;
+  if (spec.kind === 'nodes') {
+    if (Array.isArray(raw)) return raw;
+    if (typeof raw !== 'string') throw new ConfigError(`${source}: expected "id=host:port,..." or a list of {id, address}`);
+    return parseNodes(raw);
+  }
+  if (spec.kind === 'int') {
+    if (typeof raw === 'number') return raw;
+    if (typeof raw !== 'string') throw new ConfigError(`${source}: expected a whole number`);
+    const text = raw.trim();
+    if (!/^-?\d+$/.test(text)) throw new ConfigError(`${source}: "${text}" is not a whole number`);
+    return Number(text);
+  }
+  return typeof raw === 'string' ? raw : raw;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`--config: cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as Record<string, unknown>;
+  } catch (e) {
+    throw new ConfigError(`--config: ${path} is not a JSON object: ${(e as Error).message}`);
+  }
+}
+
+export function buildCommand(): Command {
+  const cmd = new Command('ringstore-node')
+    .description('A Ringstore storage node. Every flag is also an environment variable RINGSTORE_<FLAG> and a key of the --config JSON file (camelCase); flags win over the environment, which wins over the file.')
+    .option('--config <file>', 'JSON config file')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) })
+    .allowExcessArguments(false);
+  for (const spec of flagSpecs) {
+    const fallback = spec.fallback === undefined ? '' : ` (default ${JSON.stringify(spec.fallback)})`;
+    cmd.addOption(new Option(`--${spec.flag} <value>`, `${spec.help}${fallback}; env ${envName(spec.flag)}`));
+  }
+  return cmd;
+}
+
+/** Parses flags, environment and config file into a validated configuration; throws ConfigError. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): NodeConfig {
+  const cmd = buildCommand();
+  try {
+    cmd.parse([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) throw new ConfigError(e.message.replace(/^error: /, ''));
+    throw e;
+  }
+  const opts = cmd.opts<Record<string, unknown>>();
+  const file = typeof opts['config'] === 'string' ? readConfigFile(opts['config']) : {};
+  const merged: Record<string, unknown> = {};
+  for (const spec of flagSpecs) {
+    const fromFlag = convert(spec, opts[camel(spec.flag)], `--${spec.flag}`);
+    const fromEnv = convert(spec, env[envName(spec.flag)], envName(spec.flag));
+    const fromFile = convert(spec, file[spec.key], `config ${spec.key}`);
+    merged[spec.key] = fromFlag ?? fromEnv ?? fromFile ?? spec.fallback;
+  }
+  const unknown = Object.keys(file).filter((k) => !flagSpecs.some((s) => s.key === k));
+  if (unknown.length > 0) throw new ConfigError(`config file: unknown keys ${unknown.join(', ')}`);
+  const result = schema.safeParse(merged);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${flagOf(i.path)}: ${i.message}`);
+    throw new ConfigError(issues.join('; '));
+  }
+  return result.data;
+}
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function flagOf(path: readonly PropertyKey[]): string {
+  const key = String(path[0] ?? '');
+  const spec = flagSpecs.find((s) => s.key === key);
+  return spec ? `--${spec.flag}` : key;
+}
+
+export function helpText(): string {
+  return buildCommand().helpInformation();
+}

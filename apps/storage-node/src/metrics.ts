@@ -1,0 +1,58 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The node's Prometheus metrics; served over HTTP when --metrics-listen is set. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'ringstore_requests_total',
+    help: 'Client requests by operation and outcome (gRPC status name)',
+    labelNames: ['op', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly forwarded = new Counter({
+    name: 'ringstore_forwarded_requests_total',
+    help: 'Client requests for keys this node does not replicate, forwarded to a replica',
+    labelNames: ['op'] as const,
+    registers: [this.registry],
+  });
+  readonly readRepairs = new Counter({
+    name: 'ringstore_read_repairs_total',
+    help: 'Objects written back to stale, missing or corrupt replicas after a read',
+    registers: [this.registry],
+  });
+  readonly corruptObjects = new Counter({
+    name: 'ringstore_corrupt_objects_total',
+    help: 'Stored objects that failed their checksum or did not decode (treated as missing)',
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'ringstore_request_seconds',
+    help: 'Client request latency at the node that answered the client',
+    labelNames: ['op'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Serves /metrics; resolves with the bound server. */
+  serve(host: string, port: number): Promise<Server> {
+    const server = createServer((req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end('not found: try /metrics\n');
+        return;
+      }
+      this.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        (e: unknown) => res.writeHead(500).end(String(e)),
+      );
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve(server));
+    });
+  }
+}

@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
+import { join } from 'node:path';
+import { openSqliteEngine, type StorageEngine } from '@ringstore/storage';
+import { ClusterView } from './cluster-view.js';
+import { ConfigError, type NodeConfig } from './config.js';
+import { RingstoreError } from './errors.js';
+import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { PeerLinks, linkLimitsDefault, type LinkHandler, type ReplyBody } from './peer-link.js';
+import { Coordinator } from './roles/coordinator/coordinator.js';
+import { KvHandler } from './roles/coordinator/kv-handler.js';
+import { Replica } from './roles/replica/replica.js';
+import { InflightTracker, startGrpcServer, type RunningServer } from './server.js';
+
+export interface RunningNode {
+  readonly port: number;
+  readonly actor: string;
+  readonly metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+/**
+ * The actor named in this node's dots: created with the data directory and kept in meta, so a
+ * node that lost its data comes back as a new actor (DESIGN.md section 3, Riak's kv679).
+ */
+function storageActor(storage: StorageEngine, nodeId: string): string {
+  const owner = storage.getMeta('node_id');
+  if (owner !== undefined && owner !== nodeId) {
+    throw new ConfigError(`data directory belongs to node ${owner}, not ${nodeId}`);
+  }
+  if (owner === undefined) storage.setMeta('node_id', nodeId);
+  let actor = storage.getMeta('actor');
+  if (actor === undefined) {
+    actor = `${nodeId}.${randomBytes(6).toString('hex')}`;
+    storage.setMeta('actor', actor);
+  }
+  return actor;
+}
+
+function linkHandler(kv: KvHandler, replica: Replica): LinkHandler {
+  return async (body, ctx): Promise<ReplyBody> => {
+    switch (body.$case) {
+      case 'replicate':
+        await replica.replicate(body.value);
+        return { $case: 'replicateReply', value: {} };
+      case 'read':
+        return { $case: 'readReply', value: replica.readMessage(body.value.partition, body.value.key) };
+      case 'forwardGet':
+        return { $case: 'forwardGetReply', value: await kv.get(body.value, ctx.deadlineMs, true) };
+      case 'forwardPut':
+        return { $case: 'forwardPutReply', value: await kv.put(body.value, ctx.deadlineMs, true) };
+      case 'forwardDelete':
+        return { $case: 'forwardDeleteReply', value: await kv.delete(body.value, ctx.deadlineMs, true) };
+      case 'handoff':
+        throw new RingstoreError('failed-precondition', 'hinted handoff is not available in this version');
+    }
+  };
+}
+
+export async function startNode(config: NodeConfig, log: Logger): Promise<RunningNode> {
+  mkdirSync(config.data, { recursive: true });
+  const metrics = new Metrics();
+  const storage = openSqliteEngine({
+    path: join(config.data, 'ringstore.db'),
+    synchronous: config.synchronous,
+    onCorruption: (e) => log.warn({ partition: e.partition, key: Buffer.from(e.key).toString('base64'), reason: e.reason }, 'corrupt object: treated as missing'),
+  });
+  let grpc: RunningServer | undefined;
+  let http: HttpServer | undefined;
+  let links: PeerLinks | undefined;
+  try {
+    const actor = storageActor(storage, config.id);
+    const view = new ClusterView(config.id, config.nodes, config.partitions, config.replicas);
+    links = new PeerLinks(config.id, (id) => view.addressOf(id), log, linkLimitsDefault);
+    const replica = new Replica(storage, log, metrics);
+    const coordinator = new Coordinator({ selfId: config.id, actor, storage, replica, links, log, metrics });
+    const kv = new KvHandler(view, coordinator, links, metrics, { ...config, replicas: config.replicas });
+    const inflight = new InflightTracker();
+    grpc = await startGrpcServer(
+      { view, kv, linkHandler: linkHandler(kv, replica), linkLimits: linkLimitsDefault, metrics, log, requestTimeoutMs: config.requestTimeoutMs, inflight },
+      config.listen,
+    );
+    if (config.metricsListen !== '') {
+      const [host, port] = splitHostPort(config.metricsListen);
+      http = await metrics.serve(host, port);
+    }
+    grpc.health.setStatus('', 'SERVING');
+    grpc.health.setStatus('ringstore.v1.KV', 'SERVING');
+    log.info({ listen: config.listen, port: grpc.port, actor, nodes: config.nodes.length, partitions: config.partitions, replicas: config.replicas }, 'node serving');
+    const running = grpc;
+    const ownLinks = links;
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= shutdown({ grpc: running, http, links: ownLinks, storage, inflight, log, timeoutMs: config.shutdownTimeoutMs });
+      return stopping;
+    };
+    return { port: grpc.port, actor, metrics, stop };
+  } catch (e) {
+    links?.close();
+    grpc?.server.forceShutdown();
+    http?.close();
+    await storage.close();
+    throw e;
+  }
+}
+
+async function shutdown(parts: {
+  grpc: RunningServer;
+  http: HttpServer | undefined;
+  links: PeerLinks;
+  storage: StorageEngine;
+  inflight: InflightTracker;
+  log: Logger;
+  timeoutMs: number;
+}): Promise<void> {
+  parts.log.info('shutting down: finishing in-flight requests');
+  parts.grpc.health.setStatus('', 'NOT_SERVING');
+  parts.grpc.health.setStatus('ringstore.v1.KV', 'NOT_SERVING');
+  await parts.inflight.drain(parts.timeoutMs);
+  parts.links.close();
+  parts.grpc.server.forceShutdown();
+  parts.http?.close();
+  await parts.storage.close();
+  parts.log.info('stopped');
+}
+
+export function splitHostPort(hostPort: string): [string, number] {
+  const i = hostPort.lastIndexOf(':');
+  return [hostPort.slice(0, i), Number(hostPort.slice(i + 1))];
+}

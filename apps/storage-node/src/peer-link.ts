@@ -1,0 +1,346 @@
+import { credentials, Metadata, type ChannelOptions, type ClientDuplexStream, type ServerDuplexStream } from '@grpc/grpc-js';
+import {
+  PeerClient,
+  type DeleteResponse,
+  type GetResponse,
+  type HandoffResponse,
+  type LinkFrame,
+  type LinkMessage,
+  type PutResponse,
+  type ReadReplicaResponse,
+  type ReplicateResponse,
+} from '@ringstore/proto';
+import { RingstoreError, asRingstoreError, errorCodeOfGrpc, grpcCodeOf } from './errors.js';
+import type { Logger } from './logger.js';
+
+/**
+ * The peer link: the one module that knows how node-to-node messages travel (DESIGN.md section 4).
+ * Each node dials one long-lived bidirectional Link stream to every peer it talks to, sends its
+ * requests in batched frames, and receives the replies, matched by request id, on the same stream.
+ * Every request has its own deadline; a broken stream fails its in-flight requests at once and is
+ * re-dialled with exponential backoff. The stream itself has no deadline: it lives as long as the
+ * node, and keepalive pings find a dead peer.
+ */
+
+type Body = NonNullable<LinkMessage['body']>;
+type RequestCase = 'replicate' | 'read' | 'forwardGet' | 'forwardPut' | 'forwardDelete' | 'handoff';
+export type RequestBody = Extract<Body, { $case: RequestCase }>;
+export type ReplyBody = Exclude<Body, { $case: RequestCase | 'error' }>;
+interface ReplyMap {
+  replicate: ReplicateResponse;
+  read: ReadReplicaResponse;
+  forwardGet: GetResponse;
+  forwardPut: PutResponse;
+  forwardDelete: DeleteResponse;
+  handoff: HandoffResponse;
+}
+export type ReplyOf<C extends RequestCase> = ReplyMap[C];
+
+export interface LinkLimits {
+  /** Messages per frame: bounds the work one frame hands the receiver. */
+  readonly frameMessagesMax: number;
+  /** Approximate payload bytes per frame, kept well under the gRPC message size limit. */
+  readonly frameBytesMax: number;
+  /** Requests awaiting a reply on one link; more are refused with RESOURCE_EXHAUSTED. */
+  readonly inflightMax: number;
+  /** Requests one node handles at once for one peer's link; more are answered RESOURCE_EXHAUSTED. */
+  readonly servingMax: number;
+  readonly reconnectBackoffMinMs: number;
+  readonly reconnectBackoffMaxMs: number;
+  /** Largest gRPC message either side accepts (a frame). */
+  readonly messageBytesMax: number;
+}
+
+export const linkLimitsDefault: LinkLimits = {
+  frameMessagesMax: 512,
+  frameBytesMax: 4 * 1024 * 1024,
+  inflightMax: 20_000,
+  servingMax: 20_000,
+  reconnectBackoffMinMs: 50,
+  reconnectBackoffMaxMs: 2_000,
+  messageBytesMax: 64 * 1024 * 1024,
+};
+
+export function peerChannelOptions(limits: LinkLimits): ChannelOptions {
+  return {
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.max_receive_message_length': limits.messageBytesMax,
+    'grpc.max_send_message_length': limits.messageBytesMax,
+    'grpc.initial_reconnect_backoff_ms': limits.reconnectBackoffMinMs,
+    'grpc.max_reconnect_backoff_ms': limits.reconnectBackoffMaxMs,
+  };
+}
+
+/** Rough payload size of a message, for frame batching (exact size would cost a second encode). */
+function approxBytes(body: Body): number {
+  const v = body.value as { key?: Uint8Array; object?: Uint8Array; value?: Uint8Array; objects?: { object: Uint8Array }[] };
+  let n = 64 + (v.key?.length ?? 0) + (v.object?.length ?? 0) + (v.value?.length ?? 0);
+  for (const o of v.objects ?? []) n += 64 + o.object.length;
+  return n;
+}
+
+/** Splits queued messages into frames within the limits. */
+function takeFrame(outbox: LinkMessage[], limits: LinkLimits): LinkMessage[] {
+  let bytes = 0;
+  let count = 0;
+  while (count < outbox.length && count < limits.frameMessagesMax) {
+    const m = outbox[count];
+    if (m?.body === undefined) break;
+    bytes += approxBytes(m.body);
+    if (count > 0 && bytes > limits.frameBytesMax) break;
+    count++;
+  }
+  return outbox.splice(0, Math.max(count, 1));
+}
+
+interface Pending {
+  resolve(body: ReplyBody): void;
+  reject(e: RingstoreError): void;
+  timer: NodeJS.Timeout;
+}
+
+/** The dialling side of one link: requests out, replies in. */
+class Connection {
+  private stream: ClientDuplexStream<LinkFrame, LinkFrame> | undefined;
+  private readonly pending = new Map<bigint, Pending>();
+  private readonly outbox: LinkMessage[] = [];
+  private flushScheduled = false;
+  private nextRequestId = 1n;
+  private failures = 0;
+  private retryAtMs = 0;
+  private readonly client: PeerClient;
+
+  constructor(
+    private readonly selfId: string,
+    readonly nodeId: string,
+    readonly address: string,
+    private readonly limits: LinkLimits,
+    private readonly log: Logger,
+  ) {
+    this.client = new PeerClient(address, credentials.createInsecure(), peerChannelOptions(limits));
+  }
+
+  request(body: RequestBody, timeoutMs: number): Promise<ReplyBody> {
+    if (this.pending.size >= this.limits.inflightMax) {
+      return Promise.reject(new RingstoreError('resource-exhausted', `link to ${this.nodeId}: ${this.pending.size} requests in flight`));
+    }
+    if (this.stream === undefined && Date.now() < this.retryAtMs) {
+      return Promise.reject(new RingstoreError('unavailable', `${this.nodeId} unreachable (link down, retrying)`));
+    }
+    const stream = this.stream ?? this.open();
+    const requestId = this.nextRequestId++;
+    return new Promise<ReplyBody>((resolve, reject) => {
+      const timer = setTimeout(() => this.expire(requestId), timeoutMs);
+      this.pending.set(requestId, { resolve, reject, timer });
+      this.outbox.push({ requestId, timeoutMs: Math.max(1, Math.floor(timeoutMs)), body });
+      this.scheduleFlush(stream);
+    });
+  }
+
+  private expire(requestId: bigint): void {
+    const p = this.pending.get(requestId);
+    if (p === undefined) return;
+    this.pending.delete(requestId);
+    p.reject(new RingstoreError('deadline-exceeded', `${this.nodeId} did not answer in time`));
+  }
+
+  private scheduleFlush(stream: ClientDuplexStream<LinkFrame, LinkFrame>): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.stream !== stream) return; // broken meanwhile: its requests already failed
+      while (this.outbox.length > 0) stream.write({ messages: takeFrame(this.outbox, this.limits) });
+    });
+  }
+
+  private open(): ClientDuplexStream<LinkFrame, LinkFrame> {
+    const metadata = new Metadata();
+    metadata.set('x-ringstore-from', this.selfId);
+    const stream = this.client.link(metadata);
+    this.stream = stream;
+    stream.on('data', (frame: LinkFrame) => this.deliver(frame));
+    stream.on('error', (e: Error) => this.broken(stream, e.message));
+    stream.on('end', () => this.broken(stream, 'stream ended'));
+    return stream;
+  }
+
+  private deliver(frame: LinkFrame): void {
+    this.failures = 0;
+    for (const m of frame.messages) {
+      const p = this.pending.get(m.requestId);
+      if (p === undefined || m.body === undefined) continue; // late reply after its deadline
+      this.pending.delete(m.requestId);
+      clearTimeout(p.timer);
+      if (m.body.$case === 'error') {
+        p.reject(new RingstoreError(errorCodeOfGrpc(m.body.value.code), `${this.nodeId}: ${m.body.value.message}`));
+      } else p.resolve(m.body as ReplyBody);
+    }
+  }
+
+  private broken(stream: ClientDuplexStream<LinkFrame, LinkFrame>, reason: string): void {
+    if (this.stream !== stream) return;
+    this.stream = undefined;
+    this.failures++;
+    const backoffMs = Math.min(this.limits.reconnectBackoffMaxMs, this.limits.reconnectBackoffMinMs * 2 ** Math.min(this.failures - 1, 16));
+    this.retryAtMs = Date.now() + backoffMs * (0.5 + Math.random() / 2);
+    if (this.pending.size > 0 || this.failures === 1) this.log.debug({ peer: this.nodeId, reason, inflight: this.pending.size }, 'peer link broke');
+    const failed = [...this.pending.values()];
+    this.pending.clear();
+    this.outbox.length = 0;
+    for (const p of failed) {
+      clearTimeout(p.timer);
+      p.reject(new RingstoreError('unavailable', `link to ${this.nodeId} broke: ${reason}`));
+    }
+    stream.cancel();
+  }
+
+  close(): void {
+    const stream = this.stream;
+    if (stream !== undefined) this.broken(stream, 'node shutting down');
+    this.client.close();
+  }
+}
+
+/** Requests to peers, by node id. */
+export class PeerLinks {
+  private readonly connections = new Map<string, Connection>();
+
+  constructor(
+    private readonly selfId: string,
+    private readonly addressOf: (nodeId: string) => string | undefined,
+    private readonly log: Logger,
+    private readonly limits: LinkLimits = linkLimitsDefault,
+  ) {}
+
+  request<C extends RequestCase>(nodeId: string, body: Extract<RequestBody, { $case: C }>, timeoutMs: number): Promise<ReplyOf<C>> {
+    const conn = this.connection(nodeId);
+    if (conn === undefined) return Promise.reject(new RingstoreError('unavailable', `unknown node ${nodeId}`));
+    return conn.request(body, timeoutMs).then((reply): ReplyOf<C> => {
+      if (reply.$case !== replyCaseOf(body.$case)) {
+        throw new RingstoreError('internal', `${nodeId} answered ${reply.$case} to ${body.$case}`);
+      }
+      return reply.value as unknown as ReplyOf<C>;
+    });
+  }
+
+  private connection(nodeId: string): Connection | undefined {
+    const address = this.addressOf(nodeId);
+    if (address === undefined) return undefined;
+    let conn = this.connections.get(nodeId);
+    if (conn !== undefined && conn.address !== address) {
+      conn.close();
+      conn = undefined;
+    }
+    if (conn === undefined) {
+      conn = new Connection(this.selfId, nodeId, address, this.limits, this.log);
+      this.connections.set(nodeId, conn);
+    }
+    return conn;
+  }
+
+  close(): void {
+    for (const conn of this.connections.values()) conn.close();
+    this.connections.clear();
+  }
+}
+
+function replyCaseOf(c: RequestCase): ReplyBody['$case'] {
+  switch (c) {
+    case 'replicate':
+      return 'replicateReply';
+    case 'read':
+      return 'readReply';
+    case 'forwardGet':
+      return 'forwardGetReply';
+    case 'forwardPut':
+      return 'forwardPutReply';
+    case 'forwardDelete':
+      return 'forwardDeleteReply';
+    case 'handoff':
+      return 'handoffReply';
+  }
+}
+
+export interface RequestContext {
+  /** The peer that sent the request. */
+  readonly from: string;
+  /** Wall-clock time after which the sender has stopped waiting. */
+  readonly deadlineMs: number;
+}
+
+export type LinkHandler = (body: RequestBody, ctx: RequestContext) => Promise<ReplyBody>;
+
+/** The receiving side of one link: handles each request and batches the replies into frames. */
+export function serveLink(call: ServerDuplexStream<LinkFrame, LinkFrame>, handler: LinkHandler, log: Logger, limits: LinkLimits = linkLimitsDefault): void {
+  const from = String(call.metadata.get('x-ringstore-from')[0] ?? 'unknown');
+  const outbox: LinkMessage[] = [];
+  let serving = 0;
+  let closed = false;
+  let flushScheduled = false;
+  const flush = (): void => {
+    flushScheduled = false;
+    while (!closed && outbox.length > 0) call.write({ messages: takeFrame(outbox, limits) });
+  };
+  const reply = (requestId: bigint, body: Body): void => {
+    if (closed) return;
+    outbox.push({ requestId, timeoutMs: 0, body });
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+  };
+  const fail = (requestId: bigint, e: unknown): void => {
+    const err = asRingstoreError(e);
+    if (err.code === 'internal') log.error({ peer: from, err }, 'peer request failed');
+    reply(requestId, { $case: 'error', value: { code: grpcCodeOf(err.code), message: err.message } });
+  };
+  call.on('data', (frame: LinkFrame) => {
+    for (const m of frame.messages) {
+      const body = m.body;
+      if (body === undefined || !isRequest(body)) {
+        fail(m.requestId, new RingstoreError('invalid-argument', 'not a request message'));
+        continue;
+      }
+      if (serving >= limits.servingMax) {
+        fail(m.requestId, new RingstoreError('resource-exhausted', `${serving} requests in progress`));
+        continue;
+      }
+      serving++;
+      void handler(body, { from, deadlineMs: Date.now() + m.timeoutMs })
+        .then((r) => reply(m.requestId, r), (e: unknown) => fail(m.requestId, e))
+        .finally(() => serving--);
+    }
+  });
+  const close = (): void => {
+    closed = true;
+  };
+  call.on('error', close);
+  call.on('cancelled', close);
+  call.on('end', () => {
+    close();
+    call.end();
+  });
+}
+
+function isRequest(body: Body): body is RequestBody {
+  switch (body.$case) {
+    case 'replicate':
+    case 'read':
+    case 'forwardGet':
+    case 'forwardPut':
+    case 'forwardDelete':
+    case 'handoff':
+      return true;
+    case 'replicateReply':
+    case 'readReply':
+    case 'forwardGetReply':
+    case 'forwardPutReply':
+    case 'forwardDeleteReply':
+    case 'handoffReply':
+    case 'error':
+      return false;
+  }
+}

@@ -1,0 +1,91 @@
+import type { DeleteRequest, DeleteResponse, GetRequest, GetResponse, PutRequest, PutResponse } from '@ringstore/proto';
+import type { VersionVector } from '@ringstore/vclock';
+import type { ClusterView } from '../../cluster-view.js';
+import { RingstoreError, asRingstoreError } from '../../errors.js';
+import type { Metrics } from '../../metrics.js';
+import { clientView } from '../../object.js';
+import type { PeerLinks } from '../../peer-link.js';
+import type { Coordinator, KeyRequest } from './coordinator.js';
+import { parseContext, quorumOf, validateKey, validateValue, type RequestLimits } from './validate.js';
+
+export interface KvHandlerOptions extends RequestLimits {
+  readonly r: number;
+  readonly w: number;
+}
+
+type Op = 'get' | 'put' | 'delete';
+
+/**
+ * The KV operations behind both the public gRPC service and forwarded peer requests: validate,
+ * then coordinate when this node replicates the key, or forward to a replica that does (one hop).
+ */
+export class KvHandler {
+  constructor(
+    private readonly view: ClusterView,
+    private readonly coordinator: Coordinator,
+    private readonly links: PeerLinks,
+    private readonly metrics: Metrics,
+    private readonly options: KvHandlerOptions,
+  ) {}
+
+  async get(req: GetRequest, deadlineMs: number, forwarded = false): Promise<GetResponse> {
+    validateKey(req.key, this.options);
+    const r = quorumOf('r', req.r, this.options.r, this.options);
+    const target = this.route(req.key, deadlineMs, forwarded);
+    if (target === undefined) return this.forward('get', req.key, deadlineMs, (node, ms) => this.links.request(node, { $case: 'forwardGet', value: req }, ms));
+    return clientView(await this.coordinator.get(target, r));
+  }
+
+  async put(req: PutRequest, deadlineMs: number, forwarded = false): Promise<PutResponse> {
+    validateKey(req.key, this.options);
+    validateValue(req.value, this.options);
+    const context = parseContext(req.context);
+    const w = quorumOf('w', req.w, this.options.w, this.options);
+    const target = this.route(req.key, deadlineMs, forwarded);
+    if (target === undefined) return this.forward('put', req.key, deadlineMs, (node, ms) => this.links.request(node, { $case: 'forwardPut', value: req }, ms));
+    const written = await this.coordinator.put(target, { bytes: req.value, tombstone: false, timestampMs: Date.now() }, context, w);
+    return clientView(written);
+  }
+
+  /** A tombstone put. Without a context, the key's current context is read first (as Riak does). */
+  async delete(req: DeleteRequest, deadlineMs: number, forwarded = false): Promise<DeleteResponse> {
+    validateKey(req.key, this.options);
+    let context: VersionVector = parseContext(req.context);
+    const w = quorumOf('w', req.w, this.options.w, this.options);
+    const target = this.route(req.key, deadlineMs, forwarded);
+    if (target === undefined) return this.forward('delete', req.key, deadlineMs, (node, ms) => this.links.request(node, { $case: 'forwardDelete', value: req }, ms));
+    if (req.context.length === 0) {
+      const current = await this.coordinator.get(target, this.options.r);
+      context = current === undefined ? [] : parseContext(clientView(current).context);
+    }
+    await this.coordinator.put(target, { bytes: new Uint8Array(), tombstone: true, timestampMs: Date.now() }, context, w);
+    return {};
+  }
+
+  /** The request to coordinate here, or undefined when the key belongs to other nodes. */
+  private route(key: Uint8Array, deadlineMs: number, forwarded: boolean): KeyRequest | undefined {
+    const partition = this.view.partitionOf(key);
+    if (!this.view.isReplica(partition)) {
+      if (forwarded) throw new RingstoreError('unavailable', `forwarded a key this node does not replicate (partition ${partition}): rings disagree`);
+      return undefined;
+    }
+    return { key, partition, targets: this.view.targets(partition, () => true), deadlineMs };
+  }
+
+  /** Sends the request to the key's replicas in preference order until one answers (bounded by N). */
+  private async forward<T>(op: Op, key: Uint8Array, deadlineMs: number, send: (nodeId: string, timeoutMs: number) => Promise<T>): Promise<T> {
+    this.metrics.forwarded.inc({ op });
+    let last: RingstoreError | undefined;
+    for (const nodeId of this.view.primaries(this.view.partitionOf(key))) {
+      const remainingMs = deadlineMs - Date.now();
+      if (remainingMs <= 0) break;
+      try {
+        return await send(nodeId, remainingMs);
+      } catch (e) {
+        last = asRingstoreError(e);
+        if (last.code !== 'unavailable') throw last;
+      }
+    }
+    throw last ?? new RingstoreError('deadline-exceeded', 'deadline passed before any replica answered');
+  }
+}

@@ -1,0 +1,57 @@
+import type { StorageEngine } from '@ringstore/storage';
+import type { ReadReplicaResponse, ReplicateRequest } from '@ringstore/proto';
+import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
+import { mergeReceived, tryDecodeObject, type KeyObject } from '../../object.js';
+import { RingstoreError } from '../../errors.js';
+
+export interface LocalCopy {
+  readonly object: KeyObject | undefined;
+  readonly bytes: Uint8Array | undefined;
+  /** The stored copy failed its checksum or did not decode: treated as missing, to be repaired. */
+  readonly corrupt: boolean;
+}
+
+/** The replica role: stores what coordinators send (merging with DVVSet sync) and serves reads. */
+export class Replica {
+  constructor(
+    private readonly storage: StorageEngine,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Merges an object into the local copy; resolves once it is committed. */
+  async apply(partition: number, key: Uint8Array, object: KeyObject): Promise<void> {
+    await this.storage.update(partition, key, (current) => mergeReceived(current, object));
+  }
+
+  async replicate(req: ReplicateRequest): Promise<void> {
+    const object = tryDecodeObject(req.object);
+    if (object === undefined) throw new RingstoreError('invalid-argument', 'replicated object does not decode');
+    await this.apply(req.partition, req.key, object);
+  }
+
+  read(partition: number, key: Uint8Array): LocalCopy {
+    const result = this.storage.get(partition, key);
+    switch (result.status) {
+      case 'missing':
+        return { object: undefined, bytes: undefined, corrupt: false };
+      case 'corrupt':
+        this.metrics.corruptObjects.inc();
+        return { object: undefined, bytes: undefined, corrupt: true };
+      case 'found': {
+        const object = tryDecodeObject(result.object);
+        if (object !== undefined) return { object, bytes: result.object, corrupt: false };
+        this.metrics.corruptObjects.inc();
+        this.log.warn({ partition, key: Buffer.from(key).toString('base64') }, 'stored object does not decode: treated as missing');
+        return { object: undefined, bytes: undefined, corrupt: true };
+      }
+    }
+  }
+
+  readMessage(partition: number, key: Uint8Array): ReadReplicaResponse {
+    const copy = this.read(partition, key);
+    if (copy.bytes === undefined) return { found: false, object: Buffer.alloc(0), corrupt: copy.corrupt };
+    return { found: true, object: Buffer.from(copy.bytes), corrupt: false };
+  }
+}

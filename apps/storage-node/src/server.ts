@@ -1,0 +1,156 @@
+import { Server, ServerCredentials, type handleUnaryCall, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { ClusterService, KVService, PeerService, protoRoot, publicProtoFiles, type ClusterServer, type KVServer, type PeerServer } from '@ringstore/proto';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import type { ClusterView } from './cluster-view.js';
+import { RingstoreError, grpcCodeOf, asRingstoreError, toServiceError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { serveLink, type LinkHandler, type LinkLimits } from './peer-link.js';
+import type { KvHandler } from './roles/coordinator/kv-handler.js';
+import { status as grpcStatus } from '@grpc/grpc-js';
+
+/** Largest client message: the hard value ceiling (4 MiB) plus room for key and context. */
+export const clientMessageBytesMax = 5 * 1024 * 1024;
+
+/** Counts client requests in progress, so shutdown can wait for them (bounded). */
+export class InflightTracker {
+  private count = 0;
+  private draining = false;
+  private waiters: (() => void)[] = [];
+
+  enter(): boolean {
+    if (this.draining) return false;
+    this.count++;
+    return true;
+  }
+
+  leave(): void {
+    this.count--;
+    if (this.count === 0) for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Refuses new requests and resolves when the in-flight ones finished or after timeoutMs. */
+  drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    if (this.count === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+export interface ServerDeps {
+  readonly view: ClusterView;
+  readonly kv: KvHandler;
+  readonly linkHandler: LinkHandler;
+  readonly linkLimits: LinkLimits;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly requestTimeoutMs: number;
+  readonly inflight: InflightTracker;
+}
+
+function deadlineOf(call: ServerUnaryCall<unknown, unknown>, requestTimeoutMs: number): number {
+  const ours = Date.now() + requestTimeoutMs;
+  const d = call.getDeadline();
+  const theirs = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(theirs) ? Math.min(ours, theirs) : ours;
+}
+
+function unary<Req, Res>(deps: ServerDeps, op: string, fn: (req: Req, deadlineMs: number) => Promise<Res>): handleUnaryCall<Req, Res> {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    if (!deps.inflight.enter()) {
+      callback(toServiceError(new RingstoreError('unavailable', 'node is shutting down')));
+      return;
+    }
+    const endTimer = deps.metrics.latency.startTimer({ op });
+    void fn(call.request, deadlineOf(call, deps.requestTimeoutMs))
+      .then(
+        (res) => {
+          deps.metrics.requests.inc({ op, status: 'OK' });
+          callback(null, res);
+        },
+        (e: unknown) => {
+          const err = asRingstoreError(e);
+          deps.metrics.requests.inc({ op, status: grpcStatus[grpcCodeOf(err.code)] });
+          if (err.code === 'internal') deps.log.error({ err, op }, 'request failed');
+          callback(toServiceError(err));
+        },
+      )
+      .finally(() => {
+        endTimer();
+        deps.inflight.leave();
+      });
+  };
+}
+
+function kvService(deps: ServerDeps): KVServer {
+  return {
+    get: unary(deps, 'get', (req, deadlineMs) => deps.kv.get(req, deadlineMs)),
+    put: unary(deps, 'put', (req, deadlineMs) => deps.kv.put(req, deadlineMs)),
+    delete: unary(deps, 'delete', (req, deadlineMs) => deps.kv.delete(req, deadlineMs)),
+  };
+}
+
+function clusterService(deps: ServerDeps): ClusterServer {
+  return {
+    getRing: unary(deps, 'get_ring', () => Promise.resolve(deps.view.toMessage())),
+    listMembers: unary(deps, 'list_members', () => {
+      const ring = deps.view.toMessage();
+      // Static membership: every member is reported alive until failure detection arrives.
+      const members = ring.nodes.map((node) => ({ node, alive: true, phi: 0, heartbeat: 0n }));
+      return Promise.resolve({ members });
+    }),
+  };
+}
+
+function unimplemented<Req, Res>(what: string): handleUnaryCall<Req, Res> {
+  return (_call, callback) => callback({ code: grpcStatus.UNIMPLEMENTED, details: `${what} is not available in this version` });
+}
+
+function peerService(deps: ServerDeps): PeerServer {
+  return {
+    link: (call) => serveLink(call, deps.linkHandler, deps.log, deps.linkLimits),
+    gossip: unimplemented('gossip'),
+    merkleLevel: unimplemented('anti-entropy'),
+    segmentKeys: unimplemented('anti-entropy'),
+  };
+}
+
+/** Server reflection over the .proto sources, so grpcurl works without them. */
+function addReflection(server: Server): void {
+  const definition = loadSync([...publicProtoFiles, healthProtoPath], { includeDirs: [protoRoot], keepCase: false, longs: String, defaults: true });
+  new ReflectionService(definition).addToServer(server);
+}
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly health: HealthImplementation;
+  readonly port: number;
+}
+
+export async function startGrpcServer(deps: ServerDeps, listen: string): Promise<RunningServer> {
+  const server = new Server({
+    'grpc.max_receive_message_length': Math.max(clientMessageBytesMax, deps.linkLimits.messageBytesMax),
+    'grpc.max_send_message_length': deps.linkLimits.messageBytesMax,
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  server.addService(KVService, kvService(deps));
+  server.addService(ClusterService, clusterService(deps));
+  server.addService(PeerService, peerService(deps));
+  const health = new HealthImplementation({ '': 'NOT_SERVING', 'ringstore.v1.KV': 'NOT_SERVING' });
+  health.addToServer(server);
+  addReflection(server);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(listen, ServerCredentials.createInsecure(), (e, bound) => (e ? reject(e) : resolve(bound)));
+  });
+  return { server, health, port };
+}

@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCluster, type Cluster } from '@ringstore/tools';
+import { connectNode, type NodeClient } from './kv-client.js';
+
+/** A real cluster of ringstore-node processes on 127.0.0.1 free ports, in a temporary directory. */
+export interface TestCluster {
+  readonly cluster: Cluster;
+  readonly dir: string;
+  /** A client for node `id` (n1, n2, ...), cached until the node restarts. */
+  client(id: string): NodeClient;
+  address(id: string): string;
+  kill(id: string): Promise<void>;
+  restart(id: string): Promise<void>;
+  /** Stops every node by pid (SIGTERM, then SIGKILL) and removes the directory. */
+  stop(): Promise<void>;
+}
+
+export async function startTestCluster(nodes: number, extraArgs: readonly string[] = []): Promise<TestCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'ringstore-it-'));
+  let cluster: Cluster;
+  try {
+    cluster = await startCluster({ nodes, basePort: 0, dataDir: join(dir, 'data'), logDir: join(dir, 'logs'), extraArgs: [...extraArgs] });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const clients = new Map<string, NodeClient>();
+  const address = (id: string): string => {
+    const node = cluster.nodes.find((n) => n.id === id);
+    if (node === undefined) throw new Error(`no node ${id}`);
+    return node.address;
+  };
+  const dropClient = (id: string): void => {
+    clients.get(id)?.close();
+    clients.delete(id);
+  };
+  return {
+    cluster,
+    dir,
+    address,
+    client(id) {
+      let c = clients.get(id);
+      if (c === undefined) {
+        c = connectNode(address(id));
+        clients.set(id, c);
+      }
+      return c;
+    },
+    async kill(id) {
+      dropClient(id);
+      await cluster.kill(id);
+    },
+    async restart(id) {
+      dropClient(id);
+      await cluster.restart(id);
+    },
+    async stop() {
+      for (const id of [...clients.keys()]) dropClient(id);
+      try {
+        await cluster.stop();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { ClusterClient, KVClient, type GetResponse, type PutResponse, type Ring } from '@ringstore/proto';
+
+/** Test-side gRPC clients for one node, promisified, every call with a deadline. */
+export interface NodeClient {
+  get(key: string | Uint8Array, opts?: { r?: number; deadlineMs?: number }): Promise<GetResponse>;
+  put(key: string | Uint8Array, value: string | Uint8Array, opts?: { context?: Uint8Array; w?: number; deadlineMs?: number }): Promise<PutResponse>;
+  delete(key: string | Uint8Array, opts?: { context?: Uint8Array; w?: number; deadlineMs?: number }): Promise<void>;
+  ring(): Promise<Ring>;
+  close(): void;
+}
+
+const deadlineDefaultMs = 5_000;
+
+function bytes(v: string | Uint8Array): Buffer {
+  return typeof v === 'string' ? Buffer.from(v) : Buffer.from(v);
+}
+
+function deadline(ms: number | undefined): Date {
+  return new Date(Date.now() + (ms ?? deadlineDefaultMs));
+}
+
+export function connectNode(address: string): NodeClient {
+  const kv = new KVClient(address, credentials.createInsecure());
+  const cluster = new ClusterClient(address, credentials.createInsecure());
+  return {
+    get: (key, opts = {}) =>
+      new Promise((resolve, reject) =>
+        kv.get({ key: bytes(key), r: opts.r ?? 0 }, new Metadata(), { deadline: deadline(opts.deadlineMs) }, (e, res) => (e ? reject(e) : resolve(res))),
+      ),
+    put: (key, value, opts = {}) =>
+      new Promise((resolve, reject) =>
+        kv.put(
+          { key: bytes(key), value: bytes(value), context: Buffer.from(opts.context ?? []), w: opts.w ?? 0 },
+          new Metadata(), { deadline: deadline(opts.deadlineMs) },
+          (e, res) => (e ? reject(e) : resolve(res)),
+        ),
+      ),
+    delete: (key, opts = {}) =>
+      new Promise((resolve, reject) =>
+        kv.delete({ key: bytes(key), context: Buffer.from(opts.context ?? []), w: opts.w ?? 0 }, new Metadata(), { deadline: deadline(opts.deadlineMs) }, (e) =>
+          e ? reject(e) : resolve(),
+        ),
+      ),
+    ring: () => new Promise((resolve, reject) => cluster.getRing({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) => (e ? reject(e) : resolve(res)))),
+    close: () => {
+      kv.close();
+      cluster.close();
+    },
+  };
+}
+
+export function siblingValues(res: GetResponse): string[] {
+  return res.siblings.map((s) => (s.deleted ? '<deleted>' : s.value.toString())).sort();
+}
+
+/** The gRPC status code of a failed call (or -1 when it did not fail). */
+export async function statusOf(p: Promise<unknown>): Promise<{ code: number; details: string }> {
+  try {
+    await p;
+    return { code: -1, details: '' };
+  } catch (e) {
+    const se = e as ServiceError;
+    return { code: se.code, details: se.details };
+  }
+}
