@@ -118,9 +118,11 @@ async function shutdown(parts: {
   parts.log.info('shutting down: finishing in-flight requests');
   parts.grpc.health.setStatus('', 'NOT_SERVING');
   parts.grpc.health.setStatus('ringstore.v1.KV', 'NOT_SERVING');
+  const startedMs = Date.now();
   await parts.inflight.drain(parts.timeoutMs);
+  // What arrives from now on is refused with GOAWAY (UNAVAILABLE), never cut off (CANCELLED).
+  await parts.grpc.shutdown(Math.max(100, parts.timeoutMs - (Date.now() - startedMs)));
   parts.links.close();
-  parts.grpc.server.forceShutdown();
   parts.http?.close();
   await parts.storage.close();
   parts.log.info('stopped');

@@ -114,9 +114,18 @@ function unimplemented<Req, Res>(what: string): handleUnaryCall<Req, Res> {
   return (_call, callback) => callback({ code: grpcStatus.UNIMPLEMENTED, details: `${what} is not available in this version` });
 }
 
-function peerService(deps: ServerDeps): PeerServer {
+type LinkCall = Parameters<PeerServer['link']>[0];
+
+function peerService(deps: ServerDeps, served: Set<LinkCall>): PeerServer {
   return {
-    link: (call) => serveLink(call, deps.linkHandler, deps.log, deps.linkLimits),
+    link: (call) => {
+      served.add(call);
+      const forget = (): void => void served.delete(call);
+      call.on('close', forget);
+      call.on('error', forget);
+      call.on('cancelled', forget);
+      serveLink(call, deps.linkHandler, deps.log, deps.linkLimits);
+    },
     gossip: unimplemented('gossip'),
     merkleLevel: unimplemented('anti-entropy'),
     segmentKeys: unimplemented('anti-entropy'),
@@ -133,6 +142,8 @@ export interface RunningServer {
   readonly server: Server;
   readonly health: HealthImplementation;
   readonly port: number;
+  /** Graceful stop: ends the peers' links, refuses new calls (GOAWAY), waits for the rest, bounded. */
+  shutdown(timeoutMs: number): Promise<void>;
 }
 
 export async function startGrpcServer(deps: ServerDeps, listen: string): Promise<RunningServer> {
@@ -145,12 +156,27 @@ export async function startGrpcServer(deps: ServerDeps, listen: string): Promise
   });
   server.addService(KVService, kvService(deps));
   server.addService(ClusterService, clusterService(deps));
-  server.addService(PeerService, peerService(deps));
+  const served = new Set<LinkCall>();
+  server.addService(PeerService, peerService(deps, served));
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'ringstore.v1.KV': 'NOT_SERVING' });
   health.addToServer(server);
   addReflection(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(listen, ServerCredentials.createInsecure(), (e, bound) => (e ? reject(e) : resolve(bound)));
   });
-  return { server, health, port };
+  const shutdown = (timeoutMs: number): Promise<void> => {
+    for (const call of served) call.end(); // peers see the link end and fail over at once
+    served.clear();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  };
+  return { server, health, port, shutdown };
 }

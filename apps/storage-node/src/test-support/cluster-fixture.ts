@@ -12,6 +12,8 @@ export interface TestCluster {
   client(id: string): NodeClient;
   address(id: string): string;
   kill(id: string): Promise<void>;
+  /** SIGTERM (graceful), then SIGKILL after a bound. */
+  stopNode(id: string): Promise<void>;
   restart(id: string): Promise<void>;
   /** Stops every node by pid (SIGTERM, then SIGKILL) and removes the directory. */
   stop(): Promise<void>;
@@ -51,6 +53,10 @@ export async function startTestCluster(nodes: number, extraArgs: readonly string
     async kill(id) {
       dropClient(id);
       await cluster.kill(id);
+    },
+    async stopNode(id) {
+      dropClient(id);
+      await cluster.stopNode(id);
     },
     async restart(id) {
       dropClient(id);
