@@ -45,9 +45,9 @@ function makeCall(options: LoadOptions, value: Buffer, draw: () => 'put' | 'get'
   return (client, key, done) => {
     const callOptions = { deadline: Date.now() + options.deadlineMs };
     if (draw() === 'put') {
-      client.put({ key, value, context: Buffer.alloc(0), w: options.w }, new Metadata(), callOptions, (e) => done(e));
+      client.put({ key, value, context: Buffer.alloc(0), w: options.w, strictQuorum: false }, new Metadata(), callOptions, (e) => done(e));
     } else {
-      client.get({ key, r: options.r }, new Metadata(), callOptions, (e) => done(e));
+      client.get({ key, r: options.r, strictQuorum: false }, new Metadata(), callOptions, (e) => done(e));
     }
   };
 }

@@ -13,6 +13,8 @@ export interface CommonOptions {
   readonly json: boolean;
   /** Keys on the command line are hex-encoded bytes rather than UTF-8 text. */
   readonly keyHex: boolean;
+  /** Only primary replicas count towards R and W (no fallbacks). */
+  readonly strict: boolean;
 }
 
 export interface CommandContext {

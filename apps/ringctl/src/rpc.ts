@@ -53,17 +53,17 @@ type UnaryMethod<Req, Res> = (
   callback: Callback<Res>,
 ) => grpc.ClientUnaryCall;
 
-export function connectNode(address: string, deadlineMs: number): NodeApi {
+export function connectNode(address: string, deadlineMs: number, strictQuorum = false): NodeApi {
   const credentials = grpc.credentials.createInsecure();
   const kv = new KVClient(address, credentials, channelOptions);
   const cluster = new ClusterClient(address, credentials, channelOptions);
   const call = <Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> =>
     unary(method, request, deadlineMs);
   return {
-    get: (key, r) => call(kv.get.bind(kv), { key, r }),
-    put: (args) => call(kv.put.bind(kv), { ...args }),
+    get: (key, r) => call(kv.get.bind(kv), { key, r, strictQuorum }),
+    put: (args) => call(kv.put.bind(kv), { ...args, strictQuorum }),
     delete: async (args) => {
-      await call(kv.delete.bind(kv), { ...args });
+      await call(kv.delete.bind(kv), { ...args, strictQuorum });
     },
     getRing: () => call(cluster.getRing.bind(cluster), {}),
     listMembers: async () => (await call(cluster.listMembers.bind(cluster), {})).members,

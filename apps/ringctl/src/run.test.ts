@@ -45,6 +45,14 @@ describe('put', () => {
     expect(request.value.toString()).toBe('hello');
     expect(request.context.length).toBe(0);
     expect(request.w).toBe(0);
+    expect(request.strictQuorum).toBe(false);
+  });
+
+  it('asks for a strict quorum with --strict, on puts and gets alike', async () => {
+    expect((await cli(['--strict', 'put', 'k', 'v'])).code).toBe(0);
+    expect(lastRequest<PutRequest>().strictQuorum).toBe(true);
+    await cli(['--strict', 'get', 'k']);
+    expect(lastRequest<{ strictQuorum: boolean }>().strictQuorum).toBe(true);
   });
 
   it('passes --w and --context through', async () => {
@@ -212,7 +220,7 @@ describe('ring and members', () => {
   beforeEach(() => {
     const nodes = [1, 2, 3].map((i) => ({ id: `n${i}`, address: `127.0.0.1:700${i}`, zone: '', status: 'up' }));
     node.ring = { version: 4n, partitionCount: 8, replicas: 3, nodes, owners: [0, 1, 2, 0, 1, 2, 0, 0] };
-    node.members = nodes.map((n, i) => ({ node: n, alive: i !== 2, phi: i === 2 ? 9.5 : 0.25, heartbeat: BigInt(100 + i) }));
+    node.members = nodes.map((n, i) => ({ node: n, alive: i !== 2, phi: i === 2 ? 9.5 : 0.25, heartbeat: BigInt(100 + i), generation: 1n, suspected: false }));
   });
 
   it('ring shows partition count, replicas, nodes and partitions per node', async () => {

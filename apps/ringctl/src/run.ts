@@ -29,6 +29,7 @@ interface RawOptions {
   deadlineMs: string;
   json?: boolean;
   keyHex?: boolean;
+  strict?: boolean;
   valueHex?: boolean;
   r?: string;
   w?: string;
@@ -68,7 +69,8 @@ function buildProgram(io: RunIo, bind: Bind): Command {
     .option('--node <host:port>', `node to contact (default: $RINGSTORE_NODE, else ${nodeAddressDefault})`)
     .option('--deadline-ms <ms>', 'deadline of every RPC in milliseconds', String(deadlineMsDefault))
     .option('--json', 'print one JSON document instead of text')
-    .option('--key-hex', 'keys are given as hex digits (two per byte) instead of UTF-8 text');
+    .option('--key-hex', 'keys are given as hex digits (two per byte) instead of UTF-8 text')
+    .option('--strict', 'strict quorum: only the key\'s primary replicas count towards R and W, no fallbacks');
   addDataCommands(program, bind);
   program
     .command('ring')
@@ -138,6 +140,7 @@ function commonOptions(raw: RawOptions, io: RunIo): CommonOptions {
     deadlineMs: parseDeadlineMs(raw.deadlineMs),
     json: raw.json === true,
     keyHex: raw.keyHex === true,
+    strict: raw.strict === true,
   };
 }
 
@@ -148,7 +151,7 @@ async function withNode(
   action: Action,
 ): Promise<number> {
   const options = commonOptions(raw, io);
-  const api = connectNode(options.node, options.deadlineMs);
+  const api = connectNode(options.node, options.deadlineMs, options.strict);
   try {
     return await action({ options, api, io }, raw, positionals);
   } finally {

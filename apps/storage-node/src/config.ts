@@ -33,6 +33,12 @@ export interface NodeConfig {
   readonly logLevel: (typeof logLevels)[number];
   readonly metricsListen: string;
   readonly shutdownTimeoutMs: number;
+  readonly zone: string;
+  readonly gossipIntervalMs: number;
+  readonly phiThreshold: number;
+  readonly hintAgeMaxMs: number;
+  readonly hintsPerTargetMax: number;
+  readonly handoffRate: number;
 }
 
 /** A configuration problem: reported to the operator with exit code 2. */
@@ -82,6 +88,12 @@ const schema = z
     logLevel: z.enum(logLevels),
     metricsListen: z.union([z.literal(''), hostPort]),
     shutdownTimeoutMs: z.number().int().min(0).max(600_000),
+    zone: z.string().max(64).regex(/^[A-Za-z0-9_.-]*$/, 'must be letters, digits, _ . - (or empty)'),
+    gossipIntervalMs: z.number().int().min(50).max(60_000),
+    phiThreshold: z.number().int().min(1).max(32),
+    hintAgeMaxMs: z.number().int().min(1_000).max(30 * 24 * 3_600_000),
+    hintsPerTargetMax: z.number().int().min(1).max(10_000_000),
+    handoffRate: z.number().int().min(1).max(1_000_000),
   })
   .superRefine((c, ctx) => {
     const ids = new Set<string>();
@@ -118,6 +130,12 @@ const flagSpecs: readonly FlagSpec[] = [
   { key: 'logLevel', flag: 'log-level', help: 'fatal|error|warn|info|debug|trace|silent', kind: 'string', fallback: 'info' },
   { key: 'metricsListen', flag: 'metrics-listen', help: 'Prometheus metrics host:port ("" = off)', kind: 'string', fallback: '' },
   { key: 'shutdownTimeoutMs', flag: 'shutdown-timeout-ms', help: 'time in-flight requests get on SIGTERM', kind: 'int', fallback: 5000 },
+  { key: 'zone', flag: 'zone', help: 'this node\'s zone (rack, availability zone); "" = none', kind: 'string', fallback: '' },
+  { key: 'gossipIntervalMs', flag: 'gossip-interval-ms', help: 'how often this node gossips with a random peer', kind: 'int', fallback: 1000 },
+  { key: 'phiThreshold', flag: 'phi-threshold', help: 'phi above which a silent peer is considered down', kind: 'int', fallback: 8 },
+  { key: 'hintAgeMaxMs', flag: 'hint-age-max-ms', help: 'hints older than this are dropped (counted)', kind: 'int', fallback: 3_600_000 },
+  { key: 'hintsPerTargetMax', flag: 'hints-per-target-max', help: 'hints kept per down replica; older ones beyond are dropped', kind: 'int', fallback: 100_000 },
+  { key: 'handoffRate', flag: 'handoff-rate', help: 'hinted objects delivered per second per target', kind: 'int', fallback: 2000 },
 ];
 
 function envName(flag: string): string {

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The node's Prometheus metrics; served over HTTP when --metrics-listen is set. */
 export class Metrics {
@@ -34,8 +34,46 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly hintsStored = new Counter({
+    name: 'ringstore_hints_stored_total',
+    help: 'Writes this node took as a fallback and kept as a hint for a down replica',
+    registers: [this.registry],
+  });
+  readonly hintsDelivered = new Counter({
+    name: 'ringstore_hints_delivered_total',
+    help: 'Hints delivered to (and acknowledged by) the replica they were meant for, then deleted',
+    registers: [this.registry],
+  });
+  readonly hintsDropped = new Counter({
+    name: 'ringstore_hints_dropped_total',
+    help: 'Hints dropped undelivered, by reason (age: older than --hint-age-max-ms; count: beyond --hints-per-target-max)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly hintsPending = new Gauge({
+    name: 'ringstore_hints_pending',
+    help: 'Hints waiting for delivery, by target replica',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Sets the pending-hints gauge from the store's counts (called when metrics are scraped). */
+  trackPendingHints(counts: () => ReadonlyMap<string, number>): void {
+    this.pendingHints = counts;
+  }
+
+  private pendingHints: (() => ReadonlyMap<string, number>) | undefined;
+
+  async text(): Promise<string> {
+    if (this.pendingHints !== undefined) {
+      this.hintsPending.reset();
+      for (const [target, n] of this.pendingHints()) this.hintsPending.set({ target }, n);
+    }
+    return this.registry.metrics();
   }
 
   /** Serves /metrics; resolves with the bound server. */
@@ -45,7 +83,7 @@ export class Metrics {
         res.writeHead(404).end('not found: try /metrics\n');
         return;
       }
-      this.registry.metrics().then(
+      this.text().then(
         (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
         (e: unknown) => res.writeHead(500).end(String(e)),
       );

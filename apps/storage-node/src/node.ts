@@ -5,13 +5,18 @@ import { join } from 'node:path';
 import { openSqliteEngine, type StorageEngine } from '@ringstore/storage';
 import { ClusterView } from './cluster-view.js';
 import { ConfigError, type NodeConfig } from './config.js';
-import { RingstoreError } from './errors.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { PeerLinks, linkLimitsDefault, type LinkHandler, type ReplyBody } from './peer-link.js';
 import { Coordinator } from './roles/coordinator/coordinator.js';
 import { KvHandler } from './roles/coordinator/kv-handler.js';
+import { Gossiper } from './roles/gossip/gossiper.js';
+import { livenessDefaults } from './roles/gossip/liveness.js';
+import { Handoff } from './roles/handoff/handoff.js';
 import { Replica } from './roles/replica/replica.js';
+
+/** How often pending hints are looked at; a peer seen alive again triggers delivery at once. */
+const handoffIntervalMs = 1_000;
 import { InflightTracker, startGrpcServer, type RunningServer } from './server.js';
 
 export interface RunningNode {
@@ -39,12 +44,14 @@ function storageActor(storage: StorageEngine, nodeId: string): string {
   return actor;
 }
 
-function linkHandler(kv: KvHandler, replica: Replica): LinkHandler {
+function linkHandler(kv: KvHandler, replica: Replica, handoff: Handoff): LinkHandler {
   return async (body, ctx): Promise<ReplyBody> => {
     switch (body.$case) {
-      case 'replicate':
-        await replica.replicate(body.value);
+      case 'replicate': {
+        const stored = await replica.replicate(body.value);
+        if (body.value.hintFor !== '') await handoff.addHint(body.value, stored);
         return { $case: 'replicateReply', value: {} };
+      }
       case 'read':
         return { $case: 'readReply', value: replica.readMessage(body.value.partition, body.value.key) };
       case 'forwardGet':
@@ -53,8 +60,10 @@ function linkHandler(kv: KvHandler, replica: Replica): LinkHandler {
         return { $case: 'forwardPutReply', value: await kv.put(body.value, ctx.deadlineMs, true) };
       case 'forwardDelete':
         return { $case: 'forwardDeleteReply', value: await kv.delete(body.value, ctx.deadlineMs, true) };
-      case 'handoff':
-        throw new RingstoreError('failed-precondition', 'hinted handoff is not available in this version');
+      case 'handoff': {
+        for (const object of body.value.objects) await replica.replicate({ ...object, hintFor: '' });
+        return { $case: 'handoffReply', value: { applied: body.value.objects.length } };
+      }
     }
   };
 }
@@ -70,34 +79,60 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   let grpc: RunningServer | undefined;
   let http: HttpServer | undefined;
   let links: PeerLinks | undefined;
+  let gossiper: Gossiper | undefined;
+  let handoff: Handoff | undefined;
   try {
     const actor = storageActor(storage, config.id);
     const view = new ClusterView(config.id, config.nodes, config.partitions, config.replicas);
     links = new PeerLinks(config.id, (id) => view.addressOf(id), log, linkLimitsDefault);
+    gossiper = new Gossiper(
+      { id: config.id, address: config.listen, zone: config.zone, generation: Date.now() },
+      config.nodes.filter((n) => n.id !== config.id),
+      { gossipIntervalMs: config.gossipIntervalMs, phiThreshold: config.phiThreshold, ...livenessDefaults(config.gossipIntervalMs) },
+      log,
+    );
+    const liveness = gossiper;
     const replica = new Replica(storage, log, metrics);
-    const coordinator = new Coordinator({ selfId: config.id, actor, storage, replica, links, log, metrics });
-    const kv = new KvHandler(view, coordinator, links, metrics, { ...config, replicas: config.replicas });
+    handoff = new Handoff({
+      storage,
+      view,
+      links,
+      liveness,
+      log,
+      metrics,
+      options: { hintAgeMaxMs: config.hintAgeMaxMs, hintsPerTargetMax: config.hintsPerTargetMax, handoffRatePerSecond: config.handoffRate, handoffIntervalMs: handoffIntervalMs },
+    });
+    const delivery = handoff;
+    gossiper.onUp(() => delivery.kick());
+    metrics.trackPendingHints(() => storage.hintCounts());
+    const coordinator = new Coordinator({ selfId: config.id, actor, storage, replica, links, liveness, log, metrics });
+    const kv = new KvHandler(view, coordinator, links, metrics, liveness, { ...config, replicas: config.replicas });
     const inflight = new InflightTracker();
     grpc = await startGrpcServer(
-      { view, kv, linkHandler: linkHandler(kv, replica), linkLimits: linkLimitsDefault, metrics, log, requestTimeoutMs: config.requestTimeoutMs, inflight },
+      { view, kv, gossip: gossiper, linkHandler: linkHandler(kv, replica, handoff), linkLimits: linkLimitsDefault, metrics, log, requestTimeoutMs: config.requestTimeoutMs, inflight },
       config.listen,
     );
     if (config.metricsListen !== '') {
       const [host, port] = splitHostPort(config.metricsListen);
       http = await metrics.serve(host, port);
     }
+    gossiper.start();
+    handoff.start();
     grpc.health.setStatus('', 'SERVING');
     grpc.health.setStatus('ringstore.v1.KV', 'SERVING');
     log.info({ listen: config.listen, port: grpc.port, actor, nodes: config.nodes.length, partitions: config.partitions, replicas: config.replicas }, 'node serving');
     const running = grpc;
     const ownLinks = links;
+    const roles = { gossiper, handoff };
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
-      stopping ??= shutdown({ grpc: running, http, links: ownLinks, storage, inflight, log, timeoutMs: config.shutdownTimeoutMs });
+      stopping ??= shutdown({ grpc: running, http, links: ownLinks, ...roles, storage, inflight, log, timeoutMs: config.shutdownTimeoutMs });
       return stopping;
     };
     return { port: grpc.port, actor, metrics, stop };
   } catch (e) {
+    gossiper?.stop();
+    await handoff?.stop();
     links?.close();
     grpc?.server.forceShutdown();
     http?.close();
@@ -110,6 +145,8 @@ async function shutdown(parts: {
   grpc: RunningServer;
   http: HttpServer | undefined;
   links: PeerLinks;
+  gossiper: Gossiper;
+  handoff: Handoff;
   storage: StorageEngine;
   inflight: InflightTracker;
   log: Logger;
@@ -119,6 +156,8 @@ async function shutdown(parts: {
   parts.grpc.health.setStatus('', 'NOT_SERVING');
   parts.grpc.health.setStatus('ringstore.v1.KV', 'NOT_SERVING');
   const startedMs = Date.now();
+  parts.gossiper.stop();
+  await parts.handoff.stop();
   await parts.inflight.drain(parts.timeoutMs);
   // What arrives from now on is refused with GOAWAY (UNAVAILABLE), never cut off (CANCELLED).
   await parts.grpc.shutdown(Math.max(100, parts.timeoutMs - (Date.now() - startedMs)));

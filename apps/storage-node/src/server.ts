@@ -9,6 +9,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { serveLink, type LinkHandler, type LinkLimits } from './peer-link.js';
 import type { KvHandler } from './roles/coordinator/kv-handler.js';
+import type { Gossiper } from './roles/gossip/gossiper.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 
 /** Largest client message: the hard value ceiling (4 MiB) plus room for key and context. */
@@ -47,6 +48,7 @@ export class InflightTracker {
 
 export interface ServerDeps {
   readonly view: ClusterView;
+  readonly gossip: Gossiper;
   readonly kv: KvHandler;
   readonly linkHandler: LinkHandler;
   readonly linkLimits: LinkLimits;
@@ -101,12 +103,7 @@ function kvService(deps: ServerDeps): KVServer {
 function clusterService(deps: ServerDeps): ClusterServer {
   return {
     getRing: unary(deps, 'get_ring', () => Promise.resolve(deps.view.toMessage())),
-    listMembers: unary(deps, 'list_members', () => {
-      const ring = deps.view.toMessage();
-      // Static membership: every member is reported alive until failure detection arrives.
-      const members = ring.nodes.map((node) => ({ node, alive: true, phi: 0, heartbeat: 0n }));
-      return Promise.resolve({ members });
-    }),
+    listMembers: unary(deps, 'list_members', () => Promise.resolve({ members: deps.gossip.members() })),
   };
 }
 
@@ -126,7 +123,13 @@ function peerService(deps: ServerDeps, served: Set<LinkCall>): PeerServer {
       call.on('cancelled', forget);
       serveLink(call, deps.linkHandler, deps.log, deps.linkLimits);
     },
-    gossip: unimplemented('gossip'),
+    gossip: (call, callback) => {
+      try {
+        callback(null, deps.gossip.handle(call.request));
+      } catch (e) {
+        callback(toServiceError(e));
+      }
+    },
     merkleLevel: unimplemented('anti-entropy'),
     segmentKeys: unimplemented('anti-entropy'),
   };

@@ -3,9 +3,9 @@ import { ClusterClient, KVClient, type GetResponse, type PutResponse, type Ring 
 
 /** Test-side gRPC clients for one node, promisified, every call with a deadline. */
 export interface NodeClient {
-  get(key: string | Uint8Array, opts?: { r?: number; deadlineMs?: number }): Promise<GetResponse>;
-  put(key: string | Uint8Array, value: string | Uint8Array, opts?: { context?: Uint8Array; w?: number; deadlineMs?: number }): Promise<PutResponse>;
-  delete(key: string | Uint8Array, opts?: { context?: Uint8Array; w?: number; deadlineMs?: number }): Promise<void>;
+  get(key: string | Uint8Array, opts?: { r?: number; strict?: boolean; deadlineMs?: number }): Promise<GetResponse>;
+  put(key: string | Uint8Array, value: string | Uint8Array, opts?: { context?: Uint8Array; w?: number; strict?: boolean; deadlineMs?: number }): Promise<PutResponse>;
+  delete(key: string | Uint8Array, opts?: { context?: Uint8Array; w?: number; strict?: boolean; deadlineMs?: number }): Promise<void>;
   ring(): Promise<Ring>;
   close(): void;
 }
@@ -26,19 +26,19 @@ export function connectNode(address: string): NodeClient {
   return {
     get: (key, opts = {}) =>
       new Promise((resolve, reject) =>
-        kv.get({ key: bytes(key), r: opts.r ?? 0 }, new Metadata(), { deadline: deadline(opts.deadlineMs) }, (e, res) => (e ? reject(e) : resolve(res))),
+        kv.get({ key: bytes(key), r: opts.r ?? 0, strictQuorum: opts.strict ?? false }, new Metadata(), { deadline: deadline(opts.deadlineMs) }, (e, res) => (e ? reject(e) : resolve(res))),
       ),
     put: (key, value, opts = {}) =>
       new Promise((resolve, reject) =>
         kv.put(
-          { key: bytes(key), value: bytes(value), context: Buffer.from(opts.context ?? []), w: opts.w ?? 0 },
+          { key: bytes(key), value: bytes(value), context: Buffer.from(opts.context ?? []), w: opts.w ?? 0, strictQuorum: opts.strict ?? false },
           new Metadata(), { deadline: deadline(opts.deadlineMs) },
           (e, res) => (e ? reject(e) : resolve(res)),
         ),
       ),
     delete: (key, opts = {}) =>
       new Promise((resolve, reject) =>
-        kv.delete({ key: bytes(key), context: Buffer.from(opts.context ?? []), w: opts.w ?? 0 }, new Metadata(), { deadline: deadline(opts.deadlineMs) }, (e) =>
+        kv.delete({ key: bytes(key), context: Buffer.from(opts.context ?? []), w: opts.w ?? 0, strictQuorum: opts.strict ?? false }, new Metadata(), { deadline: deadline(opts.deadlineMs) }, (e) =>
           e ? reject(e) : resolve(),
         ),
       ),

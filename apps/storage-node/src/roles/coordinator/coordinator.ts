@@ -7,6 +7,7 @@ import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { coordinateWrite, encodeObject, objectOps, tryDecodeObject, type KeyObject } from '../../object.js';
 import type { PeerLinks } from '../../peer-link.js';
+import type { Liveness } from '../gossip/liveness.js';
 import type { Replica } from '../replica/replica.js';
 
 /** How long a get keeps listening for slower replicas after answering, to read-repair them. */
@@ -18,6 +19,7 @@ export interface CoordinatorDeps {
   readonly storage: StorageEngine;
   readonly replica: Replica;
   readonly links: PeerLinks;
+  readonly liveness: Liveness;
   readonly log: Logger;
   readonly metrics: Metrics;
 }
@@ -42,6 +44,10 @@ export class Coordinator {
 
   /** Writes locally (new dot under this node's actor), replicates, answers after W acks. */
   async put(req: KeyRequest, value: StoredValue, context: VersionVector, w: number): Promise<KeyObject> {
+    if (w > req.targets.length) {
+      // Refuse before writing anything: W cannot be met by the replicas that are up.
+      throw new RingstoreError('unavailable', `put acked 0 of W=${w} (only ${req.targets.length} replicas available; the write reached no replica)`);
+    }
     let written: KeyObject | undefined;
     await this.deps.storage.update(req.partition, req.key, (current) => {
       written = coordinateWrite(current, value, context, this.deps.actor);
@@ -66,7 +72,7 @@ export class Coordinator {
             case 'replicate':
               this.send(effect.nodeId, { partition: req.partition, key: Buffer.from(req.key), object: bytes, hintFor: effect.hintFor ?? '' }, req.deadlineMs).then(
                 () => step({ type: 'ack', nodeId: effect.nodeId }),
-                (e: unknown) => step({ type: 'fail', nodeId: effect.nodeId, reason: reasonOf(e) }),
+                (e: unknown) => step({ type: 'fail', nodeId: effect.nodeId, reason: this.failed(effect.nodeId, e) }),
               );
               break;
             case 'schedule-timeout':
@@ -103,7 +109,7 @@ export class Coordinator {
         for (const effect of effects) {
           switch (effect.type) {
             case 'read':
-              this.readFrom(effect.nodeId, req).then(step, (e: unknown) => step({ type: 'fail', nodeId: effect.nodeId, reason: reasonOf(e) }));
+              this.readFrom(effect.nodeId, req).then(step, (e: unknown) => step({ type: 'fail', nodeId: effect.nodeId, reason: this.failed(effect.nodeId, e) }));
               break;
             case 'schedule-timeout':
               timers.push(setTimeout(() => step({ type: effect.timer === 'repair' ? 'repair-timeout' : 'timeout' }), effect.afterMs));
@@ -123,6 +129,13 @@ export class Coordinator {
       };
       perform(start.effects);
     });
+  }
+
+  /** A replica's request failed: suspect it (routing avoids it for a while) and say why. */
+  private failed(nodeId: string, e: unknown): string {
+    const reason = reasonOf(e);
+    if (nodeId !== this.deps.selfId) this.deps.liveness.suspect(nodeId, reason);
+    return reason;
   }
 
   private async readFrom(nodeId: string, req: KeyRequest): Promise<GetEvent<KeyObject>> {

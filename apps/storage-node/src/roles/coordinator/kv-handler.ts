@@ -5,6 +5,7 @@ import { RingstoreError, asRingstoreError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import { clientView } from '../../object.js';
 import type { PeerLinks } from '../../peer-link.js';
+import type { Liveness } from '../gossip/liveness.js';
 import type { Coordinator, KeyRequest } from './coordinator.js';
 import { parseContext, quorumOf, validateKey, validateValue, type RequestLimits } from './validate.js';
 
@@ -25,13 +26,14 @@ export class KvHandler {
     private readonly coordinator: Coordinator,
     private readonly links: PeerLinks,
     private readonly metrics: Metrics,
+    private readonly liveness: Liveness,
     private readonly options: KvHandlerOptions,
   ) {}
 
   async get(req: GetRequest, deadlineMs: number, forwarded = false): Promise<GetResponse> {
     validateKey(req.key, this.options);
     const r = quorumOf('r', req.r, this.options.r, this.options);
-    const target = this.route(req.key, deadlineMs, forwarded);
+    const target = this.route(req.key, req.strictQuorum, deadlineMs, forwarded);
     if (target === undefined) return this.forward('get', req.key, deadlineMs, (node, ms) => this.links.request(node, { $case: 'forwardGet', value: req }, ms));
     return clientView(await this.coordinator.get(target, r));
   }
@@ -41,7 +43,7 @@ export class KvHandler {
     validateValue(req.value, this.options);
     const context = parseContext(req.context);
     const w = quorumOf('w', req.w, this.options.w, this.options);
-    const target = this.route(req.key, deadlineMs, forwarded);
+    const target = this.route(req.key, req.strictQuorum, deadlineMs, forwarded);
     if (target === undefined) return this.forward('put', req.key, deadlineMs, (node, ms) => this.links.request(node, { $case: 'forwardPut', value: req }, ms));
     const written = await this.coordinator.put(target, { bytes: req.value, tombstone: false, timestampMs: Date.now() }, context, w);
     return clientView(written);
@@ -52,7 +54,7 @@ export class KvHandler {
     validateKey(req.key, this.options);
     let context: VersionVector = parseContext(req.context);
     const w = quorumOf('w', req.w, this.options.w, this.options);
-    const target = this.route(req.key, deadlineMs, forwarded);
+    const target = this.route(req.key, req.strictQuorum, deadlineMs, forwarded);
     if (target === undefined) return this.forward('delete', req.key, deadlineMs, (node, ms) => this.links.request(node, { $case: 'forwardDelete', value: req }, ms));
     if (req.context.length === 0) {
       const current = await this.coordinator.get(target, this.options.r);
@@ -63,20 +65,30 @@ export class KvHandler {
   }
 
   /** The request to coordinate here, or undefined when the key belongs to other nodes. */
-  private route(key: Uint8Array, deadlineMs: number, forwarded: boolean): KeyRequest | undefined {
+  /**
+   * Sloppy quorum (the default): down or suspected primaries are replaced by the next fallbacks,
+   * which keep the write as a hint. Strict quorum: only the up primaries are asked, so W or R
+   * counts primaries alone (Riak's pw/pr).
+   */
+  private route(key: Uint8Array, strictQuorum: boolean, deadlineMs: number, forwarded: boolean): KeyRequest | undefined {
     const partition = this.view.partitionOf(key);
     if (!this.view.isReplica(partition)) {
       if (forwarded) throw new RingstoreError('unavailable', `forwarded a key this node does not replicate (partition ${partition}): rings disagree`);
       return undefined;
     }
-    return { key, partition, targets: this.view.targets(partition, () => true), deadlineMs };
+    const all = this.view.targets(partition, (id) => this.liveness.isUp(id));
+    const targets = strictQuorum ? all.filter((t) => t.hintFor === undefined) : all;
+    return { key, partition, targets, deadlineMs };
   }
 
   /** Sends the request to the key's replicas in preference order until one answers (bounded by N). */
   private async forward<T>(op: Op, key: Uint8Array, deadlineMs: number, send: (nodeId: string, timeoutMs: number) => Promise<T>): Promise<T> {
     this.metrics.forwarded.inc({ op });
     let last: RingstoreError | undefined;
-    for (const nodeId of this.view.primaries(this.view.partitionOf(key))) {
+    const primaries = this.view.primaries(this.view.partitionOf(key));
+    // Up replicas first; the others only if every up one failed.
+    const ordered = [...primaries.filter((id) => this.liveness.isUp(id)), ...primaries.filter((id) => !this.liveness.isUp(id))];
+    for (const nodeId of ordered) {
       const remainingMs = deadlineMs - Date.now();
       if (remainingMs <= 0) break;
       try {
@@ -84,6 +96,7 @@ export class KvHandler {
       } catch (e) {
         last = asRingstoreError(e);
         if (last.code !== 'unavailable') throw last;
+        this.liveness.suspect(nodeId, last.message);
       }
     }
     throw last ?? new RingstoreError('deadline-exceeded', 'deadline passed before any replica answered');

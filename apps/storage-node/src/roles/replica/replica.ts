@@ -2,7 +2,7 @@ import type { StorageEngine } from '@ringstore/storage';
 import type { ReadReplicaResponse, ReplicateRequest } from '@ringstore/proto';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
-import { mergeReceived, tryDecodeObject, type KeyObject } from '../../object.js';
+import { encodeObject, mergeReceived, tryDecodeObject, type KeyObject } from '../../object.js';
 import { RingstoreError } from '../../errors.js';
 
 export interface LocalCopy {
@@ -21,14 +21,16 @@ export class Replica {
   ) {}
 
   /** Merges an object into the local copy; resolves once it is committed. */
-  async apply(partition: number, key: Uint8Array, object: KeyObject): Promise<void> {
-    await this.storage.update(partition, key, (current) => mergeReceived(current, object));
+  /** Merges an object into the local copy; resolves with the stored bytes once committed. */
+  async apply(partition: number, key: Uint8Array, object: KeyObject): Promise<Uint8Array> {
+    const result = await this.storage.update(partition, key, (current) => mergeReceived(current, object));
+    return result.next ?? encodeObject(object);
   }
 
-  async replicate(req: ReplicateRequest): Promise<void> {
+  async replicate(req: ReplicateRequest): Promise<Uint8Array> {
     const object = tryDecodeObject(req.object);
     if (object === undefined) throw new RingstoreError('invalid-argument', 'replicated object does not decode');
-    await this.apply(req.partition, req.key, object);
+    return this.apply(req.partition, req.key, object);
   }
 
   read(partition: number, key: Uint8Array): LocalCopy {

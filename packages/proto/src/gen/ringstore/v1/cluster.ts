@@ -52,6 +52,16 @@ export interface Member {
   alive: boolean;
   phi: number;
   heartbeat: bigint;
+  /**
+   * Changes each time the node restarts (its start time in ms), so a restarted node's heartbeat
+   * counter starting over is never mistaken for an old one.
+   */
+  generation: bigint;
+  /**
+   * This node suspects the member after a failed or timed-out request, until the suspicion
+   * expires or gossip shows it alive (alive is then false even with a low phi).
+   */
+  suspected: boolean;
 }
 
 export interface ListMembersResponse {
@@ -434,7 +444,7 @@ export const ListMembersRequest: MessageFns<ListMembersRequest> = {
 };
 
 function createBaseMember(): Member {
-  return { node: undefined, alive: false, phi: 0, heartbeat: 0n };
+  return { node: undefined, alive: false, phi: 0, heartbeat: 0n, generation: 0n, suspected: false };
 }
 
 export const Member: MessageFns<Member> = {
@@ -453,6 +463,15 @@ export const Member: MessageFns<Member> = {
         throw new globalThis.Error("value provided for field message.heartbeat of type uint64 too large");
       }
       writer.uint32(32).uint64(message.heartbeat);
+    }
+    if (message.generation !== 0n) {
+      if (BigInt.asUintN(64, message.generation) !== message.generation) {
+        throw new globalThis.Error("value provided for field message.generation of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.generation);
+    }
+    if (message.suspected !== false) {
+      writer.uint32(48).bool(message.suspected);
     }
     return writer;
   },
@@ -502,6 +521,22 @@ export const Member: MessageFns<Member> = {
             message.heartbeat = reader.uint64() as bigint;
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.generation = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.suspected = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -520,6 +555,8 @@ export const Member: MessageFns<Member> = {
       alive: isSet(object.alive) ? globalThis.Boolean(object.alive) : false,
       phi: isSet(object.phi) ? globalThis.Number(object.phi) : 0,
       heartbeat: isSet(object.heartbeat) ? BigInt(object.heartbeat) : 0n,
+      generation: isSet(object.generation) ? BigInt(object.generation) : 0n,
+      suspected: isSet(object.suspected) ? globalThis.Boolean(object.suspected) : false,
     };
   },
 
@@ -537,6 +574,12 @@ export const Member: MessageFns<Member> = {
     if (message.heartbeat !== 0n) {
       obj.heartbeat = message.heartbeat.toString();
     }
+    if (message.generation !== 0n) {
+      obj.generation = message.generation.toString();
+    }
+    if (message.suspected !== false) {
+      obj.suspected = message.suspected;
+    }
     return obj;
   },
 
@@ -549,6 +592,10 @@ export const Member: MessageFns<Member> = {
     message.alive = object.alive ?? false;
     message.phi = object.phi ?? 0;
     message.heartbeat = (object.heartbeat !== undefined && object.heartbeat !== null) ? BigInt(object.heartbeat) : 0n;
+    message.generation = (object.generation !== undefined && object.generation !== null)
+      ? BigInt(object.generation)
+      : 0n;
+    message.suspected = object.suspected ?? false;
     return message;
   },
 };

@@ -27,6 +27,11 @@ export interface GetRequest {
   key: Buffer;
   /** Replies needed before answering; 0 means the cluster default. */
   r: number;
+  /**
+   * Strict quorum (Riak's pr, Cassandra's default): only the key's N primary replicas count
+   * towards R; without it, fallbacks standing in for down replicas count too (sloppy quorum).
+   */
+  strictQuorum: boolean;
 }
 
 export interface Sibling {
@@ -49,6 +54,11 @@ export interface PutRequest {
   context: Buffer;
   /** Acknowledgements needed before answering; 0 means the cluster default. */
   w: number;
+  /**
+   * Strict quorum (Riak's pw): only the key's N primary replicas count towards W; without it,
+   * fallbacks that keep the write as a hint for a down replica count too (sloppy quorum).
+   */
+  strictQuorum: boolean;
 }
 
 export interface PutResponse {
@@ -66,13 +76,15 @@ export interface DeleteRequest {
   key: Buffer;
   context: Buffer;
   w: number;
+  /** As PutRequest.strict_quorum. */
+  strictQuorum: boolean;
 }
 
 export interface DeleteResponse {
 }
 
 function createBaseGetRequest(): GetRequest {
-  return { key: Buffer.alloc(0), r: 0 };
+  return { key: Buffer.alloc(0), r: 0, strictQuorum: false };
 }
 
 export const GetRequest: MessageFns<GetRequest> = {
@@ -82,6 +94,9 @@ export const GetRequest: MessageFns<GetRequest> = {
     }
     if (message.r !== 0) {
       writer.uint32(16).uint32(message.r);
+    }
+    if (message.strictQuorum !== false) {
+      writer.uint32(24).bool(message.strictQuorum);
     }
     return writer;
   },
@@ -115,6 +130,14 @@ export const GetRequest: MessageFns<GetRequest> = {
             message.r = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.strictQuorum = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -131,6 +154,11 @@ export const GetRequest: MessageFns<GetRequest> = {
     return {
       key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
       r: isSet(object.r) ? globalThis.Number(object.r) : 0,
+      strictQuorum: isSet(object.strictQuorum)
+        ? globalThis.Boolean(object.strictQuorum)
+        : isSet(object.strict_quorum)
+        ? globalThis.Boolean(object.strict_quorum)
+        : false,
     };
   },
 
@@ -142,6 +170,9 @@ export const GetRequest: MessageFns<GetRequest> = {
     if (message.r !== 0) {
       obj.r = Math.round(message.r);
     }
+    if (message.strictQuorum !== false) {
+      obj.strictQuorum = message.strictQuorum;
+    }
     return obj;
   },
 
@@ -152,6 +183,7 @@ export const GetRequest: MessageFns<GetRequest> = {
     const message = createBaseGetRequest();
     message.key = object.key ?? Buffer.alloc(0);
     message.r = object.r ?? 0;
+    message.strictQuorum = object.strictQuorum ?? false;
     return message;
   },
 };
@@ -327,7 +359,7 @@ export const GetResponse: MessageFns<GetResponse> = {
 };
 
 function createBasePutRequest(): PutRequest {
-  return { key: Buffer.alloc(0), value: Buffer.alloc(0), context: Buffer.alloc(0), w: 0 };
+  return { key: Buffer.alloc(0), value: Buffer.alloc(0), context: Buffer.alloc(0), w: 0, strictQuorum: false };
 }
 
 export const PutRequest: MessageFns<PutRequest> = {
@@ -343,6 +375,9 @@ export const PutRequest: MessageFns<PutRequest> = {
     }
     if (message.w !== 0) {
       writer.uint32(32).uint32(message.w);
+    }
+    if (message.strictQuorum !== false) {
+      writer.uint32(40).bool(message.strictQuorum);
     }
     return writer;
   },
@@ -392,6 +427,14 @@ export const PutRequest: MessageFns<PutRequest> = {
             message.w = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.strictQuorum = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -410,6 +453,11 @@ export const PutRequest: MessageFns<PutRequest> = {
       value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
       context: isSet(object.context) ? Buffer.from(bytesFromBase64(object.context)) : Buffer.alloc(0),
       w: isSet(object.w) ? globalThis.Number(object.w) : 0,
+      strictQuorum: isSet(object.strictQuorum)
+        ? globalThis.Boolean(object.strictQuorum)
+        : isSet(object.strict_quorum)
+        ? globalThis.Boolean(object.strict_quorum)
+        : false,
     };
   },
 
@@ -427,6 +475,9 @@ export const PutRequest: MessageFns<PutRequest> = {
     if (message.w !== 0) {
       obj.w = Math.round(message.w);
     }
+    if (message.strictQuorum !== false) {
+      obj.strictQuorum = message.strictQuorum;
+    }
     return obj;
   },
 
@@ -439,6 +490,7 @@ export const PutRequest: MessageFns<PutRequest> = {
     message.value = object.value ?? Buffer.alloc(0);
     message.context = object.context ?? Buffer.alloc(0);
     message.w = object.w ?? 0;
+    message.strictQuorum = object.strictQuorum ?? false;
     return message;
   },
 };
@@ -529,7 +581,7 @@ export const PutResponse: MessageFns<PutResponse> = {
 };
 
 function createBaseDeleteRequest(): DeleteRequest {
-  return { key: Buffer.alloc(0), context: Buffer.alloc(0), w: 0 };
+  return { key: Buffer.alloc(0), context: Buffer.alloc(0), w: 0, strictQuorum: false };
 }
 
 export const DeleteRequest: MessageFns<DeleteRequest> = {
@@ -542,6 +594,9 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     }
     if (message.w !== 0) {
       writer.uint32(24).uint32(message.w);
+    }
+    if (message.strictQuorum !== false) {
+      writer.uint32(32).bool(message.strictQuorum);
     }
     return writer;
   },
@@ -583,6 +638,14 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
             message.w = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.strictQuorum = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -600,6 +663,11 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
       key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
       context: isSet(object.context) ? Buffer.from(bytesFromBase64(object.context)) : Buffer.alloc(0),
       w: isSet(object.w) ? globalThis.Number(object.w) : 0,
+      strictQuorum: isSet(object.strictQuorum)
+        ? globalThis.Boolean(object.strictQuorum)
+        : isSet(object.strict_quorum)
+        ? globalThis.Boolean(object.strict_quorum)
+        : false,
     };
   },
 
@@ -614,6 +682,9 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     if (message.w !== 0) {
       obj.w = Math.round(message.w);
     }
+    if (message.strictQuorum !== false) {
+      obj.strictQuorum = message.strictQuorum;
+    }
     return obj;
   },
 
@@ -625,6 +696,7 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     message.key = object.key ?? Buffer.alloc(0);
     message.context = object.context ?? Buffer.alloc(0);
     message.w = object.w ?? 0;
+    message.strictQuorum = object.strictQuorum ?? false;
     return message;
   },
 };

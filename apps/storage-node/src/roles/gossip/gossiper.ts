@@ -1,0 +1,180 @@
+import { credentials, Metadata } from '@grpc/grpc-js';
+import {
+  beat,
+  changedMembers,
+  checkGossipState,
+  mergeState,
+  pickGossipPeer,
+  type GossipState,
+  type MemberState,
+  memberStatuses,
+} from '@ringstore/membership';
+import { PeerClient, type GossipRequest, type GossipResponse, type Member, type MemberState as MemberMessage } from '@ringstore/proto';
+import { RingstoreError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { LivenessTable, type Liveness, type LivenessOptions } from './liveness.js';
+
+export interface GossipOptions extends LivenessOptions {
+  readonly gossipIntervalMs: number;
+}
+
+export interface GossipSelf {
+  readonly id: string;
+  readonly address: string;
+  readonly zone: string;
+  /** Start time in ms: a restarted node's state always wins over its previous incarnation's. */
+  readonly generation: number;
+}
+
+function toMessage(m: MemberState): MemberMessage {
+  return { id: m.id, address: m.address, zone: m.zone, generation: BigInt(m.generation), heartbeat: BigInt(m.heartbeat), status: m.status };
+}
+
+function fromMessages(members: readonly MemberMessage[]): GossipState | RingstoreError {
+  const state = new Map<string, MemberState>();
+  for (const m of members) {
+    const status = memberStatuses.find((s) => s === m.status);
+    if (status === undefined) return new RingstoreError('invalid-argument', `member ${m.id}: unknown status ${JSON.stringify(m.status).slice(0, 40)}`);
+    if (m.generation > BigInt(Number.MAX_SAFE_INTEGER) || m.heartbeat > BigInt(Number.MAX_SAFE_INTEGER)) {
+      return new RingstoreError('invalid-argument', `member ${m.id}: generation or heartbeat out of range`);
+    }
+    state.set(m.id, { id: m.id, address: m.address, zone: m.zone, generation: Number(m.generation), heartbeat: Number(m.heartbeat), status });
+  }
+  return new Map([...state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * The gossip role: every gossipIntervalMs, beat our own heartbeat and exchange member states with
+ * one random live peer (sometimes a down one, so recovery is noticed), push and pull. A member's
+ * heartbeat advancing feeds its phi-accrual detector; routing asks isUp. Membership itself stays
+ * the static --nodes list: detection never changes ownership.
+ */
+export class Gossiper implements Liveness {
+  private state: GossipState;
+  private readonly table: LivenessTable;
+  private readonly clients = new Map<string, PeerClient>();
+  private readonly upListeners: ((nodeId: string) => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly self: GossipSelf,
+    members: readonly { id: string; address: string }[],
+    private readonly options: GossipOptions,
+    private readonly log: Logger,
+  ) {
+    const initial = new Map<string, MemberState>();
+    for (const m of members) initial.set(m.id, { id: m.id, address: m.address, zone: '', generation: 0, heartbeat: 0, status: 'up' });
+    initial.set(self.id, { id: self.id, address: self.address, zone: self.zone, generation: self.generation, heartbeat: 0, status: 'up' });
+    this.state = new Map([...initial].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    this.table = new LivenessTable(self.id, members.map((m) => m.id), options, Date.now());
+  }
+
+  start(): void {
+    const round = (): void => {
+      if (this.stopped) return;
+      void this.round().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(round, this.options.gossipIntervalMs);
+      });
+    };
+    this.timer = setTimeout(round, this.options.gossipIntervalMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  isUp(nodeId: string): boolean {
+    return this.table.isUp(nodeId, Date.now());
+  }
+
+  suspect(nodeId: string, reason: string): void {
+    const wasUp = this.isUp(nodeId);
+    this.table.suspect(nodeId, Date.now());
+    if (wasUp && !this.isUp(nodeId)) this.log.debug({ peer: nodeId, reason }, 'peer suspected after a failed request');
+  }
+
+  /** Called with a node id each time it is seen alive again (hint delivery listens). */
+  onUp(listener: (nodeId: string) => void): void {
+    this.upListeners.push(listener);
+  }
+
+  /** The Peer.Gossip handler: merge what the caller knows, answer with what we know. */
+  handle(req: GossipRequest): GossipResponse {
+    const remote = fromMessages(req.members);
+    if (remote instanceof RingstoreError) throw remote;
+    this.merge(remote);
+    return { members: [...this.state.values()].map(toMessage), ring: undefined };
+  }
+
+  members(): Member[] {
+    const now = Date.now();
+    return [...this.state.values()].map((m) => {
+      const l = this.table.of(m.id, now);
+      return {
+        node: { id: m.id, address: m.address, zone: m.zone, status: m.status },
+        alive: l.alive,
+        phi: Number.isFinite(l.phi) ? l.phi : Number.MAX_VALUE,
+        heartbeat: BigInt(m.heartbeat),
+        generation: BigInt(m.generation),
+        suspected: l.suspected,
+      };
+    });
+  }
+
+  private merge(remote: GossipState): void {
+    const problem = checkGossipState(remote, this.state);
+    if (problem !== undefined) throw new RingstoreError('invalid-argument', `gossip refused: ${problem.message}`);
+    // Nobody else may speak for us: drop the entry about ourselves (ours is always the newest).
+    const others = new Map([...remote].filter(([id]) => id !== this.self.id));
+    const before = this.state;
+    this.state = mergeState(before, others);
+    const now = Date.now();
+    for (const id of changedMembers(before, this.state)) this.table.heard(id, now);
+    this.reportTransitions();
+  }
+
+  private async round(): Promise<void> {
+    this.state = beat(this.state, this.self.id);
+    this.reportTransitions();
+    const down = [...this.state.keys()].filter((id) => id !== this.self.id && !this.isUp(id)).length;
+    const live = this.state.size - 1 - down;
+    const peer = pickGossipPeer(this.state, this.self.id, (id) => this.isUp(id), Math.random, down / (live + 1));
+    if (peer === undefined) return;
+    try {
+      const res = await this.exchange(peer);
+      const remote = fromMessages(res.members);
+      if (remote instanceof RingstoreError) throw remote;
+      this.merge(remote);
+    } catch (e) {
+      this.log.trace({ peer, reason: e instanceof Error ? e.message : String(e) }, 'gossip exchange failed');
+    }
+  }
+
+  private exchange(peerId: string): Promise<GossipResponse> {
+    const address = this.state.get(peerId)?.address ?? '';
+    let client = this.clients.get(peerId);
+    if (client === undefined) {
+      client = new PeerClient(address, credentials.createInsecure(), { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1_000 });
+      this.clients.set(peerId, client);
+    }
+    const req: GossipRequest = { from: this.self.id, members: [...this.state.values()].map(toMessage), ring: undefined };
+    const c = client;
+    return new Promise((resolve, reject) => {
+      c.gossip(req, new Metadata(), { deadline: Date.now() + this.options.gossipIntervalMs }, (e, res) => (e ? reject(e) : resolve(res)));
+    });
+  }
+
+  private reportTransitions(): void {
+    for (const t of this.table.transitions(Date.now())) {
+      const phiShown = Number.isFinite(t.phi) ? Math.round(t.phi * 100) / 100 : t.phi;
+      if (t.alive) {
+        this.log.info({ peer: t.nodeId, phi: phiShown }, 'peer is up');
+        for (const listener of this.upListeners) listener(t.nodeId);
+      } else this.log.warn({ peer: t.nodeId, phi: phiShown, suspected: t.suspected }, 'peer is down');
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { heartbeat, isAvailable, newDetector, phi, type Detector, type DetectorOptions } from '@ringstore/membership';
+
+/** What routing asks: is this node worth sending to right now? */
+export interface Liveness {
+  isUp(nodeId: string): boolean;
+  /** A request to the node failed or timed out: avoid it for a short, growing while. */
+  suspect(nodeId: string, reason: string): void;
+}
+
+export interface LivenessOptions {
+  readonly phiThreshold: number;
+  /** First local suspicion after a failed request; doubles on repeats up to suspicionMaxMs. */
+  readonly suspicionMinMs: number;
+  readonly suspicionMaxMs: number;
+  readonly detector: DetectorOptions;
+}
+
+/**
+ * Detector and suspicion settings for a gossip interval. Gossiped heartbeats arrive irregularly
+ * (a member's news travels through random peers), so phi uses the exponential model (Cassandra's),
+ * with intervals longer than 3 gossip rounds treated as outages rather than samples.
+ */
+export function livenessDefaults(gossipIntervalMs: number): Omit<LivenessOptions, 'phiThreshold'> {
+  return {
+    suspicionMinMs: 1_000,
+    suspicionMaxMs: 10_000,
+    detector: { distribution: 'exponential', firstHeartbeatEstimateMs: gossipIntervalMs, intervalMaxMs: 3 * gossipIntervalMs },
+  };
+}
+
+export interface MemberLiveness {
+  readonly alive: boolean;
+  readonly phi: number;
+  readonly suspected: boolean;
+}
+
+export interface Transition {
+  readonly nodeId: string;
+  readonly alive: boolean;
+  readonly phi: number;
+  readonly suspected: boolean;
+}
+
+interface Entry {
+  detector: Detector;
+  suspectedUntilMs: number;
+  suspicionMs: number;
+  reportedAlive: boolean;
+}
+
+/**
+ * Per-member liveness: a phi-accrual detector fed by gossip arrivals (a member's heartbeat
+ * advancing), plus local suspicion after a failed request. Time is an argument, so tests drive it
+ * with a fake clock. Detection changes routing only, never ownership (DESIGN.md section 5).
+ */
+export class LivenessTable {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly selfId: string,
+    memberIds: readonly string[],
+    private readonly options: LivenessOptions,
+    startMs: number,
+  ) {
+    // Members start as heard-from at startup: they are routed to until the evidence says otherwise.
+    for (const id of memberIds) if (id !== selfId) this.entries.set(id, this.fresh(startMs));
+  }
+
+  private fresh(nowMs: number): Entry {
+    return { detector: heartbeat(newDetector(this.options.detector), nowMs), suspectedUntilMs: 0, suspicionMs: this.options.suspicionMinMs, reportedAlive: true };
+  }
+
+  /** Gossip showed the member's heartbeat (or generation) advance. */
+  heard(nodeId: string, nowMs: number): void {
+    if (nodeId === this.selfId) return;
+    const entry = this.entries.get(nodeId);
+    if (entry === undefined) {
+      this.entries.set(nodeId, this.fresh(nowMs));
+      return;
+    }
+    entry.detector = heartbeat(entry.detector, nowMs);
+    entry.suspectedUntilMs = 0;
+    entry.suspicionMs = this.options.suspicionMinMs;
+  }
+
+  suspect(nodeId: string, nowMs: number): void {
+    const entry = this.entries.get(nodeId);
+    if (entry === undefined) return;
+    if (entry.suspectedUntilMs > nowMs) return; // already suspected: one failure burst, one back-off step
+    entry.suspectedUntilMs = nowMs + entry.suspicionMs;
+    entry.suspicionMs = Math.min(this.options.suspicionMaxMs, entry.suspicionMs * 2);
+  }
+
+  of(nodeId: string, nowMs: number): MemberLiveness {
+    if (nodeId === this.selfId) return { alive: true, phi: 0, suspected: false };
+    const entry = this.entries.get(nodeId);
+    if (entry === undefined) return { alive: false, phi: Number.POSITIVE_INFINITY, suspected: false };
+    const suspected = entry.suspectedUntilMs > nowMs;
+    const available = isAvailable(entry.detector, nowMs, this.options.phiThreshold);
+    return { alive: available && !suspected, phi: phi(entry.detector, nowMs), suspected };
+  }
+
+  isUp(nodeId: string, nowMs: number): boolean {
+    return this.of(nodeId, nowMs).alive;
+  }
+
+  /** Members whose alive flag changed since the last call: each change is reported once. */
+  transitions(nowMs: number): Transition[] {
+    const changed: Transition[] = [];
+    for (const [nodeId, entry] of this.entries) {
+      const now = this.of(nodeId, nowMs);
+      if (now.alive === entry.reportedAlive) continue;
+      entry.reportedAlive = now.alive;
+      changed.push({ nodeId, ...now });
+    }
+    return changed;
+  }
+}

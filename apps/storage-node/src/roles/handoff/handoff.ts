@@ -1,0 +1,145 @@
+import type { ReplicateRequest } from '@ringstore/proto';
+import type { Hint, StorageEngine } from '@ringstore/storage';
+import type { ClusterView } from '../../cluster-view.js';
+import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
+import type { PeerLinks } from '../../peer-link.js';
+import type { Liveness } from '../gossip/liveness.js';
+
+export interface HandoffOptions {
+  /** Hints older than this are dropped (counted, logged): anti-entropy covers what they held. */
+  readonly hintAgeMaxMs: number;
+  /** Hints kept per target; the oldest beyond it are dropped. */
+  readonly hintsPerTargetMax: number;
+  /** Objects delivered per second per target, so a returning node is not flattened. */
+  readonly handoffRatePerSecond: number;
+  /** How often pending hints are looked at (and old ones dropped). */
+  readonly handoffIntervalMs: number;
+}
+
+/** Objects per handoff message (one peer-link request). */
+export const handoffBatchMax = 128;
+/** Deadline of one handoff message. */
+export const handoffRequestTimeoutMs = 5_000;
+
+export interface HandoffDeps {
+  readonly storage: StorageEngine;
+  readonly view: ClusterView;
+  readonly links: PeerLinks;
+  readonly liveness: Liveness;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly options: HandoffOptions;
+}
+
+/**
+ * Hinted handoff (DESIGN.md section 6): a fallback keeps each write it took for a down replica as
+ * a persisted hint, and delivers it in throttled batches once the replica is seen alive again.
+ * A hint is deleted only after the replica acknowledged it; the fallback's own copy of a key it
+ * does not replicate is then removed, unless a newer write changed it meanwhile.
+ */
+export class Handoff {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: HandoffDeps) {}
+
+  start(): void {
+    this.schedule(this.deps.options.handoffIntervalMs);
+  }
+
+  /** The target was seen alive: deliver now rather than at the next tick. */
+  kick(): void {
+    if (!this.stopped && this.running === undefined) this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Stores the hints of a write this node took for `target` as a fallback; enforces the count bound. */
+  async addHint(req: ReplicateRequest, object: Uint8Array): Promise<void> {
+    await this.deps.storage.addHints([{ target: req.hintFor, partition: req.partition, key: req.key, object, createdAtMs: Date.now() }]);
+    this.deps.metrics.hintsStored.inc();
+    const dropped = this.deps.storage.dropHintsBeyond(req.hintFor, this.deps.options.hintsPerTargetMax);
+    if (dropped > 0) this.dropped('count', dropped, req.hintFor);
+  }
+
+  private schedule(afterMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.tick().finally(() => {
+        this.running = undefined;
+        if (!this.stopped) this.schedule(this.deps.options.handoffIntervalMs);
+      });
+    }, afterMs);
+  }
+
+  private dropped(reason: 'age' | 'count', count: number, target?: string): void {
+    this.deps.metrics.hintsDropped.inc({ reason }, count);
+    this.deps.log.warn({ reason, count, target }, 'hints dropped: anti-entropy must repair what they held');
+  }
+
+  async tick(): Promise<void> {
+    const { storage, options } = this.deps;
+    const old = storage.dropHintsOlderThan(Date.now() - options.hintAgeMaxMs);
+    if (old > 0) this.dropped('age', old);
+    const budget = Math.max(1, Math.floor((options.handoffRatePerSecond * options.handoffIntervalMs) / 1000));
+    for (const target of storage.hintCounts().keys()) {
+      if (this.stopped) return;
+      if (!this.deps.liveness.isUp(target) || this.deps.view.addressOf(target) === undefined) continue;
+      await this.deliverTo(target, budget);
+    }
+  }
+
+  /** Delivers up to `budget` of the target's hints, oldest first, in batches; stops at the first failure. */
+  private async deliverTo(target: string, budget: number): Promise<void> {
+    const batchesMax = Math.ceil(budget / handoffBatchMax);
+    let left = budget;
+    for (let batch = 0; batch < batchesMax && left > 0 && !this.stopped; batch++) {
+      const hints = this.deps.storage.listHints(target, Math.min(handoffBatchMax, left));
+      if (hints.length === 0) return;
+      left -= hints.length;
+      if (!(await this.deliverBatch(target, hints))) return;
+    }
+  }
+
+  private async deliverBatch(target: string, hints: readonly Hint[]): Promise<boolean> {
+    const objects = latestObjects(this.deps.storage, hints);
+    try {
+      await this.deps.links.request(target, { $case: 'handoff', value: { objects: objects.map((o) => o.request) } }, handoffRequestTimeoutMs);
+    } catch (e) {
+      this.deps.liveness.suspect(target, e instanceof Error ? e.message : String(e));
+      this.deps.log.debug({ target, reason: e instanceof Error ? e.message : String(e) }, 'hint delivery failed; retrying later');
+      return false;
+    }
+    await this.deps.storage.deleteHints(hints.map((h) => h.id));
+    this.deps.metrics.hintsDelivered.inc(hints.length);
+    for (const o of objects) {
+      // A fallback's copy is only there for the down replica: drop it unless it changed since we sent it.
+      if (!this.deps.view.isReplica(o.request.partition)) await this.deps.storage.remove(o.request.partition, o.request.key, o.sent);
+    }
+    return true;
+  }
+}
+
+interface Outgoing {
+  readonly request: ReplicateRequest;
+  readonly sent: Uint8Array;
+}
+
+/** One object per key: the fallback's current copy when it has one (it merged every hinted write), else the hint's. */
+function latestObjects(storage: StorageEngine, hints: readonly Hint[]): Outgoing[] {
+  const byKey = new Map<string, Outgoing>();
+  for (const h of hints) {
+    const id = `${h.partition}/${Buffer.from(h.key).toString('base64')}`;
+    if (byKey.has(id)) continue;
+    const local = storage.get(h.partition, h.key);
+    const sent = local.status === 'found' ? local.object : h.object;
+    byKey.set(id, { request: { partition: h.partition, key: Buffer.from(h.key), object: Buffer.from(sent), hintFor: '' }, sent });
+  }
+  return [...byKey.values()];
+}
