@@ -1,5 +1,5 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { ClusterClient, KVClient, type GetResponse, type PutResponse, type Ring } from '@ringstore/proto';
+import { ClusterClient, KVClient, type GetResponse, type Member, type PutResponse, type Ring } from '@ringstore/proto';
 
 /** Test-side gRPC clients for one node, promisified, every call with a deadline. */
 export interface NodeClient {
@@ -63,4 +63,12 @@ export async function statusOf(p: Promise<unknown>): Promise<{ code: number; det
     const se = e as ServiceError;
     return { code: se.code, details: se.details };
   }
+}
+
+/** Cluster.ListMembers of one node, with a deadline. */
+export function listMembers(address: string): Promise<Member[]> {
+  const cluster = new ClusterClient(address, credentials.createInsecure());
+  return new Promise<Member[]>((resolve, reject) =>
+    cluster.listMembers({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) => (e ? reject(e) : resolve(res.members))),
+  ).finally(() => cluster.close());
 }

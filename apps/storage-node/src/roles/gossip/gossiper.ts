@@ -142,7 +142,8 @@ export class Gossiper implements Liveness {
     this.reportTransitions();
     const down = [...this.state.keys()].filter((id) => id !== this.self.id && !this.isUp(id)).length;
     const live = this.state.size - 1 - down;
-    const peer = pickGossipPeer(this.state, this.self.id, (id) => this.isUp(id), Math.random, down / (live + 1));
+    // Cassandra: a down member is picked with probability down / (live + 1), at most 1.
+    const peer = pickGossipPeer(this.state, this.self.id, (id) => this.isUp(id), Math.random, Math.min(1, down / (live + 1)));
     if (peer === undefined) return;
     try {
       const res = await this.exchange(peer);
