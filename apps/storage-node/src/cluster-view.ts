@@ -35,9 +35,14 @@ export class ClusterView {
     return primaryReplicas(this.ring, partition, this.replicas);
   }
 
-  /** Where a request for the partition goes: up primaries, fallbacks for down ones. */
-  targets(partition: number, isUp: (nodeId: string) => boolean): PreferenceEntry[] {
-    return preferenceList(this.ring, partition, this.replicas, isUp);
+  /**
+   * Where a request for the partition goes. Sloppy quorum (default): the up primaries, and for each
+   * down or suspected one the next up fallback, which keeps the write as a hint for it. Strict
+   * quorum: the up primaries only, so R and W count primaries alone (Riak's pr/pw).
+   */
+  targets(partition: number, isUp: (nodeId: string) => boolean, strictQuorum = false): PreferenceEntry[] {
+    const all = preferenceList(this.ring, partition, this.replicas, isUp);
+    return strictQuorum ? all.filter((t) => t.hintFor === undefined) : all;
   }
 
   isReplica(partition: number): boolean {

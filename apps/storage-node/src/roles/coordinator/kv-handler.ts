@@ -76,8 +76,7 @@ export class KvHandler {
       if (forwarded) throw new RingstoreError('unavailable', `forwarded a key this node does not replicate (partition ${partition}): rings disagree`);
       return undefined;
     }
-    const all = this.view.targets(partition, (id) => this.liveness.isUp(id));
-    const targets = strictQuorum ? all.filter((t) => t.hintFor === undefined) : all;
+    const targets = this.view.targets(partition, (id) => this.liveness.isUp(id), strictQuorum);
     return { key, partition, targets, deadlineMs };
   }
 
