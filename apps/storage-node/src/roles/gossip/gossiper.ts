@@ -26,6 +26,11 @@ export interface GossipSelf {
   readonly generation: number;
 }
 
+/** Liveness runs on a monotonic clock: a wall-clock step back must not stall failure detection. */
+function monotonicMs(): number {
+  return performance.now();
+}
+
 function toMessage(m: MemberState): MemberMessage {
   return { id: m.id, address: m.address, zone: m.zone, generation: BigInt(m.generation), heartbeat: BigInt(m.heartbeat), status: m.status };
 }
@@ -67,7 +72,7 @@ export class Gossiper implements Liveness {
     for (const m of members) initial.set(m.id, { id: m.id, address: m.address, zone: '', generation: 0, heartbeat: 0, status: 'up' });
     initial.set(self.id, { id: self.id, address: self.address, zone: self.zone, generation: self.generation, heartbeat: 0, status: 'up' });
     this.state = new Map([...initial].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    this.table = new LivenessTable(self.id, members.map((m) => m.id), options, Date.now());
+    this.table = new LivenessTable(self.id, members.map((m) => m.id), options, monotonicMs());
   }
 
   start(): void {
@@ -88,12 +93,12 @@ export class Gossiper implements Liveness {
   }
 
   isUp(nodeId: string): boolean {
-    return this.table.isUp(nodeId, Date.now());
+    return this.table.isUp(nodeId, monotonicMs());
   }
 
   suspect(nodeId: string, reason: string): void {
     const wasUp = this.isUp(nodeId);
-    this.table.suspect(nodeId, Date.now());
+    this.table.suspect(nodeId, monotonicMs());
     if (wasUp && !this.isUp(nodeId)) this.log.debug({ peer: nodeId, reason }, 'peer suspected after a failed request');
   }
 
@@ -111,7 +116,7 @@ export class Gossiper implements Liveness {
   }
 
   members(): Member[] {
-    const now = Date.now();
+    const now = monotonicMs();
     return [...this.state.values()].map((m) => {
       const l = this.table.of(m.id, now);
       return {
@@ -132,7 +137,7 @@ export class Gossiper implements Liveness {
     const others = new Map([...remote].filter(([id]) => id !== this.self.id));
     const before = this.state;
     this.state = mergeState(before, others);
-    const now = Date.now();
+    const now = monotonicMs();
     for (const id of changedMembers(before, this.state)) this.table.heard(id, now);
     this.reportTransitions();
   }
@@ -170,7 +175,7 @@ export class Gossiper implements Liveness {
   }
 
   private reportTransitions(): void {
-    for (const t of this.table.transitions(Date.now())) {
+    for (const t of this.table.transitions(monotonicMs())) {
       const phiShown = Number.isFinite(t.phi) ? Math.round(t.phi * 100) / 100 : t.phi;
       if (t.alive) {
         this.log.info({ peer: t.nodeId, phi: phiShown }, 'peer is up');

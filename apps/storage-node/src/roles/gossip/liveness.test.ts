@@ -231,4 +231,11 @@ describe('LivenessTable: self and unknown members', () => {
     // Once known, it is detected like any member.
     expect(t.isUp('n9', 2_000 + silenceUntilDown(t, 'n9', 2_000))).toBe(false);
   });
+
+  it('tolerates a clock that steps back: the heartbeat counts as just now', () => {
+    const t = table(0);
+    t.heard('n2', 5_000);
+    expect(() => t.heard('n2', 4_999)).not.toThrow();
+    expect(t.isUp('n2', 5_000)).toBe(true);
+  });
 });

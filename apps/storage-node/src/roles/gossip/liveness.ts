@@ -50,6 +50,7 @@ export interface Transition {
 
 interface Entry {
   detector: Detector;
+  lastHeardMs: number;
   suspectedUntilMs: number;
   suspicionMs: number;
   reportedAlive: boolean;
@@ -74,7 +75,7 @@ export class LivenessTable {
   }
 
   private fresh(nowMs: number): Entry {
-    return { detector: heartbeat(newDetector(this.options.detector), nowMs), suspectedUntilMs: 0, suspicionMs: this.options.suspicionMinMs, reportedAlive: true };
+    return { detector: heartbeat(newDetector(this.options.detector), nowMs), lastHeardMs: nowMs, suspectedUntilMs: 0, suspicionMs: this.options.suspicionMinMs, reportedAlive: true };
   }
 
   /** Gossip showed the member's heartbeat (or generation) advance. */
@@ -85,7 +86,9 @@ export class LivenessTable {
       this.entries.set(nodeId, this.fresh(nowMs));
       return;
     }
-    entry.detector = heartbeat(entry.detector, nowMs);
+    // The detector needs time to move forwards; a clock that stepped back counts as "just now".
+    entry.lastHeardMs = Math.max(entry.lastHeardMs, nowMs);
+    entry.detector = heartbeat(entry.detector, entry.lastHeardMs);
     entry.suspectedUntilMs = 0;
     entry.suspicionMs = this.options.suspicionMinMs;
   }

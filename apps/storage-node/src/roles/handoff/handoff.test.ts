@@ -193,6 +193,32 @@ describe('Handoff: delivery', () => {
     expect(await counter(f.metrics, 'ringstore_hints_delivered_total')).toBe(2);
   });
 
+  it('with no local copy, sends a key hinted twice as its newest hint', async () => {
+    const f = fixture();
+    const at = keyFor('n2', false);
+    await hint(f, 'n2', at, 'older');
+    await hint(f, 'n2', at, 'newer');
+    await f.handoff.tick();
+    expect(f.links.calls.map(carried)).toEqual([[`${at.key}=newer`]]);
+  });
+
+  it('after handing a key to one replica (removing the copy), hands the newest write to another', async () => {
+    const f = fixture();
+    const partition = [...Array(256).keys()].find((p) => !view.isReplica(p) && view.primaries(p).includes('n2') && view.primaries(p).includes('n3'))!;
+    const at = { partition, key: 'k' };
+    await store(f.storage, at, 'A');
+    await hint(f, 'n3', at, 'A');
+    await store(f.storage, at, 'B');
+    await hint(f, 'n2', at, 'B');
+    await store(f.storage, at, 'C');
+    await hint(f, 'n2', at, 'C');
+    f.liveness.down.add('n2');
+    await f.handoff.tick(); // n3 gets C; n1's copy removed
+    f.liveness.down.delete('n2');
+    await f.handoff.tick();
+    expect(f.links.calls.slice(1).map(carried)).toEqual([['k=C']]);
+  });
+
   it("sends the fallback's stored copy when it has one, else the hint's bytes", async () => {
     const f = fixture();
     const [withCopy, withoutCopy] = foreignKeys('n2', 2) as [Key, Key];

@@ -131,15 +131,29 @@ interface Outgoing {
   readonly sent: Uint8Array;
 }
 
-/** One object per key: the fallback's current copy when it has one (it merged every hinted write), else the hint's. */
+/**
+ * One object per key: the fallback's current copy when it has one (it merged every hinted write),
+ * else the newest hint's (hints come oldest first, and each holds the merge as it was stored).
+ */
 function latestObjects(storage: StorageEngine, hints: readonly Hint[]): Outgoing[] {
   const byKey = new Map<string, Outgoing>();
+  const hasLocal = new Set<string>();
   for (const h of hints) {
     const id = `${h.partition}/${Buffer.from(h.key).toString('base64')}`;
-    if (byKey.has(id)) continue;
-    const local = storage.get(h.partition, h.key);
-    const sent = local.status === 'found' ? local.object : h.object;
-    byKey.set(id, { request: { partition: h.partition, key: Buffer.from(h.key), object: Buffer.from(sent), hintFor: '' }, sent });
+    if (hasLocal.has(id)) continue;
+    if (!byKey.has(id)) {
+      const local = storage.get(h.partition, h.key);
+      if (local.status === 'found') {
+        hasLocal.add(id);
+        byKey.set(id, outgoing(h, local.object));
+        continue;
+      }
+    }
+    byKey.set(id, outgoing(h, h.object));
   }
   return [...byKey.values()];
+}
+
+function outgoing(h: Hint, sent: Uint8Array): Outgoing {
+  return { request: { partition: h.partition, key: Buffer.from(h.key), object: Buffer.from(sent), hintFor: '' }, sent };
 }
