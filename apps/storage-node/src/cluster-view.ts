@@ -1,4 +1,4 @@
-import { claim, partitionOf, preferenceList, primaryReplicas, type PreferenceEntry, type Ring } from '@ringstore/ring';
+import { claim, partitionOf, partitionsReplicatedBy, preferenceList, primaryReplicas, type PreferenceEntry, type Ring } from '@ringstore/ring';
 import type { Ring as RingMessage } from '@ringstore/proto';
 import type { NodeAddress } from './config.js';
 
@@ -43,6 +43,11 @@ export class ClusterView {
   targets(partition: number, isUp: (nodeId: string) => boolean, strictQuorum = false): PreferenceEntry[] {
     const all = preferenceList(this.ring, partition, this.replicas, isUp);
     return strictQuorum ? all.filter((t) => t.hintFor === undefined) : all;
+  }
+
+  /** The partitions this node is one of the N primary replicas of. */
+  partitionsReplicated(): number[] {
+    return partitionsReplicatedBy(this.ring, this.selfId, this.replicas);
   }
 
   isReplica(partition: number): boolean {

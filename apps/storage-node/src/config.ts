@@ -39,6 +39,9 @@ export interface NodeConfig {
   readonly hintAgeMaxMs: number;
   readonly hintsPerTargetMax: number;
   readonly handoffRate: number;
+  readonly aeIntervalMs: number;
+  readonly aeRate: number;
+  readonly tombstoneGraceMs: number;
 }
 
 /** A configuration problem: reported to the operator with exit code 2. */
@@ -94,6 +97,9 @@ const schema = z
     hintAgeMaxMs: z.number().int().min(1_000).max(30 * 24 * 3_600_000),
     hintsPerTargetMax: z.number().int().min(1).max(10_000_000),
     handoffRate: z.number().int().min(1).max(1_000_000),
+    aeIntervalMs: z.number().int().min(0).max(24 * 3_600_000),
+    aeRate: z.number().int().min(1).max(1_000_000),
+    tombstoneGraceMs: z.number().int().min(0).max(365 * 24 * 3_600_000),
   })
   .superRefine((c, ctx) => {
     const ids = new Set<string>();
@@ -104,6 +110,7 @@ const schema = z
     if (!ids.has(c.id)) ctx.addIssue({ code: 'custom', path: ['nodes'], message: `must include this node (${c.id})` });
     if (c.r > c.replicas) ctx.addIssue({ code: 'custom', path: ['r'], message: `must be at most replicas (${c.replicas})` });
     if (c.w > c.replicas) ctx.addIssue({ code: 'custom', path: ['w'], message: `must be at most replicas (${c.replicas})` });
+    if (c.partitions < c.replicas) ctx.addIssue({ code: 'custom', path: ['partitions'], message: `must be at least replicas (${c.replicas})` });
   });
 
 interface FlagSpec {
@@ -136,6 +143,9 @@ const flagSpecs: readonly FlagSpec[] = [
   { key: 'hintAgeMaxMs', flag: 'hint-age-max-ms', help: 'hints older than this are dropped (counted)', kind: 'int', fallback: 3_600_000 },
   { key: 'hintsPerTargetMax', flag: 'hints-per-target-max', help: 'hints kept per down replica; older ones beyond are dropped', kind: 'int', fallback: 100_000 },
   { key: 'handoffRate', flag: 'handoff-rate', help: 'hinted objects delivered per second per target', kind: 'int', fallback: 2000 },
+  { key: 'aeIntervalMs', flag: 'ae-interval-ms', help: 'time between anti-entropy exchanges (one partition each); 0 = only on demand', kind: 'int', fallback: 10_000 },
+  { key: 'aeRate', flag: 'ae-rate', help: 'objects anti-entropy repairs per second at most', kind: 'int', fallback: 1000 },
+  { key: 'tombstoneGraceMs', flag: 'tombstone-grace-ms', help: 'age after which a tombstone every replica holds is removed', kind: 'int', fallback: 86_400_000 },
 ];
 
 function envName(flag: string): string {

@@ -57,6 +57,28 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly aeExchanges = new Counter({
+    name: 'ringstore_ae_exchanges_total',
+    help: 'Anti-entropy exchanges this node ran (one partition with one other replica each)',
+    registers: [this.registry],
+  });
+  readonly aeRepairs = new Counter({
+    name: 'ringstore_ae_repairs_total',
+    help: 'Objects anti-entropy wrote to repair a replica, by cause (missing, stale, corrupt)',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+  readonly aeBytes = new Counter({
+    name: 'ringstore_ae_bytes_total',
+    help: 'Bytes of anti-entropy exchange traffic (tree levels, key digests, objects) this node sent and received',
+    registers: [this.registry],
+  });
+  readonly tombstonesReaped = new Counter({
+    name: 'ringstore_tombstones_reaped_total',
+    help: 'Tombstones removed after every replica held them past the grace period',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -10,6 +10,9 @@ import { Metrics } from './metrics.js';
 import { PeerLinks, linkLimitsDefault, type LinkHandler, type ReplyBody } from './peer-link.js';
 import { Coordinator } from './roles/coordinator/coordinator.js';
 import { KvHandler } from './roles/coordinator/kv-handler.js';
+import { AntiEntropy } from './roles/anti-entropy/anti-entropy.js';
+import { trackWrites } from './roles/anti-entropy/tracked-storage.js';
+import { PartitionTrees } from './roles/anti-entropy/trees.js';
 import { Gossiper } from './roles/gossip/gossiper.js';
 import { livenessDefaults } from './roles/gossip/liveness.js';
 import { Handoff } from './roles/handoff/handoff.js';
@@ -44,7 +47,7 @@ function storageActor(storage: StorageEngine, nodeId: string): string {
   return actor;
 }
 
-function linkHandler(kv: KvHandler, replica: Replica, handoff: Handoff): LinkHandler {
+function linkHandler(kv: KvHandler, replica: Replica, handoff: Handoff, antiEntropy: AntiEntropy): LinkHandler {
   return async (body, ctx): Promise<ReplyBody> => {
     switch (body.$case) {
       case 'replicate': {
@@ -64,6 +67,8 @@ function linkHandler(kv: KvHandler, replica: Replica, handoff: Handoff): LinkHan
         for (const object of body.value.objects) await replica.replicate({ ...object, hintFor: '' });
         return { $case: 'handoffReply', value: { applied: body.value.objects.length } };
       }
+      case 'reap':
+        return { $case: 'reapReply', value: await antiEntropy.reapHere(body.value) };
     }
   };
 }
@@ -81,6 +86,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   let links: PeerLinks | undefined;
   let gossiper: Gossiper | undefined;
   let handoff: Handoff | undefined;
+  let antiEntropy: AntiEntropy | undefined;
   try {
     const actor = storageActor(storage, config.id);
     const view = new ClusterView(config.id, config.nodes, config.partitions, config.replicas);
@@ -92,9 +98,13 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       log,
     );
     const liveness = gossiper;
-    const replica = new Replica(storage, log, metrics);
+    // Every object write goes through `tracked`, so the partitions' Merkle trees follow the data.
+    const trees = new PartitionTrees(storage, view.partitionsReplicated());
+    trees.rebuildAll();
+    const tracked = trackWrites(storage, (p, key, previous, next) => trees.onWrite(p, key, previous, next));
+    const replica = new Replica(tracked, log, metrics);
     handoff = new Handoff({
-      storage,
+      storage: tracked,
       view,
       links,
       liveness,
@@ -105,11 +115,23 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     const delivery = handoff;
     gossiper.onUp(() => delivery.kick());
     metrics.trackPendingHints(() => storage.hintCounts());
-    const coordinator = new Coordinator({ selfId: config.id, actor, storage, replica, links, liveness, log, metrics });
+    const coordinator = new Coordinator({ selfId: config.id, actor, storage: tracked, replica, links, liveness, log, metrics });
+    antiEntropy = new AntiEntropy({
+      selfId: config.id,
+      storage: tracked,
+      trees,
+      view,
+      replica,
+      links,
+      liveness,
+      log,
+      metrics,
+      options: { intervalMs: config.aeIntervalMs, ratePerSecond: config.aeRate, tombstoneGraceMs: config.tombstoneGraceMs },
+    });
     const kv = new KvHandler(view, coordinator, links, metrics, liveness, { ...config, replicas: config.replicas });
     const inflight = new InflightTracker();
     grpc = await startGrpcServer(
-      { view, kv, gossip: gossiper, linkHandler: linkHandler(kv, replica, handoff), linkLimits: linkLimitsDefault, metrics, log, requestTimeoutMs: config.requestTimeoutMs, inflight },
+      { view, kv, gossip: gossiper, antiEntropy, linkHandler: linkHandler(kv, replica, handoff, antiEntropy), linkLimits: linkLimitsDefault, metrics, log, requestTimeoutMs: config.requestTimeoutMs, inflight },
       config.listen,
     );
     if (config.metricsListen !== '') {
@@ -118,12 +140,13 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     }
     gossiper.start();
     handoff.start();
+    antiEntropy.start();
     grpc.health.setStatus('', 'SERVING');
     grpc.health.setStatus('ringstore.v1.KV', 'SERVING');
     log.info({ listen: config.listen, port: grpc.port, actor, nodes: config.nodes.length, partitions: config.partitions, replicas: config.replicas }, 'node serving');
     const running = grpc;
     const ownLinks = links;
-    const roles = { gossiper, handoff };
+    const roles = { gossiper, handoff, antiEntropy };
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopping ??= shutdown({ grpc: running, http, links: ownLinks, ...roles, storage, inflight, log, timeoutMs: config.shutdownTimeoutMs });
@@ -133,6 +156,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   } catch (e) {
     gossiper?.stop();
     await handoff?.stop();
+    await antiEntropy?.stop();
     links?.close();
     grpc?.server.forceShutdown();
     http?.close();
@@ -147,6 +171,7 @@ async function shutdown(parts: {
   links: PeerLinks;
   gossiper: Gossiper;
   handoff: Handoff;
+  antiEntropy: AntiEntropy;
   storage: StorageEngine;
   inflight: InflightTracker;
   log: Logger;
@@ -158,6 +183,7 @@ async function shutdown(parts: {
   const startedMs = Date.now();
   parts.gossiper.stop();
   await parts.handoff.stop();
+  await parts.antiEntropy.stop();
   await parts.inflight.drain(parts.timeoutMs);
   // What arrives from now on is refused with GOAWAY (UNAVAILABLE), never cut off (CANCELLED).
   await parts.grpc.shutdown(Math.max(100, parts.timeoutMs - (Date.now() - startedMs)));

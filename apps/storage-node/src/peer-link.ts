@@ -8,6 +8,7 @@ import {
   type LinkMessage,
   type PutResponse,
   type ReadReplicaResponse,
+  type ReapResponse,
   type ReplicateResponse,
 } from '@ringstore/proto';
 import { RingstoreError, asRingstoreError, errorCodeOfGrpc, grpcCodeOf } from './errors.js';
@@ -23,7 +24,7 @@ import type { Logger } from './logger.js';
  */
 
 type Body = NonNullable<LinkMessage['body']>;
-type RequestCase = 'replicate' | 'read' | 'forwardGet' | 'forwardPut' | 'forwardDelete' | 'handoff';
+type RequestCase = 'replicate' | 'read' | 'forwardGet' | 'forwardPut' | 'forwardDelete' | 'handoff' | 'reap';
 export type RequestBody = Extract<Body, { $case: RequestCase }>;
 export type ReplyBody = Exclude<Body, { $case: RequestCase | 'error' }>;
 interface ReplyMap {
@@ -33,6 +34,7 @@ interface ReplyMap {
   forwardPut: PutResponse;
   forwardDelete: DeleteResponse;
   handoff: HandoffResponse;
+  reap: ReapResponse;
 }
 export type ReplyOf<C extends RequestCase> = ReplyMap[C];
 
@@ -261,6 +263,8 @@ function replyCaseOf(c: RequestCase): ReplyBody['$case'] {
       return 'forwardDeleteReply';
     case 'handoff':
       return 'handoffReply';
+    case 'reap':
+      return 'reapReply';
   }
 }
 
@@ -333,8 +337,10 @@ function isRequest(body: Body): body is RequestBody {
     case 'forwardPut':
     case 'forwardDelete':
     case 'handoff':
+    case 'reap':
       return true;
     case 'replicateReply':
+    case 'reapReply':
     case 'readReply':
     case 'forwardGetReply':
     case 'forwardPutReply':

@@ -9,6 +9,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { serveLink, type LinkHandler, type LinkLimits } from './peer-link.js';
 import type { KvHandler } from './roles/coordinator/kv-handler.js';
+import type { AntiEntropy } from './roles/anti-entropy/anti-entropy.js';
 import type { Gossiper } from './roles/gossip/gossiper.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 
@@ -49,6 +50,7 @@ export class InflightTracker {
 export interface ServerDeps {
   readonly view: ClusterView;
   readonly gossip: Gossiper;
+  readonly antiEntropy: AntiEntropy;
   readonly kv: KvHandler;
   readonly linkHandler: LinkHandler;
   readonly linkLimits: LinkLimits;
@@ -104,12 +106,17 @@ function clusterService(deps: ServerDeps): ClusterServer {
   return {
     getRing: unary(deps, 'get_ring', () => Promise.resolve(deps.view.toMessage())),
     listMembers: unary(deps, 'list_members', () => Promise.resolve({ members: deps.gossip.members() })),
+    getAntiEntropy: unary(deps, 'get_anti_entropy', () => Promise.resolve({ partitions: deps.antiEntropy.status() })),
+    // Runs whole exchanges: bounded by the caller's deadline only, not the node's request timeout.
+    triggerAntiEntropy: (call, callback) => {
+      deps.antiEntropy.trigger(call.request.partitions, call.request.rebuild).then(
+        (res) => callback(null, res),
+        (e: unknown) => callback(toServiceError(e)),
+      );
+    },
   };
 }
 
-function unimplemented<Req, Res>(what: string): handleUnaryCall<Req, Res> {
-  return (_call, callback) => callback({ code: grpcStatus.UNIMPLEMENTED, details: `${what} is not available in this version` });
-}
 
 type LinkCall = Parameters<PeerServer['link']>[0];
 
@@ -130,8 +137,20 @@ function peerService(deps: ServerDeps, served: Set<LinkCall>): PeerServer {
         callback(toServiceError(e));
       }
     },
-    merkleLevel: unimplemented('anti-entropy'),
-    segmentKeys: unimplemented('anti-entropy'),
+    merkleLevel: (call, callback) => {
+      try {
+        callback(null, deps.antiEntropy.merkleLevel(call.request));
+      } catch (e) {
+        callback(toServiceError(e));
+      }
+    },
+    segmentKeys: (call, callback) => {
+      try {
+        callback(null, deps.antiEntropy.segmentKeys(call.request));
+      } catch (e) {
+        callback(toServiceError(e));
+      }
+    },
   };
 }
 

@@ -30,6 +30,7 @@ describe('the ringstore-node command line', () => {
   it.each([
     { args: ['--partitions', '300'], message: /--partitions: must be a power of two/ },
     { args: ['--r', '4'], message: /--r: must be at most replicas \(3\)/ },
+    { args: ['--partitions', '2'], message: /--partitions: must be at least replicas \(3\)/ },
     { args: ['--replicas', 'three'], message: /--replicas: "three" is not a whole number/ },
     { args: ['--nodes', 'n2=127.0.0.1:2'], message: /--nodes: must include this node \(n1\)/ },
     { args: ['--log-level', 'chatty'], message: /--log-level/ },

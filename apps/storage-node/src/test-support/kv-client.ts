@@ -1,5 +1,5 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { ClusterClient, KVClient, type GetResponse, type Member, type PutResponse, type Ring } from '@ringstore/proto';
+import { ClusterClient, KVClient, type GetResponse, type Member, type PartitionAntiEntropy, type PutResponse, type Ring, type TriggerAntiEntropyResponse } from '@ringstore/proto';
 
 /** Test-side gRPC clients for one node, promisified, every call with a deadline. */
 export interface NodeClient {
@@ -70,5 +70,21 @@ export function listMembers(address: string): Promise<Member[]> {
   const cluster = new ClusterClient(address, credentials.createInsecure());
   return new Promise<Member[]>((resolve, reject) =>
     cluster.listMembers({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) => (e ? reject(e) : resolve(res.members))),
+  ).finally(() => cluster.close());
+}
+
+/** Cluster.GetAntiEntropy of one node. */
+export function antiEntropyStatus(address: string): Promise<PartitionAntiEntropy[]> {
+  const cluster = new ClusterClient(address, credentials.createInsecure());
+  return new Promise<PartitionAntiEntropy[]>((resolve, reject) =>
+    cluster.getAntiEntropy({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) => (e ? reject(e) : resolve(res.partitions))),
+  ).finally(() => cluster.close());
+}
+
+/** Cluster.TriggerAntiEntropy of one node: runs the exchanges and answers when done. */
+export function triggerAntiEntropy(address: string, partitions: number[] = [], rebuild = false): Promise<TriggerAntiEntropyResponse> {
+  const cluster = new ClusterClient(address, credentials.createInsecure());
+  return new Promise<TriggerAntiEntropyResponse>((resolve, reject) =>
+    cluster.triggerAntiEntropy({ partitions, rebuild }, new Metadata(), { deadline: deadline(60_000) }, (e, res) => (e ? reject(e) : resolve(res))),
   ).finally(() => cluster.close());
 }

@@ -68,6 +68,48 @@ export interface ListMembersResponse {
   members: Member[];
 }
 
+export interface GetAntiEntropyRequest {
+}
+
+export interface PartitionAntiEntropy {
+  partition: number;
+  /** Wall-clock time of the last finished exchange (ms since the epoch); 0: none yet. */
+  lastExchangeMs: bigint;
+  /** The replica of the last exchange. */
+  lastPeer: string;
+  exchanges: bigint;
+  /** Keys found different across all exchanges of this partition. */
+  differences: bigint;
+  /** Objects written (locally or to the peer) to repair them. */
+  repairs: bigint;
+  /** Tombstones reaped after every replica held them past the grace period. */
+  tombstonesReaped: bigint;
+  /** Hex of the partition's Merkle root, as this node holds it now. */
+  root: string;
+  /** Keys in this node's tree of the partition. */
+  keys: bigint;
+}
+
+export interface GetAntiEntropyResponse {
+  partitions: PartitionAntiEntropy[];
+}
+
+export interface TriggerAntiEntropyRequest {
+  /** Partitions to exchange; empty: every partition this node replicates. */
+  partitions: number[];
+  /** Rebuild these partitions' trees from storage before exchanging. */
+  rebuild: boolean;
+}
+
+export interface TriggerAntiEntropyResponse {
+  exchanges: number;
+  differences: bigint;
+  repairs: bigint;
+  /** Bytes of exchange messages sent and received (tree levels, key digests, objects). */
+  bytesTransferred: bigint;
+  tombstonesReaped: bigint;
+}
+
 function createBaseGetRingRequest(): GetRingRequest {
   return {};
 }
@@ -669,6 +711,632 @@ export const ListMembersResponse: MessageFns<ListMembersResponse> = {
   },
 };
 
+function createBaseGetAntiEntropyRequest(): GetAntiEntropyRequest {
+  return {};
+}
+
+export const GetAntiEntropyRequest: MessageFns<GetAntiEntropyRequest> = {
+  encode(_: GetAntiEntropyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAntiEntropyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAntiEntropyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetAntiEntropyRequest {
+    return {};
+  },
+
+  toJSON(_: GetAntiEntropyRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetAntiEntropyRequest>): GetAntiEntropyRequest {
+    return GetAntiEntropyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetAntiEntropyRequest>): GetAntiEntropyRequest {
+    const message = createBaseGetAntiEntropyRequest();
+    return message;
+  },
+};
+
+function createBasePartitionAntiEntropy(): PartitionAntiEntropy {
+  return {
+    partition: 0,
+    lastExchangeMs: 0n,
+    lastPeer: "",
+    exchanges: 0n,
+    differences: 0n,
+    repairs: 0n,
+    tombstonesReaped: 0n,
+    root: "",
+    keys: 0n,
+  };
+}
+
+export const PartitionAntiEntropy: MessageFns<PartitionAntiEntropy> = {
+  encode(message: PartitionAntiEntropy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partition !== 0) {
+      writer.uint32(8).uint32(message.partition);
+    }
+    if (message.lastExchangeMs !== 0n) {
+      if (BigInt.asUintN(64, message.lastExchangeMs) !== message.lastExchangeMs) {
+        throw new globalThis.Error("value provided for field message.lastExchangeMs of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.lastExchangeMs);
+    }
+    if (message.lastPeer !== "") {
+      writer.uint32(26).string(message.lastPeer);
+    }
+    if (message.exchanges !== 0n) {
+      if (BigInt.asUintN(64, message.exchanges) !== message.exchanges) {
+        throw new globalThis.Error("value provided for field message.exchanges of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.exchanges);
+    }
+    if (message.differences !== 0n) {
+      if (BigInt.asUintN(64, message.differences) !== message.differences) {
+        throw new globalThis.Error("value provided for field message.differences of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.differences);
+    }
+    if (message.repairs !== 0n) {
+      if (BigInt.asUintN(64, message.repairs) !== message.repairs) {
+        throw new globalThis.Error("value provided for field message.repairs of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.repairs);
+    }
+    if (message.tombstonesReaped !== 0n) {
+      if (BigInt.asUintN(64, message.tombstonesReaped) !== message.tombstonesReaped) {
+        throw new globalThis.Error("value provided for field message.tombstonesReaped of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.tombstonesReaped);
+    }
+    if (message.root !== "") {
+      writer.uint32(66).string(message.root);
+    }
+    if (message.keys !== 0n) {
+      if (BigInt.asUintN(64, message.keys) !== message.keys) {
+        throw new globalThis.Error("value provided for field message.keys of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.keys);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartitionAntiEntropy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartitionAntiEntropy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.lastExchangeMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lastPeer = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.exchanges = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.differences = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.repairs = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.tombstonesReaped = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.root = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.keys = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PartitionAntiEntropy {
+    return {
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      lastExchangeMs: isSet(object.lastExchangeMs)
+        ? BigInt(object.lastExchangeMs)
+        : isSet(object.last_exchange_ms)
+        ? BigInt(object.last_exchange_ms)
+        : 0n,
+      lastPeer: isSet(object.lastPeer)
+        ? globalThis.String(object.lastPeer)
+        : isSet(object.last_peer)
+        ? globalThis.String(object.last_peer)
+        : "",
+      exchanges: isSet(object.exchanges) ? BigInt(object.exchanges) : 0n,
+      differences: isSet(object.differences) ? BigInt(object.differences) : 0n,
+      repairs: isSet(object.repairs) ? BigInt(object.repairs) : 0n,
+      tombstonesReaped: isSet(object.tombstonesReaped)
+        ? BigInt(object.tombstonesReaped)
+        : isSet(object.tombstones_reaped)
+        ? BigInt(object.tombstones_reaped)
+        : 0n,
+      root: isSet(object.root) ? globalThis.String(object.root) : "",
+      keys: isSet(object.keys) ? BigInt(object.keys) : 0n,
+    };
+  },
+
+  toJSON(message: PartitionAntiEntropy): unknown {
+    const obj: any = {};
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.lastExchangeMs !== 0n) {
+      obj.lastExchangeMs = message.lastExchangeMs.toString();
+    }
+    if (message.lastPeer !== "") {
+      obj.lastPeer = message.lastPeer;
+    }
+    if (message.exchanges !== 0n) {
+      obj.exchanges = message.exchanges.toString();
+    }
+    if (message.differences !== 0n) {
+      obj.differences = message.differences.toString();
+    }
+    if (message.repairs !== 0n) {
+      obj.repairs = message.repairs.toString();
+    }
+    if (message.tombstonesReaped !== 0n) {
+      obj.tombstonesReaped = message.tombstonesReaped.toString();
+    }
+    if (message.root !== "") {
+      obj.root = message.root;
+    }
+    if (message.keys !== 0n) {
+      obj.keys = message.keys.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PartitionAntiEntropy>): PartitionAntiEntropy {
+    return PartitionAntiEntropy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PartitionAntiEntropy>): PartitionAntiEntropy {
+    const message = createBasePartitionAntiEntropy();
+    message.partition = object.partition ?? 0;
+    message.lastExchangeMs = (object.lastExchangeMs !== undefined && object.lastExchangeMs !== null)
+      ? BigInt(object.lastExchangeMs)
+      : 0n;
+    message.lastPeer = object.lastPeer ?? "";
+    message.exchanges = (object.exchanges !== undefined && object.exchanges !== null) ? BigInt(object.exchanges) : 0n;
+    message.differences = (object.differences !== undefined && object.differences !== null)
+      ? BigInt(object.differences)
+      : 0n;
+    message.repairs = (object.repairs !== undefined && object.repairs !== null) ? BigInt(object.repairs) : 0n;
+    message.tombstonesReaped = (object.tombstonesReaped !== undefined && object.tombstonesReaped !== null)
+      ? BigInt(object.tombstonesReaped)
+      : 0n;
+    message.root = object.root ?? "";
+    message.keys = (object.keys !== undefined && object.keys !== null) ? BigInt(object.keys) : 0n;
+    return message;
+  },
+};
+
+function createBaseGetAntiEntropyResponse(): GetAntiEntropyResponse {
+  return { partitions: [] };
+}
+
+export const GetAntiEntropyResponse: MessageFns<GetAntiEntropyResponse> = {
+  encode(message: GetAntiEntropyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.partitions) {
+      PartitionAntiEntropy.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAntiEntropyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAntiEntropyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.partitions.push(PartitionAntiEntropy.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAntiEntropyResponse {
+    return {
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => PartitionAntiEntropy.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetAntiEntropyResponse): unknown {
+    const obj: any = {};
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => PartitionAntiEntropy.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetAntiEntropyResponse>): GetAntiEntropyResponse {
+    return GetAntiEntropyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetAntiEntropyResponse>): GetAntiEntropyResponse {
+    const message = createBaseGetAntiEntropyResponse();
+    message.partitions = object.partitions?.map((e) => PartitionAntiEntropy.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTriggerAntiEntropyRequest(): TriggerAntiEntropyRequest {
+  return { partitions: [], rebuild: false };
+}
+
+export const TriggerAntiEntropyRequest: MessageFns<TriggerAntiEntropyRequest> = {
+  encode(message: TriggerAntiEntropyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partitions.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.partitions) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.rebuild !== false) {
+      writer.uint32(16).bool(message.rebuild);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TriggerAntiEntropyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTriggerAntiEntropyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.partitions.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.partitions.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rebuild = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TriggerAntiEntropyRequest {
+    return {
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => globalThis.Number(e))
+        : [],
+      rebuild: isSet(object.rebuild) ? globalThis.Boolean(object.rebuild) : false,
+    };
+  },
+
+  toJSON(message: TriggerAntiEntropyRequest): unknown {
+    const obj: any = {};
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => Math.round(e));
+    }
+    if (message.rebuild !== false) {
+      obj.rebuild = message.rebuild;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TriggerAntiEntropyRequest>): TriggerAntiEntropyRequest {
+    return TriggerAntiEntropyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TriggerAntiEntropyRequest>): TriggerAntiEntropyRequest {
+    const message = createBaseTriggerAntiEntropyRequest();
+    message.partitions = object.partitions?.map((e) => e) || [];
+    message.rebuild = object.rebuild ?? false;
+    return message;
+  },
+};
+
+function createBaseTriggerAntiEntropyResponse(): TriggerAntiEntropyResponse {
+  return { exchanges: 0, differences: 0n, repairs: 0n, bytesTransferred: 0n, tombstonesReaped: 0n };
+}
+
+export const TriggerAntiEntropyResponse: MessageFns<TriggerAntiEntropyResponse> = {
+  encode(message: TriggerAntiEntropyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exchanges !== 0) {
+      writer.uint32(8).uint32(message.exchanges);
+    }
+    if (message.differences !== 0n) {
+      if (BigInt.asUintN(64, message.differences) !== message.differences) {
+        throw new globalThis.Error("value provided for field message.differences of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.differences);
+    }
+    if (message.repairs !== 0n) {
+      if (BigInt.asUintN(64, message.repairs) !== message.repairs) {
+        throw new globalThis.Error("value provided for field message.repairs of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.repairs);
+    }
+    if (message.bytesTransferred !== 0n) {
+      if (BigInt.asUintN(64, message.bytesTransferred) !== message.bytesTransferred) {
+        throw new globalThis.Error("value provided for field message.bytesTransferred of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.bytesTransferred);
+    }
+    if (message.tombstonesReaped !== 0n) {
+      if (BigInt.asUintN(64, message.tombstonesReaped) !== message.tombstonesReaped) {
+        throw new globalThis.Error("value provided for field message.tombstonesReaped of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.tombstonesReaped);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TriggerAntiEntropyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTriggerAntiEntropyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.exchanges = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.differences = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.repairs = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bytesTransferred = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.tombstonesReaped = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TriggerAntiEntropyResponse {
+    return {
+      exchanges: isSet(object.exchanges) ? globalThis.Number(object.exchanges) : 0,
+      differences: isSet(object.differences) ? BigInt(object.differences) : 0n,
+      repairs: isSet(object.repairs) ? BigInt(object.repairs) : 0n,
+      bytesTransferred: isSet(object.bytesTransferred)
+        ? BigInt(object.bytesTransferred)
+        : isSet(object.bytes_transferred)
+        ? BigInt(object.bytes_transferred)
+        : 0n,
+      tombstonesReaped: isSet(object.tombstonesReaped)
+        ? BigInt(object.tombstonesReaped)
+        : isSet(object.tombstones_reaped)
+        ? BigInt(object.tombstones_reaped)
+        : 0n,
+    };
+  },
+
+  toJSON(message: TriggerAntiEntropyResponse): unknown {
+    const obj: any = {};
+    if (message.exchanges !== 0) {
+      obj.exchanges = Math.round(message.exchanges);
+    }
+    if (message.differences !== 0n) {
+      obj.differences = message.differences.toString();
+    }
+    if (message.repairs !== 0n) {
+      obj.repairs = message.repairs.toString();
+    }
+    if (message.bytesTransferred !== 0n) {
+      obj.bytesTransferred = message.bytesTransferred.toString();
+    }
+    if (message.tombstonesReaped !== 0n) {
+      obj.tombstonesReaped = message.tombstonesReaped.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TriggerAntiEntropyResponse>): TriggerAntiEntropyResponse {
+    return TriggerAntiEntropyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TriggerAntiEntropyResponse>): TriggerAntiEntropyResponse {
+    const message = createBaseTriggerAntiEntropyResponse();
+    message.exchanges = object.exchanges ?? 0;
+    message.differences = (object.differences !== undefined && object.differences !== null)
+      ? BigInt(object.differences)
+      : 0n;
+    message.repairs = (object.repairs !== undefined && object.repairs !== null) ? BigInt(object.repairs) : 0n;
+    message.bytesTransferred = (object.bytesTransferred !== undefined && object.bytesTransferred !== null)
+      ? BigInt(object.bytesTransferred)
+      : 0n;
+    message.tombstonesReaped = (object.tombstonesReaped !== undefined && object.tombstonesReaped !== null)
+      ? BigInt(object.tombstonesReaped)
+      : 0n;
+    return message;
+  },
+};
+
 export type ClusterService = typeof ClusterService;
 export const ClusterService = {
   /** GetRing returns the partition ring: every partition's owner node. */
@@ -691,6 +1359,33 @@ export const ClusterService = {
     responseSerialize: (value: ListMembersResponse): Buffer => Buffer.from(ListMembersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListMembersResponse => ListMembersResponse.decode(value),
   },
+  /** GetAntiEntropy returns this node's anti-entropy state for each partition it replicates. */
+  getAntiEntropy: {
+    path: "/ringstore.v1.Cluster/GetAntiEntropy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetAntiEntropyRequest): Buffer =>
+      Buffer.from(GetAntiEntropyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetAntiEntropyRequest => GetAntiEntropyRequest.decode(value),
+    responseSerialize: (value: GetAntiEntropyResponse): Buffer =>
+      Buffer.from(GetAntiEntropyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetAntiEntropyResponse => GetAntiEntropyResponse.decode(value),
+  },
+  /**
+   * TriggerAntiEntropy runs exchanges now (optionally rebuilding the trees from storage first)
+   * and answers when they are done.
+   */
+  triggerAntiEntropy: {
+    path: "/ringstore.v1.Cluster/TriggerAntiEntropy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TriggerAntiEntropyRequest): Buffer =>
+      Buffer.from(TriggerAntiEntropyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TriggerAntiEntropyRequest => TriggerAntiEntropyRequest.decode(value),
+    responseSerialize: (value: TriggerAntiEntropyResponse): Buffer =>
+      Buffer.from(TriggerAntiEntropyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TriggerAntiEntropyResponse => TriggerAntiEntropyResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServer extends UntypedServiceImplementation {
@@ -698,6 +1393,13 @@ export interface ClusterServer extends UntypedServiceImplementation {
   getRing: handleUnaryCall<GetRingRequest, Ring>;
   /** ListMembers returns every member with what this node's failure detector thinks of it. */
   listMembers: handleUnaryCall<ListMembersRequest, ListMembersResponse>;
+  /** GetAntiEntropy returns this node's anti-entropy state for each partition it replicates. */
+  getAntiEntropy: handleUnaryCall<GetAntiEntropyRequest, GetAntiEntropyResponse>;
+  /**
+   * TriggerAntiEntropy runs exchanges now (optionally rebuilding the trees from storage first)
+   * and answers when they are done.
+   */
+  triggerAntiEntropy: handleUnaryCall<TriggerAntiEntropyRequest, TriggerAntiEntropyResponse>;
 }
 
 export interface ClusterClient extends Client {
@@ -729,6 +1431,41 @@ export interface ClusterClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListMembersResponse) => void,
+  ): ClientUnaryCall;
+  /** GetAntiEntropy returns this node's anti-entropy state for each partition it replicates. */
+  getAntiEntropy(
+    request: GetAntiEntropyRequest,
+    callback: (error: ServiceError | null, response: GetAntiEntropyResponse) => void,
+  ): ClientUnaryCall;
+  getAntiEntropy(
+    request: GetAntiEntropyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetAntiEntropyResponse) => void,
+  ): ClientUnaryCall;
+  getAntiEntropy(
+    request: GetAntiEntropyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetAntiEntropyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * TriggerAntiEntropy runs exchanges now (optionally rebuilding the trees from storage first)
+   * and answers when they are done.
+   */
+  triggerAntiEntropy(
+    request: TriggerAntiEntropyRequest,
+    callback: (error: ServiceError | null, response: TriggerAntiEntropyResponse) => void,
+  ): ClientUnaryCall;
+  triggerAntiEntropy(
+    request: TriggerAntiEntropyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TriggerAntiEntropyResponse) => void,
+  ): ClientUnaryCall;
+  triggerAntiEntropy(
+    request: TriggerAntiEntropyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TriggerAntiEntropyResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -49,6 +49,8 @@ export interface LinkMessage {
     | { $case: "forwardDeleteReply"; value: DeleteResponse }
     | { $case: "handoff"; value: HandoffRequest }
     | { $case: "handoffReply"; value: HandoffResponse }
+    | { $case: "reap"; value: ReapRequest }
+    | { $case: "reapReply"; value: ReapResponse }
     | { $case: "error"; value: ErrorReply }
     | undefined;
 }
@@ -85,6 +87,17 @@ export interface HandoffRequest {
 
 export interface HandoffResponse {
   applied: number;
+}
+
+/** Removes a tombstone that every replica holds: only if the stored object is still exactly this one. */
+export interface ReapRequest {
+  partition: number;
+  key: Buffer;
+  object: Buffer;
+}
+
+export interface ReapResponse {
+  reaped: boolean;
 }
 
 export interface ErrorReply {
@@ -261,6 +274,12 @@ export const LinkMessage: MessageFns<LinkMessage> = {
       case "handoffReply":
         HandoffResponse.encode(message.body.value, writer.uint32(170).fork()).join();
         break;
+      case "reap":
+        ReapRequest.encode(message.body.value, writer.uint32(178).fork()).join();
+        break;
+      case "reapReply":
+        ReapResponse.encode(message.body.value, writer.uint32(186).fork()).join();
+        break;
       case "error":
         ErrorReply.encode(message.body.value, writer.uint32(242).fork()).join();
         break;
@@ -393,6 +412,22 @@ export const LinkMessage: MessageFns<LinkMessage> = {
             message.body = { $case: "handoffReply", value: HandoffResponse.decode(reader, reader.uint32()) };
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.body = { $case: "reap", value: ReapRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.body = { $case: "reapReply", value: ReapResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 30: {
             if (tag !== 242) {
               break;
@@ -467,6 +502,12 @@ export const LinkMessage: MessageFns<LinkMessage> = {
         ? { $case: "handoffReply", value: HandoffResponse.fromJSON(object.handoffReply) }
         : isSet(object.handoff_reply)
         ? { $case: "handoffReply", value: HandoffResponse.fromJSON(object.handoff_reply) }
+        : isSet(object.reap)
+        ? { $case: "reap", value: ReapRequest.fromJSON(object.reap) }
+        : isSet(object.reapReply)
+        ? { $case: "reapReply", value: ReapResponse.fromJSON(object.reapReply) }
+        : isSet(object.reap_reply)
+        ? { $case: "reapReply", value: ReapResponse.fromJSON(object.reap_reply) }
         : isSet(object.error)
         ? { $case: "error", value: ErrorReply.fromJSON(object.error) }
         : undefined,
@@ -505,6 +546,10 @@ export const LinkMessage: MessageFns<LinkMessage> = {
       obj.handoff = HandoffRequest.toJSON(message.body.value);
     } else if (message.body?.$case === "handoffReply") {
       obj.handoffReply = HandoffResponse.toJSON(message.body.value);
+    } else if (message.body?.$case === "reap") {
+      obj.reap = ReapRequest.toJSON(message.body.value);
+    } else if (message.body?.$case === "reapReply") {
+      obj.reapReply = ReapResponse.toJSON(message.body.value);
     } else if (message.body?.$case === "error") {
       obj.error = ErrorReply.toJSON(message.body.value);
     }
@@ -588,6 +633,18 @@ export const LinkMessage: MessageFns<LinkMessage> = {
       case "handoffReply": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "handoffReply", value: HandoffResponse.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "reap": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "reap", value: ReapRequest.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "reapReply": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "reapReply", value: ReapResponse.fromPartial(object.body.value) };
         }
         break;
       }
@@ -1095,6 +1152,174 @@ export const HandoffResponse: MessageFns<HandoffResponse> = {
   fromPartial(object: DeepPartial<HandoffResponse>): HandoffResponse {
     const message = createBaseHandoffResponse();
     message.applied = object.applied ?? 0;
+    return message;
+  },
+};
+
+function createBaseReapRequest(): ReapRequest {
+  return { partition: 0, key: Buffer.alloc(0), object: Buffer.alloc(0) };
+}
+
+export const ReapRequest: MessageFns<ReapRequest> = {
+  encode(message: ReapRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partition !== 0) {
+      writer.uint32(8).uint32(message.partition);
+    }
+    if (message.key.length !== 0) {
+      writer.uint32(18).bytes(message.key);
+    }
+    if (message.object.length !== 0) {
+      writer.uint32(26).bytes(message.object);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReapRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReapRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.object = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReapRequest {
+    return {
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      object: isSet(object.object) ? Buffer.from(bytesFromBase64(object.object)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ReapRequest): unknown {
+    const obj: any = {};
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.key.length !== 0) {
+      obj.key = base64FromBytes(message.key);
+    }
+    if (message.object.length !== 0) {
+      obj.object = base64FromBytes(message.object);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReapRequest>): ReapRequest {
+    return ReapRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReapRequest>): ReapRequest {
+    const message = createBaseReapRequest();
+    message.partition = object.partition ?? 0;
+    message.key = object.key ?? Buffer.alloc(0);
+    message.object = object.object ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseReapResponse(): ReapResponse {
+  return { reaped: false };
+}
+
+export const ReapResponse: MessageFns<ReapResponse> = {
+  encode(message: ReapResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reaped !== false) {
+      writer.uint32(8).bool(message.reaped);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReapResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReapResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.reaped = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReapResponse {
+    return { reaped: isSet(object.reaped) ? globalThis.Boolean(object.reaped) : false };
+  },
+
+  toJSON(message: ReapResponse): unknown {
+    const obj: any = {};
+    if (message.reaped !== false) {
+      obj.reaped = message.reaped;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReapResponse>): ReapResponse {
+    return ReapResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReapResponse>): ReapResponse {
+    const message = createBaseReapResponse();
+    message.reaped = object.reaped ?? false;
     return message;
   },
 };

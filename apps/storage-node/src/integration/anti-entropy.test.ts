@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
+import { corruptStoredObject } from '../test-support/corrupt.js';
+import { eventually } from '../test-support/eventually.js';
+import { antiEntropyStatus, siblingValues, triggerAntiEntropy } from '../test-support/kv-client.js';
+
+const ids = ['n1', 'n2', 'n3'];
+
+/** Partition -> root as each node holds it; resolves when all nodes agree on every partition. */
+async function treesEqual(tc: TestCluster): Promise<void> {
+  const statuses = await Promise.all(ids.map((id) => antiEntropyStatus(tc.address(id))));
+  const [first, ...rest] = statuses;
+  for (const other of rest) {
+    for (const [i, p] of (first ?? []).entries()) {
+      if (other[i]?.root !== p.root) throw new Error(`partition ${p.partition} differs`);
+    }
+  }
+}
+
+describe('anti-entropy, 3 nodes', () => {
+  let tc: TestCluster | undefined;
+  afterEach(async () => {
+    await tc?.stop();
+    tc = undefined;
+  }, 30_000);
+
+  it('brings a replica that missed writes back in line with no client reads, and then finds nothing to do', async () => {
+    tc = await startTestCluster(3, ['--partitions', '16', '--ae-interval-ms', '100']);
+    const cluster = tc;
+    await cluster.kill('n3');
+    const keys = Array.from({ length: 200 }, (_, i) => `missed-${i}`);
+    for (const [i, key] of keys.entries()) await cluster.client(i % 2 === 0 ? 'n1' : 'n2').put(key, `v-${key}`, { w: 2 });
+    await cluster.restart('n3');
+    const restartedAt = Date.now();
+    await eventually(() => treesEqual(cluster), 60_000, 100);
+    const convergedMs = Date.now() - restartedAt;
+    console.log(`anti-entropy convergence: 200 missed writes over 16 partitions, trees equal ${convergedMs} ms after restart (--ae-interval-ms 100)`);
+
+    const idle = await Promise.all(ids.map((id) => triggerAntiEntropy(cluster.address(id))));
+    for (const round of idle) {
+      expect(round.exchanges).toBe(16);
+      expect(round.differences).toBe(0n);
+      expect(round.repairs).toBe(0n);
+    }
+    await cluster.kill('n1');
+    await cluster.kill('n2');
+    for (const key of keys) expect(siblingValues(await cluster.client('n3').get(key, { r: 1 })), key).toEqual([`v-${key}`]);
+  }, 120_000);
+
+  it('repairs a corrupted stored value without any client read, and no client ever sees it', async () => {
+    tc = await startTestCluster(3, ['--partitions', '4', '--ae-interval-ms', '0']);
+    const cluster = tc;
+    await cluster.client('n1').put('flipped', 'intact', { w: 3 });
+    await cluster.stopNode('n3');
+    expect(corruptStoredObject(cluster.cluster.node('n3').dataDir, 'flipped')).toBe(1);
+    await cluster.restart('n3');
+    const round = await triggerAntiEntropy(cluster.address('n3'));
+    expect(round.differences).toBe(1n);
+    expect(round.repairs).toBe(1n);
+    await treesEqual(cluster);
+    await cluster.kill('n1');
+    await cluster.kill('n2');
+    expect(siblingValues(await cluster.client('n3').get('flipped', { r: 1 }))).toEqual(['intact']);
+  }, 90_000);
+
+  it('never brings a deleted key back, and reaps the tombstone once every replica holds it past the grace period', async () => {
+    tc = await startTestCluster(3, ['--partitions', '4', '--ae-interval-ms', '0', '--tombstone-grace-ms', '500']);
+    const cluster = tc;
+    await cluster.client('n1').put('doomed', 'alive', { w: 3 });
+    await cluster.kill('n3');
+    await cluster.client('n1').delete('doomed', { w: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    // n3 is down: the tombstone is past its grace period but must not be reaped.
+    const whileDown = await triggerAntiEntropy(cluster.address('n1'));
+    expect(whileDown.tombstonesReaped).toBe(0n);
+
+    await cluster.restart('n3');
+    // n3 still holds the old value; an exchange brings it the tombstone, a later one reaps it everywhere.
+    let reaped = 0n;
+    for (let round = 0; round < 6 && reaped === 0n; round++) {
+      const r = await triggerAntiEntropy(cluster.address(ids[round % 3]!));
+      reaped += r.tombstonesReaped;
+      for (const id of ids) expect((await cluster.client(id).get('doomed', { r: 1 })).siblings, `${id} round ${round}`).toEqual([]);
+    }
+    expect(reaped).toBe(1n);
+    await eventually(async () => {
+      for (const id of ids) {
+        const keys = (await antiEntropyStatus(cluster.address(id))).reduce((n, p) => n + p.keys, 0n);
+        if (keys !== 0n) throw new Error(`${id} still holds ${String(keys)} keys`);
+      }
+    }, 10_000, 100);
+    for (const id of ids) expect((await cluster.client(id).get('doomed', { r: 3 })).siblings).toEqual([]);
+  }, 90_000);
+});

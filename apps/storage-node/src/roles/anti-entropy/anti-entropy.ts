@@ -1,0 +1,193 @@
+import { checkLevelRequest } from '@ringstore/merkle';
+import type {
+  MerkleLevelRequest,
+  MerkleLevelResponse,
+  PartitionAntiEntropy,
+  ReapRequest,
+  ReapResponse,
+  SegmentKeysRequest,
+  SegmentKeysResponse,
+  TriggerAntiEntropyResponse,
+} from '@ringstore/proto';
+import type { StorageEngine } from '@ringstore/storage';
+import type { ClusterView } from '../../cluster-view.js';
+import { RingstoreError, invalidArgument } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
+import type { PeerLinks } from '../../peer-link.js';
+import type { Liveness } from '../gossip/liveness.js';
+import type { Replica } from '../replica/replica.js';
+import { Exchanger, type ExchangeResult } from './exchange.js';
+import { Reaper } from './reaper.js';
+import { TokenBucket } from './token-bucket.js';
+import type { PartitionTrees } from './trees.js';
+
+export interface AntiEntropyOptions {
+  /** Time between two exchanges of this node (each covers one partition); 0: only on demand. */
+  readonly intervalMs: number;
+  /** Objects repaired per second at most. */
+  readonly ratePerSecond: number;
+  /** A tombstone-only key older than this, held by every replica, is removed. */
+  readonly tombstoneGraceMs: number;
+}
+
+export interface AntiEntropyDeps {
+  readonly selfId: string;
+  readonly storage: StorageEngine;
+  readonly trees: PartitionTrees;
+  readonly view: ClusterView;
+  readonly replica: Replica;
+  readonly links: PeerLinks;
+  readonly liveness: Liveness;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly options: AntiEntropyOptions;
+}
+
+interface PartitionStats {
+  lastExchangeMs: number;
+  lastPeer: string;
+  exchanges: number;
+  differences: number;
+  repairs: number;
+  reaped: number;
+}
+
+/** Segments asked for in one SegmentKeys request at most. */
+export const segmentsPerRequestMax = 65_536;
+
+/**
+ * The anti-entropy role: one exchange at a time, cycling through the partitions this node
+ * replicates and through their other replicas, plus tombstone reaping, plus the Peer handlers
+ * that answer other nodes' exchanges.
+ */
+export class AntiEntropy {
+  private readonly exchanger: Exchanger;
+  private readonly reaper: Reaper;
+  private readonly stats = new Map<number, PartitionStats>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+  private cursor = 0;
+  private peerCursor = 0;
+  private stopped = false;
+
+  constructor(private readonly deps: AntiEntropyDeps) {
+    const bucket = new TokenBucket(deps.options.ratePerSecond);
+    this.exchanger = new Exchanger({ storage: deps.storage, trees: deps.trees, replica: deps.replica, links: deps.links, bucket, addressOf: (id) => deps.view.addressOf(id) });
+    this.reaper = new Reaper({ ...deps, bucket });
+  }
+
+  start(): void {
+    if (this.deps.options.intervalMs > 0) this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running.catch(() => undefined);
+    this.exchanger.close();
+  }
+
+  private schedule(): void {
+    // Staggered: the first exchange waits a random part of the interval, so nodes do not align.
+    const delayMs = this.cursor === 0 ? Math.random() * this.deps.options.intervalMs : this.deps.options.intervalMs;
+    this.timer = setTimeout(() => {
+      const partitions = this.deps.trees.partitions;
+      const partition = partitions[this.cursor++ % Math.max(1, partitions.length)];
+      const work = partition === undefined ? Promise.resolve() : this.runPartition(partition).catch((e: unknown) => this.deps.log.debug({ partition, reason: String(e) }, 'anti-entropy exchange failed'));
+      this.running = work.finally(() => {
+        if (!this.stopped) this.schedule();
+      });
+    }, delayMs);
+  }
+
+  /** Exchanges the partition with its next up replica, then reaps its settled tombstones. */
+  private async runPartition(partition: number): Promise<ExchangeResult & { reaped: number; exchanged: boolean }> {
+    const peers = this.deps.view.primaries(partition).filter((id) => id !== this.deps.selfId && this.deps.liveness.isUp(id));
+    const peer = peers[this.peerCursor++ % Math.max(1, peers.length)];
+    const empty = { differences: 0, repairs: 0, bytes: 0, causes: { missing: 0, stale: 0, corrupt: 0 }, reaped: 0, exchanged: false };
+    if (peer === undefined) return empty;
+    const result = await this.exchanger.exchange(partition, peer);
+    const reaped = await this.reaper.reap(partition);
+    this.record(partition, peer, result, reaped);
+    return { ...result, reaped, exchanged: true };
+  }
+
+  private record(partition: number, peer: string, r: ExchangeResult, reaped: number): void {
+    const s = this.stats.get(partition) ?? { lastExchangeMs: 0, lastPeer: '', exchanges: 0, differences: 0, repairs: 0, reaped: 0 };
+    s.lastExchangeMs = Date.now();
+    s.lastPeer = peer;
+    s.exchanges++;
+    s.differences += r.differences;
+    s.repairs += r.repairs;
+    s.reaped += reaped;
+    this.stats.set(partition, s);
+    this.deps.metrics.aeExchanges.inc();
+    this.deps.metrics.aeBytes.inc(r.bytes);
+    for (const [cause, n] of Object.entries(r.causes)) if (n > 0) this.deps.metrics.aeRepairs.inc({ cause }, n);
+    if (r.repairs > 0) this.deps.log.info({ partition, peer, differences: r.differences, repairs: r.repairs, causes: r.causes, bytes: r.bytes }, 'anti-entropy repaired differences');
+  }
+
+  /** Cluster.TriggerAntiEntropy: exchanges the partitions now, one after another (after any running one). */
+  async trigger(partitions: readonly number[], rebuild: boolean): Promise<TriggerAntiEntropyResponse> {
+    const own = this.deps.trees.partitions;
+    for (const p of partitions) if (!own.includes(p)) throw invalidArgument(`partition ${p} is not replicated by this node`);
+    const chosen = partitions.length > 0 ? partitions : own;
+    const total: TriggerAntiEntropyResponse = { exchanges: 0, differences: 0n, repairs: 0n, bytesTransferred: 0n, tombstonesReaped: 0n };
+    const work = this.running.catch(() => undefined).then(async () => {
+      for (const partition of chosen) {
+        if (rebuild) this.deps.trees.rebuild(partition);
+        const r = await this.runPartition(partition);
+        if (r.exchanged) total.exchanges++;
+        total.differences += BigInt(r.differences);
+        total.repairs += BigInt(r.repairs);
+        total.bytesTransferred += BigInt(r.bytes);
+        total.tombstonesReaped += BigInt(r.reaped);
+      }
+    });
+    this.running = work;
+    await work;
+    return total;
+  }
+
+  status(): PartitionAntiEntropy[] {
+    return this.deps.trees.partitions.map((partition) => {
+      const s = this.stats.get(partition);
+      const tree = this.deps.trees.tree(partition);
+      return {
+        partition,
+        lastExchangeMs: BigInt(s?.lastExchangeMs ?? 0),
+        lastPeer: s?.lastPeer ?? '',
+        exchanges: BigInt(s?.exchanges ?? 0),
+        differences: BigInt(s?.differences ?? 0),
+        repairs: BigInt(s?.repairs ?? 0),
+        tombstonesReaped: BigInt(s?.reaped ?? 0),
+        root: tree === undefined ? '' : Buffer.from(tree.root()).toString('hex'),
+        keys: BigInt(this.deps.trees.keys(partition)),
+      };
+    });
+  }
+
+  /** Peer.MerkleLevel */
+  merkleLevel(req: MerkleLevelRequest): MerkleLevelResponse {
+    const tree = this.deps.trees.tree(req.partition);
+    if (tree === undefined) throw new RingstoreError('failed-precondition', `partition ${req.partition} is not replicated by ${this.deps.selfId}`);
+    const problem = checkLevelRequest(tree, req.level, req.indexes);
+    if (problem !== undefined) throw invalidArgument(`MerkleLevel: ${problem.message}`);
+    return { hashes: tree.level(req.level, req.indexes).map((h) => Buffer.from(h)) };
+  }
+
+  /** Peer.SegmentKeys */
+  segmentKeys(req: SegmentKeysRequest): SegmentKeysResponse {
+    if (!this.deps.trees.partitions.includes(req.partition)) throw new RingstoreError('failed-precondition', `partition ${req.partition} is not replicated by ${this.deps.selfId}`);
+    if (req.segments.length > segmentsPerRequestMax) throw invalidArgument(`SegmentKeys: ${req.segments.length} segments, at most ${segmentsPerRequestMax}`);
+    return { entries: this.deps.trees.segmentEntries(req.partition, req.segments) };
+  }
+
+  /** Link 'reap': removes the tombstone if the stored object is still exactly the one every replica held. */
+  async reapHere(req: ReapRequest): Promise<ReapResponse> {
+    const reaped = await this.deps.storage.remove(req.partition, req.key, req.object);
+    if (reaped) this.deps.metrics.tombstonesReaped.inc();
+    return { reaped };
+  }
+}
