@@ -1,10 +1,11 @@
 // One function per command: validated arguments in, exit code out. Output goes to io; errors a
 // user can act on are thrown as UsageError, InputError or RpcError and reported by run().
 import { exitCode, UsageError, type ExitCode } from './errors.js';
+import { antiEntropyJson, formatAntiEntropyHuman, formatTriggerHuman, triggerJson } from './format-anti-entropy.js';
 import { formatGetHuman, formatMembersHuman, formatRingHuman, getJson, isFound, membersJson, ringJson } from './format.js';
 import type { RunIo } from './io.js';
 import { parseHex } from './options.js';
-import type { NodeApi } from './rpc.js';
+import type { NodeApi, TriggerAntiEntropyArgs } from './rpc.js';
 
 /** Options every command takes, validated. */
 export interface CommonOptions {
@@ -107,5 +108,21 @@ export async function membersCommand(context: CommandContext): Promise<ExitCode>
   const members = await api.listMembers();
   if (options.json) printJson(io, membersJson(members));
   else io.stdout.write(formatMembersHuman(members));
+  return exitCode.ok;
+}
+
+export async function aeStatusCommand(context: CommandContext): Promise<ExitCode> {
+  const { api, io, options } = context;
+  const partitions = await api.getAntiEntropy();
+  if (options.json) printJson(io, antiEntropyJson(partitions));
+  else io.stdout.write(formatAntiEntropyHuman(partitions, io.nowMs?.() ?? Date.now()));
+  return exitCode.ok;
+}
+
+export async function aeTriggerCommand(context: CommandContext, args: TriggerAntiEntropyArgs): Promise<ExitCode> {
+  const { api, io, options } = context;
+  const response = await api.triggerAntiEntropy(args);
+  if (options.json) printJson(io, triggerJson(response));
+  else io.stdout.write(formatTriggerHuman(response));
   return exitCode.ok;
 }

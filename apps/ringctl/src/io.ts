@@ -12,4 +12,6 @@ export interface RunIo {
   readonly stderr: TextSink;
   /** RINGSTORE_NODE is read from here; absent: no environment. */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** The wall clock, ms since the epoch, that `ae status` measures ages against; absent: Date.now. */
+  readonly nowMs?: (() => number) | undefined;
 }

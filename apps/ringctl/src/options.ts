@@ -6,6 +6,14 @@ import { UsageError } from './errors.js';
 export const nodeAddressDefault = '127.0.0.1:7001';
 /** Deadline of every RPC unless --deadline-ms says otherwise. */
 export const deadlineMsDefault = 5_000;
+/**
+ * Deadline of `ae trigger` unless --deadline-ms is given: the node answers only when every exchange
+ * is done, and a full exchange (or a rebuild from storage) of many partitions takes far longer
+ * than a read.
+ */
+export const aeTriggerDeadlineMsDefault = 60_000;
+/** Largest partition number: rings have at most 65536 partitions. */
+export const partitionMax = 0xffff;
 /** Longest deadline accepted: a CLI call that waits longer than ten minutes is a mistake. */
 export const deadlineMsMax = 600_000;
 /** r and w travel as uint32; the node rejects values above its replica count. */
@@ -37,6 +45,15 @@ export function parseQuorum(flag: string, text: string): number {
 
 export function parseDeadlineMs(text: string): number {
   return parseIntegerInRange('--deadline-ms', text, 1, deadlineMsMax);
+}
+
+/**
+ * The --partition values of `ae trigger`, in the order given, each once (a repeat would only make
+ * the node exchange the partition twice). None: every partition the node replicates.
+ */
+export function parsePartitions(texts: readonly string[]): number[] {
+  const partitions = texts.map((text) => parseIntegerInRange('--partition', text, 0, partitionMax));
+  return [...new Set(partitions)];
 }
 
 /** A context as printed by get and put: standard base64 with padding. Empty means "seen nothing". */

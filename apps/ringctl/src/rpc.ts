@@ -2,7 +2,16 @@
 // change swaps this implementation for the @ringstore/client SDK without touching the commands.
 // gRPC status codes are turned into RpcError here and nowhere else.
 import * as grpc from '@grpc/grpc-js';
-import { ClusterClient, KVClient, type GetResponse, type Member, type PutResponse, type Ring } from '@ringstore/proto';
+import {
+  ClusterClient,
+  KVClient,
+  type GetResponse,
+  type Member,
+  type PartitionAntiEntropy,
+  type PutResponse,
+  type Ring,
+  type TriggerAntiEntropyResponse,
+} from '@ringstore/proto';
 import { RpcError } from './errors.js';
 
 /** Largest message either side may send; matches gRPC's default so the limit is explicit. */
@@ -33,6 +42,13 @@ export interface DeleteArgs {
   readonly w: number;
 }
 
+export interface TriggerAntiEntropyArgs {
+  /** Partitions to exchange; empty: every partition the node replicates. */
+  readonly partitions: readonly number[];
+  /** Rebuild the partitions' trees from storage before exchanging. */
+  readonly rebuild: boolean;
+}
+
 /** What ringctl asks of a node. Every call carries the deadline given at connect. */
 export interface NodeApi {
   /** r = 0: the cluster default. */
@@ -42,6 +58,10 @@ export interface NodeApi {
   delete(args: DeleteArgs): Promise<void>;
   getRing(): Promise<Ring>;
   listMembers(): Promise<Member[]>;
+  /** The node's anti-entropy state of every partition it replicates. */
+  getAntiEntropy(): Promise<PartitionAntiEntropy[]>;
+  /** Runs exchanges now and answers when they are done (give it a long deadline). */
+  triggerAntiEntropy(args: TriggerAntiEntropyArgs): Promise<TriggerAntiEntropyResponse>;
   close(): void;
 }
 
@@ -67,6 +87,9 @@ export function connectNode(address: string, deadlineMs: number, strictQuorum = 
     },
     getRing: () => call(cluster.getRing.bind(cluster), {}),
     listMembers: async () => (await call(cluster.listMembers.bind(cluster), {})).members,
+    getAntiEntropy: async () => (await call(cluster.getAntiEntropy.bind(cluster), {})).partitions,
+    triggerAntiEntropy: (args) =>
+      call(cluster.triggerAntiEntropy.bind(cluster), { partitions: [...args.partitions], rebuild: args.rebuild }),
     close: () => {
       kv.close();
       cluster.close();

@@ -377,6 +377,7 @@ describe('usage errors exit 2 without calling the node', () => {
   it('--help exits 0 and lists the commands', async () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
-    for (const command of ['get', 'put', 'delete', 'ring', 'members']) expect(result.stdout).toContain(command);
+    for (const command of ['get', 'put', 'delete', 'ring', 'members', 'ae']) expect(result.stdout).toContain(command);
+    expect(result.stdout).toContain('anti-entropy');
   });
 });

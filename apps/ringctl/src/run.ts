@@ -2,6 +2,8 @@
 // turns errors into messages and exit codes. No process globals: everything comes through io.
 import { Command, CommanderError } from 'commander';
 import {
+  aeStatusCommand,
+  aeTriggerCommand,
   deleteCommand,
   getCommand,
   membersCommand,
@@ -13,12 +15,15 @@ import {
 import { exitCode, InputError, RpcError, UsageError } from './errors.js';
 import type { RunIo } from './io.js';
 import {
+  aeTriggerDeadlineMsDefault,
   deadlineMsDefault,
   nodeAddressDefault,
   parseContext,
   parseDeadlineMs,
   parseNodeAddress,
+  parsePartitions,
   parseQuorum,
+  partitionMax,
 } from './options.js';
 import { connectNode } from './rpc.js';
 import { readValue } from './value-source.js';
@@ -26,7 +31,8 @@ import { readValue } from './value-source.js';
 /** Flags as commander hands them over, before validation. */
 interface RawOptions {
   node?: string;
-  deadlineMs: string;
+  /** Absent: the command's own default (deadlineMsDefault, or aeTriggerDeadlineMsDefault). */
+  deadlineMs?: string;
   json?: boolean;
   keyHex?: boolean;
   strict?: boolean;
@@ -35,22 +41,27 @@ interface RawOptions {
   w?: string;
   context?: string;
   file?: string;
+  /** Every --partition of ae trigger, in order, unvalidated. */
+  partition?: string[];
+  rebuild?: boolean;
 }
 
 /** A command body: positional arguments as commander parsed them (optional ones may be missing). */
 type Action = (context: CommandContext, raw: RawOptions, positionals: readonly (string | undefined)[]) => Promise<number>;
-type Bind = (action: Action) => (...args: unknown[]) => Promise<void>;
+/** Wraps a command body as a commander action; deadlineMsDefault applies when --deadline-ms is absent. */
+type Bind = (action: Action, deadlineMsDefault?: number) => (...args: unknown[]) => Promise<void>;
 
 /** Runs ringctl with the given arguments (without "node ringctl") and returns the exit code. */
 export async function run(argv: readonly string[], io: RunIo): Promise<number> {
   let code: number = exitCode.ok;
   const bind: Bind =
-    (action) =>
+    (action, commandDeadlineMsDefault = deadlineMsDefault) =>
     async (...args) => {
       // commander calls actions with (...positionals, options, command).
       const command = args.at(-1) as Command;
       const positionals = args.slice(0, -2) as (string | undefined)[];
-      code = await withNode(io, command.optsWithGlobals<RawOptions>(), positionals, action);
+      const raw = command.optsWithGlobals<RawOptions>();
+      code = await withNode(io, commonOptions(raw, io, commandDeadlineMsDefault), raw, positionals, action);
     };
   try {
     await buildProgram(io, bind).parseAsync(argv, { from: 'user' });
@@ -62,12 +73,15 @@ export async function run(argv: readonly string[], io: RunIo): Promise<number> {
 
 function buildProgram(io: RunIo, bind: Bind): Command {
   const program = new Command('ringctl')
-    .description('Read, write and inspect a Ringstore cluster.')
+    .description('Read, write and inspect a Ringstore cluster, and run its anti-entropy exchanges.')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError('(run ringctl --help for usage)')
     .option('--node <host:port>', `node to contact (default: $RINGSTORE_NODE, else ${nodeAddressDefault})`)
-    .option('--deadline-ms <ms>', 'deadline of every RPC in milliseconds', String(deadlineMsDefault))
+    .option(
+      '--deadline-ms <ms>',
+      `deadline of every RPC in milliseconds (default: ${deadlineMsDefault}; ae trigger: ${aeTriggerDeadlineMsDefault})`,
+    )
     .option('--json', 'print one JSON document instead of text')
     .option('--key-hex', 'keys are given as hex digits (two per byte) instead of UTF-8 text')
     .option('--strict', 'strict quorum: only the key\'s primary replicas count towards R and W, no fallbacks');
@@ -80,6 +94,7 @@ function buildProgram(io: RunIo, bind: Bind): Command {
     .command('members')
     .description('show cluster members: status, liveness, phi and heartbeat')
     .action(bind((context) => membersCommand(context)));
+  addAeCommands(program, bind);
   return program;
 }
 
@@ -122,12 +137,52 @@ function addDataCommands(program: Command, bind: Bind): void {
     );
 }
 
+const aeJsonHelp = `
+--json: uint64 counts (keys, exchanges, differences, repairs, reaped, bytes, lastExchangeMs) are JSON
+numbers, or decimal strings when above 2^53-1; lastExchangeMs is null when there was no exchange yet.`;
+
+function addAeCommands(program: Command, bind: Bind): void {
+  const status = bind((context) => aeStatusCommand(context));
+  const ae = program
+    .command('ae')
+    .description("anti-entropy: each partition's exchange state (ae status, the default) or run exchanges now")
+    .addHelpText('after', aeJsonHelp)
+    // Bare `ae` is `ae status`; anything else that is not a subcommand gets a clear message.
+    .allowExcessArguments(true)
+    .action(async (...args: unknown[]) => {
+      const [unknown] = (args.at(-1) as Command).args;
+      if (unknown !== undefined) throw new UsageError(`unknown command 'ae ${unknown}' (ae takes status or trigger)`);
+      await status(...args);
+    });
+  ae.command('status')
+    .description('per partition: keys, last exchange, peer, exchanges, differences, repairs, reaped tombstones, root')
+    .action(status);
+  ae.command('trigger')
+    .description(
+      `run exchanges now and wait for them (deadline ${aeTriggerDeadlineMsDefault} ms unless --deadline-ms); ` +
+        'prints exchanges, differences, repairs, bytes transferred and tombstones reaped',
+    )
+    .option('--partition <n>', `partition to exchange, 0-${partitionMax}; repeatable (default: every partition the node replicates)`, collect)
+    .option('--rebuild', "rebuild the partitions' Merkle trees from storage before exchanging")
+    .action(
+      bind(
+        (context, raw) => aeTriggerCommand(context, { partitions: parsePartitions(raw.partition ?? []), rebuild: raw.rebuild === true }),
+        aeTriggerDeadlineMsDefault,
+      ),
+    );
+}
+
+/** Commander argument parser of a repeatable flag: every value, in order. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 /** 0 asks the node for its configured default. */
 function quorumOrDefault(flag: string, text: string | undefined): number {
   return text === undefined ? 0 : parseQuorum(flag, text);
 }
 
-function commonOptions(raw: RawOptions, io: RunIo): CommonOptions {
+function commonOptions(raw: RawOptions, io: RunIo, commandDeadlineMsDefault: number): CommonOptions {
   const envNode = io.env?.['RINGSTORE_NODE'];
   const node =
     raw.node !== undefined
@@ -137,7 +192,7 @@ function commonOptions(raw: RawOptions, io: RunIo): CommonOptions {
         : nodeAddressDefault;
   return {
     node,
-    deadlineMs: parseDeadlineMs(raw.deadlineMs),
+    deadlineMs: raw.deadlineMs === undefined ? commandDeadlineMsDefault : parseDeadlineMs(raw.deadlineMs),
     json: raw.json === true,
     keyHex: raw.keyHex === true,
     strict: raw.strict === true,
@@ -146,11 +201,11 @@ function commonOptions(raw: RawOptions, io: RunIo): CommonOptions {
 
 async function withNode(
   io: RunIo,
+  options: CommonOptions,
   raw: RawOptions,
   positionals: readonly (string | undefined)[],
   action: Action,
 ): Promise<number> {
-  const options = commonOptions(raw, io);
   const api = connectNode(options.node, options.deadlineMs, options.strict);
   try {
     return await action({ options, api, io }, raw, positionals);

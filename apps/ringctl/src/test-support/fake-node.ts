@@ -10,9 +10,12 @@ import {
   type GetRequest,
   type KVServer,
   type Member,
+  type PartitionAntiEntropy,
   type PutRequest,
   type Ring,
   type Sibling,
+  type TriggerAntiEntropyRequest,
+  type TriggerAntiEntropyResponse,
 } from '@ringstore/proto';
 
 interface StoredKey {
@@ -21,8 +24,10 @@ interface StoredKey {
 }
 
 export interface RecordedRequest {
-  readonly method: 'get' | 'put' | 'delete' | 'getRing' | 'listMembers';
-  readonly request: GetRequest | PutRequest | DeleteRequest | Record<string, never>;
+  readonly method: 'get' | 'put' | 'delete' | 'getRing' | 'listMembers' | 'getAntiEntropy' | 'triggerAntiEntropy';
+  readonly request: GetRequest | PutRequest | DeleteRequest | TriggerAntiEntropyRequest | Record<string, never>;
+  /** How long the call had left when it arrived (its deadline minus now); Infinity: no deadline. */
+  readonly deadlineRemainingMs: number;
 }
 
 export interface FakeNode {
@@ -32,6 +37,10 @@ export interface FakeNode {
   readonly store: Map<string, StoredKey>;
   ring: Ring;
   members: Member[];
+  /** What GetAntiEntropy answers. */
+  antiEntropy: PartitionAntiEntropy[];
+  /** What TriggerAntiEntropy answers. */
+  triggerResponse: TriggerAntiEntropyResponse;
   /** When set, the next call fails with this status instead of being served. */
   failNext: { code: grpc.status; details: string } | undefined;
   /** When true, the next call is never answered (to exercise deadlines). */
@@ -52,6 +61,8 @@ export async function startFakeNode(): Promise<FakeNode> {
     store: new Map(),
     ring: { version: 0n, partitionCount: 0, replicas: 0, nodes: [], owners: [] },
     members: [],
+    antiEntropy: [],
+    triggerResponse: { exchanges: 0, differences: 0n, repairs: 0n, bytesTransferred: 0n, tombstonesReaped: 0n },
     failNext: undefined,
     hangNext: false,
     // Force: calls left hanging on purpose must not keep the server open.
@@ -75,7 +86,11 @@ function handle<Req, Res>(
   serve: (request: Req) => Res,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    node.requests.push({ method, request: call.request as RecordedRequest['request'] });
+    node.requests.push({
+      method,
+      request: call.request as RecordedRequest['request'],
+      deadlineRemainingMs: remainingMs(call.getDeadline()),
+    });
     const failure = node.failNext;
     const hang = node.hangNext;
     node.failNext = undefined;
@@ -84,6 +99,11 @@ function handle<Req, Res>(
     if (failure === undefined) callback(null, serve(call.request));
     else callback({ code: failure.code, details: failure.details });
   };
+}
+
+function remainingMs(deadline: grpc.Deadline): number {
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  return deadlineMs - Date.now();
 }
 
 function kvServer(node: FakeNode): KVServer {
@@ -116,5 +136,7 @@ function clusterServer(node: FakeNode): ClusterServer {
   return {
     getRing: handle(node, 'getRing', () => node.ring),
     listMembers: handle(node, 'listMembers', () => ({ members: node.members })),
+    getAntiEntropy: handle(node, 'getAntiEntropy', () => ({ partitions: node.antiEntropy })),
+    triggerAntiEntropy: handle(node, 'triggerAntiEntropy', () => node.triggerResponse),
   };
 }

@@ -13,6 +13,8 @@ export interface CliInput {
   /** Bytes on stdin; an empty stream when omitted. */
   readonly stdin?: string | Buffer;
   readonly env?: Record<string, string>;
+  /** The wall clock ringctl sees (ms since the epoch); Date.now when omitted. */
+  readonly nowMs?: number;
 }
 
 export async function runCli(argv: readonly string[], input: CliInput = {}): Promise<CliResult> {
@@ -23,6 +25,7 @@ export async function runCli(argv: readonly string[], input: CliInput = {}): Pro
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
     env: input.env ?? {},
+    ...(input.nowMs === undefined ? {} : { nowMs: () => input.nowMs ?? 0 }),
   };
   const code = await run(argv, io);
   return { code, stdout, stderr };
