@@ -158,6 +158,8 @@ export class Coordinator {
   private repair(nodeIds: readonly string[], req: KeyRequest, object: KeyObject): void {
     const bytes = Buffer.from(encodeObject(object));
     const repairDeadlineMs = Date.now() + 1_000;
+    // The quorum machine repairs replicas that answered behind, without the key, or corrupt.
+    this.deps.log.info({ partition: req.partition, key: Buffer.from(req.key).toString('base64'), replicas: nodeIds, cause: 'behind, missing or corrupt' }, 'read repair');
     for (const nodeId of nodeIds) {
       this.deps.metrics.readRepairs.inc();
       this.send(nodeId, { partition: req.partition, key: Buffer.from(req.key), object: bytes, hintFor: '' }, repairDeadlineMs).catch((e: unknown) =>
