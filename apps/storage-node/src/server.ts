@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type handleUnaryCall, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { Metadata, Server, ServerCredentials, type handleUnaryCall, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { ClusterService, KVService, PeerService, protoRoot, publicProtoFiles, type ClusterServer, type KVServer, type PeerServer } from '@ringstore/proto';
@@ -67,8 +67,16 @@ function deadlineOf(call: ServerUnaryCall<unknown, unknown>, requestTimeoutMs: n
   return Number.isFinite(theirs) ? Math.min(ours, theirs) : ours;
 }
 
-function unary<Req, Res>(deps: ServerDeps, op: string, fn: (req: Req, deadlineMs: number) => Promise<Res>): handleUnaryCall<Req, Res> {
+/** Response metadata naming the ring version, so smart clients notice a newer ring. */
+export const ringVersionHeader = 'x-ringstore-ring-version';
+
+function unary<Req, Res>(deps: ServerDeps, op: string, fn: (req: Req, deadlineMs: number) => Promise<Res>, withRingVersion = false): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    if (withRingVersion) {
+      const md = new Metadata();
+      md.set(ringVersionHeader, deps.view.version.toString());
+      call.sendMetadata(md);
+    }
     if (!deps.inflight.enter()) {
       callback(toServiceError(new RingstoreError('unavailable', 'node is shutting down')));
       return;
@@ -96,9 +104,9 @@ function unary<Req, Res>(deps: ServerDeps, op: string, fn: (req: Req, deadlineMs
 
 function kvService(deps: ServerDeps): KVServer {
   return {
-    get: unary(deps, 'get', (req, deadlineMs) => deps.kv.get(req, deadlineMs)),
-    put: unary(deps, 'put', (req, deadlineMs) => deps.kv.put(req, deadlineMs)),
-    delete: unary(deps, 'delete', (req, deadlineMs) => deps.kv.delete(req, deadlineMs)),
+    get: unary(deps, 'get', (req, deadlineMs) => deps.kv.get(req, deadlineMs), true),
+    put: unary(deps, 'put', (req, deadlineMs) => deps.kv.put(req, deadlineMs), true),
+    delete: unary(deps, 'delete', (req, deadlineMs) => deps.kv.delete(req, deadlineMs), true),
   };
 }
 
@@ -106,6 +114,9 @@ function clusterService(deps: ServerDeps): ClusterServer {
   return {
     getRing: unary(deps, 'get_ring', () => Promise.resolve(deps.view.toMessage())),
     listMembers: unary(deps, 'list_members', () => Promise.resolve({ members: deps.gossip.members() })),
+    getNodeStats: unary(deps, 'get_node_stats', () =>
+      Promise.resolve({ forwardedRequests: BigInt(deps.kv.counts.forwarded), coordinatedRequests: BigInt(deps.kv.counts.coordinated) }),
+    ),
     getAntiEntropy: unary(deps, 'get_anti_entropy', () => Promise.resolve({ partitions: deps.antiEntropy.status() })),
     // Runs whole exchanges: bounded by the caller's deadline only, not the node's request timeout.
     triggerAntiEntropy: (call, callback) => {

@@ -24,7 +24,7 @@ interface StoredKey {
 }
 
 export interface RecordedRequest {
-  readonly method: 'get' | 'put' | 'delete' | 'getRing' | 'listMembers' | 'getAntiEntropy' | 'triggerAntiEntropy';
+  readonly method: 'get' | 'put' | 'delete' | 'getRing' | 'listMembers' | 'getAntiEntropy' | 'triggerAntiEntropy' | 'getNodeStats';
   readonly request: GetRequest | PutRequest | DeleteRequest | TriggerAntiEntropyRequest | Record<string, never>;
   /** How long the call had left when it arrived (its deadline minus now); Infinity: no deadline. */
   readonly deadlineRemainingMs: number;
@@ -138,5 +138,6 @@ function clusterServer(node: FakeNode): ClusterServer {
     listMembers: handle(node, 'listMembers', () => ({ members: node.members })),
     getAntiEntropy: handle(node, 'getAntiEntropy', () => ({ partitions: node.antiEntropy })),
     triggerAntiEntropy: handle(node, 'triggerAntiEntropy', () => node.triggerResponse),
+    getNodeStats: handle(node, 'getNodeStats', () => ({ forwardedRequests: 0n, coordinatedRequests: 0n })),
   };
 }

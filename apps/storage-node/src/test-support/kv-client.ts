@@ -1,5 +1,5 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { ClusterClient, KVClient, type GetResponse, type Member, type PartitionAntiEntropy, type PutResponse, type Ring, type TriggerAntiEntropyResponse } from '@ringstore/proto';
+import { ClusterClient, KVClient, type GetResponse, type Member, type NodeStats, type PartitionAntiEntropy, type PutResponse, type Ring, type TriggerAntiEntropyResponse } from '@ringstore/proto';
 
 /** Test-side gRPC clients for one node, promisified, every call with a deadline. */
 export interface NodeClient {
@@ -86,5 +86,13 @@ export function triggerAntiEntropy(address: string, partitions: number[] = [], r
   const cluster = new ClusterClient(address, credentials.createInsecure());
   return new Promise<TriggerAntiEntropyResponse>((resolve, reject) =>
     cluster.triggerAntiEntropy({ partitions, rebuild }, new Metadata(), { deadline: deadline(60_000) }, (e, res) => (e ? reject(e) : resolve(res))),
+  ).finally(() => cluster.close());
+}
+
+/** Cluster.GetNodeStats of one node. */
+export function nodeStats(address: string): Promise<NodeStats> {
+  const cluster = new ClusterClient(address, credentials.createInsecure());
+  return new Promise<NodeStats>((resolve, reject) =>
+    cluster.getNodeStats({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) => (e ? reject(e) : resolve(res))),
   ).finally(() => cluster.close());
 }

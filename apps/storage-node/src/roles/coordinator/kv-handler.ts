@@ -16,11 +16,19 @@ export interface KvHandlerOptions extends RequestLimits {
 
 type Op = 'get' | 'put' | 'delete';
 
+/** Client requests this node forwarded (it did not replicate the key) or coordinated itself. */
+export interface RequestCounts {
+  forwarded: number;
+  coordinated: number;
+}
+
 /**
  * The KV operations behind both the public gRPC service and forwarded peer requests: validate,
  * then coordinate when this node replicates the key, or forward to a replica that does (one hop).
  */
 export class KvHandler {
+  readonly counts: RequestCounts = { forwarded: 0, coordinated: 0 };
+
   constructor(
     private readonly view: ClusterView,
     private readonly coordinator: Coordinator,
@@ -77,12 +85,14 @@ export class KvHandler {
       return undefined;
     }
     const targets = this.view.targets(partition, (id) => this.liveness.isUp(id), strictQuorum);
+    this.counts.coordinated++;
     return { key, partition, targets, deadlineMs };
   }
 
   /** Sends the request to the key's replicas in preference order until one answers (bounded by N). */
   private async forward<T>(op: Op, key: Uint8Array, deadlineMs: number, send: (nodeId: string, timeoutMs: number) => Promise<T>): Promise<T> {
     this.metrics.forwarded.inc({ op });
+    this.counts.forwarded++;
     let last: RingstoreError | undefined;
     const primaries = this.view.primaries(this.view.partitionOf(key));
     // Up replicas first; the others only if every up one failed.

@@ -110,6 +110,19 @@ export interface TriggerAntiEntropyResponse {
   tombstonesReaped: bigint;
 }
 
+export interface GetNodeStatsRequest {
+}
+
+export interface NodeStats {
+  /**
+   * Client requests (Get, Put, Delete) this node received for keys it does not replicate and
+   * forwarded to a replica: what a zero-hop client avoids.
+   */
+  forwardedRequests: bigint;
+  /** Client requests this node coordinated itself (received directly or forwarded to it). */
+  coordinatedRequests: bigint;
+}
+
 function createBaseGetRingRequest(): GetRingRequest {
   return {};
 }
@@ -1337,6 +1350,161 @@ export const TriggerAntiEntropyResponse: MessageFns<TriggerAntiEntropyResponse> 
   },
 };
 
+function createBaseGetNodeStatsRequest(): GetNodeStatsRequest {
+  return {};
+}
+
+export const GetNodeStatsRequest: MessageFns<GetNodeStatsRequest> = {
+  encode(_: GetNodeStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetNodeStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetNodeStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetNodeStatsRequest {
+    return {};
+  },
+
+  toJSON(_: GetNodeStatsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetNodeStatsRequest>): GetNodeStatsRequest {
+    return GetNodeStatsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetNodeStatsRequest>): GetNodeStatsRequest {
+    const message = createBaseGetNodeStatsRequest();
+    return message;
+  },
+};
+
+function createBaseNodeStats(): NodeStats {
+  return { forwardedRequests: 0n, coordinatedRequests: 0n };
+}
+
+export const NodeStats: MessageFns<NodeStats> = {
+  encode(message: NodeStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.forwardedRequests !== 0n) {
+      if (BigInt.asUintN(64, message.forwardedRequests) !== message.forwardedRequests) {
+        throw new globalThis.Error("value provided for field message.forwardedRequests of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.forwardedRequests);
+    }
+    if (message.coordinatedRequests !== 0n) {
+      if (BigInt.asUintN(64, message.coordinatedRequests) !== message.coordinatedRequests) {
+        throw new globalThis.Error("value provided for field message.coordinatedRequests of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.coordinatedRequests);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.forwardedRequests = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.coordinatedRequests = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeStats {
+    return {
+      forwardedRequests: isSet(object.forwardedRequests)
+        ? BigInt(object.forwardedRequests)
+        : isSet(object.forwarded_requests)
+        ? BigInt(object.forwarded_requests)
+        : 0n,
+      coordinatedRequests: isSet(object.coordinatedRequests)
+        ? BigInt(object.coordinatedRequests)
+        : isSet(object.coordinated_requests)
+        ? BigInt(object.coordinated_requests)
+        : 0n,
+    };
+  },
+
+  toJSON(message: NodeStats): unknown {
+    const obj: any = {};
+    if (message.forwardedRequests !== 0n) {
+      obj.forwardedRequests = message.forwardedRequests.toString();
+    }
+    if (message.coordinatedRequests !== 0n) {
+      obj.coordinatedRequests = message.coordinatedRequests.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NodeStats>): NodeStats {
+    return NodeStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NodeStats>): NodeStats {
+    const message = createBaseNodeStats();
+    message.forwardedRequests = (object.forwardedRequests !== undefined && object.forwardedRequests !== null)
+      ? BigInt(object.forwardedRequests)
+      : 0n;
+    message.coordinatedRequests = (object.coordinatedRequests !== undefined && object.coordinatedRequests !== null)
+      ? BigInt(object.coordinatedRequests)
+      : 0n;
+    return message;
+  },
+};
+
 export type ClusterService = typeof ClusterService;
 export const ClusterService = {
   /** GetRing returns the partition ring: every partition's owner node. */
@@ -1386,6 +1554,16 @@ export const ClusterService = {
       Buffer.from(TriggerAntiEntropyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TriggerAntiEntropyResponse => TriggerAntiEntropyResponse.decode(value),
   },
+  /** GetNodeStats returns request counters of the answering node. */
+  getNodeStats: {
+    path: "/ringstore.v1.Cluster/GetNodeStats" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetNodeStatsRequest): Buffer => Buffer.from(GetNodeStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetNodeStatsRequest => GetNodeStatsRequest.decode(value),
+    responseSerialize: (value: NodeStats): Buffer => Buffer.from(NodeStats.encode(value).finish()),
+    responseDeserialize: (value: Buffer): NodeStats => NodeStats.decode(value),
+  },
 } as const;
 
 export interface ClusterServer extends UntypedServiceImplementation {
@@ -1400,6 +1578,8 @@ export interface ClusterServer extends UntypedServiceImplementation {
    * and answers when they are done.
    */
   triggerAntiEntropy: handleUnaryCall<TriggerAntiEntropyRequest, TriggerAntiEntropyResponse>;
+  /** GetNodeStats returns request counters of the answering node. */
+  getNodeStats: handleUnaryCall<GetNodeStatsRequest, NodeStats>;
 }
 
 export interface ClusterClient extends Client {
@@ -1466,6 +1646,22 @@ export interface ClusterClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TriggerAntiEntropyResponse) => void,
+  ): ClientUnaryCall;
+  /** GetNodeStats returns request counters of the answering node. */
+  getNodeStats(
+    request: GetNodeStatsRequest,
+    callback: (error: ServiceError | null, response: NodeStats) => void,
+  ): ClientUnaryCall;
+  getNodeStats(
+    request: GetNodeStatsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: NodeStats) => void,
+  ): ClientUnaryCall;
+  getNodeStats(
+    request: GetNodeStatsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: NodeStats) => void,
   ): ClientUnaryCall;
 }
 
