@@ -48,7 +48,7 @@ async function reflectedFiles(address: string, symbol: string): Promise<Buffer[]
   try {
     return await new Promise<Buffer[]>((resolve, reject) => {
       const stream = client.serverReflectionInfo({ deadline: Date.now() + deadlineMs });
-      stream.on('data', (res) => {
+      stream.on('data', (res: { fileDescriptorResponse?: { fileDescriptorProto: Buffer[] } }) => {
         stream.end();
         if (res.fileDescriptorResponse) resolve(res.fileDescriptorResponse.fileDescriptorProto);
         else reject(new Error(`no descriptors for ${symbol}`));
