@@ -44,7 +44,7 @@ async function reflectedFiles(address: string, symbol: string): Promise<Buffer[]
   const pkg = loadPackageDefinition(loadSync(protoPath, { keepCase: false, defaults: true, oneofs: true }));
   const Reflection = ((pkg['grpc'] as GrpcObject)['reflection'] as GrpcObject)['v1'] as GrpcObject;
   const Ctor = Reflection['ServerReflection'] as ServiceClientConstructor;
-  const client = new Ctor(address, credentials.createInsecure()) as Client & { serverReflectionInfo(o: { deadline: number }): ClientDuplexStream<object, { fileDescriptorResponse?: { fileDescriptorProto: Buffer[] } }> };
+  const client = new Ctor(address, credentials.createInsecure()) as unknown as Client & { serverReflectionInfo(o: { deadline: number }): ClientDuplexStream<object, { fileDescriptorResponse?: { fileDescriptorProto: Buffer[] } }> };
   try {
     return await new Promise<Buffer[]>((resolve, reject) => {
       const stream = client.serverReflectionInfo({ deadline: Date.now() + deadlineMs });
