@@ -1,1 +1,29 @@
-export {};
+// @ringstore/client: the smart client SDK (ring cache, zero-hop routing, safe retries,
+// read-modify-write). See README.md.
+export type { Bytes } from './bytes.js';
+export type {
+  ClientStats,
+  DeleteOptions,
+  GetOptions,
+  GetResult,
+  MergeFunction,
+  PutOptions,
+  PutResult,
+  Sibling,
+  UpdateOptions,
+} from './client.js';
+export { Client, connect } from './client.js';
+export type { NodeRequestStats } from './dispatch.js';
+export type { RingstoreClientErrorFields } from './errors.js';
+export { RingstoreClientError, parseQuorum } from './errors.js';
+export type { ConnectOptions, RoutingMode } from './options.js';
+export {
+  attemptsMaxDefault,
+  channelOptionsDefault,
+  deadlineMsDefault,
+  failedNodeMemoryMsDefault,
+  ringRefreshMsDefault,
+} from './options.js';
+export type { ClientRing, RingNode } from './ring-view.js';
+export { ringVersionHeader } from './unary.js';
+export { AssertionError } from './assert.js';

@@ -1,0 +1,184 @@
+import { status } from '@grpc/grpc-js';
+import type { KVClient } from '@ringstore/proto';
+import { backoffMs, type Sleeper } from './backoff.js';
+import {
+  clientError,
+  fromServiceError,
+  type FailedAttempt,
+  type RingstoreClientError,
+} from './errors.js';
+import type { FailedNodes } from './failed-nodes.js';
+import type { NodePool } from './node-pool.js';
+import type { RoutingMode } from './options.js';
+import type { RingCache } from './ring-cache.js';
+import { callUnary, type InflightCalls, type UnaryMethod } from './unary.js';
+
+/**
+ * What a failed attempt allows. A read has no side effect: it may be repeated on any UNAVAILABLE
+ * or DEADLINE_EXCEEDED while the deadline lasts. A write (put, delete) is repeated only when the
+ * error proves it was not applied (see `notApplied` in errors.ts): a connection that never carried
+ * the request, or the node's own "the write reached no replica". Anything else, "acked 1 of W=2
+ * (...; the write may have reached some replicas)" and DEADLINE_EXCEEDED included, may have left
+ * the value on some replicas: repeating it would write it again under a new dot, a duplicate
+ * sibling the application never asked for, so the error goes to the caller, who can read and decide.
+ */
+export type OpKind = 'read' | 'write';
+
+export function mayRetry(kind: OpKind, error: RingstoreClientError): boolean {
+  if (kind === 'write') return error.notApplied;
+  return (
+    error.code === Number(status.UNAVAILABLE) || error.code === Number(status.DEADLINE_EXCEEDED)
+  );
+}
+
+/** Requests sent to one node, and how many of them failed. */
+export interface NodeRequestStats {
+  requests: number;
+  failures: number;
+}
+
+/** Counters of the dispatcher, for tests and benchmarks. */
+export interface DispatchCounts {
+  /** Attempts sent to nodes, retries included. */
+  requests: number;
+  /** Attempts after the first of their operation. */
+  retries: number;
+  readonly perNode: Map<string, NodeRequestStats>;
+}
+
+/** What the dispatcher needs from the client. */
+export interface DispatchDeps {
+  readonly routing: RoutingMode;
+  readonly attemptsMax: number;
+  readonly pool: NodePool;
+  readonly ring: RingCache;
+  readonly failed: FailedNodes;
+  readonly inflight: InflightCalls;
+  readonly sleeper: Sleeper;
+  /** Returns [0, 1): backoff jitter. */
+  readonly random: () => number;
+}
+
+type AttemptResult<Res> =
+  { readonly ok: true; readonly response: Res } | ({ readonly ok: false } & FailedAttempt);
+
+/**
+ * Sends each operation to a node chosen by the routing mode, failing over to the next candidate
+ * within `attemptsMax` attempts and the operation's deadline, with jittered backoff in between.
+ */
+export class Dispatcher {
+  readonly counts: DispatchCounts = { requests: 0, retries: 0, perNode: new Map() };
+  private roundRobin = 0;
+
+  constructor(private readonly deps: DispatchDeps) {}
+
+  /** The nodes to try for `key`, best first: recently failed nodes last. */
+  candidates(key: Uint8Array): string[] {
+    const view = this.deps.ring.current();
+    const nowMs = Date.now();
+    if (this.deps.routing === 'zero-hop')
+      return this.deps.failed.order(view.order(view.partitionOf(key)), nowMs);
+    const ids = view.nodeIds;
+    const start = this.roundRobin++ % ids.length;
+    if (this.roundRobin >= ids.length) this.roundRobin = 0;
+    return this.deps.failed.order([...ids.slice(start), ...ids.slice(0, start)], nowMs);
+  }
+
+  /**
+   * Runs one operation: resolves with the first success, rejects with a RingstoreClientError.
+   * `method` picks the KV method to call, bound to its client.
+   */
+  async run<Req, Res>(
+    kind: OpKind,
+    key: Uint8Array,
+    request: Req,
+    method: (kv: KVClient) => UnaryMethod<Req, Res>,
+    deadlineMs: number,
+  ): Promise<Res> {
+    const deadlineAt = Date.now() + deadlineMs;
+    const candidates = this.candidates(key);
+    const { attemptsMax } = this.deps;
+    let last: RingstoreClientError | undefined;
+    for (let attempt = 0; attempt < attemptsMax; attempt++) {
+      if (attempt > 0)
+        await this.deps.sleeper.sleep(
+          backoffMs(attempt, deadlineAt - Date.now(), this.deps.random),
+        );
+      if (this.deps.pool.isClosed)
+        throw clientError(status.CANCELLED, 'client is closed', { attempts: attempt });
+      const remainingMs = deadlineAt - Date.now();
+      if (remainingMs <= 0) break;
+      const nodeId = candidates[attempt % candidates.length] ?? '';
+      // A read keeps half its time for a retry elsewhere (a stuck node must not eat the deadline);
+      // a write gets all of it, since a timed-out write is never retried.
+      const budgetMs = kind === 'read' && attempt < attemptsMax - 1 ? remainingMs / 2 : remainingMs;
+      if (attempt > 0) this.counts.retries++;
+      const result = await this.attempt(nodeId, request, method, Date.now() + budgetMs);
+      if (result.ok) return result.response;
+      last = result.error.withAttempts(attempt + 1);
+      if (!mayRetry(kind, last) || attempt === attemptsMax - 1) throw last;
+    }
+    throw deadlineError(last, deadlineMs);
+  }
+
+  private async attempt<Req, Res>(
+    nodeId: string,
+    request: Req,
+    method: (kv: KVClient) => UnaryMethod<Req, Res>,
+    deadline: number,
+  ): Promise<AttemptResult<Res>> {
+    const view = this.deps.ring.current();
+    const address = view.addressOf(nodeId);
+    if (address === undefined) {
+      // The ring changed under the operation and dropped the node: a failure that sent nothing.
+      const error = clientError(status.UNAVAILABLE, `node ${nodeId} is no longer in the ring`, {
+        notApplied: true,
+        nodeId,
+      });
+      return { ok: false, error, nodeUnreachable: false };
+    }
+    const kv = this.deps.pool.get(address).kv;
+    const stats = this.nodeStats(nodeId);
+    stats.requests++;
+    this.counts.requests++;
+    const outcome = await callUnary(method(kv), request, deadline, this.deps.inflight);
+    if (outcome.ringVersion !== undefined) this.deps.ring.noteVersion(outcome.ringVersion, address);
+    if (outcome.ok) {
+      this.deps.failed.forget(nodeId);
+      return { ok: true, response: outcome.response };
+    }
+    stats.failures++;
+    const failed = fromServiceError(outcome.error, outcome.answered, nodeId);
+    if (failed.nodeUnreachable && !this.deps.pool.isClosed) {
+      const nowMs = Date.now();
+      this.deps.failed.remember(nodeId, nowMs);
+      this.deps.ring.noteUnreachable(nowMs);
+    }
+    return { ok: false, ...failed };
+  }
+
+  private nodeStats(nodeId: string): NodeRequestStats {
+    let stats = this.counts.perNode.get(nodeId);
+    if (stats === undefined) {
+      stats = { requests: 0, failures: 0 };
+      this.counts.perNode.set(nodeId, stats);
+    }
+    return stats;
+  }
+}
+
+/** The error of an operation whose deadline ran out between attempts (or before the first). */
+function deadlineError(
+  last: RingstoreClientError | undefined,
+  deadlineMs: number,
+): RingstoreClientError {
+  if (last?.code === Number(status.DEADLINE_EXCEEDED)) return last;
+  const after = last === undefined ? '' : `; last error: ${last.message}`;
+  return clientError(status.DEADLINE_EXCEEDED, `deadline of ${deadlineMs} ms passed${after}`, {
+    acked: last?.acked,
+    needed: last?.needed,
+    notApplied: last?.notApplied,
+    nodeId: last?.nodeId,
+    attempts: last?.attempts,
+  });
+}

@@ -1,0 +1,279 @@
+// In-process stand-ins for storage nodes: N grpc-js servers on 127.0.0.1 serving KV and
+// Cluster.GetRing over one shared in-memory store. Every node serves every key (as a real node
+// would, by forwarding), records which node served which key, names the ring version in its
+// response metadata, and can be told to fail, hang or stop.
+import * as grpc from '@grpc/grpc-js';
+import {
+  ClusterService,
+  KVService,
+  type ClusterServer,
+  type DeleteRequest,
+  type GetRequest,
+  type KVServer,
+  type PutRequest,
+  type Ring as RingMessage,
+  type Sibling,
+} from '@ringstore/proto';
+import { claim, partitionOf, primaryReplicas, type Ring } from '@ringstore/ring';
+
+export type KvOp = 'get' | 'put' | 'delete';
+
+/** One request a fake node served or refused. */
+export interface ServedRequest {
+  readonly nodeId: string;
+  readonly op: KvOp;
+  /** The key as UTF-8. */
+  readonly key: string;
+  /** Served by a node that is not one of the key's N primaries (a real node would forward it). */
+  readonly forwarded: boolean;
+  /** The request as received (context, w, r...). */
+  readonly request: GetRequest | PutRequest | DeleteRequest;
+}
+
+/** A failure a node returns instead of serving, after sending its response headers. */
+export interface InjectedFailure {
+  readonly code: grpc.status;
+  readonly details: string;
+  /** Only for this operation; absent: every KV operation. */
+  readonly op?: KvOp | undefined;
+  /** How many requests fail; absent: all of them until cleared. */
+  times?: number | undefined;
+}
+
+export interface FakeNode {
+  readonly id: string;
+  readonly address: string;
+  /** GetRing calls this node answered. */
+  getRingCalls: number;
+  /** When set, matching KV requests fail with it (recorded as served, since they arrived). */
+  failure: InjectedFailure | undefined;
+  /** When true, KV requests are never answered and get no response headers (a stuck node). */
+  hanging: boolean;
+  readonly stopped: boolean;
+  /** Closes the server at once: its port refuses connections from now on. */
+  stop(): void;
+}
+
+interface StoredKey {
+  siblings: Sibling[];
+  version: number;
+}
+
+export interface FakeClusterOptions {
+  /** Servers to start. */
+  readonly nodeCount: number;
+  /** How many of them (the first ones) are in the initial ring; default all. */
+  readonly ringNodeCount?: number | undefined;
+  readonly partitionCount?: number | undefined;
+  readonly replicas?: number | undefined;
+}
+
+export interface FakeCluster {
+  readonly nodes: readonly FakeNode[];
+  /** Requests in arrival order. */
+  readonly served: ServedRequest[];
+  readonly store: Map<string, StoredKey>;
+  /** The ring GetRing returns (its version included). */
+  ringMessage(): RingMessage;
+  /** The ring as @ringstore/ring sees it, to check routing against primaryReplicas. */
+  ring(): Ring;
+  /** The key's N primary replicas in preference order. */
+  primariesOf(key: string): string[];
+  /** Claims a new ring over these node ids (and bumps GetRing's version to `version`). */
+  setRing(nodeIds: readonly string[], version: bigint): void;
+  /** The version KV responses name; default: the ring's own. */
+  advertisedVersion: bigint | undefined;
+  /** Delay before GetRing answers, to make refetches overlap. */
+  getRingDelayMs: number;
+  node(id: string): FakeNode;
+  stop(): void;
+}
+
+/** The opaque context of a stored version, as the fake hands it out. */
+export function contextOf(version: number): Buffer {
+  return Buffer.from(`v${version}`);
+}
+
+/** Node ids sort as the ring sorts members: n01, n02, ... */
+function nodeIdOf(index: number): string {
+  return `n${String(index + 1).padStart(2, '0')}`;
+}
+
+export async function startFakeCluster(options: FakeClusterOptions): Promise<FakeCluster> {
+  const partitionCount = options.partitionCount ?? 16;
+  const replicas = options.replicas ?? 3;
+  const nodes: FakeNodeState[] = [];
+  // Claimed over every node for now; the initial ring is set once the servers are up.
+  const state = { version: 1n, ring: { partitionCount, members: [], owners: [] } as Ring };
+  const cluster: FakeCluster = {
+    nodes,
+    served: [],
+    store: new Map(),
+    advertisedVersion: undefined,
+    getRingDelayMs: 0,
+    ring: () => state.ring,
+    ringMessage: () => ringMessageOf(state.ring, state.version, replicas, nodes),
+    primariesOf: (key) =>
+      primaryReplicas(state.ring, partitionOf(Buffer.from(key), partitionCount), replicas),
+    setRing: (ids, version) => {
+      state.ring = claim(
+        ids.map((id) => ({ id, zone: '' })),
+        { partitionCount, replicas },
+      );
+      state.version = version;
+    },
+    node: (id) => {
+      const found = nodes.find((n) => n.id === id);
+      if (found === undefined) throw new Error(`no fake node ${id}`);
+      return found;
+    },
+    stop: () => {
+      for (const node of nodes) node.stop();
+    },
+  };
+  for (let i = 0; i < options.nodeCount; i++) {
+    const node = await startNode(nodeIdOf(i), cluster, () => state.version);
+    nodes.push(node);
+  }
+  cluster.setRing(
+    nodes.slice(0, options.ringNodeCount ?? options.nodeCount).map((n) => n.id),
+    1n,
+  );
+  return cluster;
+}
+
+interface FakeNodeState extends FakeNode {
+  readonly server: grpc.Server;
+}
+
+function ringMessageOf(
+  ring: Ring,
+  version: bigint,
+  replicas: number,
+  nodes: readonly FakeNodeState[],
+): RingMessage {
+  const addressOf = (id: string): string => nodes.find((n) => n.id === id)?.address ?? '';
+  return {
+    version,
+    partitionCount: ring.partitionCount,
+    replicas,
+    nodes: ring.members.map((m) => ({
+      id: m.id,
+      address: addressOf(m.id),
+      zone: m.zone,
+      status: 'valid',
+    })),
+    owners: [...ring.owners],
+  };
+}
+
+async function startNode(
+  id: string,
+  cluster: FakeCluster,
+  ringVersion: () => bigint,
+): Promise<FakeNodeState> {
+  const server = new grpc.Server();
+  let stopped = false;
+  const node: FakeNodeState = {
+    id,
+    address: '',
+    server,
+    getRingCalls: 0,
+    failure: undefined,
+    hanging: false,
+    get stopped() {
+      return stopped;
+    },
+    stop: () => {
+      stopped = true;
+      server.forceShutdown();
+    },
+  };
+  server.addService(KVService, kvServer(node, cluster, ringVersion));
+  server.addService(ClusterService, clusterServer(node, cluster));
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
+      if (error === null) resolve(boundPort);
+      else reject(error);
+    });
+  });
+  return Object.assign(node, { address: `127.0.0.1:${port}` });
+}
+
+type Handler<Req, Res> = grpc.handleUnaryCall<Req, Res>;
+
+/** Headers first (as the real node does), then the injected failure or the answer. */
+function kvHandler<Req extends GetRequest | PutRequest | DeleteRequest, Res>(
+  op: KvOp,
+  node: FakeNodeState,
+  cluster: FakeCluster,
+  ringVersion: () => bigint,
+  serve: (req: Req) => Res,
+): Handler<Req, Res> {
+  return (call, callback) => {
+    if (node.hanging) return;
+    const md = new grpc.Metadata();
+    md.set('x-ringstore-ring-version', (cluster.advertisedVersion ?? ringVersion()).toString());
+    call.sendMetadata(md);
+    const key = call.request.key.toString('utf8');
+    const forwarded = !cluster.primariesOf(key).includes(node.id);
+    cluster.served.push({ nodeId: node.id, op, key, forwarded, request: call.request });
+    const failure = node.failure;
+    if (failure !== undefined && (failure.op === undefined || failure.op === op)) {
+      if (failure.times !== undefined && --failure.times <= 0) node.failure = undefined;
+      callback({ code: failure.code, details: failure.details, metadata: new grpc.Metadata() });
+      return;
+    }
+    callback(null, serve(call.request));
+  };
+}
+
+function kvServer(node: FakeNodeState, cluster: FakeCluster, ringVersion: () => bigint): KVServer {
+  const { store } = cluster;
+  const write = (key: Buffer, context: Buffer, sibling: Sibling): StoredKey => {
+    const name = key.toString('utf8');
+    const current = store.get(name) ?? { siblings: [], version: 0 };
+    const supersedes = current.version > 0 && context.equals(contextOf(current.version));
+    const next = {
+      siblings: supersedes ? [sibling] : [...current.siblings, sibling],
+      version: current.version + 1,
+    };
+    store.set(name, next);
+    return next;
+  };
+  return {
+    get: kvHandler('get', node, cluster, ringVersion, (req: GetRequest) => {
+      const current = store.get(req.key.toString('utf8'));
+      return current === undefined
+        ? { siblings: [], context: Buffer.alloc(0) }
+        : { siblings: current.siblings, context: contextOf(current.version) };
+    }),
+    put: kvHandler('put', node, cluster, ringVersion, (req: PutRequest) => {
+      const next = write(req.key, req.context, { value: req.value, deleted: false });
+      return { context: contextOf(next.version), siblings: next.siblings };
+    }),
+    delete: kvHandler('delete', node, cluster, ringVersion, (req: DeleteRequest) => {
+      write(req.key, req.context, { value: Buffer.alloc(0), deleted: true });
+      return {};
+    }),
+  };
+}
+
+function unimplemented(_call: unknown, callback: grpc.sendUnaryData<never>): void {
+  callback({ code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' });
+}
+
+function clusterServer(node: FakeNodeState, cluster: FakeCluster): ClusterServer {
+  return {
+    getRing: (_call, callback) => {
+      node.getRingCalls++;
+      const answer = (): void => callback(null, cluster.ringMessage());
+      if (cluster.getRingDelayMs > 0) setTimeout(answer, cluster.getRingDelayMs);
+      else answer();
+    },
+    listMembers: unimplemented,
+    getAntiEntropy: unimplemented,
+    triggerAntiEntropy: unimplemented,
+    getNodeStats: unimplemented,
+  };
+}
