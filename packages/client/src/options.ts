@@ -44,9 +44,13 @@ export const seedsMax = 64;
 /** The most attempts an operation may be allowed: each one may cost a full backoff. */
 export const attemptsMaxLimit = 16;
 
+/** Default deadline of an operation, all attempts included (the node's own default is 1 s). */
 export const deadlineMsDefault = 2_000;
+/** Default period of the background ring refetch: rings change rarely, and responses name newer ones. */
 export const ringRefreshMsDefault = 30_000;
+/** Default attempts per operation: N=3, one per replica. */
 export const attemptsMaxDefault = 3;
+/** Default time a node that could not be reached is tried last. */
 export const failedNodeMemoryMsDefault = 2_000;
 
 /** A value (1 MiB default, 4 MiB hard ceiling) plus key and context, with room to spare. */

@@ -27,7 +27,7 @@ async function rejection(promise: Promise<unknown>): Promise<RingstoreClientErro
 describe('failover', () => {
   it('goes to the next replica when the first is stopped, and tries the stopped one last for a while', async () => {
     const cluster = await fakeCluster({ nodeCount: 3 });
-    const client = await clientOf(cluster, { failedNodeMemoryMs: 300 });
+    const client = await clientOf(cluster, { failedNodeMemoryMs: 500 });
     const [first, second] = cluster.primariesOf('k');
     cluster.node(first!).stop();
     await client.put('k', 'v');
@@ -42,7 +42,7 @@ describe('failover', () => {
     expect(client.stats().retries).toBe(1);
 
     // Forgotten after failedNodeMemoryMs: tried first again (and fails over again).
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    await new Promise((resolve) => setTimeout(resolve, 550));
     const read = await client.get('k');
     expect(read.siblings.map((s) => s.value.toString())).toEqual(['v']);
     expect(client.stats().perNode.get(first!)?.requests).toBe(2);
