@@ -16,6 +16,11 @@ export interface KvHandlerOptions extends RequestLimits {
 
 type Op = 'get' | 'put' | 'delete';
 
+/** Failures that prove a forwarded write was never applied: it was not sent, or reached no replica. */
+function provablyNotApplied(message: string): boolean {
+  return /reached no replica|unreachable \(link down|unknown node|shutting down/.test(message);
+}
+
 /** Client requests this node forwarded (it did not replicate the key) or coordinated itself. */
 export interface RequestCounts {
   forwarded: number;
@@ -104,7 +109,8 @@ export class KvHandler {
         return await send(nodeId, remainingMs);
       } catch (e) {
         last = asRingstoreError(e);
-        if (last.code !== 'unavailable') throw last;
+        // A write goes to the next replica only when this one provably did not apply it.
+        if (last.code !== 'unavailable' || (op !== 'get' && !provablyNotApplied(last.message))) throw last;
         this.liveness.suspect(nodeId, last.message);
       }
     }
