@@ -1,16 +1,21 @@
 // One function per command: validated arguments in, exit code out. Output goes to io; errors a
 // user can act on are thrown as UsageError, InputError or RpcError and reported by run().
+import type { RoutingMode } from '@ringstore/client';
 import { exitCode, UsageError, type ExitCode } from './errors.js';
 import { antiEntropyJson, formatAntiEntropyHuman, formatTriggerHuman, triggerJson } from './format-anti-entropy.js';
 import { formatGetHuman, formatMembersHuman, formatRingHuman, getJson, isFound, membersJson, ringJson } from './format.js';
 import type { RunIo } from './io.js';
 import { parseHex } from './options.js';
-import type { NodeApi, TriggerAntiEntropyArgs } from './rpc.js';
+import type { KvApi } from './kv.js';
+import type { ClusterApi, TriggerAntiEntropyArgs } from './rpc.js';
 
 /** Options every command takes, validated. */
 export interface CommonOptions {
+  /** The node the cluster commands ask, and the seed the data commands fetch the ring from. */
   readonly node: string;
   readonly deadlineMs: number;
+  /** How the data commands pick the node for a key. */
+  readonly routing: RoutingMode;
   readonly json: boolean;
   /** Keys on the command line are hex-encoded bytes rather than UTF-8 text. */
   readonly keyHex: boolean;
@@ -20,7 +25,10 @@ export interface CommonOptions {
 
 export interface CommandContext {
   readonly options: CommonOptions;
-  readonly api: NodeApi;
+  /** get, put, delete: the SDK, routing each key to its replicas. */
+  readonly kv: KvApi;
+  /** ring, members, ae: the node given with --node. */
+  readonly cluster: ClusterApi;
   readonly io: RunIo;
 }
 
@@ -34,8 +42,8 @@ export function keyBytes(key: string, options: CommonOptions): Buffer {
 }
 
 export async function getCommand(context: CommandContext, key: string, r: number): Promise<ExitCode> {
-  const { api, io, options } = context;
-  const response = await api.get(keyBytes(key, options), r);
+  const { kv, io, options } = context;
+  const response = await kv.get(keyBytes(key, options), r);
   const found = isFound(response);
   if (options.json) printJson(io, getJson(key, response));
   else if (found) io.stdout.write(formatGetHuman(response));
@@ -56,8 +64,8 @@ export interface PutArgs {
  * later put with this context supersedes them all, so the user should see what they are.
  */
 export async function putCommand(context: CommandContext, args: PutArgs): Promise<ExitCode> {
-  const { api, io, options } = context;
-  const response = await api.put({ key: keyBytes(args.key, options), value: args.value, context: args.context, w: args.w });
+  const { kv, io, options } = context;
+  const response = await kv.put({ key: keyBytes(args.key, options), value: args.value, context: args.context, w: args.w });
   const { siblings, context: contextBase64 } = getJson(args.key, response);
   if (options.json) printJson(io, { key: args.key, siblings, context: contextBase64 });
   else if (response.siblings.length > 1) io.stdout.write(formatGetHuman(response));
@@ -77,11 +85,11 @@ export interface DeleteArgs {
  * deletes exactly what the read returned (as Riak's client does). Nothing live there: not found.
  */
 export async function deleteCommand(context: CommandContext, args: DeleteArgs): Promise<ExitCode> {
-  const { api, io, options } = context;
+  const { kv, io, options } = context;
   const key = keyBytes(args.key, options);
   let deleteContext = args.context;
   if (deleteContext === undefined) {
-    const current = await api.get(key, 0);
+    const current = await kv.get(key, 0);
     if (!isFound(current)) {
       if (options.json) printJson(io, { key: args.key, deleted: false });
       io.stderr.write('not found\n');
@@ -89,39 +97,39 @@ export async function deleteCommand(context: CommandContext, args: DeleteArgs): 
     }
     deleteContext = current.context;
   }
-  await api.delete({ key, context: deleteContext, w: args.w });
+  await kv.delete({ key, context: deleteContext, w: args.w });
   if (options.json) printJson(io, { key: args.key, deleted: true });
   else io.stdout.write('deleted\n');
   return exitCode.ok;
 }
 
 export async function ringCommand(context: CommandContext): Promise<ExitCode> {
-  const { api, io, options } = context;
-  const ring = await api.getRing();
+  const { cluster, io, options } = context;
+  const ring = await cluster.getRing();
   if (options.json) printJson(io, ringJson(ring));
   else io.stdout.write(formatRingHuman(ring));
   return exitCode.ok;
 }
 
 export async function membersCommand(context: CommandContext): Promise<ExitCode> {
-  const { api, io, options } = context;
-  const members = await api.listMembers();
+  const { cluster, io, options } = context;
+  const members = await cluster.listMembers();
   if (options.json) printJson(io, membersJson(members));
   else io.stdout.write(formatMembersHuman(members));
   return exitCode.ok;
 }
 
 export async function aeStatusCommand(context: CommandContext): Promise<ExitCode> {
-  const { api, io, options } = context;
-  const partitions = await api.getAntiEntropy();
+  const { cluster, io, options } = context;
+  const partitions = await cluster.getAntiEntropy();
   if (options.json) printJson(io, antiEntropyJson(partitions));
   else io.stdout.write(formatAntiEntropyHuman(partitions, io.nowMs?.() ?? Date.now()));
   return exitCode.ok;
 }
 
 export async function aeTriggerCommand(context: CommandContext, args: TriggerAntiEntropyArgs): Promise<ExitCode> {
-  const { api, io, options } = context;
-  const response = await api.triggerAntiEntropy(args);
+  const { cluster, io, options } = context;
+  const response = await cluster.triggerAntiEntropy(args);
   if (options.json) printJson(io, triggerJson(response));
   else io.stdout.write(formatTriggerHuman(response));
   return exitCode.ok;

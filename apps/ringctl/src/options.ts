@@ -1,10 +1,18 @@
 // Parsing and validation of flag values. Pure: each function takes the raw text and returns the
 // value or throws UsageError, so every bad flag becomes exit code 2 with one clear sentence.
+import type { RoutingMode } from '@ringstore/client';
 import { UsageError } from './errors.js';
 
 /** Node contacted when neither --node nor RINGSTORE_NODE is given. */
 export const nodeAddressDefault = '127.0.0.1:7001';
-/** Deadline of every RPC unless --deadline-ms says otherwise. */
+/** How the data commands pick a node for the key, unless --routing says otherwise. */
+export const routingDefault: RoutingMode = 'zero-hop';
+/** The --routing values, as the SDK names them. */
+const routingModes: readonly RoutingMode[] = ['zero-hop', 'any-node'];
+/**
+ * Deadline of every cluster RPC, and of each data operation with all its attempts, unless
+ * --deadline-ms says otherwise.
+ */
 export const deadlineMsDefault = 5_000;
 /**
  * Deadline of `ae trigger` unless --deadline-ms is given: the node answers only when every exchange
@@ -70,6 +78,12 @@ export function parseHex(what: string, text: string): Buffer {
     throw new UsageError(`${what} must be hex digits, two per byte, got '${text}'`);
   }
   return Buffer.from(text, 'hex');
+}
+
+export function parseRouting(text: string): RoutingMode {
+  const mode = routingModes.find((candidate) => candidate === text);
+  if (mode === undefined) throw new UsageError(`--routing must be ${routingModes.join(' or ')}, got '${text}'`);
+  return mode;
 }
 
 export function parseNodeAddress(source: string, text: string): string {

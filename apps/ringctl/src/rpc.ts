@@ -1,14 +1,12 @@
-// The only module that talks gRPC. Commands see a small promise API with plain arguments; a later
-// change swaps this implementation for the @ringstore/client SDK without touching the commands.
-// gRPC status codes are turned into RpcError here and nowhere else.
+// The cluster commands' gRPC (ring, members, ae): the generated ClusterClient against the one node
+// given with --node, since these ask about that node itself. Commands see a small promise API with
+// plain arguments; gRPC status codes are turned into RpcError here. The data commands go through
+// the @ringstore/client SDK instead (kv.ts).
 import * as grpc from '@grpc/grpc-js';
 import {
   ClusterClient,
-  KVClient,
-  type GetResponse,
   type Member,
   type PartitionAntiEntropy,
-  type PutResponse,
   type Ring,
   type TriggerAntiEntropyResponse,
 } from '@ringstore/proto';
@@ -20,27 +18,12 @@ const messageBytesMax = 4 * 1024 * 1024;
 const channelOptions: grpc.ChannelOptions = {
   'grpc.max_send_message_length': messageBytesMax,
   'grpc.max_receive_message_length': messageBytesMax,
-  // Retrying a put is the caller's decision (it may create a sibling); the CLI makes one attempt.
+  // One attempt per command: a retried trigger would run every exchange again.
   'grpc.enable_retries': 0,
   // One short call per process: no keepalive pings, and a fresh subchannel per connection.
   'grpc.keepalive_time_ms': -1,
   'grpc.use_local_subchannel_pool': 1,
 };
-
-export interface PutArgs {
-  readonly key: Buffer;
-  readonly value: Buffer;
-  readonly context: Buffer;
-  /** 0: the cluster default. */
-  readonly w: number;
-}
-
-export interface DeleteArgs {
-  readonly key: Buffer;
-  readonly context: Buffer;
-  /** 0: the cluster default. */
-  readonly w: number;
-}
 
 export interface TriggerAntiEntropyArgs {
   /** Partitions to exchange; empty: every partition the node replicates. */
@@ -49,13 +32,8 @@ export interface TriggerAntiEntropyArgs {
   readonly rebuild: boolean;
 }
 
-/** What ringctl asks of a node. Every call carries the deadline given at connect. */
-export interface NodeApi {
-  /** r = 0: the cluster default. */
-  get(key: Buffer, r: number): Promise<GetResponse>;
-  /** The context of the new version and every sibling it covers, the written value included. */
-  put(args: PutArgs): Promise<PutResponse>;
-  delete(args: DeleteArgs): Promise<void>;
+/** What the cluster commands ask of a node. Every call carries the deadline given at connect. */
+export interface ClusterApi {
   getRing(): Promise<Ring>;
   listMembers(): Promise<Member[]>;
   /** The node's anti-entropy state of every partition it replicates. */
@@ -73,25 +51,18 @@ type UnaryMethod<Req, Res> = (
   callback: Callback<Res>,
 ) => grpc.ClientUnaryCall;
 
-export function connectNode(address: string, deadlineMs: number, strictQuorum = false): NodeApi {
-  const credentials = grpc.credentials.createInsecure();
-  const kv = new KVClient(address, credentials, channelOptions);
-  const cluster = new ClusterClient(address, credentials, channelOptions);
+/** Opens no connection until the first call (a usage error found later costs nothing). */
+export function connectCluster(address: string, deadlineMs: number): ClusterApi {
+  const cluster = new ClusterClient(address, grpc.credentials.createInsecure(), channelOptions);
   const call = <Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> =>
     unary(method, request, deadlineMs);
   return {
-    get: (key, r) => call(kv.get.bind(kv), { key, r, strictQuorum }),
-    put: (args) => call(kv.put.bind(kv), { ...args, strictQuorum }),
-    delete: async (args) => {
-      await call(kv.delete.bind(kv), { ...args, strictQuorum });
-    },
     getRing: () => call(cluster.getRing.bind(cluster), {}),
     listMembers: async () => (await call(cluster.listMembers.bind(cluster), {})).members,
     getAntiEntropy: async () => (await call(cluster.getAntiEntropy.bind(cluster), {})).partitions,
     triggerAntiEntropy: (args) =>
       call(cluster.triggerAntiEntropy.bind(cluster), { partitions: [...args.partitions], rebuild: args.rebuild }),
     close: () => {
-      kv.close();
       cluster.close();
     },
   };

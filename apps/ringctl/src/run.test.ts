@@ -1,10 +1,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { DeleteRequest, GetRequest, PutRequest } from '@ringstore/proto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeNode, type FakeNode } from './test-support/fake-node.js';
+import { ringOver, startFakeNode, type FakeNode } from './test-support/fake-node.js';
 import { run } from './run.js';
 import { runCli } from './test-support/run-cli.js';
 
@@ -35,6 +36,20 @@ const seed = (key: string, siblings: { value: string | Buffer; deleted?: boolean
   });
 const sink = () => ({ write: () => true });
 const lastRequest = <T>() => node.requests.at(-1)!.request as T;
+/** The methods a fake node was called with, in order. */
+const methods = (fake: FakeNode) => fake.requests.map((r) => r.method);
+/** Without the GetRing calls the SDK makes to connect (and to refresh its ring after a failure). */
+const dataMethods = (fake: FakeNode) => methods(fake).filter((method) => method !== 'getRing');
+
+/** A 127.0.0.1 address nothing listens on: a port just bound and released. */
+async function unusedAddress(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return `127.0.0.1:${address.port}`;
+}
 
 describe('put', () => {
   it('writes the value argument with an empty context and the default w, and prints the new context', async () => {
@@ -196,7 +211,8 @@ describe('delete', () => {
     seed('k', [{ value: 'v' }]);
     const result = await cli(['delete', 'k']);
     expect(result).toEqual({ code: 0, stdout: 'deleted\n', stderr: '' });
-    expect(node.requests.map((r) => r.method)).toEqual(['get', 'delete']);
+    // One ring fetch to connect, then the read and the delete through the same client.
+    expect(methods(node)).toEqual(['getRing', 'get', 'delete']);
     expect(lastRequest<DeleteRequest>().context.toString()).toBe('v7');
     expect((await cli(['get', 'k'])).code).toBe(1);
   });
@@ -206,13 +222,13 @@ describe('delete', () => {
     const result = await cli(['delete', 'k', '--context', b64('v7'), '--w', '2', '--json']);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ key: 'k', deleted: true });
-    expect(node.requests.map((r) => r.method)).toEqual(['delete']);
+    expect(methods(node)).toEqual(['getRing', 'delete']);
     expect(lastRequest<DeleteRequest>().w).toBe(2);
   });
 
   it('exits 1 with "not found" when there is nothing to delete', async () => {
     expect(await cli(['delete', 'absent'])).toEqual({ code: 1, stdout: '', stderr: 'not found\n' });
-    expect(node.requests.map((r) => r.method)).toEqual(['get']);
+    expect(methods(node)).toEqual(['getRing', 'get']);
   });
 });
 
@@ -296,18 +312,50 @@ describe('ring and members', () => {
 });
 
 describe('server errors', () => {
-  it('prints the gRPC status name and message and exits 1', async () => {
-    node.failNext = { code: grpc.status.UNAVAILABLE, details: 'acked 1 of W=2' };
+  it('prints the gRPC status name and message and exits 1, without repeating a write that may have landed', async () => {
+    node.failNext = { code: grpc.status.UNAVAILABLE, details: 'acked 1 of W=2', method: 'put' };
     expect(await cli(['put', 'k', 'v', '--w', '2'])).toEqual({
       code: 1,
       stdout: '',
       stderr: 'UNAVAILABLE: acked 1 of W=2\n',
     });
+    expect(dataMethods(node)).toEqual(['put']);
   });
 
   it('maps other statuses the same way', async () => {
-    node.failNext = { code: grpc.status.INVALID_ARGUMENT, details: 'r=9 exceeds N=3' };
+    node.failNext = { code: grpc.status.INVALID_ARGUMENT, details: 'r=9 exceeds N=3', method: 'get' };
     expect(await cli(['get', 'k', '--r', '9'])).toMatchObject({ code: 1, stderr: 'INVALID_ARGUMENT: r=9 exceeds N=3\n' });
+    expect(dataMethods(node)).toEqual(['get']);
+  });
+
+  it('a write the node refused before writing anything is sent again, and succeeds', async () => {
+    const details = 'put acked 0 of W=2 (only 1 replicas available; the write reached no replica)';
+    node.failNext = { code: grpc.status.UNAVAILABLE, details, method: 'put' };
+    expect(await cli(['put', 'k', 'v'])).toEqual({ code: 0, stdout: `context: ${b64('v1')}\n`, stderr: '' });
+    expect(dataMethods(node)).toEqual(['put', 'put']);
+  });
+
+  it('a put that outlasts --deadline-ms fails with DEADLINE_EXCEEDED and is sent once', async () => {
+    node.hangNext = 'put';
+    const result = await cli(['put', 'k', 'v', '--deadline-ms', '200']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^DEADLINE_EXCEEDED: /);
+    const puts = node.requests.filter((r) => r.method === 'put');
+    expect(puts).toHaveLength(1);
+    expect(puts[0]!.deadlineRemainingMs).toBeLessThanOrEqual(200);
+  });
+
+  it('--deadline-ms bounds a whole get: a hung first attempt leaves time for a second', async () => {
+    node.hangNext = 'get';
+    seed('k', [{ value: 'v' }]);
+    const result = await cli(['get', 'k', '--deadline-ms', '1000']);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toContain('[1] v\n');
+    const gets = node.requests.filter((r) => r.method === 'get');
+    expect(gets).toHaveLength(2);
+    // The first attempt got half the operation's deadline, the second what was left of it.
+    expect(gets[0]!.deadlineRemainingMs).toBeLessThanOrEqual(500);
+    expect(gets[1]!.deadlineRemainingMs).toBeLessThanOrEqual(500);
   });
 
   it('gives every RPC a deadline', async () => {
@@ -324,6 +372,66 @@ describe('server errors', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^UNAVAILABLE: /);
   });
+
+  it('reports a data command whose --node cannot be reached as UNAVAILABLE, naming it', async () => {
+    const address = await unusedAddress();
+    const result = await runCli(['--node', address, 'get', 'k']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^UNAVAILABLE: no seed returned a ring: /);
+    expect(result.stderr).toContain(address);
+  });
+
+  it('reports a ring the SDK cannot route with as UNAVAILABLE, without sending the request', async () => {
+    node.ring = { ...node.ring, partitionCount: 6, owners: [0, 0, 0, 0, 0, 0] };
+    const result = await cli(['put', 'k', 'v']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^UNAVAILABLE: no seed returned a ring: .*power of two/);
+    expect(methods(node)).toEqual(['getRing']);
+  });
+});
+
+describe('routing of get, put and delete', () => {
+  let other: FakeNode;
+  beforeEach(async () => {
+    other = await startFakeNode();
+    // n1 is the other fake, n2 (this one, the seed) the first owner of every partition.
+    node.ring = ringOver([other.address, node.address], 1);
+  });
+  afterEach(async () => {
+    await other.stop();
+  });
+
+  it('zero-hop (the default) sends each request to the first replica of the key', async () => {
+    expect((await cli(['put', 'k', 'v'])).code).toBe(0);
+    expect((await cli(['--routing', 'zero-hop', 'get', 'k'])).code).toBe(0);
+    expect(methods(node)).toEqual(['getRing', 'put', 'getRing', 'get']);
+    expect(other.requests).toEqual([]);
+  });
+
+  it('--routing any-node is accepted, before or after the command, and goes round-robin from the first node', async () => {
+    expect((await cli(['--routing', 'any-node', 'put', 'k', 'v'])).code).toBe(0);
+    expect(await cli(['delete', 'k', '--context', b64('v1'), '--routing', 'any-node'])).toEqual({
+      code: 0,
+      stdout: 'deleted\n',
+      stderr: '',
+    });
+    // The seed only handed out the ring; n1, which the key's preference list does not start with, got both writes.
+    expect(methods(node)).toEqual(['getRing', 'getRing']);
+    expect(methods(other)).toEqual(['put', 'delete']);
+  });
+});
+
+describe('failover', () => {
+  it('get, put and delete still work when the ring lists a second node that cannot be reached', async () => {
+    // n1, first owner of every partition, is down: the SDK tries it first, then n2 (the fake).
+    node.ring = ringOver([await unusedAddress(), node.address], 0);
+    expect(await cli(['put', 'k', 'v'])).toEqual({ code: 0, stdout: `context: ${b64('v1')}\n`, stderr: '' });
+    const read = await cli(['get', 'k']);
+    expect(read).toEqual({ code: 0, stdout: ['siblings: 1', '[1] v', `context: ${b64('v1')}`, ''].join('\n'), stderr: '' });
+    expect(await cli(['delete', 'k'])).toEqual({ code: 0, stdout: 'deleted\n', stderr: '' });
+    expect(dataMethods(node)).toEqual(['put', 'get', 'get', 'delete']);
+    expect(lastRequest<DeleteRequest>().context.toString()).toBe('v1');
+  });
 });
 
 describe('node address', () => {
@@ -331,6 +439,12 @@ describe('node address', () => {
     const result = await runCli(['ring', '--json'], { env: { RINGSTORE_NODE: node.address } });
     expect(result.code).toBe(0);
     expect(node.requests.map((r) => r.method)).toEqual(['getRing']);
+  });
+
+  it('seeds the data commands with RINGSTORE_NODE too', async () => {
+    const result = await runCli(['put', 'k', 'v'], { env: { RINGSTORE_NODE: node.address } });
+    expect(result.code).toBe(0);
+    expect(methods(node)).toEqual(['getRing', 'put']);
   });
 
   it('prefers --node over RINGSTORE_NODE', async () => {
@@ -354,6 +468,8 @@ describe('usage errors exit 2 without calling the node', () => {
     ['unpadded base64 context', ['delete', 'k', '--context', 'djc'], '--context must be base64'],
     ['zero deadline', ['ring', '--deadline-ms', '0'], '--deadline-ms must be an integer'],
     ['bad node', ['members', '--node', 'localhost'], '--node must be host:port'],
+    ['bad routing', ['get', 'k', '--routing', 'one-hop'], "--routing must be zero-hop or any-node, got 'one-hop'"],
+    ['empty routing', ['--routing', '', 'put', 'k', 'v'], "--routing must be zero-hop or any-node, got ''"],
     ['value and --file', ['put', 'k', 'v', '--file', '/etc/hostname'], 'either as an argument or with --file'],
     ['empty key', ['get', ''], 'the key must not be empty'],
     ['odd hex key', ['get', 'abc', '--key-hex'], "the key must be hex digits, two per byte, got 'abc'"],
@@ -378,6 +494,7 @@ describe('usage errors exit 2 without calling the node', () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
     for (const command of ['get', 'put', 'delete', 'ring', 'members', 'ae']) expect(result.stdout).toContain(command);
+    expect(result.stdout).toContain('--routing <mode>');
     expect(result.stdout).toContain('anti-entropy');
   });
 });

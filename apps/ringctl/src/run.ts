@@ -23,9 +23,12 @@ import {
   parseNodeAddress,
   parsePartitions,
   parseQuorum,
+  parseRouting,
   partitionMax,
+  routingDefault,
 } from './options.js';
-import { connectNode } from './rpc.js';
+import { connectKv } from './kv.js';
+import { connectCluster } from './rpc.js';
 import { readValue } from './value-source.js';
 
 /** Flags as commander hands them over, before validation. */
@@ -33,6 +36,7 @@ interface RawOptions {
   node?: string;
   /** Absent: the command's own default (deadlineMsDefault, or aeTriggerDeadlineMsDefault). */
   deadlineMs?: string;
+  routing?: string;
   json?: boolean;
   keyHex?: boolean;
   strict?: boolean;
@@ -77,10 +81,20 @@ function buildProgram(io: RunIo, bind: Bind): Command {
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError('(run ringctl --help for usage)')
-    .option('--node <host:port>', `node to contact (default: $RINGSTORE_NODE, else ${nodeAddressDefault})`)
+    .option(
+      '--node <host:port>',
+      'node that ring, members and ae ask, and that get, put and delete fetch the ring from ' +
+        `(default: $RINGSTORE_NODE, else ${nodeAddressDefault})`,
+    )
     .option(
       '--deadline-ms <ms>',
-      `deadline of every RPC in milliseconds (default: ${deadlineMsDefault}; ae trigger: ${aeTriggerDeadlineMsDefault})`,
+      'deadline in milliseconds of each RPC; for get, put and delete of each operation with all its ' +
+        `retries (default: ${deadlineMsDefault}; ae trigger: ${aeTriggerDeadlineMsDefault})`,
+    )
+    .option(
+      '--routing <mode>',
+      'how get, put and delete pick a node: zero-hop (straight to a replica of the key) or any-node ' +
+        `(round-robin over the ring; a node without the key forwards it) (default: ${routingDefault})`,
     )
     .option('--json', 'print one JSON document instead of text')
     .option('--key-hex', 'keys are given as hex digits (two per byte) instead of UTF-8 text')
@@ -193,6 +207,7 @@ function commonOptions(raw: RawOptions, io: RunIo, commandDeadlineMsDefault: num
   return {
     node,
     deadlineMs: raw.deadlineMs === undefined ? commandDeadlineMsDefault : parseDeadlineMs(raw.deadlineMs),
+    routing: raw.routing === undefined ? routingDefault : parseRouting(raw.routing),
     json: raw.json === true,
     keyHex: raw.keyHex === true,
     strict: raw.strict === true,
@@ -206,11 +221,15 @@ async function withNode(
   positionals: readonly (string | undefined)[],
   action: Action,
 ): Promise<number> {
-  const api = connectNode(options.node, options.deadlineMs, options.strict);
+  const { node, deadlineMs, routing, strict } = options;
+  // Neither connects before its first call, so a command uses only the one it needs.
+  const cluster = connectCluster(node, deadlineMs);
+  const kv = connectKv({ seed: node, deadlineMs, routing, strictQuorum: strict });
   try {
-    return await action({ options, api, io }, raw, positionals);
+    return await action({ options, kv, cluster, io }, raw, positionals);
   } finally {
-    api.close();
+    kv.close();
+    cluster.close();
   }
 }
 

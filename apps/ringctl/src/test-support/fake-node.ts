@@ -1,6 +1,7 @@
 // An in-process gRPC server with the KV and Cluster services over a tiny in-memory store. It records
 // every request and can be told to fail the next call with a given status, so ringctl's tests talk
-// real gRPC over 127.0.0.1 without a storage node.
+// real gRPC over 127.0.0.1 without a storage node. Its GetRing answers, by default, a one-node ring
+// of itself, so the SDK behind the data commands routes every key to it.
 import * as grpc from '@grpc/grpc-js';
 import {
   ClusterService,
@@ -23,8 +24,11 @@ interface StoredKey {
   version: number;
 }
 
+export type FakeMethod =
+  'get' | 'put' | 'delete' | 'getRing' | 'listMembers' | 'getAntiEntropy' | 'triggerAntiEntropy' | 'getNodeStats';
+
 export interface RecordedRequest {
-  readonly method: 'get' | 'put' | 'delete' | 'getRing' | 'listMembers' | 'getAntiEntropy' | 'triggerAntiEntropy' | 'getNodeStats';
+  readonly method: FakeMethod;
   readonly request: GetRequest | PutRequest | DeleteRequest | TriggerAntiEntropyRequest | Record<string, never>;
   /** How long the call had left when it arrived (its deadline minus now); Infinity: no deadline. */
   readonly deadlineRemainingMs: number;
@@ -35,17 +39,34 @@ export interface FakeNode {
   readonly requests: RecordedRequest[];
   /** Every key's state; tests may seed siblings directly. */
   readonly store: Map<string, StoredKey>;
+  /** What GetRing answers; by default ringOver([address]), a ring of this node alone. */
   ring: Ring;
   members: Member[];
   /** What GetAntiEntropy answers. */
   antiEntropy: PartitionAntiEntropy[];
   /** What TriggerAntiEntropy answers. */
   triggerResponse: TriggerAntiEntropyResponse;
-  /** When set, the next call fails with this status instead of being served. */
-  failNext: { code: grpc.status; details: string } | undefined;
-  /** When true, the next call is never answered (to exercise deadlines). */
-  hangNext: boolean;
+  /**
+   * When set, the next call fails with this status instead of being served: the next call of
+   * `method` when given (data commands call GetRing first), else the next call of any method.
+   */
+  failNext: { code: grpc.status; details: string; method?: FakeMethod | undefined } | undefined;
+  /** The next call (true), or the next call of this method, is never answered (to exercise deadlines). */
+  hangNext: boolean | FakeMethod;
   stop(): Promise<void>;
+}
+
+/**
+ * A ring the SDK can route with whose nodes n1, n2, ... are at `addresses`, in that order: 8
+ * partitions, N = the node count, and node `firstOwner` the first owner of every partition, so
+ * every key's preference list starts with it and then walks to the others.
+ */
+export function ringOver(addresses: readonly string[], firstOwner = 0): Ring {
+  // Ring members must be sorted by id: n1..n9 are, n10 would not be.
+  if (addresses.length < 1 || addresses.length > 9) throw new Error(`ringOver takes 1..9 addresses, got ${addresses.length}`);
+  const nodes = addresses.map((address, index) => ({ id: `n${index + 1}`, address, zone: '', status: 'up' }));
+  const partitionCount = 8;
+  return { version: 1n, partitionCount, replicas: nodes.length, nodes, owners: new Array<number>(partitionCount).fill(firstOwner) };
 }
 
 /** The context of a key version: "v" and the version number. Opaque to ringctl, like the real one. */
@@ -76,7 +97,8 @@ export async function startFakeNode(): Promise<FakeNode> {
       else reject(error);
     });
   });
-  return Object.assign(node, { address: `127.0.0.1:${port}` });
+  const address = `127.0.0.1:${port}`;
+  return Object.assign(node, { address, ring: ringOver([address]) });
 }
 
 /** Records the request, then either fails it (failNext) or answers with serve(). */
@@ -91,11 +113,14 @@ function handle<Req, Res>(
       request: call.request as RecordedRequest['request'],
       deadlineRemainingMs: remainingMs(call.getDeadline()),
     });
-    const failure = node.failNext;
-    const hang = node.hangNext;
-    node.failNext = undefined;
-    node.hangNext = false;
-    if (hang) return;
+    const aimed = node.failNext?.method;
+    const failure = aimed === undefined || aimed === method ? node.failNext : undefined;
+    const hang = node.hangNext === true || node.hangNext === method;
+    if (failure !== undefined) node.failNext = undefined;
+    if (hang) {
+      node.hangNext = false;
+      return;
+    }
     if (failure === undefined) callback(null, serve(call.request));
     else callback({ code: failure.code, details: failure.details });
   };
