@@ -21,10 +21,21 @@ describe('ringstore-bench (smoke: the CI variant of npm run bench)', () => {
     expect(result.latencyMs.max).toBeGreaterThanOrEqual(result.latencyMs.p99);
   }, 90_000);
 
+  it('drives the same load through the smart client with zero-hop routing', async () => {
+    const { io, out, err } = captureIo();
+    const code = await run(['--seconds', '1', '--concurrency', '4', '--keys', '50', '--client', 'zero-hop', '--json'], io);
+    expect(code, err()).toBe(0);
+    const result = JSON.parse(out()) as { ok: number; errors: number; client: string };
+    expect(result.client).toBe('zero-hop');
+    expect(result.errors).toBe(0);
+    expect(result.ok).toBeGreaterThan(0);
+  }, 90_000);
+
   it.each([
     [['--seconds', '0']],
     [['--concurrency', 'lots']],
     [['--workload', 'scan']],
+    [['--client', 'telepathy']],
     [['--nodes', '99']],
   ])('refuses bad flags %j with exit code 2', async (argv) => {
     const { io, err } = captureIo();

@@ -30,6 +30,7 @@ interface Flags {
   r: number;
   w: number;
   json?: boolean;
+  client: 'direct' | 'zero-hop' | 'any-node';
 }
 
 function command(io: BenchIo): Command {
@@ -45,6 +46,7 @@ function command(io: BenchIo): Command {
     .option('--deadline-ms <ms>', 'deadline of each request', intIn('--deadline-ms', 1, 600_000), 5_000)
     .option('--r <n>', 'read quorum per request (0 = node default)', intIn('--r', 0, 16), 0)
     .option('--w <n>', 'write quorum per request (0 = node default)', intIn('--w', 0, 16), 0)
+    .addOption(new Option('--client <kind>', 'direct (generated gRPC clients, round-robin) or the SDK with zero-hop or any-node routing').choices(['direct', 'zero-hop', 'any-node']).default('direct'))
     .option('--json', 'print the result as JSON')
     .exitOverride()
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
@@ -53,7 +55,7 @@ function command(io: BenchIo): Command {
 function formatResult(r: LoadResult, where: string): string {
   const kinds = Object.entries(r.errorKinds).map(([k, n]) => `${k}=${n}`).join(' ');
   return [
-    `${r.workload} against ${where}: ${r.opsPerSecond} ops/s (${r.ok} ok, ${r.errors} errors${kinds ? `: ${kinds}` : ''}) in ${r.durationMs} ms, concurrency ${r.concurrency}`,
+    `${r.workload} (${r.client}) against ${where}: ${r.opsPerSecond} ops/s (${r.ok} ok, ${r.errors} errors${kinds ? `: ${kinds}` : ''}) in ${r.durationMs} ms, concurrency ${r.concurrency}`,
     `latency ms: p50 ${r.latencyMs.p50}  p99 ${r.latencyMs.p99}  p99.9 ${r.latencyMs.p999}  max ${r.latencyMs.max}`,
   ].join('\n') + '\n';
 }
@@ -83,7 +85,7 @@ export async function run(argv: readonly string[], io: BenchIo): Promise<number>
   }
   const f = cmd.opts<Flags>();
   const load = (addresses: string[]): Promise<LoadResult> => {
-    const options: LoadOptions = { addresses, workload: f.workload, durationMs: f.seconds * 1000, concurrency: f.concurrency, valueBytes: f.valueBytes, keyCount: f.keys, deadlineMs: f.deadlineMs, r: f.r, w: f.w };
+    const options: LoadOptions = { addresses, workload: f.workload, durationMs: f.seconds * 1000, concurrency: f.concurrency, valueBytes: f.valueBytes, keyCount: f.keys, deadlineMs: f.deadlineMs, r: f.r, w: f.w, client: f.client };
     return runLoad(options);
   };
   const targets = f.target?.split(',').map((s) => s.trim()).filter((s) => s !== '');
