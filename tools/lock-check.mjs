@@ -5,10 +5,11 @@
 // Everything else (every package this machine installs, every workspace's dependency list)
 // must be identical, so a package.json change without its lock change still fails.
 import { readFileSync } from 'node:fs';
+import process from 'node:process';
 
 const [beforePath, afterPath] = process.argv.slice(2);
 if (!beforePath || !afterPath) {
-  console.error('usage: node tools/lock-check.mjs <before> <after>');
+  process.stderr.write('usage: node tools/lock-check.mjs <before> <after>\n');
   process.exit(2);
 }
 const matches = (list, value) =>
@@ -42,9 +43,9 @@ for (const name of new Set([...Object.keys(before), ...Object.keys(after)])) {
     diffs.push(`${name || '(root)'}:\n  before ${a ?? 'absent'}\n  after  ${b ?? 'absent'}`);
 }
 if (diffs.length > 0) {
-  console.error(
-    `package-lock.json changed during install (${diffs.length} entries):\n${diffs.slice(0, 20).join('\n')}`,
+  process.stderr.write(
+    `package-lock.json changed during install (${diffs.length} entries):\n${diffs.slice(0, 20).join('\n')}\n`,
   );
   process.exit(1);
 }
-console.log('package-lock.json: install changed nothing that this platform installs');
+process.stdout.write('package-lock.json: install changed nothing that this platform installs\n');
