@@ -26,4 +26,14 @@ export {
   type TextSink,
 } from './launcher.js';
 export { readLogTail, logTailBytesMax } from './log-tail.js';
-export { killAllChildren, liveChildPids, type ExitInfo } from './node-process.js';
+export {
+  describeExit,
+  killAllChildren,
+  liveChildPids,
+  spawnChild,
+  stopChild,
+  waitForExit,
+  type ChildHandle,
+  type ExitInfo,
+  type SpawnOptions,
+} from './node-process.js';
