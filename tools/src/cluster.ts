@@ -39,6 +39,16 @@ export interface StartClusterOptions {
   /** The script to run with node. Default: this repository's ringstore-node. */
   readonly nodeBin?: string | undefined;
   readonly host?: '127.0.0.1' | undefined;
+  /**
+   * host:port of each node, n1 first (one per node); replaces host and basePort. The launcher
+   * does not probe them: they may belong to other network namespaces (the chaos harness).
+   */
+  readonly addresses?: readonly string[] | undefined;
+  /**
+   * Words run before `node <nodeBin> ...` for a node, e.g. ['ip', 'netns', 'exec', 'ns1']. The
+   * program must exec the node (keep its pid), so that the pid killed and signalled is the node's.
+   */
+  readonly commandPrefix?: ((id: string) => readonly string[]) | undefined;
   readonly startTimeoutMs?: number | undefined;
   readonly stopTimeoutMs?: number | undefined;
   /** Added to the launcher's environment for every node. */
@@ -89,6 +99,8 @@ interface Settings {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly onSpawn: ((node: ClusterNode) => void) | undefined;
   readonly onUnexpectedExit: ((node: ClusterNode, exit: ExitInfo) => void) | undefined;
+  readonly addresses: readonly string[] | undefined;
+  readonly commandPrefix: ((id: string) => readonly string[]) | undefined;
 }
 
 /** One node of the cluster; its process comes and goes with kill and restart. */
@@ -105,8 +117,8 @@ interface Slot {
 /** Starts the nodes and resolves once every one answers SERVING; on failure, none is left running. */
 export async function startCluster(options: StartClusterOptions): Promise<Cluster> {
   const settings = validate(options);
-  const ports = await choosePorts(settings);
-  const slots = ports.map((port, index) => newSlot(settings, `n${index + 1}`, port));
+  const addresses = settings.addresses ?? (await choosePorts(settings)).map((port) => `${settings.host}:${port}`);
+  const slots = addresses.map((address, index) => newSlot(settings, `n${index + 1}`, address));
   await mkdir(settings.logDir, { recursive: true });
   await Promise.all(slots.map((slot) => mkdir(slot.dataDir, { recursive: true })));
   const cluster = new LocalCluster(settings, slots);
@@ -134,6 +146,9 @@ function validate(options: StartClusterOptions): Settings {
   if (options.nodeBin === undefined && !existsSync(repoNodeMain)) {
     throw new ClusterError('node_bin_missing', `ringstore-node is not built (${repoNodeMain} is missing): run npm run build`);
   }
+  if (options.addresses !== undefined && options.addresses.length !== options.nodes) {
+    throw new ClusterError('invalid_options', `addresses lists ${options.addresses.length} nodes, nodes is ${options.nodes}`);
+  }
   const dataDir = resolve(options.dataDir);
   return {
     nodes: options.nodes,
@@ -148,6 +163,8 @@ function validate(options: StartClusterOptions): Settings {
     env: { ...process.env, ...options.env },
     onSpawn: options.onSpawn,
     onUnexpectedExit: options.onUnexpectedExit,
+    addresses: options.addresses,
+    commandPrefix: options.commandPrefix,
   };
 }
 
@@ -165,10 +182,10 @@ async function choosePorts(settings: Settings): Promise<number[]> {
   return ports;
 }
 
-function newSlot(settings: Settings, id: string, port: number): Slot {
+function newSlot(settings: Settings, id: string, address: string): Slot {
   return {
     id,
-    address: `${settings.host}:${port}`,
+    address,
     dataDir: join(settings.dataDir, id),
     logFile: join(settings.logDir, `${id}.log`),
     child: undefined,
@@ -204,9 +221,12 @@ class LocalCluster implements Cluster {
 
   spawn(slot: Slot): void {
     assert(slot.state !== 'running', `node ${slot.id} is already running`);
+    const args = [this.settings.nodeBin, ...nodeArgs(slot, this.slots, this.settings.extraArgs)];
+    const [command, ...prefixArgs] = [...(this.settings.commandPrefix?.(slot.id) ?? []), process.execPath];
+    assert(command !== undefined, 'a command line has a program');
     const child = spawnChild({
-      command: process.execPath,
-      args: [this.settings.nodeBin, ...nodeArgs(slot, this.slots, this.settings.extraArgs)],
+      command,
+      args: [...prefixArgs, ...args],
       logFile: slot.logFile,
       cwd: process.cwd(),
       env: this.settings.env,
