@@ -1,0 +1,78 @@
+// The history of a run, after Jepsen: every operation is an invoke event followed by one completion,
+// ok (acknowledged), fail (certainly not applied) or unknown (may or may not have been applied: a
+// timeout, a quorum failure after sending). Pure: the clock is an argument.
+
+export const workloadNames = ['unique-keys', 'set'] as const;
+export type WorkloadName = (typeof workloadNames)[number];
+
+export type CompletionType = 'ok' | 'fail' | 'unknown';
+export type EventType = 'invoke' | CompletionType;
+
+export interface OpEvent {
+  /** Ties an invoke to its completion. */
+  readonly op: number;
+  readonly type: EventType;
+  readonly workload: WorkloadName;
+  /** The client worker that ran the operation. */
+  readonly process: number;
+  /** 'write': put a unique key; 'add': add an element to a set with update. */
+  readonly f: 'write' | 'add';
+  readonly key: string;
+  /** What the operation adds: the value written (unique keys) or the set element. */
+  readonly element: string;
+  /** Since the start of the workload. */
+  readonly timeMs: number;
+  /** Completions that were not ok: the error (status and message). */
+  readonly error?: string;
+}
+
+/** An item the checker follows: one element of one key. */
+export function itemOf(key: string, element: string): string {
+  return `${key}=${element}`;
+}
+
+/** Most events one history keeps: 10 minutes at 1,000 operations per second is 1.2 million. */
+export const eventsMax = 5_000_000;
+
+export class History {
+  private readonly list: OpEvent[] = [];
+  private readonly open = new Map<number, OpEvent>();
+  private nextOp = 0;
+
+  constructor(
+    private readonly nowMs: () => number,
+    private readonly sink?: (event: OpEvent) => void,
+  ) {}
+
+  get events(): readonly OpEvent[] {
+    return this.list;
+  }
+
+  /** Records the invoke; returns the op id to complete. */
+  invoke(workload: WorkloadName, process: number, f: 'write' | 'add', key: string, element: string): number {
+    const op = this.nextOp++;
+    const event: OpEvent = { op, type: 'invoke', workload, process, f, key, element, timeMs: this.nowMs() };
+    this.open.set(op, event);
+    this.push(event);
+    return op;
+  }
+
+  /** Records how op ended. Completing an op twice or one never invoked is a programmer error. */
+  complete(op: number, type: CompletionType, error?: string): void {
+    const invoke = this.open.get(op);
+    if (invoke === undefined) throw new Error(`assertion failed: op ${op} is not open`);
+    this.open.delete(op);
+    this.push({ ...invoke, type, timeMs: this.nowMs(), ...(error === undefined ? {} : { error }) });
+  }
+
+  /** Operations invoked and not completed (the run ended under them): unknown. */
+  closeOpen(reason: string): void {
+    for (const op of [...this.open.keys()]) this.complete(op, 'unknown', reason);
+  }
+
+  private push(event: OpEvent): void {
+    if (this.list.length >= eventsMax) throw new Error(`assertion failed: history holds at most ${eventsMax} events`);
+    this.list.push(event);
+    this.sink?.(event);
+  }
+}

@@ -1,0 +1,213 @@
+// One chaos run, end to end: network, cluster, workloads under the fault schedule, settle, final
+// reads, checker, report. Everything it starts (processes, namespaces, bridge) is removed at the end,
+// on failure and on abort too.
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startCluster, type Cluster } from '../cluster.js';
+import { checkSet, type CheckResult, type FinalRead } from './checker.js';
+import { History, itemOf, type OpEvent, type WorkloadName } from './history.js';
+import { runSchedule } from './nemesis.js';
+import { openNetwork, type Network } from './network.js';
+import { replayCommand, type ChaosOptions } from './options.js';
+import { createRng } from './prng.js';
+import { decideVerdict, renderMarkdown, type ConvergenceResult, type RunReport, type WindowRecord } from './report.js';
+import { describeFault, generateSchedule, type FaultWindow } from './schedule.js';
+import { decodeSet } from './set-value.js';
+import { readEverywhere, waitForAgreement, type NodeAddress, type NodeReads } from './settle.js';
+import { bucketize, renderTimelineSvg } from './timeline.js';
+import { runWorkload } from './workloads.js';
+
+export interface RunIo {
+  readonly log: (line: string) => void;
+}
+
+/** Between two polls of the replicas' Merkle roots. */
+export const agreementPollMs = 250;
+
+/** Runs the whole thing; resolves with the report (its verdict holds the exit code). */
+export async function runChaos(options: ChaosOptions, io: RunIo, abort: AbortSignal): Promise<RunReport> {
+  const wallStart = performance.now();
+  const startedAt = new Date().toISOString();
+  const outDir = resolve(options.out ?? join('chaos-results', `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`));
+  await mkdir(outDir, { recursive: true });
+  const nodeIds = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+  const schedule = generateSchedule({ ...options, nodeIds, kinds: options.nemeses });
+  io.log(`chaos: seed ${options.seed} (replay: ${replayCommand(options)})`);
+  io.log(`chaos: ${schedule.length} fault windows over ${options.durationMs / 1000} s; output in ${outDir}`);
+  for (const w of schedule) io.log(`  ${(w.startMs / 1000).toFixed(1)}..${(w.endMs / 1000).toFixed(1)} s  ${describeFault(w.fault)}`);
+  const network = await openNetwork(options.net, options.nodes, io.log);
+  try {
+    const unavailable = [...new Set(options.nemeses)].flatMap((kind) => {
+      const reason = network.unavailable(kind);
+      return reason === undefined ? [] : [{ kind, reason }];
+    });
+    for (const u of unavailable) io.log(`chaos: nemesis ${u.kind} is not available here and is skipped: ${u.reason}`);
+    const cluster = await startNodes(options, network, outDir, io);
+    try {
+      const report = await exercise({ options, network, cluster, schedule, outDir, io, abort, unavailable, startedAt, wallStart });
+      if (report.verdict.pass && !options.keepData) await rm(join(outDir, 'data'), { recursive: true, force: true });
+      return report;
+    } finally {
+      await cluster.stop().catch((e: unknown) => io.log(`chaos: stopping the cluster: ${(e as Error).message}`));
+    }
+  } finally {
+    await network.close();
+  }
+}
+
+async function startNodes(options: ChaosOptions, network: Network, outDir: string, io: RunIo): Promise<Cluster> {
+  const extraArgs = [
+    ['--replicas', options.replicas],
+    ['--partitions', options.partitions],
+    ['--w', options.w],
+    ['--ae-interval-ms', options.aeIntervalMs],
+    ['--gossip-interval-ms', options.gossipIntervalMs],
+  ].flatMap(([flag, value]) => [String(flag), String(value)]);
+  io.log(`chaos: starting ${options.nodes} nodes (${network.mode}) ${extraArgs.join(' ')}`);
+  return startCluster({
+    nodes: options.nodes,
+    basePort: 0,
+    dataDir: join(outDir, 'data'),
+    logDir: join(outDir, 'logs'),
+    extraArgs,
+    addresses: network.addresses,
+    commandPrefix: network.commandPrefix,
+    onUnexpectedExit: (node, exit) => io.log(`chaos: warning: node ${node.id} exited on its own (${exit.signal ?? exit.code ?? '?'}); see ${node.logFile}`),
+  });
+}
+
+interface Exercise {
+  readonly options: ChaosOptions;
+  readonly network: Network;
+  readonly cluster: Cluster;
+  readonly schedule: readonly FaultWindow[];
+  readonly outDir: string;
+  readonly io: RunIo;
+  readonly abort: AbortSignal;
+  readonly unavailable: RunReport['unavailable'];
+  readonly startedAt: string;
+  readonly wallStart: number;
+}
+
+async function exercise(x: Exercise): Promise<RunReport> {
+  const { options, cluster, io } = x;
+  const nodes: NodeAddress[] = cluster.nodes.map((n) => ({ id: n.id, address: n.address }));
+  const historyFile = createWriteStream(join(x.outDir, 'history.jsonl'));
+  const t0 = performance.now();
+  const nowMs = (): number => Math.round(performance.now() - t0);
+  const history = new History(nowMs, (event) => historyFile.write(`${JSON.stringify(event)}\n`));
+  const { windows, stoppedMs } = await underLoad(x, nodes, history, nowMs);
+  await new Promise<void>((done) => historyFile.end(done));
+  const lastHealMs = Math.max(0, ...windows.map((w) => w.healedMs ?? 0));
+  io.log(`chaos: load stopped at ${(stoppedMs / 1000).toFixed(1)} s; waiting up to ${options.settleMs / 1000} s for every replica to agree`);
+  const settle = await waitForAgreement(nodes, options.replicas, options.settleMs, agreementPollMs);
+  const convergence: ConvergenceResult = {
+    converged: settle.agreedAfterMs !== null,
+    convergenceMs: settle.agreedAfterMs,
+    sinceLastHealMs: settle.agreedAfterMs === null ? null : settle.agreedAfterMs + stoppedMs - lastHealMs,
+    divergentPartitions: settle.agreement.divergent,
+    partitionsChecked: settle.agreement.partitions,
+    polls: settle.polls,
+    settleMs: options.settleMs,
+  };
+  io.log(convergence.converged ? `chaos: replicas agree after ${settle.agreedAfterMs} ms` : `chaos: ${settle.agreement.divergent} partitions still divergent (silent nodes: ${settle.agreement.silent.join(' ') || 'none'})`);
+  const workloads = await checkAll(options, nodes, history.events, io);
+  const verdict = decideVerdict(workloads, convergence, options.selfTest, options.failOnDivergence);
+  const report: RunReport = {
+    tool: 'ringstore-chaos',
+    version: 1,
+    seed: options.seed,
+    replay: replayCommand(options),
+    startedAt: x.startedAt,
+    network: x.network.mode,
+    networkNote: `${x.network.note}; link faults: ${x.network.linkMethod}`,
+    nodes: options.nodes,
+    replicas: options.replicas,
+    partitions: options.partitions,
+    writeQuorum: options.w,
+    durationMs: options.durationMs,
+    nemeses: options.nemeses,
+    order: options.order,
+    unavailable: x.unavailable,
+    windows,
+    workloads,
+    convergence,
+    selfTest: options.selfTest,
+    failOnDivergence: options.failOnDivergence,
+    verdict,
+    wallMs: Math.round(performance.now() - x.wallStart),
+  };
+  await writeReport(report, history.events, x.outDir, io);
+  return report;
+}
+
+/** Workloads and nemesis together for the run's duration; then every fault is healed. */
+async function underLoad(x: Exercise, nodes: readonly NodeAddress[], history: History, nowMs: () => number): Promise<{ windows: WindowRecord[]; stoppedMs: number }> {
+  const { options, io } = x;
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  x.abort.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => stop.abort(), options.durationMs);
+  const rng = createRng((options.seed ^ 0x5eed) >>> 0);
+  const seeds = nodes.map((n) => n.address);
+  try {
+    io.log(`chaos: load: ${options.workloads.join(' + ')}, ${options.ratePerSecond} ops/s each, ${options.concurrency} workers each, W=${options.w}`);
+    const loads = options.workloads.map((name) =>
+      runWorkload(
+        { name, concurrency: options.concurrency, ratePerSecond: options.ratePerSecond, setKeys: options.setKeys, w: options.w, deadlineMs: options.deadlineMs, merge: options.selfTest === 'lww' ? 'lww' : 'union' },
+        { seeds, history, nowMs, wallMs: () => Date.now(), pickKey: (count) => rng.int(0, count - 1) },
+        stop.signal,
+      ),
+    );
+    const windows = await runSchedule(x.schedule, { cluster: x.cluster, network: x.network, nowMs, log: io.log }, stop.signal);
+    await Promise.all(loads);
+    const stoppedMs = nowMs();
+    history.closeOpen('the run ended before the operation completed');
+    if (x.abort.aborted) throw new Error('the run was interrupted');
+    return { windows, stoppedMs };
+  } finally {
+    clearTimeout(timer);
+    stop.abort();
+    x.abort.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Final reads of every workload's keys through every node, and the checker on each workload. */
+async function checkAll(options: ChaosOptions, nodes: readonly NodeAddress[], events: readonly OpEvent[], io: RunIo): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const workload of options.workloads) {
+    const keys = [...new Set(events.filter((e) => e.workload === workload && e.type === 'invoke').map((e) => e.key))];
+    io.log(`chaos: ${workload}: reading ${keys.length} keys with R=${options.replicas} through each of ${nodes.length} nodes`);
+    const reads = await readEverywhere(nodes, keys, options.replicas);
+    const result = checkSet(workload, events, reads.map((r) => finalReadOf(workload, r)));
+    io.log(
+      `chaos: ${workload}: attempted ${result.attempted}, acknowledged ${result.acknowledged}, failed ${result.failed}, unknown ${result.unknown}, ` +
+        `lost ${result.lost}, unknown-but-present ${result.unknownPresent}, unexpected ${result.unexpected}, unverified ${result.unverified}`,
+    );
+    results.push(result);
+  }
+  return results;
+}
+
+/** The items a node's reads hold: the value of a unique key, the elements of a set. */
+export function finalReadOf(workload: WorkloadName, reads: NodeReads): FinalRead {
+  const present = new Set<string>();
+  for (const [key, values] of reads.values) {
+    for (const value of values) {
+      if (workload === 'unique-keys') present.add(itemOf(key, value.toString('utf8')));
+      else for (const element of decodeSet(value).elements) present.add(itemOf(key, element));
+    }
+  }
+  return { reader: reads.node, present, unreadableKeys: reads.unreadable };
+}
+
+async function writeReport(report: RunReport, events: readonly OpEvent[], outDir: string, io: RunIo): Promise<void> {
+  const windows = report.windows.map((w) => ({ startMs: w.appliedMs ?? w.startMs, endMs: w.healedMs ?? w.endMs, label: w.description, skipped: w.skipped !== undefined }));
+  const svg = renderTimelineSvg(bucketize(events, report.durationMs, 1_000), windows, `Ringstore chaos, seed ${report.seed}: ${report.verdict.pass ? 'PASS' : 'FAIL'}`);
+  await writeFile(join(outDir, 'timeline.svg'), svg);
+  await writeFile(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(join(outDir, 'report.md'), renderMarkdown(report, 'timeline.svg'));
+  io.log(`chaos: report ${join(outDir, 'report.md')} (json, timeline.svg, history.jsonl, logs/ beside it)`);
+}

@@ -1,0 +1,139 @@
+// The timeline picture of a run: operations per second (acknowledged, per workload) and errors
+// (failed and unknown) over time, with the fault windows shaded. Pure: the SVG is written as text.
+import type { OpEvent, WorkloadName } from './history.js';
+
+export interface Bucket {
+  /** Start of the bucket, since the start of the workload. */
+  readonly startMs: number;
+  readonly ok: Readonly<Record<WorkloadName, number>>;
+  readonly fail: number;
+  readonly unknown: number;
+}
+
+export interface TimelineWindow {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly label: string;
+  /** Not applied on this machine (shown hatched-out, in grey text). */
+  readonly skipped: boolean;
+}
+
+/** Most buckets in a picture: beyond this the bucket width grows. */
+export const bucketsMax = 2_000;
+
+/** Completions counted per bucket of bucketMs, from 0 to durationMs. */
+export function bucketize(events: readonly OpEvent[], durationMs: number, bucketMs: number): Bucket[] {
+  const width = Math.max(bucketMs, Math.ceil(durationMs / bucketsMax));
+  const count = Math.max(1, Math.ceil(durationMs / width));
+  const buckets = Array.from({ length: count }, (_, i) => ({ startMs: i * width, ok: { 'unique-keys': 0, set: 0 }, fail: 0, unknown: 0 }));
+  for (const event of events) {
+    if (event.type === 'invoke') continue;
+    const bucket = buckets[Math.min(count - 1, Math.max(0, Math.floor(event.timeMs / width)))];
+    if (bucket === undefined) continue;
+    if (event.type === 'ok') bucket.ok[event.workload]++;
+    else bucket[event.type]++;
+  }
+  return buckets;
+}
+
+const chart = { width: 960, height: 360, left: 60, right: 20, top: 30, bottom: 70 };
+const colors = { 'unique-keys': '#1f77b4', set: '#2ca02c', errors: '#d62728', fault: '#ff7f0e' };
+
+/** The SVG text of the timeline. */
+export function renderTimelineSvg(buckets: readonly Bucket[], windows: readonly TimelineWindow[], title: string): string {
+  const widthMs = buckets.length > 1 ? (buckets[1]?.startMs ?? 1) - (buckets[0]?.startMs ?? 0) : 1000;
+  const durationMs = Math.max(1, buckets.length * widthMs);
+  const perSecond = (n: number): number => (n * 1000) / widthMs;
+  const series = {
+    'unique-keys': buckets.map((b) => perSecond(b.ok['unique-keys'])),
+    set: buckets.map((b) => perSecond(b.ok.set)),
+    errors: buckets.map((b) => perSecond(b.fail + b.unknown)),
+  };
+  const yMax = niceMax(Math.max(1, ...series['unique-keys'], ...series.set, ...series.errors));
+  const plotW = chart.width - chart.left - chart.right;
+  const plotH = chart.height - chart.top - chart.bottom;
+  const x = (ms: number): number => chart.left + (ms / durationMs) * plotW;
+  const y = (v: number): number => chart.top + plotH - (v / yMax) * plotH;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${chart.width}" height="${chart.height}" viewBox="0 0 ${chart.width} ${chart.height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${chart.left}" y="18" font-size="13" font-weight="bold">${escapeXml(title)}</text>`,
+  ];
+  for (const w of windows) parts.push(...windowShapes(w, x, chart.top, plotH));
+  parts.push(...axes(durationMs, yMax, x, y, plotW));
+  for (const name of ['unique-keys', 'set', 'errors'] as const) {
+    const values = series[name];
+    if (name !== 'errors' && values.every((v) => v === 0)) continue;
+    const points = values.map((v, i) => `${x(i * widthMs + widthMs / 2).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+    parts.push(`<polyline fill="none" stroke="${colors[name]}" stroke-width="1.5" points="${points}"/>`);
+  }
+  parts.push(...legend());
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+function windowShapes(w: TimelineWindow, x: (ms: number) => number, top: number, plotH: number): string[] {
+  const x0 = x(w.startMs);
+  const width = Math.max(1, x(w.endMs) - x0);
+  const fill = w.skipped ? '#dddddd' : colors.fault;
+  const label = w.skipped ? `${w.label} (skipped)` : w.label;
+  return [
+    `<rect x="${x0.toFixed(1)}" y="${top}" width="${width.toFixed(1)}" height="${plotH}" fill="${fill}" fill-opacity="0.18"><title>${escapeXml(label)}</title></rect>`,
+    `<text x="${(x0 + 2).toFixed(1)}" y="${top + 10}" fill="${w.skipped ? '#888888' : '#a0522d'}" font-size="9">${escapeXml(shorten(label))}</text>`,
+  ];
+}
+
+function axes(durationMs: number, yMax: number, x: (ms: number) => number, y: (v: number) => number, plotW: number): string[] {
+  const bottom = y(0);
+  const parts = [
+    `<line x1="${chart.left}" y1="${bottom}" x2="${chart.left + plotW}" y2="${bottom}" stroke="black"/>`,
+    `<line x1="${chart.left}" y1="${chart.top}" x2="${chart.left}" y2="${bottom}" stroke="black"/>`,
+    `<text x="${chart.left + plotW / 2}" y="${bottom + 32}" text-anchor="middle">time (s)</text>`,
+    `<text x="14" y="${chart.top + (bottom - chart.top) / 2}" transform="rotate(-90 14 ${chart.top + (bottom - chart.top) / 2})" text-anchor="middle">operations/s</text>`,
+  ];
+  const stepS = niceStep(durationMs / 1000 / 10);
+  for (let s = 0; s * 1000 <= durationMs && s <= 100_000; s += stepS) {
+    parts.push(`<text x="${x(s * 1000).toFixed(1)}" y="${bottom + 14}" text-anchor="middle">${s}</text>`);
+  }
+  for (let i = 0; i <= 4; i++) {
+    const v = (yMax * i) / 4;
+    parts.push(`<text x="${chart.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${Math.round(v)}</text>`);
+    parts.push(`<line x1="${chart.left}" y1="${y(v).toFixed(1)}" x2="${chart.left + plotW}" y2="${y(v).toFixed(1)}" stroke="#eeeeee"/>`);
+  }
+  return parts;
+}
+
+function legend(): string[] {
+  const items: [string, string][] = [
+    ['acknowledged unique-keys writes/s', colors['unique-keys']],
+    ['acknowledged set adds/s', colors.set],
+    ['failed + unknown/s', colors.errors],
+    ['fault window', colors.fault],
+  ];
+  const y = chart.height - 14;
+  return items.map(([label, color], i) => {
+    const x = chart.left + i * 220;
+    return `<rect x="${x}" y="${y - 9}" width="12" height="10" fill="${color}" fill-opacity="${label === 'fault window' ? 0.3 : 1}"/><text x="${x + 16}" y="${y}">${label}</text>`;
+  });
+}
+
+function niceMax(v: number): number {
+  const step = niceStep(v / 4);
+  return Math.ceil(v / step) * step;
+}
+
+/** 1, 2 or 5 times a power of ten, at least v. */
+function niceStep(v: number): number {
+  if (v <= 1) return 1;
+  const power = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 5, 10]) if (m * power >= v) return m * power;
+  return 10 * power;
+}
+
+function shorten(label: string): string {
+  return label.length > 28 ? `${label.slice(0, 27)}…` : label;
+}
+
+export function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+}
