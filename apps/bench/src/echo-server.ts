@@ -1,0 +1,50 @@
+// The benchmark's `echo` target: a grpc-js server that implements ringstore.v1.KV and does no
+// work, answering every Get and Put with messages of the sizes a real node sends (one sibling of
+// --value-bytes, a context). Driven by the same harness, it is the ceiling for one RPC per
+// operation on this machine. Usage: node dist/echo-server.js --listen 127.0.0.1:PORT --value-bytes N
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Command, InvalidArgumentError } from 'commander';
+import { KVService, type KVServer } from '@ringstore/proto';
+
+/** A context as long as a three-replica DVVSet context. */
+export const echoContextBytes = 48;
+
+const program = new Command('ringstore-bench-echo')
+  .requiredOption('--listen <host:port>', 'address to serve on')
+  .option(
+    '--value-bytes <n>',
+    'size of the value in every answer',
+    (raw) => {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 0 || n > 4 * 1024 * 1024)
+        throw new InvalidArgumentError('--value-bytes must be in 0..4194304');
+      return n;
+    },
+    100,
+  );
+program.parse();
+const { listen, valueBytes } = program.opts<{ listen: string; valueBytes: number }>();
+
+const value = Buffer.alloc(valueBytes, 0x61);
+const context = Buffer.alloc(echoContextBytes, 0x01);
+const kv: KVServer = {
+  get: (_call, callback) => callback(null, { siblings: [{ value, deleted: false }], context }),
+  put: (call, callback) =>
+    callback(null, { context, siblings: [{ value: call.request.value, deleted: false }] }),
+  delete: (_call, callback) => callback(null, { context }),
+};
+const server = new Server();
+server.addService(KVService, kv);
+server.bindAsync(listen, ServerCredentials.createInsecure(), (error) => {
+  if (error) {
+    process.stderr.write(`echo server: cannot listen on ${listen}: ${error.message}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`echo server listening on ${listen}\n`);
+});
+const shutdown = (): void => {
+  server.tryShutdown(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2_000).unref();
+};
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);

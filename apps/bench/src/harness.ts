@@ -1,0 +1,202 @@
+// The closed-loop load generator: `concurrency` workers, each sending its next operation as soon
+// as the previous one answered, until an operation count or a duration is reached. Latency of
+// every successful operation goes to an HDR histogram per operation kind; errors are counted by
+// gRPC status.
+import {
+  chooseOperation,
+  keyChooser,
+  recordKey,
+  seededRandom,
+  type Distribution,
+  type Operation,
+  type Workload,
+} from './workload.js';
+import { Latency, errorKind, type LatencySummary } from './stats.js';
+
+/** What a target must do for the harness; every call has its own deadline inside. */
+export interface Driver {
+  read(key: Buffer): Promise<void>;
+  update(key: Buffer, value: Buffer): Promise<void>;
+  insert(key: Buffer, value: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Bounds of the harness. */
+export const concurrencyMax = 4096;
+export const durationMsMax = 3_600_000;
+export const operationsMax = 1_000_000_000;
+export const valueBytesMax = 4 * 1024 * 1024;
+
+/** When a phase ends: after this many operations were started, or this much time. */
+export type Stop = { readonly operations: number } | { readonly durationMs: number };
+
+export interface PhaseOptions {
+  readonly driver: Driver;
+  readonly workload: Workload;
+  readonly distribution: Distribution;
+  /** Records loaded before: reads and updates choose among [0, records). */
+  readonly records: number;
+  /** Record numbers for inserts, shared by every phase against the same data. */
+  readonly inserts: InsertSequence;
+  readonly valueBytes: number;
+  readonly concurrency: number;
+  readonly stop: Stop;
+  readonly seed: number;
+  /** Called with operations done so far, at most every 200 ms and once at the end. */
+  readonly onProgress?: ((done: number) => void) | undefined;
+}
+
+export interface PhaseResult {
+  readonly operations: number;
+  readonly ok: number;
+  readonly errors: number;
+  readonly errorsByStatus: Record<string, number>;
+  readonly durationMs: number;
+  /** Successful operations per second. */
+  readonly opsPerSecond: number;
+  readonly latency: LatencySummary;
+  readonly byOperation: Partial<Record<Operation, LatencySummary>>;
+}
+
+/** Hands out fresh record numbers for inserts, so no two inserts write the same key. */
+export class InsertSequence {
+  constructor(private next: number) {}
+  take(): number {
+    return this.next++;
+  }
+  get issued(): number {
+    return this.next;
+  }
+}
+
+/** A value of the given size, different per call (so no layer can dedupe writes). */
+function valueMaker(bytes: number, random: () => number): () => Buffer {
+  const base = Buffer.alloc(bytes, 0x61);
+  return () => {
+    const v = Buffer.from(base);
+    if (bytes >= 4) v.writeUInt32LE(Math.floor(random() * 0x1_0000_0000), 0);
+    return v;
+  };
+}
+
+export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
+  const { driver, workload, stop } = options;
+  if (
+    !Number.isInteger(options.concurrency) ||
+    options.concurrency < 1 ||
+    options.concurrency > concurrencyMax
+  )
+    throw new RangeError(`concurrency must be in 1..${concurrencyMax}`);
+  const latency: Partial<Record<Operation, Latency>> = {};
+  const errorsByStatus: Record<string, number> = {};
+  let started = 0;
+  let ok = 0;
+  let errors = 0;
+  const startedAt = process.hrtime.bigint();
+  const endMs =
+    'durationMs' in stop
+      ? Date.now() + Math.min(stop.durationMs, durationMsMax)
+      : Number.POSITIVE_INFINITY;
+  const operationsLimit =
+    'operations' in stop ? Math.min(stop.operations, operationsMax) : Number.POSITIVE_INFINITY;
+  const more = (): boolean => started < operationsLimit && Date.now() < endMs;
+  const progress = options.onProgress;
+  const ticker = progress ? setInterval(() => progress(ok + errors), 200) : undefined;
+  ticker?.unref();
+
+  const worker = async (index: number): Promise<void> => {
+    const random = seededRandom(options.seed + index * 0x9e3779b9);
+    const chooseKey =
+      options.records > 0 ? keyChooser(options.distribution, options.records, random) : () => 0;
+    const makeValue = valueMaker(options.valueBytes, random);
+    while (more()) {
+      started++;
+      let op = chooseOperation(workload, random);
+      if (op !== 'insert' && options.records === 0) op = 'insert';
+      const t0 = process.hrtime.bigint();
+      try {
+        if (op === 'read') await driver.read(recordKey(chooseKey()));
+        else if (op === 'update') await driver.update(recordKey(chooseKey()), makeValue());
+        else await driver.insert(recordKey(options.inserts.take()), makeValue());
+        (latency[op] ??= new Latency()).recordNs(process.hrtime.bigint() - t0);
+        ok++;
+      } catch (e) {
+        errors++;
+        const kind = errorKind(e);
+        errorsByStatus[kind] = (errorsByStatus[kind] ?? 0) + 1;
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: options.concurrency }, (_, i) => worker(i)));
+  } finally {
+    if (ticker) clearInterval(ticker);
+  }
+  progress?.(ok + errors);
+  const durationMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
+  const all = new Latency();
+  const byOperation: Partial<Record<Operation, LatencySummary>> = {};
+  for (const [op, l] of Object.entries(latency) as [Operation, Latency][]) {
+    all.add(l);
+    byOperation[op] = l.summary();
+  }
+  return {
+    operations: ok + errors,
+    ok,
+    errors,
+    errorsByStatus,
+    durationMs: Math.round(durationMs),
+    opsPerSecond: durationMs > 0 ? Math.round((ok * 1000) / durationMs) : 0,
+    latency: all.summary(),
+    byOperation,
+  };
+}
+
+/**
+ * The load phase: inserts records 0..records-1 once, `concurrency` at a time, each with the same
+ * retries a user would make (bounded: `attempts` per record). Throws if any record could not be loaded.
+ */
+export async function loadRecords(
+  driver: Driver,
+  records: number,
+  valueBytes: number,
+  concurrency: number,
+  seed: number,
+  onProgress?: (done: number) => void,
+  attempts = 3,
+): Promise<{ durationMs: number; retries: number }> {
+  let next = 0;
+  let done = 0;
+  let retries = 0;
+  const startedAt = Date.now();
+  const ticker = onProgress ? setInterval(() => onProgress(done), 200) : undefined;
+  ticker?.unref();
+  const worker = async (index: number): Promise<void> => {
+    const makeValue = valueMaker(valueBytes, seededRandom(seed ^ (index + 1)));
+    while (next < records) {
+      const i = next++;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await driver.insert(recordKey(i), makeValue());
+          break;
+        } catch (e) {
+          if (attempt >= attempts)
+            throw new Error(
+              `loading record ${i} failed ${attempts} times: ${e instanceof Error ? e.message : String(e)}`,
+            );
+          retries++;
+        }
+      }
+      done++;
+    }
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: Math.max(1, Math.min(concurrency, records)) }, (_, i) => worker(i)),
+    );
+  } finally {
+    if (ticker) clearInterval(ticker);
+  }
+  onProgress?.(done);
+  return { durationMs: Date.now() - startedAt, retries };
+}

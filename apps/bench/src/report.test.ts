@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import type { PhaseResult } from './harness.js';
+import { markdown, ratios, summaryLine, type Cell, type Report } from './report.js';
+import type { TargetName } from './targets/target.js';
+
+function cell(
+  target: TargetName,
+  opsPerSecond: number,
+  p99Ms: number,
+  workload: 'A' | 'C' = 'A',
+): Cell {
+  const latency = { count: 10, meanMs: 1, p50Ms: 1, p95Ms: 2, p99Ms, p999Ms: p99Ms, maxMs: p99Ms };
+  const result: PhaseResult = {
+    operations: 10,
+    ok: 10,
+    errors: 0,
+    errorsByStatus: {},
+    durationMs: 1000,
+    opsPerSecond,
+    latency,
+    byOperation: {},
+  };
+  return {
+    target,
+    backend: target,
+    workload,
+    distribution: 'zipfian',
+    nodes: 3,
+    records: 1000,
+    concurrency: 8,
+    valueBytes: 100,
+    result,
+  };
+}
+
+describe('ratios', () => {
+  it('divides ringstore by each other target that ran the same cell', () => {
+    const cells = [
+      cell('ringstore', 1000, 20),
+      cell('any-node', 800, 25),
+      cell('echo', 4000, 5),
+      cell('etcd', 500, 40),
+      cell('etcd', 999, 1, 'C'),
+    ];
+    const rs = ratios(cells);
+    expect(rs.map((r) => [r.name, r.throughput, r.p99])).toEqual([
+      ['ringstore/etcd', 2, 0.5],
+      ['ringstore/echo', 0.25, 4],
+      ['ringstore/any-node', 1.25, 0.8],
+    ]);
+  });
+
+  it('has nothing to say when ringstore did not run', () => {
+    expect(ratios([cell('echo', 1, 1), cell('etcd', 1, 1)])).toEqual([]);
+  });
+});
+
+describe('output', () => {
+  it('summarises a cell in one line and tabulates a report in Markdown', () => {
+    const c = cell('ringstore', 1234, 9.5);
+    expect(summaryLine(c)).toBe(
+      'ringstore A zipfian nodes=3 records=1000 c=8: 1234 ops/s, p50 1 p99 9.5 p99.9 9.5 max 9.5 ms, errors 0',
+    );
+    const report: Report = {
+      startedAt: 't',
+      seed: 7,
+      machine: { cores: 2, cpu: 'x', memoryGiB: 1, node: 'v20', platform: 'linux-x64' },
+      settings: { workloads: ['A'] },
+      loads: [],
+      cells: [c, cell('echo', 2468, 2)],
+      ratios: ratios([c, cell('echo', 2468, 2)]),
+    };
+    const md = markdown(report);
+    expect(md).toContain('| ringstore | A | zipfian | 3 | 1000 | 1234 |');
+    expect(md).toContain('| ringstore/echo | A | 3 | 1000 | 0.5x | 4.75x |');
+    expect(md).toContain('Seed 7');
+  });
+});

@@ -1,0 +1,83 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { credentials } from '@grpc/grpc-js';
+import { KVClient } from '@ringstore/proto';
+import { freePort } from '@ringstore/tools';
+import { InsertSequence, type Driver } from '../harness.js';
+import { startServerProcess, waitReady } from './child.js';
+import type { Backend, BackendOptions } from './target.js';
+import { callUnary } from './unary.js';
+
+/** The built echo server (tsc output), from src/targets or dist/targets alike. */
+export const echoServerScript = fileURLToPath(
+  new URL('../../dist/echo-server.js', import.meta.url),
+);
+export const echoStartTimeoutMs = 15_000;
+
+/** Same requests as the SDK sends to a node, over one channel. */
+export function echoDriver(address: string, deadlineMs: number): Driver {
+  const client = new KVClient(address, credentials.createInsecure());
+  const put = async (key: Buffer, value: Buffer): Promise<void> => {
+    await callUnary(
+      client.put.bind(client),
+      { key, value, context: Buffer.alloc(0), w: 0, strictQuorum: false },
+      deadlineMs,
+    );
+  };
+  return {
+    read: async (key) => {
+      await callUnary(client.get.bind(client), { key, r: 0, strictQuorum: false }, deadlineMs);
+    },
+    update: put,
+    insert: put,
+    close: () => Promise.resolve(client.close()),
+  };
+}
+
+export async function startEcho(options: BackendOptions): Promise<Backend> {
+  const inserts = new InsertSequence(options.records);
+  const given = options.addresses?.[0];
+  if (given !== undefined) {
+    return {
+      kind: 'echo',
+      description: `echo server at ${given}`,
+      inserts,
+      driver: () => Promise.resolve(echoDriver(given, options.deadlineMs)),
+      stop: () => Promise.resolve(),
+    };
+  }
+  if (!existsSync(echoServerScript))
+    throw new Error(`${echoServerScript} is missing: build first (npm run build)`);
+  mkdirSync(options.workDir, { recursive: true });
+  const address = `127.0.0.1:${await freePort()}`;
+  const server = startServerProcess(
+    process.execPath,
+    [echoServerScript, '--listen', address, '--value-bytes', String(options.valueBytes)],
+    join(options.workDir, 'echo.log'),
+    options.workDir,
+  );
+  try {
+    const probe = echoDriver(address, 1_000);
+    try {
+      await waitReady(
+        'echo server',
+        [server],
+        () => probe.read(Buffer.from('probe')),
+        echoStartTimeoutMs,
+      );
+    } finally {
+      await probe.close();
+    }
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+  return {
+    kind: 'echo',
+    description: `echo: a no-op grpc-js server implementing ringstore.v1.KV (pid ${server.child.pid})`,
+    inserts,
+    driver: () => Promise.resolve(echoDriver(address, options.deadlineMs)),
+    stop: () => server.stop(),
+  };
+}
