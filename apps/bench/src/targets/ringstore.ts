@@ -72,15 +72,17 @@ export async function startRingstore(options: BackendOptions): Promise<Backend> 
     return make(options.addresses, `ringstore at ${options.addresses.join(',')}`, () =>
       Promise.resolve(),
     );
-  const env = options.profileDir
-    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.profileDir}` }
+  // --cpu-prof is refused in NODE_OPTIONS: put it on each node's command line (exec keeps the pid).
+  const profileDir = options.profileDir;
+  const commandPrefix = profileDir
+    ? () => ['/bin/sh', '-c', 'n="$1"; shift; exec "$n" --cpu-prof --cpu-prof-dir="$0" "$@"', profileDir]
     : undefined;
   const cluster = await startCluster({
     nodes: options.nodes,
     basePort: 0,
     dataDir: join(options.workDir, 'ringstore'),
     extraArgs: ['--log-level', 'warn'],
-    env,
+    commandPrefix,
   });
   const replicas = Math.min(3, options.nodes);
   return make(
