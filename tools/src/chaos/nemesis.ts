@@ -70,7 +70,8 @@ export async function runSchedule(windows: readonly FaultWindow[], deps: Nemesis
 }
 
 async function runWindow(window: FaultWindow, deps: NemesisDeps, stop: AbortSignal): Promise<WindowRecord> {
-  const base = { index: window.index, kind: window.fault.kind, description: describeFault(window.fault), startMs: window.startMs, endMs: window.endMs };
+  const method = window.fault.kind === 'link' && !deps.network.linkMethod.startsWith('tc netem') ? ` (done here as ${deps.network.linkMethod})` : '';
+  const base = { index: window.index, kind: window.fault.kind, description: `${describeFault(window.fault)}${method}`, startMs: window.startMs, endMs: window.endMs };
   const skipped = deps.network.unavailable(window.fault.kind);
   if (skipped !== undefined) {
     deps.log(`nemesis ${window.index}: skipped ${base.description}: ${skipped}`);

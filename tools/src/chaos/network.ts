@@ -182,7 +182,7 @@ async function probeLinkMethod(names: Names): Promise<string> {
     await sh('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'del', 'dev', dev, 'root']);
     return 'tc netem (delay, jitter, loss)';
   } catch {
-    return 'tbf rate limit 256 kbit/s + iptables statistic random drop (tc netem is not available in this kernel)';
+    return 'tbf rate limit 256 kbit/s + iptables random drop, no added delay (tc netem is not available in this kernel)';
   }
 }
 
@@ -205,10 +205,15 @@ function netnsNetwork(names: Names, nodes: number, linkMethod: string, close: ()
     unavailable: () => undefined,
     async drop(drops) {
       // A packet from `from` to `to` is dropped as it arrives at `to`.
-      for (const d of drops) await inNs(d.to, 'iptables', ['-w', '5', '-A', 'INPUT', '-s', names.address(index(d.from)), '-j', 'DROP']);
+      // Nodes in parallel (the fault lands at once), each node's rules in order.
+      await Promise.all(
+        ids.map(async (id) => {
+          for (const d of drops.filter((drop) => drop.to === id)) await inNs(id, 'iptables', ['-w', '5', '-A', 'INPUT', '-s', names.address(index(d.from)), '-j', 'DROP']);
+        }),
+      );
     },
     async heal() {
-      for (const id of ids) await inNs(id, 'iptables', ['-w', '5', '-F', 'INPUT']);
+      await Promise.all(ids.map((id) => inNs(id, 'iptables', ['-w', '5', '-F', 'INPUT'])));
     },
     async slowLink(id, spec) {
       const dev = names.nodeVeth(index(id));

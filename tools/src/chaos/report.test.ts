@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { CheckResult } from './checker.js';
+import { decideVerdict, renderMarkdown, type ConvergenceResult, type RunReport } from './report.js';
+
+function result(workload: CheckResult['workload'], fields: Partial<CheckResult> = {}): CheckResult {
+  return {
+    workload,
+    attempted: 10,
+    acknowledged: 8,
+    failed: 1,
+    unknown: 1,
+    lost: 0,
+    lostEverywhere: 0,
+    unverified: 0,
+    unknownPresent: 1,
+    failedPresent: 0,
+    unexpected: 0,
+    lostByReader: {},
+    lostExamples: [],
+    unexpectedExamples: [],
+    valid: true,
+    ...fields,
+  };
+}
+
+const converged: ConvergenceResult = { converged: true, convergenceMs: 300, sinceLastHealMs: 9_000, divergentPartitions: 0, partitionsChecked: 64, polls: 2, settleMs: 60_000 };
+const divergent: ConvergenceResult = { ...converged, converged: false, convergenceMs: null, sinceLastHealMs: null, divergentPartitions: 3 };
+
+describe('decideVerdict', () => {
+  it('passes with nothing lost, and fails with exit code 1 on a lost, unverified or unexpected item', () => {
+    expect(decideVerdict([result('unique-keys'), result('set')], converged, null, false)).toMatchObject({ pass: true, exitCode: 0 });
+    const lost = decideVerdict([result('unique-keys', { lost: 2 }), result('set', { unexpected: 1 })], converged, null, false);
+    expect(lost).toMatchObject({ pass: false, exitCode: 1 });
+    expect(lost.reasons).toEqual(['unique-keys: 2 acknowledged writes lost', 'set: 1 items present that were never written']);
+    expect(decideVerdict([result('set', { unverified: 1 })], converged, null, false).exitCode).toBe(1);
+  });
+
+  it('fails on divergence after the settle time only when asked to', () => {
+    expect(decideVerdict([result('set')], divergent, null, false).exitCode).toBe(0);
+    expect(decideVerdict([result('set')], divergent, null, true)).toMatchObject({ exitCode: 1, reasons: ['3 partitions still divergent after 60000 ms'] });
+  });
+
+  it('inverts for the last-writer-wins self-test: losses reported pass, none found fails', () => {
+    expect(decideVerdict([result('set', { lost: 5, valid: false })], converged, 'lww', false)).toMatchObject({ pass: true, exitCode: 0 });
+    expect(decideVerdict([result('set')], converged, 'lww', false)).toMatchObject({ pass: false, exitCode: 1 });
+  });
+});
+
+describe('renderMarkdown', () => {
+  it('shows the figures, the replay command, skipped nemeses and lost examples, with table cells escaped', () => {
+    const report: RunReport = {
+      tool: 'ringstore-chaos',
+      version: 1,
+      seed: 99,
+      replay: 'npm run chaos -- --smoke --seed 99',
+      startedAt: '2026-11-30T00:00:00.000Z',
+      network: 'loopback',
+      networkNote: 'not running as root',
+      nodes: 5,
+      replicas: 3,
+      partitions: 64,
+      writeQuorum: 2,
+      durationMs: 62_000,
+      nemeses: ['partition', 'kill'],
+      order: 'cycle',
+      unavailable: [{ kind: 'partition', reason: 'needs netns' }],
+      windows: [{ index: 0, kind: 'partition', description: 'partition majority [n1] | [n2]', startMs: 8_000, endMs: 18_000, skipped: 'needs netns' }],
+      workloads: [result('unique-keys', { lost: 1, lostExamples: [{ item: 'k=v', ackedAtMs: 1_000, missingAt: ['n3'] }] })],
+      convergence: converged,
+      selfTest: null,
+      failOnDivergence: false,
+      verdict: { pass: false, exitCode: 1, reasons: ['unique-keys: 1 acknowledged writes lost'] },
+      wallMs: 80_000,
+    };
+    const md = renderMarkdown(report, 'timeline.svg');
+    expect(md).toContain('seed 99: FAIL');
+    expect(md).toContain('`npm run chaos -- --smoke --seed 99`');
+    expect(md).toContain('| unique-keys | 10 | 8 | 1 | 1 | **1** |');
+    expect(md).toContain('partition majority [n1] \\| [n2]');
+    expect(md).toContain('Not available here, skipped: partition: needs netns');
+    expect(md).toContain('k=v: acknowledged at 1.0 s, missing at n3');
+    expect(md).toContain('![timeline](timeline.svg)');
+  });
+});

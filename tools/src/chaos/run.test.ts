@@ -1,0 +1,42 @@
+// The harness end to end on real ringstore-node processes (loopback, process faults only), kept
+// short for npm test; `npm run chaos:smoke` is the longer run with partitions that CI does.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { liveChildPids } from '../node-process.js';
+import { parseChaosArgs } from './options.js';
+import { runChaos } from './run.js';
+
+describe('runChaos on a real 3-node cluster (loopback)', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('kills and pauses nodes under both workloads, loses no acknowledged write, writes the report and leaves no process behind', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ringstore-chaos-'));
+    const argv = ['--net', 'loopback', '--nodes', '3', '--nemesis', 'kill,pause', '--duration', '14s', '--fault-ms', '3000', '--quiet-ms', '2500'];
+    const options = parseChaosArgs([...argv, '--rate', '20', '--settle-ms', '30000', '--out', dir, '--keep-data'], 20261130);
+    const lines: string[] = [];
+    const report = await runChaos(options, { log: (line) => lines.push(line) }, new AbortController().signal);
+
+    expect(report.verdict, lines.join('\n')).toMatchObject({ pass: true, exitCode: 0 });
+    expect(report.windows.map((w) => [w.kind, w.error])).toEqual([
+      ['kill', undefined],
+      ['pause', undefined],
+    ]);
+    for (const w of report.windows) expect(w.healedMs).toBeGreaterThan(w.appliedMs ?? Infinity);
+    for (const w of report.workloads) {
+      expect(w.acknowledged).toBeGreaterThan(20);
+      expect(w.lost).toBe(0);
+    }
+    expect(report.convergence.converged).toBe(true);
+    expect(lines.join('\n')).toContain('seed 20261130');
+    for (const file of ['report.json', 'report.md', 'timeline.svg', 'history.jsonl', 'logs/n1.log']) expect(existsSync(join(dir, file)), file).toBe(true);
+    const history = readFileSync(join(dir, 'history.jsonl'), 'utf8').trim().split('\n');
+    expect(history.length).toBe(2 * report.workloads.reduce((n, w) => n + w.attempted, 0));
+    expect(liveChildPids()).toEqual([]);
+  }, 90_000);
+});

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import type { OpEvent } from './history.js';
+import { bucketize, renderTimelineSvg } from './timeline.js';
+
+function event(type: OpEvent['type'], timeMs: number, workload: OpEvent['workload'] = 'unique-keys'): OpEvent {
+  return { op: 0, type, workload, process: 0, f: 'write', key: 'k', element: 'v', timeMs };
+}
+
+describe('timeline', () => {
+  it('counts completions per bucket and workload, ignoring invokes', () => {
+    const events = [event('invoke', 100), event('ok', 200), event('ok', 900, 'set'), event('unknown', 1_500), event('fail', 2_999), event('ok', 5_000)];
+    const buckets = bucketize(events, 3_000, 1_000);
+    expect(buckets.map((b) => [b.startMs, b.ok['unique-keys'], b.ok.set, b.fail, b.unknown])).toEqual([
+      [0, 1, 1, 0, 0],
+      [1_000, 0, 0, 0, 1],
+      // Past the end lands in the last bucket.
+      [2_000, 1, 0, 1, 0],
+    ]);
+  });
+
+  it('widens buckets beyond bucketsMax', () => {
+    expect(bucketize([], 86_400_000, 1_000).length).toBeLessThanOrEqual(2_000);
+  });
+
+  it('draws one shaded rectangle per fault window, the rate lines and escaped labels', () => {
+    const buckets = bucketize([event('ok', 100), event('ok', 1_100, 'set'), event('unknown', 1_200)], 2_000, 1_000);
+    const svg = renderTimelineSvg(
+      buckets,
+      [
+        { startMs: 500, endMs: 1_500, label: 'partition [n1] | [n2 n3] <x>', skipped: false },
+        { startMs: 1_600, endMs: 1_900, label: 'kill -9 n2', skipped: true },
+      ],
+      'seed 1 & co',
+    );
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    expect(svg.match(/fill-opacity="0.18"/g)).toHaveLength(2);
+    expect(svg.match(/<polyline/g)).toHaveLength(3);
+    expect(svg).toContain('&lt;x&gt;');
+    expect(svg).toContain('seed 1 &amp; co');
+    expect(svg).toContain('kill -9 n2 (skipped)');
+    expect(svg).not.toMatch(/NaN|undefined/);
+  });
+});
