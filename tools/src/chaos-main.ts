@@ -1,5 +1,6 @@
 // `npm run chaos -- --nemesis ... --duration ...` and `npm run chaos:smoke`. Exit codes: 0 pass,
-// 1 an acknowledged write was lost (or the self-test found none), 2 usage error, 3 the harness failed.
+// 1 an acknowledged write was lost (or the self-test found none), 2 usage error, 3 the harness failed,
+// 130 interrupted.
 // The first Ctrl-C stops the run and cleans up; a second one kills the nodes at once.
 import { randomInt } from 'node:crypto';
 import { CommanderError } from 'commander';
@@ -42,6 +43,10 @@ async function main(): Promise<number> {
     process.stdout.write(`chaos: ${report.verdict.pass ? 'PASS' : 'FAIL'}: ${report.verdict.reasons.join('; ')} (seed ${report.seed}, ${(report.wallMs / 1000).toFixed(0)} s)\n`);
     return report.verdict.exitCode;
   } catch (e) {
+    if (abort.signal.aborted) {
+      process.stderr.write('chaos: interrupted; every node, namespace and rule it set up is removed\n');
+      return 130;
+    }
     process.stderr.write(`chaos: the run failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 3;
   }

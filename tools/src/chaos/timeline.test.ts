@@ -36,9 +36,10 @@ describe('timeline', () => {
     expect(svg.trim().endsWith('</svg>')).toBe(true);
     expect(svg.match(/fill-opacity="0.18"/g)).toHaveLength(2);
     expect(svg.match(/<polyline/g)).toHaveLength(3);
-    expect(svg).toContain('&lt;x&gt;');
+    expect(svg).toContain('<title>partition [n1] | [n2 n3] &lt;x&gt;</title>');
     expect(svg).toContain('seed 1 &amp; co');
-    expect(svg).toContain('kill -9 n2 (skipped)');
+    expect(svg).toContain('<title>kill -9 n2 (skipped)</title>');
+    expect(svg).toContain('>kill (skipped)</text>');
     expect(svg).not.toMatch(/NaN|undefined/);
   });
 });

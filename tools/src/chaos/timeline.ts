@@ -59,7 +59,7 @@ export function renderTimelineSvg(buckets: readonly Bucket[], windows: readonly 
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${chart.left}" y="18" font-size="13" font-weight="bold">${escapeXml(title)}</text>`,
   ];
-  for (const w of windows) parts.push(...windowShapes(w, x, chart.top, plotH));
+  windows.forEach((w, i) => parts.push(...windowShapes(w, i, x, plotH)));
   parts.push(...axes(durationMs, yMax, x, y, plotW));
   for (const name of ['unique-keys', 'set', 'errors'] as const) {
     const values = series[name];
@@ -72,14 +72,16 @@ export function renderTimelineSvg(buckets: readonly Bucket[], windows: readonly 
   return parts.join('\n') + '\n';
 }
 
-function windowShapes(w: TimelineWindow, x: (ms: number) => number, top: number, plotH: number): string[] {
+/** The full description is the rectangle's tooltip; the visible label is its first word, on one of three rows so neighbours do not overlap. */
+function windowShapes(w: TimelineWindow, index: number, x: (ms: number) => number, plotH: number): string[] {
   const x0 = x(w.startMs);
   const width = Math.max(1, x(w.endMs) - x0);
   const fill = w.skipped ? '#dddddd' : colors.fault;
   const label = w.skipped ? `${w.label} (skipped)` : w.label;
+  const short = `${w.label.split(' ')[0] ?? ''}${w.skipped ? ' (skipped)' : ''}`;
   return [
-    `<rect x="${x0.toFixed(1)}" y="${top}" width="${width.toFixed(1)}" height="${plotH}" fill="${fill}" fill-opacity="0.18"><title>${escapeXml(label)}</title></rect>`,
-    `<text x="${(x0 + 2).toFixed(1)}" y="${top + 10}" fill="${w.skipped ? '#888888' : '#a0522d'}" font-size="9">${escapeXml(shorten(label))}</text>`,
+    `<rect x="${x0.toFixed(1)}" y="${chart.top}" width="${width.toFixed(1)}" height="${plotH}" fill="${fill}" fill-opacity="0.18"><title>${escapeXml(label)}</title></rect>`,
+    `<text x="${(x0 + 2).toFixed(1)}" y="${chart.top + 10 + (index % 3) * 10}" fill="${w.skipped ? '#888888' : '#a0522d'}" font-size="9">${escapeXml(short)}</text>`,
   ];
 }
 
@@ -128,10 +130,6 @@ function niceStep(v: number): number {
   const power = 10 ** Math.floor(Math.log10(v));
   for (const m of [1, 2, 5, 10]) if (m * power >= v) return m * power;
   return 10 * power;
-}
-
-function shorten(label: string): string {
-  return label.length > 28 ? `${label.slice(0, 27)}…` : label;
 }
 
 export function escapeXml(text: string): string {
