@@ -96,7 +96,7 @@ export function chaosCommand(): Command {
     .option('--rate <n>', 'operations started per second per workload', '40')
     .option('--set-keys <n>', 'keys of the set workload', '5')
     .option('--deadline-ms <ms>', 'deadline of each client operation, retries included', '1000')
-    .option('--settle-ms <ms>', 'bound on the wait for hints and anti-entropy after the last heal', '120000')
+    .option('--settle-ms <ms>', 'bound on the wait for hints and anti-entropy once the load stops', '120000')
     .option('--ae-interval-ms <ms>', 'passed to every node', '250')
     .option('--gossip-interval-ms <ms>', 'passed to every node', '500')
     .option('--net <auto|netns|loopback>', 'auto: netns when root with ip and iptables, else loopback (process faults only)', 'auto')

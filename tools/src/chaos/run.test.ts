@@ -17,7 +17,7 @@ describe('runChaos on a real 3-node cluster (loopback)', () => {
 
   it('kills and pauses nodes under both workloads, loses no acknowledged write, writes the report and leaves no process behind', async () => {
     dir = mkdtempSync(join(tmpdir(), 'ringstore-chaos-'));
-    const argv = ['--net', 'loopback', '--nodes', '3', '--nemesis', 'kill,pause', '--duration', '14s', '--fault-ms', '3000', '--quiet-ms', '2500'];
+    const argv = ['--net', 'loopback', '--nodes', '3', '--nemesis', 'kill,pause', '--duration', '11s', '--fault-ms', '2500', '--quiet-ms', '2000'];
     const options = parseChaosArgs([...argv, '--rate', '20', '--settle-ms', '30000', '--out', dir, '--keep-data'], 20261130);
     const lines: string[] = [];
     const report = await runChaos(options, { log: (line) => lines.push(line) }, new AbortController().signal);
