@@ -15,7 +15,7 @@ describe('parseChaosArgs', () => {
 
   it('--smoke is the CI preset, and flags given explicitly win over it', () => {
     const smoke = parseChaosArgs(['--smoke'], 1, quiet());
-    expect(smoke).toMatchObject({ nemeses: ['partition', 'kill', 'pause'], order: 'cycle', durationMs: 62_000, faultMs: 10_000, quietMs: 8_000, failOnDivergence: true, smoke: true });
+    expect(smoke).toMatchObject({ nemeses: ['partition', 'kill', 'pause'], order: 'cycle', durationMs: 62_000, faultMs: 10_000, quietMs: 8_000, endOnFault: true, failOnDivergence: true, smoke: true });
     expect(parseChaosArgs(['--smoke', '--duration', '30s', '--nemesis', 'kill'], 1, quiet())).toMatchObject({ durationMs: 30_000, nemeses: ['kill'] });
   });
 

@@ -12,6 +12,7 @@ export interface ChaosOptions {
   readonly durationMs: number;
   readonly faultMs: number;
   readonly quietMs: number;
+  readonly endOnFault: boolean;
   readonly workloads: readonly WorkloadName[];
   readonly nodes: number;
   readonly replicas: number;
@@ -47,6 +48,7 @@ export const smokePreset = {
   faultMs: '10000',
   quietMs: '8000',
   settleMs: '60000',
+  endOnFault: true,
   failOnDivergence: true,
 } as const;
 
@@ -57,6 +59,7 @@ interface Raw {
   duration: string;
   faultMs: string;
   quietMs: string;
+  endOnFault?: boolean;
   workload: string;
   nodes: string;
   replicas: string;
@@ -87,6 +90,7 @@ export function chaosCommand(): Command {
     .option('--duration <time>', 'length of the workload: 90s, 10m or seconds', '120s')
     .option('--fault-ms <ms>', 'length of a fault window', '10000')
     .option('--quiet-ms <ms>', 'healthy time between faults (and before the first, after the last)', '10000')
+    .option('--end-on-fault', 'stop the load when the last fault heals (no quiet time after it), so the convergence time is the repair of that fault')
     .option('--workload <list>', `comma list of ${workloadNames.join(', ')}`, workloadNames.join(','))
     .option('--nodes <n>', 'nodes in the cluster', '5')
     .option('--replicas <n>', 'N: replicas per key', '3')
@@ -104,7 +108,7 @@ export function chaosCommand(): Command {
     .option('--self-test <lww>', 'lww: the set workload resolves siblings by last-writer-wins; passes only if the checker reports losses')
     .option('--fail-on-divergence', 'exit 1 when replicas still disagree after --settle-ms')
     .option('--keep-data', 'keep the nodes\u2019 data directories (default: removed when the run passes)')
-    .option('--smoke', `CI preset: --nemesis ${smokePreset.nemesis} --order cycle --duration ${smokePreset.duration} --fault-ms ${smokePreset.faultMs} --quiet-ms ${smokePreset.quietMs} --settle-ms ${smokePreset.settleMs} --fail-on-divergence (flags given win)`);
+    .option('--smoke', `CI preset: --nemesis ${smokePreset.nemesis} --order cycle --duration ${smokePreset.duration} --fault-ms ${smokePreset.faultMs} --quiet-ms ${smokePreset.quietMs} --settle-ms ${smokePreset.settleMs} --end-on-fault --fail-on-divergence (flags given win)`);
 }
 
 function int(flag: string, text: string, min: number, max: number): number {
@@ -154,6 +158,7 @@ export function parseChaosArgs(argv: readonly string[], randomSeed: number, comm
     durationMs: parseDurationMs(raw.duration),
     faultMs: int('fault-ms', raw.faultMs, 100, 3_600_000),
     quietMs: int('quiet-ms', raw.quietMs, 100, 3_600_000),
+    endOnFault: raw.endOnFault === true,
     workloads: selfTest === 'lww' ? ['set'] : list('workload', raw.workload, workloadNames),
     nodes,
     replicas,

@@ -127,7 +127,7 @@ async function exercise(x: Exercise): Promise<RunReport> {
     replicas: options.replicas,
     partitions: options.partitions,
     writeQuorum: options.w,
-    durationMs: options.durationMs,
+    durationMs: stoppedMs,
     nemeses: options.nemeses,
     order: options.order,
     unavailable: x.unavailable,
@@ -162,6 +162,7 @@ async function underLoad(x: Exercise, nodes: readonly NodeAddress[], history: Hi
       ),
     );
     const windows = await runSchedule(x.schedule, { cluster: x.cluster, network: x.network, nowMs, log: io.log }, stop.signal);
+    if (options.endOnFault && windows.length > 0) stop.abort();
     await Promise.all(loads);
     const stoppedMs = nowMs();
     history.closeOpen('the run ended before the operation completed');

@@ -39,6 +39,12 @@ describe('generateSchedule', () => {
     ]);
   });
 
+  it('with endOnFault lets the last fault heal right at the end instead of a quiet time before it', () => {
+    const cycle = { ...base, kinds: ['partition', 'kill', 'pause'] as const, order: 'cycle' as const, durationMs: 54_000, faultMs: 10_000, quietMs: 8_000 };
+    expect(generateSchedule(cycle).map((w) => w.endMs)).toEqual([18_000, 36_000]);
+    expect(generateSchedule({ ...cycle, endOnFault: true }).map((w) => w.endMs)).toEqual([18_000, 36_000, 54_000]);
+  });
+
   it('refuses an empty nemesis list and too few nodes', () => {
     expect(() => generateSchedule({ ...base, kinds: [] })).toThrow(/at least one nemesis/);
     expect(() => generateSchedule({ ...base, nodeIds: ['n1', 'n2'] })).toThrow(/at least 3 nodes/);

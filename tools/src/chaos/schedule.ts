@@ -32,7 +32,7 @@ export interface FaultWindow {
 
 export interface ScheduleOptions {
   readonly seed: number;
-  /** Length of the workload; every fault heals at least quietMs before it ends. */
+  /** Length of the workload; every fault heals at least quietMs before it ends (unless endOnFault). */
   readonly durationMs: number;
   readonly nodeIds: readonly string[];
   /** The nemeses to draw from. */
@@ -41,6 +41,8 @@ export interface ScheduleOptions {
   readonly order: 'cycle' | 'random';
   readonly faultMs: number;
   readonly quietMs: number;
+  /** The last fault may heal right at the end (the load then stops at that heal), instead of a quiet time before it. */
+  readonly endOnFault?: boolean | undefined;
 }
 
 /** Most windows a schedule holds: a 24-hour run with 1-second faults and gaps stays below it. */
@@ -55,7 +57,7 @@ export function generateSchedule(options: ScheduleOptions): FaultWindow[] {
   for (let index = 0; index < windowsMax; index++) {
     const faultMs = lengthOf(options.faultMs, options, rng);
     const quietMs = lengthOf(options.quietMs, options, rng);
-    if (atMs + faultMs + options.quietMs > options.durationMs) break;
+    if (atMs + faultMs + (options.endOnFault === true ? 0 : options.quietMs) > options.durationMs) break;
     const kind = options.order === 'cycle' ? (options.kinds[index % options.kinds.length] as NemesisKind) : rng.pick(options.kinds);
     const fault = faultOf(kind, index, options, rng);
     windows.push({ index, startMs: atMs, endMs: atMs + faultMs, fault });
