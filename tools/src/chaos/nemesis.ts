@@ -75,6 +75,8 @@ async function runWindow(window: FaultWindow, deps: NemesisDeps, stop: AbortSign
   const skipped = deps.network.unavailable(window.fault.kind);
   if (skipped !== undefined) {
     deps.log(`nemesis ${window.index}: skipped ${base.description}: ${skipped}`);
+    // The load runs through the window as if healthy: the run keeps the schedule's timing.
+    await sleepUntil(window.endMs, deps, stop);
     return { ...base, skipped };
   }
   deps.log(`nemesis ${window.index} at ${(deps.nowMs() / 1000).toFixed(1)} s: ${base.description}`);
@@ -106,6 +108,7 @@ async function sleepUntil(atMs: number, deps: NemesisDeps, stop: AbortSignal): P
   for (let i = 0; i < 10_000_000 && !stop.aborted; i++) {
     const leftMs = atMs - deps.nowMs();
     if (leftMs <= 0) return;
-    await sleep(Math.min(leftMs, sleepSliceMs));
+    // An abort ends the sleep at once (the rejection is the signal, not an error).
+    await sleep(Math.min(leftMs, sleepSliceMs), undefined, { signal: stop }).catch(() => undefined);
   }
 }
