@@ -18,7 +18,9 @@ describe('runChaos on a real 3-node cluster (loopback)', () => {
   it('kills and pauses nodes under both workloads, loses no acknowledged write, writes the report and leaves no process behind', async () => {
     dir = mkdtempSync(join(tmpdir(), 'ringstore-chaos-'));
     const argv = ['--net', 'loopback', '--nodes', '3', '--nemesis', 'kill,pause', '--duration', '11s', '--fault-ms', '2500', '--quiet-ms', '2000'];
-    const options = parseChaosArgs([...argv, '--rate', '20', '--settle-ms', '30000', '--out', dir, '--keep-data'], 20261130);
+    // 16 partitions: with 3 nodes every node replicates every partition, and an anti-entropy round
+    // (one partition per 250 ms) is what repairs the node that missed writes while paused.
+    const options = parseChaosArgs([...argv, '--partitions', '16', '--rate', '20', '--settle-ms', '30000', '--out', dir, '--keep-data'], 20261130);
     const lines: string[] = [];
     const report = await runChaos(options, { log: (line) => lines.push(line) }, new AbortController().signal);
 
