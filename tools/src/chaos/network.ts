@@ -148,6 +148,7 @@ async function openNetns(nodes: number, log: NetworkLog): Promise<Network> {
     await sh('ip', ['addr', 'add', `${names.bridgeAddress}/24`, 'dev', names.bridge]);
     await sh('ip', ['link', 'set', names.bridge, 'up']);
     for (let i = 1; i <= nodes; i++) await addNode(names, i);
+    await allowBridgedTraffic(names, log);
   } catch (e) {
     cleanup();
     process.off('exit', cleanup);
@@ -171,6 +172,27 @@ async function addNode(names: Names, i: number): Promise<void> {
   await sh('ip', ['-n', ns, 'addr', 'add', `${names.address(i)}/24`, 'dev', names.nodeVeth(i)]);
   await sh('ip', ['-n', ns, 'link', 'set', names.nodeVeth(i), 'up']);
   await sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+}
+
+/**
+ * With br_netfilter on, bridged packets go through the host's FORWARD chain; a host that drops
+ * forwarded traffic by default (Docker does) would cut every node from every other. Then one
+ * ACCEPT rule for our bridge, tagged with the slot, is inserted (and removed at clean-up).
+ */
+async function allowBridgedTraffic(names: Names, log: NetworkLog): Promise<void> {
+  let bridgeNf = '0';
+  try {
+    bridgeNf = readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim();
+  } catch {
+    return; // br_netfilter not loaded: bridged traffic never meets iptables.
+  }
+  if (bridgeNf !== '1' || (await sh('iptables', ['-w', '5', '-S', 'FORWARD'])).includes('-P FORWARD ACCEPT')) return;
+  log(`network: the host's FORWARD policy drops bridged traffic; allowing ${names.bridge} to ${names.bridge} for this run`);
+  await sh('iptables', ['-w', '5', ...forwardRule(names.bridge, names.slot, '-I')]);
+}
+
+function forwardRule(bridge: string, slot: number, action: '-I' | '-D'): string[] {
+  return [action, 'FORWARD', '-i', bridge, '-o', bridge, '-m', 'comment', '--comment', `rschaos${slot}`, '-j', 'ACCEPT'];
 }
 
 /** tc netem when the kernel has it; else a tbf rate limit plus iptables random drops. */
@@ -293,6 +315,7 @@ function removeLeftovers(log: NetworkLog): void {
     const prefix = `rschaos${slot}-`;
     for (const ns of namespaces.filter((n) => n.startsWith(prefix))) removeNamespace(ns);
     for (const link of links.filter((l) => l.startsWith(prefix))) shSync('ip', ['link', 'del', link]);
+    removeForwardRule(`${prefix}br`, slot);
     const lock = join(lockDir, `slot-${slot}.pid`);
     if (existsSync(lock)) unlinkSync(lock);
   }
@@ -312,12 +335,24 @@ function removeNamespace(ns: string): void {
   shSync('ip', ['netns', 'del', ns]);
 }
 
+/** Deletes the slot's FORWARD rule, every copy of it, if any (bounded: one per attempt). */
+function removeForwardRule(bridge: string, slot: number): void {
+  for (let i = 0; i < 4; i++) {
+    try {
+      execFileSync('iptables', ['-w', '5', ...forwardRule(bridge, slot, '-D')], { timeout: commandTimeoutMs, stdio: 'ignore' });
+    } catch {
+      return; // No such rule (left).
+    }
+  }
+}
+
 function removeSlot(names: Names, nodes: number): void {
   for (let i = 1; i <= nodes; i++) {
     removeNamespace(names.ns(i));
     shSync('ip', ['link', 'del', names.hostVeth(i)]);
   }
   shSync('ip', ['link', 'del', names.bridge]);
+  removeForwardRule(names.bridge, names.slot);
   const lock = join(lockDir, `slot-${names.slot}.pid`);
   if (ownerAlive(names.slot) && existsSync(lock)) unlinkSync(lock);
 }
