@@ -85,7 +85,7 @@ export function listMembers(address: string): Promise<Member[]> {
 export function antiEntropyStatus(address: string): Promise<PartitionAntiEntropy[]> {
   const cluster = new ClusterClient(address, credentials.createInsecure());
   return new Promise<PartitionAntiEntropy[]>((resolve, reject) =>
-    cluster.getAntiEntropy({}, new Metadata(), { deadline: deadline(undefined), waitForReady: true }, (e, res) => (e ? reject(e) : resolve(res.partitions))),
+    cluster.getAntiEntropy({}, new Metadata({ waitForReady: true }), { deadline: deadline(undefined) }, (e, res) => (e ? reject(e) : resolve(res.partitions))),
   ).finally(() => cluster.close());
 }
 
@@ -93,7 +93,7 @@ export function antiEntropyStatus(address: string): Promise<PartitionAntiEntropy
 export function triggerAntiEntropy(address: string, partitions: number[] = [], rebuild = false): Promise<TriggerAntiEntropyResponse> {
   const cluster = new ClusterClient(address, credentials.createInsecure());
   return new Promise<TriggerAntiEntropyResponse>((resolve, reject) =>
-    cluster.triggerAntiEntropy({ partitions, rebuild }, new Metadata(), { deadline: deadline(60_000), waitForReady: true }, (e, res) => (e ? reject(e) : resolve(res))),
+    cluster.triggerAntiEntropy({ partitions, rebuild }, new Metadata({ waitForReady: true }), { deadline: deadline(60_000) }, (e, res) => (e ? reject(e) : resolve(res))),
   ).finally(() => cluster.close());
 }
 
