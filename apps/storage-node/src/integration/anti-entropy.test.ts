@@ -47,6 +47,18 @@ describe('anti-entropy, 3 nodes', () => {
     for (const key of keys) expect(siblingValues(await cluster.client('n3').get(key, { r: 1 })), key).toEqual([`v-${key}`]);
   }, 120_000);
 
+  it('a triggered round passes over a replica that cannot be reached before it is detected down', async () => {
+    tc = await startTestCluster(3, ['--partitions', '8', '--ae-interval-ms', '0']);
+    const cluster = tc;
+    await cluster.client('n1').put('k', 'v', { w: 3 });
+    // Killed, but n1's failure detector still calls it up for seconds: every exchange n1 would
+    // start with n3 is refused, and must fall over to n2.
+    await cluster.kill('n3');
+    const round = await triggerAntiEntropy(cluster.address('n1'));
+    expect(round.exchanges).toBe(8);
+    expect(round.differences).toBe(0n);
+  }, 60_000);
+
   it('repairs a corrupted stored value without any client read, and no client ever sees it', async () => {
     tc = await startTestCluster(3, ['--partitions', '4', '--ae-interval-ms', '0']);
     const cluster = tc;

@@ -73,19 +73,11 @@ export function listMembers(address: string): Promise<Member[]> {
   ).finally(() => cluster.close());
 }
 
-/*
- * The anti-entropy helpers wait for the channel to be ready (until their deadline) instead of
- * failing fast: grpc-js shares subchannels between clients of one address, and one that saw the
- * node down before a restart can still be in TRANSIENT_FAILURE (its reconnect backoff running)
- * when the restarted node already serves, which failed a CI run with "No connection established.
- * Last error: ECONNREFUSED" against a serving node.
- */
-
 /** Cluster.GetAntiEntropy of one node. */
 export function antiEntropyStatus(address: string): Promise<PartitionAntiEntropy[]> {
   const cluster = new ClusterClient(address, credentials.createInsecure());
   return new Promise<PartitionAntiEntropy[]>((resolve, reject) =>
-    cluster.getAntiEntropy({}, new Metadata({ waitForReady: true }), { deadline: deadline(undefined) }, (e, res) => (e ? reject(e) : resolve(res.partitions))),
+    cluster.getAntiEntropy({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) => (e ? reject(e) : resolve(res.partitions))),
   ).finally(() => cluster.close());
 }
 
@@ -93,7 +85,7 @@ export function antiEntropyStatus(address: string): Promise<PartitionAntiEntropy
 export function triggerAntiEntropy(address: string, partitions: number[] = [], rebuild = false): Promise<TriggerAntiEntropyResponse> {
   const cluster = new ClusterClient(address, credentials.createInsecure());
   return new Promise<TriggerAntiEntropyResponse>((resolve, reject) =>
-    cluster.triggerAntiEntropy({ partitions, rebuild }, new Metadata({ waitForReady: true }), { deadline: deadline(60_000) }, (e, res) => (e ? reject(e) : resolve(res))),
+    cluster.triggerAntiEntropy({ partitions, rebuild }, new Metadata(), { deadline: deadline(60_000) }, (e, res) => (e ? reject(e) : resolve(res))),
   ).finally(() => cluster.close());
 }
 

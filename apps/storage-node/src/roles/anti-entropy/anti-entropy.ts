@@ -101,16 +101,33 @@ export class AntiEntropy {
     }, delayMs);
   }
 
-  /** Exchanges the partition with its next up replica, then reaps its settled tombstones. */
+  /**
+   * Exchanges the partition with its next up replica, then reaps its settled tombstones. A replica
+   * that fails the exchange (unreachable although not yet detected down, or restarting) is passed
+   * over for the next one; the partition fails only when every other replica did. A failed
+   * exchange leaves nothing half-done that matters: every repair is a DVVSet merge.
+   */
   private async runPartition(partition: number): Promise<ExchangeResult & { reaped: number; exchanged: boolean }> {
     const peers = this.deps.view.primaries(partition).filter((id) => id !== this.deps.selfId && this.deps.liveness.isUp(id));
-    const peer = peers[this.peerCursor++ % Math.max(1, peers.length)];
     const empty = { differences: 0, repairs: 0, bytes: 0, causes: { missing: 0, stale: 0, corrupt: 0 }, reaped: 0, exchanged: false };
-    if (peer === undefined) return empty;
-    const result = await this.exchanger.exchange(partition, peer);
-    const reaped = await this.reaper.reap(partition);
-    this.record(partition, peer, result, reaped);
-    return { ...result, reaped, exchanged: true };
+    if (peers.length === 0) return empty;
+    const first = this.peerCursor++;
+    let lastError: unknown;
+    for (let i = 0; i < peers.length; i++) {
+      const peer = peers[(first + i) % peers.length]!;
+      let result: ExchangeResult;
+      try {
+        result = await this.exchanger.exchange(partition, peer);
+      } catch (e) {
+        lastError = e;
+        this.deps.log.debug({ partition, peer, reason: String(e) }, 'anti-entropy exchange failed; trying the next replica');
+        continue;
+      }
+      const reaped = await this.reaper.reap(partition);
+      this.record(partition, peer, result, reaped);
+      return { ...result, reaped, exchanged: true };
+    }
+    throw lastError;
   }
 
   private record(partition: number, peer: string, r: ExchangeResult, reaped: number): void {
