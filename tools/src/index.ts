@@ -26,6 +26,7 @@ export {
   type TextSink,
 } from './launcher.js';
 export { readLogTail, logTailBytesMax } from './log-tail.js';
+export { createRng, seedMax, type Rng } from './chaos/prng.js';
 export {
   describeExit,
   killAllChildren,

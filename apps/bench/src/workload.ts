@@ -1,5 +1,6 @@
 // YCSB-style workloads: which operation comes next and which key it touches. Pure: randomness
 // comes from a seeded generator, so a run's operation sequence (per worker) replays from its seed.
+import { createRng } from '@ringstore/tools';
 
 /** The core YCSB workloads we run: A update-heavy, B read-mostly, C read-only, W insert-only. */
 export type WorkloadName = 'A' | 'B' | 'C' | 'W';
@@ -28,16 +29,10 @@ export type Distribution = 'uniform' | 'zipfian';
 /** A uniform draw in [0, 1). */
 export type Random = () => number;
 
-/** mulberry32: a small, fast, seeded 32-bit generator (quality is ample for choosing keys). */
+/** A seeded uniform generator over [0, 1) (the shared mulberry32 of @ringstore/tools); any 32-bit-wrapped seed. */
 export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = createRng(seed >>> 0);
+  return () => rng.next();
 }
 
 /** Picks the next operation of a workload. */

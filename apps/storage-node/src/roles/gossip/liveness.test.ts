@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createRng } from '@ringstore/tools';
 import { LivenessTable, livenessDefaults, type LivenessOptions } from './liveness.js';
 
 const gossipIntervalMs = 1_000;
@@ -8,16 +9,10 @@ const members = ['n1', 'n2', 'n3'];
 const probeStepMs = 10;
 const silenceSearchMaxMs = 60_000;
 
-/** mulberry32: a small seeded generator, so the jitter is the same on every run. */
+/** Seeded, so the jitter is the same on every run. */
 function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const rng = createRng(seed);
+  return () => rng.next();
 }
 
 function table(startMs = 0): LivenessTable {
