@@ -57,7 +57,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'import-x/no-cycle': ['error', { maxDepth: 10 }],
       '@nx/enforce-module-boundaries': [
         'error',
@@ -66,12 +69,28 @@ export default tseslint.config(
           allow: [],
           banTransitiveDependencies: false,
           depConstraints: [
-            { sourceTag: 'scope:pure', onlyDependOnLibsWithTags: ['scope:pure'], bannedExternalImports: ioModules },
+            {
+              sourceTag: 'scope:pure',
+              onlyDependOnLibsWithTags: ['scope:pure'],
+              bannedExternalImports: ioModules,
+            },
             { sourceTag: 'scope:proto', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'scope:io', onlyDependOnLibsWithTags: ['scope:pure'] },
             { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:pure', 'scope:proto'] },
-            { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:pure', 'scope:proto', 'scope:io', 'scope:client', 'scope:tools'] },
-            { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:pure', 'scope:proto', 'scope:client'] },
+            {
+              sourceTag: 'scope:app',
+              onlyDependOnLibsWithTags: [
+                'scope:pure',
+                'scope:proto',
+                'scope:io',
+                'scope:client',
+                'scope:tools',
+              ],
+            },
+            {
+              sourceTag: 'scope:tools',
+              onlyDependOnLibsWithTags: ['scope:pure', 'scope:proto', 'scope:client'],
+            },
           ],
         },
       ],
@@ -83,9 +102,21 @@ export default tseslint.config(
     rules: {
       'no-restricted-properties': [
         'error',
-        { object: 'Date', property: 'now', message: 'Pure packages take time as an argument (nowMs).' },
-        { object: 'Math', property: 'random', message: 'Pure packages take a seeded rng as an argument.' },
-        { object: 'performance', property: 'now', message: 'Pure packages take time as an argument (nowMs).' },
+        {
+          object: 'Date',
+          property: 'now',
+          message: 'Pure packages take time as an argument (nowMs).',
+        },
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'Pure packages take a seeded rng as an argument.',
+        },
+        {
+          object: 'performance',
+          property: 'now',
+          message: 'Pure packages take time as an argument (nowMs).',
+        },
       ],
       'no-restricted-globals': [
         'error',
@@ -97,7 +128,10 @@ export default tseslint.config(
       ],
       'no-restricted-syntax': [
         'error',
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Pure packages take time as an argument (nowMs).' },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'Pure packages take time as an argument (nowMs).',
+        },
       ],
     },
   },

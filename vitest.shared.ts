@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 /** Test configuration shared by every project: sources resolve through the @ringstore/source condition. */
-export function projectTestConfig(options: { testTimeoutMs?: number; includeIntegration?: boolean } = {}) {
+export function projectTestConfig(
+  options: { testTimeoutMs?: number; includeIntegration?: boolean } = {},
+) {
   const conditions = ['@ringstore/source', 'node', 'import', 'module', 'default'];
   return defineConfig({
     resolve: { conditions },

@@ -25,7 +25,8 @@ function parse(): ChaosOptions | number {
   try {
     return parseChaosArgs(process.argv.slice(2), randomInt(0, 2 ** 32 - 1));
   } catch (e) {
-    if (e instanceof CommanderError) return ['commander.helpDisplayed', 'commander.version'].includes(e.code) ? 0 : 2;
+    if (e instanceof CommanderError)
+      return ['commander.helpDisplayed', 'commander.version'].includes(e.code) ? 0 : 2;
     if (e instanceof ChaosUsageError) {
       process.stderr.write(`error: ${e.message}\n`);
       return 2;
@@ -39,15 +40,25 @@ async function main(): Promise<number> {
   if (typeof options === 'number') return options;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
   try {
-    const report = await runChaos(options, { log: (line) => process.stdout.write(`${line}\n`) }, abort.signal);
-    process.stdout.write(`chaos: ${report.verdict.pass ? 'PASS' : 'FAIL'}: ${report.verdict.reasons.join('; ')} (seed ${report.seed}, ${(report.wallMs / 1000).toFixed(0)} s)\n`);
+    const report = await runChaos(
+      options,
+      { log: (line) => process.stdout.write(`${line}\n`) },
+      abort.signal,
+    );
+    process.stdout.write(
+      `chaos: ${report.verdict.pass ? 'PASS' : 'FAIL'}: ${report.verdict.reasons.join('; ')} (seed ${report.seed}, ${(report.wallMs / 1000).toFixed(0)} s)\n`,
+    );
     return report.verdict.exitCode;
   } catch (e) {
     if (abort.signal.aborted) {
-      process.stderr.write('chaos: interrupted; every node, namespace and rule it set up is removed\n');
+      process.stderr.write(
+        'chaos: interrupted; every node, namespace and rule it set up is removed\n',
+      );
       return 130;
     }
-    process.stderr.write(`chaos: the run failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(
+      `chaos: the run failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
     return 3;
   }
 }

@@ -7,7 +7,13 @@ import { ClusterError } from './errors.js';
 import { freePort, isPortFree } from './free-port.js';
 import { checkHealth, healthClient } from './health.js';
 import type { ExitInfo } from './node-process.js';
-import { alivePids, fakeClusterHarness, fakeNodeBin, isAlive, type FakeClusterHarness } from './test-support/fake-cluster.js';
+import {
+  alivePids,
+  fakeClusterHarness,
+  fakeNodeBin,
+  isAlive,
+  type FakeClusterHarness,
+} from './test-support/fake-cluster.js';
 
 let harness: FakeClusterHarness;
 
@@ -60,7 +66,8 @@ describe('startCluster', () => {
     await cluster.stop();
     expect(harness.spawnedPids.filter(isAlive)).toEqual([]);
     expect(cluster.nodes.every((node) => !node.running)).toBe(true);
-    for (const node of nodes) expect(await readFile(node.logFile, 'utf8')).toContain('stopping on SIGTERM');
+    for (const node of nodes)
+      expect(await readFile(node.logFile, 'utf8')).toContain('stopping on SIGTERM');
   });
 
   it('uses consecutive ports from basePort, logs to logDir, and passes id, address, data, members and extra arguments', async () => {
@@ -68,11 +75,25 @@ describe('startCluster', () => {
     const logDir = join(harness.dir, 'logs');
     const cluster = await harness.start({ nodes: 2, basePort, logDir, extraArgs: ['--w', '1'] });
     const [n1, n2] = cluster.nodes;
-    expect([n1!.address, n2!.address]).toEqual([`127.0.0.1:${basePort}`, `127.0.0.1:${basePort + 1}`]);
+    expect([n1!.address, n2!.address]).toEqual([
+      `127.0.0.1:${basePort}`,
+      `127.0.0.1:${basePort + 1}`,
+    ]);
     expect(n2!.dataDir).toBe(join(harness.dir, 'data', 'n2'));
     const argv = JSON.parse(await readFile(join(n2!.dataDir, 'argv.json'), 'utf8')) as string[];
     const members = `n1=${n1!.address},n2=${n2!.address}`;
-    expect(argv).toEqual(['--id', 'n2', '--listen', n2!.address, '--data', n2!.dataDir, '--nodes', members, '--w', '1']);
+    expect(argv).toEqual([
+      '--id',
+      'n2',
+      '--listen',
+      n2!.address,
+      '--data',
+      n2!.dataDir,
+      '--nodes',
+      members,
+      '--w',
+      '1',
+    ]);
     expect(n2!.logFile).toBe(join(logDir, 'n2.log'));
     expect(await readFile(n2!.logFile, 'utf8')).toContain('fake node n2: listening on');
   });
@@ -93,7 +114,9 @@ describe('startCluster', () => {
   it('reports a node that exits at start with the tail of its log, and leaves no process running', async () => {
     const error = await clusterErrorOf(harness.start({ extraArgs: ['--fake-crash'] }));
     expect(error.code).toBe('node_exited');
-    expect(error.message).toMatch(/^node n\d \(127\.0\.0\.1:\d+\) exited with code 1 before serving/);
+    expect(error.message).toMatch(
+      /^node n\d \(127\.0\.0\.1:\d+\) exited with code 1 before serving/,
+    );
     expect(error.message).toContain('simulated start-up failure: cannot open the data directory');
     expect(error.logTail).toContain('simulated start-up failure');
     expect(error.logFile).toMatch(/n\d\.log$/);
@@ -107,16 +130,24 @@ describe('startCluster', () => {
     );
     expect(error.code).toBe('start_timeout');
     // On a loaded machine the node may not even have answered yet; either way the wait is bounded.
-    expect(error.message).toMatch(/not SERVING after 1500 ms \(last (answer NOT_SERVING|error .*DEADLINE_EXCEEDED)/);
+    expect(error.message).toMatch(
+      /not SERVING after 1500 ms \(last (answer NOT_SERVING|error .*DEADLINE_EXCEEDED)/,
+    );
     expect(error.message).toContain('--- last lines of');
     expect(await alivePids(harness.spawnedPids, 1_000)).toEqual([]);
   });
 
   it('validates its options', async () => {
-    expect((await clusterErrorOf(startCluster({ nodes: 0, dataDir: '/tmp/x', nodeBin: fakeNodeBin }))).code).toBe(
-      'invalid_options',
-    );
-    const tooHigh = startCluster({ nodes: 3, basePort: 65_534, dataDir: '/tmp/x', nodeBin: fakeNodeBin });
+    expect(
+      (await clusterErrorOf(startCluster({ nodes: 0, dataDir: '/tmp/x', nodeBin: fakeNodeBin })))
+        .code,
+    ).toBe('invalid_options');
+    const tooHigh = startCluster({
+      nodes: 3,
+      basePort: 65_534,
+      dataDir: '/tmp/x',
+      nodeBin: fakeNodeBin,
+    });
     expect((await clusterErrorOf(tooHigh)).code).toBe('invalid_options');
     const missing = startCluster({ nodes: 1, dataDir: '/tmp/x', nodeBin: '/nonexistent/node.js' });
     const error = await clusterErrorOf(missing);
@@ -127,7 +158,11 @@ describe('startCluster', () => {
 
 describe('a running cluster', () => {
   it('stop() falls back to SIGKILL when a node ignores SIGTERM', async () => {
-    const cluster = await harness.start({ nodes: 1, extraArgs: ['--fake-ignore-sigterm'], stopTimeoutMs: 300 });
+    const cluster = await harness.start({
+      nodes: 1,
+      extraArgs: ['--fake-ignore-sigterm'],
+      stopTimeoutMs: 300,
+    });
     await cluster.stop();
     expect(harness.spawnedPids.filter(isAlive)).toEqual([]);
     expect(await readFile(cluster.node('n1').logFile, 'utf8')).toContain('ignoring SIGTERM');
@@ -163,7 +198,9 @@ describe('a running cluster', () => {
 
   it('reports a node that dies on its own, and waitHealthy fails naming it', async () => {
     const exits: [string, ExitInfo][] = [];
-    const cluster = await harness.start({ onUnexpectedExit: (node, exit) => exits.push([node.id, exit]) });
+    const cluster = await harness.start({
+      onUnexpectedExit: (node, exit) => exits.push([node.id, exit]),
+    });
     const victim = cluster.node('n2');
     process.kill(victim.pid, 'SIGKILL');
     await expect.poll(() => exits).toEqual([['n2', { code: null, signal: 'SIGKILL' }]]);
@@ -190,18 +227,9 @@ describe('nodeArgs', () => {
       { id: 'n1', address: 'h:1' },
       { id: 'n2', address: 'h:2' },
     ];
-    expect(nodeArgs({ id: 'n1', address: 'h:1', dataDir: '/d/n1' }, members, ['--r', '1'])).toEqual([
-      '--id',
-      'n1',
-      '--listen',
-      'h:1',
-      '--data',
-      '/d/n1',
-      '--nodes',
-      'n1=h:1,n2=h:2',
-      '--r',
-      '1',
-    ]);
+    expect(nodeArgs({ id: 'n1', address: 'h:1', dataDir: '/d/n1' }, members, ['--r', '1'])).toEqual(
+      ['--id', 'n1', '--listen', 'h:1', '--data', '/d/n1', '--nodes', 'n1=h:1,n2=h:2', '--r', '1'],
+    );
   });
 });
 

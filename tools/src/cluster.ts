@@ -10,7 +10,13 @@ import { ClusterError, assert, type ClusterErrorCode } from './errors.js';
 import { freePorts, isPortFree } from './free-port.js';
 import { waitForServing } from './health.js';
 import { readLogTail } from './log-tail.js';
-import { describeExit, spawnChild, stopChild, type ChildHandle, type ExitInfo } from './node-process.js';
+import {
+  describeExit,
+  spawnChild,
+  stopChild,
+  type ChildHandle,
+  type ExitInfo,
+} from './node-process.js';
 
 /** Most nodes one launcher starts: beyond this a laptop runs out of cores long before. */
 export const nodesMax = 64;
@@ -22,8 +28,12 @@ export const stopTimeoutMsDefault = 10_000;
 export const logTailLines = 40;
 
 /** The storage node entry point in this repository, relative to tools/src or tools/dist. */
-const repoNodeBin = fileURLToPath(new URL('../../apps/storage-node/bin/ringstore-node.js', import.meta.url));
-const repoNodeMain = fileURLToPath(new URL('../../apps/storage-node/dist/main.js', import.meta.url));
+const repoNodeBin = fileURLToPath(
+  new URL('../../apps/storage-node/bin/ringstore-node.js', import.meta.url),
+);
+const repoNodeMain = fileURLToPath(
+  new URL('../../apps/storage-node/dist/main.js', import.meta.url),
+);
 
 export interface StartClusterOptions {
   /** How many nodes: n1, n2, ... */
@@ -117,7 +127,8 @@ interface Slot {
 /** Starts the nodes and resolves once every one answers SERVING; on failure, none is left running. */
 export async function startCluster(options: StartClusterOptions): Promise<Cluster> {
   const settings = validate(options);
-  const addresses = settings.addresses ?? (await choosePorts(settings)).map((port) => `${settings.host}:${port}`);
+  const addresses =
+    settings.addresses ?? (await choosePorts(settings)).map((port) => `${settings.host}:${port}`);
   const slots = addresses.map((address, index) => newSlot(settings, `n${index + 1}`, address));
   await mkdir(settings.logDir, { recursive: true });
   await Promise.all(slots.map((slot) => mkdir(slot.dataDir, { recursive: true })));
@@ -136,18 +147,31 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
 function validate(options: StartClusterOptions): Settings {
   const basePort = options.basePort ?? 0;
   if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > nodesMax) {
-    throw new ClusterError('invalid_options', `nodes must be an integer from 1 to ${nodesMax}, got ${options.nodes}`);
+    throw new ClusterError(
+      'invalid_options',
+      `nodes must be an integer from 1 to ${nodesMax}, got ${options.nodes}`,
+    );
   }
   if (!Number.isInteger(basePort) || basePort < 0 || basePort + options.nodes - 1 > 65_535) {
-    throw new ClusterError('invalid_options', `basePort ${basePort} leaves no room for ${options.nodes} ports`);
+    throw new ClusterError(
+      'invalid_options',
+      `basePort ${basePort} leaves no room for ${options.nodes} ports`,
+    );
   }
   const nodeBin = resolve(options.nodeBin ?? repoNodeBin);
-  if (!existsSync(nodeBin)) throw new ClusterError('node_bin_missing', `the node program ${nodeBin} does not exist`);
+  if (!existsSync(nodeBin))
+    throw new ClusterError('node_bin_missing', `the node program ${nodeBin} does not exist`);
   if (options.nodeBin === undefined && !existsSync(repoNodeMain)) {
-    throw new ClusterError('node_bin_missing', `ringstore-node is not built (${repoNodeMain} is missing): run npm run build`);
+    throw new ClusterError(
+      'node_bin_missing',
+      `ringstore-node is not built (${repoNodeMain} is missing): run npm run build`,
+    );
   }
   if (options.addresses !== undefined && options.addresses.length !== options.nodes) {
-    throw new ClusterError('invalid_options', `addresses lists ${options.addresses.length} nodes, nodes is ${options.nodes}`);
+    throw new ClusterError(
+      'invalid_options',
+      `addresses lists ${options.addresses.length} nodes, nodes is ${options.nodes}`,
+    );
   }
   const dataDir = resolve(options.dataDir);
   return {
@@ -200,7 +224,17 @@ export function nodeArgs(
   extraArgs: readonly string[],
 ): string[] {
   const memberList = members.map((member) => `${member.id}=${member.address}`).join(',');
-  return ['--id', node.id, '--listen', node.address, '--data', node.dataDir, '--nodes', memberList, ...extraArgs];
+  return [
+    '--id',
+    node.id,
+    '--listen',
+    node.address,
+    '--data',
+    node.dataDir,
+    '--nodes',
+    memberList,
+    ...extraArgs,
+  ];
 }
 
 class LocalCluster implements Cluster {
@@ -222,7 +256,10 @@ class LocalCluster implements Cluster {
   spawn(slot: Slot): void {
     assert(slot.state !== 'running', `node ${slot.id} is already running`);
     const args = [this.settings.nodeBin, ...nodeArgs(slot, this.slots, this.settings.extraArgs)];
-    const [command, ...prefixArgs] = [...(this.settings.commandPrefix?.(slot.id) ?? []), process.execPath];
+    const [command, ...prefixArgs] = [
+      ...(this.settings.commandPrefix?.(slot.id) ?? []),
+      process.execPath,
+    ];
     assert(command !== undefined, 'a command line has a program');
     const child = spawnChild({
       command,
@@ -247,7 +284,10 @@ class LocalCluster implements Cluster {
     const exited = await Promise.all(this.slots.map((slot) => this.stopSlot(slot, 'SIGTERM')));
     const stuck = this.slots.filter((_, index) => exited[index] === false).map((slot) => slot.id);
     if (stuck.length > 0) {
-      throw new ClusterError('stop_timeout', `nodes ${stuck.join(', ')} did not exit even after SIGKILL`);
+      throw new ClusterError(
+        'stop_timeout',
+        `nodes ${stuck.join(', ')} did not exit even after SIGKILL`,
+      );
     }
   }
 
@@ -261,7 +301,8 @@ class LocalCluster implements Cluster {
 
   async restart(id: string): Promise<void> {
     const slot = this.slot(id);
-    if (this.stopped) throw new ClusterError('cluster_stopped', `cannot restart ${id}: the cluster was stopped`);
+    if (this.stopped)
+      throw new ClusterError('cluster_stopped', `cannot restart ${id}: the cluster was stopped`);
     await this.stopOne(slot, 'SIGTERM');
     this.spawn(slot);
     const failure = await this.waitServing(slot, this.settings.startTimeoutMs);
@@ -282,7 +323,9 @@ class LocalCluster implements Cluster {
     const slot = this.slots.find((candidate) => candidate.id === id);
     if (slot === undefined) {
       const known = this.slots.map((candidate) => candidate.id).join(', ');
-      throw new ClusterError('unknown_node', `no node ${id} in this cluster (nodes: ${known})`, { nodeId: id });
+      throw new ClusterError('unknown_node', `no node ${id} in this cluster (nodes: ${known})`, {
+        nodeId: id,
+      });
     }
     return slot;
   }
@@ -303,7 +346,9 @@ class LocalCluster implements Cluster {
 
   private async stopOne(slot: Slot, signal: NodeJS.Signals): Promise<void> {
     if (!(await this.stopSlot(slot, signal))) {
-      throw new ClusterError('stop_timeout', `node ${slot.id} did not exit even after SIGKILL`, { nodeId: slot.id });
+      throw new ClusterError('stop_timeout', `node ${slot.id} did not exit even after SIGKILL`, {
+        nodeId: slot.id,
+      });
     }
   }
 
@@ -329,7 +374,11 @@ function snapshot(slot: Slot): ClusterNode {
 }
 
 /** An error naming the node, with the end of its log in the message and as a field. */
-async function nodeFailure(code: ClusterErrorCode, slot: Slot, reason: string): Promise<ClusterError> {
+async function nodeFailure(
+  code: ClusterErrorCode,
+  slot: Slot,
+  reason: string,
+): Promise<ClusterError> {
   const logTail = await readLogTail(slot.logFile, logTailLines);
   const shown = logTail === '' ? '(the log is empty)' : logTail;
   const message = `node ${slot.id} (${slot.address}) ${reason}\n--- last lines of ${slot.logFile} ---\n${shown}`;

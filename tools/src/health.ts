@@ -65,10 +65,14 @@ export interface WaitForServingOptions {
   readonly abortReason?: () => string | undefined;
 }
 
-export type WaitResult = { readonly serving: true } | { readonly serving: false; readonly reason: string };
+export type WaitResult =
+  { readonly serving: true } | { readonly serving: false; readonly reason: string };
 
 /** Polls Check until the address answers SERVING, the time runs out, or abortReason says stop. */
-export async function waitForServing(address: string, options: WaitForServingOptions): Promise<WaitResult> {
+export async function waitForServing(
+  address: string,
+  options: WaitForServingOptions,
+): Promise<WaitResult> {
   const client = healthClient(address);
   const giveUpAtMs = Date.now() + options.timeoutMs;
   let lastAnswer = 'no answer yet';
@@ -77,9 +81,16 @@ export async function waitForServing(address: string, options: WaitForServingOpt
       const aborted = options.abortReason?.();
       if (aborted !== undefined) return { serving: false, reason: aborted };
       const remainingMs = giveUpAtMs - Date.now();
-      if (remainingMs <= 0) return { serving: false, reason: `not SERVING after ${options.timeoutMs} ms (${lastAnswer})` };
+      if (remainingMs <= 0)
+        return {
+          serving: false,
+          reason: `not SERVING after ${options.timeoutMs} ms (${lastAnswer})`,
+        };
       try {
-        const status = await checkHealth(client, Math.min(options.checkDeadlineMs ?? 1_000, remainingMs));
+        const status = await checkHealth(
+          client,
+          Math.min(options.checkDeadlineMs ?? 1_000, remainingMs),
+        );
         if (status === 'SERVING') return { serving: true };
         lastAnswer = `last answer ${status}`;
       } catch (error) {

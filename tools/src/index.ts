@@ -13,7 +13,14 @@ export {
 } from './cluster.js';
 export { ClusterError, type ClusterErrorCode, type ClusterErrorDetails } from './errors.js';
 export { freePort, freePorts, freePortsMax, isPortFree } from './free-port.js';
-export { checkHealth, healthClient, waitForServing, type HealthStatus, type WaitForServingOptions, type WaitResult } from './health.js';
+export {
+  checkHealth,
+  healthClient,
+  waitForServing,
+  type HealthStatus,
+  type WaitForServingOptions,
+  type WaitResult,
+} from './health.js';
 export {
   basePortDefault,
   dataDirDefault,

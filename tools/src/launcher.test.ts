@@ -36,7 +36,21 @@ describe('parseLauncherArgs', () => {
   });
 
   it('passes the node flags it knows, then everything after --, to every node', () => {
-    const argv = ['--nodes', '5', '--base-port', '0', '--data', '/d', '--replicas', '3', '--w', '1', '--', '--log-level', 'debug'];
+    const argv = [
+      '--nodes',
+      '5',
+      '--base-port',
+      '0',
+      '--data',
+      '/d',
+      '--replicas',
+      '3',
+      '--w',
+      '1',
+      '--',
+      '--log-level',
+      'debug',
+    ];
     expect(parseLauncherArgs(argv, capture())).toMatchObject({
       nodes: 5,
       basePort: 0,
@@ -82,13 +96,25 @@ describe('runLauncher', () => {
     expect(alive).toEqual([]);
   });
 
-  const argv = (...extra: string[]) => ['--nodes', '2', '--base-port', '0', '--data', dir, '--node-bin', fakeNodeBin, ...extra];
+  const argv = (...extra: string[]) => [
+    '--nodes',
+    '2',
+    '--base-port',
+    '0',
+    '--data',
+    dir,
+    '--node-bin',
+    fakeNodeBin,
+    ...extra,
+  ];
 
   it('starts the cluster, prints how to use it, and stops every node when asked', async () => {
     const io = capture();
     const stop = new AbortController();
     const running = runLauncher(argv('--r', '1'), io, stop.signal);
-    await expect.poll(() => io.out, { timeout: 8_000 }).toContain('Press Ctrl-C to stop the cluster.');
+    await expect
+      .poll(() => io.out, { timeout: 8_000 })
+      .toContain('Press Ctrl-C to stop the cluster.');
     pids = liveChildPids();
     expect(pids).toHaveLength(2);
     expect(io.out).toMatch(/n1 {2}127\.0\.0\.1:\d+ {2}pid \d+/);
@@ -121,8 +147,12 @@ describe('formatBanner', () => {
       running: true,
     });
     const banner = formatBanner([node('n1', 7001), node('n2', 7002)]);
-    expect(banner).toContain('Ringstore: 2 nodes serving\n  n1  127.0.0.1:7001  pid 7101  data /d/n1  log /d/n1.log\n');
+    expect(banner).toContain(
+      'Ringstore: 2 nodes serving\n  n1  127.0.0.1:7001  pid 7101  data /d/n1  log /d/n1.log\n',
+    );
     expect(banner).toContain('npx ringctl --node 127.0.0.1:7002 get greeting');
-    expect(banner).toContain(`grpcurl -plaintext -d '{"key":"Z3JlZXRpbmc="}' 127.0.0.1:7001 ringstore.v1.KV/Get`);
+    expect(banner).toContain(
+      `grpcurl -plaintext -d '{"key":"Z3JlZXRpbmc="}' 127.0.0.1:7001 ringstore.v1.KV/Get`,
+    );
   });
 });

@@ -1,7 +1,13 @@
 // The `npm start` launcher as a testable function: parse the flags, start the cluster, print how to
 // talk to it, run until asked to stop, stop every node. cluster-main.ts wires it to the process.
 import { Command, CommanderError } from 'commander';
-import { nodesMax, startCluster, type Cluster, type ClusterNode, type StartClusterOptions } from './cluster.js';
+import {
+  nodesMax,
+  startCluster,
+  type Cluster,
+  type ClusterNode,
+  type StartClusterOptions,
+} from './cluster.js';
 import { ClusterError } from './errors.js';
 import { describeExit, type ExitInfo } from './node-process.js';
 
@@ -45,7 +51,9 @@ export class LauncherUsageError extends Error {
 function integerOption(flag: string, text: string, min: number, max: number): number {
   const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new LauncherUsageError(`--${flag} must be an integer from ${min} to ${max}, got '${text}'`);
+    throw new LauncherUsageError(
+      `--${flag} must be an integer from ${min} to ${max}, got '${text}'`,
+    );
   }
   return value;
 }
@@ -59,14 +67,25 @@ export function parseLauncherArgs(argv: readonly string[], io: LauncherIo): Star
   const program = new Command('ringstore-cluster')
     .description('Start a local Ringstore cluster on 127.0.0.1 and stop it on Ctrl-C.')
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
     .option('--nodes <n>', 'how many nodes (n1, n2, ...)', String(nodeCountDefault))
-    .option('--base-port <port>', 'port of n1, the others follow; 0 picks free ports', String(basePortDefault))
+    .option(
+      '--base-port <port>',
+      'port of n1, the others follow; 0 picks free ports',
+      String(basePortDefault),
+    )
     .option('--data <dir>', 'data directory: node ni keeps its data in <dir>/ni', dataDirDefault)
-    .option('--log-dir <dir>', 'node ni appends its output to <dir>/ni.log (default: the data directory)')
+    .option(
+      '--log-dir <dir>',
+      'node ni appends its output to <dir>/ni.log (default: the data directory)',
+    )
     .option('--node-bin <path>', 'the node program (default: this repository ringstore-node)')
     .option('--start-timeout-ms <ms>', 'how long each node may take to answer SERVING');
-  for (const flag of passthroughFlags) program.option(`--${flag} <value>`, `passed to every node as --${flag}`);
+  for (const flag of passthroughFlags)
+    program.option(`--${flag} <value>`, `passed to every node as --${flag}`);
   program.argument('[node-args...]', 'after --: more flags for every node').action(() => undefined);
   program.parse(argv, { from: 'user' });
   const raw = program.opts<RawOptions>();
@@ -81,7 +100,10 @@ export function parseLauncherArgs(argv: readonly string[], io: LauncherIo): Star
     dataDir: raw.data,
     logDir: raw.logDir,
     nodeBin: raw.nodeBin,
-    startTimeoutMs: raw.startTimeoutMs === undefined ? undefined : integerOption('start-timeout-ms', raw.startTimeoutMs, 1, 600_000),
+    startTimeoutMs:
+      raw.startTimeoutMs === undefined
+        ? undefined
+        : integerOption('start-timeout-ms', raw.startTimeoutMs, 1, 600_000),
     extraArgs,
   };
 }
@@ -93,7 +115,10 @@ export function formatBanner(nodes: readonly ClusterNode[]): string {
   const keyBase64 = Buffer.from('greeting').toString('base64');
   const lines = [
     `Ringstore: ${nodes.length} node${nodes.length === 1 ? '' : 's'} serving`,
-    ...nodes.map((node) => `  ${node.id}  ${node.address}  pid ${node.pid}  data ${node.dataDir}  log ${node.logFile}`),
+    ...nodes.map(
+      (node) =>
+        `  ${node.id}  ${node.address}  pid ${node.pid}  data ${node.dataDir}  log ${node.logFile}`,
+    ),
     '',
     'Try:',
     `  npx ringctl --node ${first} put greeting hello`,
@@ -111,7 +136,11 @@ export function formatBanner(nodes: readonly ClusterNode[]): string {
  * Runs the launcher until stopRequested aborts, then stops every node. Returns the exit code:
  * 0 stopped cleanly, 1 the cluster failed to start or stop, 2 usage error.
  */
-export async function runLauncher(argv: readonly string[], io: LauncherIo, stopRequested: AbortSignal): Promise<number> {
+export async function runLauncher(
+  argv: readonly string[],
+  io: LauncherIo,
+  stopRequested: AbortSignal,
+): Promise<number> {
   let options: StartClusterOptions;
   try {
     options = parseLauncherArgs(argv, io);
@@ -162,10 +191,14 @@ function reportClusterError(error: unknown, io: LauncherIo): number {
 }
 
 function reportExit(io: LauncherIo, node: ClusterNode, exit: ExitInfo): void {
-  io.stderr.write(`warning: node ${node.id} (${node.address}) ${describeExit(exit)}; see ${node.logFile}\n`);
+  io.stderr.write(
+    `warning: node ${node.id} (${node.address}) ${describeExit(exit)}; see ${node.logFile}\n`,
+  );
 }
 
 function aborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  return new Promise((resolve) =>
+    signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
 }

@@ -118,10 +118,16 @@ function openLog(options: SpawnOptions): number {
 }
 
 /** Resolves with the exit, or undefined when the process still runs after timeoutMs. */
-export async function waitForExit(child: ChildHandle, timeoutMs: number): Promise<ExitInfo | undefined> {
+export async function waitForExit(
+  child: ChildHandle,
+  timeoutMs: number,
+): Promise<ExitInfo | undefined> {
   const timeout = new AbortController();
   try {
-    return await Promise.race([child.exited, sleep(timeoutMs, undefined, { signal: timeout.signal })]);
+    return await Promise.race([
+      child.exited,
+      sleep(timeoutMs, undefined, { signal: timeout.signal }),
+    ]);
   } finally {
     timeout.abort();
   }
@@ -131,7 +137,11 @@ export async function waitForExit(child: ChildHandle, timeoutMs: number): Promis
  * Stops a process: the signal (SIGCONT too, in case it was paused), a bounded wait, then SIGKILL.
  * Resolves with the exit, or undefined if even SIGKILL did not end it within killWaitMs.
  */
-export async function stopChild(child: ChildHandle, signal: NodeJS.Signals, timeoutMs: number): Promise<ExitInfo | undefined> {
+export async function stopChild(
+  child: ChildHandle,
+  signal: NodeJS.Signals,
+  timeoutMs: number,
+): Promise<ExitInfo | undefined> {
   const done = child.exitInfo();
   if (done !== undefined) return done;
   child.signal(signal);
@@ -144,5 +154,7 @@ export async function stopChild(child: ChildHandle, signal: NodeJS.Signals, time
 
 /** Describes an exit for messages: "exited with code 1" or "was killed by SIGKILL". */
 export function describeExit(exit: ExitInfo): string {
-  return exit.signal === null ? `exited with code ${exit.code ?? '?'}` : `was killed by ${exit.signal}`;
+  return exit.signal === null
+    ? `exited with code ${exit.code ?? '?'}`
+    : `was killed by ${exit.signal}`;
 }

@@ -6,7 +6,9 @@ try {
   await import(entry.href);
 } catch (error) {
   if (error?.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes(entry.pathname)) {
-    process.stderr.write(`ringctl is not built (${entry.pathname} is missing): run npm run build at the repository root\n`);
+    process.stderr.write(
+      `ringctl is not built (${entry.pathname} is missing): run npm run build at the repository root\n`,
+    );
     process.exitCode = 2;
   } else {
     throw error;

@@ -18,7 +18,9 @@ const nowMs = 1_700_000_000_000;
 const cli = (argv: readonly string[]) => runCli(['--node', node.address, ...argv], { nowMs });
 const lastRequest = () => node.requests.at(-1)!;
 
-function partition(fields: Partial<PartitionAntiEntropy> & { partition: number }): PartitionAntiEntropy {
+function partition(
+  fields: Partial<PartitionAntiEntropy> & { partition: number },
+): PartitionAntiEntropy {
   return {
     lastExchangeMs: 0n,
     lastPeer: '',
@@ -138,13 +140,21 @@ describe('ae status', () => {
       partitions: { keys: unknown; repairs: unknown; exchanges: unknown }[];
       summary: { repairs: unknown };
     };
-    expect(document.partitions[0]).toMatchObject({ keys: big.toString(), repairs: big.toString(), exchanges: 0 });
+    expect(document.partitions[0]).toMatchObject({
+      keys: big.toString(),
+      repairs: big.toString(),
+      exchanges: 0,
+    });
     expect(document.summary.repairs).toBe(big.toString());
   });
 
   it('exits 1 with the gRPC status on a server error', async () => {
     node.failNext = { code: grpc.status.UNIMPLEMENTED, details: 'anti-entropy is disabled' };
-    expect(await cli(['ae'])).toEqual({ code: 1, stdout: '', stderr: 'UNIMPLEMENTED: anti-entropy is disabled\n' });
+    expect(await cli(['ae'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'UNIMPLEMENTED: anti-entropy is disabled\n',
+    });
   });
 
   it('uses the ordinary 5 s deadline', async () => {
@@ -156,14 +166,21 @@ describe('ae status', () => {
 
 describe('ae trigger', () => {
   beforeEach(() => {
-    node.triggerResponse = { exchanges: 6, differences: 12n, repairs: 11n, bytesTransferred: 48_213n, tombstonesReaped: 3n };
+    node.triggerResponse = {
+      exchanges: 6,
+      differences: 12n,
+      repairs: 11n,
+      bytesTransferred: 48_213n,
+      tombstonesReaped: 3n,
+    };
   });
 
   it('asks for every partition without --partition, and prints the totals', async () => {
     const result = await cli(['ae', 'trigger']);
     expect(result).toEqual({
       code: 0,
-      stdout: 'exchanges: 6, differences: 12, repairs: 11, bytes transferred: 48213, tombstones reaped: 3\n',
+      stdout:
+        'exchanges: 6, differences: 12, repairs: 11, bytes transferred: 48213, tombstones reaped: 3\n',
       stderr: '',
     });
     expect(lastRequest().method).toBe('triggerAntiEntropy');
@@ -171,7 +188,19 @@ describe('ae trigger', () => {
   });
 
   it('passes repeated --partition (in order, each once) and --rebuild through', async () => {
-    const result = await cli(['ae', 'trigger', '--partition', '7', '--rebuild', '--partition', '0', '--partition', '65535', '--partition', '7']);
+    const result = await cli([
+      'ae',
+      'trigger',
+      '--partition',
+      '7',
+      '--rebuild',
+      '--partition',
+      '0',
+      '--partition',
+      '65535',
+      '--partition',
+      '7',
+    ]);
     expect(result.code).toBe(0);
     const request = lastRequest().request as TriggerAntiEntropyRequest;
     expect(request).toEqual({ partitions: [7, 0, 65_535], rebuild: true });
@@ -200,12 +229,17 @@ describe('ae trigger', () => {
     const result = await cli(['ae', 'trigger', '--partition', '3', '--partition', value]);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain(`--partition must be an integer from 0 to 65535, got '${value}'`);
+    expect(result.stderr).toContain(
+      `--partition must be an integer from 0 to 65535, got '${value}'`,
+    );
     expect(node.requests).toEqual([]);
   });
 
   it('exits 1 with the gRPC status on a server error', async () => {
-    node.failNext = { code: grpc.status.FAILED_PRECONDITION, details: 'partition 9 is not replicated here' };
+    node.failNext = {
+      code: grpc.status.FAILED_PRECONDITION,
+      details: 'partition 9 is not replicated here',
+    };
     expect(await cli(['ae', 'trigger', '--partition', '9'])).toEqual({
       code: 1,
       stdout: '',
@@ -257,7 +291,8 @@ describe('ae usage', () => {
   it('ae trigger --help shows --partition, --rebuild and the 60 s default deadline', async () => {
     const result = await cli(['ae', 'trigger', '--help']);
     expect(result.code).toBe(0);
-    for (const text of ['--partition <n>', '--rebuild', '60000 ms']) expect(result.stdout).toContain(text);
+    for (const text of ['--partition <n>', '--rebuild', '60000 ms'])
+      expect(result.stdout).toContain(text);
   });
 });
 

@@ -2,8 +2,21 @@
 // user can act on are thrown as UsageError, InputError or RpcError and reported by run().
 import type { RoutingMode } from '@ringstore/client';
 import { exitCode, UsageError, type ExitCode } from './errors.js';
-import { antiEntropyJson, formatAntiEntropyHuman, formatTriggerHuman, triggerJson } from './format-anti-entropy.js';
-import { formatGetHuman, formatMembersHuman, formatRingHuman, getJson, isFound, membersJson, ringJson } from './format.js';
+import {
+  antiEntropyJson,
+  formatAntiEntropyHuman,
+  formatTriggerHuman,
+  triggerJson,
+} from './format-anti-entropy.js';
+import {
+  formatGetHuman,
+  formatMembersHuman,
+  formatRingHuman,
+  getJson,
+  isFound,
+  membersJson,
+  ringJson,
+} from './format.js';
 import type { RunIo } from './io.js';
 import { parseHex } from './options.js';
 import type { KvApi } from './kv.js';
@@ -41,7 +54,11 @@ export function keyBytes(key: string, options: CommonOptions): Buffer {
   return options.keyHex ? parseHex('the key', key) : Buffer.from(key, 'utf8');
 }
 
-export async function getCommand(context: CommandContext, key: string, r: number): Promise<ExitCode> {
+export async function getCommand(
+  context: CommandContext,
+  key: string,
+  r: number,
+): Promise<ExitCode> {
   const { kv, io, options } = context;
   const response = await kv.get(keyBytes(key, options), r);
   const found = isFound(response);
@@ -65,7 +82,12 @@ export interface PutArgs {
  */
 export async function putCommand(context: CommandContext, args: PutArgs): Promise<ExitCode> {
   const { kv, io, options } = context;
-  const response = await kv.put({ key: keyBytes(args.key, options), value: args.value, context: args.context, w: args.w });
+  const response = await kv.put({
+    key: keyBytes(args.key, options),
+    value: args.value,
+    context: args.context,
+    w: args.w,
+  });
   const { siblings, context: contextBase64 } = getJson(args.key, response);
   if (options.json) printJson(io, { key: args.key, siblings, context: contextBase64 });
   else if (response.siblings.length > 1) io.stdout.write(formatGetHuman(response));
@@ -127,7 +149,10 @@ export async function aeStatusCommand(context: CommandContext): Promise<ExitCode
   return exitCode.ok;
 }
 
-export async function aeTriggerCommand(context: CommandContext, args: TriggerAntiEntropyArgs): Promise<ExitCode> {
+export async function aeTriggerCommand(
+  context: CommandContext,
+  args: TriggerAntiEntropyArgs,
+): Promise<ExitCode> {
   const { cluster, io, options } = context;
   const response = await cluster.triggerAntiEntropy(args);
   if (options.json) printJson(io, triggerJson(response));

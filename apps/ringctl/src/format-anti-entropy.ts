@@ -46,8 +46,21 @@ function totalRepairs(partitions: readonly PartitionAntiEntropy[]): bigint {
 }
 
 /** A header, one line per partition, and "partitions: N, total repairs: N". */
-export function formatAntiEntropyHuman(partitions: readonly PartitionAntiEntropy[], nowMs: number): string {
-  const header = ['PARTITION', 'KEYS', 'LAST EXCHANGE', 'PEER', 'EXCHANGES', 'DIFFERENCES', 'REPAIRS', 'REAPED', 'ROOT'];
+export function formatAntiEntropyHuman(
+  partitions: readonly PartitionAntiEntropy[],
+  nowMs: number,
+): string {
+  const header = [
+    'PARTITION',
+    'KEYS',
+    'LAST EXCHANGE',
+    'PEER',
+    'EXCHANGES',
+    'DIFFERENCES',
+    'REPAIRS',
+    'REAPED',
+    'ROOT',
+  ];
   const rows = byPartition(partitions).map((partition) => [
     String(partition.partition),
     partition.keys.toString(),
@@ -69,7 +82,8 @@ export function antiEntropyJson(partitions: readonly PartitionAntiEntropy[]): un
       partition: partition.partition,
       keys: jsonInteger(partition.keys),
       // ms since the epoch; null: no exchange yet (the proto's 0).
-      lastExchangeMs: partition.lastExchangeMs === 0n ? null : jsonInteger(partition.lastExchangeMs),
+      lastExchangeMs:
+        partition.lastExchangeMs === 0n ? null : jsonInteger(partition.lastExchangeMs),
       lastPeer: partition.lastPeer,
       exchanges: jsonInteger(partition.exchanges),
       differences: jsonInteger(partition.differences),

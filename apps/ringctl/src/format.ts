@@ -41,7 +41,9 @@ export function formatGetHuman(response: SiblingsAndContext): string {
   const lines = [`siblings: ${response.siblings.length}`];
   response.siblings.forEach((sibling, index) => {
     const text = utf8OrUndefined(sibling.value);
-    const shown = sibling.deleted ? '(deleted)' : (text ?? `base64:${sibling.value.toString('base64')}`);
+    const shown = sibling.deleted
+      ? '(deleted)'
+      : (text ?? `base64:${sibling.value.toString('base64')}`);
     lines.push(`[${index + 1}] ${shown}`);
   });
   lines.push(`context: ${response.context.toString('base64')}`);
@@ -84,7 +86,11 @@ export function formatRingHuman(ring: Ring): string {
     `ring version ${ring.version}: ${ring.partitionCount} partitions, ` +
     `${ring.replicas} replicas, ${ring.nodes.length} nodes\n`;
   const rows = ring.nodes.map((node, index) => [...nodeCells(node), String(counts[index] ?? 0)]);
-  return header + formatTable(['ID', 'ADDRESS', 'ZONE', 'STATUS', 'PARTITIONS'], rows) + formatOwners(ring);
+  return (
+    header +
+    formatTable(['ID', 'ADDRESS', 'ZONE', 'STATUS', 'PARTITIONS'], rows) +
+    formatOwners(ring)
+  );
 }
 
 /** The first owner of every partition, ownersPerLine to a line, each line led by its first partition. */
@@ -141,13 +147,23 @@ function nodeCells(node: Node | undefined): string[] {
 }
 
 function nodeJson(node: Node | undefined): Node {
-  return { id: node?.id ?? '', address: node?.address ?? '', zone: node?.zone ?? '', status: node?.status ?? '' };
+  return {
+    id: node?.id ?? '',
+    address: node?.address ?? '',
+    zone: node?.zone ?? '',
+    status: node?.status ?? '',
+  };
 }
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
   const all = [header, ...rows];
-  const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
+  const widths = header.map((_, column) =>
+    Math.max(...all.map((row) => (row[column] ?? '').length)),
+  );
   const line = (row: readonly string[]): string =>
     row
       .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))

@@ -3,7 +3,14 @@
 // replica of the key, failing over to the next one when a node cannot be reached. Its operating
 // errors (RingstoreClientError) become RpcError here and nowhere else, so they print exactly as
 // the cluster commands' errors do.
-import { connect, RingstoreClientError, type Client, type GetResult, type PutResult, type RoutingMode } from '@ringstore/client';
+import {
+  connect,
+  RingstoreClientError,
+  type Client,
+  type GetResult,
+  type PutResult,
+  type RoutingMode,
+} from '@ringstore/client';
 import { RpcError } from './errors.js';
 
 export interface KvConnectOptions {
@@ -63,9 +70,17 @@ export function connectKv(options: KvConnectOptions): KvApi {
   return {
     get: (key, r) => sdkCall(async () => (await client()).get(key, { r, strictQuorum })),
     put: (args) =>
-      sdkCall(async () => (await client()).put(args.key, args.value, { context: args.context, w: args.w, strictQuorum })),
+      sdkCall(async () =>
+        (await client()).put(args.key, args.value, {
+          context: args.context,
+          w: args.w,
+          strictQuorum,
+        }),
+      ),
     delete: (args) =>
-      sdkCall(async () => (await client()).delete(args.key, { context: args.context, w: args.w, strictQuorum })),
+      sdkCall(async () =>
+        (await client()).delete(args.key, { context: args.context, w: args.w, strictQuorum }),
+      ),
     close: () => {
       closed = true;
       connected?.close();
@@ -78,7 +93,8 @@ async function sdkCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof RingstoreClientError) throw new RpcError(error.code, error.statusName, error.details);
+    if (error instanceof RingstoreClientError)
+      throw new RpcError(error.code, error.statusName, error.details);
     throw error;
   }
 }

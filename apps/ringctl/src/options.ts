@@ -82,7 +82,8 @@ export function parseHex(what: string, text: string): Buffer {
 
 export function parseRouting(text: string): RoutingMode {
   const mode = routingModes.find((candidate) => candidate === text);
-  if (mode === undefined) throw new UsageError(`--routing must be ${routingModes.join(' or ')}, got '${text}'`);
+  if (mode === undefined)
+    throw new UsageError(`--routing must be ${routingModes.join(' or ')}, got '${text}'`);
   return mode;
 }
 

@@ -61,14 +61,21 @@ export function connectCluster(address: string, deadlineMs: number): ClusterApi 
     listMembers: async () => (await call(cluster.listMembers.bind(cluster), {})).members,
     getAntiEntropy: async () => (await call(cluster.getAntiEntropy.bind(cluster), {})).partitions,
     triggerAntiEntropy: (args) =>
-      call(cluster.triggerAntiEntropy.bind(cluster), { partitions: [...args.partitions], rebuild: args.rebuild }),
+      call(cluster.triggerAntiEntropy.bind(cluster), {
+        partitions: [...args.partitions],
+        rebuild: args.rebuild,
+      }),
     close: () => {
       cluster.close();
     },
   };
 }
 
-function unary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, deadlineMs: number): Promise<Res> {
+function unary<Req, Res>(
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  deadlineMs: number,
+): Promise<Res> {
   const options: Partial<grpc.CallOptions> = { deadline: Date.now() + deadlineMs };
   return new Promise((resolve, reject) => {
     method(request, new grpc.Metadata({ waitForReady: false }), options, (error, response) => {

@@ -29,7 +29,11 @@ afterEach(async () => {
 const cli = (argv: readonly string[], stdin?: string | Buffer) =>
   runCli(['--node', node.address, ...argv], stdin === undefined ? {} : { stdin });
 const b64 = (text: string) => Buffer.from(text).toString('base64');
-const seed = (key: string, siblings: { value: string | Buffer; deleted?: boolean }[], version = 7) =>
+const seed = (
+  key: string,
+  siblings: { value: string | Buffer; deleted?: boolean }[],
+  version = 7,
+) =>
   node.store.set(key, {
     siblings: siblings.map((s) => ({ value: Buffer.from(s.value), deleted: s.deleted ?? false })),
     version,
@@ -115,7 +119,10 @@ describe('put', () => {
   });
 
   it('exits 2 when the value must come from stdin and there is none', async () => {
-    const result = await run(['--node', node.address, 'put', 'k'], { stdout: sink(), stderr: sink() });
+    const result = await run(['--node', node.address, 'put', 'k'], {
+      stdout: sink(),
+      stderr: sink(),
+    });
     expect(result).toBe(2);
     expect(node.requests).toEqual([]);
   });
@@ -150,12 +157,23 @@ describe('put', () => {
 
 describe('get', () => {
   it('prints every sibling, marks deleted ones, shows non-UTF-8 values in base64, and prints the context', async () => {
-    seed('k', [{ value: 'one' }, { value: '', deleted: true }, { value: Buffer.from([0xff, 0xfe]) }]);
+    seed('k', [
+      { value: 'one' },
+      { value: '', deleted: true },
+      { value: Buffer.from([0xff, 0xfe]) },
+    ]);
     const result = await cli(['get', 'k']);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe(
-      ['siblings: 3', '[1] one', '[2] (deleted)', '[3] base64://4=', `context: ${b64('v7')}`, ''].join('\n'),
+      [
+        'siblings: 3',
+        '[1] one',
+        '[2] (deleted)',
+        '[3] base64://4=',
+        `context: ${b64('v7')}`,
+        '',
+      ].join('\n'),
     );
   });
 
@@ -175,7 +193,10 @@ describe('get', () => {
 
   it('prints one JSON document with --json, before or after the command', async () => {
     seed('k', [{ value: 'a' }, { value: '', deleted: true }]);
-    for (const argv of [['get', 'k', '--json'], ['--json', 'get', 'k']]) {
+    for (const argv of [
+      ['get', 'k', '--json'],
+      ['--json', 'get', 'k'],
+    ]) {
       const result = await cli(argv);
       expect(result.code).toBe(0);
       expect(JSON.parse(result.stdout)).toEqual({
@@ -234,9 +255,27 @@ describe('delete', () => {
 
 describe('ring and members', () => {
   beforeEach(() => {
-    const nodes = [1, 2, 3].map((i) => ({ id: `n${i}`, address: `127.0.0.1:700${i}`, zone: '', status: 'up' }));
-    node.ring = { version: 4n, partitionCount: 8, replicas: 3, nodes, owners: [0, 1, 2, 0, 1, 2, 0, 0] };
-    node.members = nodes.map((n, i) => ({ node: n, alive: i !== 2, phi: i === 2 ? 9.5 : 0.25, heartbeat: BigInt(100 + i), generation: 1n, suspected: false }));
+    const nodes = [1, 2, 3].map((i) => ({
+      id: `n${i}`,
+      address: `127.0.0.1:700${i}`,
+      zone: '',
+      status: 'up',
+    }));
+    node.ring = {
+      version: 4n,
+      partitionCount: 8,
+      replicas: 3,
+      nodes,
+      owners: [0, 1, 2, 0, 1, 2, 0, 0],
+    };
+    node.members = nodes.map((n, i) => ({
+      node: n,
+      alive: i !== 2,
+      phi: i === 2 ? 9.5 : 0.25,
+      heartbeat: BigInt(100 + i),
+      generation: 1n,
+      suspected: false,
+    }));
   });
 
   it('ring shows partition count, replicas, nodes and partitions per node', async () => {
@@ -272,7 +311,11 @@ describe('ring and members', () => {
   });
 
   it('ring lists owners 16 partitions to a line, indexes aligned', async () => {
-    node.ring = { ...node.ring, partitionCount: 20, owners: Array.from({ length: 20 }, (_, p) => p % 3) };
+    node.ring = {
+      ...node.ring,
+      partitionCount: 20,
+      owners: Array.from({ length: 20 }, (_, p) => p % 3),
+    };
     const lines = (await cli(['ring'])).stdout.trimEnd().split('\n').slice(-2);
     expect(lines).toEqual([
       ' 0: n1 n2 n3 n1 n2 n3 n1 n2 n3 n1 n2 n3 n1 n2 n3 n1',
@@ -323,15 +366,26 @@ describe('server errors', () => {
   });
 
   it('maps other statuses the same way', async () => {
-    node.failNext = { code: grpc.status.INVALID_ARGUMENT, details: 'r=9 exceeds N=3', method: 'get' };
-    expect(await cli(['get', 'k', '--r', '9'])).toMatchObject({ code: 1, stderr: 'INVALID_ARGUMENT: r=9 exceeds N=3\n' });
+    node.failNext = {
+      code: grpc.status.INVALID_ARGUMENT,
+      details: 'r=9 exceeds N=3',
+      method: 'get',
+    };
+    expect(await cli(['get', 'k', '--r', '9'])).toMatchObject({
+      code: 1,
+      stderr: 'INVALID_ARGUMENT: r=9 exceeds N=3\n',
+    });
     expect(dataMethods(node)).toEqual(['get']);
   });
 
   it('a write the node refused before writing anything is sent again, and succeeds', async () => {
     const details = 'put acked 0 of W=2 (only 1 replicas available; the write reached no replica)';
     node.failNext = { code: grpc.status.UNAVAILABLE, details, method: 'put' };
-    expect(await cli(['put', 'k', 'v'])).toEqual({ code: 0, stdout: `context: ${b64('v1')}\n`, stderr: '' });
+    expect(await cli(['put', 'k', 'v'])).toEqual({
+      code: 0,
+      stdout: `context: ${b64('v1')}\n`,
+      stderr: '',
+    });
     expect(dataMethods(node)).toEqual(['put', 'put']);
   });
 
@@ -425,9 +479,17 @@ describe('failover', () => {
   it('get, put and delete still work when the ring lists a second node that cannot be reached', async () => {
     // n1, first owner of every partition, is down: the SDK tries it first, then n2 (the fake).
     node.ring = ringOver([await unusedAddress(), node.address], 0);
-    expect(await cli(['put', 'k', 'v'])).toEqual({ code: 0, stdout: `context: ${b64('v1')}\n`, stderr: '' });
+    expect(await cli(['put', 'k', 'v'])).toEqual({
+      code: 0,
+      stdout: `context: ${b64('v1')}\n`,
+      stderr: '',
+    });
     const read = await cli(['get', 'k']);
-    expect(read).toEqual({ code: 0, stdout: ['siblings: 1', '[1] v', `context: ${b64('v1')}`, ''].join('\n'), stderr: '' });
+    expect(read).toEqual({
+      code: 0,
+      stdout: ['siblings: 1', '[1] v', `context: ${b64('v1')}`, ''].join('\n'),
+      stderr: '',
+    });
     expect(await cli(['delete', 'k'])).toEqual({ code: 0, stdout: 'deleted\n', stderr: '' });
     expect(dataMethods(node)).toEqual(['put', 'get', 'get', 'delete']);
     expect(lastRequest<DeleteRequest>().context.toString()).toBe('v1');
@@ -448,7 +510,9 @@ describe('node address', () => {
   });
 
   it('prefers --node over RINGSTORE_NODE', async () => {
-    const result = await runCli(['--node', node.address, 'ring'], { env: { RINGSTORE_NODE: 'nowhere:1' } });
+    const result = await runCli(['--node', node.address, 'ring'], {
+      env: { RINGSTORE_NODE: 'nowhere:1' },
+    });
     expect(result.code).toBe(0);
   });
 });
@@ -461,19 +525,47 @@ describe('usage errors exit 2 without calling the node', () => {
     ['missing key', ['get'], "missing required argument 'key'"],
     ['extra argument', ['get', 'a', 'b'], 'too many arguments'],
     ['r zero', ['get', 'k', '--r', '0'], '--r must be an integer from 1'],
-    ['r not a number', ['get', 'k', '--r', 'two'], "--r must be an integer from 1 to 4294967295, got 'two'"],
+    [
+      'r not a number',
+      ['get', 'k', '--r', 'two'],
+      "--r must be an integer from 1 to 4294967295, got 'two'",
+    ],
     ['w negative', ['put', 'k', 'v', '--w', '-1'], '--w must be an integer'],
     ['w fractional', ['delete', 'k', '--w', '1.5'], '--w must be an integer'],
-    ['bad base64 context', ['put', 'k', 'v', '--context', 'not base64!'], '--context must be base64'],
+    [
+      'bad base64 context',
+      ['put', 'k', 'v', '--context', 'not base64!'],
+      '--context must be base64',
+    ],
     ['unpadded base64 context', ['delete', 'k', '--context', 'djc'], '--context must be base64'],
     ['zero deadline', ['ring', '--deadline-ms', '0'], '--deadline-ms must be an integer'],
     ['bad node', ['members', '--node', 'localhost'], '--node must be host:port'],
-    ['bad routing', ['get', 'k', '--routing', 'one-hop'], "--routing must be zero-hop or any-node, got 'one-hop'"],
-    ['empty routing', ['--routing', '', 'put', 'k', 'v'], "--routing must be zero-hop or any-node, got ''"],
-    ['value and --file', ['put', 'k', 'v', '--file', '/etc/hostname'], 'either as an argument or with --file'],
+    [
+      'bad routing',
+      ['get', 'k', '--routing', 'one-hop'],
+      "--routing must be zero-hop or any-node, got 'one-hop'",
+    ],
+    [
+      'empty routing',
+      ['--routing', '', 'put', 'k', 'v'],
+      "--routing must be zero-hop or any-node, got ''",
+    ],
+    [
+      'value and --file',
+      ['put', 'k', 'v', '--file', '/etc/hostname'],
+      'either as an argument or with --file',
+    ],
     ['empty key', ['get', ''], 'the key must not be empty'],
-    ['odd hex key', ['get', 'abc', '--key-hex'], "the key must be hex digits, two per byte, got 'abc'"],
-    ['bad hex value', ['put', 'k', 'zz', '--value-hex'], 'the value (--value-hex) must be hex digits'],
+    [
+      'odd hex key',
+      ['get', 'abc', '--key-hex'],
+      "the key must be hex digits, two per byte, got 'abc'",
+    ],
+    [
+      'bad hex value',
+      ['put', 'k', 'zz', '--value-hex'],
+      'the value (--value-hex) must be hex digits',
+    ],
   ];
 
   it.each(cases)('%s', async (_name, argv, message) => {
@@ -493,7 +585,8 @@ describe('usage errors exit 2 without calling the node', () => {
   it('--help exits 0 and lists the commands', async () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
-    for (const command of ['get', 'put', 'delete', 'ring', 'members', 'ae']) expect(result.stdout).toContain(command);
+    for (const command of ['get', 'put', 'delete', 'ring', 'members', 'ae'])
+      expect(result.stdout).toContain(command);
     expect(result.stdout).toContain('--routing <mode>');
     expect(result.stdout).toContain('anti-entropy');
   });

@@ -51,7 +51,11 @@ interface RawOptions {
 }
 
 /** A command body: positional arguments as commander parsed them (optional ones may be missing). */
-type Action = (context: CommandContext, raw: RawOptions, positionals: readonly (string | undefined)[]) => Promise<number>;
+type Action = (
+  context: CommandContext,
+  raw: RawOptions,
+  positionals: readonly (string | undefined)[],
+) => Promise<number>;
 /** Wraps a command body as a commander action; deadlineMsDefault applies when --deadline-ms is absent. */
 type Bind = (action: Action, deadlineMsDefault?: number) => (...args: unknown[]) => Promise<void>;
 
@@ -65,7 +69,13 @@ export async function run(argv: readonly string[], io: RunIo): Promise<number> {
       const command = args.at(-1) as Command;
       const positionals = args.slice(0, -2) as (string | undefined)[];
       const raw = command.optsWithGlobals<RawOptions>();
-      code = await withNode(io, commonOptions(raw, io, commandDeadlineMsDefault), raw, positionals, action);
+      code = await withNode(
+        io,
+        commonOptions(raw, io, commandDeadlineMsDefault),
+        raw,
+        positionals,
+        action,
+      );
     };
   try {
     await buildProgram(io, bind).parseAsync(argv, { from: 'user' });
@@ -79,7 +89,10 @@ function buildProgram(io: RunIo, bind: Bind): Command {
   const program = new Command('ringctl')
     .description('Read, write and inspect a Ringstore cluster, and run its anti-entropy exchanges.')
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
     .showHelpAfterError('(run ringctl --help for usage)')
     .option(
       '--node <host:port>',
@@ -98,7 +111,10 @@ function buildProgram(io: RunIo, bind: Bind): Command {
     )
     .option('--json', 'print one JSON document instead of text')
     .option('--key-hex', 'keys are given as hex digits (two per byte) instead of UTF-8 text')
-    .option('--strict', 'strict quorum: only the key\'s primary replicas count towards R and W, no fallbacks');
+    .option(
+      '--strict',
+      "strict quorum: only the key's primary replicas count towards R and W, no fallbacks",
+    );
   addDataCommands(program, bind);
   program
     .command('ring')
@@ -118,7 +134,9 @@ function addDataCommands(program: Command, bind: Bind): void {
     .description('read a key: every sibling (deleted ones marked) and the context, in base64')
     .argument('<key>')
     .option('--r <n>', 'replicas that must answer (default: the cluster default)')
-    .action(bind((context, raw, [key]) => getCommand(context, key ?? '', quorumOrDefault('--r', raw.r))));
+    .action(
+      bind((context, raw, [key]) => getCommand(context, key ?? '', quorumOrDefault('--r', raw.r))),
+    );
   program
     .command('put')
     .description('write a value, from the argument, --file, or stdin when neither is given')
@@ -126,13 +144,20 @@ function addDataCommands(program: Command, bind: Bind): void {
     .argument('[value]')
     .option('--file <path>', 'read the value from this file (- for stdin)')
     .option('--value-hex', 'the value is hex digits (two per byte) instead of raw bytes')
-    .option('--context <base64>', 'context of the read this write is based on (supersedes what it saw)')
+    .option(
+      '--context <base64>',
+      'context of the read this write is based on (supersedes what it saw)',
+    )
     .option('--w <n>', 'replicas that must acknowledge (default: the cluster default)')
     .action(
       bind(async (context, raw, [key, argument]) => {
         const w = quorumOrDefault('--w', raw.w);
-        const writeContext = raw.context === undefined ? Buffer.alloc(0) : parseContext(raw.context);
-        const value = await readValue({ argument, file: raw.file, hex: raw.valueHex === true }, context.io);
+        const writeContext =
+          raw.context === undefined ? Buffer.alloc(0) : parseContext(raw.context);
+        const value = await readValue(
+          { argument, file: raw.file, hex: raw.valueHex === true },
+          context.io,
+        );
         return putCommand(context, { key: key ?? '', value, context: writeContext, w });
       }),
     );
@@ -159,28 +184,41 @@ function addAeCommands(program: Command, bind: Bind): void {
   const status = bind((context) => aeStatusCommand(context));
   const ae = program
     .command('ae')
-    .description("anti-entropy: each partition's exchange state (ae status, the default) or run exchanges now")
+    .description(
+      "anti-entropy: each partition's exchange state (ae status, the default) or run exchanges now",
+    )
     .addHelpText('after', aeJsonHelp)
     // Bare `ae` is `ae status`; anything else that is not a subcommand gets a clear message.
     .allowExcessArguments(true)
     .action(async (...args: unknown[]) => {
       const [unknown] = (args.at(-1) as Command).args;
-      if (unknown !== undefined) throw new UsageError(`unknown command 'ae ${unknown}' (ae takes status or trigger)`);
+      if (unknown !== undefined)
+        throw new UsageError(`unknown command 'ae ${unknown}' (ae takes status or trigger)`);
       await status(...args);
     });
   ae.command('status')
-    .description('per partition: keys, last exchange, peer, exchanges, differences, repairs, reaped tombstones, root')
+    .description(
+      'per partition: keys, last exchange, peer, exchanges, differences, repairs, reaped tombstones, root',
+    )
     .action(status);
   ae.command('trigger')
     .description(
       `run exchanges now and wait for them (deadline ${aeTriggerDeadlineMsDefault} ms unless --deadline-ms); ` +
         'prints exchanges, differences, repairs, bytes transferred and tombstones reaped',
     )
-    .option('--partition <n>', `partition to exchange, 0-${partitionMax}; repeatable (default: every partition the node replicates)`, collect)
+    .option(
+      '--partition <n>',
+      `partition to exchange, 0-${partitionMax}; repeatable (default: every partition the node replicates)`,
+      collect,
+    )
     .option('--rebuild', "rebuild the partitions' Merkle trees from storage before exchanging")
     .action(
       bind(
-        (context, raw) => aeTriggerCommand(context, { partitions: parsePartitions(raw.partition ?? []), rebuild: raw.rebuild === true }),
+        (context, raw) =>
+          aeTriggerCommand(context, {
+            partitions: parsePartitions(raw.partition ?? []),
+            rebuild: raw.rebuild === true,
+          }),
         aeTriggerDeadlineMsDefault,
       ),
     );
@@ -196,7 +234,11 @@ function quorumOrDefault(flag: string, text: string | undefined): number {
   return text === undefined ? 0 : parseQuorum(flag, text);
 }
 
-function commonOptions(raw: RawOptions, io: RunIo, commandDeadlineMsDefault: number): CommonOptions {
+function commonOptions(
+  raw: RawOptions,
+  io: RunIo,
+  commandDeadlineMsDefault: number,
+): CommonOptions {
   const envNode = io.env?.['RINGSTORE_NODE'];
   const node =
     raw.node !== undefined
@@ -206,7 +248,8 @@ function commonOptions(raw: RawOptions, io: RunIo, commandDeadlineMsDefault: num
         : nodeAddressDefault;
   return {
     node,
-    deadlineMs: raw.deadlineMs === undefined ? commandDeadlineMsDefault : parseDeadlineMs(raw.deadlineMs),
+    deadlineMs:
+      raw.deadlineMs === undefined ? commandDeadlineMsDefault : parseDeadlineMs(raw.deadlineMs),
     routing: raw.routing === undefined ? routingDefault : parseRouting(raw.routing),
     json: raw.json === true,
     keyHex: raw.keyHex === true,

@@ -23,7 +23,9 @@ export async function readValue(sources: ValueSources, io: RunIo): Promise<Buffe
       : sources.file !== undefined && sources.file !== '-'
         ? await readValueFile(sources.file)
         : await readValueStdin(io);
-  const value = sources.hex ? parseHex('the value (--value-hex)', raw.toString('latin1').trim()) : raw;
+  const value = sources.hex
+    ? parseHex('the value (--value-hex)', raw.toString('latin1').trim())
+    : raw;
   checkSize(value.length);
   return value;
 }
@@ -48,7 +50,9 @@ async function readValueFile(path: string): Promise<Buffer> {
 async function readValueStdin(io: RunIo): Promise<Buffer> {
   const stdin = io.stdin;
   if (stdin === undefined) {
-    throw new UsageError('no value: give it as an argument or with --file (there is no stdin to read)');
+    throw new UsageError(
+      'no value: give it as an argument or with --file (there is no stdin to read)',
+    );
   }
   if (stdin.isTTY === true) {
     io.stderr.write('reading the value from stdin (end with Ctrl-D)\n');

@@ -28,16 +28,25 @@ function subsets<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** What holds of every target list: no node twice, only up nodes, hintFor only on non-primaries and naming a down primary. */
-function expectWellFormed(targets: readonly PreferenceEntry[], primaries: readonly string[], isUp: (id: string) => boolean): void {
+function expectWellFormed(
+  targets: readonly PreferenceEntry[],
+  primaries: readonly string[],
+  isUp: (id: string) => boolean,
+): void {
   const problems: string[] = [];
   const ids = targets.map((t) => t.nodeId);
   const hinted = targets.flatMap((t) => (t.hintFor === undefined ? [] : [t.hintFor]));
   if (new Set(ids).size !== ids.length) problems.push(`a node twice: ${ids.join(',')}`);
-  if (new Set(hinted).size !== hinted.length) problems.push(`a primary stood in for twice: ${hinted.join(',')}`);
+  if (new Set(hinted).size !== hinted.length)
+    problems.push(`a primary stood in for twice: ${hinted.join(',')}`);
   for (const t of targets) {
     if (!isUp(t.nodeId)) problems.push(`${t.nodeId} is down`);
-    if (primaries.includes(t.nodeId) !== (t.hintFor === undefined)) problems.push(`${t.nodeId}: hintFor ${t.hintFor} on a ${primaries.includes(t.nodeId) ? 'primary' : 'fallback'}`);
-    if (t.hintFor !== undefined && (!primaries.includes(t.hintFor) || isUp(t.hintFor))) problems.push(`${t.nodeId}: hint for ${t.hintFor}, not a down primary`);
+    if (primaries.includes(t.nodeId) !== (t.hintFor === undefined))
+      problems.push(
+        `${t.nodeId}: hintFor ${t.hintFor} on a ${primaries.includes(t.nodeId) ? 'primary' : 'fallback'}`,
+      );
+    if (t.hintFor !== undefined && (!primaries.includes(t.hintFor) || isUp(t.hintFor)))
+      problems.push(`${t.nodeId}: hint for ${t.hintFor}, not a down primary`);
   }
   expect(problems).toEqual([]);
 }
@@ -95,12 +104,16 @@ describe('ClusterView.targets: coordinator fallback selection with a fake detect
         const sloppy = view.targets(p, isUp);
         expectWellFormed(sloppy, primaries, isUp);
         expect(sloppy).toHaveLength(replicas);
-        expect(sloppy.filter((t) => t.hintFor === undefined).map((t) => t.nodeId)).toEqual(upPrimaries);
+        expect(sloppy.filter((t) => t.hintFor === undefined).map((t) => t.nodeId)).toEqual(
+          upPrimaries,
+        );
         const fallbacks = sloppy.filter((t) => t.hintFor !== undefined);
         // The next node along the ring after the primaries stands in, in the down primary's place.
         expect(fallbacks).toEqual([{ nodeId: order(p)[replicas], hintFor: down }]);
         expect(sloppy[primaries.indexOf(down)]).toEqual(fallbacks[0]);
-        expect(view.targets(p, isUp, true)).toEqual(upPrimaries.map((nodeId) => ({ nodeId, hintFor: undefined })));
+        expect(view.targets(p, isUp, true)).toEqual(
+          upPrimaries.map((nodeId) => ({ nodeId, hintFor: undefined })),
+        );
       }
     }
   });
@@ -121,7 +134,9 @@ describe('ClusterView.targets: coordinator fallback selection with a fake detect
         expect(strict).toEqual(upPrimaries.map((nodeId) => ({ nodeId, hintFor: undefined })));
         // Down primaries are stood in for in order, by the up non-primaries in ring order, while they last.
         const standIns = Math.min(downPrimaries.length, upFallbacks.length);
-        const expectedFallbacks = upFallbacks.slice(0, standIns).map((nodeId, i) => ({ nodeId, hintFor: downPrimaries[i] }));
+        const expectedFallbacks = upFallbacks
+          .slice(0, standIns)
+          .map((nodeId, i) => ({ nodeId, hintFor: downPrimaries[i] }));
         expect(sloppy.filter((t) => t.hintFor !== undefined)).toEqual(expectedFallbacks);
         // Two nodes are up, and with 3 primaries down at least one each: both are used.
         expect(new Set(sloppy.map((t) => t.nodeId))).toEqual(new Set(nodeIds.filter(isUp)));

@@ -1,4 +1,12 @@
-import { claim, partitionOf, partitionsReplicatedBy, preferenceList, primaryReplicas, type PreferenceEntry, type Ring } from '@ringstore/ring';
+import {
+  claim,
+  partitionOf,
+  partitionsReplicatedBy,
+  preferenceList,
+  primaryReplicas,
+  type PreferenceEntry,
+  type Ring,
+} from '@ringstore/ring';
 import type { Ring as RingMessage } from '@ringstore/proto';
 import type { NodeAddress } from './config.js';
 
@@ -40,7 +48,11 @@ export class ClusterView {
    * down or suspected one the next up fallback, which keeps the write as a hint for it. Strict
    * quorum: the up primaries only, so R and W count primaries alone (Riak's pr/pw).
    */
-  targets(partition: number, isUp: (nodeId: string) => boolean, strictQuorum = false): PreferenceEntry[] {
+  targets(
+    partition: number,
+    isUp: (nodeId: string) => boolean,
+    strictQuorum = false,
+  ): PreferenceEntry[] {
     const all = preferenceList(this.ring, partition, this.replicas, isUp);
     return strictQuorum ? all.filter((t) => t.hintFor === undefined) : all;
   }
@@ -59,7 +71,12 @@ export class ClusterView {
       version: this.version,
       partitionCount: this.partitionCount,
       replicas: this.replicas,
-      nodes: this.ring.members.map((m) => ({ id: m.id, address: this.addresses.get(m.id) ?? '', zone: m.zone, status: 'valid' })),
+      nodes: this.ring.members.map((m) => ({
+        id: m.id,
+        address: this.addresses.get(m.id) ?? '',
+        zone: m.zone,
+        status: 'valid',
+      })),
       owners: [...this.ring.owners],
     };
   }

@@ -21,7 +21,16 @@ function errorOf(argv: string[], env: NodeJS.ProcessEnv = {}): string {
 describe('loadConfig', () => {
   it('applies defaults from DESIGN.md', () => {
     const c = loadConfig(base, {});
-    expect(c).toMatchObject({ replicas: 3, partitions: 256, r: 2, w: 2, requestTimeoutMs: 1000, keyBytesMax: 1024, valueBytesMax: 1048576, listen: '127.0.0.1:7001' });
+    expect(c).toMatchObject({
+      replicas: 3,
+      partitions: 256,
+      r: 2,
+      w: 2,
+      requestTimeoutMs: 1000,
+      keyBytesMax: 1024,
+      valueBytesMax: 1048576,
+      listen: '127.0.0.1:7001',
+    });
     expect(c.nodes).toEqual([
       { id: 'n1', address: '127.0.0.1:7001' },
       { id: 'n2', address: '127.0.0.1:7002' },
@@ -36,8 +45,22 @@ describe('loadConfig', () => {
 
   it('reads a JSON config file, below flags and environment', () => {
     const file = join(dir, 'node.json');
-    writeFileSync(file, JSON.stringify({ id: 'n2', data: '/tmp/y', nodes: 'n2=127.0.0.1:9000', partitions: 64, logLevel: 'warn' }));
-    expect(loadConfig(['--config', file], {})).toMatchObject({ id: 'n2', partitions: 64, logLevel: 'warn', nodes: [{ id: 'n2', address: '127.0.0.1:9000' }] });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        id: 'n2',
+        data: '/tmp/y',
+        nodes: 'n2=127.0.0.1:9000',
+        partitions: 64,
+        logLevel: 'warn',
+      }),
+    );
+    expect(loadConfig(['--config', file], {})).toMatchObject({
+      id: 'n2',
+      partitions: 64,
+      logLevel: 'warn',
+      nodes: [{ id: 'n2', address: '127.0.0.1:9000' }],
+    });
     expect(loadConfig(['--config', file, '--partitions', '128'], {}).partitions).toBe(128);
   });
 
@@ -49,7 +72,10 @@ describe('loadConfig', () => {
     [[...base, '--r', 'two'], '--r: "two" is not a whole number'],
     [[...base, '--listen', 'localhost'], '--listen: must be host:port'],
     [['--id', 'n3', '--data', 'd', '--nodes', 'n1=127.0.0.1:1'], 'must include this node (n3)'],
-    [['--id', 'n1', '--data', 'd', '--nodes', 'n1=127.0.0.1:1,n1=127.0.0.1:2'], 'node n1 named twice'],
+    [
+      ['--id', 'n1', '--data', 'd', '--nodes', 'n1=127.0.0.1:1,n1=127.0.0.1:2'],
+      'node n1 named twice',
+    ],
     [['--id', 'n1', '--data', 'd', '--nodes', 'n1'], 'is not id=host:port'],
     [[...base, '--log-level', 'loud'], '--log-level'],
     [[...base, '--bogus', '1'], "unknown option '--bogus'"],

@@ -69,7 +69,9 @@ function parseNodes(list: string): NodeAddress[] {
 
 const schema = z
   .object({
-    id: z.string().regex(idPattern, 'must be 1-64 letters, digits, _ . - (starting with a letter or digit)'),
+    id: z
+      .string()
+      .regex(idPattern, 'must be 1-64 letters, digits, _ . - (starting with a letter or digit)'),
     listen: hostPort,
     data: z.string().min(1),
     nodes: z
@@ -91,26 +93,62 @@ const schema = z
     logLevel: z.enum(logLevels),
     metricsListen: z.union([z.literal(''), hostPort]),
     shutdownTimeoutMs: z.number().int().min(0).max(600_000),
-    zone: z.string().max(64).regex(/^[A-Za-z0-9_.-]*$/, 'must be letters, digits, _ . - (or empty)'),
+    zone: z
+      .string()
+      .max(64)
+      .regex(/^[A-Za-z0-9_.-]*$/, 'must be letters, digits, _ . - (or empty)'),
     gossipIntervalMs: z.number().int().min(50).max(60_000),
     phiThreshold: z.number().int().min(1).max(32),
-    hintAgeMaxMs: z.number().int().min(1_000).max(30 * 24 * 3_600_000),
+    hintAgeMaxMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(30 * 24 * 3_600_000),
     hintsPerTargetMax: z.number().int().min(1).max(10_000_000),
     handoffRate: z.number().int().min(1).max(1_000_000),
-    aeIntervalMs: z.number().int().min(0).max(24 * 3_600_000),
+    aeIntervalMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3_600_000),
     aeRate: z.number().int().min(1).max(1_000_000),
-    tombstoneGraceMs: z.number().int().min(0).max(365 * 24 * 3_600_000),
+    tombstoneGraceMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(365 * 24 * 3_600_000),
   })
   .superRefine((c, ctx) => {
     const ids = new Set<string>();
     for (const n of c.nodes) {
-      if (ids.has(n.id)) ctx.addIssue({ code: 'custom', path: ['nodes'], message: `node ${n.id} named twice` });
+      if (ids.has(n.id))
+        ctx.addIssue({ code: 'custom', path: ['nodes'], message: `node ${n.id} named twice` });
       ids.add(n.id);
     }
-    if (!ids.has(c.id)) ctx.addIssue({ code: 'custom', path: ['nodes'], message: `must include this node (${c.id})` });
-    if (c.r > c.replicas) ctx.addIssue({ code: 'custom', path: ['r'], message: `must be at most replicas (${c.replicas})` });
-    if (c.w > c.replicas) ctx.addIssue({ code: 'custom', path: ['w'], message: `must be at most replicas (${c.replicas})` });
-    if (c.partitions < c.replicas) ctx.addIssue({ code: 'custom', path: ['partitions'], message: `must be at least replicas (${c.replicas})` });
+    if (!ids.has(c.id))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nodes'],
+        message: `must include this node (${c.id})`,
+      });
+    if (c.r > c.replicas)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['r'],
+        message: `must be at most replicas (${c.replicas})`,
+      });
+    if (c.w > c.replicas)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['w'],
+        message: `must be at most replicas (${c.replicas})`,
+      });
+    if (c.partitions < c.replicas)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partitions'],
+        message: `must be at least replicas (${c.replicas})`,
+      });
   });
 
 interface FlagSpec {
@@ -123,29 +161,142 @@ interface FlagSpec {
 
 const flagSpecs: readonly FlagSpec[] = [
   { key: 'id', flag: 'id', help: 'this node id (stable across restarts)', kind: 'string' },
-  { key: 'listen', flag: 'listen', help: 'gRPC listen address host:port', kind: 'string', fallback: '127.0.0.1:7001' },
+  {
+    key: 'listen',
+    flag: 'listen',
+    help: 'gRPC listen address host:port',
+    kind: 'string',
+    fallback: '127.0.0.1:7001',
+  },
   { key: 'data', flag: 'data', help: 'data directory (SQLite database)', kind: 'string' },
-  { key: 'nodes', flag: 'nodes', help: 'initial members: id=host:port,... (this node included)', kind: 'nodes' },
+  {
+    key: 'nodes',
+    flag: 'nodes',
+    help: 'initial members: id=host:port,... (this node included)',
+    kind: 'nodes',
+  },
   { key: 'replicas', flag: 'replicas', help: 'N: replicas per key', kind: 'int', fallback: 3 },
-  { key: 'partitions', flag: 'partitions', help: 'Q: partitions (power of two, fixed at cluster creation)', kind: 'int', fallback: 256 },
+  {
+    key: 'partitions',
+    flag: 'partitions',
+    help: 'Q: partitions (power of two, fixed at cluster creation)',
+    kind: 'int',
+    fallback: 256,
+  },
   { key: 'r', flag: 'r', help: 'default read quorum R', kind: 'int', fallback: 2 },
   { key: 'w', flag: 'w', help: 'default write quorum W', kind: 'int', fallback: 2 },
-  { key: 'requestTimeoutMs', flag: 'request-timeout-ms', help: 'server-side deadline of a request', kind: 'int', fallback: 1000 },
-  { key: 'keyBytesMax', flag: 'key-bytes-max', help: 'largest key accepted', kind: 'int', fallback: 1024 },
-  { key: 'valueBytesMax', flag: 'value-bytes-max', help: 'largest value accepted', kind: 'int', fallback: 1024 * 1024 },
-  { key: 'synchronous', flag: 'synchronous', help: 'SQLite synchronous: normal or full', kind: 'string', fallback: 'normal' },
-  { key: 'logLevel', flag: 'log-level', help: 'fatal|error|warn|info|debug|trace|silent', kind: 'string', fallback: 'info' },
-  { key: 'metricsListen', flag: 'metrics-listen', help: 'Prometheus metrics host:port ("" = off)', kind: 'string', fallback: '' },
-  { key: 'shutdownTimeoutMs', flag: 'shutdown-timeout-ms', help: 'time in-flight requests get on SIGTERM', kind: 'int', fallback: 5000 },
-  { key: 'zone', flag: 'zone', help: 'this node\'s zone (rack, availability zone); "" = none', kind: 'string', fallback: '' },
-  { key: 'gossipIntervalMs', flag: 'gossip-interval-ms', help: 'how often this node gossips with a random peer', kind: 'int', fallback: 1000 },
-  { key: 'phiThreshold', flag: 'phi-threshold', help: 'phi above which a silent peer is considered down', kind: 'int', fallback: 8 },
-  { key: 'hintAgeMaxMs', flag: 'hint-age-max-ms', help: 'hints older than this are dropped (counted)', kind: 'int', fallback: 3_600_000 },
-  { key: 'hintsPerTargetMax', flag: 'hints-per-target-max', help: 'hints kept per down replica; older ones beyond are dropped', kind: 'int', fallback: 100_000 },
-  { key: 'handoffRate', flag: 'handoff-rate', help: 'hinted objects delivered per second per target', kind: 'int', fallback: 2000 },
-  { key: 'aeIntervalMs', flag: 'ae-interval-ms', help: 'time between anti-entropy exchanges (one partition each); 0 = only on demand', kind: 'int', fallback: 10_000 },
-  { key: 'aeRate', flag: 'ae-rate', help: 'objects anti-entropy repairs per second at most', kind: 'int', fallback: 1000 },
-  { key: 'tombstoneGraceMs', flag: 'tombstone-grace-ms', help: 'age after which a tombstone every replica holds is removed', kind: 'int', fallback: 86_400_000 },
+  {
+    key: 'requestTimeoutMs',
+    flag: 'request-timeout-ms',
+    help: 'server-side deadline of a request',
+    kind: 'int',
+    fallback: 1000,
+  },
+  {
+    key: 'keyBytesMax',
+    flag: 'key-bytes-max',
+    help: 'largest key accepted',
+    kind: 'int',
+    fallback: 1024,
+  },
+  {
+    key: 'valueBytesMax',
+    flag: 'value-bytes-max',
+    help: 'largest value accepted',
+    kind: 'int',
+    fallback: 1024 * 1024,
+  },
+  {
+    key: 'synchronous',
+    flag: 'synchronous',
+    help: 'SQLite synchronous: normal or full',
+    kind: 'string',
+    fallback: 'normal',
+  },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    help: 'fatal|error|warn|info|debug|trace|silent',
+    kind: 'string',
+    fallback: 'info',
+  },
+  {
+    key: 'metricsListen',
+    flag: 'metrics-listen',
+    help: 'Prometheus metrics host:port ("" = off)',
+    kind: 'string',
+    fallback: '',
+  },
+  {
+    key: 'shutdownTimeoutMs',
+    flag: 'shutdown-timeout-ms',
+    help: 'time in-flight requests get on SIGTERM',
+    kind: 'int',
+    fallback: 5000,
+  },
+  {
+    key: 'zone',
+    flag: 'zone',
+    help: 'this node\'s zone (rack, availability zone); "" = none',
+    kind: 'string',
+    fallback: '',
+  },
+  {
+    key: 'gossipIntervalMs',
+    flag: 'gossip-interval-ms',
+    help: 'how often this node gossips with a random peer',
+    kind: 'int',
+    fallback: 1000,
+  },
+  {
+    key: 'phiThreshold',
+    flag: 'phi-threshold',
+    help: 'phi above which a silent peer is considered down',
+    kind: 'int',
+    fallback: 8,
+  },
+  {
+    key: 'hintAgeMaxMs',
+    flag: 'hint-age-max-ms',
+    help: 'hints older than this are dropped (counted)',
+    kind: 'int',
+    fallback: 3_600_000,
+  },
+  {
+    key: 'hintsPerTargetMax',
+    flag: 'hints-per-target-max',
+    help: 'hints kept per down replica; older ones beyond are dropped',
+    kind: 'int',
+    fallback: 100_000,
+  },
+  {
+    key: 'handoffRate',
+    flag: 'handoff-rate',
+    help: 'hinted objects delivered per second per target',
+    kind: 'int',
+    fallback: 2000,
+  },
+  {
+    key: 'aeIntervalMs',
+    flag: 'ae-interval-ms',
+    help: 'time between anti-entropy exchanges (one partition each); 0 = only on demand',
+    kind: 'int',
+    fallback: 10_000,
+  },
+  {
+    key: 'aeRate',
+    flag: 'ae-rate',
+    help: 'objects anti-entropy repairs per second at most',
+    kind: 'int',
+    fallback: 1000,
+  },
+  {
+    key: 'tombstoneGraceMs',
+    flag: 'tombstone-grace-ms',
+    help: 'age after which a tombstone every replica holds is removed',
+    kind: 'int',
+    fallback: 86_400_000,
+  },
 ];
 
 function envName(flag: string): string {
@@ -156,7 +307,8 @@ function convert(spec: FlagSpec, raw: unknown, source: string): unknown {
   if (raw === undefined) return undefined;
   if (spec.kind === 'nodes') {
     if (Array.isArray(raw)) return raw;
-    if (typeof raw !== 'string') throw new ConfigError(`${source}: expected "id=host:port,..." or a list of {id, address}`);
+    if (typeof raw !== 'string')
+      throw new ConfigError(`${source}: expected "id=host:port,..." or a list of {id, address}`);
     return parseNodes(raw);
   }
   if (spec.kind === 'int') {
@@ -178,7 +330,8 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('not an object');
     return parsed as Record<string, unknown>;
   } catch (e) {
     throw new ConfigError(`--config: ${path} is not a JSON object: ${(e as Error).message}`);
@@ -187,14 +340,19 @@ function readConfigFile(path: string): Record<string, unknown> {
 
 export function buildCommand(): Command {
   const cmd = new Command('ringstore-node')
-    .description('A Ringstore storage node. Every flag is also an environment variable RINGSTORE_<FLAG> and a key of the --config JSON file (camelCase); flags win over the environment, which wins over the file.')
+    .description(
+      'A Ringstore storage node. Every flag is also an environment variable RINGSTORE_<FLAG> and a key of the --config JSON file (camelCase); flags win over the environment, which wins over the file.',
+    )
     .option('--config <file>', 'JSON config file')
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) })
     .allowExcessArguments(false);
   for (const spec of flagSpecs) {
-    const fallback = spec.fallback === undefined ? '' : ` (default ${JSON.stringify(spec.fallback)})`;
-    cmd.addOption(new Option(`--${spec.flag} <value>`, `${spec.help}${fallback}; env ${envName(spec.flag)}`));
+    const fallback =
+      spec.fallback === undefined ? '' : ` (default ${JSON.stringify(spec.fallback)})`;
+    cmd.addOption(
+      new Option(`--${spec.flag} <value>`, `${spec.help}${fallback}; env ${envName(spec.flag)}`),
+    );
   }
   return cmd;
 }

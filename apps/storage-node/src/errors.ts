@@ -38,7 +38,8 @@ export function grpcCodeOf(code: ErrorCode): status {
 }
 
 export function errorCodeOfGrpc(grpcCode: number): ErrorCode {
-  for (const [code, value] of Object.entries(toGrpc)) if (Number(value) === grpcCode) return code as ErrorCode;
+  for (const [code, value] of Object.entries(toGrpc))
+    if (Number(value) === grpcCode) return code as ErrorCode;
   return 'internal';
 }
 
@@ -50,7 +51,9 @@ export function asRingstoreError(e: unknown): RingstoreError {
 }
 
 function isServiceError(e: unknown): e is ServiceError {
-  return e instanceof Error && typeof (e as Partial<ServiceError>).code === 'number' && 'details' in e;
+  return (
+    e instanceof Error && typeof (e as Partial<ServiceError>).code === 'number' && 'details' in e
+  );
 }
 
 /** The error object grpc-js sends to the caller for a RingstoreError. */

@@ -9,6 +9,9 @@ export function createLogger(options: { level: string; nodeId: string; pretty?: 
   if (!pretty) return pino(base);
   return pino({
     ...base,
-    transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
+    transport: {
+      target: 'pino-pretty',
+      options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
+    },
   });
 }

@@ -47,7 +47,12 @@ function storageActor(storage: StorageEngine, nodeId: string): string {
   return actor;
 }
 
-function linkHandler(kv: KvHandler, replica: Replica, handoff: Handoff, antiEntropy: AntiEntropy): LinkHandler {
+function linkHandler(
+  kv: KvHandler,
+  replica: Replica,
+  handoff: Handoff,
+  antiEntropy: AntiEntropy,
+): LinkHandler {
   return async (body, ctx): Promise<ReplyBody> => {
     switch (body.$case) {
       case 'replicate': {
@@ -56,15 +61,22 @@ function linkHandler(kv: KvHandler, replica: Replica, handoff: Handoff, antiEntr
         return { $case: 'replicateReply', value: {} };
       }
       case 'read':
-        return { $case: 'readReply', value: replica.readMessage(body.value.partition, body.value.key) };
+        return {
+          $case: 'readReply',
+          value: replica.readMessage(body.value.partition, body.value.key),
+        };
       case 'forwardGet':
         return { $case: 'forwardGetReply', value: await kv.get(body.value, ctx.deadlineMs, true) };
       case 'forwardPut':
         return { $case: 'forwardPutReply', value: await kv.put(body.value, ctx.deadlineMs, true) };
       case 'forwardDelete':
-        return { $case: 'forwardDeleteReply', value: await kv.delete(body.value, ctx.deadlineMs, true) };
+        return {
+          $case: 'forwardDeleteReply',
+          value: await kv.delete(body.value, ctx.deadlineMs, true),
+        };
       case 'handoff': {
-        for (const object of body.value.objects) await replica.replicate({ ...object, hintFor: '' });
+        for (const object of body.value.objects)
+          await replica.replicate({ ...object, hintFor: '' });
         return { $case: 'handoffReply', value: { applied: body.value.objects.length } };
       }
       case 'reap':
@@ -79,7 +91,11 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   const storage = openSqliteEngine({
     path: join(config.data, 'ringstore.db'),
     synchronous: config.synchronous,
-    onCorruption: (e) => log.warn({ partition: e.partition, key: Buffer.from(e.key).toString('base64'), reason: e.reason }, 'corrupt object: treated as missing'),
+    onCorruption: (e) =>
+      log.warn(
+        { partition: e.partition, key: Buffer.from(e.key).toString('base64'), reason: e.reason },
+        'corrupt object: treated as missing',
+      ),
   });
   let grpc: RunningServer | undefined;
   let http: HttpServer | undefined;
@@ -94,14 +110,20 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     gossiper = new Gossiper(
       { id: config.id, address: config.listen, zone: config.zone, generation: Date.now() },
       config.nodes.filter((n) => n.id !== config.id),
-      { gossipIntervalMs: config.gossipIntervalMs, phiThreshold: config.phiThreshold, ...livenessDefaults(config.gossipIntervalMs) },
+      {
+        gossipIntervalMs: config.gossipIntervalMs,
+        phiThreshold: config.phiThreshold,
+        ...livenessDefaults(config.gossipIntervalMs),
+      },
       log,
     );
     const liveness = gossiper;
     // Every object write goes through `tracked`, so the partitions' Merkle trees follow the data.
     const trees = new PartitionTrees(storage, view.partitionsReplicated());
     trees.rebuildAll();
-    const tracked = trackWrites(storage, (p, key, previous, next) => trees.onWrite(p, key, previous, next));
+    const tracked = trackWrites(storage, (p, key, previous, next) =>
+      trees.onWrite(p, key, previous, next),
+    );
     const replica = new Replica(tracked, log, metrics);
     handoff = new Handoff({
       storage: tracked,
@@ -110,12 +132,26 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       liveness,
       log,
       metrics,
-      options: { hintAgeMaxMs: config.hintAgeMaxMs, hintsPerTargetMax: config.hintsPerTargetMax, handoffRatePerSecond: config.handoffRate, handoffIntervalMs: handoffIntervalMs },
+      options: {
+        hintAgeMaxMs: config.hintAgeMaxMs,
+        hintsPerTargetMax: config.hintsPerTargetMax,
+        handoffRatePerSecond: config.handoffRate,
+        handoffIntervalMs: handoffIntervalMs,
+      },
     });
     const delivery = handoff;
     gossiper.onUp(() => delivery.kick());
     metrics.trackPendingHints(() => storage.hintCounts());
-    const coordinator = new Coordinator({ selfId: config.id, actor, storage: tracked, replica, links, liveness, log, metrics });
+    const coordinator = new Coordinator({
+      selfId: config.id,
+      actor,
+      storage: tracked,
+      replica,
+      links,
+      liveness,
+      log,
+      metrics,
+    });
     antiEntropy = new AntiEntropy({
       selfId: config.id,
       storage: tracked,
@@ -126,12 +162,30 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       liveness,
       log,
       metrics,
-      options: { intervalMs: config.aeIntervalMs, ratePerSecond: config.aeRate, tombstoneGraceMs: config.tombstoneGraceMs },
+      options: {
+        intervalMs: config.aeIntervalMs,
+        ratePerSecond: config.aeRate,
+        tombstoneGraceMs: config.tombstoneGraceMs,
+      },
     });
-    const kv = new KvHandler(view, coordinator, links, metrics, liveness, { ...config, replicas: config.replicas });
+    const kv = new KvHandler(view, coordinator, links, metrics, liveness, {
+      ...config,
+      replicas: config.replicas,
+    });
     const inflight = new InflightTracker();
     grpc = await startGrpcServer(
-      { view, kv, gossip: gossiper, antiEntropy, linkHandler: linkHandler(kv, replica, handoff, antiEntropy), linkLimits: linkLimitsDefault, metrics, log, requestTimeoutMs: config.requestTimeoutMs, inflight },
+      {
+        view,
+        kv,
+        gossip: gossiper,
+        antiEntropy,
+        linkHandler: linkHandler(kv, replica, handoff, antiEntropy),
+        linkLimits: linkLimitsDefault,
+        metrics,
+        log,
+        requestTimeoutMs: config.requestTimeoutMs,
+        inflight,
+      },
       config.listen,
     );
     if (config.metricsListen !== '') {
@@ -143,13 +197,32 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     antiEntropy.start();
     grpc.health.setStatus('', 'SERVING');
     grpc.health.setStatus('ringstore.v1.KV', 'SERVING');
-    log.info({ listen: config.listen, port: grpc.port, actor, nodes: config.nodes.length, partitions: config.partitions, replicas: config.replicas }, 'node serving');
+    log.info(
+      {
+        listen: config.listen,
+        port: grpc.port,
+        actor,
+        nodes: config.nodes.length,
+        partitions: config.partitions,
+        replicas: config.replicas,
+      },
+      'node serving',
+    );
     const running = grpc;
     const ownLinks = links;
     const roles = { gossiper, handoff, antiEntropy };
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
-      stopping ??= shutdown({ grpc: running, http, links: ownLinks, ...roles, storage, inflight, log, timeoutMs: config.shutdownTimeoutMs });
+      stopping ??= shutdown({
+        grpc: running,
+        http,
+        links: ownLinks,
+        ...roles,
+        storage,
+        inflight,
+        log,
+        timeoutMs: config.shutdownTimeoutMs,
+      });
       return stopping;
     };
     return { port: grpc.port, actor, metrics, stop };

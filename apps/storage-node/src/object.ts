@@ -34,13 +34,21 @@ export function tryDecodeObject(bytes: Uint8Array): KeyObject | undefined {
 }
 
 /** The coordinator's step of a client write: supersede what the context covers, add the new dot. */
-export function coordinateWrite(current: Uint8Array | undefined, value: StoredValue, context: VersionVector, actor: string): KeyObject {
+export function coordinateWrite(
+  current: Uint8Array | undefined,
+  value: StoredValue,
+  context: VersionVector,
+  actor: string,
+): KeyObject {
   const server = current === undefined ? undefined : tryDecodeObject(current);
   return update(fresh(value, context), server, actor);
 }
 
 /** A replica's merge of a received object; undefined when it adds nothing to what is stored. */
-export function mergeReceived(current: Uint8Array | undefined, received: KeyObject): Uint8Array | undefined {
+export function mergeReceived(
+  current: Uint8Array | undefined,
+  received: KeyObject,
+): Uint8Array | undefined {
   const stored = current === undefined ? undefined : tryDecodeObject(current);
   if (stored === undefined) return encodeObject(received);
   const merged = sync(stored, received);
@@ -48,11 +56,16 @@ export function mergeReceived(current: Uint8Array | undefined, received: KeyObje
 }
 
 /** What a client sees: the siblings (none when every value is a tombstone) and the context. */
-export function clientView(object: KeyObject | undefined): { siblings: Sibling[]; context: Buffer } {
+export function clientView(object: KeyObject | undefined): {
+  siblings: Sibling[];
+  context: Buffer;
+} {
   if (object === undefined) return { siblings: [], context: Buffer.alloc(0) };
   const all = values(object);
   const live = all.some((v) => !v.tombstone);
-  const siblings = live ? all.map((v) => ({ value: Buffer.from(v.bytes), deleted: v.tombstone })) : [];
+  const siblings = live
+    ? all.map((v) => ({ value: Buffer.from(v.bytes), deleted: v.tombstone }))
+    : [];
   return { siblings, context: Buffer.from(encodeContext(join(object))) };
 }
 

@@ -1,4 +1,10 @@
-import { credentials, Metadata, type ChannelOptions, type ClientDuplexStream, type ServerDuplexStream } from '@grpc/grpc-js';
+import {
+  credentials,
+  Metadata,
+  type ChannelOptions,
+  type ClientDuplexStream,
+  type ServerDuplexStream,
+} from '@grpc/grpc-js';
 import {
   PeerClient,
   type DeleteResponse,
@@ -24,7 +30,8 @@ import type { Logger } from './logger.js';
  */
 
 type Body = NonNullable<LinkMessage['body']>;
-type RequestCase = 'replicate' | 'read' | 'forwardGet' | 'forwardPut' | 'forwardDelete' | 'handoff' | 'reap';
+type RequestCase =
+  'replicate' | 'read' | 'forwardGet' | 'forwardPut' | 'forwardDelete' | 'handoff' | 'reap';
 export type RequestBody = Extract<Body, { $case: RequestCase }>;
 export type ReplyBody = Exclude<Body, { $case: RequestCase | 'error' }>;
 interface ReplyMap {
@@ -77,7 +84,12 @@ export function peerChannelOptions(limits: LinkLimits): ChannelOptions {
 
 /** Rough payload size of a message, for frame batching (exact size would cost a second encode). */
 function approxBytes(body: Body): number {
-  const v = body.value as { key?: Uint8Array; object?: Uint8Array; value?: Uint8Array; objects?: { object: Uint8Array }[] };
+  const v = body.value as {
+    key?: Uint8Array;
+    object?: Uint8Array;
+    value?: Uint8Array;
+    objects?: { object: Uint8Array }[];
+  };
   let n = 64 + (v.key?.length ?? 0) + (v.object?.length ?? 0) + (v.value?.length ?? 0);
   for (const o of v.objects ?? []) n += 64 + o.object.length;
   return n;
@@ -126,10 +138,17 @@ class Connection {
 
   request(body: RequestBody, timeoutMs: number): Promise<ReplyBody> {
     if (this.pending.size >= this.limits.inflightMax) {
-      return Promise.reject(new RingstoreError('resource-exhausted', `link to ${this.nodeId}: ${this.pending.size} requests in flight`));
+      return Promise.reject(
+        new RingstoreError(
+          'resource-exhausted',
+          `link to ${this.nodeId}: ${this.pending.size} requests in flight`,
+        ),
+      );
     }
     if (this.stream === undefined && Date.now() < this.retryAtMs) {
-      return Promise.reject(new RingstoreError('unavailable', `${this.nodeId} unreachable (link down, retrying)`));
+      return Promise.reject(
+        new RingstoreError('unavailable', `${this.nodeId} unreachable (link down, retrying)`),
+      );
     }
     const stream = this.stream ?? this.open();
     const requestId = this.nextRequestId++;
@@ -154,7 +173,8 @@ class Connection {
     setImmediate(() => {
       this.flushScheduled = false;
       if (this.stream !== stream) return; // broken meanwhile: its requests already failed
-      while (this.outbox.length > 0) stream.write({ messages: takeFrame(this.outbox, this.limits) });
+      while (this.outbox.length > 0)
+        stream.write({ messages: takeFrame(this.outbox, this.limits) });
     });
   }
 
@@ -177,7 +197,12 @@ class Connection {
       this.pending.delete(m.requestId);
       clearTimeout(p.timer);
       if (m.body.$case === 'error') {
-        p.reject(new RingstoreError(errorCodeOfGrpc(m.body.value.code), `${this.nodeId}: ${m.body.value.message}`));
+        p.reject(
+          new RingstoreError(
+            errorCodeOfGrpc(m.body.value.code),
+            `${this.nodeId}: ${m.body.value.message}`,
+          ),
+        );
       } else p.resolve(m.body as ReplyBody);
     }
   }
@@ -186,9 +211,13 @@ class Connection {
     if (this.stream !== stream) return;
     this.stream = undefined;
     this.failures++;
-    const backoffMs = Math.min(this.limits.reconnectBackoffMaxMs, this.limits.reconnectBackoffMinMs * 2 ** Math.min(this.failures - 1, 16));
+    const backoffMs = Math.min(
+      this.limits.reconnectBackoffMaxMs,
+      this.limits.reconnectBackoffMinMs * 2 ** Math.min(this.failures - 1, 16),
+    );
     this.retryAtMs = Date.now() + backoffMs * (0.5 + Math.random() / 2);
-    if (this.pending.size > 0 || this.failures === 1) this.log.debug({ peer: this.nodeId, reason, inflight: this.pending.size }, 'peer link broke');
+    if (this.pending.size > 0 || this.failures === 1)
+      this.log.debug({ peer: this.nodeId, reason, inflight: this.pending.size }, 'peer link broke');
     const failed = [...this.pending.values()];
     this.pending.clear();
     this.outbox.length = 0;
@@ -217,9 +246,14 @@ export class PeerLinks {
     private readonly limits: LinkLimits = linkLimitsDefault,
   ) {}
 
-  request<C extends RequestCase>(nodeId: string, body: Extract<RequestBody, { $case: C }>, timeoutMs: number): Promise<ReplyOf<C>> {
+  request<C extends RequestCase>(
+    nodeId: string,
+    body: Extract<RequestBody, { $case: C }>,
+    timeoutMs: number,
+  ): Promise<ReplyOf<C>> {
     const conn = this.connection(nodeId);
-    if (conn === undefined) return Promise.reject(new RingstoreError('unavailable', `unknown node ${nodeId}`));
+    if (conn === undefined)
+      return Promise.reject(new RingstoreError('unavailable', `unknown node ${nodeId}`));
     return conn.request(body, timeoutMs).then((reply): ReplyOf<C> => {
       if (reply.$case !== replyCaseOf(body.$case)) {
         throw new RingstoreError('internal', `${nodeId} answered ${reply.$case} to ${body.$case}`);
@@ -278,7 +312,12 @@ export interface RequestContext {
 export type LinkHandler = (body: RequestBody, ctx: RequestContext) => Promise<ReplyBody>;
 
 /** The receiving side of one link: handles each request and batches the replies into frames. */
-export function serveLink(call: ServerDuplexStream<LinkFrame, LinkFrame>, handler: LinkHandler, log: Logger, limits: LinkLimits = linkLimitsDefault): void {
+export function serveLink(
+  call: ServerDuplexStream<LinkFrame, LinkFrame>,
+  handler: LinkHandler,
+  log: Logger,
+  limits: LinkLimits = linkLimitsDefault,
+): void {
   const from = String(call.metadata.get('x-ringstore-from')[0] ?? 'unknown');
   const outbox: LinkMessage[] = [];
   let serving = 0;
@@ -299,7 +338,10 @@ export function serveLink(call: ServerDuplexStream<LinkFrame, LinkFrame>, handle
   const fail = (requestId: bigint, e: unknown): void => {
     const err = asRingstoreError(e);
     if (err.code === 'internal') log.error({ peer: from, err }, 'peer request failed');
-    reply(requestId, { $case: 'error', value: { code: grpcCodeOf(err.code), message: err.message } });
+    reply(requestId, {
+      $case: 'error',
+      value: { code: grpcCodeOf(err.code), message: err.message },
+    });
   };
   call.on('data', (frame: LinkFrame) => {
     for (const m of frame.messages) {
@@ -309,12 +351,18 @@ export function serveLink(call: ServerDuplexStream<LinkFrame, LinkFrame>, handle
         continue;
       }
       if (serving >= limits.servingMax) {
-        fail(m.requestId, new RingstoreError('resource-exhausted', `${serving} requests in progress`));
+        fail(
+          m.requestId,
+          new RingstoreError('resource-exhausted', `${serving} requests in progress`),
+        );
         continue;
       }
       serving++;
       void handler(body, { from, deadlineMs: Date.now() + m.timeoutMs })
-        .then((r) => reply(m.requestId, r), (e: unknown) => fail(m.requestId, e))
+        .then(
+          (r) => reply(m.requestId, r),
+          (e: unknown) => fail(m.requestId, e),
+        )
         .finally(() => serving--);
     }
   });

@@ -1,7 +1,23 @@
-import { Metadata, Server, ServerCredentials, type handleUnaryCall, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  type handleUnaryCall,
+  type ServerUnaryCall,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { ClusterService, KVService, PeerService, protoRoot, publicProtoFiles, type ClusterServer, type KVServer, type PeerServer } from '@ringstore/proto';
+import {
+  ClusterService,
+  KVService,
+  PeerService,
+  protoRoot,
+  publicProtoFiles,
+  type ClusterServer,
+  type KVServer,
+  type PeerServer,
+} from '@ringstore/proto';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ClusterView } from './cluster-view.js';
 import { RingstoreError, grpcCodeOf, asRingstoreError, toServiceError } from './errors.js';
@@ -70,7 +86,12 @@ function deadlineOf(call: ServerUnaryCall<unknown, unknown>, requestTimeoutMs: n
 /** Response metadata naming the ring version, so smart clients notice a newer ring. */
 export const ringVersionHeader = 'x-ringstore-ring-version';
 
-function unary<Req, Res>(deps: ServerDeps, op: string, fn: (req: Req, deadlineMs: number) => Promise<Res>, withRingVersion = false): handleUnaryCall<Req, Res> {
+function unary<Req, Res>(
+  deps: ServerDeps,
+  op: string,
+  fn: (req: Req, deadlineMs: number) => Promise<Res>,
+  withRingVersion = false,
+): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     if (withRingVersion) {
       const md = new Metadata();
@@ -113,11 +134,18 @@ function kvService(deps: ServerDeps): KVServer {
 function clusterService(deps: ServerDeps): ClusterServer {
   return {
     getRing: unary(deps, 'get_ring', () => Promise.resolve(deps.view.toMessage())),
-    listMembers: unary(deps, 'list_members', () => Promise.resolve({ members: deps.gossip.members() })),
-    getNodeStats: unary(deps, 'get_node_stats', () =>
-      Promise.resolve({ forwardedRequests: BigInt(deps.kv.counts.forwarded), coordinatedRequests: BigInt(deps.kv.counts.coordinated) }),
+    listMembers: unary(deps, 'list_members', () =>
+      Promise.resolve({ members: deps.gossip.members() }),
     ),
-    getAntiEntropy: unary(deps, 'get_anti_entropy', () => Promise.resolve({ partitions: deps.antiEntropy.status() })),
+    getNodeStats: unary(deps, 'get_node_stats', () =>
+      Promise.resolve({
+        forwardedRequests: BigInt(deps.kv.counts.forwarded),
+        coordinatedRequests: BigInt(deps.kv.counts.coordinated),
+      }),
+    ),
+    getAntiEntropy: unary(deps, 'get_anti_entropy', () =>
+      Promise.resolve({ partitions: deps.antiEntropy.status() }),
+    ),
     // Runs whole exchanges: bounded by the caller's deadline only, not the node's request timeout.
     triggerAntiEntropy: (call, callback) => {
       deps.antiEntropy.trigger(call.request.partitions, call.request.rebuild).then(
@@ -127,7 +155,6 @@ function clusterService(deps: ServerDeps): ClusterServer {
     },
   };
 }
-
 
 type LinkCall = Parameters<PeerServer['link']>[0];
 
@@ -167,7 +194,12 @@ function peerService(deps: ServerDeps, served: Set<LinkCall>): PeerServer {
 
 /** Server reflection over the .proto sources, so grpcurl works without them. */
 function addReflection(server: Server): void {
-  const definition = loadSync([...publicProtoFiles, healthProtoPath], { includeDirs: [protoRoot], keepCase: false, longs: String, defaults: true });
+  const definition = loadSync([...publicProtoFiles, healthProtoPath], {
+    includeDirs: [protoRoot],
+    keepCase: false,
+    longs: String,
+    defaults: true,
+  });
   new ReflectionService(definition).addToServer(server);
 }
 
@@ -181,7 +213,10 @@ export interface RunningServer {
 
 export async function startGrpcServer(deps: ServerDeps, listen: string): Promise<RunningServer> {
   const server = new Server({
-    'grpc.max_receive_message_length': Math.max(clientMessageBytesMax, deps.linkLimits.messageBytesMax),
+    'grpc.max_receive_message_length': Math.max(
+      clientMessageBytesMax,
+      deps.linkLimits.messageBytesMax,
+    ),
     'grpc.max_send_message_length': deps.linkLimits.messageBytesMax,
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
@@ -195,7 +230,9 @@ export async function startGrpcServer(deps: ServerDeps, listen: string): Promise
   health.addToServer(server);
   addReflection(server);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (e, bound) => (e ? reject(e) : resolve(bound)));
+    server.bindAsync(listen, ServerCredentials.createInsecure(), (e, bound) =>
+      e ? reject(e) : resolve(bound),
+    );
   });
   const shutdown = (timeoutMs: number): Promise<void> => {
     for (const call of served) call.end(); // peers see the link end and fail over at once

@@ -43,8 +43,10 @@ function collectNeighbours(state: ClaimState, p: number, into: number[]): void {
   into.length = 0;
   const q = state.partitionCount;
   const reach = Math.min(state.replicas - 1, Math.floor((q - 1) / 2));
-  for (let d = 1; d <= reach; d++) into.push(state.owner(state.at(p, d)), state.owner(state.at(p, -d)));
-  if (q % 2 === 0 && q > 1 && state.replicas - 1 >= q / 2) into.push(state.owner(state.at(p, q / 2)));
+  for (let d = 1; d <= reach; d++)
+    into.push(state.owner(state.at(p, d)), state.owner(state.at(p, -d)));
+  if (q % 2 === 0 && q > 1 && state.replicas - 1 >= q / 2)
+    into.push(state.owner(state.at(p, q / 2)));
 }
 
 /** Each field of the orphan score is below this: 2^11 > membersMax and > 2 * (replicas - 1). */
@@ -55,7 +57,12 @@ const scoreFieldMax = 2048;
  * conflicts, not needing partitions, zone conflicts (within zoneSpan-1), need (largest first,
  * capped), member index. At most 2^45 * 2^12, exact in a double.
  */
-function orphanScore(state: ClaimState, member: number, nodeConflicts: number, zoneConflicts: number): number {
+function orphanScore(
+  state: ClaimState,
+  member: number,
+  nodeConflicts: number,
+  zoneConflicts: number,
+): number {
   const deficit = state.deficit(member);
   const needless = deficit > 0 ? 0 : 1;
   const need = Math.max(0, Math.min(deficit, scoreFieldMax - 1));
@@ -83,7 +90,8 @@ function orphanScoreWith(state: ClaimState, member: number, neighbours: readonly
 /** Members below target, most in need first, then by index. */
 export function receivers(state: ClaimState): number[] {
   const found: number[] = [];
-  for (let member = 0; member < state.memberCount; member++) if (state.deficit(member) > 0) found.push(member);
+  for (let member = 0; member < state.memberCount; member++)
+    if (state.deficit(member) > 0) found.push(member);
   return found.sort((a, b) => state.deficit(b) - state.deficit(a) || a - b);
 }
 
@@ -100,7 +108,10 @@ export function fillReceivers(state: ClaimState, strictest: FitLevel): void {
     const view = receiverView(state, member, start);
     if (strictest !== 'any') takeViolations(state, member, view);
     const minGap = strictest === 'any' ? 1 : state.replicas;
-    let gap = Math.max(minGap, Math.floor(state.partitionCount / Math.max(1, state.target(member))));
+    let gap = Math.max(
+      minGap,
+      Math.floor(state.partitionCount / Math.max(1, state.target(member))),
+    );
     // Each pass narrows the gap by at least 1, so at most Q passes, usually a few.
     for (let pass = 0; pass < state.partitionCount && state.deficit(member) > 0; pass++) {
       if (strictest === 'zone') sweep(state, member, view, gap, 'zone');
@@ -149,7 +160,11 @@ function takeViolations(state: ClaimState, member: number, view: ReceiverView): 
     if (state.deficit(member) <= 0) break;
     const p = (view.start + u) % state.partitionCount;
     if (!isDonor(state, state.owner(p))) continue;
-    if (state.violatesNode(p) ? fits(state, member, p, 'node') : state.violatesZone(p) && fits(state, member, p, 'zone')) {
+    if (
+      state.violatesNode(p)
+        ? fits(state, member, p, 'node')
+        : state.violatesZone(p) && fits(state, member, p, 'zone')
+    ) {
       state.assign(p, member);
       taken.push(u);
     }
@@ -158,7 +173,12 @@ function takeViolations(state: ClaimState, member: number, view: ReceiverView): 
 }
 
 /** After a pass: taken candidates join `own`; candidates no longer takeable are dropped. */
-function settle(state: ClaimState, member: number, view: ReceiverView, taken: readonly number[]): void {
+function settle(
+  state: ClaimState,
+  member: number,
+  view: ReceiverView,
+  taken: readonly number[],
+): void {
   if (taken.length > 0) view.own = [...view.own, ...taken].sort((a, b) => a - b);
   view.candidates = view.candidates.filter((u) => {
     const owner = state.owner((view.start + u) % state.partitionCount);
@@ -171,7 +191,13 @@ function settle(state: ClaimState, member: number, view: ReceiverView, taken: re
  * partition (before and after) is at least `gap`. `last` is the member's latest partition before
  * u, `first` its earliest, which bounds the distance across the wrap.
  */
-function sweep(state: ClaimState, member: number, view: ReceiverView, gap: number, level: FitLevel): void {
+function sweep(
+  state: ClaimState,
+  member: number,
+  view: ReceiverView,
+  gap: number,
+  level: FitLevel,
+): void {
   const q = state.partitionCount;
   const { own } = view;
   let last = own.length > 0 ? (own[own.length - 1] ?? 0) - q : undefined;

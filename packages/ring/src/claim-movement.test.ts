@@ -18,7 +18,11 @@ interface Round {
 }
 
 /** S members, then one joins (claimed from the S ring), then it leaves again (from the S+1 ring). */
-function joinAndLeave(base: Ring, members: readonly Member[], joiner: Member): { round: Round; grown: Ring; shrunk: Ring } {
+function joinAndLeave(
+  base: Ring,
+  members: readonly Member[],
+  joiner: Member,
+): { round: Round; grown: Ring; shrunk: Ring } {
   const { partitionCount } = base;
   const grown = claim([...members, joiner], { partitionCount, replicas, previous: base });
   const shrunk = claim(members, { partitionCount, replicas, previous: grown });
@@ -66,8 +70,15 @@ describe('claim: movement', () => {
       for (let s = 3; s <= 32; s++) {
         const members = nodes(s);
         // The joiner's id sorts into the middle of the members, not at the end.
-        const joiner = { id: `node-${String(Math.floor(s / 2)).padStart(3, '0')}-joiner`, zone: '' };
-        const { round, grown, shrunk } = joinAndLeave(claim(members, { partitionCount, replicas }), members, joiner);
+        const joiner = {
+          id: `node-${String(Math.floor(s / 2)).padStart(3, '0')}-joiner`,
+          zone: '',
+        };
+        const { round, grown, shrunk } = joinAndLeave(
+          claim(members, { partitionCount, replicas }),
+          members,
+          joiner,
+        );
         expectRoundWithinLimits(round, grown, shrunk);
         rounds.push(round);
       }
@@ -85,7 +96,8 @@ describe('claim: movement', () => {
         (ids, s, partitionCount, grownOneByOne) => {
           const members = ids.slice(0, s).map((id) => ({ id, zone: '' }));
           let base = claim(members.slice(0, grownOneByOne ? 1 : s), { partitionCount, replicas });
-          for (let k = 2; grownOneByOne && k <= s; k++) base = claim(members.slice(0, k), { partitionCount, replicas, previous: base });
+          for (let k = 2; grownOneByOne && k <= s; k++)
+            base = claim(members.slice(0, k), { partitionCount, replicas, previous: base });
           const { round, grown, shrunk } = joinAndLeave(base, members, { id: ids[s]!, zone: '' });
           expectRoundWithinLimits(round, grown, shrunk);
         },
@@ -106,13 +118,17 @@ describe('claim: movement', () => {
         // In a stripe the leaving member's 2(N-1) neighbours cannot take its partitions, so some
         // must go round through a third member: the least movement is about this factor times owned.
         const neighbourFactor = 1 + (2 * (replicas - 1)) / (s - 2);
-        expect(movedCount, `S=${s} leaving ${leaving}`).toBeLessThanOrEqual(1.25 * neighbourFactor * owned + 4);
+        expect(movedCount, `S=${s} leaving ${leaving}`).toBeLessThanOrEqual(
+          1.25 * neighbourFactor * owned + 4,
+        );
         expect(imbalance(after)).toBeLessThanOrEqual(1);
         if (s - 1 > replicas) expect(spacingViolations(after, replicas)).toEqual([]);
         lines.push(`${s}->${s - 1} (member ${leaving}): ${movedCount}/${owned}`);
       }
     }
-    console.log(`Q=256 N=3 a member of a fresh ring leaves, partitions moved / owned by it: ${lines.join(', ')}`);
+    console.log(
+      `Q=256 N=3 a member of a fresh ring leaves, partitions moved / owned by it: ${lines.join(', ')}`,
+    );
   });
 
   it('keeps balance and spacing through a history of joins and leaves, moving little at each step', () => {
@@ -131,7 +147,11 @@ describe('claim: movement', () => {
       members = next;
       ring = after;
     };
-    for (let s = 2; s <= 33; s++) step([...members, { id: `x${(s * 7919) % 1000}`, zone: '' }], movementFactorMax * Math.ceil(256 / s));
+    for (let s = 2; s <= 33; s++)
+      step(
+        [...members, { id: `x${(s * 7919) % 1000}`, zone: '' }],
+        movementFactorMax * Math.ceil(256 / s),
+      );
     for (let s = 32; s >= 1; s--) {
       const leaving = members[(s * 31) % members.length]!;
       step(

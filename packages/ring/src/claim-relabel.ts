@@ -11,7 +11,11 @@ const relabelWorkMax = 1 << 22;
  * stripe's members' places greedily by overlap (largest first, ties by index). `classOf` says
  * which members may swap places: those of one zone, or all those without a zone.
  */
-export function relabelToPrevious(fresh: Int32Array, previous: Int32Array, classOf: Int32Array): Int32Array {
+export function relabelToPrevious(
+  fresh: Int32Array,
+  previous: Int32Array,
+  classOf: Int32Array,
+): Int32Array {
   const q = fresh.length;
   const rotations = Math.max(1, Math.min(q, Math.floor(relabelWorkMax / (4 * q))));
   const step = Math.floor(q / rotations);
@@ -22,11 +26,19 @@ export function relabelToPrevious(fresh: Int32Array, previous: Int32Array, class
     if (best === undefined || overlap > best.overlap) best = { rotation, mapping, overlap };
   }
   const chosen = best ?? { rotation: 0, mapping: Int32Array.from(classOf, (_, m) => m) };
-  return Int32Array.from({ length: q }, (_, p) => chosen.mapping[fresh[(p - chosen.rotation + q) % q] ?? 0] ?? 0);
+  return Int32Array.from(
+    { length: q },
+    (_, p) => chosen.mapping[fresh[(p - chosen.rotation + q) % q] ?? 0] ?? 0,
+  );
 }
 
 /** mapping[stripe member] = member taking its place, greedily maximising overlap with `previous`. */
-function bestMapping(fresh: Int32Array, previous: Int32Array, classOf: Int32Array, rotation: number): { mapping: Int32Array; overlap: number } {
+function bestMapping(
+  fresh: Int32Array,
+  previous: Int32Array,
+  classOf: Int32Array,
+  rotation: number,
+): { mapping: Int32Array; overlap: number } {
   const q = fresh.length;
   const memberCount = classOf.length;
   const pairs = new Map<number, number>();

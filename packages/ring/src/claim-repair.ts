@@ -15,7 +15,8 @@ export function chainMoves(state: ClaimState, chainsMax: number): void {
   let chains = 0;
   const budget = { tries: swapTriesMax };
   for (const member of receivers(state)) {
-    while (state.deficit(member) > 0 && chains < chainsMax && chainOnce(state, member, budget)) chains++;
+    while (state.deficit(member) > 0 && chains < chainsMax && chainOnce(state, member, budget))
+      chains++;
   }
 }
 
@@ -44,7 +45,11 @@ function chainOnce(state: ClaimState, member: number, budget: { tries: number })
 }
 
 /** Apply two moves, keep them if both new owners keep node spacing, otherwise undo them. */
-function tryMoves(state: ClaimState, first: readonly [number, number], second: readonly [number, number]): boolean {
+function tryMoves(
+  state: ClaimState,
+  first: readonly [number, number],
+  second: readonly [number, number],
+): boolean {
   const [p, toP] = first;
   const [q, toQ] = second;
   const fromP = state.owner(p);
@@ -94,7 +99,11 @@ function bestNodeSwap(state: ClaimState, p: number, budget: { tries: number }): 
 }
 
 /** How the number of node conflicts around p and q changes if their owners swap; clean: none left there. */
-function nodeSwapChange(state: ClaimState, p: number, q: number): { change: number; clean: boolean } {
+function nodeSwapChange(
+  state: ClaimState,
+  p: number,
+  q: number,
+): { change: number; clean: boolean } {
   const before = state.nodeConflicts(state.owner(p), p) + state.nodeConflicts(state.owner(q), q);
   swap(state, p, q);
   const after = state.nodeConflicts(state.owner(p), p) + state.nodeConflicts(state.owner(q), q);

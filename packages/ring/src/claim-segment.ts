@@ -20,7 +20,8 @@ export function repairSegments(state: ClaimState): number {
   for (let length = 2 * n; length <= segmentLengthFactorMax * n && budget.nodes > 0; length += n) {
     if (length + 2 * (n - 1) > state.partitionCount) break;
     for (const p of state.nodeViolations()) {
-      if (state.violatesNode(p)) resolveSegment(state, state.at(p, -Math.floor(length / 2)), length, budget);
+      if (state.violatesNode(p))
+        resolveSegment(state, state.at(p, -Math.floor(length / 2)), length, budget);
     }
   }
   return state.nodeViolations().length;
@@ -40,7 +41,12 @@ interface Search {
   nodesLeft: number;
 }
 
-function resolveSegment(state: ClaimState, start: number, length: number, budget: { nodes: number }): boolean {
+function resolveSegment(
+  state: ClaimState,
+  start: number,
+  length: number,
+  budget: { nodes: number },
+): boolean {
   const original = Int32Array.from({ length }, (_, i) => state.owner(state.at(start, i)));
   const members = Int32Array.from(new Set(original)).sort();
   const slotOf = new Map(Array.from(members, (member, slot) => [member, slot]));
@@ -98,7 +104,8 @@ function fitsInSegment(search: Search, index: number, member: number): boolean {
   for (let d = 1; d < state.replicas; d++) {
     const before = index - d >= 0 ? chosen[index - d] : state.owner(state.at(start, index - d));
     if (before === member) return false;
-    if (index + d >= chosen.length && state.owner(state.at(start, index + d)) === member) return false;
+    if (index + d >= chosen.length && state.owner(state.at(start, index + d)) === member)
+      return false;
   }
   return true;
 }

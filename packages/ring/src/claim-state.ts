@@ -22,13 +22,19 @@ export class ClaimState {
   readonly zoneCount: number;
   readonly zoneSpan: number;
 
-  constructor(members: readonly Member[], partitionCount: number, replicas: number, owners: Int32Array) {
+  constructor(
+    members: readonly Member[],
+    partitionCount: number,
+    replicas: number,
+    owners: Int32Array,
+  ) {
     this.partitionCount = partitionCount;
     this.replicas = replicas;
     this.memberCount = members.length;
     this.owners = owners;
     this.counts = new Int32Array(members.length);
-    for (const owner of owners) if (owner !== unowned) this.counts[owner] = (this.counts[owner] ?? 0) + 1;
+    for (const owner of owners)
+      if (owner !== unowned) this.counts[owner] = (this.counts[owner] ?? 0) + 1;
     this.targets = new Int32Array(members.length);
     const zones = zoneNumbers(members);
     this.zoneOf = zones.zoneOf;
@@ -79,7 +85,11 @@ export class ClaimState {
   /** How many partitions within zoneSpan-1 of `partition` have an owner in `member`'s zone. */
   zoneConflicts(member: number, partition: number): number {
     const zone = this.zoneOf[member];
-    return this.conflictsWithin(partition, this.zoneSpan - 1, (owner) => this.zoneOf[owner] === zone);
+    return this.conflictsWithin(
+      partition,
+      this.zoneSpan - 1,
+      (owner) => this.zoneOf[owner] === zone,
+    );
   }
 
   /** Whether the owner of `partition` breaks node spacing there. */
@@ -100,11 +110,16 @@ export class ClaimState {
     return found;
   }
 
-  private conflictsWithin(partition: number, distance: number, matches: (owner: number) => boolean): number {
+  private conflictsWithin(
+    partition: number,
+    distance: number,
+    matches: (owner: number) => boolean,
+  ): number {
     let conflicts = 0;
     const q = this.partitionCount;
     // On a ring too small for two disjoint sides, every other partition is a neighbour once.
-    const offsets = 2 * distance + 1 >= q ? { from: 1, to: q - 1 } : { from: -distance, to: distance };
+    const offsets =
+      2 * distance + 1 >= q ? { from: 1, to: q - 1 } : { from: -distance, to: distance };
     for (let offset = offsets.from; offset <= offsets.to; offset++) {
       if (offset === 0) continue;
       const owner = this.owner((((partition + offset) % q) + q) % q);

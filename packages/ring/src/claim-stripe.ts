@@ -18,7 +18,8 @@ export function stripeOrder(members: readonly Member[], zoneOf: Int32Array): num
     const sizeA = zoneSizes.get(zoneOf[a] ?? 0) ?? 1;
     const sizeB = zoneSizes.get(zoneOf[b] ?? 0) ?? 1;
     // Compare (2 rank + 1) / (2 size) exactly, by cross-multiplying.
-    const byFraction = (2 * (rankInZone[a] ?? 0) + 1) * sizeB - (2 * (rankInZone[b] ?? 0) + 1) * sizeA;
+    const byFraction =
+      (2 * (rankInZone[a] ?? 0) + 1) * sizeB - (2 * (rankInZone[b] ?? 0) + 1) * sizeA;
     if (byFraction !== 0) return byFraction;
     return (zoneOf[a] ?? 0) - (zoneOf[b] ?? 0) || a - b;
   });
@@ -49,7 +50,12 @@ export function skipRun(zoneOf: Int32Array, partitionCount: number, replicas: nu
  * `run` consecutive turns, the runs spread over the rounds, so that no N consecutive owners
  * repeat a member.
  */
-export function stripe(partitionCount: number, replicas: number, order: readonly number[], run: number): Int32Array {
+export function stripe(
+  partitionCount: number,
+  replicas: number,
+  order: readonly number[],
+  run: number,
+): Int32Array {
   const memberCount = order.length;
   const rounds = Math.floor(partitionCount / memberCount);
   const remainder = partitionCount % memberCount;
@@ -62,7 +68,8 @@ export function stripe(partitionCount: number, replicas: number, order: readonly
   let p = 0;
   for (let round = 0; round <= rounds; round++) {
     for (let turn = 0; turn < memberCount; turn++) {
-      const skipped = turn >= remainder && Math.floor((turn - remainder) / run) % (rounds + 1) === round;
+      const skipped =
+        turn >= remainder && Math.floor((turn - remainder) / run) % (rounds + 1) === round;
       if (!skipped) owners[p++] = order[turn] ?? 0;
     }
   }

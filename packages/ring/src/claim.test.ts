@@ -50,16 +50,24 @@ describe('claim: determinism', () => {
 
   it('gives the same ring from the same previous ring and members in any order', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(idArbitrary, { minLength: 2, maxLength: 30 }), fc.nat(), (ids, shuffleSeed) => {
-        const before = claim(
-          ids.slice(1).map((id) => ({ id, zone: '' })),
-          { partitionCount: 256, replicas },
-        );
-        const members = ids.slice(0, -1).map((id) => ({ id, zone: '' }));
-        const a = claim(members, { partitionCount: 256, replicas, previous: before });
-        const b = claim(shuffle(members, shuffleSeed), { partitionCount: 256, replicas, previous: before });
-        expect(b).toEqual(a);
-      }),
+      fc.property(
+        fc.uniqueArray(idArbitrary, { minLength: 2, maxLength: 30 }),
+        fc.nat(),
+        (ids, shuffleSeed) => {
+          const before = claim(
+            ids.slice(1).map((id) => ({ id, zone: '' })),
+            { partitionCount: 256, replicas },
+          );
+          const members = ids.slice(0, -1).map((id) => ({ id, zone: '' }));
+          const a = claim(members, { partitionCount: 256, replicas, previous: before });
+          const b = claim(shuffle(members, shuffleSeed), {
+            partitionCount: 256,
+            replicas,
+            previous: before,
+          });
+          expect(b).toEqual(a);
+        },
+      ),
       { seed, numRuns: 60 },
     );
   });
@@ -73,7 +81,8 @@ describe('claim: balance and spacing of a fresh ring', () => {
         const counts = [...ownedCounts(ring).values()];
         expect(Math.min(...counts)).toBe(Math.floor(partitionCount / s));
         expect(Math.max(...counts)).toBe(Math.ceil(partitionCount / s));
-        if (s > replicas) expect(spacingViolations(ring, replicas), `Q=${partitionCount} S=${s}`).toEqual([]);
+        if (s > replicas)
+          expect(spacingViolations(ring, replicas), `Q=${partitionCount} S=${s}`).toEqual([]);
       }
     }
   });
@@ -130,7 +139,10 @@ describe('claim: zones', () => {
           const ring = claim(zonedNodes(zoneCount, perZone), { partitionCount, replicas });
           const width = Math.min(replicas, zoneCount);
           // With Q not a multiple of the zone rhythm the wrap breaks at most two windows.
-          expect(zoneWindowViolations(ring, width), `Q=${partitionCount} Z=${zoneCount} per zone ${perZone}`).toBeLessThanOrEqual(2);
+          expect(
+            zoneWindowViolations(ring, width),
+            `Q=${partitionCount} Z=${zoneCount} per zone ${perZone}`,
+          ).toBeLessThanOrEqual(2);
         }
       }
     }
@@ -138,20 +150,27 @@ describe('claim: zones', () => {
 
   it('keeps node spacing and zone-spanning preference lists through zone-aware membership changes', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 4 }), fc.integer({ min: 2, max: 6 }), fc.nat(3), (zoneCount, perZone, zone) => {
-        const members = zonedNodes(zoneCount, perZone);
-        const before = claim(members, { partitionCount: 256, replicas });
-        const after = claim([...members, { id: 'joiner', zone: `zone-${zone % zoneCount}` }], {
-          partitionCount: 256,
-          replicas,
-          previous: before,
-        });
-        expectBalancedAndSpaced(after, replicas);
-        const zoneOf = new Map(after.members.map((m) => [m.id, zoneKey(m)]));
-        for (let p = 0; p < 256; p++) {
-          expect(new Set(primaryReplicas(after, p, replicas).map((id) => zoneOf.get(id))).size).toBe(Math.min(replicas, zoneCount));
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 2, max: 4 }),
+        fc.integer({ min: 2, max: 6 }),
+        fc.nat(3),
+        (zoneCount, perZone, zone) => {
+          const members = zonedNodes(zoneCount, perZone);
+          const before = claim(members, { partitionCount: 256, replicas });
+          const after = claim([...members, { id: 'joiner', zone: `zone-${zone % zoneCount}` }], {
+            partitionCount: 256,
+            replicas,
+            previous: before,
+          });
+          expectBalancedAndSpaced(after, replicas);
+          const zoneOf = new Map(after.members.map((m) => [m.id, zoneKey(m)]));
+          for (let p = 0; p < 256; p++) {
+            expect(
+              new Set(primaryReplicas(after, p, replicas).map((id) => zoneOf.get(id))).size,
+            ).toBe(Math.min(replicas, zoneCount));
+          }
+        },
+      ),
       { seed, numRuns: 30 },
     );
   });
@@ -160,7 +179,9 @@ describe('claim: zones', () => {
 describe('claim: from a previous ring', () => {
   it('moves nothing when the members have not changed', () => {
     const ring = claim(nodes(10), { partitionCount: 256, replicas });
-    expect(moved(ring, claim(nodes(10), { partitionCount: 256, replicas, previous: ring }))).toBe(0);
+    expect(moved(ring, claim(nodes(10), { partitionCount: 256, replicas, previous: ring }))).toBe(
+      0,
+    );
   });
 
   it('keeps balance and spacing through arbitrary membership changes', () => {
@@ -175,13 +196,17 @@ describe('claim: from a previous ring', () => {
             ids.slice(0, before).map((id) => ({ id, zone: '' })),
             { partitionCount, replicas },
           );
-          const members = ids.slice(Math.max(0, ids.length - after)).map((id) => ({ id, zone: '' }));
+          const members = ids
+            .slice(Math.max(0, ids.length - after))
+            .map((id) => ({ id, zone: '' }));
           const { ring } = claimDetailed(members, { partitionCount, replicas, previous: first });
           expectBalancedAndSpaced(ring, replicas);
           // A leaving member's 2(N-1) neighbours cannot take its partitions without breaking
           // spacing, so even the best claim moves about 1 + 2(N-1)/(S-1) times the bare minimum.
           const neighbourFactor = 1 + (2 * (replicas - 1)) / Math.max(1, members.length - 1);
-          expect(moved(first, ring)).toBeLessThanOrEqual(1.25 * neighbourFactor * necessaryMovement(first, members) + 4);
+          expect(moved(first, ring)).toBeLessThanOrEqual(
+            1.25 * neighbourFactor * necessaryMovement(first, members) + 4,
+          );
         },
       ),
       { seed, numRuns: 120 },
@@ -195,7 +220,9 @@ describe('claim: from a previous ring', () => {
       nodes(12).filter((m) => !leaving.has(m.id)),
       { partitionCount: 256, replicas, previous: before },
     );
-    const leftOwned = before.owners.filter((owner) => leaving.has(before.members[owner]!.id)).length;
+    const leftOwned = before.owners.filter((owner) =>
+      leaving.has(before.members[owner]!.id),
+    ).length;
     expect(leftOwned).toBe(43);
     expect(moved(before, after)).toBeGreaterThanOrEqual(leftOwned);
     expect(moved(before, after)).toBeLessThanOrEqual(1.5 * leftOwned);
@@ -214,34 +241,51 @@ describe('claim: from a previous ring', () => {
       ),
     ).toThrow(/listed twice/);
     expect(() => claim(nodes(3), { partitionCount: 100, replicas })).toThrow(/power of two/);
-    expect(() => claim(nodes(membersMax + 1), { partitionCount: 256, replicas })).toThrow(/members/);
+    expect(() => claim(nodes(membersMax + 1), { partitionCount: 256, replicas })).toThrow(
+      /members/,
+    );
     const other = claim(nodes(3), { partitionCount: 128, replicas });
-    expect(() => claim(nodes(3), { partitionCount: 256, replicas, previous: other })).toThrow(/fixed/);
+    expect(() => claim(nodes(3), { partitionCount: 256, replicas, previous: other })).toThrow(
+      /fixed/,
+    );
   });
 });
 
 describe('claim: small and odd shapes', () => {
   it('stays balanced, and spaced where there is room, for tiny rings, any N and zones, with or without a previous ring', () => {
-    const memberArbitrary = fc.uniqueArray(fc.record({ id: fc.stringMatching(/^[a-h]{1,2}$/), zone: fc.constantFrom('', 'x', 'y') }), {
-      minLength: 1,
-      maxLength: 12,
-      selector: (m) => m.id,
-    });
+    const memberArbitrary = fc.uniqueArray(
+      fc.record({ id: fc.stringMatching(/^[a-h]{1,2}$/), zone: fc.constantFrom('', 'x', 'y') }),
+      {
+        minLength: 1,
+        maxLength: 12,
+        selector: (m) => m.id,
+      },
+    );
     fc.assert(
-      fc.property(memberArbitrary, memberArbitrary, fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 6 }), (first, second, bits, n) => {
-        const partitionCount = 2 ** bits;
-        const replicas = Math.min(n, partitionCount);
-        const before = claim(first, { partitionCount, replicas });
-        for (const ring of [before, claim(second, { partitionCount, replicas, previous: before })]) {
-          expect(imbalance(ring)).toBeLessThanOrEqual(1);
-          const s = ring.members.length;
-          if (s > replicas && Math.ceil(partitionCount / s) * replicas <= partitionCount) {
-            expect(spacingViolations(ring, replicas)).toEqual([]);
+      fc.property(
+        memberArbitrary,
+        memberArbitrary,
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 1, max: 6 }),
+        (first, second, bits, n) => {
+          const partitionCount = 2 ** bits;
+          const replicas = Math.min(n, partitionCount);
+          const before = claim(first, { partitionCount, replicas });
+          for (const ring of [
+            before,
+            claim(second, { partitionCount, replicas, previous: before }),
+          ]) {
+            expect(imbalance(ring)).toBeLessThanOrEqual(1);
+            const s = ring.members.length;
+            if (s > replicas && Math.ceil(partitionCount / s) * replicas <= partitionCount) {
+              expect(spacingViolations(ring, replicas)).toEqual([]);
+            }
+            const owning = new Set(ring.owners).size;
+            for (let p = 0; p < partitionCount; p++)
+              expect(primaryReplicas(ring, p, replicas)).toHaveLength(Math.min(replicas, owning));
           }
-          const owning = new Set(ring.owners).size;
-          for (let p = 0; p < partitionCount; p++) expect(primaryReplicas(ring, p, replicas)).toHaveLength(Math.min(replicas, owning));
-        }
-      }),
+        },
+      ),
       { seed: 5150, numRuns: 400 },
     );
   });
@@ -256,7 +300,8 @@ function necessaryMovement(before: Ring, members: readonly { id: string }[]): nu
   const staying = new Set(members.map((m) => m.id));
   const counts = ownedCounts(before);
   let released = 0;
-  for (const [id, count] of counts) released += staying.has(id) ? Math.max(0, count - Math.ceil(q / members.length)) : count;
+  for (const [id, count] of counts)
+    released += staying.has(id) ? Math.max(0, count - Math.ceil(q / members.length)) : count;
   const joiners = members.filter((m) => !counts.has(m.id)).length;
   return Math.max(released, joiners * Math.floor(q / members.length));
 }
@@ -271,4 +316,3 @@ function shuffle<T>(items: readonly T[], shuffleSeed: number): T[] {
   }
   return copy;
 }
-

@@ -5,7 +5,14 @@ import { chainMoves, repairSpacing } from './claim-repair.js';
 import { repairSegments } from './claim-segment.js';
 import { ClaimState, unowned, zoneNumbers } from './claim-state.js';
 import { skipRun, stripe, stripeOrder } from './claim-stripe.js';
-import { compareIds, validateMembers, validateRingOptions, type Member, type Ring, type RingOptions } from './ring.js';
+import {
+  compareIds,
+  validateMembers,
+  validateRingOptions,
+  type Member,
+  type Ring,
+  type RingOptions,
+} from './ring.js';
 
 /** Two-move chains claim may try per membership change before falling back to a fresh stripe. */
 const chainsMax = 64;
@@ -29,10 +36,15 @@ export function claim(members: readonly Member[], options: RingOptions): Ring {
   return claimDetailed(members, options).ring;
 }
 
-export function claimDetailed(members: readonly Member[], options: RingOptions): { ring: Ring; method: ClaimMethod } {
+export function claimDetailed(
+  members: readonly Member[],
+  options: RingOptions,
+): { ring: Ring; method: ClaimMethod } {
   const problem = validateRingOptions(options) ?? validateMembers(members);
   assert(problem === undefined, `claim: ${problem}`);
-  const sorted = members.map((m) => ({ id: m.id, zone: m.zone })).sort((a, b) => compareIds(a.id, b.id));
+  const sorted = members
+    .map((m) => ({ id: m.id, zone: m.zone }))
+    .sort((a, b) => compareIds(a.id, b.id));
   const { partitionCount, replicas, previous } = options;
   let method: ClaimMethod = 'fresh';
   let owners: Int32Array | undefined;
@@ -42,14 +54,24 @@ export function claimDetailed(members: readonly Member[], options: RingOptions):
   }
   if (owners === undefined) {
     owners = claimFresh(sorted, partitionCount, replicas);
-    if (previous !== undefined) owners = relabelToPrevious(owners, previousOwners(sorted, previous), relabelClasses(sorted));
+    if (previous !== undefined)
+      owners = relabelToPrevious(owners, previousOwners(sorted, previous), relabelClasses(sorted));
   }
   return { ring: { partitionCount, members: sorted, owners: Array.from(owners) }, method };
 }
 
-function claimFresh(members: readonly Member[], partitionCount: number, replicas: number): Int32Array {
+function claimFresh(
+  members: readonly Member[],
+  partitionCount: number,
+  replicas: number,
+): Int32Array {
   const { zoneOf } = zoneNumbers(members);
-  const owners = stripe(partitionCount, replicas, stripeOrder(members, zoneOf), skipRun(zoneOf, partitionCount, replicas));
+  const owners = stripe(
+    partitionCount,
+    replicas,
+    stripeOrder(members, zoneOf),
+    skipRun(zoneOf, partitionCount, replicas),
+  );
   const state = new ClaimState(members, partitionCount, replicas, owners);
   if (state.spacingRequired() && repairSpacing(state) > 0) repairSegments(state);
   return owners;
@@ -61,7 +83,12 @@ function claimFresh(members: readonly Member[], partitionCount: number, replicas
  * where no direct move fits, swaps for any spacing left broken. Undefined when that fails to
  * give a balanced, spaced ring (the caller then stripes afresh).
  */
-function claimFromPrevious(members: readonly Member[], partitionCount: number, replicas: number, previous: Ring): Int32Array | undefined {
+function claimFromPrevious(
+  members: readonly Member[],
+  partitionCount: number,
+  replicas: number,
+  previous: Ring,
+): Int32Array | undefined {
   const owners = previousOwners(members, previous);
   const orphans = owners.reduce((sum, owner) => sum + (owner === unowned ? 1 : 0), 0);
   if (orphans * (members.length + 2 * replicas) > orphanWorkMax) return undefined;
@@ -72,9 +99,13 @@ function claimFromPrevious(members: readonly Member[], partitionCount: number, r
   if (state.spacingRequired()) chainMoves(state, chainsMax);
   fillReceivers(state, 'any');
   for (let member = 0; member < members.length; member++) {
-    assert(state.deficit(member) === 0, `claim: member ${members[member]?.id} still needs ${state.deficit(member)} partitions`);
+    assert(
+      state.deficit(member) === 0,
+      `claim: member ${members[member]?.id} still needs ${state.deficit(member)} partitions`,
+    );
   }
-  if (state.spacingRequired() && repairSpacing(state) > 0 && repairSegments(state) > 0) return undefined;
+  if (state.spacingRequired() && repairSpacing(state) > 0 && repairSegments(state) > 0)
+    return undefined;
   return owners;
 }
 
@@ -95,11 +126,16 @@ function setTargets(state: ClaimState): void {
 /** The previous owners as indexes into `members`, `unowned` where the owner left. */
 function previousOwners(members: readonly Member[], previous: Ring): Int32Array {
   const indexById = new Map(members.map((m, index) => [m.id, index]));
-  return Int32Array.from(previous.owners, (owner) => indexById.get(previous.members[owner]?.id ?? '') ?? unowned);
+  return Int32Array.from(
+    previous.owners,
+    (owner) => indexById.get(previous.members[owner]?.id ?? '') ?? unowned,
+  );
 }
 
 /** Members that may trade places in a relabelled stripe: one class per zone, one for all zoneless. */
 function relabelClasses(members: readonly Member[]): Int32Array {
   const { zoneOf } = zoneNumbers(members);
-  return Int32Array.from(members, (member, index) => (member.zone === '' ? -1 : (zoneOf[index] ?? 0)));
+  return Int32Array.from(members, (member, index) =>
+    member.zone === '' ? -1 : (zoneOf[index] ?? 0),
+  );
 }

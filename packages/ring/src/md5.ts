@@ -7,12 +7,16 @@
 
 /** Per-round left-rotation amounts (RFC 1321 section 3.4). */
 const shifts = Int32Array.from([
-  7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 4,
-  11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+  7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14,
+  20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6,
+  10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
 ]);
 
 /** T[i] = floor(abs(sin(i + 1)) * 2^32), as the RFC tabulates it. */
-const sines = Int32Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) | 0);
+const sines = Int32Array.from(
+  { length: 64 },
+  (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) | 0,
+);
 
 /** Which message word step i reads. */
 const wordIndexes = Int32Array.from({ length: 64 }, (_, i) => {
@@ -32,7 +36,8 @@ const words = new Int32Array(16);
 export function md5(input: Uint8Array): Uint8Array {
   hash(input);
   const digest = new Uint8Array(md5DigestBytes);
-  for (let i = 0; i < md5DigestBytes; i++) digest[i] = ((state[i >> 2] ?? 0) >>> ((i & 3) * 8)) & 0xff;
+  for (let i = 0; i < md5DigestBytes; i++)
+    digest[i] = ((state[i >> 2] ?? 0) >>> ((i & 3) * 8)) & 0xff;
   return digest;
 }
 
@@ -87,7 +92,11 @@ function writeUint32LittleEndian(at: number, value: number): void {
 function readWords(bytes: Uint8Array, offset: number): void {
   for (let i = 0; i < 16; i++) {
     const at = offset + i * 4;
-    words[i] = (bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16) | ((bytes[at + 3] ?? 0) << 24);
+    words[i] =
+      (bytes[at] ?? 0) |
+      ((bytes[at + 1] ?? 0) << 8) |
+      ((bytes[at + 2] ?? 0) << 16) |
+      ((bytes[at + 3] ?? 0) << 24);
   }
 }
 
@@ -99,14 +108,16 @@ function compress(): void {
   let d = state[3] ?? 0;
   let i = 0;
   for (; i < 16; i++) {
-    const sum = (a + ((b & c) | (~b & d)) + (sines[i] ?? 0) + (words[wordIndexes[i] ?? 0] ?? 0)) | 0;
+    const sum =
+      (a + ((b & c) | (~b & d)) + (sines[i] ?? 0) + (words[wordIndexes[i] ?? 0] ?? 0)) | 0;
     a = d;
     d = c;
     c = b;
     b = rotateAdd(sum, shifts[i] ?? 0, b);
   }
   for (; i < 32; i++) {
-    const sum = (a + ((d & b) | (~d & c)) + (sines[i] ?? 0) + (words[wordIndexes[i] ?? 0] ?? 0)) | 0;
+    const sum =
+      (a + ((d & b) | (~d & c)) + (sines[i] ?? 0) + (words[wordIndexes[i] ?? 0] ?? 0)) | 0;
     a = d;
     d = c;
     c = b;

@@ -19,13 +19,19 @@ describe('keyPosition', () => {
 describe('partitionOf', () => {
   it('is the top log2(Q) bits of the position, for every power of two Q', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.integer({ min: 0, max: 16 }), (key, bits) => {
-        const partitionCount = 2 ** bits;
-        const expected = Number(keyPosition(key) >> BigInt(128 - bits));
-        expect(partitionOf(key, partitionCount)).toBe(expected);
-        const digest = createHash('md5').update(key).digest();
-        expect(partitionOf(key, partitionCount)).toBe(Number(BigInt('0x' + digest.toString('hex')) >> BigInt(128 - bits)));
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        fc.integer({ min: 0, max: 16 }),
+        (key, bits) => {
+          const partitionCount = 2 ** bits;
+          const expected = Number(keyPosition(key) >> BigInt(128 - bits));
+          expect(partitionOf(key, partitionCount)).toBe(expected);
+          const digest = createHash('md5').update(key).digest();
+          expect(partitionOf(key, partitionCount)).toBe(
+            Number(BigInt('0x' + digest.toString('hex')) >> BigInt(128 - bits)),
+          );
+        },
+      ),
       { seed, numRuns: 300 },
     );
   });
@@ -60,26 +66,48 @@ describe('validateRingOptions', () => {
   });
 
   it('names the problem', () => {
-    expect(validateRingOptions({ partitionCount: 0, replicas: 3 })).toMatch(/partitionCount must be a power of two/);
+    expect(validateRingOptions({ partitionCount: 0, replicas: 3 })).toMatch(
+      /partitionCount must be a power of two/,
+    );
     expect(validateRingOptions({ partitionCount: 96, replicas: 3 })).toMatch(/got 96/);
-    expect(validateRingOptions({ partitionCount: partitionCountMax * 2, replicas: 3 })).toMatch(/power of two/);
+    expect(validateRingOptions({ partitionCount: partitionCountMax * 2, replicas: 3 })).toMatch(
+      /power of two/,
+    );
     expect(validateRingOptions({ partitionCount: 256, replicas: 0 })).toMatch(/replicas must be/);
     expect(validateRingOptions({ partitionCount: 256, replicas: 1.5 })).toMatch(/replicas must be/);
-    expect(validateRingOptions({ partitionCount: 2, replicas: 3 })).toMatch(/at most partitionCount/);
+    expect(validateRingOptions({ partitionCount: 2, replicas: 3 })).toMatch(
+      /at most partitionCount/,
+    );
   });
 
   it('refuses a previous ring with another partition count or a malformed shape', () => {
     const previous = { partitionCount: 4, members: [{ id: 'a', zone: '' }], owners: [0, 0, 0, 0] };
     expect(validateRingOptions({ partitionCount: 4, replicas: 1, previous })).toBeUndefined();
     expect(validateRingOptions({ partitionCount: 8, replicas: 1, previous })).toMatch(/fixed/);
-    expect(validateRingOptions({ partitionCount: 4, replicas: 1, previous: { ...previous, owners: [0, 0, 1, 0] } })).toMatch(
-      /partition 2 is not a member index/,
-    );
-    expect(validateRingOptions({ partitionCount: 4, replicas: 1, previous: { ...previous, owners: [0] } })).toMatch(/1 owners/);
+    expect(
+      validateRingOptions({
+        partitionCount: 4,
+        replicas: 1,
+        previous: { ...previous, owners: [0, 0, 1, 0] },
+      }),
+    ).toMatch(/partition 2 is not a member index/);
+    expect(
+      validateRingOptions({
+        partitionCount: 4,
+        replicas: 1,
+        previous: { ...previous, owners: [0] },
+      }),
+    ).toMatch(/1 owners/);
     const unsorted = [
       { id: 'b', zone: '' },
       { id: 'a', zone: '' },
     ];
-    expect(validateRingOptions({ partitionCount: 4, replicas: 1, previous: { ...previous, members: unsorted } })).toMatch(/sorted/);
+    expect(
+      validateRingOptions({
+        partitionCount: 4,
+        replicas: 1,
+        previous: { ...previous, members: unsorted },
+      }),
+    ).toMatch(/sorted/);
   });
 });

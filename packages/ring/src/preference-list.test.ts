@@ -19,7 +19,12 @@ const ringArbitrary: fc.Arbitrary<{ ring: Ring; n: number }> = fc
   });
 
 /** The expected preference list, built from the reference order the obvious way. */
-function expectedList(ring: Ring, partition: number, n: number, down: ReadonlySet<string>): PreferenceEntry[] {
+function expectedList(
+  ring: Ring,
+  partition: number,
+  n: number,
+  down: ReadonlySet<string>,
+): PreferenceEntry[] {
   const order = referenceOrder(ring, partition);
   const fallbacks = order.slice(n).filter((id) => !down.has(id));
   const entries: PreferenceEntry[] = [];
@@ -68,20 +73,25 @@ describe('primaryReplicas', () => {
 describe('preferenceList', () => {
   it('names the up primaries as themselves and a fallback for each down one, never a node twice', () => {
     fc.assert(
-      fc.property(ringArbitrary, fc.nat(), fc.array(fc.boolean(), { minLength: 24, maxLength: 24 }), ({ ring, n }, at, downFlags) => {
-        const partition = at % ring.partitionCount;
-        const down = new Set(ring.members.filter((_, i) => downFlags[i]).map((m) => m.id));
-        const list = preferenceList(ring, partition, n, (id) => !down.has(id));
-        expect(list).toEqual(expectedList(ring, partition, n, down));
-        expect(new Set(list.map((e) => e.nodeId)).size).toBe(list.length);
-        const primaries = primaryReplicas(ring, partition, n);
-        for (const entry of list) {
-          expect(down.has(entry.nodeId)).toBe(false);
-          // hintFor is set exactly for fallbacks, and names a down primary.
-          expect(entry.hintFor === undefined).toBe(primaries.includes(entry.nodeId));
-          if (entry.hintFor !== undefined) expect(down.has(entry.hintFor)).toBe(true);
-        }
-      }),
+      fc.property(
+        ringArbitrary,
+        fc.nat(),
+        fc.array(fc.boolean(), { minLength: 24, maxLength: 24 }),
+        ({ ring, n }, at, downFlags) => {
+          const partition = at % ring.partitionCount;
+          const down = new Set(ring.members.filter((_, i) => downFlags[i]).map((m) => m.id));
+          const list = preferenceList(ring, partition, n, (id) => !down.has(id));
+          expect(list).toEqual(expectedList(ring, partition, n, down));
+          expect(new Set(list.map((e) => e.nodeId)).size).toBe(list.length);
+          const primaries = primaryReplicas(ring, partition, n);
+          for (const entry of list) {
+            expect(down.has(entry.nodeId)).toBe(false);
+            // hintFor is set exactly for fallbacks, and names a down primary.
+            expect(entry.hintFor === undefined).toBe(primaries.includes(entry.nodeId));
+            if (entry.hintFor !== undefined) expect(down.has(entry.hintFor)).toBe(true);
+          }
+        },
+      ),
       { seed, numRuns: 400 },
     );
   });
@@ -133,7 +143,8 @@ describe('partitionsReplicatedBy', () => {
 
   it('gives every node every partition with N or fewer nodes, and nothing to a stranger', () => {
     const ring = claim(nodes(3), { partitionCount: 64, replicas: 3 });
-    for (const member of ring.members) expect(partitionsReplicatedBy(ring, member.id, 3)).toHaveLength(64);
+    for (const member of ring.members)
+      expect(partitionsReplicatedBy(ring, member.id, 3)).toHaveLength(64);
     expect(partitionsReplicatedBy(ring, 'stranger', 3)).toEqual([]);
   });
 });

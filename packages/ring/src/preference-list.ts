@@ -98,7 +98,12 @@ export function primaryReplicas(ring: Ring, partition: number, n: number): strin
  * that is up and not already listed, marked with the primary it stands in for (the hint). A down
  * primary with no fallback left is omitted. No node appears twice. `isUp` is asked once per node.
  */
-export function preferenceList(ring: Ring, partition: number, n: number, isUp: (nodeId: string) => boolean): PreferenceEntry[] {
+export function preferenceList(
+  ring: Ring,
+  partition: number,
+  n: number,
+  isUp: (nodeId: string) => boolean,
+): PreferenceEntry[] {
   assertPartition(ring, partition);
   assertReplicas(n);
   const primaries: { nodeId: string; up: boolean }[] = [];

@@ -17,15 +17,29 @@ describe('ownerOf', () => {
 
 describe('validateMembers', () => {
   it('accepts distinct ids with or without zones', () => {
-    expect(validateMembers([{ id: 'a', zone: '' }, { id: 'b', zone: 'rack-1' }])).toBeUndefined();
+    expect(
+      validateMembers([
+        { id: 'a', zone: '' },
+        { id: 'b', zone: 'rack-1' },
+      ]),
+    ).toBeUndefined();
   });
 
   it('names the problem', () => {
     expect(validateMembers([])).toMatch(/1\.\.1024 members, got 0/);
     expect(validateMembers([{ id: '', zone: '' }])).toMatch(/member id must be/);
-    expect(validateMembers([{ id: 'x'.repeat(nameLengthMax + 1), zone: '' }])).toMatch(/member id must be/);
-    expect(validateMembers([{ id: 'a', zone: 'z'.repeat(nameLengthMax + 1) }])).toMatch(/zone of a/);
-    expect(validateMembers([{ id: 'a', zone: '' }, { id: 'a', zone: '' }])).toMatch(/a is listed twice/);
+    expect(validateMembers([{ id: 'x'.repeat(nameLengthMax + 1), zone: '' }])).toMatch(
+      /member id must be/,
+    );
+    expect(validateMembers([{ id: 'a', zone: 'z'.repeat(nameLengthMax + 1) }])).toMatch(
+      /zone of a/,
+    );
+    expect(
+      validateMembers([
+        { id: 'a', zone: '' },
+        { id: 'a', zone: '' },
+      ]),
+    ).toMatch(/a is listed twice/);
   });
 });
 
@@ -38,7 +52,9 @@ describe('validateRing', () => {
     const ring = claim(nodes(3), { partitionCount: 8, replicas: 3 });
     expect(validateRing({ ...ring, partitionCount: 6 })).toMatch(/power of two/);
     expect(validateRing({ ...ring, owners: ring.owners.slice(1) })).toMatch(/7 owners for 8/);
-    expect(validateRing({ ...ring, owners: ring.owners.map(() => 3) })).toMatch(/not a member index/);
+    expect(validateRing({ ...ring, owners: ring.owners.map(() => 3) })).toMatch(
+      /not a member index/,
+    );
     expect(validateRing({ ...ring, members: [] })).toMatch(/members/);
   });
 });

@@ -36,7 +36,11 @@ export function validateRingOptions(options: RingOptions): string | undefined {
   if (!isPowerOfTwo(partitionCount) || partitionCount > partitionCountMax) {
     return `partitionCount must be a power of two in 1..${partitionCountMax}, got ${partitionCount}`;
   }
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > Math.min(partitionCount, membersMax)) {
+  if (
+    !Number.isInteger(replicas) ||
+    replicas < 1 ||
+    replicas > Math.min(partitionCount, membersMax)
+  ) {
     return `replicas must be an integer in 1..${Math.min(partitionCount, membersMax)} (at most partitionCount), got ${replicas}`;
   }
   if (previous === undefined) return undefined;
@@ -56,7 +60,8 @@ export function validateMembers(members: readonly Member[]): string | undefined 
     if (member.id.length < 1 || member.id.length > nameLengthMax) {
       return `member id must be 1..${nameLengthMax} characters, got ${JSON.stringify(member.id)}`;
     }
-    if (member.zone.length > nameLengthMax) return `zone of ${member.id} is longer than ${nameLengthMax} characters`;
+    if (member.zone.length > nameLengthMax)
+      return `zone of ${member.id} is longer than ${nameLengthMax} characters`;
     if (ids.has(member.id)) return `member ${member.id} is listed twice`;
     ids.add(member.id);
   }
@@ -71,12 +76,15 @@ export function validateRing(ring: Ring): string | undefined {
   const membersProblem = validateMembers(ring.members);
   if (membersProblem !== undefined) return `ring: ${membersProblem}`;
   for (let i = 1; i < ring.members.length; i++) {
-    if (compareIds(ring.members[i - 1]?.id ?? '', ring.members[i]?.id ?? '') >= 0) return 'ring members must be sorted by id';
+    if (compareIds(ring.members[i - 1]?.id ?? '', ring.members[i]?.id ?? '') >= 0)
+      return 'ring members must be sorted by id';
   }
   if (ring.owners.length !== ring.partitionCount) {
     return `ring has ${ring.owners.length} owners for ${ring.partitionCount} partitions`;
   }
-  const badOwner = ring.owners.findIndex((owner) => !Number.isInteger(owner) || owner < 0 || owner >= ring.members.length);
+  const badOwner = ring.owners.findIndex(
+    (owner) => !Number.isInteger(owner) || owner < 0 || owner >= ring.members.length,
+  );
   if (badOwner >= 0) return `owner of partition ${badOwner} is not a member index`;
   return undefined;
 }

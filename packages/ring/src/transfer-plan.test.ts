@@ -16,16 +16,22 @@ describe('transferPlan', () => {
     for (let p = 0; p < 64; p++) {
       const transfer = plan.find((t) => t.partition === p);
       if (ownerOf(before, p) === ownerOf(after, p)) expect(transfer).toBeUndefined();
-      else expect(transfer).toEqual({ partition: p, from: ownerOf(before, p), to: ownerOf(after, p) });
+      else
+        expect(transfer).toEqual({ partition: p, from: ownerOf(before, p), to: ownerOf(after, p) });
     }
-    expect(plan.map((t) => t.partition)).toEqual([...plan.map((t) => t.partition)].sort((a, b) => a - b));
+    expect(plan.map((t) => t.partition)).toEqual(
+      [...plan.map((t) => t.partition)].sort((a, b) => a - b),
+    );
     // Only the joiner receives partitions here.
     expect(new Set(plan.map((t) => t.to))).toEqual(new Set([nodes(6)[5]!.id]));
   });
 
   it('refuses rings of different sizes', () => {
-    expect(() => transferPlan(claim(nodes(2), { partitionCount: 64, replicas: 1 }), claim(nodes(2), { partitionCount: 128, replicas: 1 }))).toThrow(
-      /partition count is fixed/,
-    );
+    expect(() =>
+      transferPlan(
+        claim(nodes(2), { partitionCount: 64, replicas: 1 }),
+        claim(nodes(2), { partitionCount: 128, replicas: 1 }),
+      ),
+    ).toThrow(/partition count is fixed/);
   });
 });

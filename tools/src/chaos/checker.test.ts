@@ -12,7 +12,9 @@ function read(reader: string, items: string[], unreadable: string[] = []): Final
 function uniqueHistory(): History {
   const history = new History(() => 0);
   const outcomes = ['ok', 'ok', 'ok', 'ok', 'unknown', 'fail'] as const;
-  outcomes.forEach((type, i) => history.complete(history.invoke('unique-keys', 0, 'write', `k${i}`, `v${i}`), type));
+  outcomes.forEach((type, i) =>
+    history.complete(history.invoke('unique-keys', 0, 'write', `k${i}`, `v${i}`), type),
+  );
   return history;
 }
 
@@ -20,12 +22,31 @@ const acked = ['k0=v0', 'k1=v1', 'k2=v2', 'k3=v3'];
 
 describe('checkSet', () => {
   it('passes when every acknowledged item is in every final read, whatever became of unknown and failed ones', () => {
-    const result = checkSet('unique-keys', uniqueHistory().events, [read('n1', [...acked, 'k4=v4']), read('n2', acked)]);
-    expect(result).toMatchObject({ attempted: 6, acknowledged: 4, unknown: 1, failed: 1, lost: 0, unknownPresent: 1, failedPresent: 0, unexpected: 0, valid: true });
+    const result = checkSet('unique-keys', uniqueHistory().events, [
+      read('n1', [...acked, 'k4=v4']),
+      read('n2', acked),
+    ]);
+    expect(result).toMatchObject({
+      attempted: 6,
+      acknowledged: 4,
+      unknown: 1,
+      failed: 1,
+      lost: 0,
+      unknownPresent: 1,
+      failedPresent: 0,
+      unexpected: 0,
+      valid: true,
+    });
   });
 
   it('reports a lost acknowledged write when one is removed from one final read', () => {
-    const result = checkSet('unique-keys', uniqueHistory().events, [read('n1', acked), read('n2', acked.filter((i) => i !== 'k2=v2'))]);
+    const result = checkSet('unique-keys', uniqueHistory().events, [
+      read('n1', acked),
+      read(
+        'n2',
+        acked.filter((i) => i !== 'k2=v2'),
+      ),
+    ]);
     expect(result.valid).toBe(false);
     expect(result.lost).toBe(1);
     expect(result.lostEverywhere).toBe(0);
@@ -35,12 +56,29 @@ describe('checkSet', () => {
 
   it('reports an item lost everywhere, an unexpected item, and an unreadable key as unverified', () => {
     const missing = acked.filter((i) => i !== 'k0=v0');
-    const lostEverywhere = checkSet('unique-keys', uniqueHistory().events, [read('n1', missing), read('n2', missing)]);
+    const lostEverywhere = checkSet('unique-keys', uniqueHistory().events, [
+      read('n1', missing),
+      read('n2', missing),
+    ]);
     expect(lostEverywhere).toMatchObject({ lost: 1, lostEverywhere: 1, valid: false });
-    const unexpected = checkSet('unique-keys', uniqueHistory().events, [read('n1', [...acked, 'k9=v9'])]);
-    expect(unexpected).toMatchObject({ lost: 0, unexpected: 1, unexpectedExamples: ['k9=v9'], valid: false });
+    const unexpected = checkSet('unique-keys', uniqueHistory().events, [
+      read('n1', [...acked, 'k9=v9']),
+    ]);
+    expect(unexpected).toMatchObject({
+      lost: 0,
+      unexpected: 1,
+      unexpectedExamples: ['k9=v9'],
+      valid: false,
+    });
     // k1 unreadable on n1 only: n2's read decides; unreadable everywhere: unverified, not lost.
-    const partly = checkSet('unique-keys', uniqueHistory().events, [read('n1', missing.filter((i) => i !== 'k1=v1'), ['k0', 'k1']), read('n2', missing, ['k0'])]);
+    const partly = checkSet('unique-keys', uniqueHistory().events, [
+      read(
+        'n1',
+        missing.filter((i) => i !== 'k1=v1'),
+        ['k0', 'k1'],
+      ),
+      read('n2', missing, ['k0']),
+    ]);
     expect(partly).toMatchObject({ lost: 0, unverified: 1, valid: false });
   });
 
@@ -49,7 +87,13 @@ describe('checkSet', () => {
     history.invoke('set', 0, 'add', 's', '1');
     history.complete(history.invoke('set', 0, 'add', 's', '2'), 'fail');
     const result = checkSet('set', history.events, [read('n1', ['s=1', 's=2'])]);
-    expect(result).toMatchObject({ unknown: 1, failed: 1, unknownPresent: 1, failedPresent: 1, valid: true });
+    expect(result).toMatchObject({
+      unknown: 1,
+      failed: 1,
+      unknownPresent: 1,
+      failedPresent: 1,
+      valid: true,
+    });
   });
 });
 
@@ -62,22 +106,34 @@ class SiblingStore {
   private siblings: { dot: number; value: Buffer }[] = [];
   private nextDot = 0;
   read(): { values: Buffer[]; context: Set<number> } {
-    return { values: this.siblings.map((s) => s.value), context: new Set(this.siblings.map((s) => s.dot)) };
+    return {
+      values: this.siblings.map((s) => s.value),
+      context: new Set(this.siblings.map((s) => s.dot)),
+    };
   }
   write(value: Buffer, context: ReadonlySet<number>): void {
-    this.siblings = [...this.siblings.filter((s) => !context.has(s.dot)), { dot: this.nextDot++, value }];
+    this.siblings = [
+      ...this.siblings.filter((s) => !context.has(s.dot)),
+      { dot: this.nextDot++, value },
+    ];
   }
 }
 
 /** Runs adds of elements 0..n-1 as read-merge-write rounds, their steps interleaved in `order`. */
-function simulate(mode: SetMerge, order: readonly number[]): { history: History; finals: FinalRead[] } {
+function simulate(
+  mode: SetMerge,
+  order: readonly number[],
+): { history: History; finals: FinalRead[] } {
   const store = new SiblingStore();
   const history = new History(() => 0);
   const pending = new Map<number, { op: number; seen?: ReturnType<SiblingStore['read']> }>();
   for (const element of order) {
     const state = pending.get(element);
     if (state === undefined) {
-      pending.set(element, { op: history.invoke('set', element, 'add', 's', String(element)), seen: store.read() });
+      pending.set(element, {
+        op: history.invoke('set', element, 'add', 's', String(element)),
+        seen: store.read(),
+      });
     } else if (state.seen !== undefined) {
       store.write(mergeFor(mode, String(element), element)(state.seen.values), state.seen.context);
       history.complete(state.op, 'ok');
@@ -85,7 +141,15 @@ function simulate(mode: SetMerge, order: readonly number[]): { history: History;
     }
   }
   const elements = store.read().values.flatMap((v) => decodeSet(v).elements);
-  return { history, finals: [read('store', elements.map((e) => itemOf('s', e)))] };
+  return {
+    history,
+    finals: [
+      read(
+        'store',
+        elements.map((e) => itemOf('s', e)),
+      ),
+    ],
+  };
 }
 
 describe('the last-writer-wins self-test', () => {
@@ -101,12 +165,21 @@ describe('the last-writer-wins self-test', () => {
   });
 
   it('finds nothing lost when siblings are merged by union, for any interleaving', () => {
-    expect(checkSet('set', simulate('union', concurrent).history.events, simulate('union', concurrent).finals).lost).toBe(0);
+    expect(
+      checkSet(
+        'set',
+        simulate('union', concurrent).history.events,
+        simulate('union', concurrent).finals,
+      ).lost,
+    ).toBe(0);
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 40 }), (choices) => {
-        const { history, finals } = simulate('union', interleave(choices));
-        expect(checkSet('set', history.events, finals)).toMatchObject({ lost: 0, valid: true });
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 40 }),
+        (choices) => {
+          const { history, finals } = simulate('union', interleave(choices));
+          expect(checkSet('set', history.events, finals)).toMatchObject({ lost: 0, valid: true });
+        },
+      ),
       { seed: 5, numRuns: 300 },
     );
   });

@@ -36,7 +36,11 @@ export interface CheckResult {
   /** Lost items per reader that missed them. */
   readonly lostByReader: Readonly<Record<string, number>>;
   /** Up to examplesMax lost items, with their acknowledgement times. */
-  readonly lostExamples: readonly { readonly item: string; readonly ackedAtMs: number; readonly missingAt: readonly string[] }[];
+  readonly lostExamples: readonly {
+    readonly item: string;
+    readonly ackedAtMs: number;
+    readonly missingAt: readonly string[];
+  }[];
   readonly unexpectedExamples: readonly string[];
   /** No lost, unverified or unexpected item. */
   readonly valid: boolean;
@@ -52,7 +56,11 @@ interface Outcome {
 }
 
 /** Checks one workload's history against the final reads of every reader. */
-export function checkSet(workload: WorkloadName, events: readonly OpEvent[], reads: readonly FinalRead[]): CheckResult {
+export function checkSet(
+  workload: WorkloadName,
+  events: readonly OpEvent[],
+  reads: readonly FinalRead[],
+): CheckResult {
   const outcomes = outcomesOf(workload, events);
   const counts = { ok: 0, fail: 0, unknown: 0 };
   for (const outcome of outcomes.values()) counts[outcome.type]++;
@@ -73,13 +81,15 @@ export function checkSet(workload: WorkloadName, events: readonly OpEvent[], rea
         lost++;
         if (!present) lostEverywhere++;
         for (const reader of missingAt) lostByReader[reader] = (lostByReader[reader] ?? 0) + 1;
-        if (lostExamples.length < examplesMax) lostExamples.push({ item, ackedAtMs: outcome.atMs, missingAt });
+        if (lostExamples.length < examplesMax)
+          lostExamples.push({ item, ackedAtMs: outcome.atMs, missingAt });
       }
     } else if (present && outcome.type === 'unknown') unknownPresent++;
     else if (present) failedPresent++;
   }
   const unexpectedItems = new Set<string>();
-  for (const read of reads) for (const item of read.present) if (!outcomes.has(item)) unexpectedItems.add(item);
+  for (const read of reads)
+    for (const item of read.present) if (!outcomes.has(item)) unexpectedItems.add(item);
   return {
     workload,
     attempted: outcomes.size,
@@ -106,11 +116,15 @@ function outcomesOf(workload: WorkloadName, events: readonly OpEvent[]): Map<str
     if (event.workload !== workload) continue;
     const item = itemOf(event.key, event.element);
     if (event.type === 'invoke') {
-      if (outcomes.has(item)) throw new Error(`assertion failed: item ${item} invoked twice: the checker needs unique elements`);
+      if (outcomes.has(item))
+        throw new Error(
+          `assertion failed: item ${item} invoked twice: the checker needs unique elements`,
+        );
       outcomes.set(item, { key: event.key, type: 'unknown', atMs: event.timeMs });
     } else {
       const outcome = outcomes.get(item);
-      if (outcome === undefined) throw new Error(`assertion failed: ${item} completed before it was invoked`);
+      if (outcome === undefined)
+        throw new Error(`assertion failed: ${item} completed before it was invoked`);
       outcome.type = event.type;
       outcome.atMs = event.timeMs;
     }

@@ -5,13 +5,35 @@ describe('History', () => {
   it('records an invoke and its completion with the clock, and streams every event to the sink', () => {
     let now = 100;
     const streamed: OpEvent[] = [];
-    const history = new History(() => now, (e) => streamed.push(e));
+    const history = new History(
+      () => now,
+      (e) => streamed.push(e),
+    );
     const op = history.invoke('unique-keys', 2, 'write', 'k1', 'v1');
     now = 130;
     history.complete(op, 'unknown', 'DEADLINE_EXCEEDED: deadline');
     expect(history.events).toEqual([
-      { op, type: 'invoke', workload: 'unique-keys', process: 2, f: 'write', key: 'k1', element: 'v1', timeMs: 100 },
-      { op, type: 'unknown', workload: 'unique-keys', process: 2, f: 'write', key: 'k1', element: 'v1', timeMs: 130, error: 'DEADLINE_EXCEEDED: deadline' },
+      {
+        op,
+        type: 'invoke',
+        workload: 'unique-keys',
+        process: 2,
+        f: 'write',
+        key: 'k1',
+        element: 'v1',
+        timeMs: 100,
+      },
+      {
+        op,
+        type: 'unknown',
+        workload: 'unique-keys',
+        process: 2,
+        f: 'write',
+        key: 'k1',
+        element: 'v1',
+        timeMs: 130,
+        error: 'DEADLINE_EXCEEDED: deadline',
+      },
     ]);
     expect(streamed).toEqual(history.events);
   });
@@ -23,7 +45,9 @@ describe('History', () => {
     history.complete(a, 'ok');
     expect(() => history.complete(a, 'ok')).toThrow(/not open/);
     history.closeOpen('run ended');
-    expect(history.events.filter((e) => e.type !== 'invoke').map((e) => [e.element, e.type])).toEqual([
+    expect(
+      history.events.filter((e) => e.type !== 'invoke').map((e) => [e.element, e.type]),
+    ).toEqual([
       ['1', 'ok'],
       ['2', 'unknown'],
     ]);

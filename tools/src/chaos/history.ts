@@ -49,9 +49,24 @@ export class History {
   }
 
   /** Records the invoke; returns the op id to complete. */
-  invoke(workload: WorkloadName, process: number, f: 'write' | 'add', key: string, element: string): number {
+  invoke(
+    workload: WorkloadName,
+    process: number,
+    f: 'write' | 'add',
+    key: string,
+    element: string,
+  ): number {
     const op = this.nextOp++;
-    const event: OpEvent = { op, type: 'invoke', workload, process, f, key, element, timeMs: this.nowMs() };
+    const event: OpEvent = {
+      op,
+      type: 'invoke',
+      workload,
+      process,
+      f,
+      key,
+      element,
+      timeMs: this.nowMs(),
+    };
     this.open.set(op, event);
     this.push(event);
     return op;
@@ -71,7 +86,8 @@ export class History {
   }
 
   private push(event: OpEvent): void {
-    if (this.list.length >= eventsMax) throw new Error(`assertion failed: history holds at most ${eventsMax} events`);
+    if (this.list.length >= eventsMax)
+      throw new Error(`assertion failed: history holds at most ${eventsMax} events`);
     this.list.push(event);
     this.sink?.(event);
   }

@@ -5,17 +5,30 @@ import type { Network } from './network.js';
 import type { FaultWindow } from './schedule.js';
 
 /** A cluster and a network that record what the nemesis asks of them. */
-function fakes(options: { partitionUnavailable?: string; restartFails?: boolean } = {}): { deps: NemesisDeps; calls: string[] } {
+function fakes(options: { partitionUnavailable?: string; restartFails?: boolean } = {}): {
+  deps: NemesisDeps;
+  calls: string[];
+} {
   const calls: string[] = [];
   const t0 = Date.now();
-  const node = (id: string): ClusterNode => ({ id, address: '', pid: 0, dataDir: '', logFile: '', running: true });
+  const node = (id: string): ClusterNode => ({
+    id,
+    address: '',
+    pid: 0,
+    dataDir: '',
+    logFile: '',
+    running: true,
+  });
   const cluster = {
     nodes: [],
     node,
     stop: () => Promise.resolve(),
     kill: (id: string) => (calls.push(`kill ${id}`), Promise.resolve()),
     stopNode: () => Promise.resolve(),
-    restart: (id: string) => (calls.push(`restart ${id}`), options.restartFails === true ? Promise.reject(new Error('did not serve')) : Promise.resolve()),
+    restart: (id: string) => (
+      calls.push(`restart ${id}`),
+      options.restartFails === true ? Promise.reject(new Error('did not serve')) : Promise.resolve()
+    ),
     waitHealthy: () => Promise.resolve(),
   } satisfies Cluster;
   const network: Network = {
@@ -34,8 +47,26 @@ function fakes(options: { partitionUnavailable?: string; restartFails?: boolean 
   return { deps: { cluster, network, nowMs: () => Date.now() - t0, log: () => undefined }, calls };
 }
 
-const partition: FaultWindow = { index: 0, startMs: 10, endMs: 120, fault: { kind: 'partition', mode: 'one-way', groups: [['n1'], ['n2', 'n3']], drops: [{ from: 'n2', to: 'n1' }, { from: 'n3', to: 'n1' }] } };
-const kill: FaultWindow = { index: 1, startMs: 150, endMs: 200, fault: { kind: 'kill', nodes: ['n2'] } };
+const partition: FaultWindow = {
+  index: 0,
+  startMs: 10,
+  endMs: 120,
+  fault: {
+    kind: 'partition',
+    mode: 'one-way',
+    groups: [['n1'], ['n2', 'n3']],
+    drops: [
+      { from: 'n2', to: 'n1' },
+      { from: 'n3', to: 'n1' },
+    ],
+  },
+};
+const kill: FaultWindow = {
+  index: 1,
+  startMs: 150,
+  endMs: 200,
+  fault: { kind: 'kill', nodes: ['n2'] },
+};
 
 describe('runSchedule', () => {
   it('applies each fault at its start and heals it at its end, in order', async () => {

@@ -50,7 +50,8 @@ export async function healFault(fault: Fault, deps: NemesisDeps): Promise<void> 
 
 function signal(cluster: Cluster, id: string, name: NodeJS.Signals): void {
   const node = cluster.node(id);
-  if (!node.running || node.pid <= 0) throw new Error(`node ${id} is not running: cannot send ${name}`);
+  if (!node.running || node.pid <= 0)
+    throw new Error(`node ${id} is not running: cannot send ${name}`);
   process.kill(node.pid, name);
 }
 
@@ -58,7 +59,11 @@ function signal(cluster: Cluster, id: string, name: NodeJS.Signals): void {
  * Runs every window in turn until the schedule ends or `stop` aborts; a window under way when
  * `stop` aborts is healed before returning. Returns what happened to each window.
  */
-export async function runSchedule(windows: readonly FaultWindow[], deps: NemesisDeps, stop: AbortSignal): Promise<WindowRecord[]> {
+export async function runSchedule(
+  windows: readonly FaultWindow[],
+  deps: NemesisDeps,
+  stop: AbortSignal,
+): Promise<WindowRecord[]> {
   const records: WindowRecord[] = [];
   for (const window of windows) {
     if (stop.aborted) break;
@@ -69,9 +74,22 @@ export async function runSchedule(windows: readonly FaultWindow[], deps: Nemesis
   return records;
 }
 
-async function runWindow(window: FaultWindow, deps: NemesisDeps, stop: AbortSignal): Promise<WindowRecord> {
-  const method = window.fault.kind === 'link' && !deps.network.linkMethod.startsWith('tc netem') ? ` (done here as ${deps.network.linkMethod})` : '';
-  const base = { index: window.index, kind: window.fault.kind, description: `${describeFault(window.fault)}${method}`, startMs: window.startMs, endMs: window.endMs };
+async function runWindow(
+  window: FaultWindow,
+  deps: NemesisDeps,
+  stop: AbortSignal,
+): Promise<WindowRecord> {
+  const method =
+    window.fault.kind === 'link' && !deps.network.linkMethod.startsWith('tc netem')
+      ? ` (done here as ${deps.network.linkMethod})`
+      : '';
+  const base = {
+    index: window.index,
+    kind: window.fault.kind,
+    description: `${describeFault(window.fault)}${method}`,
+    startMs: window.startMs,
+    endMs: window.endMs,
+  };
   const skipped = deps.network.unavailable(window.fault.kind);
   if (skipped !== undefined) {
     deps.log(`nemesis ${window.index}: skipped ${base.description}: ${skipped}`);

@@ -5,7 +5,15 @@
 // faults only. Slot k (0..15) is claimed with a lock file, so concurrent runs do not collide and a
 // run removes only leftovers of runs that are dead.
 import { execFile, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Drop, NemesisKind } from './schedule.js';
@@ -54,8 +62,13 @@ export interface NetworkLog {
 }
 
 /** The network for a run: netns when asked for (or 'auto' and possible), else loopback. */
-export async function openNetwork(want: 'auto' | NetworkMode, nodes: number, log: NetworkLog): Promise<Network> {
-  if (want === 'loopback') return loopback('loopback asked for (--net loopback): process faults only');
+export async function openNetwork(
+  want: 'auto' | NetworkMode,
+  nodes: number,
+  log: NetworkLog,
+): Promise<Network> {
+  if (want === 'loopback')
+    return loopback('loopback asked for (--net loopback): process faults only');
   const missing = netnsMissing();
   if (missing !== undefined) {
     if (want === 'netns') throw new Error(`--net netns: ${missing}`);
@@ -86,7 +99,8 @@ function loopback(note: string): Network {
 function netnsMissing(): string | undefined {
   if (process.getuid?.() !== 0) return 'not running as root';
   for (const tool of ['ip', 'iptables', 'tc']) {
-    if (!onPath(tool)) return `${tool} is not installed${tool === 'iptables' ? ' (apt-get install -y iptables)' : ''}`;
+    if (!onPath(tool))
+      return `${tool} is not installed${tool === 'iptables' ? ' (apt-get install -y iptables)' : ''}`;
   }
   return undefined;
 }
@@ -121,7 +135,10 @@ function namesOf(slot: number): Names {
 
 async function sh(command: string, args: readonly string[]): Promise<string> {
   try {
-    const { stdout } = await execFileAsync(command, [...args], { timeout: commandTimeoutMs, encoding: 'utf8' });
+    const { stdout } = await execFileAsync(command, [...args], {
+      timeout: commandTimeoutMs,
+      encoding: 'utf8',
+    });
     return stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
@@ -131,7 +148,11 @@ async function sh(command: string, args: readonly string[]): Promise<string> {
 
 function shSync(command: string, args: readonly string[]): string {
   try {
-    return execFileSync(command, [...args], { timeout: commandTimeoutMs, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync(command, [...args], {
+      timeout: commandTimeoutMs,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch {
     return '';
   }
@@ -155,7 +176,9 @@ async function openNetns(nodes: number, log: NetworkLog): Promise<Network> {
     throw e;
   }
   const linkMethod = await probeLinkMethod(names);
-  log(`network: netns slot ${slot}: bridge ${names.bridge} ${names.bridgeAddress}/24, nodes ${names.address(1)}..${names.address(nodes)}; link faults by ${linkMethod}`);
+  log(
+    `network: netns slot ${slot}: bridge ${names.bridge} ${names.bridgeAddress}/24, nodes ${names.address(1)}..${names.address(nodes)}; link faults by ${linkMethod}`,
+  );
   return netnsNetwork(names, nodes, linkMethod, () => {
     cleanup();
     process.off('exit', cleanup);
@@ -165,7 +188,16 @@ async function openNetns(nodes: number, log: NetworkLog): Promise<Network> {
 async function addNode(names: Names, i: number): Promise<void> {
   const ns = names.ns(i);
   await sh('ip', ['netns', 'add', ns]);
-  await sh('ip', ['link', 'add', names.hostVeth(i), 'type', 'veth', 'peer', 'name', names.nodeVeth(i)]);
+  await sh('ip', [
+    'link',
+    'add',
+    names.hostVeth(i),
+    'type',
+    'veth',
+    'peer',
+    'name',
+    names.nodeVeth(i),
+  ]);
   await sh('ip', ['link', 'set', names.nodeVeth(i), 'netns', ns]);
   await sh('ip', ['link', 'set', names.hostVeth(i), 'master', names.bridge]);
   await sh('ip', ['link', 'set', names.hostVeth(i), 'up']);
@@ -186,13 +218,32 @@ async function allowBridgedTraffic(names: Names, log: NetworkLog): Promise<void>
   } catch {
     return; // br_netfilter not loaded: bridged traffic never meets iptables.
   }
-  if (bridgeNf !== '1' || (await sh('iptables', ['-w', '5', '-S', 'FORWARD'])).includes('-P FORWARD ACCEPT')) return;
-  log(`network: the host's FORWARD policy drops bridged traffic; allowing ${names.bridge} to ${names.bridge} for this run`);
+  if (
+    bridgeNf !== '1' ||
+    (await sh('iptables', ['-w', '5', '-S', 'FORWARD'])).includes('-P FORWARD ACCEPT')
+  )
+    return;
+  log(
+    `network: the host's FORWARD policy drops bridged traffic; allowing ${names.bridge} to ${names.bridge} for this run`,
+  );
   await sh('iptables', ['-w', '5', ...forwardRule(names.bridge, names.slot, '-I')]);
 }
 
 function forwardRule(bridge: string, slot: number, action: '-I' | '-D'): string[] {
-  return [action, 'FORWARD', '-i', bridge, '-o', bridge, '-m', 'comment', '--comment', `rschaos${slot}`, '-j', 'ACCEPT'];
+  return [
+    action,
+    'FORWARD',
+    '-i',
+    bridge,
+    '-o',
+    bridge,
+    '-m',
+    'comment',
+    '--comment',
+    `rschaos${slot}`,
+    '-j',
+    'ACCEPT',
+  ];
 }
 
 /** tc netem when the kernel has it; else a tbf rate limit plus iptables random drops. */
@@ -200,7 +251,20 @@ async function probeLinkMethod(names: Names): Promise<string> {
   const ns = names.ns(1);
   const dev = names.nodeVeth(1);
   try {
-    await sh('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'netem', 'delay', '1ms']);
+    await sh('ip', [
+      'netns',
+      'exec',
+      ns,
+      'tc',
+      'qdisc',
+      'add',
+      'dev',
+      dev,
+      'root',
+      'netem',
+      'delay',
+      '1ms',
+    ]);
     await sh('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'del', 'dev', dev, 'root']);
     return 'tc netem (delay, jitter, loss)';
   } catch {
@@ -211,10 +275,12 @@ async function probeLinkMethod(names: Names): Promise<string> {
 function netnsNetwork(names: Names, nodes: number, linkMethod: string, close: () => void): Network {
   const index = (id: string): number => {
     const i = Number(id.replace(/^n/, ''));
-    if (!Number.isInteger(i) || i < 1 || i > nodes) throw new Error(`assertion failed: no node ${id}`);
+    if (!Number.isInteger(i) || i < 1 || i > nodes)
+      throw new Error(`assertion failed: no node ${id}`);
     return i;
   };
-  const inNs = (id: string, command: string, args: readonly string[]): Promise<string> => sh('ip', ['netns', 'exec', names.ns(index(id)), command, ...args]);
+  const inNs = (id: string, command: string, args: readonly string[]): Promise<string> =>
+    sh('ip', ['netns', 'exec', names.ns(index(id)), command, ...args]);
   const ids = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
   const netem = linkMethod.startsWith('tc netem');
   let closed = false;
@@ -230,7 +296,17 @@ function netnsNetwork(names: Names, nodes: number, linkMethod: string, close: ()
       // Nodes in parallel (the fault lands at once), each node's rules in order.
       await Promise.all(
         ids.map(async (id) => {
-          for (const d of drops.filter((drop) => drop.to === id)) await inNs(id, 'iptables', ['-w', '5', '-A', 'INPUT', '-s', names.address(index(d.from)), '-j', 'DROP']);
+          for (const d of drops.filter((drop) => drop.to === id))
+            await inNs(id, 'iptables', [
+              '-w',
+              '5',
+              '-A',
+              'INPUT',
+              '-s',
+              names.address(index(d.from)),
+              '-j',
+              'DROP',
+            ]);
         }),
       );
     },
@@ -240,17 +316,57 @@ function netnsNetwork(names: Names, nodes: number, linkMethod: string, close: ()
     async slowLink(id, spec) {
       const dev = names.nodeVeth(index(id));
       if (netem) {
-        await inNs(id, 'tc', ['qdisc', 'add', 'dev', dev, 'root', 'netem', 'delay', `${spec.delayMs}ms`, `${spec.jitterMs}ms`, 'loss', `${spec.lossPercent}%`]);
+        await inNs(id, 'tc', [
+          'qdisc',
+          'add',
+          'dev',
+          dev,
+          'root',
+          'netem',
+          'delay',
+          `${spec.delayMs}ms`,
+          `${spec.jitterMs}ms`,
+          'loss',
+          `${spec.lossPercent}%`,
+        ]);
         return;
       }
-      await inNs(id, 'tc', ['qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', '256kbit', 'burst', '16kbit', 'latency', `${Math.max(50, spec.delayMs)}ms`]);
+      await inNs(id, 'tc', [
+        'qdisc',
+        'add',
+        'dev',
+        dev,
+        'root',
+        'tbf',
+        'rate',
+        '256kbit',
+        'burst',
+        '16kbit',
+        'latency',
+        `${Math.max(50, spec.delayMs)}ms`,
+      ]);
       const probability = (spec.lossPercent / 100).toFixed(3);
       for (const chain of ['INPUT', 'OUTPUT']) {
-        await inNs(id, 'iptables', ['-w', '5', '-A', chain, '-m', 'statistic', '--mode', 'random', '--probability', probability, '-j', 'DROP']);
+        await inNs(id, 'iptables', [
+          '-w',
+          '5',
+          '-A',
+          chain,
+          '-m',
+          'statistic',
+          '--mode',
+          'random',
+          '--probability',
+          probability,
+          '-j',
+          'DROP',
+        ]);
       }
     },
     async healLink(id) {
-      await inNs(id, 'tc', ['qdisc', 'del', 'dev', names.nodeVeth(index(id)), 'root']).catch(() => undefined);
+      await inNs(id, 'tc', ['qdisc', 'del', 'dev', names.nodeVeth(index(id)), 'root']).catch(
+        () => undefined,
+      );
       await inNs(id, 'iptables', ['-w', '5', '-F', 'INPUT']);
       await inNs(id, 'iptables', ['-w', '5', '-F', 'OUTPUT']);
     },
@@ -303,8 +419,12 @@ function ownerAlive(slot: number): boolean {
 
 /** Removes namespaces and links named rschaos<k>- whose run (slot k's lock owner) is gone. */
 function removeLeftovers(log: NetworkLog): void {
-  const namespaces = shSync('ip', ['netns', 'list']).split('\n').map((line) => line.split(' ')[0] ?? '');
-  const links = shSync('ip', ['-o', 'link', 'show']).split('\n').map((line) => (line.split(': ')[1] ?? '').split('@')[0] ?? '');
+  const namespaces = shSync('ip', ['netns', 'list'])
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '');
+  const links = shSync('ip', ['-o', 'link', 'show'])
+    .split('\n')
+    .map((line) => (line.split(': ')[1] ?? '').split('@')[0] ?? '');
   const stale = new Set<number>();
   for (const name of [...namespaces, ...links]) {
     const slot = Number(namePattern.exec(name)?.[1] ?? Number.NaN);
@@ -314,7 +434,8 @@ function removeLeftovers(log: NetworkLog): void {
     log(`network: removing leftovers of an earlier run in slot ${slot}`);
     const prefix = `rschaos${slot}-`;
     for (const ns of namespaces.filter((n) => n.startsWith(prefix))) removeNamespace(ns);
-    for (const link of links.filter((l) => l.startsWith(prefix))) shSync('ip', ['link', 'del', link]);
+    for (const link of links.filter((l) => l.startsWith(prefix)))
+      shSync('ip', ['link', 'del', link]);
     removeForwardRule(`${prefix}br`, slot);
     const lock = join(lockDir, `slot-${slot}.pid`);
     if (existsSync(lock)) unlinkSync(lock);
@@ -339,7 +460,10 @@ function removeNamespace(ns: string): void {
 function removeForwardRule(bridge: string, slot: number): void {
   for (let i = 0; i < 4; i++) {
     try {
-      execFileSync('iptables', ['-w', '5', ...forwardRule(bridge, slot, '-D')], { timeout: commandTimeoutMs, stdio: 'ignore' });
+      execFileSync('iptables', ['-w', '5', ...forwardRule(bridge, slot, '-D')], {
+        timeout: commandTimeoutMs,
+        stdio: 'ignore',
+      });
     } catch {
       return; // No such rule (left).
     }

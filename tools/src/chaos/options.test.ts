@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ChaosUsageError, chaosCommand, parseChaosArgs, parseDurationMs, replayCommand } from './options.js';
+import {
+  ChaosUsageError,
+  chaosCommand,
+  parseChaosArgs,
+  parseDurationMs,
+  replayCommand,
+} from './options.js';
 
 /** A command whose help and errors go nowhere (commander writes them itself). */
 function quiet(): ReturnType<typeof chaosCommand> {
@@ -9,25 +15,57 @@ function quiet(): ReturnType<typeof chaosCommand> {
 describe('parseChaosArgs', () => {
   it('defaults to a combined random schedule on 5 nodes, both workloads, with the given random seed', () => {
     const options = parseChaosArgs([], 1234, quiet());
-    expect(options).toMatchObject({ seed: 1234, order: 'random', nodes: 5, replicas: 3, w: 2, workloads: ['unique-keys', 'set'], net: 'auto', selfTest: null, failOnDivergence: false });
+    expect(options).toMatchObject({
+      seed: 1234,
+      order: 'random',
+      nodes: 5,
+      replicas: 3,
+      w: 2,
+      workloads: ['unique-keys', 'set'],
+      net: 'auto',
+      selfTest: null,
+      failOnDivergence: false,
+    });
     expect(options.nemeses).toEqual(['partition', 'kill', 'pause', 'link']);
   });
 
   it('--smoke is the CI preset, and flags given explicitly win over it', () => {
     const smoke = parseChaosArgs(['--smoke'], 1, quiet());
-    expect(smoke).toMatchObject({ nemeses: ['partition', 'kill', 'pause'], order: 'cycle', durationMs: 62_000, faultMs: 10_000, quietMs: 8_000, endOnFault: true, failOnDivergence: true, smoke: true });
-    expect(parseChaosArgs(['--smoke', '--duration', '30s', '--nemesis', 'kill'], 1, quiet())).toMatchObject({ durationMs: 30_000, nemeses: ['kill'] });
+    expect(smoke).toMatchObject({
+      nemeses: ['partition', 'kill', 'pause'],
+      order: 'cycle',
+      durationMs: 62_000,
+      faultMs: 10_000,
+      quietMs: 8_000,
+      endOnFault: true,
+      failOnDivergence: true,
+      smoke: true,
+    });
+    expect(
+      parseChaosArgs(['--smoke', '--duration', '30s', '--nemesis', 'kill'], 1, quiet()),
+    ).toMatchObject({ durationMs: 30_000, nemeses: ['kill'] });
   });
 
   it('takes a seed, a nemesis list (cycled), and the self-test (set workload only)', () => {
-    expect(parseChaosArgs(['--seed', '42', '--nemesis', 'kill,pause'], 1, quiet())).toMatchObject({ seed: 42, nemeses: ['kill', 'pause'], order: 'cycle' });
-    expect(parseChaosArgs(['--self-test', 'lww'], 1, quiet())).toMatchObject({ selfTest: 'lww', workloads: ['set'] });
+    expect(parseChaosArgs(['--seed', '42', '--nemesis', 'kill,pause'], 1, quiet())).toMatchObject({
+      seed: 42,
+      nemeses: ['kill', 'pause'],
+      order: 'cycle',
+    });
+    expect(parseChaosArgs(['--self-test', 'lww'], 1, quiet())).toMatchObject({
+      selfTest: 'lww',
+      workloads: ['set'],
+    });
   });
 
   it('refuses bad values with a usage error naming the flag', () => {
-    expect(() => parseChaosArgs(['--nemesis', 'flood'], 1, quiet())).toThrow(/--nemesis: unknown 'flood'/);
+    expect(() => parseChaosArgs(['--nemesis', 'flood'], 1, quiet())).toThrow(
+      /--nemesis: unknown 'flood'/,
+    );
     expect(() => parseChaosArgs(['--nodes', '2'], 1, quiet())).toThrow(ChaosUsageError);
-    expect(() => parseChaosArgs(['--w', '4'], 1, quiet())).toThrow(/--w must be an integer from 1 to 3/);
+    expect(() => parseChaosArgs(['--w', '4'], 1, quiet())).toThrow(
+      /--w must be an integer from 1 to 3/,
+    );
     expect(() => parseChaosArgs(['--seed', '-3'], 1, quiet())).toThrow(/--seed/);
     expect(() => parseChaosArgs(['--net', 'wifi'], 1, quiet())).toThrow(/--net must be one of/);
   });
@@ -41,7 +79,13 @@ describe('parseChaosArgs', () => {
   });
 
   it('prints a replay command with the seed pinned and the output directory left out', () => {
-    const options = parseChaosArgs(['--nemesis', 'combined', '--out', '/tmp/x', '--seed', '5', '--duration', '10m'], 9, quiet());
-    expect(replayCommand(options)).toBe('npm run chaos -- --nemesis combined --duration 10m --seed 5');
+    const options = parseChaosArgs(
+      ['--nemesis', 'combined', '--out', '/tmp/x', '--seed', '5', '--duration', '10m'],
+      9,
+      quiet(),
+    );
+    expect(replayCommand(options)).toBe(
+      'npm run chaos -- --nemesis combined --duration 10m --seed 5',
+    );
   });
 });

@@ -82,16 +82,39 @@ interface Raw {
 
 export function chaosCommand(): Command {
   return new Command('chaos')
-    .description('Jepsen-style fault injection against a real Ringstore cluster: prove no acknowledged write is lost.')
+    .description(
+      'Jepsen-style fault injection against a real Ringstore cluster: prove no acknowledged write is lost.',
+    )
     .exitOverride()
-    .option('--seed <n>', `seed of the schedule and the workloads' choices (0..${seedMax}); default random, always printed`)
-    .option('--nemesis <list>', `comma list of ${nemesisKinds.join(', ')}, or combined (all, random schedule)`, 'combined')
-    .option('--order <cycle|random>', 'cycle: the nemeses in turn with fixed lengths; random: random kind and lengths (default: random for combined)')
+    .option(
+      '--seed <n>',
+      `seed of the schedule and the workloads' choices (0..${seedMax}); default random, always printed`,
+    )
+    .option(
+      '--nemesis <list>',
+      `comma list of ${nemesisKinds.join(', ')}, or combined (all, random schedule)`,
+      'combined',
+    )
+    .option(
+      '--order <cycle|random>',
+      'cycle: the nemeses in turn with fixed lengths; random: random kind and lengths (default: random for combined)',
+    )
     .option('--duration <time>', 'length of the workload: 90s, 10m or seconds', '120s')
     .option('--fault-ms <ms>', 'length of a fault window', '10000')
-    .option('--quiet-ms <ms>', 'healthy time between faults (and before the first, after the last)', '10000')
-    .option('--end-on-fault', 'stop the load when the last fault heals (no quiet time after it), so the convergence time is the repair of that fault')
-    .option('--workload <list>', `comma list of ${workloadNames.join(', ')}`, workloadNames.join(','))
+    .option(
+      '--quiet-ms <ms>',
+      'healthy time between faults (and before the first, after the last)',
+      '10000',
+    )
+    .option(
+      '--end-on-fault',
+      'stop the load when the last fault heals (no quiet time after it), so the convergence time is the repair of that fault',
+    )
+    .option(
+      '--workload <list>',
+      `comma list of ${workloadNames.join(', ')}`,
+      workloadNames.join(','),
+    )
     .option('--nodes <n>', 'nodes in the cluster', '5')
     .option('--replicas <n>', 'N: replicas per key', '3')
     .option('--w <n>', 'W of every write', '2')
@@ -100,61 +123,107 @@ export function chaosCommand(): Command {
     .option('--rate <n>', 'operations started per second per workload', '40')
     .option('--set-keys <n>', 'keys of the set workload', '5')
     .option('--deadline-ms <ms>', 'deadline of each client operation, retries included', '1000')
-    .option('--settle-ms <ms>', 'bound on the wait for hints and anti-entropy once the load stops', '120000')
+    .option(
+      '--settle-ms <ms>',
+      'bound on the wait for hints and anti-entropy once the load stops',
+      '120000',
+    )
     .option('--ae-interval-ms <ms>', 'passed to every node', '250')
     .option('--gossip-interval-ms <ms>', 'passed to every node', '500')
-    .option('--net <auto|netns|loopback>', 'auto: netns when root with ip and iptables, else loopback (process faults only)', 'auto')
-    .option('--out <dir>', 'where the report, history and node logs go (default chaos-results/<time>-seed<seed>)')
-    .option('--self-test <lww>', 'lww: the set workload resolves siblings by last-writer-wins; passes only if the checker reports losses')
+    .option(
+      '--net <auto|netns|loopback>',
+      'auto: netns when root with ip and iptables, else loopback (process faults only)',
+      'auto',
+    )
+    .option(
+      '--out <dir>',
+      'where the report, history and node logs go (default chaos-results/<time>-seed<seed>)',
+    )
+    .option(
+      '--self-test <lww>',
+      'lww: the set workload resolves siblings by last-writer-wins; passes only if the checker reports losses',
+    )
     .option('--fail-on-divergence', 'exit 1 when replicas still disagree after --settle-ms')
-    .option('--keep-data', 'keep the nodes\u2019 data directories (default: removed when the run passes)')
-    .option('--smoke', `CI preset: --nemesis ${smokePreset.nemesis} --order cycle --duration ${smokePreset.duration} --fault-ms ${smokePreset.faultMs} --quiet-ms ${smokePreset.quietMs} --settle-ms ${smokePreset.settleMs} --end-on-fault --fail-on-divergence (flags given win)`);
+    .option(
+      '--keep-data',
+      'keep the nodes\u2019 data directories (default: removed when the run passes)',
+    )
+    .option(
+      '--smoke',
+      `CI preset: --nemesis ${smokePreset.nemesis} --order cycle --duration ${smokePreset.duration} --fault-ms ${smokePreset.faultMs} --quiet-ms ${smokePreset.quietMs} --settle-ms ${smokePreset.settleMs} --end-on-fault --fail-on-divergence (flags given win)`,
+    );
 }
 
 function int(flag: string, text: string, min: number, max: number): number {
   const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw new ChaosUsageError(`--${flag} must be an integer from ${min} to ${max}, got '${text}'`);
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw new ChaosUsageError(`--${flag} must be an integer from ${min} to ${max}, got '${text}'`);
   return value;
 }
 
 /** "90s", "10m", "600" (seconds) in milliseconds. */
 export function parseDurationMs(text: string): number {
   const match = /^([0-9]+)(s|m|h)?$/.exec(text);
-  if (match === null) throw new ChaosUsageError(`--duration must look like 90s, 10m or 600, got '${text}'`);
-  const unit = { s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h' | undefined ?? 's'];
+  if (match === null)
+    throw new ChaosUsageError(`--duration must look like 90s, 10m or 600, got '${text}'`);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000 }[
+    (match[2] as 's' | 'm' | 'h' | undefined) ?? 's'
+  ];
   const ms = Number(match[1]) * unit;
-  if (ms < 1_000 || ms > 86_400_000) throw new ChaosUsageError(`--duration must be from 1 s to 24 h, got '${text}'`);
+  if (ms < 1_000 || ms > 86_400_000)
+    throw new ChaosUsageError(`--duration must be from 1 s to 24 h, got '${text}'`);
   return ms;
 }
 
 function list<T extends string>(flag: string, text: string, allowed: readonly T[]): T[] {
-  const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const item of items) if (!allowed.includes(item as T)) throw new ChaosUsageError(`--${flag}: unknown '${item}' (one of ${allowed.join(', ')})`);
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const item of items)
+    if (!allowed.includes(item as T))
+      throw new ChaosUsageError(`--${flag}: unknown '${item}' (one of ${allowed.join(', ')})`);
   if (items.length === 0) throw new ChaosUsageError(`--${flag} is empty`);
   return [...new Set(items as T[])];
 }
 
 function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
-  if (!allowed.includes(text as T)) throw new ChaosUsageError(`--${flag} must be one of ${allowed.join(', ')}, got '${text}'`);
+  if (!allowed.includes(text as T))
+    throw new ChaosUsageError(`--${flag} must be one of ${allowed.join(', ')}, got '${text}'`);
   return text as T;
 }
 
 /** Parses argv (without node and the script); `randomSeed` is used when --seed is absent. */
-export function parseChaosArgs(argv: readonly string[], randomSeed: number, command = chaosCommand()): ChaosOptions {
+export function parseChaosArgs(
+  argv: readonly string[],
+  randomSeed: number,
+  command = chaosCommand(),
+): ChaosOptions {
   command.parse([...argv], { from: 'user' });
-  const given = new Set(command.options.filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli').map((o) => o.attributeName()));
+  const given = new Set(
+    command.options
+      .filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli')
+      .map((o) => o.attributeName()),
+  );
   const raw = command.opts<Raw>();
   if (raw.smoke === true) {
-    for (const [name, value] of Object.entries(smokePreset)) if (!given.has(name)) (raw as unknown as Record<string, unknown>)[name] = value;
+    for (const [name, value] of Object.entries(smokePreset))
+      if (!given.has(name)) (raw as unknown as Record<string, unknown>)[name] = value;
   }
   const combined = raw.nemesis.trim() === 'combined';
   const nodes = int('nodes', raw.nodes, 3, 16);
   const replicas = int('replicas', raw.replicas, 1, nodes);
-  const selfTest = raw.selfTest === undefined ? null : oneOf('self-test', raw.selfTest, ['lww'] as const);
+  const selfTest =
+    raw.selfTest === undefined ? null : oneOf('self-test', raw.selfTest, ['lww'] as const);
   return {
     seed: raw.seed === undefined ? randomSeed : int('seed', raw.seed, 0, seedMax),
     nemeses: combined ? [...nemesisKinds] : list('nemesis', raw.nemesis, nemesisKinds),
-    order: raw.order === undefined ? (combined ? 'random' : 'cycle') : oneOf('order', raw.order, ['cycle', 'random'] as const),
+    order:
+      raw.order === undefined
+        ? combined
+          ? 'random'
+          : 'cycle'
+        : oneOf('order', raw.order, ['cycle', 'random'] as const),
     durationMs: parseDurationMs(raw.duration),
     faultMs: int('fault-ms', raw.faultMs, 100, 3_600_000),
     quietMs: int('quiet-ms', raw.quietMs, 100, 3_600_000),

@@ -15,16 +15,21 @@ describe('createRng', () => {
 
   it('int stays within its bounds, both included, and shuffle is a permutation', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 0xffff_ffff }), fc.integer({ min: -50, max: 50 }), fc.integer({ min: 0, max: 50 }), (seed, min, span) => {
-        const rng = createRng(seed);
-        for (let i = 0; i < 50; i++) {
-          const v = rng.int(min, min + span);
-          expect(v).toBeGreaterThanOrEqual(min);
-          expect(v).toBeLessThanOrEqual(min + span);
-        }
-        const items = Array.from({ length: span }, (_, i) => i);
-        expect(rng.shuffle(items).sort((x, y) => x - y)).toEqual(items);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        fc.integer({ min: -50, max: 50 }),
+        fc.integer({ min: 0, max: 50 }),
+        (seed, min, span) => {
+          const rng = createRng(seed);
+          for (let i = 0; i < 50; i++) {
+            const v = rng.int(min, min + span);
+            expect(v).toBeGreaterThanOrEqual(min);
+            expect(v).toBeLessThanOrEqual(min + span);
+          }
+          const items = Array.from({ length: span }, (_, i) => i);
+          expect(rng.shuffle(items).sort((x, y) => x - y)).toEqual(items);
+        },
+      ),
       { seed: 20261130, numRuns: 200 },
     );
   });

@@ -16,7 +16,8 @@ export interface Rng {
 export const seedMax = 0xffff_ffff;
 
 export function createRng(seed: number): Rng {
-  if (!Number.isInteger(seed) || seed < 0 || seed > seedMax) throw new RangeError(`seed must be an integer in 0..${seedMax}, got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > seedMax)
+    throw new RangeError(`seed must be an integer in 0..${seedMax}, got ${seed}`);
   let state = seed >>> 0;
   const next = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;

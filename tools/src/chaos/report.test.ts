@@ -23,26 +23,60 @@ function result(workload: CheckResult['workload'], fields: Partial<CheckResult> 
   };
 }
 
-const converged: ConvergenceResult = { converged: true, convergenceMs: 300, sinceLastHealMs: 9_000, divergentPartitions: 0, partitionsChecked: 64, polls: 2, settleMs: 60_000 };
-const divergent: ConvergenceResult = { ...converged, converged: false, convergenceMs: null, sinceLastHealMs: null, divergentPartitions: 3 };
+const converged: ConvergenceResult = {
+  converged: true,
+  convergenceMs: 300,
+  sinceLastHealMs: 9_000,
+  divergentPartitions: 0,
+  partitionsChecked: 64,
+  polls: 2,
+  settleMs: 60_000,
+};
+const divergent: ConvergenceResult = {
+  ...converged,
+  converged: false,
+  convergenceMs: null,
+  sinceLastHealMs: null,
+  divergentPartitions: 3,
+};
 
 describe('decideVerdict', () => {
   it('passes with nothing lost, and fails with exit code 1 on a lost, unverified or unexpected item', () => {
-    expect(decideVerdict([result('unique-keys'), result('set')], converged, null, false)).toMatchObject({ pass: true, exitCode: 0 });
-    const lost = decideVerdict([result('unique-keys', { lost: 2 }), result('set', { unexpected: 1 })], converged, null, false);
+    expect(
+      decideVerdict([result('unique-keys'), result('set')], converged, null, false),
+    ).toMatchObject({ pass: true, exitCode: 0 });
+    const lost = decideVerdict(
+      [result('unique-keys', { lost: 2 }), result('set', { unexpected: 1 })],
+      converged,
+      null,
+      false,
+    );
     expect(lost).toMatchObject({ pass: false, exitCode: 1 });
-    expect(lost.reasons).toEqual(['unique-keys: 2 acknowledged writes lost', 'set: 1 items present that were never written']);
-    expect(decideVerdict([result('set', { unverified: 1 })], converged, null, false).exitCode).toBe(1);
+    expect(lost.reasons).toEqual([
+      'unique-keys: 2 acknowledged writes lost',
+      'set: 1 items present that were never written',
+    ]);
+    expect(decideVerdict([result('set', { unverified: 1 })], converged, null, false).exitCode).toBe(
+      1,
+    );
   });
 
   it('fails on divergence after the settle time only when asked to', () => {
     expect(decideVerdict([result('set')], divergent, null, false).exitCode).toBe(0);
-    expect(decideVerdict([result('set')], divergent, null, true)).toMatchObject({ exitCode: 1, reasons: ['3 partitions still divergent after 60000 ms'] });
+    expect(decideVerdict([result('set')], divergent, null, true)).toMatchObject({
+      exitCode: 1,
+      reasons: ['3 partitions still divergent after 60000 ms'],
+    });
   });
 
   it('inverts for the last-writer-wins self-test: losses reported pass, none found fails', () => {
-    expect(decideVerdict([result('set', { lost: 5, valid: false })], converged, 'lww', false)).toMatchObject({ pass: true, exitCode: 0 });
-    expect(decideVerdict([result('set')], converged, 'lww', false)).toMatchObject({ pass: false, exitCode: 1 });
+    expect(
+      decideVerdict([result('set', { lost: 5, valid: false })], converged, 'lww', false),
+    ).toMatchObject({ pass: true, exitCode: 0 });
+    expect(decideVerdict([result('set')], converged, 'lww', false)).toMatchObject({
+      pass: false,
+      exitCode: 1,
+    });
   });
 });
 
@@ -64,8 +98,22 @@ describe('renderMarkdown', () => {
       nemeses: ['partition', 'kill'],
       order: 'cycle',
       unavailable: [{ kind: 'partition', reason: 'needs netns' }],
-      windows: [{ index: 0, kind: 'partition', description: 'partition majority [n1] | [n2]', startMs: 8_000, endMs: 18_000, skipped: 'needs netns' }],
-      workloads: [result('unique-keys', { lost: 1, lostExamples: [{ item: 'k=v', ackedAtMs: 1_000, missingAt: ['n3'] }] })],
+      windows: [
+        {
+          index: 0,
+          kind: 'partition',
+          description: 'partition majority [n1] | [n2]',
+          startMs: 8_000,
+          endMs: 18_000,
+          skipped: 'needs netns',
+        },
+      ],
+      workloads: [
+        result('unique-keys', {
+          lost: 1,
+          lostExamples: [{ item: 'k=v', ackedAtMs: 1_000, missingAt: ['n3'] }],
+        }),
+      ],
       convergence: converged,
       selfTest: null,
       failOnDivergence: false,

@@ -72,22 +72,46 @@ export interface Verdict {
  * failOnDivergence, the replicas converged). The last-writer-wins self-test passes only when the
  * checker did report lost acknowledged items: a checker that cannot fail proves nothing.
  */
-export function decideVerdict(workloads: readonly CheckResult[], convergence: ConvergenceResult, selfTest: 'lww' | null, failOnDivergence: boolean): Verdict {
+export function decideVerdict(
+  workloads: readonly CheckResult[],
+  convergence: ConvergenceResult,
+  selfTest: 'lww' | null,
+  failOnDivergence: boolean,
+): Verdict {
   if (selfTest === 'lww') {
     const set = workloads.find((w) => w.workload === 'set');
     const lost = set?.lost ?? 0;
     return lost > 0
-      ? { pass: true, exitCode: 0, reasons: [`self-test: last-writer-wins lost ${lost} acknowledged set elements and the checker reported them`] }
-      : { pass: false, exitCode: 1, reasons: ['self-test: last-writer-wins lost nothing the checker could see (no concurrent siblings?): the check proved nothing'] };
+      ? {
+          pass: true,
+          exitCode: 0,
+          reasons: [
+            `self-test: last-writer-wins lost ${lost} acknowledged set elements and the checker reported them`,
+          ],
+        }
+      : {
+          pass: false,
+          exitCode: 1,
+          reasons: [
+            'self-test: last-writer-wins lost nothing the checker could see (no concurrent siblings?): the check proved nothing',
+          ],
+        };
   }
   const reasons: string[] = [];
   for (const w of workloads) {
     if (w.lost > 0) reasons.push(`${w.workload}: ${w.lost} acknowledged writes lost`);
-    if (w.unverified > 0) reasons.push(`${w.workload}: ${w.unverified} acknowledged writes could not be read back`);
-    if (w.unexpected > 0) reasons.push(`${w.workload}: ${w.unexpected} items present that were never written`);
+    if (w.unverified > 0)
+      reasons.push(`${w.workload}: ${w.unverified} acknowledged writes could not be read back`);
+    if (w.unexpected > 0)
+      reasons.push(`${w.workload}: ${w.unexpected} items present that were never written`);
   }
-  if (failOnDivergence && !convergence.converged) reasons.push(`${convergence.divergentPartitions} partitions still divergent after ${convergence.settleMs} ms`);
-  return reasons.length === 0 ? { pass: true, exitCode: 0, reasons: ['no acknowledged write lost'] } : { pass: false, exitCode: 1, reasons };
+  if (failOnDivergence && !convergence.converged)
+    reasons.push(
+      `${convergence.divergentPartitions} partitions still divergent after ${convergence.settleMs} ms`,
+    );
+  return reasons.length === 0
+    ? { pass: true, exitCode: 0, reasons: ['no acknowledged write lost'] }
+    : { pass: false, exitCode: 1, reasons };
 }
 
 /** Text safe inside a Markdown table cell. */
@@ -116,7 +140,8 @@ export function renderMarkdown(report: RunReport, timelineFile: string): string 
     '| workload | attempted | acknowledged | failed | unknown | lost | unknown but present | failed but present | unexpected | unverified |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...report.workloads.map(
-      (w) => `| ${w.workload} | ${w.attempted} | ${w.acknowledged} | ${w.failed} | ${w.unknown} | **${w.lost}** | ${w.unknownPresent} | ${w.failedPresent} | ${w.unexpected} | ${w.unverified} |`,
+      (w) =>
+        `| ${w.workload} | ${w.attempted} | ${w.acknowledged} | ${w.failed} | ${w.unknown} | **${w.lost}** | ${w.unknownPresent} | ${w.failedPresent} | ${w.unexpected} | ${w.unverified} |`,
     ),
     '',
     `Convergence: ${c.converged ? `every replica agreed ${ms(c.convergenceMs)} after the last write (${ms(c.sinceLastHealMs)} after the last heal)` : `**${c.divergentPartitions} of ${c.partitionsChecked} partitions still divergent** after ${ms(c.settleMs)}`}; ${c.polls} polls of every node's Merkle roots.`,
@@ -125,9 +150,17 @@ export function renderMarkdown(report: RunReport, timelineFile: string): string 
     '',
     '| # | fault | planned | applied | healed | note |',
     '| ---: | --- | --- | ---: | ---: | --- |',
-    ...report.windows.map((w) => `| ${w.index} | ${cell(w.description)} | ${ms(w.startMs)}..${ms(w.endMs)} | ${ms(w.appliedMs)} | ${ms(w.healedMs)} | ${w.skipped ?? w.error ?? ''} |`),
+    ...report.windows.map(
+      (w) =>
+        `| ${w.index} | ${cell(w.description)} | ${ms(w.startMs)}..${ms(w.endMs)} | ${ms(w.appliedMs)} | ${ms(w.healedMs)} | ${w.skipped ?? w.error ?? ''} |`,
+    ),
   ];
-  const lost = report.workloads.flatMap((w) => w.lostExamples.map((e) => `- ${w.workload} ${e.item}: acknowledged at ${ms(e.ackedAtMs)}, missing at ${e.missingAt.join(', ')}`));
+  const lost = report.workloads.flatMap((w) =>
+    w.lostExamples.map(
+      (e) =>
+        `- ${w.workload} ${e.item}: acknowledged at ${ms(e.ackedAtMs)}, missing at ${e.missingAt.join(', ')}`,
+    ),
+  );
   if (lost.length > 0) lines.push('', '## Lost acknowledged writes (examples)', '', ...lost);
   return lines.join('\n') + '\n';
 }

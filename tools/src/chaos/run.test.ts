@@ -17,12 +17,43 @@ describe('runChaos on a real 3-node cluster (loopback)', () => {
 
   it('kills and pauses nodes under both workloads, loses no acknowledged write, writes the report and leaves no process behind', async () => {
     dir = mkdtempSync(join(tmpdir(), 'ringstore-chaos-'));
-    const argv = ['--net', 'loopback', '--nodes', '3', '--nemesis', 'kill,pause', '--duration', '11s', '--fault-ms', '2500', '--quiet-ms', '2000'];
+    const argv = [
+      '--net',
+      'loopback',
+      '--nodes',
+      '3',
+      '--nemesis',
+      'kill,pause',
+      '--duration',
+      '11s',
+      '--fault-ms',
+      '2500',
+      '--quiet-ms',
+      '2000',
+    ];
     // 16 partitions: with 3 nodes every node replicates every partition, and an anti-entropy round
     // (one partition per 250 ms) is what repairs the node that missed writes while paused.
-    const options = parseChaosArgs([...argv, '--partitions', '16', '--rate', '20', '--settle-ms', '30000', '--out', dir, '--keep-data'], 20261130);
+    const options = parseChaosArgs(
+      [
+        ...argv,
+        '--partitions',
+        '16',
+        '--rate',
+        '20',
+        '--settle-ms',
+        '30000',
+        '--out',
+        dir,
+        '--keep-data',
+      ],
+      20261130,
+    );
     const lines: string[] = [];
-    const report = await runChaos(options, { log: (line) => lines.push(line) }, new AbortController().signal);
+    const report = await runChaos(
+      options,
+      { log: (line) => lines.push(line) },
+      new AbortController().signal,
+    );
 
     expect(report.verdict, lines.join('\n')).toMatchObject({ pass: true, exitCode: 0 });
     expect(report.windows.map((w) => [w.kind, w.error])).toEqual([
@@ -36,7 +67,8 @@ describe('runChaos on a real 3-node cluster (loopback)', () => {
     }
     expect(report.convergence.converged).toBe(true);
     expect(lines.join('\n')).toContain('seed 20261130');
-    for (const file of ['report.json', 'report.md', 'timeline.svg', 'history.jsonl', 'logs/n1.log']) expect(existsSync(join(dir, file)), file).toBe(true);
+    for (const file of ['report.json', 'report.md', 'timeline.svg', 'history.jsonl', 'logs/n1.log'])
+      expect(existsSync(join(dir, file)), file).toBe(true);
     const history = readFileSync(join(dir, 'history.jsonl'), 'utf8').trim().split('\n');
     expect(history.length).toBe(2 * report.workloads.reduce((n, w) => n + w.attempted, 0));
     expect(liveChildPids()).toEqual([]);

@@ -12,7 +12,13 @@ import { runSchedule } from './nemesis.js';
 import { openNetwork, type Network } from './network.js';
 import { replayCommand, type ChaosOptions } from './options.js';
 import { createRng } from './prng.js';
-import { decideVerdict, renderMarkdown, type ConvergenceResult, type RunReport, type WindowRecord } from './report.js';
+import {
+  decideVerdict,
+  renderMarkdown,
+  type ConvergenceResult,
+  type RunReport,
+  type WindowRecord,
+} from './report.js';
 import { describeFault, generateSchedule, type FaultWindow } from './schedule.js';
 import { decodeSet } from './set-value.js';
 import { readEverywhere, waitForAgreement, type NodeAddress, type NodeReads } from './settle.js';
@@ -27,37 +33,68 @@ export interface RunIo {
 export const agreementPollMs = 250;
 
 /** Runs the whole thing; resolves with the report (its verdict holds the exit code). */
-export async function runChaos(options: ChaosOptions, io: RunIo, abort: AbortSignal): Promise<RunReport> {
+export async function runChaos(
+  options: ChaosOptions,
+  io: RunIo,
+  abort: AbortSignal,
+): Promise<RunReport> {
   const wallStart = performance.now();
   const startedAt = new Date().toISOString();
-  const outDir = resolve(options.out ?? join('chaos-results', `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`));
+  const outDir = resolve(
+    options.out ?? join('chaos-results', `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`),
+  );
   await mkdir(outDir, { recursive: true });
   const nodeIds = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
   const schedule = generateSchedule({ ...options, nodeIds, kinds: options.nemeses });
   io.log(`chaos: seed ${options.seed} (replay: ${replayCommand(options)})`);
-  io.log(`chaos: ${schedule.length} fault windows over ${options.durationMs / 1000} s; output in ${outDir}`);
-  for (const w of schedule) io.log(`  ${(w.startMs / 1000).toFixed(1)}..${(w.endMs / 1000).toFixed(1)} s  ${describeFault(w.fault)}`);
+  io.log(
+    `chaos: ${schedule.length} fault windows over ${options.durationMs / 1000} s; output in ${outDir}`,
+  );
+  for (const w of schedule)
+    io.log(
+      `  ${(w.startMs / 1000).toFixed(1)}..${(w.endMs / 1000).toFixed(1)} s  ${describeFault(w.fault)}`,
+    );
   const network = await openNetwork(options.net, options.nodes, io.log);
   try {
     const unavailable = [...new Set(options.nemeses)].flatMap((kind) => {
       const reason = network.unavailable(kind);
       return reason === undefined ? [] : [{ kind, reason }];
     });
-    for (const u of unavailable) io.log(`chaos: nemesis ${u.kind} is not available here and is skipped: ${u.reason}`);
+    for (const u of unavailable)
+      io.log(`chaos: nemesis ${u.kind} is not available here and is skipped: ${u.reason}`);
     const cluster = await startNodes(options, network, outDir, io);
     try {
-      const report = await exercise({ options, network, cluster, schedule, outDir, io, abort, unavailable, startedAt, wallStart });
-      if (report.verdict.pass && !options.keepData) await rm(join(outDir, 'data'), { recursive: true, force: true });
+      const report = await exercise({
+        options,
+        network,
+        cluster,
+        schedule,
+        outDir,
+        io,
+        abort,
+        unavailable,
+        startedAt,
+        wallStart,
+      });
+      if (report.verdict.pass && !options.keepData)
+        await rm(join(outDir, 'data'), { recursive: true, force: true });
       return report;
     } finally {
-      await cluster.stop().catch((e: unknown) => io.log(`chaos: stopping the cluster: ${(e as Error).message}`));
+      await cluster
+        .stop()
+        .catch((e: unknown) => io.log(`chaos: stopping the cluster: ${(e as Error).message}`));
     }
   } finally {
     await network.close();
   }
 }
 
-async function startNodes(options: ChaosOptions, network: Network, outDir: string, io: RunIo): Promise<Cluster> {
+async function startNodes(
+  options: ChaosOptions,
+  network: Network,
+  outDir: string,
+  io: RunIo,
+): Promise<Cluster> {
   const extraArgs = [
     ['--replicas', options.replicas],
     ['--partitions', options.partitions],
@@ -74,7 +111,10 @@ async function startNodes(options: ChaosOptions, network: Network, outDir: strin
     extraArgs,
     addresses: network.addresses,
     commandPrefix: network.commandPrefix,
-    onUnexpectedExit: (node, exit) => io.log(`chaos: warning: node ${node.id} exited on its own (${exit.signal ?? exit.code ?? '?'}); see ${node.logFile}`),
+    onUnexpectedExit: (node, exit) =>
+      io.log(
+        `chaos: warning: node ${node.id} exited on its own (${exit.signal ?? exit.code ?? '?'}); see ${node.logFile}`,
+      ),
   });
 }
 
@@ -101,18 +141,25 @@ async function exercise(x: Exercise): Promise<RunReport> {
   const { windows, stoppedMs } = await underLoad(x, nodes, history, nowMs);
   await new Promise<void>((done) => historyFile.end(done));
   const lastHealMs = Math.max(0, ...windows.map((w) => w.healedMs ?? 0));
-  io.log(`chaos: load stopped at ${(stoppedMs / 1000).toFixed(1)} s; waiting up to ${options.settleMs / 1000} s for every replica to agree`);
+  io.log(
+    `chaos: load stopped at ${(stoppedMs / 1000).toFixed(1)} s; waiting up to ${options.settleMs / 1000} s for every replica to agree`,
+  );
   const settle = await waitForAgreement(nodes, options.replicas, options.settleMs, agreementPollMs);
   const convergence: ConvergenceResult = {
     converged: settle.agreedAfterMs !== null,
     convergenceMs: settle.agreedAfterMs,
-    sinceLastHealMs: settle.agreedAfterMs === null ? null : settle.agreedAfterMs + stoppedMs - lastHealMs,
+    sinceLastHealMs:
+      settle.agreedAfterMs === null ? null : settle.agreedAfterMs + stoppedMs - lastHealMs,
     divergentPartitions: settle.agreement.divergent,
     partitionsChecked: settle.agreement.partitions,
     polls: settle.polls,
     settleMs: options.settleMs,
   };
-  io.log(convergence.converged ? `chaos: replicas agree after ${settle.agreedAfterMs} ms` : `chaos: ${settle.agreement.divergent} partitions still divergent (silent nodes: ${settle.agreement.silent.join(' ') || 'none'})`);
+  io.log(
+    convergence.converged
+      ? `chaos: replicas agree after ${settle.agreedAfterMs} ms`
+      : `chaos: ${settle.agreement.divergent} partitions still divergent (silent nodes: ${settle.agreement.silent.join(' ') || 'none'})`,
+  );
   const workloads = await checkAll(options, nodes, history.events, io);
   const verdict = decideVerdict(workloads, convergence, options.selfTest, options.failOnDivergence);
   const report: RunReport = {
@@ -144,7 +191,12 @@ async function exercise(x: Exercise): Promise<RunReport> {
 }
 
 /** Workloads and nemesis together for the run's duration; then every fault is healed. */
-async function underLoad(x: Exercise, nodes: readonly NodeAddress[], history: History, nowMs: () => number): Promise<{ windows: WindowRecord[]; stoppedMs: number }> {
+async function underLoad(
+  x: Exercise,
+  nodes: readonly NodeAddress[],
+  history: History,
+  nowMs: () => number,
+): Promise<{ windows: WindowRecord[]; stoppedMs: number }> {
   const { options, io } = x;
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
@@ -153,15 +205,35 @@ async function underLoad(x: Exercise, nodes: readonly NodeAddress[], history: Hi
   const rng = createRng((options.seed ^ 0x5eed) >>> 0);
   const seeds = nodes.map((n) => n.address);
   try {
-    io.log(`chaos: load: ${options.workloads.join(' + ')}, ${options.ratePerSecond} ops/s each, ${options.concurrency} workers each, W=${options.w}`);
+    io.log(
+      `chaos: load: ${options.workloads.join(' + ')}, ${options.ratePerSecond} ops/s each, ${options.concurrency} workers each, W=${options.w}`,
+    );
     const loads = options.workloads.map((name) =>
       runWorkload(
-        { name, concurrency: options.concurrency, ratePerSecond: options.ratePerSecond, setKeys: options.setKeys, w: options.w, deadlineMs: options.deadlineMs, merge: options.selfTest === 'lww' ? 'lww' : 'union' },
-        { seeds, history, nowMs, wallMs: () => Date.now(), pickKey: (count) => rng.int(0, count - 1) },
+        {
+          name,
+          concurrency: options.concurrency,
+          ratePerSecond: options.ratePerSecond,
+          setKeys: options.setKeys,
+          w: options.w,
+          deadlineMs: options.deadlineMs,
+          merge: options.selfTest === 'lww' ? 'lww' : 'union',
+        },
+        {
+          seeds,
+          history,
+          nowMs,
+          wallMs: () => Date.now(),
+          pickKey: (count) => rng.int(0, count - 1),
+        },
         stop.signal,
       ),
     );
-    const windows = await runSchedule(x.schedule, { cluster: x.cluster, network: x.network, nowMs, log: io.log }, stop.signal);
+    const windows = await runSchedule(
+      x.schedule,
+      { cluster: x.cluster, network: x.network, nowMs, log: io.log },
+      stop.signal,
+    );
     if (options.endOnFault && windows.length > 0) stop.abort();
     await Promise.all(loads);
     const stoppedMs = nowMs();
@@ -176,13 +248,28 @@ async function underLoad(x: Exercise, nodes: readonly NodeAddress[], history: Hi
 }
 
 /** Final reads of every workload's keys through every node, and the checker on each workload. */
-async function checkAll(options: ChaosOptions, nodes: readonly NodeAddress[], events: readonly OpEvent[], io: RunIo): Promise<CheckResult[]> {
+async function checkAll(
+  options: ChaosOptions,
+  nodes: readonly NodeAddress[],
+  events: readonly OpEvent[],
+  io: RunIo,
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const workload of options.workloads) {
-    const keys = [...new Set(events.filter((e) => e.workload === workload && e.type === 'invoke').map((e) => e.key))];
-    io.log(`chaos: ${workload}: reading ${keys.length} keys with R=${options.replicas} through each of ${nodes.length} nodes`);
+    const keys = [
+      ...new Set(
+        events.filter((e) => e.workload === workload && e.type === 'invoke').map((e) => e.key),
+      ),
+    ];
+    io.log(
+      `chaos: ${workload}: reading ${keys.length} keys with R=${options.replicas} through each of ${nodes.length} nodes`,
+    );
     const reads = await readEverywhere(nodes, keys, options.replicas);
-    const result = checkSet(workload, events, reads.map((r) => finalReadOf(workload, r)));
+    const result = checkSet(
+      workload,
+      events,
+      reads.map((r) => finalReadOf(workload, r)),
+    );
     io.log(
       `chaos: ${workload}: attempted ${result.attempted}, acknowledged ${result.acknowledged}, failed ${result.failed}, unknown ${result.unknown}, ` +
         `lost ${result.lost}, unknown-but-present ${result.unknownPresent}, unexpected ${result.unexpected}, unverified ${result.unverified}`,
@@ -204,11 +291,27 @@ export function finalReadOf(workload: WorkloadName, reads: NodeReads): FinalRead
   return { reader: reads.node, present, unreadableKeys: reads.unreadable };
 }
 
-async function writeReport(report: RunReport, events: readonly OpEvent[], outDir: string, io: RunIo): Promise<void> {
-  const windows = report.windows.map((w) => ({ startMs: w.appliedMs ?? w.startMs, endMs: w.healedMs ?? w.endMs, label: w.description, skipped: w.skipped !== undefined }));
-  const svg = renderTimelineSvg(bucketize(events, report.durationMs, 1_000), windows, `Ringstore chaos, seed ${report.seed}: ${report.verdict.pass ? 'PASS' : 'FAIL'}`);
+async function writeReport(
+  report: RunReport,
+  events: readonly OpEvent[],
+  outDir: string,
+  io: RunIo,
+): Promise<void> {
+  const windows = report.windows.map((w) => ({
+    startMs: w.appliedMs ?? w.startMs,
+    endMs: w.healedMs ?? w.endMs,
+    label: w.description,
+    skipped: w.skipped !== undefined,
+  }));
+  const svg = renderTimelineSvg(
+    bucketize(events, report.durationMs, 1_000),
+    windows,
+    `Ringstore chaos, seed ${report.seed}: ${report.verdict.pass ? 'PASS' : 'FAIL'}`,
+  );
   await writeFile(join(outDir, 'timeline.svg'), svg);
   await writeFile(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(outDir, 'report.md'), renderMarkdown(report, 'timeline.svg'));
-  io.log(`chaos: report ${join(outDir, 'report.md')} (json, timeline.svg, history.jsonl, logs/ beside it)`);
+  io.log(
+    `chaos: report ${join(outDir, 'report.md')} (json, timeline.svg, history.jsonl, logs/ beside it)`,
+  );
 }

@@ -16,10 +16,21 @@ export interface Drop {
 }
 
 export type Fault =
-  | { readonly kind: 'partition'; readonly mode: PartitionMode; readonly drops: readonly Drop[]; readonly groups: readonly (readonly string[])[] }
+  | {
+      readonly kind: 'partition';
+      readonly mode: PartitionMode;
+      readonly drops: readonly Drop[];
+      readonly groups: readonly (readonly string[])[];
+    }
   | { readonly kind: 'kill'; readonly nodes: readonly string[] }
   | { readonly kind: 'pause'; readonly nodes: readonly string[] }
-  | { readonly kind: 'link'; readonly nodes: readonly string[]; readonly delayMs: number; readonly jitterMs: number; readonly lossPercent: number };
+  | {
+      readonly kind: 'link';
+      readonly nodes: readonly string[];
+      readonly delayMs: number;
+      readonly jitterMs: number;
+      readonly lossPercent: number;
+    };
 
 export interface FaultWindow {
   readonly index: number;
@@ -57,8 +68,12 @@ export function generateSchedule(options: ScheduleOptions): FaultWindow[] {
   for (let index = 0; index < windowsMax; index++) {
     const faultMs = lengthOf(options.faultMs, options, rng);
     const quietMs = lengthOf(options.quietMs, options, rng);
-    if (atMs + faultMs + (options.endOnFault === true ? 0 : options.quietMs) > options.durationMs) break;
-    const kind = options.order === 'cycle' ? (options.kinds[index % options.kinds.length] as NemesisKind) : rng.pick(options.kinds);
+    if (atMs + faultMs + (options.endOnFault === true ? 0 : options.quietMs) > options.durationMs)
+      break;
+    const kind =
+      options.order === 'cycle'
+        ? (options.kinds[index % options.kinds.length] as NemesisKind)
+        : rng.pick(options.kinds);
     const fault = faultOf(kind, index, options, rng);
     windows.push({ index, startMs: atMs, endMs: atMs + faultMs, fault });
     atMs += faultMs + quietMs;
@@ -68,14 +83,22 @@ export function generateSchedule(options: ScheduleOptions): FaultWindow[] {
 
 function validate(options: ScheduleOptions): void {
   if (options.kinds.length === 0) throw new RangeError('at least one nemesis is needed');
-  if (options.nodeIds.length < 3) throw new RangeError(`faults need at least 3 nodes, got ${options.nodeIds.length}`);
-  for (const [name, value] of [['durationMs', options.durationMs], ['faultMs', options.faultMs], ['quietMs', options.quietMs]] as const) {
-    if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  if (options.nodeIds.length < 3)
+    throw new RangeError(`faults need at least 3 nodes, got ${options.nodeIds.length}`);
+  for (const [name, value] of [
+    ['durationMs', options.durationMs],
+    ['faultMs', options.faultMs],
+    ['quietMs', options.quietMs],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new RangeError(`${name} must be a positive integer, got ${value}`);
   }
 }
 
 function lengthOf(baseMs: number, options: ScheduleOptions, rng: Rng): number {
-  return options.order === 'cycle' ? baseMs : rng.int(Math.ceil(baseMs / 2), Math.floor((baseMs * 3) / 2));
+  return options.order === 'cycle'
+    ? baseMs
+    : rng.int(Math.ceil(baseMs / 2), Math.floor((baseMs * 3) / 2));
 }
 
 function faultOf(kind: NemesisKind, index: number, options: ScheduleOptions, rng: Rng): Fault {
@@ -85,7 +108,12 @@ function faultOf(kind: NemesisKind, index: number, options: ScheduleOptions, rng
   const count = options.order === 'cycle' ? 1 : rng.int(1, Math.min(2, minority));
   switch (kind) {
     case 'partition': {
-      const mode = options.order === 'cycle' ? (partitionModes[Math.floor(index / options.kinds.length) % partitionModes.length] as PartitionMode) : rng.pick(partitionModes);
+      const mode =
+        options.order === 'cycle'
+          ? (partitionModes[
+              Math.floor(index / options.kinds.length) % partitionModes.length
+            ] as PartitionMode)
+          : rng.pick(partitionModes);
       return partitionOf(mode, ids, rng);
     }
     case 'kill':
@@ -93,7 +121,13 @@ function faultOf(kind: NemesisKind, index: number, options: ScheduleOptions, rng
     case 'pause':
       return { kind, nodes: rng.shuffle(ids).slice(0, count) };
     case 'link':
-      return { kind, nodes: rng.shuffle(ids).slice(0, count), delayMs: rng.int(50, 300), jitterMs: rng.int(0, 50), lossPercent: rng.int(5, 30) };
+      return {
+        kind,
+        nodes: rng.shuffle(ids).slice(0, count),
+        delayMs: rng.int(50, 300),
+        jitterMs: rng.int(0, 50),
+        lossPercent: rng.int(5, 30),
+      };
   }
 }
 
@@ -103,7 +137,12 @@ export function partitionOf(mode: PartitionMode, ids: readonly string[], rng: Rn
   switch (mode) {
     case 'isolate': {
       const [alone, ...rest] = shuffled;
-      return { kind: 'partition', mode, groups: [[alone as string], rest], drops: cut([alone as string], rest) };
+      return {
+        kind: 'partition',
+        mode,
+        groups: [[alone as string], rest],
+        drops: cut([alone as string], rest),
+      };
     }
     case 'majority': {
       const small = shuffled.slice(0, Math.floor(ids.length / 2));
@@ -115,19 +154,34 @@ export function partitionOf(mode: PartitionMode, ids: readonly string[], rng: Rn
       const [bridge, ...rest] = shuffled;
       const left = rest.slice(0, Math.floor(rest.length / 2));
       const right = rest.slice(left.length);
-      return { kind: 'partition', mode, groups: [left, [bridge as string], right], drops: cut(left, right) };
+      return {
+        kind: 'partition',
+        mode,
+        groups: [left, [bridge as string], right],
+        drops: cut(left, right),
+      };
     }
     case 'one-way': {
       // The target hears nobody, everybody hears the target.
       const [target, ...rest] = shuffled;
-      return { kind: 'partition', mode, groups: [[target as string], rest], drops: rest.map((from) => ({ from, to: target as string })) };
+      return {
+        kind: 'partition',
+        mode,
+        groups: [[target as string], rest],
+        drops: rest.map((from) => ({ from, to: target as string })),
+      };
     }
   }
 }
 
 /** Both directions between every node of a and every node of b. */
 function cut(a: readonly string[], b: readonly string[]): Drop[] {
-  return a.flatMap((x) => b.flatMap((y) => [{ from: x, to: y }, { from: y, to: x }]));
+  return a.flatMap((x) =>
+    b.flatMap((y) => [
+      { from: x, to: y },
+      { from: y, to: x },
+    ]),
+  );
 }
 
 /** "partition majority [n1 n4] | [n2 n3 n5]", "kill -9 n2", ... */

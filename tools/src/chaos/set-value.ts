@@ -7,7 +7,9 @@ export interface SetValue {
 }
 
 export function encodeSet(value: SetValue): Buffer {
-  const sorted = [...new Set(value.elements)].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+  const sorted = [...new Set(value.elements)].sort(
+    (a, b) => Number(a) - Number(b) || a.localeCompare(b),
+  );
   return Buffer.from(`${value.stampMs}|${sorted.join(',')}`);
 }
 
@@ -16,7 +18,8 @@ export function decodeSet(bytes: Uint8Array): SetValue {
   const text = Buffer.from(bytes).toString('utf8');
   const bar = text.indexOf('|');
   const stampMs = Number(text.slice(0, bar));
-  if (bar < 0 || !Number.isFinite(stampMs)) return { stampMs: 0, elements: text === '' ? [] : [text] };
+  if (bar < 0 || !Number.isFinite(stampMs))
+    return { stampMs: 0, elements: text === '' ? [] : [text] };
   const rest = text.slice(bar + 1);
   return { stampMs, elements: rest === '' ? [] : rest.split(',') };
 }
@@ -25,7 +28,11 @@ export function decodeSet(bytes: Uint8Array): SetValue {
 export type SetMerge = 'union' | 'lww';
 
 /** The merge function `update` calls: resolve the live siblings, then add the element. */
-export function mergeFor(mode: SetMerge, element: string, stampMs: number): (values: readonly Uint8Array[]) => Buffer {
+export function mergeFor(
+  mode: SetMerge,
+  element: string,
+  stampMs: number,
+): (values: readonly Uint8Array[]) => Buffer {
   return (values) => {
     const siblings = values.map(decodeSet);
     const kept = mode === 'union' ? siblings : newest(siblings);
@@ -37,7 +44,12 @@ export function mergeFor(mode: SetMerge, element: string, stampMs: number): (val
 function newest(siblings: readonly SetValue[]): SetValue[] {
   let best: SetValue | undefined;
   for (const s of siblings) {
-    if (best === undefined || s.stampMs > best.stampMs || (s.stampMs === best.stampMs && s.elements.join(',') > best.elements.join(','))) best = s;
+    if (
+      best === undefined ||
+      s.stampMs > best.stampMs ||
+      (s.stampMs === best.stampMs && s.elements.join(',') > best.elements.join(','))
+    )
+      best = s;
   }
   return best === undefined ? [] : [best];
 }

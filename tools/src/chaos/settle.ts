@@ -2,7 +2,12 @@
 // (hints delivered, anti-entropy done), then read every key with R=N through every node.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { ClusterClient, KVClient, type GetResponse, type PartitionAntiEntropy } from '@ringstore/proto';
+import {
+  ClusterClient,
+  KVClient,
+  type GetResponse,
+  type PartitionAntiEntropy,
+} from '@ringstore/proto';
 
 /** Deadline of each GetAntiEntropy and final Get. */
 export const rpcDeadlineMs = 3_000;
@@ -25,7 +30,10 @@ export interface Agreement {
 }
 
 /** Pure: do the replicas of every partition report one root, with `replicas` replicas answering? */
-export function agreementOf(states: ReadonlyMap<string, readonly PartitionAntiEntropy[] | undefined>, replicas: number): Agreement {
+export function agreementOf(
+  states: ReadonlyMap<string, readonly PartitionAntiEntropy[] | undefined>,
+  replicas: number,
+): Agreement {
   const roots = new Map<number, string[]>();
   const silent: string[] = [];
   for (const [node, partitions] of states) {
@@ -36,13 +44,24 @@ export function agreementOf(states: ReadonlyMap<string, readonly PartitionAntiEn
     for (const p of partitions) roots.set(p.partition, [...(roots.get(p.partition) ?? []), p.root]);
   }
   let divergent = 0;
-  for (const list of roots.values()) if (list.length < replicas || new Set(list).size > 1) divergent++;
-  return { agreed: silent.length === 0 && divergent === 0 && roots.size > 0, divergent, partitions: roots.size, silent };
+  for (const list of roots.values())
+    if (list.length < replicas || new Set(list).size > 1) divergent++;
+  return {
+    agreed: silent.length === 0 && divergent === 0 && roots.size > 0,
+    divergent,
+    partitions: roots.size,
+    silent,
+  };
 }
 
 function antiEntropyOf(client: ClusterClient): Promise<PartitionAntiEntropy[] | undefined> {
   return new Promise((resolve) => {
-    client.getAntiEntropy({}, new Metadata(), { deadline: new Date(Date.now() + rpcDeadlineMs) }, (e, res) => resolve(e === null ? res.partitions : undefined));
+    client.getAntiEntropy(
+      {},
+      new Metadata(),
+      { deadline: new Date(Date.now() + rpcDeadlineMs) },
+      (e, res) => resolve(e === null ? res.partitions : undefined),
+    );
   });
 }
 
@@ -54,14 +73,24 @@ export interface WaitResult {
 }
 
 /** Polls every node's anti-entropy state every pollMs until the replicas agree or settleMs passes. */
-export async function waitForAgreement(nodes: readonly NodeAddress[], replicas: number, settleMs: number, pollMs: number): Promise<WaitResult> {
-  const clients = nodes.map((n) => ({ id: n.id, client: new ClusterClient(n.address, credentials.createInsecure()) }));
+export async function waitForAgreement(
+  nodes: readonly NodeAddress[],
+  replicas: number,
+  settleMs: number,
+  pollMs: number,
+): Promise<WaitResult> {
+  const clients = nodes.map((n) => ({
+    id: n.id,
+    client: new ClusterClient(n.address, credentials.createInsecure()),
+  }));
   const startedMs = Date.now();
   let agreement: Agreement = { agreed: false, divergent: 0, partitions: 0, silent: [] };
   let polls = 0;
   try {
-    for (; polls < 1_000_000; ) {
-      const states = await Promise.all(clients.map(async (c) => [c.id, await antiEntropyOf(c.client)] as const));
+    for (; polls < 1_000_000;) {
+      const states = await Promise.all(
+        clients.map(async (c) => [c.id, await antiEntropyOf(c.client)] as const),
+      );
       polls++;
       agreement = agreementOf(new Map(states), replicas);
       const elapsedMs = Date.now() - startedMs;
@@ -83,11 +112,19 @@ export interface NodeReads {
 }
 
 /** Reads every key through every node with R=r, retrying each a few times. */
-export async function readEverywhere(nodes: readonly NodeAddress[], keys: readonly string[], r: number): Promise<NodeReads[]> {
+export async function readEverywhere(
+  nodes: readonly NodeAddress[],
+  keys: readonly string[],
+  r: number,
+): Promise<NodeReads[]> {
   return Promise.all(nodes.map((n) => readThrough(n, keys, r)));
 }
 
-async function readThrough(node: NodeAddress, keys: readonly string[], r: number): Promise<NodeReads> {
+async function readThrough(
+  node: NodeAddress,
+  keys: readonly string[],
+  r: number,
+): Promise<NodeReads> {
   const client = new KVClient(node.address, credentials.createInsecure());
   const values = new Map<string, Buffer[]>();
   const unreadable = new Set<string>();
@@ -97,7 +134,11 @@ async function readThrough(node: NodeAddress, keys: readonly string[], r: number
       const key = keys[i] as string;
       const res = await getWithRetries(client, key, r);
       if (res === undefined) unreadable.add(key);
-      else values.set(key, res.siblings.filter((s) => !s.deleted).map((s) => s.value));
+      else
+        values.set(
+          key,
+          res.siblings.filter((s) => !s.deleted).map((s) => s.value),
+        );
     }
   };
   try {
@@ -108,11 +149,18 @@ async function readThrough(node: NodeAddress, keys: readonly string[], r: number
   return { node: node.id, values, unreadable };
 }
 
-async function getWithRetries(client: KVClient, key: string, r: number): Promise<GetResponse | undefined> {
+async function getWithRetries(
+  client: KVClient,
+  key: string,
+  r: number,
+): Promise<GetResponse | undefined> {
   for (let attempt = 1; attempt <= readAttemptsMax; attempt++) {
     const res = await new Promise<GetResponse | undefined>((resolve) => {
-      client.get({ key: Buffer.from(key), r, strictQuorum: true }, new Metadata(), { deadline: new Date(Date.now() + rpcDeadlineMs) }, (e, response) =>
-        resolve(e === null ? response : undefined),
+      client.get(
+        { key: Buffer.from(key), r, strictQuorum: true },
+        new Metadata(),
+        { deadline: new Date(Date.now() + rpcDeadlineMs) },
+        (e, response) => resolve(e === null ? response : undefined),
       );
     });
     if (res !== undefined) return res;

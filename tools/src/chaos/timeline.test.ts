@@ -2,15 +2,28 @@ import { describe, expect, it } from 'vitest';
 import type { OpEvent } from './history.js';
 import { bucketize, renderTimelineSvg } from './timeline.js';
 
-function event(type: OpEvent['type'], timeMs: number, workload: OpEvent['workload'] = 'unique-keys'): OpEvent {
+function event(
+  type: OpEvent['type'],
+  timeMs: number,
+  workload: OpEvent['workload'] = 'unique-keys',
+): OpEvent {
   return { op: 0, type, workload, process: 0, f: 'write', key: 'k', element: 'v', timeMs };
 }
 
 describe('timeline', () => {
   it('counts completions per bucket and workload, ignoring invokes', () => {
-    const events = [event('invoke', 100), event('ok', 200), event('ok', 900, 'set'), event('unknown', 1_500), event('fail', 2_999), event('ok', 5_000)];
+    const events = [
+      event('invoke', 100),
+      event('ok', 200),
+      event('ok', 900, 'set'),
+      event('unknown', 1_500),
+      event('fail', 2_999),
+      event('ok', 5_000),
+    ];
     const buckets = bucketize(events, 3_000, 1_000);
-    expect(buckets.map((b) => [b.startMs, b.ok['unique-keys'], b.ok.set, b.fail, b.unknown])).toEqual([
+    expect(
+      buckets.map((b) => [b.startMs, b.ok['unique-keys'], b.ok.set, b.fail, b.unknown]),
+    ).toEqual([
       [0, 1, 1, 0, 0],
       [1_000, 0, 0, 0, 1],
       // Past the end lands in the last bucket.
@@ -23,7 +36,11 @@ describe('timeline', () => {
   });
 
   it('draws one shaded rectangle per fault window, the rate lines and escaped labels', () => {
-    const buckets = bucketize([event('ok', 100), event('ok', 1_100, 'set'), event('unknown', 1_200)], 2_000, 1_000);
+    const buckets = bucketize(
+      [event('ok', 100), event('ok', 1_100, 'set'), event('unknown', 1_200)],
+      2_000,
+      1_000,
+    );
     const svg = renderTimelineSvg(
       buckets,
       [

@@ -22,10 +22,19 @@ export interface TimelineWindow {
 export const bucketsMax = 2_000;
 
 /** Completions counted per bucket of bucketMs, from 0 to durationMs. */
-export function bucketize(events: readonly OpEvent[], durationMs: number, bucketMs: number): Bucket[] {
+export function bucketize(
+  events: readonly OpEvent[],
+  durationMs: number,
+  bucketMs: number,
+): Bucket[] {
   const width = Math.max(bucketMs, Math.ceil(durationMs / bucketsMax));
   const count = Math.max(1, Math.ceil(durationMs / width));
-  const buckets = Array.from({ length: count }, (_, i) => ({ startMs: i * width, ok: { 'unique-keys': 0, set: 0 }, fail: 0, unknown: 0 }));
+  const buckets = Array.from({ length: count }, (_, i) => ({
+    startMs: i * width,
+    ok: { 'unique-keys': 0, set: 0 },
+    fail: 0,
+    unknown: 0,
+  }));
   for (const event of events) {
     if (event.type === 'invoke') continue;
     const bucket = buckets[Math.min(count - 1, Math.max(0, Math.floor(event.timeMs / width)))];
@@ -40,8 +49,13 @@ const chart = { width: 960, height: 360, left: 60, right: 20, top: 30, bottom: 7
 const colors = { 'unique-keys': '#1f77b4', set: '#2ca02c', errors: '#d62728', fault: '#ff7f0e' };
 
 /** The SVG text of the timeline. */
-export function renderTimelineSvg(buckets: readonly Bucket[], windows: readonly TimelineWindow[], title: string): string {
-  const widthMs = buckets.length > 1 ? (buckets[1]?.startMs ?? 1) - (buckets[0]?.startMs ?? 0) : 1000;
+export function renderTimelineSvg(
+  buckets: readonly Bucket[],
+  windows: readonly TimelineWindow[],
+  title: string,
+): string {
+  const widthMs =
+    buckets.length > 1 ? (buckets[1]?.startMs ?? 1) - (buckets[0]?.startMs ?? 0) : 1000;
   const durationMs = Math.max(1, buckets.length * widthMs);
   const perSecond = (n: number): number => (n * 1000) / widthMs;
   const series = {
@@ -64,8 +78,12 @@ export function renderTimelineSvg(buckets: readonly Bucket[], windows: readonly 
   for (const name of ['unique-keys', 'set', 'errors'] as const) {
     const values = series[name];
     if (name !== 'errors' && values.every((v) => v === 0)) continue;
-    const points = values.map((v, i) => `${x(i * widthMs + widthMs / 2).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
-    parts.push(`<polyline fill="none" stroke="${colors[name]}" stroke-width="1.5" points="${points}"/>`);
+    const points = values
+      .map((v, i) => `${x(i * widthMs + widthMs / 2).toFixed(1)},${y(v).toFixed(1)}`)
+      .join(' ');
+    parts.push(
+      `<polyline fill="none" stroke="${colors[name]}" stroke-width="1.5" points="${points}"/>`,
+    );
   }
   parts.push(...legend());
   parts.push('</svg>');
@@ -73,7 +91,12 @@ export function renderTimelineSvg(buckets: readonly Bucket[], windows: readonly 
 }
 
 /** The full description is the rectangle's tooltip; the visible label is its first word, on one of three rows so neighbours do not overlap. */
-function windowShapes(w: TimelineWindow, index: number, x: (ms: number) => number, plotH: number): string[] {
+function windowShapes(
+  w: TimelineWindow,
+  index: number,
+  x: (ms: number) => number,
+  plotH: number,
+): string[] {
   const x0 = x(w.startMs);
   const width = Math.max(1, x(w.endMs) - x0);
   const fill = w.skipped ? '#dddddd' : colors.fault;
@@ -85,7 +108,13 @@ function windowShapes(w: TimelineWindow, index: number, x: (ms: number) => numbe
   ];
 }
 
-function axes(durationMs: number, yMax: number, x: (ms: number) => number, y: (v: number) => number, plotW: number): string[] {
+function axes(
+  durationMs: number,
+  yMax: number,
+  x: (ms: number) => number,
+  y: (v: number) => number,
+  plotW: number,
+): string[] {
   const bottom = y(0);
   const parts = [
     `<line x1="${chart.left}" y1="${bottom}" x2="${chart.left + plotW}" y2="${bottom}" stroke="black"/>`,
@@ -95,12 +124,18 @@ function axes(durationMs: number, yMax: number, x: (ms: number) => number, y: (v
   ];
   const stepS = niceStep(durationMs / 1000 / 10);
   for (let s = 0; s * 1000 <= durationMs && s <= 100_000; s += stepS) {
-    parts.push(`<text x="${x(s * 1000).toFixed(1)}" y="${bottom + 14}" text-anchor="middle">${s}</text>`);
+    parts.push(
+      `<text x="${x(s * 1000).toFixed(1)}" y="${bottom + 14}" text-anchor="middle">${s}</text>`,
+    );
   }
   for (let i = 0; i <= 4; i++) {
     const v = (yMax * i) / 4;
-    parts.push(`<text x="${chart.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${Math.round(v)}</text>`);
-    parts.push(`<line x1="${chart.left}" y1="${y(v).toFixed(1)}" x2="${chart.left + plotW}" y2="${y(v).toFixed(1)}" stroke="#eeeeee"/>`);
+    parts.push(
+      `<text x="${chart.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${Math.round(v)}</text>`,
+    );
+    parts.push(
+      `<line x1="${chart.left}" y1="${y(v).toFixed(1)}" x2="${chart.left + plotW}" y2="${y(v).toFixed(1)}" stroke="#eeeeee"/>`,
+    );
   }
   return parts;
 }
@@ -133,5 +168,8 @@ function niceStep(v: number): number {
 }
 
 export function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+  return text.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c,
+  );
 }

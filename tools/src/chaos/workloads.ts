@@ -45,16 +45,26 @@ export function setKey(index: number): string {
  */
 export function classifyError(e: unknown, writeMayHaveStarted: boolean): CompletionType {
   if (!writeMayHaveStarted) return 'fail';
-  if (e instanceof RingstoreClientError && (e.notApplied || e.code === Number(status.INVALID_ARGUMENT))) return 'fail';
+  if (
+    e instanceof RingstoreClientError &&
+    (e.notApplied || e.code === Number(status.INVALID_ARGUMENT))
+  )
+    return 'fail';
   return 'unknown';
 }
 
 /** Runs the workload's workers until `stop` aborts. */
-export async function runWorkload(options: WorkloadOptions, deps: WorkloadDeps, stop: AbortSignal): Promise<void> {
+export async function runWorkload(
+  options: WorkloadOptions,
+  deps: WorkloadDeps,
+  stop: AbortSignal,
+): Promise<void> {
   const elements = { next: 0 };
   const intervalMs = (options.concurrency * 1000) / options.ratePerSecond;
   await Promise.all(
-    Array.from({ length: options.concurrency }, (_, index) => worker(index, { options, deps, elements, intervalMs }, stop)),
+    Array.from({ length: options.concurrency }, (_, index) =>
+      worker(index, { options, deps, elements, intervalMs }, stop),
+    ),
   );
 }
 
@@ -75,7 +85,9 @@ async function worker(index: number, ctx: WorkerContext, stop: AbortSignal): Pro
       const waitMs = dueMs - ctx.deps.nowMs();
       if (waitMs > 0) await sleep(waitMs);
       if (stop.aborted) break;
-      await (ctx.options.name === 'unique-keys' ? writeUnique(client, index, seq, ctx) : addElement(client, index, ctx));
+      await (ctx.options.name === 'unique-keys'
+        ? writeUnique(client, index, seq, ctx)
+        : addElement(client, index, ctx));
       // A worker that fell behind (a slow operation) does not burst to catch up.
       dueMs = Math.max(dueMs + ctx.intervalMs, ctx.deps.nowMs());
     }
@@ -85,7 +97,11 @@ async function worker(index: number, ctx: WorkerContext, stop: AbortSignal): Pro
 }
 
 /** connect() retried every half second while every seed is down, until stop. */
-async function connectUntil(seeds: readonly string[], deadlineMs: number, stop: AbortSignal): Promise<Client | undefined> {
+async function connectUntil(
+  seeds: readonly string[],
+  deadlineMs: number,
+  stop: AbortSignal,
+): Promise<Client | undefined> {
   for (let attempt = 0; attempt < 100_000 && !stop.aborted; attempt++) {
     try {
       return await connect({ seeds, deadlineMs, failedNodeMemoryMs: 1_000 });
@@ -96,7 +112,12 @@ async function connectUntil(seeds: readonly string[], deadlineMs: number, stop: 
   return undefined;
 }
 
-async function writeUnique(client: Client, worker: number, seq: number, ctx: WorkerContext): Promise<void> {
+async function writeUnique(
+  client: Client,
+  worker: number,
+  seq: number,
+  ctx: WorkerContext,
+): Promise<void> {
   const key = `chaos-u-${worker}-${seq}`;
   const value = `v-${worker}-${seq}`;
   const op = ctx.deps.history.invoke('unique-keys', worker, 'write', key, value);

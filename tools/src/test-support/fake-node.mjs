@@ -42,7 +42,9 @@ if (typeof values.data === 'string') {
 }
 
 if (values['fake-crash'] === true) {
-  process.stderr.write(`fake node ${id}: simulated start-up failure: cannot open the data directory\n`);
+  process.stderr.write(
+    `fake node ${id}: simulated start-up failure: cannot open the data directory\n`,
+  );
   process.exit(1);
 }
 

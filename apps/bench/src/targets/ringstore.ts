@@ -75,7 +75,12 @@ export async function startRingstore(options: BackendOptions): Promise<Backend> 
   // --cpu-prof is refused in NODE_OPTIONS: put it on each node's command line (exec keeps the pid).
   const profileDir = options.profileDir;
   const commandPrefix = profileDir
-    ? () => ['/bin/sh', '-c', 'n="$1"; shift; exec "$n" --cpu-prof --cpu-prof-dir="$0" "$@"', profileDir]
+    ? () => [
+        '/bin/sh',
+        '-c',
+        'n="$1"; shift; exec "$n" --cpu-prof --cpu-prof-dir="$0" "$@"',
+        profileDir,
+      ]
     : undefined;
   const cluster = await startCluster({
     nodes: options.nodes,

@@ -25,11 +25,19 @@ interface StoredKey {
 }
 
 export type FakeMethod =
-  'get' | 'put' | 'delete' | 'getRing' | 'listMembers' | 'getAntiEntropy' | 'triggerAntiEntropy' | 'getNodeStats';
+  | 'get'
+  | 'put'
+  | 'delete'
+  | 'getRing'
+  | 'listMembers'
+  | 'getAntiEntropy'
+  | 'triggerAntiEntropy'
+  | 'getNodeStats';
 
 export interface RecordedRequest {
   readonly method: FakeMethod;
-  readonly request: GetRequest | PutRequest | DeleteRequest | TriggerAntiEntropyRequest | Record<string, never>;
+  readonly request:
+    GetRequest | PutRequest | DeleteRequest | TriggerAntiEntropyRequest | Record<string, never>;
   /** How long the call had left when it arrived (its deadline minus now); Infinity: no deadline. */
   readonly deadlineRemainingMs: number;
 }
@@ -63,10 +71,22 @@ export interface FakeNode {
  */
 export function ringOver(addresses: readonly string[], firstOwner = 0): Ring {
   // Ring members must be sorted by id: n1..n9 are, n10 would not be.
-  if (addresses.length < 1 || addresses.length > 9) throw new Error(`ringOver takes 1..9 addresses, got ${addresses.length}`);
-  const nodes = addresses.map((address, index) => ({ id: `n${index + 1}`, address, zone: '', status: 'up' }));
+  if (addresses.length < 1 || addresses.length > 9)
+    throw new Error(`ringOver takes 1..9 addresses, got ${addresses.length}`);
+  const nodes = addresses.map((address, index) => ({
+    id: `n${index + 1}`,
+    address,
+    zone: '',
+    status: 'up',
+  }));
   const partitionCount = 8;
-  return { version: 1n, partitionCount, replicas: nodes.length, nodes, owners: new Array<number>(partitionCount).fill(firstOwner) };
+  return {
+    version: 1n,
+    partitionCount,
+    replicas: nodes.length,
+    nodes,
+    owners: new Array<number>(partitionCount).fill(firstOwner),
+  };
 }
 
 /** The context of a key version: "v" and the version number. Opaque to ringctl, like the real one. */
@@ -83,7 +103,13 @@ export async function startFakeNode(): Promise<FakeNode> {
     ring: { version: 0n, partitionCount: 0, replicas: 0, nodes: [], owners: [] },
     members: [],
     antiEntropy: [],
-    triggerResponse: { exchanges: 0, differences: 0n, repairs: 0n, bytesTransferred: 0n, tombstonesReaped: 0n },
+    triggerResponse: {
+      exchanges: 0,
+      differences: 0n,
+      repairs: 0n,
+      bytesTransferred: 0n,
+      tombstonesReaped: 0n,
+    },
     failNext: undefined,
     hangNext: false,
     // Force: calls left hanging on purpose must not keep the server open.
@@ -132,12 +158,16 @@ function remainingMs(deadline: grpc.Deadline): number {
 }
 
 function kvServer(node: FakeNode): KVServer {
-  const stored = (key: Buffer): StoredKey => node.store.get(key.toString()) ?? { siblings: [], version: 0 };
+  const stored = (key: Buffer): StoredKey =>
+    node.store.get(key.toString()) ?? { siblings: [], version: 0 };
   // A write whose context is the current version supersedes every sibling; any other becomes a sibling.
   const write = (request: PutRequest | DeleteRequest, sibling: Sibling): StoredKey => {
     const current = stored(request.key);
     const supersedes = request.context.equals(contextOf(current.version));
-    const next = { siblings: supersedes ? [sibling] : [...current.siblings, sibling], version: current.version + 1 };
+    const next = {
+      siblings: supersedes ? [sibling] : [...current.siblings, sibling],
+      version: current.version + 1,
+    };
     node.store.set(request.key.toString(), next);
     return next;
   };
@@ -163,6 +193,9 @@ function clusterServer(node: FakeNode): ClusterServer {
     listMembers: handle(node, 'listMembers', () => ({ members: node.members })),
     getAntiEntropy: handle(node, 'getAntiEntropy', () => ({ partitions: node.antiEntropy })),
     triggerAntiEntropy: handle(node, 'triggerAntiEntropy', () => node.triggerResponse),
-    getNodeStats: handle(node, 'getNodeStats', () => ({ forwardedRequests: 0n, coordinatedRequests: 0n })),
+    getNodeStats: handle(node, 'getNodeStats', () => ({
+      forwardedRequests: 0n,
+      coordinatedRequests: 0n,
+    })),
   };
 }

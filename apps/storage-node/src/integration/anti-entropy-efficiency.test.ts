@@ -21,9 +21,15 @@ function keysOfPartitionZero(): Buffer[] {
   return keys;
 }
 
-async function bulkLoad(engine: StorageEngine, keys: readonly Buffer[], object: Uint8Array): Promise<void> {
+async function bulkLoad(
+  engine: StorageEngine,
+  keys: readonly Buffer[],
+  object: Uint8Array,
+): Promise<void> {
   for (let start = 0; start < keys.length; start += wave) {
-    await Promise.all(keys.slice(start, start + wave).map((key) => engine.update(0, key, () => object)));
+    await Promise.all(
+      keys.slice(start, start + wave).map((key) => engine.update(0, key, () => object)),
+    );
   }
 }
 
@@ -39,11 +45,22 @@ describe('anti-entropy efficiency', () => {
   }, 30_000);
 
   it(`repairs ${differing} differing keys of a ${keysPerPartition}-key partition moving a small fraction of its bytes`, async () => {
-    tc = await startTestCluster(3, ['--partitions', String(partitionCount), '--ae-interval-ms', '0']);
+    tc = await startTestCluster(3, [
+      '--partitions',
+      String(partitionCount),
+      '--ae-interval-ms',
+      '0',
+    ]);
     const cluster = tc;
     for (const id of ['n1', 'n2', 'n3']) await cluster.stopNode(id);
     const keys = keysOfPartitionZero();
-    const object = encodeObject(update(fresh({ bytes: Buffer.alloc(100, 7), tombstone: false, timestampMs: Date.now() }), undefined, 'bulk.000000000001'));
+    const object = encodeObject(
+      update(
+        fresh({ bytes: Buffer.alloc(100, 7), tombstone: false, timestampMs: Date.now() }),
+        undefined,
+        'bulk.000000000001',
+      ),
+    );
 
     // n1 is loaded through the storage engine; n2 and n3 get copies of its file with their own identity.
     const dirs = ['n1', 'n2', 'n3'].map((id) => cluster.cluster.node(id).dataDir);
@@ -58,7 +75,8 @@ describe('anti-entropy efficiency', () => {
       await identity.close();
       for (const suffix of ['', '-wal', '-shm']) rmSync(dbPath(dir) + suffix, { force: true });
       copyFileSync(dbPath(dirs[0]!), dbPath(dir));
-      if (existsSync(dbPath(dirs[0]!) + '-wal')) copyFileSync(dbPath(dirs[0]!) + '-wal', dbPath(dir) + '-wal');
+      if (existsSync(dbPath(dirs[0]!) + '-wal'))
+        copyFileSync(dbPath(dirs[0]!) + '-wal', dbPath(dir) + '-wal');
       const copy = openSqliteEngine({ path: dbPath(dir) });
       copy.setMeta('node_id', nodeId);
       copy.setMeta('actor', actor);
@@ -79,11 +97,19 @@ describe('anti-entropy efficiency', () => {
     );
     expect(share).toBeLessThan(0.05);
 
-    const roots = await Promise.all(['n1', 'n2', 'n3'].map(async (id) => (await antiEntropyStatus(cluster.address(id)))[0]));
+    const roots = await Promise.all(
+      ['n1', 'n2', 'n3'].map(async (id) => (await antiEntropyStatus(cluster.address(id)))[0]),
+    );
     expect(new Set(roots.map((r) => r?.root)).size).toBe(1);
-    expect(roots.map((r) => r?.keys)).toEqual([BigInt(keys.length), BigInt(keys.length), BigInt(keys.length)]);
+    expect(roots.map((r) => r?.keys)).toEqual([
+      BigInt(keys.length),
+      BigInt(keys.length),
+      BigInt(keys.length),
+    ]);
     await cluster.kill('n1');
     await cluster.kill('n2');
-    expect(siblingValues(await cluster.client('n3').get(keys[0]!, { r: 1 }))).toEqual([Buffer.alloc(100, 7).toString()]);
+    expect(siblingValues(await cluster.client('n3').get(keys[0]!, { r: 1 }))).toEqual([
+      Buffer.alloc(100, 7).toString(),
+    ]);
   }, 240_000);
 });

@@ -29,12 +29,15 @@ describe('anti-entropy, 3 nodes', () => {
     const cluster = tc;
     await cluster.kill('n3');
     const keys = Array.from({ length: 200 }, (_, i) => `missed-${i}`);
-    for (const [i, key] of keys.entries()) await cluster.client(i % 2 === 0 ? 'n1' : 'n2').put(key, `v-${key}`, { w: 2 });
+    for (const [i, key] of keys.entries())
+      await cluster.client(i % 2 === 0 ? 'n1' : 'n2').put(key, `v-${key}`, { w: 2 });
     await cluster.restart('n3');
     const restartedAt = Date.now();
     await eventually(() => treesEqual(cluster), 60_000, 100);
     const convergedMs = Date.now() - restartedAt;
-    console.log(`anti-entropy convergence: 200 missed writes over 16 partitions, trees equal ${convergedMs} ms after restart (--ae-interval-ms 100)`);
+    console.log(
+      `anti-entropy convergence: 200 missed writes over 16 partitions, trees equal ${convergedMs} ms after restart (--ae-interval-ms 100)`,
+    );
 
     const idle = await Promise.all(ids.map((id) => triggerAntiEntropy(cluster.address(id))));
     for (const round of idle) {
@@ -44,7 +47,10 @@ describe('anti-entropy, 3 nodes', () => {
     }
     await cluster.kill('n1');
     await cluster.kill('n2');
-    for (const key of keys) expect(siblingValues(await cluster.client('n3').get(key, { r: 1 })), key).toEqual([`v-${key}`]);
+    for (const key of keys)
+      expect(siblingValues(await cluster.client('n3').get(key, { r: 1 })), key).toEqual([
+        `v-${key}`,
+      ]);
   }, 120_000);
 
   it('a triggered round passes over a replica that cannot be reached before it is detected down', async () => {
@@ -76,7 +82,14 @@ describe('anti-entropy, 3 nodes', () => {
   }, 90_000);
 
   it('never brings a deleted key back, and reaps the tombstone once every replica holds it past the grace period', async () => {
-    tc = await startTestCluster(3, ['--partitions', '4', '--ae-interval-ms', '0', '--tombstone-grace-ms', '500']);
+    tc = await startTestCluster(3, [
+      '--partitions',
+      '4',
+      '--ae-interval-ms',
+      '0',
+      '--tombstone-grace-ms',
+      '500',
+    ]);
     const cluster = tc;
     await cluster.client('n1').put('doomed', 'alive', { w: 3 });
     await cluster.kill('n3');
@@ -95,15 +108,27 @@ describe('anti-entropy, 3 nodes', () => {
     for (let round = 0; round < 6 && reaped === 0n; round++) {
       const r = await triggerAntiEntropy(cluster.address(order[round % 3]!));
       reaped += r.tombstonesReaped;
-      for (const id of ids) expect((await cluster.client(id).get('doomed', { r: 1 })).siblings, `${id} round ${round}`).toEqual([]);
+      for (const id of ids)
+        expect(
+          (await cluster.client(id).get('doomed', { r: 1 })).siblings,
+          `${id} round ${round}`,
+        ).toEqual([]);
     }
     expect(reaped).toBe(1n);
-    await eventually(async () => {
-      for (const id of ids) {
-        const keys = (await antiEntropyStatus(cluster.address(id))).reduce((n, p) => n + p.keys, 0n);
-        if (keys !== 0n) throw new Error(`${id} still holds ${String(keys)} keys`);
-      }
-    }, 10_000, 100);
-    for (const id of ids) expect((await cluster.client(id).get('doomed', { r: 3 })).siblings).toEqual([]);
+    await eventually(
+      async () => {
+        for (const id of ids) {
+          const keys = (await antiEntropyStatus(cluster.address(id))).reduce(
+            (n, p) => n + p.keys,
+            0n,
+          );
+          if (keys !== 0n) throw new Error(`${id} still holds ${String(keys)} keys`);
+        }
+      },
+      10_000,
+      100,
+    );
+    for (const id of ids)
+      expect((await cluster.client(id).get('doomed', { r: 3 })).siblings).toEqual([]);
   }, 90_000);
 });

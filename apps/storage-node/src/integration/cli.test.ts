@@ -8,12 +8,28 @@ import { afterAll, describe, expect, it } from 'vitest';
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/ringstore-node.js');
 const dir = mkdtempSync(join(tmpdir(), 'ringstore-cli-'));
 
-function node(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 15_000, env: { PATH: process.env['PATH'] ?? '', ...env } });
+function node(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; stdout: string; stderr: string } {
+  const res = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    timeout: 15_000,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+  });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
-const valid = ['--id', 'n1', '--listen', '127.0.0.1:1', '--data', join(dir, 'n1'), '--nodes', 'n1=127.0.0.1:1'];
+const valid = [
+  '--id',
+  'n1',
+  '--listen',
+  '127.0.0.1:1',
+  '--data',
+  join(dir, 'n1'),
+  '--nodes',
+  'n1=127.0.0.1:1',
+];
 
 describe('the ringstore-node command line', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,7 +37,18 @@ describe('the ringstore-node command line', () => {
   it('prints every flag with its environment variable on --help and exits 0', () => {
     const res = node(['--help']);
     expect(res.code).toBe(0);
-    for (const flag of ['--id', '--listen', '--data', '--nodes', '--replicas', '--partitions', '--r', '--w', '--request-timeout-ms', '--log-level']) {
+    for (const flag of [
+      '--id',
+      '--listen',
+      '--data',
+      '--nodes',
+      '--replicas',
+      '--partitions',
+      '--r',
+      '--w',
+      '--request-timeout-ms',
+      '--log-level',
+    ]) {
       expect(res.stdout).toContain(flag);
     }
     expect(res.stdout).toContain('RINGSTORE_REQUEST_TIMEOUT_MS');

@@ -25,7 +25,8 @@ describe('node failures in a 3-node cluster', () => {
     for (let i = 0; i < 20; i++) await putAcked('n1', `before-${i}`, `v${i}`);
 
     await tc.kill('n3');
-    for (let i = 0; i < 20; i++) await putAcked(i % 2 === 0 ? 'n1' : 'n2', `one-down-${i}`, `w${i}`);
+    for (let i = 0; i < 20; i++)
+      await putAcked(i % 2 === 0 ? 'n1' : 'n2', `one-down-${i}`, `w${i}`);
     for (const [key, value] of acked) {
       expect(siblingValues(await tc.client('n2').get(key, { r: 2 }))).toEqual([value]);
     }
@@ -60,7 +61,9 @@ describe('node failures in a 3-node cluster', () => {
       for (let i = 0; i < 100_000 && !stopped; i++) {
         const key = `load-${w}-${i}`;
         try {
-          await cluster.client(`n${(i % 3) + 1}`).put(key, `value-${w}-${i}`, { w: 2, deadlineMs: 2_000 });
+          await cluster
+            .client(`n${(i % 3) + 1}`)
+            .put(key, `value-${w}-${i}`, { w: 2, deadlineMs: 2_000 });
           acked.set(key, `value-${w}-${i}`);
         } catch {
           return; // the cluster went down under us: only acknowledged writes count
@@ -68,7 +71,14 @@ describe('node failures in a 3-node cluster', () => {
       }
     };
     const writers = Array.from({ length: 8 }, (_, w) => writer(w));
-    await eventually(() => (acked.size >= 200 ? Promise.resolve() : Promise.reject(new Error(`only ${acked.size} writes so far`))), 30_000, 50);
+    await eventually(
+      () =>
+        acked.size >= 200
+          ? Promise.resolve()
+          : Promise.reject(new Error(`only ${acked.size} writes so far`)),
+      30_000,
+      50,
+    );
     await Promise.all(['n1', 'n2', 'n3'].map((id) => cluster.kill(id)));
     stopped = true;
     await Promise.all(writers);
@@ -77,7 +87,9 @@ describe('node failures in a 3-node cluster', () => {
     await Promise.all(['n1', 'n2', 'n3'].map((id) => cluster.restart(id)));
     let checked = 0;
     for (const [key, value] of acked) {
-      const res = await eventually(() => cluster.client(`n${(checked % 3) + 1}`).get(key, { r: 2 }));
+      const res = await eventually(() =>
+        cluster.client(`n${(checked % 3) + 1}`).get(key, { r: 2 }),
+      );
       expect(siblingValues(res), key).toEqual([value]);
       checked++;
     }

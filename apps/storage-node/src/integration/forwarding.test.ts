@@ -10,7 +10,11 @@ describe('a 5-node cluster with N=3', () => {
   beforeAll(async () => {
     tc = await startTestCluster(5);
     const message = await tc.client('n1').ring();
-    ring = { partitionCount: message.partitionCount, members: message.nodes.map((n) => ({ id: n.id, zone: n.zone })), owners: message.owners };
+    ring = {
+      partitionCount: message.partitionCount,
+      members: message.nodes.map((n) => ({ id: n.id, zone: n.zone })),
+      owners: message.owners,
+    };
   }, 60_000);
   afterAll(async () => {
     await tc?.stop();

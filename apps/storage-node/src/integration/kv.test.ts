@@ -49,7 +49,9 @@ describe('a 3-node cluster over real gRPC', () => {
   it('keeps 20 concurrent puts with the same stale context as siblings, and a put with the returned context collapses them', async () => {
     const first = await tc.client('n1').put('contended', 'v0', { w: 3 });
     const values = Array.from({ length: 20 }, (_, i) => `s${String(i).padStart(2, '0')}`);
-    await Promise.all(values.map((v) => tc.client('n1').put('contended', v, { context: first.context, w: 3 })));
+    await Promise.all(
+      values.map((v) => tc.client('n1').put('contended', v, { context: first.context, w: 3 })),
+    );
     const all = await tc.client('n2').get('contended', { r: 3 });
     expect(siblingValues(all)).toEqual(values);
     await tc.client('n3').put('contended', 'resolved', { context: all.context, w: 3 });
@@ -70,24 +72,63 @@ describe('a 3-node cluster over real gRPC', () => {
   });
 
   const oneMiB = 1024 * 1024;
-  const badInputs: { name: string; call: (t: TestCluster) => Promise<unknown>; message: RegExp }[] = [
-    { name: 'an empty key (put)', call: (t) => t.client('n1').put('', 'v'), message: /key is empty/ },
-    { name: 'an empty key (get)', call: (t) => t.client('n1').get(''), message: /key is empty/ },
-    { name: 'an empty key (delete)', call: (t) => t.client('n1').delete(''), message: /key is empty/ },
-    { name: 'a 1025-byte key', call: (t) => t.client('n1').put('k'.repeat(1025), 'v'), message: /1025 bytes.*limit is 1024/ },
-    { name: 'a value over 1 MiB', call: (t) => t.client('n1').put('big', Buffer.alloc(oneMiB + 1)), message: /limit is 1048576/ },
-    { name: 'a malformed context', call: (t) => t.client('n1').put('k', 'v', { context: Buffer.from([0xff, 0xfe, 0xfd, 0x01]) }), message: /context is malformed/ },
-    { name: 'r above N', call: (t) => t.client('n1').get('k', { r: 4 }), message: /r=4 is outside 1..N=3/ },
-    { name: 'w above N', call: (t) => t.client('n1').put('k', 'v', { w: 4 }), message: /w=4 is outside 1..N=3/ },
-    { name: 'w above N on delete', call: (t) => t.client('n1').delete('k', { w: 9 }), message: /w=9 is outside/ },
-  ];
-  it.each(badInputs)('answers INVALID_ARGUMENT for $name and keeps serving', async ({ name, call, message }) => {
-    const failure = await statusOf(call(tc));
-    expect(failure.code).toBe(status.INVALID_ARGUMENT);
-    expect(failure.details).toMatch(message);
-    await tc.client('n1').put(`still-serving after ${name}`, 'yes');
-    expect(siblingValues(await tc.client('n1').get(`still-serving after ${name}`))).toEqual(['yes']);
-  });
+  const badInputs: { name: string; call: (t: TestCluster) => Promise<unknown>; message: RegExp }[] =
+    [
+      {
+        name: 'an empty key (put)',
+        call: (t) => t.client('n1').put('', 'v'),
+        message: /key is empty/,
+      },
+      { name: 'an empty key (get)', call: (t) => t.client('n1').get(''), message: /key is empty/ },
+      {
+        name: 'an empty key (delete)',
+        call: (t) => t.client('n1').delete(''),
+        message: /key is empty/,
+      },
+      {
+        name: 'a 1025-byte key',
+        call: (t) => t.client('n1').put('k'.repeat(1025), 'v'),
+        message: /1025 bytes.*limit is 1024/,
+      },
+      {
+        name: 'a value over 1 MiB',
+        call: (t) => t.client('n1').put('big', Buffer.alloc(oneMiB + 1)),
+        message: /limit is 1048576/,
+      },
+      {
+        name: 'a malformed context',
+        call: (t) =>
+          t.client('n1').put('k', 'v', { context: Buffer.from([0xff, 0xfe, 0xfd, 0x01]) }),
+        message: /context is malformed/,
+      },
+      {
+        name: 'r above N',
+        call: (t) => t.client('n1').get('k', { r: 4 }),
+        message: /r=4 is outside 1..N=3/,
+      },
+      {
+        name: 'w above N',
+        call: (t) => t.client('n1').put('k', 'v', { w: 4 }),
+        message: /w=4 is outside 1..N=3/,
+      },
+      {
+        name: 'w above N on delete',
+        call: (t) => t.client('n1').delete('k', { w: 9 }),
+        message: /w=9 is outside/,
+      },
+    ];
+  it.each(badInputs)(
+    'answers INVALID_ARGUMENT for $name and keeps serving',
+    async ({ name, call, message }) => {
+      const failure = await statusOf(call(tc));
+      expect(failure.code).toBe(status.INVALID_ARGUMENT);
+      expect(failure.details).toMatch(message);
+      await tc.client('n1').put(`still-serving after ${name}`, 'yes');
+      expect(siblingValues(await tc.client('n1').get(`still-serving after ${name}`))).toEqual([
+        'yes',
+      ]);
+    },
+  );
 
   it('accepts a value of exactly 1 MiB', async () => {
     await tc.client('n1').put('exactly-max', Buffer.alloc(oneMiB, 7));
@@ -100,13 +141,22 @@ describe('a 3-node cluster over real gRPC', () => {
       expect(await checkHealth(tc.address(id))).toBe('SERVING');
     }
     const services = await listServices(tc.address('n1'));
-    expect(services).toEqual(expect.arrayContaining(['ringstore.v1.KV', 'ringstore.v1.Cluster', 'ringstore.v1.Peer', 'grpc.health.v1.Health']));
+    expect(services).toEqual(
+      expect.arrayContaining([
+        'ringstore.v1.KV',
+        'ringstore.v1.Cluster',
+        'ringstore.v1.Peer',
+        'grpc.health.v1.Health',
+      ]),
+    );
   });
 
   it('survives garbage bytes on its port', async () => {
     const [host, port] = tc.address('n2').split(':');
     await new Promise<void>((resolve) => {
-      const socket = connect({ host: host ?? '127.0.0.1', port: Number(port) }, () => socket.end(randomBytes(4096)));
+      const socket = connect({ host: host ?? '127.0.0.1', port: Number(port) }, () =>
+        socket.end(randomBytes(4096)),
+      );
       socket.on('error', () => resolve());
       socket.on('close', () => resolve());
       socket.setTimeout(2_000, () => socket.destroy());
@@ -121,7 +171,18 @@ describe('a 3-node cluster over real gRPC', () => {
     try {
       const cancelled = Array.from({ length: 50 }, (_, i) => {
         return new Promise<void>((resolve) => {
-          const call = raw.put({ key: Buffer.from(`cancel-${i}`), value: Buffer.from('v'), context: Buffer.alloc(0), w: 3, strictQuorum: false }, new Metadata(), { deadline: Date.now() + 5_000 }, () => resolve());
+          const call = raw.put(
+            {
+              key: Buffer.from(`cancel-${i}`),
+              value: Buffer.from('v'),
+              context: Buffer.alloc(0),
+              w: 3,
+              strictQuorum: false,
+            },
+            new Metadata(),
+            { deadline: Date.now() + 5_000 },
+            () => resolve(),
+          );
           setImmediate(() => call.cancel());
         });
       });

@@ -26,14 +26,30 @@ describe('Prometheus metrics', () => {
 
   it('serves request, hint and repair counters at /metrics', async () => {
     const port = await freePort();
-    tc = await startTestCluster(1, ['--replicas', '1', '--r', '1', '--w', '1', '--metrics-listen', `127.0.0.1:${port}`]);
+    tc = await startTestCluster(1, [
+      '--replicas',
+      '1',
+      '--r',
+      '1',
+      '--w',
+      '1',
+      '--metrics-listen',
+      `127.0.0.1:${port}`,
+    ]);
     await tc.client('n1').put('counted', 'v');
     await tc.client('n1').get('counted');
     const res = await get(`http://127.0.0.1:${port}/metrics`);
     expect(res.status).toBe(200);
     expect(res.body).toMatch(/ringstore_requests_total\{op="put",status="OK"\} 1/);
     expect(res.body).toMatch(/ringstore_requests_total\{op="get",status="OK"\} 1/);
-    for (const name of ['ringstore_hints_stored_total', 'ringstore_hints_delivered_total', 'ringstore_hints_dropped_total', 'ringstore_hints_pending', 'ringstore_read_repairs_total', 'ringstore_request_seconds']) {
+    for (const name of [
+      'ringstore_hints_stored_total',
+      'ringstore_hints_delivered_total',
+      'ringstore_hints_dropped_total',
+      'ringstore_hints_pending',
+      'ringstore_read_repairs_total',
+      'ringstore_request_seconds',
+    ]) {
       expect(res.body).toContain(`# TYPE ${name}`);
     }
     expect((await get(`http://127.0.0.1:${port}/other`)).status).toBe(404);

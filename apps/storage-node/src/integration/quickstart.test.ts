@@ -30,7 +30,10 @@ async function freeBasePort(): Promise<number> {
 }
 
 function ringctl(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, [ringctlBin, ...args], { encoding: 'utf8', timeout: 15_000 });
+  const res = spawnSync(process.execPath, [ringctlBin, ...args], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
@@ -66,19 +69,28 @@ describe('the README quick start', () => {
     const base = await freeBasePort();
     dir = mkdtempSync(join(tmpdir(), 'ringstore-quickstart-'));
     const output: string[] = [];
-    launcher = spawn('npm', ['start', '--', '--base-port', String(base), '--data', join(dir, 'data')], {
-      cwd: repoRoot,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    launcher = spawn(
+      'npm',
+      ['start', '--', '--base-port', String(base), '--data', join(dir, 'data')],
+      {
+        cwd: repoRoot,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
     launcher.stdout?.on('data', (b: Buffer) => output.push(b.toString()));
     launcher.stderr?.on('data', (b: Buffer) => output.push(b.toString()));
     const addresses = [0, 1, 2].map((i) => `127.0.0.1:${base + i}`);
-    await eventually(async () => {
-      if (launcher?.exitCode !== null) throw new Error(`launcher exited: ${output.join('')}`);
-      for (const a of addresses) if ((await checkHealth(a)) !== 'SERVING') throw new Error(`${a} not serving`);
-    }, 60_000, 250);
+    await eventually(
+      async () => {
+        if (launcher?.exitCode !== null) throw new Error(`launcher exited: ${output.join('')}`);
+        for (const a of addresses)
+          if ((await checkHealth(a)) !== 'SERVING') throw new Error(`${a} not serving`);
+      },
+      60_000,
+      250,
+    );
 
     const put = ringctl(['--node', addresses[0]!, 'put', 'greeting', 'hello']);
     expect(put.code, put.stderr).toBe(0);

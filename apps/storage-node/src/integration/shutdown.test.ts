@@ -40,12 +40,19 @@ describe('SIGTERM', () => {
 
     // A second signal would exit at once: wait for the node to finish its own graceful stop.
     const pid = cluster.cluster.node('n1').pid;
-    await eventually(() => (isAlive(pid) ? Promise.reject(new Error(`pid ${pid} still running`)) : Promise.resolve()), 15_000, 50);
+    await eventually(
+      () =>
+        isAlive(pid) ? Promise.reject(new Error(`pid ${pid} still running`)) : Promise.resolve(),
+      15_000,
+      50,
+    );
     const log = readFileSync(cluster.cluster.node('n1').logFile, 'utf8');
     expect(log).toMatch(/shutting down/);
     expect(log).toMatch(/"msg":"stopped"/);
     for (const key of acked) {
-      expect(siblingValues(await cluster.client('n2').get(key, { r: 2 })), key).toEqual([`v-${key}`]);
+      expect(siblingValues(await cluster.client('n2').get(key, { r: 2 })), key).toEqual([
+        `v-${key}`,
+      ]);
     }
   }, 90_000);
 });

@@ -38,7 +38,9 @@ describe('the smart client against 5 nodes, N=3', () => {
       }
       counts[routing] = (await forwardedTotal(tc)) - before;
     }
-    console.log(`forwarded requests out of ${requests}: zero-hop ${counts['zero-hop']}, any-node ${counts['any-node']} (expected about ${(1 - 3 / 5) * requests})`);
+    console.log(
+      `forwarded requests out of ${requests}: zero-hop ${counts['zero-hop']}, any-node ${counts['any-node']} (expected about ${(1 - 3 / 5) * requests})`,
+    );
     expect(counts['zero-hop']).toBe(0);
     expect(counts['any-node']).toBeGreaterThan(0.25 * requests);
     expect(counts['any-node']).toBeLessThan(0.55 * requests);

@@ -19,11 +19,20 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startTestCluster(nodes: number, extraArgs: readonly string[] = []): Promise<TestCluster> {
+export async function startTestCluster(
+  nodes: number,
+  extraArgs: readonly string[] = [],
+): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'ringstore-it-'));
   let cluster: Cluster;
   try {
-    cluster = await startCluster({ nodes, basePort: 0, dataDir: join(dir, 'data'), logDir: join(dir, 'logs'), extraArgs: [...extraArgs] });
+    cluster = await startCluster({
+      nodes,
+      basePort: 0,
+      dataDir: join(dir, 'data'),
+      logDir: join(dir, 'logs'),
+      extraArgs: [...extraArgs],
+    });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;

@@ -1,5 +1,9 @@
 /** Retries `fn` until it resolves or `timeoutMs` passes (then rethrows its last error). */
-export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 10_000, intervalMs = 100): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  timeoutMs = 10_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   const attemptsMax = Math.ceil(timeoutMs / intervalMs) + 1;
   let last: unknown;

@@ -1,6 +1,11 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { credentials, loadPackageDefinition, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
+import {
+  credentials,
+  loadPackageDefinition,
+  type Client,
+  type ClientDuplexStream,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { checkHealth as checkHealthWith, healthClient } from '@ringstore/tools';
 
@@ -24,10 +29,32 @@ interface ReflectionResponse {
 
 /** Server reflection (grpc.reflection.v1): the names of the services the server lists. */
 export async function listServices(address: string): Promise<string[]> {
-  const protoPath = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto/grpc/reflection/v1/reflection.proto');
-  const definition = loadSync(protoPath, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
+  const protoPath = join(
+    dirname(require.resolve('@grpc/reflection/package.json')),
+    'build/proto/grpc/reflection/v1/reflection.proto',
+  );
+  const definition = loadSync(protoPath, {
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
   const pkg = loadPackageDefinition(definition) as unknown as {
-    grpc: { reflection: { v1: { ServerReflection: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client & { serverReflectionInfo(options: { deadline: number }): ClientDuplexStream<object, ReflectionResponse> } } } };
+    grpc: {
+      reflection: {
+        v1: {
+          ServerReflection: new (
+            address: string,
+            creds: ReturnType<typeof credentials.createInsecure>,
+          ) => Client & {
+            serverReflectionInfo(options: {
+              deadline: number;
+            }): ClientDuplexStream<object, ReflectionResponse>;
+          };
+        };
+      };
+    };
   };
   const client = new pkg.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure());
   try {

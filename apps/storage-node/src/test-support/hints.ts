@@ -12,7 +12,9 @@ export function hintsHeld(dataDir: string): Map<string, number> {
   if (!existsSync(path)) return counts;
   const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5_000 });
   try {
-    for (const row of db.prepare('SELECT target, COUNT(*) AS n FROM hints GROUP BY target').all() as { target: string; n: number }[]) {
+    for (const row of db
+      .prepare('SELECT target, COUNT(*) AS n FROM hints GROUP BY target')
+      .all() as { target: string; n: number }[]) {
       counts.set(row.target, row.n);
     }
   } finally {
@@ -23,6 +25,7 @@ export function hintsHeld(dataDir: string): Map<string, number> {
 
 export function totalHints(dataDirs: readonly string[], target?: string): number {
   let total = 0;
-  for (const dir of dataDirs) for (const [t, n] of hintsHeld(dir)) if (target === undefined || t === target) total += n;
+  for (const dir of dataDirs)
+    for (const [t, n] of hintsHeld(dir)) if (target === undefined || t === target) total += n;
   return total;
 }

@@ -2,7 +2,11 @@ import { partitionOf, primaryReplicas, type Ring } from '@ringstore/ring';
 import type { Ring as RingMessage } from '@ringstore/proto';
 
 export function ringOf(message: RingMessage): Ring {
-  return { partitionCount: message.partitionCount, members: message.nodes.map((n) => ({ id: n.id, zone: n.zone })), owners: message.owners };
+  return {
+    partitionCount: message.partitionCount,
+    members: message.nodes.map((n) => ({ id: n.id, zone: n.zone })),
+    owners: message.owners,
+  };
 }
 
 export function replicasOf(ring: Ring, key: string, n = 3): string[] {
@@ -10,7 +14,14 @@ export function replicasOf(ring: Ring, key: string, n = 3): string[] {
 }
 
 /** `count` keys (prefix-0, prefix-1, ...) whose N replicas include, or exclude, `nodeId`. */
-export function keysFor(ring: Ring, nodeId: string, count: number, prefix: string, include = true, n = 3): string[] {
+export function keysFor(
+  ring: Ring,
+  nodeId: string,
+  count: number,
+  prefix: string,
+  include = true,
+  n = 3,
+): string[] {
   const keys: string[] = [];
   for (let i = 0; i < 100_000 && keys.length < count; i++) {
     const key = `${prefix}-${i}`;

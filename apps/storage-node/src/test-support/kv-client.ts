@@ -1,11 +1,31 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { ClusterClient, KVClient, type GetResponse, type Member, type NodeStats, type PartitionAntiEntropy, type PutResponse, type Ring, type TriggerAntiEntropyResponse } from '@ringstore/proto';
+import {
+  ClusterClient,
+  KVClient,
+  type GetResponse,
+  type Member,
+  type NodeStats,
+  type PartitionAntiEntropy,
+  type PutResponse,
+  type Ring,
+  type TriggerAntiEntropyResponse,
+} from '@ringstore/proto';
 
 /** Test-side gRPC clients for one node, promisified, every call with a deadline. */
 export interface NodeClient {
-  get(key: string | Uint8Array, opts?: { r?: number; strict?: boolean; deadlineMs?: number }): Promise<GetResponse>;
-  put(key: string | Uint8Array, value: string | Uint8Array, opts?: { context?: Uint8Array; w?: number; strict?: boolean; deadlineMs?: number }): Promise<PutResponse>;
-  delete(key: string | Uint8Array, opts?: { context?: Uint8Array; w?: number; strict?: boolean; deadlineMs?: number }): Promise<void>;
+  get(
+    key: string | Uint8Array,
+    opts?: { r?: number; strict?: boolean; deadlineMs?: number },
+  ): Promise<GetResponse>;
+  put(
+    key: string | Uint8Array,
+    value: string | Uint8Array,
+    opts?: { context?: Uint8Array; w?: number; strict?: boolean; deadlineMs?: number },
+  ): Promise<PutResponse>;
+  delete(
+    key: string | Uint8Array,
+    opts?: { context?: Uint8Array; w?: number; strict?: boolean; deadlineMs?: number },
+  ): Promise<void>;
   ring(): Promise<Ring>;
   close(): void;
 }
@@ -26,23 +46,48 @@ export function connectNode(address: string): NodeClient {
   return {
     get: (key, opts = {}) =>
       new Promise((resolve, reject) =>
-        kv.get({ key: bytes(key), r: opts.r ?? 0, strictQuorum: opts.strict ?? false }, new Metadata(), { deadline: deadline(opts.deadlineMs) }, (e, res) => (e ? reject(e) : resolve(res))),
+        kv.get(
+          { key: bytes(key), r: opts.r ?? 0, strictQuorum: opts.strict ?? false },
+          new Metadata(),
+          { deadline: deadline(opts.deadlineMs) },
+          (e, res) => (e ? reject(e) : resolve(res)),
+        ),
       ),
     put: (key, value, opts = {}) =>
       new Promise((resolve, reject) =>
         kv.put(
-          { key: bytes(key), value: bytes(value), context: Buffer.from(opts.context ?? []), w: opts.w ?? 0, strictQuorum: opts.strict ?? false },
-          new Metadata(), { deadline: deadline(opts.deadlineMs) },
+          {
+            key: bytes(key),
+            value: bytes(value),
+            context: Buffer.from(opts.context ?? []),
+            w: opts.w ?? 0,
+            strictQuorum: opts.strict ?? false,
+          },
+          new Metadata(),
+          { deadline: deadline(opts.deadlineMs) },
           (e, res) => (e ? reject(e) : resolve(res)),
         ),
       ),
     delete: (key, opts = {}) =>
       new Promise((resolve, reject) =>
-        kv.delete({ key: bytes(key), context: Buffer.from(opts.context ?? []), w: opts.w ?? 0, strictQuorum: opts.strict ?? false }, new Metadata(), { deadline: deadline(opts.deadlineMs) }, (e) =>
-          e ? reject(e) : resolve(),
+        kv.delete(
+          {
+            key: bytes(key),
+            context: Buffer.from(opts.context ?? []),
+            w: opts.w ?? 0,
+            strictQuorum: opts.strict ?? false,
+          },
+          new Metadata(),
+          { deadline: deadline(opts.deadlineMs) },
+          (e) => (e ? reject(e) : resolve()),
         ),
       ),
-    ring: () => new Promise((resolve, reject) => cluster.getRing({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) => (e ? reject(e) : resolve(res)))),
+    ring: () =>
+      new Promise((resolve, reject) =>
+        cluster.getRing({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) =>
+          e ? reject(e) : resolve(res),
+        ),
+      ),
     close: () => {
       kv.close();
       cluster.close();
@@ -69,7 +114,9 @@ export async function statusOf(p: Promise<unknown>): Promise<{ code: number; det
 export function listMembers(address: string): Promise<Member[]> {
   const cluster = new ClusterClient(address, credentials.createInsecure());
   return new Promise<Member[]>((resolve, reject) =>
-    cluster.listMembers({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) => (e ? reject(e) : resolve(res.members))),
+    cluster.listMembers({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) =>
+      e ? reject(e) : resolve(res.members),
+    ),
   ).finally(() => cluster.close());
 }
 
@@ -77,15 +124,26 @@ export function listMembers(address: string): Promise<Member[]> {
 export function antiEntropyStatus(address: string): Promise<PartitionAntiEntropy[]> {
   const cluster = new ClusterClient(address, credentials.createInsecure());
   return new Promise<PartitionAntiEntropy[]>((resolve, reject) =>
-    cluster.getAntiEntropy({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) => (e ? reject(e) : resolve(res.partitions))),
+    cluster.getAntiEntropy({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) =>
+      e ? reject(e) : resolve(res.partitions),
+    ),
   ).finally(() => cluster.close());
 }
 
 /** Cluster.TriggerAntiEntropy of one node: runs the exchanges and answers when done. */
-export function triggerAntiEntropy(address: string, partitions: number[] = [], rebuild = false): Promise<TriggerAntiEntropyResponse> {
+export function triggerAntiEntropy(
+  address: string,
+  partitions: number[] = [],
+  rebuild = false,
+): Promise<TriggerAntiEntropyResponse> {
   const cluster = new ClusterClient(address, credentials.createInsecure());
   return new Promise<TriggerAntiEntropyResponse>((resolve, reject) =>
-    cluster.triggerAntiEntropy({ partitions, rebuild }, new Metadata(), { deadline: deadline(60_000) }, (e, res) => (e ? reject(e) : resolve(res))),
+    cluster.triggerAntiEntropy(
+      { partitions, rebuild },
+      new Metadata(),
+      { deadline: deadline(60_000) },
+      (e, res) => (e ? reject(e) : resolve(res)),
+    ),
   ).finally(() => cluster.close());
 }
 
@@ -93,6 +151,8 @@ export function triggerAntiEntropy(address: string, partitions: number[] = [], r
 export function nodeStats(address: string): Promise<NodeStats> {
   const cluster = new ClusterClient(address, credentials.createInsecure());
   return new Promise<NodeStats>((resolve, reject) =>
-    cluster.getNodeStats({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) => (e ? reject(e) : resolve(res))),
+    cluster.getNodeStats({}, new Metadata(), { deadline: deadline(undefined) }, (e, res) =>
+      e ? reject(e) : resolve(res),
+    ),
   ).finally(() => cluster.close());
 }

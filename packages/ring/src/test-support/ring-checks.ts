@@ -1,14 +1,18 @@
 import type { Member, Ring } from '../index.js';
 
 export function nodes(count: number, prefix = 'node'): Member[] {
-  return Array.from({ length: count }, (_, i) => ({ id: `${prefix}-${String(i).padStart(3, '0')}`, zone: '' }));
+  return Array.from({ length: count }, (_, i) => ({
+    id: `${prefix}-${String(i).padStart(3, '0')}`,
+    zone: '',
+  }));
 }
 
 /** `zoneCount` zones of `perZone` members each, ids interleaved so zones are not id ranges. */
 export function zonedNodes(zoneCount: number, perZone: number): Member[] {
   const members: Member[] = [];
   for (let i = 0; i < perZone; i++) {
-    for (let z = 0; z < zoneCount; z++) members.push({ id: `n${String(i * zoneCount + z).padStart(3, '0')}`, zone: `zone-${z}` });
+    for (let z = 0; z < zoneCount; z++)
+      members.push({ id: `n${String(i * zoneCount + z).padStart(3, '0')}`, zone: `zone-${z}` });
   }
   return members;
 }
@@ -72,7 +76,10 @@ export function moved(before: Ring, after: Ring): number {
  */
 export function referenceOrder(ring: Ring, partition: number): string[] {
   const q = ring.partitionCount;
-  const walkOwners = Array.from({ length: q }, (_, i) => ring.members[ring.owners[(partition + i) % q]!]!);
+  const walkOwners = Array.from(
+    { length: q },
+    (_, i) => ring.members[ring.owners[(partition + i) % q]!]!,
+  );
   const order: Member[] = [];
   for (const member of walkOwners) {
     if (!order.some((m) => zoneKey(m) === zoneKey(member))) order.push(member);

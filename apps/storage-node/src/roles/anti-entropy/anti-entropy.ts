@@ -73,7 +73,14 @@ export class AntiEntropy {
 
   constructor(private readonly deps: AntiEntropyDeps) {
     const bucket = new TokenBucket(deps.options.ratePerSecond);
-    this.exchanger = new Exchanger({ storage: deps.storage, trees: deps.trees, replica: deps.replica, links: deps.links, bucket, addressOf: (id) => deps.view.addressOf(id) });
+    this.exchanger = new Exchanger({
+      storage: deps.storage,
+      trees: deps.trees,
+      replica: deps.replica,
+      links: deps.links,
+      bucket,
+      addressOf: (id) => deps.view.addressOf(id),
+    });
     this.reaper = new Reaper({ ...deps, bucket });
   }
 
@@ -90,11 +97,19 @@ export class AntiEntropy {
 
   private schedule(): void {
     // Staggered: the first exchange waits a random part of the interval, so nodes do not align.
-    const delayMs = this.cursor === 0 ? Math.random() * this.deps.options.intervalMs : this.deps.options.intervalMs;
+    const delayMs =
+      this.cursor === 0
+        ? Math.random() * this.deps.options.intervalMs
+        : this.deps.options.intervalMs;
     this.timer = setTimeout(() => {
       const partitions = this.deps.trees.partitions;
       const partition = partitions[this.cursor++ % Math.max(1, partitions.length)];
-      const work = partition === undefined ? Promise.resolve() : this.runPartition(partition).catch((e: unknown) => this.deps.log.debug({ partition, reason: String(e) }, 'anti-entropy exchange failed'));
+      const work =
+        partition === undefined
+          ? Promise.resolve()
+          : this.runPartition(partition).catch((e: unknown) =>
+              this.deps.log.debug({ partition, reason: String(e) }, 'anti-entropy exchange failed'),
+            );
       this.running = work.finally(() => {
         if (!this.stopped) this.schedule();
       });
@@ -107,9 +122,20 @@ export class AntiEntropy {
    * over for the next one; the partition fails only when every other replica did. A failed
    * exchange leaves nothing half-done that matters: every repair is a DVVSet merge.
    */
-  private async runPartition(partition: number): Promise<ExchangeResult & { reaped: number; exchanged: boolean }> {
-    const peers = this.deps.view.primaries(partition).filter((id) => id !== this.deps.selfId && this.deps.liveness.isUp(id));
-    const empty = { differences: 0, repairs: 0, bytes: 0, causes: { missing: 0, stale: 0, corrupt: 0 }, reaped: 0, exchanged: false };
+  private async runPartition(
+    partition: number,
+  ): Promise<ExchangeResult & { reaped: number; exchanged: boolean }> {
+    const peers = this.deps.view
+      .primaries(partition)
+      .filter((id) => id !== this.deps.selfId && this.deps.liveness.isUp(id));
+    const empty = {
+      differences: 0,
+      repairs: 0,
+      bytes: 0,
+      causes: { missing: 0, stale: 0, corrupt: 0 },
+      reaped: 0,
+      exchanged: false,
+    };
     if (peers.length === 0) return empty;
     const first = this.peerCursor++;
     let lastError: unknown;
@@ -120,7 +146,10 @@ export class AntiEntropy {
         result = await this.exchanger.exchange(partition, peer);
       } catch (e) {
         lastError = e;
-        this.deps.log.debug({ partition, peer, reason: String(e) }, 'anti-entropy exchange failed; trying the next replica');
+        this.deps.log.debug(
+          { partition, peer, reason: String(e) },
+          'anti-entropy exchange failed; trying the next replica',
+        );
         continue;
       }
       const reaped = await this.reaper.reap(partition);
@@ -131,7 +160,14 @@ export class AntiEntropy {
   }
 
   private record(partition: number, peer: string, r: ExchangeResult, reaped: number): void {
-    const s = this.stats.get(partition) ?? { lastExchangeMs: 0, lastPeer: '', exchanges: 0, differences: 0, repairs: 0, reaped: 0 };
+    const s = this.stats.get(partition) ?? {
+      lastExchangeMs: 0,
+      lastPeer: '',
+      exchanges: 0,
+      differences: 0,
+      repairs: 0,
+      reaped: 0,
+    };
     s.lastExchangeMs = Date.now();
     s.lastPeer = peer;
     s.exchanges++;
@@ -141,27 +177,51 @@ export class AntiEntropy {
     this.stats.set(partition, s);
     this.deps.metrics.aeExchanges.inc();
     this.deps.metrics.aeBytes.inc(r.bytes);
-    for (const [cause, n] of Object.entries(r.causes)) if (n > 0) this.deps.metrics.aeRepairs.inc({ cause }, n);
-    if (r.repairs > 0) this.deps.log.info({ partition, peer, differences: r.differences, repairs: r.repairs, causes: r.causes, bytes: r.bytes }, 'anti-entropy repaired differences');
+    for (const [cause, n] of Object.entries(r.causes))
+      if (n > 0) this.deps.metrics.aeRepairs.inc({ cause }, n);
+    if (r.repairs > 0)
+      this.deps.log.info(
+        {
+          partition,
+          peer,
+          differences: r.differences,
+          repairs: r.repairs,
+          causes: r.causes,
+          bytes: r.bytes,
+        },
+        'anti-entropy repaired differences',
+      );
   }
 
   /** Cluster.TriggerAntiEntropy: exchanges the partitions now, one after another (after any running one). */
-  async trigger(partitions: readonly number[], rebuild: boolean): Promise<TriggerAntiEntropyResponse> {
+  async trigger(
+    partitions: readonly number[],
+    rebuild: boolean,
+  ): Promise<TriggerAntiEntropyResponse> {
     const own = this.deps.trees.partitions;
-    for (const p of partitions) if (!own.includes(p)) throw invalidArgument(`partition ${p} is not replicated by this node`);
+    for (const p of partitions)
+      if (!own.includes(p)) throw invalidArgument(`partition ${p} is not replicated by this node`);
     const chosen = partitions.length > 0 ? partitions : own;
-    const total: TriggerAntiEntropyResponse = { exchanges: 0, differences: 0n, repairs: 0n, bytesTransferred: 0n, tombstonesReaped: 0n };
-    const work = this.running.catch(() => undefined).then(async () => {
-      for (const partition of chosen) {
-        if (rebuild) this.deps.trees.rebuild(partition);
-        const r = await this.runPartition(partition);
-        if (r.exchanged) total.exchanges++;
-        total.differences += BigInt(r.differences);
-        total.repairs += BigInt(r.repairs);
-        total.bytesTransferred += BigInt(r.bytes);
-        total.tombstonesReaped += BigInt(r.reaped);
-      }
-    });
+    const total: TriggerAntiEntropyResponse = {
+      exchanges: 0,
+      differences: 0n,
+      repairs: 0n,
+      bytesTransferred: 0n,
+      tombstonesReaped: 0n,
+    };
+    const work = this.running
+      .catch(() => undefined)
+      .then(async () => {
+        for (const partition of chosen) {
+          if (rebuild) this.deps.trees.rebuild(partition);
+          const r = await this.runPartition(partition);
+          if (r.exchanged) total.exchanges++;
+          total.differences += BigInt(r.differences);
+          total.repairs += BigInt(r.repairs);
+          total.bytesTransferred += BigInt(r.bytes);
+          total.tombstonesReaped += BigInt(r.reaped);
+        }
+      });
     this.running = work;
     await work;
     return total;
@@ -188,7 +248,11 @@ export class AntiEntropy {
   /** Peer.MerkleLevel */
   merkleLevel(req: MerkleLevelRequest): MerkleLevelResponse {
     const tree = this.deps.trees.tree(req.partition);
-    if (tree === undefined) throw new RingstoreError('failed-precondition', `partition ${req.partition} is not replicated by ${this.deps.selfId}`);
+    if (tree === undefined)
+      throw new RingstoreError(
+        'failed-precondition',
+        `partition ${req.partition} is not replicated by ${this.deps.selfId}`,
+      );
     const problem = checkLevelRequest(tree, req.level, req.indexes);
     if (problem !== undefined) throw invalidArgument(`MerkleLevel: ${problem.message}`);
     return { hashes: tree.level(req.level, req.indexes).map((h) => Buffer.from(h)) };
@@ -196,8 +260,15 @@ export class AntiEntropy {
 
   /** Peer.SegmentKeys */
   segmentKeys(req: SegmentKeysRequest): SegmentKeysResponse {
-    if (!this.deps.trees.partitions.includes(req.partition)) throw new RingstoreError('failed-precondition', `partition ${req.partition} is not replicated by ${this.deps.selfId}`);
-    if (req.segments.length > segmentsPerRequestMax) throw invalidArgument(`SegmentKeys: ${req.segments.length} segments, at most ${segmentsPerRequestMax}`);
+    if (!this.deps.trees.partitions.includes(req.partition))
+      throw new RingstoreError(
+        'failed-precondition',
+        `partition ${req.partition} is not replicated by ${this.deps.selfId}`,
+      );
+    if (req.segments.length > segmentsPerRequestMax)
+      throw invalidArgument(
+        `SegmentKeys: ${req.segments.length} segments, at most ${segmentsPerRequestMax}`,
+      );
     return { entries: this.deps.trees.segmentEntries(req.partition, req.segments) };
   }
 

@@ -1,6 +1,11 @@
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { childIndexes, compareLevel, type MerkleTree } from '@ringstore/merkle';
-import { PeerClient, type KeyDigest, type MerkleLevelResponse, type SegmentKeysResponse } from '@ringstore/proto';
+import {
+  PeerClient,
+  type KeyDigest,
+  type MerkleLevelResponse,
+  type SegmentKeysResponse,
+} from '@ringstore/proto';
 import { RingstoreError } from '../../errors.js';
 import { encodeObject, objectOps, tryDecodeObject } from '../../object.js';
 import type { PeerLinks } from '../../peer-link.js';
@@ -49,11 +54,22 @@ export class Exchanger {
 
   async exchange(partition: number, peerId: string): Promise<ExchangeResult> {
     const tree = this.deps.trees.tree(partition);
-    if (tree === undefined) throw new RingstoreError('failed-precondition', `partition ${partition} is not replicated here`);
-    const result: ExchangeResult = { differences: 0, repairs: 0, bytes: 0, causes: { missing: 0, stale: 0, corrupt: 0 } };
+    if (tree === undefined)
+      throw new RingstoreError(
+        'failed-precondition',
+        `partition ${partition} is not replicated here`,
+      );
+    const result: ExchangeResult = {
+      differences: 0,
+      repairs: 0,
+      bytes: 0,
+      causes: { missing: 0, stale: 0, corrupt: 0 },
+    };
     const segments = await this.differingSegments(tree, partition, peerId, result);
     if (segments.length === 0) return result;
-    const remote = await this.call<SegmentKeysResponse>(peerId, (c, cb) => c.segmentKeys({ partition, segments }, new Metadata(), this.options(), cb));
+    const remote = await this.call<SegmentKeysResponse>(peerId, (c, cb) =>
+      c.segmentKeys({ partition, segments }, new Metadata(), this.options(), cb),
+    );
     result.bytes += remote.entries.reduce((n, e) => n + e.key.length + e.digest.length, 0);
     const local = this.deps.trees.segmentEntries(partition, segments);
     for (const key of differingKeys(local, remote.entries)) {
@@ -64,15 +80,27 @@ export class Exchanger {
     return result;
   }
 
-  private async differingSegments(tree: MerkleTree, partition: number, peerId: string, result: ExchangeResult): Promise<number[]> {
+  private async differingSegments(
+    tree: MerkleTree,
+    partition: number,
+    peerId: string,
+    result: ExchangeResult,
+  ): Promise<number[]> {
     let differing = [0];
     for (let level = 0; level < tree.levelCount(); level++) {
-      const indexes = level === 0 ? [0] : differing.flatMap((i) => childIndexes(tree, level - 1, i));
+      const indexes =
+        level === 0 ? [0] : differing.flatMap((i) => childIndexes(tree, level - 1, i));
       const found: number[] = [];
       for (let start = 0; start < indexes.length; start += levelIndexesMax) {
         const chunk = indexes.slice(start, start + levelIndexesMax);
-        const res = await this.call<MerkleLevelResponse>(peerId, (c, cb) => c.merkleLevel({ partition, level, indexes: chunk }, new Metadata(), this.options(), cb));
-        if (res.hashes.length !== chunk.length) throw new RingstoreError('internal', `${peerId} answered ${res.hashes.length} hashes for ${chunk.length} nodes`);
+        const res = await this.call<MerkleLevelResponse>(peerId, (c, cb) =>
+          c.merkleLevel({ partition, level, indexes: chunk }, new Metadata(), this.options(), cb),
+        );
+        if (res.hashes.length !== chunk.length)
+          throw new RingstoreError(
+            'internal',
+            `${peerId} answered ${res.hashes.length} hashes for ${chunk.length} nodes`,
+          );
         result.bytes += chunk.length * 4 + res.hashes.reduce((n, h) => n + h.length, 0);
         found.push(...compareLevel(tree, level, chunk, res.hashes));
       }
@@ -82,22 +110,45 @@ export class Exchanger {
     return differing;
   }
 
-  private async repairKey(partition: number, key: Buffer, peerId: string, result: ExchangeResult): Promise<void> {
+  private async repairKey(
+    partition: number,
+    key: Buffer,
+    peerId: string,
+    result: ExchangeResult,
+  ): Promise<void> {
     const localRead = this.deps.storage.get(partition, key);
-    const reply = await this.deps.links.request(peerId, { $case: 'read', value: { partition, key } }, exchangeRequestTimeoutMs);
+    const reply = await this.deps.links.request(
+      peerId,
+      { $case: 'read', value: { partition, key } },
+      exchangeRequestTimeoutMs,
+    );
     result.bytes += key.length + reply.object.length;
-    const localObject = localRead.status === 'found' ? tryDecodeObject(localRead.object) : undefined;
+    const localObject =
+      localRead.status === 'found' ? tryDecodeObject(localRead.object) : undefined;
     const remoteObject = reply.found ? tryDecodeObject(reply.object) : undefined;
-    const merged = localObject && remoteObject ? objectOps.merge(localObject, remoteObject) : (localObject ?? remoteObject);
+    const merged =
+      localObject && remoteObject
+        ? objectOps.merge(localObject, remoteObject)
+        : (localObject ?? remoteObject);
     if (merged === undefined) return;
     const bytes = encodeObject(merged);
     if (localRead.status !== 'found' || !sameBytes(localRead.object, bytes)) {
       await this.deps.replica.apply(partition, key, merged);
       result.repairs++;
-      result.causes[localRead.status === 'corrupt' ? 'corrupt' : localRead.status === 'missing' ? 'missing' : 'stale']++;
+      result.causes[
+        localRead.status === 'corrupt'
+          ? 'corrupt'
+          : localRead.status === 'missing'
+            ? 'missing'
+            : 'stale'
+      ]++;
     }
     if (!reply.found || !sameBytes(reply.object, bytes)) {
-      await this.deps.links.request(peerId, { $case: 'replicate', value: { partition, key, object: Buffer.from(bytes), hintFor: '' } }, exchangeRequestTimeoutMs);
+      await this.deps.links.request(
+        peerId,
+        { $case: 'replicate', value: { partition, key, object: Buffer.from(bytes), hintFor: '' } },
+        exchangeRequestTimeoutMs,
+      );
       result.bytes += key.length + bytes.length;
       result.repairs++;
       result.causes[reply.corrupt ? 'corrupt' : reply.found ? 'stale' : 'missing']++;
@@ -108,12 +159,18 @@ export class Exchanger {
     return { deadline: Date.now() + exchangeRequestTimeoutMs };
   }
 
-  private call<T>(peerId: string, fn: (client: PeerClient, cb: (e: Error | null, res: T) => void) => void): Promise<T> {
+  private call<T>(
+    peerId: string,
+    fn: (client: PeerClient, cb: (e: Error | null, res: T) => void) => void,
+  ): Promise<T> {
     const address = this.deps.addressOf(peerId);
-    if (address === undefined) return Promise.reject(new RingstoreError('unavailable', `unknown node ${peerId}`));
+    if (address === undefined)
+      return Promise.reject(new RingstoreError('unavailable', `unknown node ${peerId}`));
     let client = this.clients.get(peerId);
     if (client === undefined) {
-      client = new PeerClient(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+      client = new PeerClient(address, credentials.createInsecure(), {
+        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      });
       this.clients.set(peerId, client);
     }
     const c = client;
@@ -122,7 +179,12 @@ export class Exchanger {
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+  return (
+    Buffer.compare(
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+      Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+    ) === 0
+  );
 }
 
 /** Keys whose digest differs between the two lists, or that only one side has. */

@@ -53,21 +53,43 @@ export class Reaper {
       const object = tryDecodeObject(row.object);
       if (object === undefined) continue;
       const all = values(object);
-      if (all.length > 0 && all.every((v) => v.tombstone && v.timestampMs < cutoffMs)) found.push(row);
+      if (all.length > 0 && all.every((v) => v.tombstone && v.timestampMs < cutoffMs))
+        found.push(row);
       if (found.length >= reapCandidatesMax) break;
     }
     return found;
   }
 
-  private async reapOne(partition: number, primaries: readonly string[], key: Uint8Array, object: Uint8Array): Promise<boolean> {
+  private async reapOne(
+    partition: number,
+    primaries: readonly string[],
+    key: Uint8Array,
+    object: Uint8Array,
+  ): Promise<boolean> {
     const others = primaries.filter((id) => id !== this.deps.selfId);
     try {
-      const copies = await Promise.all(others.map((id) => this.deps.links.request(id, { $case: 'read', value: { partition, key: Buffer.from(key) } }, reapRequestTimeoutMs)));
-      if (!copies.every((c) => c.found && Buffer.from(c.object).equals(Buffer.from(object)))) return false;
+      const copies = await Promise.all(
+        others.map((id) =>
+          this.deps.links.request(
+            id,
+            { $case: 'read', value: { partition, key: Buffer.from(key) } },
+            reapRequestTimeoutMs,
+          ),
+        ),
+      );
+      if (!copies.every((c) => c.found && Buffer.from(c.object).equals(Buffer.from(object))))
+        return false;
       const value = { partition, key: Buffer.from(key), object: Buffer.from(object) };
-      await Promise.all(others.map((id) => this.deps.links.request(id, { $case: 'reap', value }, reapRequestTimeoutMs)));
+      await Promise.all(
+        others.map((id) =>
+          this.deps.links.request(id, { $case: 'reap', value }, reapRequestTimeoutMs),
+        ),
+      );
     } catch (e) {
-      this.deps.log.debug({ partition, reason: e instanceof Error ? e.message : String(e) }, 'tombstone not reaped: a replica did not confirm');
+      this.deps.log.debug(
+        { partition, reason: e instanceof Error ? e.message : String(e) },
+        'tombstone not reaped: a replica did not confirm',
+      );
       return false;
     }
     const removed = await this.deps.storage.remove(partition, key, object);

@@ -18,7 +18,10 @@ export class TokenBucket {
   async take(n: number): Promise<void> {
     this.refill();
     if (this.tokens < n) {
-      const waitMs = Math.min(tokenWaitMaxMs, Math.ceil(((n - this.tokens) * 1000) / this.ratePerSecond));
+      const waitMs = Math.min(
+        tokenWaitMaxMs,
+        Math.ceil(((n - this.tokens) * 1000) / this.ratePerSecond),
+      );
       await new Promise((resolve) => setTimeout(resolve, waitMs));
       this.refill();
     }
@@ -27,7 +30,10 @@ export class TokenBucket {
 
   private refill(): void {
     const now = Date.now();
-    this.tokens = Math.min(this.ratePerSecond, this.tokens + ((now - this.refilledAtMs) * this.ratePerSecond) / 1000);
+    this.tokens = Math.min(
+      this.ratePerSecond,
+      this.tokens + ((now - this.refilledAtMs) * this.ratePerSecond) / 1000,
+    );
     this.refilledAtMs = now;
   }
 }

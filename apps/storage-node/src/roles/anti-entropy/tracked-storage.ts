@@ -1,7 +1,12 @@
 import type { StorageEngine, UpdateResult } from '@ringstore/storage';
 
 /** Sees every object the node writes or removes: (partition, key, previous bytes, next bytes). */
-export type WriteListener = (partition: number, key: Uint8Array, previous: Uint8Array | undefined, next: Uint8Array | undefined) => void;
+export type WriteListener = (
+  partition: number,
+  key: Uint8Array,
+  previous: Uint8Array | undefined,
+  next: Uint8Array | undefined,
+) => void;
 
 /**
  * The node's storage with a write hook: every committed change to an object is reported, so the

@@ -14,7 +14,10 @@ export function digestOf(object: Uint8Array): Uint8Array {
 }
 
 /** Every (key, object) of a partition in key order, page by page, bounded. */
-export function* scanPartition(storage: StorageEngine, partition: number): Generator<{ key: Uint8Array; object: Uint8Array }> {
+export function* scanPartition(
+  storage: StorageEngine,
+  partition: number,
+): Generator<{ key: Uint8Array; object: Uint8Array }> {
   let afterKey: Uint8Array | undefined;
   for (let page = 0; page < scanPagesMax; page++) {
     const rows = storage.scan(partition, { afterKey, limit: scanPageRows });
@@ -70,10 +73,19 @@ export class PartitionTrees {
   }
 
   /** A write the node applied: previous and next are the stored bytes before and after (undefined: absent). */
-  onWrite(partition: number, key: Uint8Array, previous: Uint8Array | undefined, next: Uint8Array | undefined): void {
+  onWrite(
+    partition: number,
+    key: Uint8Array,
+    previous: Uint8Array | undefined,
+    next: Uint8Array | undefined,
+  ): void {
     const tree = this.trees.get(partition);
     if (tree === undefined) return; // not replicated here, or not built yet (its rebuild reads storage)
-    tree.update(key, previous === undefined ? undefined : digestOf(previous), next === undefined ? undefined : digestOf(next));
+    tree.update(
+      key,
+      previous === undefined ? undefined : digestOf(previous),
+      next === undefined ? undefined : digestOf(next),
+    );
     const delta = (next === undefined ? 0 : 1) - (previous === undefined ? 0 : 1);
     this.keyCounts.set(partition, (this.keyCounts.get(partition) ?? 0) + delta);
   }
@@ -85,7 +97,8 @@ export class PartitionTrees {
     const wanted = new Set(segments);
     const entries: KeyDigest[] = [];
     for (const row of scanPartition(this.storage, partition)) {
-      if (wanted.has(tree.segmentOf(row.key))) entries.push({ key: Buffer.from(row.key), digest: Buffer.from(digestOf(row.object)) });
+      if (wanted.has(tree.segmentOf(row.key)))
+        entries.push({ key: Buffer.from(row.key), digest: Buffer.from(digestOf(row.object)) });
     }
     return entries;
   }

@@ -1,11 +1,27 @@
-import { startGet, startPut, stepGet, stepPut, type GetEffect, type GetEvent, type PutEffect, type PutEvent, type QuorumFailure } from '@ringstore/quorum';
+import {
+  startGet,
+  startPut,
+  stepGet,
+  stepPut,
+  type GetEffect,
+  type GetEvent,
+  type PutEffect,
+  type PutEvent,
+  type QuorumFailure,
+} from '@ringstore/quorum';
 import type { PreferenceEntry } from '@ringstore/ring';
 import type { StorageEngine } from '@ringstore/storage';
 import type { StoredValue, VersionVector } from '@ringstore/vclock';
 import { RingstoreError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
-import { coordinateWrite, encodeObject, objectOps, tryDecodeObject, type KeyObject } from '../../object.js';
+import {
+  coordinateWrite,
+  encodeObject,
+  objectOps,
+  tryDecodeObject,
+  type KeyObject,
+} from '../../object.js';
 import type { PeerLinks } from '../../peer-link.js';
 import type { Liveness } from '../gossip/liveness.js';
 import type { Replica } from '../replica/replica.js';
@@ -43,21 +59,36 @@ export class Coordinator {
   constructor(private readonly deps: CoordinatorDeps) {}
 
   /** Writes locally (new dot under this node's actor), replicates, answers after W acks. */
-  async put(req: KeyRequest, value: StoredValue, context: VersionVector, w: number): Promise<KeyObject> {
+  async put(
+    req: KeyRequest,
+    value: StoredValue,
+    context: VersionVector,
+    w: number,
+  ): Promise<KeyObject> {
     if (w > req.targets.length) {
       // Refuse before writing anything: W cannot be met by the replicas that are up.
-      throw new RingstoreError('unavailable', `put acked 0 of W=${w} (only ${req.targets.length} replicas available; the write reached no replica)`);
+      throw new RingstoreError(
+        'unavailable',
+        `put acked 0 of W=${w} (only ${req.targets.length} replicas available; the write reached no replica)`,
+      );
     }
     let written: KeyObject | undefined;
     await this.deps.storage.update(req.partition, req.key, (current) => {
       written = coordinateWrite(current, value, context, this.deps.actor);
       return encodeObject(written);
     });
-    if (written === undefined) throw new RingstoreError('internal', 'local write produced no object');
+    if (written === undefined)
+      throw new RingstoreError('internal', 'local write produced no object');
     const object = written;
     const bytes = Buffer.from(encodeObject(object));
     const timeoutMs = Math.max(1, req.deadlineMs - Date.now());
-    const start = startPut({ targets: req.targets, w, localNodeId: this.deps.selfId, localAcked: true, requestTimeoutMs: timeoutMs });
+    const start = startPut({
+      targets: req.targets,
+      w,
+      localNodeId: this.deps.selfId,
+      localAcked: true,
+      requestTimeoutMs: timeoutMs,
+    });
     await new Promise<void>((resolve, reject) => {
       let state = start.state;
       let timer: NodeJS.Timeout | undefined;
@@ -70,9 +101,23 @@ export class Coordinator {
         for (const effect of effects) {
           switch (effect.type) {
             case 'replicate':
-              this.send(effect.nodeId, { partition: req.partition, key: Buffer.from(req.key), object: bytes, hintFor: effect.hintFor ?? '' }, req.deadlineMs).then(
+              this.send(
+                effect.nodeId,
+                {
+                  partition: req.partition,
+                  key: Buffer.from(req.key),
+                  object: bytes,
+                  hintFor: effect.hintFor ?? '',
+                },
+                req.deadlineMs,
+              ).then(
                 () => step({ type: 'ack', nodeId: effect.nodeId }),
-                (e: unknown) => step({ type: 'fail', nodeId: effect.nodeId, reason: this.failed(effect.nodeId, e) }),
+                (e: unknown) =>
+                  step({
+                    type: 'fail',
+                    nodeId: effect.nodeId,
+                    reason: this.failed(effect.nodeId, e),
+                  }),
               );
               break;
             case 'schedule-timeout':
@@ -96,7 +141,13 @@ export class Coordinator {
   /** Reads R replicas, answers with the merge, then read-repairs the replicas that were behind. */
   async get(req: KeyRequest, r: number): Promise<KeyObject | undefined> {
     const timeoutMs = Math.max(1, req.deadlineMs - Date.now());
-    const start = startGet<KeyObject>({ targets: req.targets, r, requestTimeoutMs: timeoutMs, repairWaitMs, ops: objectOps });
+    const start = startGet<KeyObject>({
+      targets: req.targets,
+      r,
+      requestTimeoutMs: timeoutMs,
+      repairWaitMs,
+      ops: objectOps,
+    });
     return new Promise<KeyObject | undefined>((resolve, reject) => {
       let state = start.state;
       const timers: NodeJS.Timeout[] = [];
@@ -109,10 +160,21 @@ export class Coordinator {
         for (const effect of effects) {
           switch (effect.type) {
             case 'read':
-              this.readFrom(effect.nodeId, req).then(step, (e: unknown) => step({ type: 'fail', nodeId: effect.nodeId, reason: this.failed(effect.nodeId, e) }));
+              this.readFrom(effect.nodeId, req).then(step, (e: unknown) =>
+                step({
+                  type: 'fail',
+                  nodeId: effect.nodeId,
+                  reason: this.failed(effect.nodeId, e),
+                }),
+              );
               break;
             case 'schedule-timeout':
-              timers.push(setTimeout(() => step({ type: effect.timer === 'repair' ? 'repair-timeout' : 'timeout' }), effect.afterMs));
+              timers.push(
+                setTimeout(
+                  () => step({ type: effect.timer === 'repair' ? 'repair-timeout' : 'timeout' }),
+                  effect.afterMs,
+                ),
+              );
               break;
             case 'respond':
               if (effect.result.ok) resolve(effect.result.object);
@@ -144,25 +206,49 @@ export class Coordinator {
       const copy = this.deps.replica.read(req.partition, req.key);
       return { type: 'reply', nodeId, object: copy.object, corrupt: copy.corrupt };
     }
-    const reply = await this.deps.links.request(nodeId, { $case: 'read', value: { partition: req.partition, key: Buffer.from(req.key) } }, Math.max(1, req.deadlineMs - Date.now()));
+    const reply = await this.deps.links.request(
+      nodeId,
+      { $case: 'read', value: { partition: req.partition, key: Buffer.from(req.key) } },
+      Math.max(1, req.deadlineMs - Date.now()),
+    );
     if (!reply.found) return { type: 'reply', nodeId, object: undefined, corrupt: reply.corrupt };
     const object = tryDecodeObject(reply.object);
     return { type: 'reply', nodeId, object, corrupt: object === undefined };
   }
 
-  private send(nodeId: string, value: { partition: number; key: Buffer; object: Buffer; hintFor: string }, deadlineMs: number): Promise<unknown> {
+  private send(
+    nodeId: string,
+    value: { partition: number; key: Buffer; object: Buffer; hintFor: string },
+    deadlineMs: number,
+  ): Promise<unknown> {
     if (nodeId === this.deps.selfId) return this.deps.replica.replicate(value);
-    return this.deps.links.request(nodeId, { $case: 'replicate', value }, Math.max(1, deadlineMs - Date.now()));
+    return this.deps.links.request(
+      nodeId,
+      { $case: 'replicate', value },
+      Math.max(1, deadlineMs - Date.now()),
+    );
   }
 
   private repair(nodeIds: readonly string[], req: KeyRequest, object: KeyObject): void {
     const bytes = Buffer.from(encodeObject(object));
     const repairDeadlineMs = Date.now() + 1_000;
     // The quorum machine repairs replicas that answered behind, without the key, or corrupt.
-    this.deps.log.info({ partition: req.partition, key: Buffer.from(req.key).toString('base64'), replicas: nodeIds, cause: 'behind, missing or corrupt' }, 'read repair');
+    this.deps.log.info(
+      {
+        partition: req.partition,
+        key: Buffer.from(req.key).toString('base64'),
+        replicas: nodeIds,
+        cause: 'behind, missing or corrupt',
+      },
+      'read repair',
+    );
     for (const nodeId of nodeIds) {
       this.deps.metrics.readRepairs.inc();
-      this.send(nodeId, { partition: req.partition, key: Buffer.from(req.key), object: bytes, hintFor: '' }, repairDeadlineMs).catch((e: unknown) =>
+      this.send(
+        nodeId,
+        { partition: req.partition, key: Buffer.from(req.key), object: bytes, hintFor: '' },
+        repairDeadlineMs,
+      ).catch((e: unknown) =>
         this.deps.log.debug({ peer: nodeId, reason: reasonOf(e) }, 'read repair failed'),
       );
     }

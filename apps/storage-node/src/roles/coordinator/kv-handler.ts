@@ -1,4 +1,11 @@
-import type { DeleteRequest, DeleteResponse, GetRequest, GetResponse, PutRequest, PutResponse } from '@ringstore/proto';
+import type {
+  DeleteRequest,
+  DeleteResponse,
+  GetRequest,
+  GetResponse,
+  PutRequest,
+  PutResponse,
+} from '@ringstore/proto';
 import type { VersionVector } from '@ringstore/vclock';
 import type { ClusterView } from '../../cluster-view.js';
 import { RingstoreError, asRingstoreError } from '../../errors.js';
@@ -7,7 +14,13 @@ import { clientView } from '../../object.js';
 import type { PeerLinks } from '../../peer-link.js';
 import type { Liveness } from '../gossip/liveness.js';
 import type { Coordinator, KeyRequest } from './coordinator.js';
-import { parseContext, quorumOf, validateKey, validateValue, type RequestLimits } from './validate.js';
+import {
+  parseContext,
+  quorumOf,
+  validateKey,
+  validateValue,
+  type RequestLimits,
+} from './validate.js';
 
 export interface KvHandlerOptions extends RequestLimits {
   readonly r: number;
@@ -47,7 +60,10 @@ export class KvHandler {
     validateKey(req.key, this.options);
     const r = quorumOf('r', req.r, this.options.r, this.options);
     const target = this.route(req.key, req.strictQuorum, deadlineMs, forwarded);
-    if (target === undefined) return this.forward('get', req.key, deadlineMs, (node, ms) => this.links.request(node, { $case: 'forwardGet', value: req }, ms));
+    if (target === undefined)
+      return this.forward('get', req.key, deadlineMs, (node, ms) =>
+        this.links.request(node, { $case: 'forwardGet', value: req }, ms),
+      );
     return clientView(await this.coordinator.get(target, r));
   }
 
@@ -57,8 +73,16 @@ export class KvHandler {
     const context = parseContext(req.context);
     const w = quorumOf('w', req.w, this.options.w, this.options);
     const target = this.route(req.key, req.strictQuorum, deadlineMs, forwarded);
-    if (target === undefined) return this.forward('put', req.key, deadlineMs, (node, ms) => this.links.request(node, { $case: 'forwardPut', value: req }, ms));
-    const written = await this.coordinator.put(target, { bytes: req.value, tombstone: false, timestampMs: Date.now() }, context, w);
+    if (target === undefined)
+      return this.forward('put', req.key, deadlineMs, (node, ms) =>
+        this.links.request(node, { $case: 'forwardPut', value: req }, ms),
+      );
+    const written = await this.coordinator.put(
+      target,
+      { bytes: req.value, tombstone: false, timestampMs: Date.now() },
+      context,
+      w,
+    );
     return clientView(written);
   }
 
@@ -68,12 +92,20 @@ export class KvHandler {
     let context: VersionVector = parseContext(req.context);
     const w = quorumOf('w', req.w, this.options.w, this.options);
     const target = this.route(req.key, req.strictQuorum, deadlineMs, forwarded);
-    if (target === undefined) return this.forward('delete', req.key, deadlineMs, (node, ms) => this.links.request(node, { $case: 'forwardDelete', value: req }, ms));
+    if (target === undefined)
+      return this.forward('delete', req.key, deadlineMs, (node, ms) =>
+        this.links.request(node, { $case: 'forwardDelete', value: req }, ms),
+      );
     if (req.context.length === 0) {
       const current = await this.coordinator.get(target, this.options.r);
       context = current === undefined ? [] : parseContext(clientView(current).context);
     }
-    await this.coordinator.put(target, { bytes: new Uint8Array(), tombstone: true, timestampMs: Date.now() }, context, w);
+    await this.coordinator.put(
+      target,
+      { bytes: new Uint8Array(), tombstone: true, timestampMs: Date.now() },
+      context,
+      w,
+    );
     return {};
   }
 
@@ -83,10 +115,19 @@ export class KvHandler {
    * which keep the write as a hint. Strict quorum: only the up primaries are asked, so W or R
    * counts primaries alone (Riak's pw/pr).
    */
-  private route(key: Uint8Array, strictQuorum: boolean, deadlineMs: number, forwarded: boolean): KeyRequest | undefined {
+  private route(
+    key: Uint8Array,
+    strictQuorum: boolean,
+    deadlineMs: number,
+    forwarded: boolean,
+  ): KeyRequest | undefined {
     const partition = this.view.partitionOf(key);
     if (!this.view.isReplica(partition)) {
-      if (forwarded) throw new RingstoreError('unavailable', `forwarded a key this node does not replicate (partition ${partition}): rings disagree`);
+      if (forwarded)
+        throw new RingstoreError(
+          'unavailable',
+          `forwarded a key this node does not replicate (partition ${partition}): rings disagree`,
+        );
       return undefined;
     }
     const targets = this.view.targets(partition, (id) => this.liveness.isUp(id), strictQuorum);
@@ -95,13 +136,21 @@ export class KvHandler {
   }
 
   /** Sends the request to the key's replicas in preference order until one answers (bounded by N). */
-  private async forward<T>(op: Op, key: Uint8Array, deadlineMs: number, send: (nodeId: string, timeoutMs: number) => Promise<T>): Promise<T> {
+  private async forward<T>(
+    op: Op,
+    key: Uint8Array,
+    deadlineMs: number,
+    send: (nodeId: string, timeoutMs: number) => Promise<T>,
+  ): Promise<T> {
     this.metrics.forwarded.inc({ op });
     this.counts.forwarded++;
     let last: RingstoreError | undefined;
     const primaries = this.view.primaries(this.view.partitionOf(key));
     // Up replicas first; the others only if every up one failed.
-    const ordered = [...primaries.filter((id) => this.liveness.isUp(id)), ...primaries.filter((id) => !this.liveness.isUp(id))];
+    const ordered = [
+      ...primaries.filter((id) => this.liveness.isUp(id)),
+      ...primaries.filter((id) => !this.liveness.isUp(id)),
+    ];
     for (const nodeId of ordered) {
       const remainingMs = deadlineMs - Date.now();
       if (remainingMs <= 0) break;
@@ -110,10 +159,13 @@ export class KvHandler {
       } catch (e) {
         last = asRingstoreError(e);
         // A write goes to the next replica only when this one provably did not apply it.
-        if (last.code !== 'unavailable' || (op !== 'get' && !provablyNotApplied(last.message))) throw last;
+        if (last.code !== 'unavailable' || (op !== 'get' && !provablyNotApplied(last.message)))
+          throw last;
         this.liveness.suspect(nodeId, last.message);
       }
     }
-    throw last ?? new RingstoreError('deadline-exceeded', 'deadline passed before any replica answered');
+    throw (
+      last ?? new RingstoreError('deadline-exceeded', 'deadline passed before any replica answered')
+    );
   }
 }

@@ -15,16 +15,22 @@ function codeOf(fn: () => unknown): string {
 
 describe('request validation', () => {
   it('keys are 1..keyBytesMax bytes', () => {
-    expect(codeOf(() => validateKey(new Uint8Array(0), limits))).toContain('invalid-argument: key is empty');
+    expect(codeOf(() => validateKey(new Uint8Array(0), limits))).toContain(
+      'invalid-argument: key is empty',
+    );
     expect(codeOf(() => validateKey(new Uint8Array(1), limits))).toBe('ok');
     expect(codeOf(() => validateKey(new Uint8Array(1024), limits))).toBe('ok');
-    expect(codeOf(() => validateKey(new Uint8Array(1025), limits))).toContain('key is 1025 bytes: the limit is 1024');
+    expect(codeOf(() => validateKey(new Uint8Array(1025), limits))).toContain(
+      'key is 1025 bytes: the limit is 1024',
+    );
   });
 
   it('values are at most valueBytesMax bytes, empty allowed', () => {
     expect(codeOf(() => validateValue(new Uint8Array(0), limits))).toBe('ok');
     expect(codeOf(() => validateValue(new Uint8Array(1024 * 1024), limits))).toBe('ok');
-    expect(codeOf(() => validateValue(new Uint8Array(1024 * 1024 + 1), limits))).toContain('the limit is 1048576');
+    expect(codeOf(() => validateValue(new Uint8Array(1024 * 1024 + 1), limits))).toContain(
+      'the limit is 1048576',
+    );
   });
 
   it('r and w: 0 is the default, otherwise 1..N', () => {
@@ -35,6 +41,8 @@ describe('request validation', () => {
 
   it('malformed contexts are INVALID_ARGUMENT, empty means none', () => {
     expect(parseContext(new Uint8Array())).toEqual([]);
-    expect(codeOf(() => parseContext(new Uint8Array([0xff, 0xff, 0xff, 0x01, 0x02])))).toContain('invalid-argument: context is malformed');
+    expect(codeOf(() => parseContext(new Uint8Array([0xff, 0xff, 0xff, 0x01, 0x02])))).toContain(
+      'invalid-argument: context is malformed',
+    );
   });
 });

@@ -8,23 +8,35 @@ export interface RequestLimits {
 }
 
 export function validateKey(key: Uint8Array, limits: RequestLimits): void {
-  if (key.length === 0) throw invalidArgument(`key is empty: keys are 1..${limits.keyBytesMax} bytes`);
+  if (key.length === 0)
+    throw invalidArgument(`key is empty: keys are 1..${limits.keyBytesMax} bytes`);
   if (key.length > limits.keyBytesMax) {
-    throw invalidArgument(`key is ${key.length} bytes: the limit is ${limits.keyBytesMax} bytes (key-bytes-max)`);
+    throw invalidArgument(
+      `key is ${key.length} bytes: the limit is ${limits.keyBytesMax} bytes (key-bytes-max)`,
+    );
   }
 }
 
 export function validateValue(value: Uint8Array, limits: RequestLimits): void {
   if (value.length > limits.valueBytesMax) {
-    throw invalidArgument(`value is ${value.length} bytes: the limit is ${limits.valueBytesMax} bytes (value-bytes-max)`);
+    throw invalidArgument(
+      `value is ${value.length} bytes: the limit is ${limits.valueBytesMax} bytes (value-bytes-max)`,
+    );
   }
 }
 
 /** r or w of a request: 0 means the node's default; otherwise 1..N. */
-export function quorumOf(name: 'r' | 'w', requested: number, fallback: number, limits: RequestLimits): number {
+export function quorumOf(
+  name: 'r' | 'w',
+  requested: number,
+  fallback: number,
+  limits: RequestLimits,
+): number {
   if (requested === 0) return fallback;
   if (requested > limits.replicas) {
-    throw invalidArgument(`${name}=${requested} is outside 1..N=${limits.replicas} (0 means the default, ${fallback})`);
+    throw invalidArgument(
+      `${name}=${requested} is outside 1..N=${limits.replicas} (0 means the default, ${fallback})`,
+    );
   }
   return requested;
 }
@@ -34,7 +46,9 @@ export function parseContext(bytes: Uint8Array): VersionVector {
     return decodeContext(bytes);
   } catch (e) {
     if (e instanceof DecodeError) {
-      throw invalidArgument(`context is malformed (${e.code}): pass back the context a Get or Put returned, or none`);
+      throw invalidArgument(
+        `context is malformed (${e.code}): pass back the context a Get or Put returned, or none`,
+      );
     }
     throw e;
   }

@@ -9,7 +9,13 @@ import {
   type MemberState,
   memberStatuses,
 } from '@ringstore/membership';
-import { PeerClient, type GossipRequest, type GossipResponse, type Member, type MemberState as MemberMessage } from '@ringstore/proto';
+import {
+  PeerClient,
+  type GossipRequest,
+  type GossipResponse,
+  type Member,
+  type MemberState as MemberMessage,
+} from '@ringstore/proto';
 import { RingstoreError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { LivenessTable, type Liveness, type LivenessOptions } from './liveness.js';
@@ -32,18 +38,42 @@ function monotonicMs(): number {
 }
 
 function toMessage(m: MemberState): MemberMessage {
-  return { id: m.id, address: m.address, zone: m.zone, generation: BigInt(m.generation), heartbeat: BigInt(m.heartbeat), status: m.status };
+  return {
+    id: m.id,
+    address: m.address,
+    zone: m.zone,
+    generation: BigInt(m.generation),
+    heartbeat: BigInt(m.heartbeat),
+    status: m.status,
+  };
 }
 
 function fromMessages(members: readonly MemberMessage[]): GossipState | RingstoreError {
   const state = new Map<string, MemberState>();
   for (const m of members) {
     const status = memberStatuses.find((s) => s === m.status);
-    if (status === undefined) return new RingstoreError('invalid-argument', `member ${m.id}: unknown status ${JSON.stringify(m.status).slice(0, 40)}`);
-    if (m.generation > BigInt(Number.MAX_SAFE_INTEGER) || m.heartbeat > BigInt(Number.MAX_SAFE_INTEGER)) {
-      return new RingstoreError('invalid-argument', `member ${m.id}: generation or heartbeat out of range`);
+    if (status === undefined)
+      return new RingstoreError(
+        'invalid-argument',
+        `member ${m.id}: unknown status ${JSON.stringify(m.status).slice(0, 40)}`,
+      );
+    if (
+      m.generation > BigInt(Number.MAX_SAFE_INTEGER) ||
+      m.heartbeat > BigInt(Number.MAX_SAFE_INTEGER)
+    ) {
+      return new RingstoreError(
+        'invalid-argument',
+        `member ${m.id}: generation or heartbeat out of range`,
+      );
     }
-    state.set(m.id, { id: m.id, address: m.address, zone: m.zone, generation: Number(m.generation), heartbeat: Number(m.heartbeat), status });
+    state.set(m.id, {
+      id: m.id,
+      address: m.address,
+      zone: m.zone,
+      generation: Number(m.generation),
+      heartbeat: Number(m.heartbeat),
+      status,
+    });
   }
   return new Map([...state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -69,10 +99,30 @@ export class Gossiper implements Liveness {
     private readonly log: Logger,
   ) {
     const initial = new Map<string, MemberState>();
-    for (const m of members) initial.set(m.id, { id: m.id, address: m.address, zone: '', generation: 0, heartbeat: 0, status: 'up' });
-    initial.set(self.id, { id: self.id, address: self.address, zone: self.zone, generation: self.generation, heartbeat: 0, status: 'up' });
+    for (const m of members)
+      initial.set(m.id, {
+        id: m.id,
+        address: m.address,
+        zone: '',
+        generation: 0,
+        heartbeat: 0,
+        status: 'up',
+      });
+    initial.set(self.id, {
+      id: self.id,
+      address: self.address,
+      zone: self.zone,
+      generation: self.generation,
+      heartbeat: 0,
+      status: 'up',
+    });
     this.state = new Map([...initial].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    this.table = new LivenessTable(self.id, members.map((m) => m.id), options, monotonicMs());
+    this.table = new LivenessTable(
+      self.id,
+      members.map((m) => m.id),
+      options,
+      monotonicMs(),
+    );
   }
 
   start(): void {
@@ -99,7 +149,8 @@ export class Gossiper implements Liveness {
   suspect(nodeId: string, reason: string): void {
     const wasUp = this.isUp(nodeId);
     this.table.suspect(nodeId, monotonicMs());
-    if (wasUp && !this.isUp(nodeId)) this.log.debug({ peer: nodeId, reason }, 'peer suspected after a failed request');
+    if (wasUp && !this.isUp(nodeId))
+      this.log.debug({ peer: nodeId, reason }, 'peer suspected after a failed request');
   }
 
   /** Called with a node id each time it is seen alive again (hint delivery listens). */
@@ -132,7 +183,8 @@ export class Gossiper implements Liveness {
 
   private merge(remote: GossipState): void {
     const problem = checkGossipState(remote, this.state);
-    if (problem !== undefined) throw new RingstoreError('invalid-argument', `gossip refused: ${problem.message}`);
+    if (problem !== undefined)
+      throw new RingstoreError('invalid-argument', `gossip refused: ${problem.message}`);
     // Nobody else may speak for us: drop the entry about ourselves (ours is always the newest).
     const others = new Map([...remote].filter(([id]) => id !== this.self.id));
     const before = this.state;
@@ -145,10 +197,18 @@ export class Gossiper implements Liveness {
   private async round(): Promise<void> {
     this.state = beat(this.state, this.self.id);
     this.reportTransitions();
-    const down = [...this.state.keys()].filter((id) => id !== this.self.id && !this.isUp(id)).length;
+    const down = [...this.state.keys()].filter(
+      (id) => id !== this.self.id && !this.isUp(id),
+    ).length;
     const live = this.state.size - 1 - down;
     // Cassandra: a down member is picked with probability down / (live + 1), at most 1.
-    const peer = pickGossipPeer(this.state, this.self.id, (id) => this.isUp(id), Math.random, Math.min(1, down / (live + 1)));
+    const peer = pickGossipPeer(
+      this.state,
+      this.self.id,
+      (id) => this.isUp(id),
+      Math.random,
+      Math.min(1, down / (live + 1)),
+    );
     if (peer === undefined) return;
     try {
       const res = await this.exchange(peer);
@@ -156,7 +216,10 @@ export class Gossiper implements Liveness {
       if (remote instanceof RingstoreError) throw remote;
       this.merge(remote);
     } catch (e) {
-      this.log.trace({ peer, reason: e instanceof Error ? e.message : String(e) }, 'gossip exchange failed');
+      this.log.trace(
+        { peer, reason: e instanceof Error ? e.message : String(e) },
+        'gossip exchange failed',
+      );
     }
   }
 
@@ -164,13 +227,25 @@ export class Gossiper implements Liveness {
     const address = this.state.get(peerId)?.address ?? '';
     let client = this.clients.get(peerId);
     if (client === undefined) {
-      client = new PeerClient(address, credentials.createInsecure(), { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1_000 });
+      client = new PeerClient(address, credentials.createInsecure(), {
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1_000,
+      });
       this.clients.set(peerId, client);
     }
-    const req: GossipRequest = { from: this.self.id, members: [...this.state.values()].map(toMessage), ring: undefined };
+    const req: GossipRequest = {
+      from: this.self.id,
+      members: [...this.state.values()].map(toMessage),
+      ring: undefined,
+    };
     const c = client;
     return new Promise((resolve, reject) => {
-      c.gossip(req, new Metadata(), { deadline: Date.now() + this.options.gossipIntervalMs }, (e, res) => (e ? reject(e) : resolve(res)));
+      c.gossip(
+        req,
+        new Metadata(),
+        { deadline: Date.now() + this.options.gossipIntervalMs },
+        (e, res) => (e ? reject(e) : resolve(res)),
+      );
     });
   }
 
@@ -180,7 +255,8 @@ export class Gossiper implements Liveness {
       if (t.alive) {
         this.log.info({ peer: t.nodeId, phi: phiShown }, 'peer is up');
         for (const listener of this.upListeners) listener(t.nodeId);
-      } else this.log.warn({ peer: t.nodeId, phi: phiShown, suspected: t.suspected }, 'peer is down');
+      } else
+        this.log.warn({ peer: t.nodeId, phi: phiShown, suspected: t.suspected }, 'peer is down');
     }
   }
 }

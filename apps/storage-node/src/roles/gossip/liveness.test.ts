@@ -20,7 +20,14 @@ function table(startMs = 0): LivenessTable {
 }
 
 /** Feeds `rounds` heartbeats of `id`, one gossip interval apart give or take `jitterMs`; returns the last one's time. */
-function feed(t: LivenessTable, id: string, fromMs: number, rounds: number, jitterMs: number, rng: () => number): number {
+function feed(
+  t: LivenessTable,
+  id: string,
+  fromMs: number,
+  rounds: number,
+  jitterMs: number,
+  rng: () => number,
+): number {
   let nowMs = fromMs;
   for (let i = 0; i < rounds; i++) {
     nowMs += gossipIntervalMs + Math.round((rng() * 2 - 1) * jitterMs);
@@ -40,7 +47,8 @@ function silenceUntilDown(t: LivenessTable, id: string, lastHeardMs: number): nu
 describe('LivenessTable: phi-accrual detection', () => {
   it('starts every member alive, with nothing to report', () => {
     const t = table(5_000);
-    for (const id of members) expect(t.of(id, 5_000)).toMatchObject({ alive: true, suspected: false });
+    for (const id of members)
+      expect(t.of(id, 5_000)).toMatchObject({ alive: true, suspected: false });
     expect(t.transitions(5_000)).toEqual([]);
   });
 
@@ -63,18 +71,23 @@ describe('LivenessTable: phi-accrual detection', () => {
     const t = table();
     const lastHeardMs = feed(t, 'n2', 0, 200, 200, seededRng(7));
     const silenceMs = silenceUntilDown(t, 'n2', lastHeardMs);
-    console.log(`liveness: a member heard every ${gossipIntervalMs} ms (±200 ms) is not alive after ${silenceMs} ms of silence (phi ${options.phiThreshold})`);
+    console.log(
+      `liveness: a member heard every ${gossipIntervalMs} ms (±200 ms) is not alive after ${silenceMs} ms of silence (phi ${options.phiThreshold})`,
+    );
     expect(silenceMs).toBeGreaterThanOrEqual(3_000);
     expect(silenceMs).toBeLessThanOrEqual(10_000);
     expect(t.isUp('n2', lastHeardMs + silenceMs - probeStepMs)).toBe(true);
-    for (const laterMs of [1, 1_000, 60_000, 3_600_000]) expect(t.isUp('n2', lastHeardMs + silenceMs + laterMs)).toBe(false);
+    for (const laterMs of [1, 1_000, 60_000, 3_600_000])
+      expect(t.isUp('n2', lastHeardMs + silenceMs + laterMs)).toBe(false);
     expect(t.of('n2', lastHeardMs + silenceMs).phi).toBeGreaterThanOrEqual(options.phiThreshold);
   });
 
   it('convicts a member never heard from since startup in the same sane range', () => {
     const t = table(1_000);
     const silenceMs = silenceUntilDown(t, 'n3', 1_000);
-    console.log(`liveness: a member never heard from after startup is not alive after ${silenceMs} ms`);
+    console.log(
+      `liveness: a member never heard from after startup is not alive after ${silenceMs} ms`,
+    );
     expect(silenceMs).toBeGreaterThanOrEqual(3_000);
     expect(silenceMs).toBeLessThanOrEqual(10_000);
   });
@@ -101,7 +114,10 @@ describe('LivenessTable: local suspicion', () => {
     t.suspect('n2', startMs);
     expect(t.of('n2', startMs)).toMatchObject({ alive: false, suspected: true });
     expect(t.isUp('n2', startMs + options.suspicionMinMs - 1)).toBe(false);
-    expect(t.of('n2', startMs + options.suspicionMinMs)).toMatchObject({ alive: true, suspected: false });
+    expect(t.of('n2', startMs + options.suspicionMinMs)).toMatchObject({
+      alive: true,
+      suspected: false,
+    });
     // Suspicion is local to the member.
     expect(t.isUp('n3', startMs)).toBe(true);
   });
@@ -168,10 +184,14 @@ describe('LivenessTable: transitions', () => {
     t.heard('n3', 1_000);
     expect(t.transitions(1_000)).toEqual([]);
     t.suspect('n2', 1_500);
-    expect(t.transitions(1_500)).toEqual([{ nodeId: 'n2', alive: false, suspected: true, phi: t.of('n2', 1_500).phi }]);
+    expect(t.transitions(1_500)).toEqual([
+      { nodeId: 'n2', alive: false, suspected: true, phi: t.of('n2', 1_500).phi },
+    ]);
     expect(t.transitions(1_500)).toEqual([]);
     expect(t.transitions(2_000)).toEqual([]);
-    expect(t.transitions(2_500)).toEqual([expect.objectContaining({ nodeId: 'n2', alive: true, suspected: false })]);
+    expect(t.transitions(2_500)).toEqual([
+      expect.objectContaining({ nodeId: 'n2', alive: true, suspected: false }),
+    ]);
     expect(t.transitions(2_600)).toEqual([]);
   });
 
@@ -199,7 +219,13 @@ describe('LivenessTable: transitions', () => {
 });
 
 /** One 100 ms step of a member's life: heard each second unless in a silence; now and then suspected or silenced. */
-function drive(t: LivenessTable, id: string, nowMs: number, rng: () => number, silentUntilMs: Map<string, number>): void {
+function drive(
+  t: LivenessTable,
+  id: string,
+  nowMs: number,
+  rng: () => number,
+  silentUntilMs: Map<string, number>,
+): void {
   const roll = rng();
   if (roll < 0.002) silentUntilMs.set(id, nowMs + 3_000 + Math.floor(rng() * 10_000));
   else if (roll < 0.006) t.suspect(id, nowMs);
@@ -211,15 +237,24 @@ describe('LivenessTable: self and unknown members', () => {
     const t = table(0);
     t.suspect('n1', 100);
     t.heard('n1', 200);
-    for (const nowMs of [0, 100, 10_000, 3_600_000]) expect(t.of('n1', nowMs)).toEqual({ alive: true, phi: 0, suspected: false });
+    for (const nowMs of [0, 100, 10_000, 3_600_000])
+      expect(t.of('n1', nowMs)).toEqual({ alive: true, phi: 0, suspected: false });
     expect(t.transitions(3_600_000).map((x) => x.nodeId)).not.toContain('n1');
   });
 
   it('has unknown ids not alive, ignores suspicion of them, and learns a new id from heard()', () => {
     const t = table(0);
-    expect(t.of('n9', 1_000)).toEqual({ alive: false, phi: Number.POSITIVE_INFINITY, suspected: false });
+    expect(t.of('n9', 1_000)).toEqual({
+      alive: false,
+      phi: Number.POSITIVE_INFINITY,
+      suspected: false,
+    });
     t.suspect('n9', 1_000);
-    expect(t.of('n9', 1_000)).toEqual({ alive: false, phi: Number.POSITIVE_INFINITY, suspected: false });
+    expect(t.of('n9', 1_000)).toEqual({
+      alive: false,
+      phi: Number.POSITIVE_INFINITY,
+      suspected: false,
+    });
     t.heard('n9', 2_000);
     expect(t.of('n9', 2_000)).toMatchObject({ alive: true, suspected: false });
     expect(t.of('n9', 2_000).phi).toBeLessThan(options.phiThreshold);

@@ -1,4 +1,11 @@
-import { heartbeat, isAvailable, newDetector, phi, type Detector, type DetectorOptions } from '@ringstore/membership';
+import {
+  heartbeat,
+  isAvailable,
+  newDetector,
+  phi,
+  type Detector,
+  type DetectorOptions,
+} from '@ringstore/membership';
 
 /** What routing asks: is this node worth sending to right now? */
 export interface Liveness {
@@ -75,7 +82,13 @@ export class LivenessTable {
   }
 
   private fresh(nowMs: number): Entry {
-    return { detector: heartbeat(newDetector(this.options.detector), nowMs), lastHeardMs: nowMs, suspectedUntilMs: 0, suspicionMs: this.options.suspicionMinMs, reportedAlive: true };
+    return {
+      detector: heartbeat(newDetector(this.options.detector), nowMs),
+      lastHeardMs: nowMs,
+      suspectedUntilMs: 0,
+      suspicionMs: this.options.suspicionMinMs,
+      reportedAlive: true,
+    };
   }
 
   /** Gossip showed the member's heartbeat (or generation) advance. */
@@ -104,7 +117,8 @@ export class LivenessTable {
   of(nodeId: string, nowMs: number): MemberLiveness {
     if (nodeId === this.selfId) return { alive: true, phi: 0, suspected: false };
     const entry = this.entries.get(nodeId);
-    if (entry === undefined) return { alive: false, phi: Number.POSITIVE_INFINITY, suspected: false };
+    if (entry === undefined)
+      return { alive: false, phi: Number.POSITIVE_INFINITY, suspected: false };
     const suspected = entry.suspectedUntilMs > nowMs;
     const available = isAvailable(entry.detector, nowMs, this.options.phiThreshold);
     return { alive: available && !suspected, phi: phi(entry.detector, nowMs), suspected };

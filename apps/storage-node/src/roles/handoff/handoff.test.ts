@@ -6,12 +6,25 @@ import { createLogger } from '../../logger.js';
 import { Metrics } from '../../metrics.js';
 import type { PeerLinks, RequestBody } from '../../peer-link.js';
 import type { Liveness } from '../gossip/liveness.js';
-import { Handoff, handoffBatchMax, handoffRequestTimeoutMs, type HandoffOptions } from './handoff.js';
+import {
+  Handoff,
+  handoffBatchMax,
+  handoffRequestTimeoutMs,
+  type HandoffOptions,
+} from './handoff.js';
 
-const nodes = ['n1', 'n2', 'n3', 'n4', 'n5'].map((id, i) => ({ id, address: `127.0.0.1:${7_101 + i}` }));
+const nodes = ['n1', 'n2', 'n3', 'n4', 'n5'].map((id, i) => ({
+  id,
+  address: `127.0.0.1:${7_101 + i}`,
+}));
 const view = new ClusterView('n1', nodes, 256, 3);
 const log = createLogger({ level: 'silent', nodeId: 't', pretty: false });
-const defaults: HandoffOptions = { hintAgeMaxMs: 3_600_000, hintsPerTargetMax: 10_000, handoffRatePerSecond: 1_000, handoffIntervalMs: 1_000 };
+const defaults: HandoffOptions = {
+  hintAgeMaxMs: 3_600_000,
+  hintsPerTargetMax: 10_000,
+  handoffRatePerSecond: 1_000,
+  handoffIntervalMs: 1_000,
+};
 /** Candidate keys looked at to find one in a partition with the wanted replicas. */
 const keySearchMax = 100_000;
 
@@ -41,7 +54,8 @@ interface Call {
 /** The one PeerLinks method handoff uses; answers with `respond` (by default: every object applied). */
 class FakeLinks {
   readonly calls: Call[] = [];
-  respond: (call: Call) => Promise<HandoffResponse> = (call) => Promise.resolve({ applied: sentObjects(call).length });
+  respond: (call: Call) => Promise<HandoffResponse> = (call) =>
+    Promise.resolve({ applied: sentObjects(call).length });
   request(nodeId: string, body: RequestBody, timeoutMs: number): Promise<HandoffResponse> {
     const call = { nodeId, body, timeoutMs };
     this.calls.push(call);
@@ -50,7 +64,8 @@ class FakeLinks {
 }
 
 function sentObjects(call: Call): ReplicateRequest[] {
-  if (call.body.$case !== 'handoff') throw new Error(`expected a handoff request, got ${call.body.$case}`);
+  if (call.body.$case !== 'handoff')
+    throw new Error(`expected a handoff request, got ${call.body.$case}`);
   return call.body.value.objects;
 }
 
@@ -73,7 +88,15 @@ function fixture(options: Partial<HandoffOptions> = {}): Fixture {
   const liveness = new FakeLiveness();
   const links = new FakeLinks();
   const metrics = new Metrics();
-  const handoff = new Handoff({ storage, view, links: links as unknown as PeerLinks, liveness, log, metrics, options: { ...defaults, ...options } });
+  const handoff = new Handoff({
+    storage,
+    view,
+    links: links as unknown as PeerLinks,
+    liveness,
+    log,
+    metrics,
+    options: { ...defaults, ...options },
+  });
   return { storage, liveness, links, metrics, handoff };
 }
 
@@ -83,9 +106,11 @@ function keysFor(target: string, n1Primary: boolean, count: number): Key[] {
   for (let i = 0; i < keySearchMax && keys.length < count; i++) {
     const key = `${target}-${n1Primary ? 'shared' : 'foreign'}-${i}`;
     const partition = view.partitionOf(Buffer.from(key));
-    if (view.primaries(partition).includes(target) && view.isReplica(partition) === n1Primary) keys.push({ partition, key });
+    if (view.primaries(partition).includes(target) && view.isReplica(partition) === n1Primary)
+      keys.push({ partition, key });
   }
-  if (keys.length < count) throw new Error(`${keys.length} of ${count} keys for ${target} within ${keySearchMax} tries`);
+  if (keys.length < count)
+    throw new Error(`${keys.length} of ${count} keys for ${target} within ${keySearchMax} tries`);
   return keys;
 }
 
@@ -99,7 +124,12 @@ function foreignKeys(target: string, count: number): Key[] {
 }
 
 function replicateRequest(target: string, at: Key, object: string): ReplicateRequest {
-  return { partition: at.partition, key: Buffer.from(at.key), object: Buffer.from(object), hintFor: target };
+  return {
+    partition: at.partition,
+    key: Buffer.from(at.key),
+    object: Buffer.from(object),
+    hintFor: target,
+  };
 }
 
 async function hint(f: Fixture, target: string, at: Key, object: string): Promise<void> {
@@ -117,7 +147,8 @@ function stored(storage: StorageEngine, at: Key): string | undefined {
 
 async function counter(metrics: Metrics, name: string, reason?: string): Promise<number> {
   const metric = await metrics.registry.getSingleMetric(name)?.get();
-  const values = metric?.values.filter((v) => reason === undefined || v.labels['reason'] === reason) ?? [];
+  const values =
+    metric?.values.filter((v) => reason === undefined || v.labels['reason'] === reason) ?? [];
   return values.reduce((sum, v) => sum + v.value, 0);
 }
 
@@ -132,10 +163,18 @@ describe('Handoff: delivery', () => {
     const f = fixture();
     f.liveness.down.add('n2');
     for (const at of foreignKeys('n2', 3)) await hint(f, 'n2', at, 'v');
-    await f.handoff.addHint({ partition: 5, key: Buffer.from('x'), object: Buffer.from('v'), hintFor: 'n9' }, Buffer.from('v'));
+    await f.handoff.addHint(
+      { partition: 5, key: Buffer.from('x'), object: Buffer.from('v'), hintFor: 'n9' },
+      Buffer.from('v'),
+    );
     await f.handoff.tick();
     expect(f.links.calls).toEqual([]);
-    expect(f.storage.hintCounts()).toEqual(new Map([['n2', 3], ['n9', 1]]));
+    expect(f.storage.hintCounts()).toEqual(
+      new Map([
+        ['n2', 3],
+        ['n9', 1],
+      ]),
+    );
     expect(await counter(f.metrics, 'ringstore_hints_stored_total')).toBe(4);
     expect(await counter(f.metrics, 'ringstore_hints_delivered_total')).toBe(0);
   });
@@ -151,7 +190,14 @@ describe('Handoff: delivery', () => {
     const call = f.links.calls[0]!;
     expect(call.nodeId).toBe('n2');
     expect(call.timeoutMs).toBe(handoffRequestTimeoutMs);
-    expect(sentObjects(call)).toEqual(keys.map((at, i) => ({ partition: at.partition, key: Buffer.from(at.key), object: Buffer.from(`v${i}`), hintFor: '' })));
+    expect(sentObjects(call)).toEqual(
+      keys.map((at, i) => ({
+        partition: at.partition,
+        key: Buffer.from(at.key),
+        object: Buffer.from(`v${i}`),
+        hintFor: '',
+      })),
+    );
     expect(f.storage.hintCounts()).toEqual(new Map([['n3', 1]]));
     expect(await counter(f.metrics, 'ringstore_hints_delivered_total')).toBe(3);
     expect(f.liveness.suspicions).toEqual([]);
@@ -163,11 +209,19 @@ describe('Handoff: delivery', () => {
     const keys = foreignKeys('n2', 400);
     await Promise.all(keys.map((at, i) => hint(f, 'n2', at, `v${i}`)));
     await f.handoff.tick();
-    expect(f.links.calls.map((c) => sentObjects(c).length)).toEqual([handoffBatchMax, handoffBatchMax, 300 - 2 * handoffBatchMax]);
-    expect(f.links.calls.flatMap(carried)).toEqual(keys.slice(0, 300).map((at, i) => `${at.key}=v${i}`));
+    expect(f.links.calls.map((c) => sentObjects(c).length)).toEqual([
+      handoffBatchMax,
+      handoffBatchMax,
+      300 - 2 * handoffBatchMax,
+    ]);
+    expect(f.links.calls.flatMap(carried)).toEqual(
+      keys.slice(0, 300).map((at, i) => `${at.key}=v${i}`),
+    );
     expect(f.storage.hintCounts()).toEqual(new Map([['n2', 100]]));
     await f.handoff.tick();
-    expect(f.links.calls.slice(3).map(carried)).toEqual([keys.slice(300).map((at, i) => `${at.key}=v${300 + i}`)]);
+    expect(f.links.calls.slice(3).map(carried)).toEqual([
+      keys.slice(300).map((at, i) => `${at.key}=v${300 + i}`),
+    ]);
     expect(f.storage.hintCounts()).toEqual(new Map());
     expect(await counter(f.metrics, 'ringstore_hints_delivered_total')).toBe(400);
   });
@@ -204,7 +258,10 @@ describe('Handoff: delivery', () => {
 
   it('after handing a key to one replica (removing the copy), hands the newest write to another', async () => {
     const f = fixture();
-    const partition = [...Array(256).keys()].find((p) => !view.isReplica(p) && view.primaries(p).includes('n2') && view.primaries(p).includes('n3'))!;
+    const partition = [...Array(256).keys()].find(
+      (p) =>
+        !view.isReplica(p) && view.primaries(p).includes('n2') && view.primaries(p).includes('n3'),
+    )!;
     const at = { partition, key: 'k' };
     await store(f.storage, at, 'A');
     await hint(f, 'n3', at, 'A');
@@ -226,7 +283,9 @@ describe('Handoff: delivery', () => {
     await store(f.storage, withCopy, 'newer-a');
     await hint(f, 'n2', withoutCopy, 'hinted-b');
     await f.handoff.tick();
-    expect(f.links.calls.map(carried)).toEqual([[`${withCopy.key}=newer-a`, `${withoutCopy.key}=hinted-b`]]);
+    expect(f.links.calls.map(carried)).toEqual([
+      [`${withCopy.key}=newer-a`, `${withoutCopy.key}=hinted-b`],
+    ]);
   });
 });
 
@@ -291,8 +350,17 @@ describe('Handoff: failures and bounds', () => {
     const keys = foreignKeys('n2', 5);
     for (const [i, at] of keys.entries()) await hint(f, 'n2', at, `v${i}`);
     await hint(f, 'n3', keyFor('n3', false), 'w');
-    expect(f.storage.hintCounts()).toEqual(new Map([['n2', 3], ['n3', 1]]));
-    expect(f.storage.listHints('n2', 10).map((h) => Buffer.from(h.object).toString())).toEqual(['v2', 'v3', 'v4']);
+    expect(f.storage.hintCounts()).toEqual(
+      new Map([
+        ['n2', 3],
+        ['n3', 1],
+      ]),
+    );
+    expect(f.storage.listHints('n2', 10).map((h) => Buffer.from(h.object).toString())).toEqual([
+      'v2',
+      'v3',
+      'v4',
+    ]);
     expect(await counter(f.metrics, 'ringstore_hints_dropped_total', 'count')).toBe(2);
     expect(await counter(f.metrics, 'ringstore_hints_dropped_total', 'age')).toBe(0);
     expect(await counter(f.metrics, 'ringstore_hints_stored_total')).toBe(6);
@@ -304,11 +372,21 @@ describe('Handoff: failures and bounds', () => {
     f.liveness.down.add('n2');
     const [old1, old2, fresh] = foreignKeys('n2', 3) as [Key, Key, Key];
     const oldMs = Date.now() - hintAgeMaxMs - 5_000;
-    await f.storage.addHints([old1, old2].map((at) => ({ target: 'n2', partition: at.partition, key: Buffer.from(at.key), object: Buffer.from('old'), createdAtMs: oldMs })));
+    await f.storage.addHints(
+      [old1, old2].map((at) => ({
+        target: 'n2',
+        partition: at.partition,
+        key: Buffer.from(at.key),
+        object: Buffer.from('old'),
+        createdAtMs: oldMs,
+      })),
+    );
     await hint(f, 'n2', fresh, 'fresh');
     expect(f.storage.hintCounts()).toEqual(new Map([['n2', 3]]));
     await f.handoff.tick();
-    expect(f.storage.listHints('n2', 10).map((h) => Buffer.from(h.object).toString())).toEqual(['fresh']);
+    expect(f.storage.listHints('n2', 10).map((h) => Buffer.from(h.object).toString())).toEqual([
+      'fresh',
+    ]);
     expect(await counter(f.metrics, 'ringstore_hints_dropped_total', 'age')).toBe(2);
     expect(await counter(f.metrics, 'ringstore_hints_dropped_total', 'count')).toBe(0);
     expect(f.links.calls).toEqual([]);

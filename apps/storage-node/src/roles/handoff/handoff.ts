@@ -62,9 +62,20 @@ export class Handoff {
 
   /** Stores the hints of a write this node took for `target` as a fallback; enforces the count bound. */
   async addHint(req: ReplicateRequest, object: Uint8Array): Promise<void> {
-    await this.deps.storage.addHints([{ target: req.hintFor, partition: req.partition, key: req.key, object, createdAtMs: Date.now() }]);
+    await this.deps.storage.addHints([
+      {
+        target: req.hintFor,
+        partition: req.partition,
+        key: req.key,
+        object,
+        createdAtMs: Date.now(),
+      },
+    ]);
     this.deps.metrics.hintsStored.inc();
-    const dropped = this.deps.storage.dropHintsBeyond(req.hintFor, this.deps.options.hintsPerTargetMax);
+    const dropped = this.deps.storage.dropHintsBeyond(
+      req.hintFor,
+      this.deps.options.hintsPerTargetMax,
+    );
     if (dropped > 0) this.dropped('count', dropped, req.hintFor);
   }
 
@@ -80,17 +91,24 @@ export class Handoff {
 
   private dropped(reason: 'age' | 'count', count: number, target?: string): void {
     this.deps.metrics.hintsDropped.inc({ reason }, count);
-    this.deps.log.warn({ reason, count, target }, 'hints dropped: anti-entropy must repair what they held');
+    this.deps.log.warn(
+      { reason, count, target },
+      'hints dropped: anti-entropy must repair what they held',
+    );
   }
 
   async tick(): Promise<void> {
     const { storage, options } = this.deps;
     const old = storage.dropHintsOlderThan(Date.now() - options.hintAgeMaxMs);
     if (old > 0) this.dropped('age', old);
-    const budget = Math.max(1, Math.floor((options.handoffRatePerSecond * options.handoffIntervalMs) / 1000));
+    const budget = Math.max(
+      1,
+      Math.floor((options.handoffRatePerSecond * options.handoffIntervalMs) / 1000),
+    );
     for (const target of storage.hintCounts().keys()) {
       if (this.stopped) return;
-      if (!this.deps.liveness.isUp(target) || this.deps.view.addressOf(target) === undefined) continue;
+      if (!this.deps.liveness.isUp(target) || this.deps.view.addressOf(target) === undefined)
+        continue;
       await this.deliverTo(target, budget);
     }
   }
@@ -110,17 +128,25 @@ export class Handoff {
   private async deliverBatch(target: string, hints: readonly Hint[]): Promise<boolean> {
     const objects = latestObjects(this.deps.storage, hints);
     try {
-      await this.deps.links.request(target, { $case: 'handoff', value: { objects: objects.map((o) => o.request) } }, handoffRequestTimeoutMs);
+      await this.deps.links.request(
+        target,
+        { $case: 'handoff', value: { objects: objects.map((o) => o.request) } },
+        handoffRequestTimeoutMs,
+      );
     } catch (e) {
       this.deps.liveness.suspect(target, e instanceof Error ? e.message : String(e));
-      this.deps.log.debug({ target, reason: e instanceof Error ? e.message : String(e) }, 'hint delivery failed; retrying later');
+      this.deps.log.debug(
+        { target, reason: e instanceof Error ? e.message : String(e) },
+        'hint delivery failed; retrying later',
+      );
       return false;
     }
     await this.deps.storage.deleteHints(hints.map((h) => h.id));
     this.deps.metrics.hintsDelivered.inc(hints.length);
     for (const o of objects) {
       // A fallback's copy is only there for the down replica: drop it unless it changed since we sent it.
-      if (!this.deps.view.isReplica(o.request.partition)) await this.deps.storage.remove(o.request.partition, o.request.key, o.sent);
+      if (!this.deps.view.isReplica(o.request.partition))
+        await this.deps.storage.remove(o.request.partition, o.request.key, o.sent);
     }
     return true;
   }
@@ -155,5 +181,13 @@ function latestObjects(storage: StorageEngine, hints: readonly Hint[]): Outgoing
 }
 
 function outgoing(h: Hint, sent: Uint8Array): Outgoing {
-  return { request: { partition: h.partition, key: Buffer.from(h.key), object: Buffer.from(sent), hintFor: '' }, sent };
+  return {
+    request: {
+      partition: h.partition,
+      key: Buffer.from(h.key),
+      object: Buffer.from(sent),
+      hintFor: '',
+    },
+    sent,
+  };
 }

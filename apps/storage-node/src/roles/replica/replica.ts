@@ -23,13 +23,16 @@ export class Replica {
   /** Merges an object into the local copy; resolves once it is committed. */
   /** Merges an object into the local copy; resolves with the stored bytes once committed. */
   async apply(partition: number, key: Uint8Array, object: KeyObject): Promise<Uint8Array> {
-    const result = await this.storage.update(partition, key, (current) => mergeReceived(current, object));
+    const result = await this.storage.update(partition, key, (current) =>
+      mergeReceived(current, object),
+    );
     return result.next ?? encodeObject(object);
   }
 
   async replicate(req: ReplicateRequest): Promise<Uint8Array> {
     const object = tryDecodeObject(req.object);
-    if (object === undefined) throw new RingstoreError('invalid-argument', 'replicated object does not decode');
+    if (object === undefined)
+      throw new RingstoreError('invalid-argument', 'replicated object does not decode');
     return this.apply(req.partition, req.key, object);
   }
 
@@ -45,7 +48,10 @@ export class Replica {
         const object = tryDecodeObject(result.object);
         if (object !== undefined) return { object, bytes: result.object, corrupt: false };
         this.metrics.corruptObjects.inc();
-        this.log.warn({ partition, key: Buffer.from(key).toString('base64') }, 'stored object does not decode: treated as missing');
+        this.log.warn(
+          { partition, key: Buffer.from(key).toString('base64') },
+          'stored object does not decode: treated as missing',
+        );
         return { object: undefined, bytes: undefined, corrupt: true };
       }
     }
@@ -53,7 +59,8 @@ export class Replica {
 
   readMessage(partition: number, key: Uint8Array): ReadReplicaResponse {
     const copy = this.read(partition, key);
-    if (copy.bytes === undefined) return { found: false, object: Buffer.alloc(0), corrupt: copy.corrupt };
+    if (copy.bytes === undefined)
+      return { found: false, object: Buffer.alloc(0), corrupt: copy.corrupt };
     return { found: true, object: Buffer.from(copy.bytes), corrupt: false };
   }
 }
