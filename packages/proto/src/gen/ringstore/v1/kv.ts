@@ -23,6 +23,57 @@ export const protobufPackage = "ringstore.v1";
 
 export const protobufFileName = "ringstore/v1/kv.proto";
 
+/**
+ * Whether a failed request may have changed anything. Decide whether to repeat a write from this,
+ * never from the status message.
+ */
+export enum Applied {
+  APPLIED_UNSPECIFIED = 0,
+  /**
+   * APPLIED_NONE - Nothing was written anywhere: the request was refused before it reached a replica (too few
+   * replicas up, bad input, node shutting down or overloaded). Repeating it cannot duplicate it.
+   */
+  APPLIED_NONE = 1,
+  /**
+   * APPLIED_MAYBE - Some replicas may hold the write (a quorum missed after sending, a deadline passed). Read
+   * before writing again: a repeated put would add a second sibling.
+   */
+  APPLIED_MAYBE = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function appliedFromJSON(object: any): Applied {
+  switch (object) {
+    case 0:
+    case "APPLIED_UNSPECIFIED":
+      return Applied.APPLIED_UNSPECIFIED;
+    case 1:
+    case "APPLIED_NONE":
+      return Applied.APPLIED_NONE;
+    case 2:
+    case "APPLIED_MAYBE":
+      return Applied.APPLIED_MAYBE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Applied.UNRECOGNIZED;
+  }
+}
+
+export function appliedToJSON(object: Applied): string {
+  switch (object) {
+    case Applied.APPLIED_UNSPECIFIED:
+      return "APPLIED_UNSPECIFIED";
+    case Applied.APPLIED_NONE:
+      return "APPLIED_NONE";
+    case Applied.APPLIED_MAYBE:
+      return "APPLIED_MAYBE";
+    case Applied.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface GetRequest {
   key: Buffer;
   /** Replies needed before answering; 0 means the cluster default. */
@@ -81,6 +132,24 @@ export interface DeleteRequest {
 }
 
 export interface DeleteResponse {
+}
+
+/**
+ * The meaning of a failed KV call, as data. Every error status a node returns for KV.Get, Put and
+ * Delete carries one, serialized, in the binary trailing metadata entry `ringstore-failure-bin`
+ * (docs/api.md shows how to read it from Go, Python and grpcurl).
+ */
+export interface Failure {
+  applied: Applied;
+  /**
+   * Replicas that acknowledged (put, delete) or replied readably (get); with needed, the quorum
+   * numbers: "acked 1 of W=2".
+   */
+  acked: number;
+  /** W or R of the request; 0 when the failure is not a quorum failure. */
+  needed: number;
+  /** Replicas the request was sent to (primaries and fallbacks). */
+  tried: number;
 }
 
 function createBaseGetRequest(): GetRequest {
@@ -749,6 +818,123 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
   },
   fromPartial(_: DeepPartial<DeleteResponse>): DeleteResponse {
     const message = createBaseDeleteResponse();
+    return message;
+  },
+};
+
+function createBaseFailure(): Failure {
+  return { applied: 0, acked: 0, needed: 0, tried: 0 };
+}
+
+export const Failure: MessageFns<Failure> = {
+  encode(message: Failure, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applied !== 0) {
+      writer.uint32(8).int32(message.applied);
+    }
+    if (message.acked !== 0) {
+      writer.uint32(16).uint32(message.acked);
+    }
+    if (message.needed !== 0) {
+      writer.uint32(24).uint32(message.needed);
+    }
+    if (message.tried !== 0) {
+      writer.uint32(32).uint32(message.tried);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Failure {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFailure();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.applied = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.acked = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.needed = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tried = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Failure {
+    return {
+      applied: isSet(object.applied) ? appliedFromJSON(object.applied) : 0,
+      acked: isSet(object.acked) ? globalThis.Number(object.acked) : 0,
+      needed: isSet(object.needed) ? globalThis.Number(object.needed) : 0,
+      tried: isSet(object.tried) ? globalThis.Number(object.tried) : 0,
+    };
+  },
+
+  toJSON(message: Failure): unknown {
+    const obj: any = {};
+    if (message.applied !== 0) {
+      obj.applied = appliedToJSON(message.applied);
+    }
+    if (message.acked !== 0) {
+      obj.acked = Math.round(message.acked);
+    }
+    if (message.needed !== 0) {
+      obj.needed = Math.round(message.needed);
+    }
+    if (message.tried !== 0) {
+      obj.tried = Math.round(message.tried);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Failure>): Failure {
+    return Failure.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Failure>): Failure {
+    const message = createBaseFailure();
+    message.applied = object.applied ?? 0;
+    message.acked = object.acked ?? 0;
+    message.needed = object.needed ?? 0;
+    message.tried = object.tried ?? 0;
     return message;
   },
 };

@@ -21,7 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Ring } from "./cluster.js";
-import { DeleteRequest, DeleteResponse, GetRequest, GetResponse, PutRequest, PutResponse } from "./kv.js";
+import { DeleteRequest, DeleteResponse, Failure, GetRequest, GetResponse, PutRequest, PutResponse } from "./kv.js";
 
 export const protobufPackage = "ringstore.v1";
 
@@ -104,6 +104,8 @@ export interface ErrorReply {
   /** A gRPC status code. */
   code: number;
   message: string;
+  /** What the failed request may have changed (forwarded writes: whether to try the next replica). */
+  failure: Failure | undefined;
 }
 
 export interface MemberState {
@@ -1325,7 +1327,7 @@ export const ReapResponse: MessageFns<ReapResponse> = {
 };
 
 function createBaseErrorReply(): ErrorReply {
-  return { code: 0, message: "" };
+  return { code: 0, message: "", failure: undefined };
 }
 
 export const ErrorReply: MessageFns<ErrorReply> = {
@@ -1335,6 +1337,9 @@ export const ErrorReply: MessageFns<ErrorReply> = {
     }
     if (message.message !== "") {
       writer.uint32(18).string(message.message);
+    }
+    if (message.failure !== undefined) {
+      Failure.encode(message.failure, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1368,6 +1373,14 @@ export const ErrorReply: MessageFns<ErrorReply> = {
             message.message = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.failure = Failure.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1384,6 +1397,7 @@ export const ErrorReply: MessageFns<ErrorReply> = {
     return {
       code: isSet(object.code) ? globalThis.Number(object.code) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      failure: isSet(object.failure) ? Failure.fromJSON(object.failure) : undefined,
     };
   },
 
@@ -1395,6 +1409,9 @@ export const ErrorReply: MessageFns<ErrorReply> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.failure !== undefined) {
+      obj.failure = Failure.toJSON(message.failure);
+    }
     return obj;
   },
 
@@ -1405,6 +1422,9 @@ export const ErrorReply: MessageFns<ErrorReply> = {
     const message = createBaseErrorReply();
     message.code = object.code ?? 0;
     message.message = object.message ?? "";
+    message.failure = (object.failure !== undefined && object.failure !== null)
+      ? Failure.fromPartial(object.failure)
+      : undefined;
     return message;
   },
 };
