@@ -3,31 +3,38 @@ import type { QuorumFailure } from './types.js';
 interface FailureCounts {
   readonly acked: number;
   readonly needed: number;
+  readonly tried: number;
   readonly replicas: number;
 }
 
 /**
- * A failed put. A write that misses its quorum may still have reached some replicas (Dynamo
- * behaves the same way), so the message says so whenever anything was written or sent.
+ * A failed put. A write that misses its quorum after the coordinator wrote may still be on some
+ * replicas (Dynamo behaves the same way): `applied` says so, and so does the message.
  */
 export function putFailure(
   kind: QuorumFailure['kind'],
+  applied: QuorumFailure['applied'],
   counts: FailureCounts,
-  detail: { readonly sent: boolean; readonly tooFewTargets: boolean },
+  detail: { readonly tooFewTargets: boolean },
 ): QuorumFailure {
   const tried = detail.tooFewTargets
     ? `only ${counts.replicas} replicas available`
-    : `${counts.replicas} replicas tried`;
+    : `${counts.tried} replicas tried`;
   const reach =
-    counts.acked > 0 || detail.sent
-      ? 'the write may have reached some replicas'
-      : 'the write reached no replica';
-  const prefix = kind === 'timeout' ? 'put timed out: acked' : 'put acked';
+    applied === 'none'
+      ? 'the write reached no replica'
+      : 'the write may have reached some replicas';
+  const prefix =
+    kind === 'timeout'
+      ? 'put timed out: acked'
+      : kind === 'local-failed'
+        ? 'put failed on the coordinator: acked'
+        : 'put acked';
   const message = `${prefix} ${counts.acked} of W=${counts.needed} (${tried}; ${reach})`;
-  return { kind, op: 'put', ...counts, message };
+  return { kind, op: 'put', applied, ...counts, message };
 }
 
-/** A failed get: fewer than R replicas answered with a readable object. */
+/** A failed get: fewer than R replicas answered with a readable object. Reads apply nothing. */
 export function getFailure(
   kind: QuorumFailure['kind'],
   counts: FailureCounts,
@@ -35,8 +42,8 @@ export function getFailure(
 ): QuorumFailure {
   const tried = detail.tooFewTargets
     ? `only ${counts.replicas} replicas available`
-    : `${counts.replicas} replicas tried, ${detail.failed} failed, ${detail.corrupt} corrupt`;
+    : `${counts.tried} replicas tried, ${detail.failed} failed, ${detail.corrupt} corrupt`;
   const prefix = kind === 'timeout' ? 'get timed out:' : 'get';
   const message = `${prefix} ${counts.acked} of R=${counts.needed} replicas replied (${tried})`;
-  return { kind, op: 'get', ...counts, message };
+  return { kind, op: 'get', applied: 'none', ...counts, message };
 }

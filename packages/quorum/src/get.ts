@@ -1,10 +1,11 @@
+import type { PreferenceEntry } from '@ringstore/ring';
 import { assert } from './assert.js';
 import { getFailure } from './failure.js';
 import { checkDurationMs, checkQuorum, checkTargets } from './targets.js';
-import type { ObjectOps, QuorumFailure, Target } from './types.js';
+import type { ObjectOps, QuorumFailure } from './types.js';
 
 export interface GetOptions<O> {
-  readonly targets: readonly Target[];
+  readonly targets: readonly PreferenceEntry[];
   /** Readable replies needed before answering. */
   readonly r: number;
   readonly requestTimeoutMs: number;
@@ -32,11 +33,8 @@ export type GetResult<O> =
 
 export type GetEffect<O> =
   | { readonly type: 'read'; readonly nodeId: string }
-  | {
-      readonly type: 'schedule-timeout';
-      readonly timer: 'request' | 'repair';
-      readonly afterMs: number;
-    }
+  /** Feed `fire` back after `afterMs`: the request deadline, or the end of the repair wait. */
+  | { readonly type: 'schedule-timeout'; readonly afterMs: number; readonly fire: GetEvent<O> }
   | { readonly type: 'respond'; readonly result: GetResult<O> }
   | { readonly type: 'repair'; readonly nodeIds: string[]; readonly object: O }
   | { readonly type: 'done' };
@@ -61,7 +59,7 @@ type Answer<O> =
 
 interface GetInternal<O> {
   readonly r: number;
-  readonly targets: readonly Target[];
+  readonly targets: readonly PreferenceEntry[];
   readonly targetIds: ReadonlySet<string>;
   readonly ops: ObjectOps<O>;
   readonly repairWaitMs: number;
@@ -94,7 +92,7 @@ export function startGet<O>(options: GetOptions<O>): GetStep<O> {
     phase: 'waiting',
   };
   if (r > targets.length) {
-    const counts = { acked: 0, needed: r, replicas: targets.length };
+    const counts = { acked: 0, needed: r, tried: 0, replicas: targets.length };
     const failure = getFailure('unavailable', counts, {
       failed: 0,
       corrupt: 0,
@@ -106,7 +104,7 @@ export function startGet<O>(options: GetOptions<O>): GetStep<O> {
     };
   }
   const effects: GetEffect<O>[] = targets.map((t) => ({ type: 'read', nodeId: t.nodeId }));
-  effects.push({ type: 'schedule-timeout', timer: 'request', afterMs: requestTimeoutMs });
+  effects.push({ type: 'schedule-timeout', afterMs: requestTimeoutMs, fire: { type: 'timeout' } });
   return { state: seal(state), effects };
 }
 
@@ -164,7 +162,11 @@ function settle<O>(s: GetInternal<O>, effects: GetEffect<O>[]): GetStep<O> {
       return { state: seal(s), effects };
     }
     if (pending > 0) {
-      effects.push({ type: 'schedule-timeout', timer: 'repair', afterMs: s.repairWaitMs });
+      effects.push({
+        type: 'schedule-timeout',
+        afterMs: s.repairWaitMs,
+        fire: { type: 'repair-timeout' },
+      });
       return { state: seal({ ...s, phase: 'repairing' }), effects };
     }
     return finish(s, effects);
@@ -208,6 +210,11 @@ function tally<O>(s: GetInternal<O>): { failed: number; corrupt: number } {
   return { failed, corrupt };
 }
 
-function counts<O>(s: GetInternal<O>): { acked: number; needed: number; replicas: number } {
-  return { acked: s.replied, needed: s.r, replicas: s.targets.length };
+function counts<O>(s: GetInternal<O>): {
+  acked: number;
+  needed: number;
+  tried: number;
+  replicas: number;
+} {
+  return { acked: s.replied, needed: s.r, tried: s.targets.length, replicas: s.targets.length };
 }

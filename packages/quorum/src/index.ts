@@ -1,4 +1,4 @@
-export type { ObjectOps, QuorumFailure, Target } from './types.js';
+export type { ObjectOps, QuorumFailure } from './types.js';
 export { targetsMax } from './types.js';
 export { AssertionError } from './assert.js';
 export type { PutEffect, PutEvent, PutOptions, PutResult, PutState, PutStep } from './put.js';

@@ -1,19 +1,27 @@
+import type { PreferenceEntry } from '@ringstore/ring';
 import { assert } from './assert.js';
 import { putFailure } from './failure.js';
 import { checkDurationMs, checkQuorum, checkTargets } from './targets.js';
-import type { QuorumFailure, Target } from './types.js';
+import type { QuorumFailure } from './types.js';
 
 export interface PutOptions {
-  readonly targets: readonly Target[];
+  /** The key's preference list for this request: primaries, and fallbacks for the down ones. */
+  readonly targets: readonly PreferenceEntry[];
   /** Acknowledgements needed before answering, the coordinator's own write included. */
   readonly w: number;
+  /**
+   * The coordinator, one of the targets. It writes first (the new dot is made there), then sends
+   * what it wrote to the others, as Riak's put fsm does (execute_local, then execute_remote).
+   */
   readonly localNodeId: string;
-  /** The coordinator already wrote locally: its write counts toward W and it is not sent one. */
-  readonly localAcked: boolean;
   readonly requestTimeoutMs: number;
 }
 
 export type PutEvent =
+  /** The coordinator's own write committed: the object to send to the others exists. */
+  | { readonly type: 'local-written' }
+  /** The coordinator's own write failed: nothing was written or sent. */
+  | { readonly type: 'local-failed'; readonly reason: string }
   | { readonly type: 'ack'; readonly nodeId: string }
   | { readonly type: 'fail'; readonly nodeId: string; readonly reason: string }
   | { readonly type: 'timeout' };
@@ -23,8 +31,12 @@ export type PutResult =
   | { readonly ok: false; readonly failure: QuorumFailure };
 
 export type PutEffect =
+  /** Write the new value locally (supersede what the context covers, add a dot). */
+  | { readonly type: 'persist-local' }
+  /** Send the coordinator's written object to a replica (a fallback keeps it as a hint). */
   | { readonly type: 'replicate'; readonly nodeId: string; readonly hintFor: string | undefined }
-  | { readonly type: 'schedule-timeout'; readonly afterMs: number }
+  /** Feed `fire` back after `afterMs`. */
+  | { readonly type: 'schedule-timeout'; readonly afterMs: number; readonly fire: PutEvent }
   | { readonly type: 'respond'; readonly result: PutResult }
   | { readonly type: 'done' };
 
@@ -40,68 +52,58 @@ export interface PutState {
   readonly [putStateBrand]: true;
 }
 
-type Phase = 'waiting' | 'responded' | 'done';
+/** local: waiting for the coordinator's own write; remote: for the other replicas. */
+type Phase = 'local' | 'remote' | 'responded' | 'done';
 
 interface PutInternal {
   readonly w: number;
-  readonly replicas: number;
+  readonly targets: readonly PreferenceEntry[];
   readonly targetIds: ReadonlySet<string>;
-  /** Targets that have neither acked nor failed; the first answer from a node is final. */
+  readonly localNodeId: string;
+  /** Targets asked that have neither acked nor failed; the first answer from a node is final. */
   readonly pending: ReadonlySet<string>;
   readonly acked: number;
-  readonly sent: boolean;
+  /** Targets the write was handed to: the local write included, once it started. */
+  readonly tried: number;
   readonly phase: Phase;
 }
 
 const seal = (s: PutInternal): PutState => s as unknown as PutState;
 const open = (s: PutState): PutInternal => s as unknown as PutInternal;
+const timeoutEvent: PutEvent = { type: 'timeout' };
 
 /**
- * Starts a put: replicate to every target but the coordinator itself (when it already wrote),
- * arm the deadline, and answer at once if the local write alone meets W.
+ * Starts a put. Validate first (riak_kv_put_fsm's validate): with fewer targets than W, refuse
+ * before anything is written. Otherwise write locally and arm the deadline.
  */
 export function startPut(options: PutOptions): PutStep {
-  const { targets, w, localNodeId, localAcked, requestTimeoutMs } = options;
+  const { targets, w, localNodeId, requestTimeoutMs } = options;
   const targetIds = checkTargets(targets);
   checkQuorum('W', w);
   checkDurationMs('requestTimeoutMs', requestTimeoutMs, 1);
-  // A local write on a node outside the targets does not make the key durable on its replicas.
-  const localCounts = localAcked && targetIds.has(localNodeId);
-  const acked = localCounts ? 1 : 0;
-  if (w > targets.length) {
-    const counts = { acked, needed: w, replicas: targets.length };
-    const failure = putFailure('unavailable', counts, { sent: false, tooFewTargets: true });
-    const state: PutInternal = {
-      w,
-      replicas: targets.length,
-      targetIds,
-      pending: new Set(),
-      acked,
-      sent: false,
-      phase: 'done',
-    };
-    return {
-      state: seal(state),
-      effects: [{ type: 'respond', result: { ok: false, failure } }, { type: 'done' }],
-    };
-  }
-  const sendTo = targets.filter((t) => !(localCounts && t.nodeId === localNodeId));
-  const effects: PutEffect[] = sendTo.map((t) => ({
-    type: 'replicate',
-    nodeId: t.nodeId,
-    hintFor: t.hintFor,
-  }));
-  if (sendTo.length > 0) effects.push({ type: 'schedule-timeout', afterMs: requestTimeoutMs });
-  const state: PutInternal = {
+  assert(targetIds.has(localNodeId), `coordinator ${localNodeId} is not one of the put's targets`);
+  const s: PutInternal = {
     w,
-    replicas: targets.length,
+    targets,
     targetIds,
-    pending: new Set(sendTo.map((t) => t.nodeId)),
-    acked,
-    sent: sendTo.length > 0,
-    phase: 'waiting',
+    localNodeId,
+    pending: new Set(),
+    acked: 0,
+    tried: 0,
+    phase: 'local',
   };
-  return settle(state, effects);
+  if (w > targets.length) {
+    const failure = putFailure('unavailable', 'none', counts(s), { tooFewTargets: true });
+    return finish(s, [{ type: 'respond', result: { ok: false, failure } }]);
+  }
+  const next: PutInternal = { ...s, pending: new Set([localNodeId]), tried: 1 };
+  return {
+    state: seal(next),
+    effects: [
+      { type: 'persist-local' },
+      { type: 'schedule-timeout', afterMs: requestTimeoutMs, fire: timeoutEvent },
+    ],
+  };
 }
 
 /**
@@ -112,54 +114,85 @@ export function stepPut(state: PutState, event: PutEvent): PutStep {
   const s = open(state);
   if (s.phase === 'done') return { state, effects: [] };
   switch (event.type) {
+    case 'local-written':
+      return addResult(s, s.localNodeId, true);
+    case 'local-failed':
+      return addResult(s, s.localNodeId, false);
     case 'ack':
     case 'fail':
-      return answer(s, event.nodeId, event.type === 'ack');
+      assert(event.nodeId !== s.localNodeId, 'the local write answers with local-written/failed');
+      return addResult(s, event.nodeId, event.type === 'ack');
     case 'timeout':
       return timeout(s);
   }
 }
 
-function answer(s: PutInternal, nodeId: string, acked: boolean): PutStep {
+/** One target's answer (riak_kv_put_core:add_result), the coordinator's own included. */
+function addResult(s: PutInternal, nodeId: string, acked: boolean): PutStep {
   assert(s.targetIds.has(nodeId), `put event from ${nodeId}, which is not a target`);
   // A duplicate, or a second answer from a node that already answered: the first one stands.
   if (!s.pending.has(nodeId)) return { state: seal(s), effects: [] };
   const pending = new Set(s.pending);
   pending.delete(nodeId);
-  return settle({ ...s, pending, acked: s.acked + (acked ? 1 : 0) }, []);
+  const next = { ...s, pending, acked: s.acked + (acked ? 1 : 0) };
+  if (nodeId !== s.localNodeId) return settle(next, []);
+  if (!acked) {
+    // Nothing committed locally and nothing was sent: the write is provably not applied.
+    const failure = putFailure('local-failed', 'none', counts(next), { tooFewTargets: false });
+    return finish(next, [{ type: 'respond', result: { ok: false, failure } }]);
+  }
+  return executeRemote(next);
+}
+
+/** The local write is in: send it to every other target. */
+function executeRemote(s: PutInternal): PutStep {
+  const others = s.targets.filter((t) => t.nodeId !== s.localNodeId);
+  const effects: PutEffect[] = others.map((t) => ({
+    type: 'replicate',
+    nodeId: t.nodeId,
+    hintFor: t.hintFor,
+  }));
+  const next: PutInternal = {
+    ...s,
+    pending: new Set(others.map((t) => t.nodeId)),
+    tried: s.tried + others.length,
+    phase: 'remote',
+  };
+  return settle(next, effects);
 }
 
 function timeout(s: PutInternal): PutStep {
-  if (s.phase === 'responded')
-    return { state: seal({ ...s, phase: 'done' }), effects: [{ type: 'done' }] };
-  const failure = putFailure('timeout', counts(s), { sent: s.sent, tooFewTargets: false });
-  return {
-    state: seal({ ...s, phase: 'done' }),
-    effects: [{ type: 'respond', result: { ok: false, failure } }, { type: 'done' }],
-  };
+  if (s.phase === 'responded') return finish(s, []);
+  // The local write may still commit, and replicas asked may have applied it.
+  const failure = putFailure('timeout', 'maybe', counts(s), { tooFewTargets: false });
+  return finish(s, [{ type: 'respond', result: { ok: false, failure } }]);
 }
 
 /** Answers once W is met or out of reach, and finishes once nobody is left to answer. */
 function settle(s: PutInternal, effects: PutEffect[]): PutStep {
   let next = s;
-  if (next.phase === 'waiting' && next.acked >= next.w) {
+  if (next.phase === 'remote' && next.acked >= next.w) {
     effects.push({ type: 'respond', result: { ok: true, acked: next.acked } });
     next = { ...next, phase: 'responded' };
-  } else if (next.phase === 'waiting' && next.acked + next.pending.size < next.w) {
-    const failure = putFailure('unavailable', counts(next), {
-      sent: next.sent,
-      tooFewTargets: false,
-    });
+  } else if (next.phase === 'remote' && next.acked + next.pending.size < next.w) {
+    const failure = putFailure('unavailable', 'maybe', counts(next), { tooFewTargets: false });
     effects.push({ type: 'respond', result: { ok: false, failure } });
     next = { ...next, phase: 'responded' };
   }
-  if (next.phase === 'responded' && next.pending.size === 0) {
-    effects.push({ type: 'done' });
-    next = { ...next, phase: 'done' };
-  }
+  if (next.phase === 'responded' && next.pending.size === 0) return finish(next, effects);
   return { state: seal(next), effects };
 }
 
-function counts(s: PutInternal): { acked: number; needed: number; replicas: number } {
-  return { acked: s.acked, needed: s.w, replicas: s.replicas };
+function finish(s: PutInternal, effects: PutEffect[]): PutStep {
+  effects.push({ type: 'done' });
+  return { state: seal({ ...s, pending: new Set(), phase: 'done' }), effects };
+}
+
+function counts(s: PutInternal): {
+  acked: number;
+  needed: number;
+  tried: number;
+  replicas: number;
+} {
+  return { acked: s.acked, needed: s.w, tried: s.tried, replicas: s.targets.length };
 }

@@ -1,8 +1,9 @@
 import { assert } from './assert.js';
-import { targetsMax, type Target } from './types.js';
+import type { PreferenceEntry } from '@ringstore/ring';
+import { targetsMax } from './types.js';
 
 /** Checks what the shell passes in; every violation is a bug in the caller. */
-export function checkTargets(targets: readonly Target[]): ReadonlySet<string> {
+export function checkTargets(targets: readonly PreferenceEntry[]): ReadonlySet<string> {
   assert(targets.length <= targetsMax, `${targets.length} targets exceed targetsMax=${targetsMax}`);
   const ids = new Set<string>();
   for (const target of targets) {

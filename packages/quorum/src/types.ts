@@ -1,13 +1,3 @@
-/**
- * One node a request goes to. `hintFor` set means a fallback standing in for that primary replica
- * (sloppy quorum): it stores the write with a hint and its answers count toward W and R, but it is
- * never read-repaired.
- */
-export interface Target {
-  readonly nodeId: string;
-  readonly hintFor: string | undefined;
-}
-
 /** What a get needs to know about the objects it reads; quorum never looks inside them. */
 export interface ObjectOps<O> {
   /** Join of two replicas' objects: commutative, associative and idempotent (e.g. DVVSet sync). */
@@ -17,15 +7,21 @@ export interface ObjectOps<O> {
 }
 
 /**
- * An operating error: the quorum was not met. The numbers explain it: `acked` of `needed`
- * (W or R) answered, out of `replicas` targets.
+ * An operating error: the quorum was not met. Its meaning is in fields, never only in the message
+ * (riak's `{w_val_unsatisfied, W, NumW}`): `acked` of `needed` (W or R) answered; `tried` targets
+ * were asked, of `replicas` in the preference list; `applied` says whether anything may have been
+ * written ('none': provably nothing, so a retry cannot duplicate it).
  */
 export interface QuorumFailure {
-  readonly kind: 'unavailable' | 'timeout';
+  /** unavailable: too few answered; timeout: the deadline passed; local-failed: the coordinator's own write failed. */
+  readonly kind: 'unavailable' | 'timeout' | 'local-failed';
   readonly op: 'put' | 'get';
+  readonly applied: 'none' | 'maybe';
   readonly acked: number;
   readonly needed: number;
+  readonly tried: number;
   readonly replicas: number;
+  /** For people: the same numbers in a sentence ("put acked 1 of W=2 (3 replicas tried; ...)"). */
   readonly message: string;
 }
 
