@@ -1,14 +1,13 @@
 export type { TreeOptions } from './merkle-tree.js';
-export {
-  MerkleTree,
-  childIndexes,
-  fanoutMax,
-  hashBytes,
-  segmentsMax,
-  treeOptionsDefault,
-} from './merkle-tree.js';
-export type { DiffResult } from './diff.js';
-export { compareLevel, diff, diffWithStats } from './diff.js';
+export { MerkleTree, childIndexes } from './merkle-tree.js';
+export { compareLevel } from './compare-level.js';
+export type {
+  DescentEffect,
+  DescentEvent,
+  DescentOptions,
+  DescentState,
+  DescentStep,
+} from './descent.js';
+export { startDescent, stepDescent } from './descent.js';
 export type { MerkleWireError, MerkleWireErrorCode } from './wire.js';
-export { checkLevelRequest, checkLevelResponse } from './wire.js';
-export { Sha256, sha256, sha256Bytes } from './sha256.js';
+export { checkLevelRequest } from './wire.js';

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MerkleTree, checkLevelRequest, checkLevelResponse, hashBytes } from './index.js';
+import { MerkleTree, checkLevelRequest } from './index.js';
+import { hashBytes } from './merkle-tree.js';
+import { checkLevelResponse } from './wire.js';
 
 describe('checkLevelRequest', () => {
   const tree = MerkleTree.create({ segments: 1024, fanout: 32 });

@@ -1,6 +1,8 @@
 import type { Hash } from 'node:crypto';
+import fc from 'fast-check';
 import type { TreeOptions } from '../index.js';
-import { MerkleTree, childIndexes, compareLevel } from '../index.js';
+import { MerkleTree } from '../index.js';
+import { treeOptionsDefault } from '../merkle-tree.js';
 
 const encoder = new TextEncoder();
 
@@ -19,31 +21,60 @@ export function treeFrom(entries: ReadonlyMap<string, string>, options: TreeOpti
   return tree;
 }
 
+/** Tree shapes the properties run over: the default, a wider one, a deep one, a lone segment. */
+export const shapes: readonly TreeOptions[] = [
+  treeOptionsDefault,
+  { segments: 2048, fanout: 32 },
+  { segments: 16, fanout: 4 },
+  { segments: 1, fanout: 2 },
+];
+
+/**
+ * Two replicas: shared keys, plus keys one side changed, dropped or added. The segments of the
+ * touched keys are exactly the segments that must differ.
+ */
+export const replicasArbitrary = fc
+  .record({
+    options: fc.constantFrom(...shapes),
+    keys: fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { maxLength: 300 }),
+    touched: fc.array(fc.constantFrom('changed', 'dropped', 'added', 'same'), { maxLength: 300 }),
+  })
+  .map(({ options, keys, touched }) => {
+    const a = new Map<string, string>();
+    const b = new Map<string, string>();
+    const touchedKeys: string[] = [];
+    keys.forEach((key, i) => {
+      const how = touched[i] ?? 'same';
+      if (how !== 'added') a.set(key, `v1:${key}`);
+      if (how === 'changed') b.set(key, `v2:${key}`);
+      if (how === 'added' || how === 'same') b.set(key, `v1:${key}`);
+      if (how !== 'same') touchedKeys.push(key);
+    });
+    return { options, a, b, touchedKeys };
+  });
+
+/** The segments of these keys, ascending, once each. */
+export function segmentsOfKeys(options: TreeOptions, keys: readonly string[]): number[] {
+  const tree = MerkleTree.create(options);
+  const segments = new Set(keys.map((key) => tree.segmentOf(keyBytes(key))));
+  return [...segments].sort((x, y) => x - y);
+}
+
+/** Segments whose leaf hashes differ, found by comparing every leaf (no descent), ascending. */
+export function differingLeaves(a: MerkleTree, b: MerkleTree): number[] {
+  const leafLevel = a.levelCount() - 1;
+  const all = Array.from({ length: a.levelWidth(leafLevel) }, (_, i) => i);
+  const leavesA = a.level(leafLevel, all);
+  const leavesB = b.level(leafLevel, all);
+  return all.filter((_, k) => !Buffer.from(leavesA[k]!).equals(leavesB[k]!));
+}
+
 /** Every hash on every level, as hex, so trees compare with toEqual. */
 export function allLevels(tree: MerkleTree): string[][] {
   return Array.from({ length: tree.levelCount() }, (_, level) => {
     const indexes = Array.from({ length: tree.levelWidth(level) }, (_, i) => i);
     return tree.level(level, indexes).map((hash) => Buffer.from(hash).toString('hex'));
   });
-}
-
-/**
- * The networked exchange, one level per round trip: ask the remote for the hashes of the nodes
- * that are still in question, keep those that differ, ask for their children next.
- */
-export function exchange(
-  local: MerkleTree,
-  remote: MerkleTree,
-): { segments: number[]; roundTrips: number } {
-  let indexes = [0];
-  let roundTrips = 0;
-  for (let level = 0; level < local.levelCount() && indexes.length > 0; level++) {
-    roundTrips++;
-    const differing = compareLevel(local, level, indexes, remote.level(level, indexes));
-    if (level === local.levelCount() - 1) return { segments: differing, roundTrips };
-    indexes = differing.flatMap((index) => childIndexes(local, level, index));
-  }
-  return { segments: [], roundTrips };
 }
 
 /**
