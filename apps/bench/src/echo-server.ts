@@ -9,6 +9,11 @@ import { KVService, type KVServer } from '@ringstore/proto';
 /** A context as long as a three-replica DVVSet context. */
 export const echoContextBytes = 48;
 
+/** The harness's valueBytesMax (4 MiB, gRPC's default message size), kept here to start fast. */
+const valueBytesMax = 4 * 1024 * 1024;
+/** After SIGTERM, how long open calls may finish before the server exits anyway. */
+const shutdownGraceMs = 2_000;
+
 const program = new Command('ringstore-bench-echo')
   .requiredOption('--listen <host:port>', 'address to serve on')
   .option(
@@ -16,8 +21,8 @@ const program = new Command('ringstore-bench-echo')
     'size of the value in every answer',
     (raw) => {
       const n = Number(raw);
-      if (!Number.isInteger(n) || n < 0 || n > 4 * 1024 * 1024)
-        throw new InvalidArgumentError('--value-bytes must be in 0..4194304');
+      if (!Number.isInteger(n) || n < 0 || n > valueBytesMax)
+        throw new InvalidArgumentError(`--value-bytes must be in 0..${valueBytesMax}`);
       return n;
     },
     100,
@@ -44,7 +49,7 @@ server.bindAsync(listen, ServerCredentials.createInsecure(), (error) => {
 });
 const shutdown = (): void => {
   server.tryShutdown(() => process.exit(0));
-  setTimeout(() => process.exit(0), 2_000).unref();
+  setTimeout(() => process.exit(0), shutdownGraceMs).unref();
 };
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);

@@ -22,10 +22,13 @@ export interface Driver {
   close(): Promise<void>;
 }
 
-/** Bounds of the harness. */
+/** Most workers: far past the point where one client process saturates. */
 export const concurrencyMax = 4096;
+/** Longest measured phase: an hour; longer runs belong to a soak test, not a benchmark. */
 export const durationMsMax = 3_600_000;
+/** Most operations of one phase: hours at the rates a laptop cluster reaches. */
 export const operationsMax = 1_000_000_000;
+/** Largest value: 4 MiB, gRPC's default message limit. */
 export const valueBytesMax = 4 * 1024 * 1024;
 
 /** When a phase ends: after this many operations were started, or this much time. */
@@ -131,6 +134,9 @@ function stopRule(stop: Stop, startedMs: number, tally: Tally): () => boolean {
   return () => tally.started < operationsLimit && performance.now() < endMs;
 }
 
+/** Seed spacing between workers (2^32 over the golden ratio): their streams start far apart. */
+const workerSeedStep = 0x9e3779b9;
+
 /** One closed-loop worker: the next operation as soon as the last one answered, while `more`. */
 async function phaseWorker(
   options: PhaseOptions,
@@ -139,7 +145,7 @@ async function phaseWorker(
   tally: Tally,
 ): Promise<void> {
   const { driver, workload } = options;
-  const random = seededRandom(options.seed + index * 0x9e3779b9);
+  const random = seededRandom(options.seed + index * workerSeedStep);
   const chooseKey =
     options.records > 0 ? keyChooser(options.distribution, options.records, random) : () => 0;
   const makeValue = valueMaker(options.valueBytes, random);

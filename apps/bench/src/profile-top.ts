@@ -29,6 +29,11 @@ export interface FunctionTime {
   readonly totalPct: number;
 }
 
+/** Deepest stack walked per sample: far beyond any real stack, and a stop on a malformed cycle. */
+export const stackDepthMax = 10_000;
+/** Functions listed when --top is not given: one screen. */
+export const topDefault = 25;
+
 function label(node: ProfileNode): string {
   const f = node.callFrame;
   const name = f.functionName === '' ? '(anonymous)' : f.functionName;
@@ -56,7 +61,7 @@ export function summarise(profile: CpuProfile): { totalMs: number; functions: Fu
     const seen = new Set<string>();
     for (
       let cur: number | undefined = id, guard = 0;
-      cur !== undefined && guard < 10_000;
+      cur !== undefined && guard < stackDepthMax;
       cur = parent.get(cur), guard++
     ) {
       const node = byId.get(cur);
@@ -84,7 +89,7 @@ export function summarise(profile: CpuProfile): { totalMs: number; functions: Fu
 function main(argv: readonly string[]): number {
   const file = argv[0];
   const topIndex = argv.indexOf('--top');
-  const top = topIndex >= 0 ? Number(argv[topIndex + 1]) : 25;
+  const top = topIndex >= 0 ? Number(argv[topIndex + 1]) : topDefault;
   if (file === undefined || !Number.isInteger(top) || top < 1) {
     process.stderr.write('usage: profile-top FILE.cpuprofile [--top N]\n');
     return 2;

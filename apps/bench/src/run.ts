@@ -46,7 +46,9 @@ export interface BenchIo {
 
 /** Largest record count (a load phase beyond this takes hours against a laptop cluster). */
 export const recordsMax = 10_000_000;
+/** Fewest nodes: N=3 replicas need three; etcd needs three members to survive one failure. */
 export const nodesMin = 3;
+/** Most nodes: beyond 16 processes a laptop measures its scheduler, not the store. */
 export const nodesMax = 16;
 
 function intIn(name: string, min: number, max: number): (raw: string) => number {

@@ -14,7 +14,14 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/** A server's time to exit after SIGTERM before SIGKILL: etcd flushes its WAL, grpc-js drains. */
 export const serverStopTimeoutMs = 10_000;
+/** Deadline of one readiness probe: a local server that serves answers in milliseconds. */
+export const probeDeadlineMs = 1_000;
+/** Between readiness probes: a start is noticed within a tenth of a second, at little cost. */
+export const readyPollMs = 100;
+/** Log lines shown when a server fails to start: its last error, with some context. */
+export const readyLogTailLines = 20;
 
 export function startServerProcess(
   command: string,
@@ -57,7 +64,7 @@ export async function waitReady(
       const exit = p.child.exitInfo();
       if (exit)
         throw new Error(
-          `${what} exited (${describeExit(exit)}) before it was ready; end of ${p.logFile}:\n${await readLogTail(p.logFile, 20)}`,
+          `${what} exited (${describeExit(exit)}) before it was ready; end of ${p.logFile}:\n${await readLogTail(p.logFile, readyLogTailLines)}`,
         );
     }
     try {
@@ -66,10 +73,12 @@ export async function waitReady(
     } catch (e) {
       last = e;
     }
-    await sleep(100);
+    await sleep(readyPollMs);
   }
   const tails = await Promise.all(
-    processes.map(async (p) => `--- ${p.logFile}\n${await readLogTail(p.logFile, 20)}`),
+    processes.map(
+      async (p) => `--- ${p.logFile}\n${await readLogTail(p.logFile, readyLogTailLines)}`,
+    ),
   );
   throw new Error(
     `${what} not ready after ${timeoutMs} ms (last error: ${last instanceof Error ? last.message : String(last)})\n${tails.join('\n')}`,

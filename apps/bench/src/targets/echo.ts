@@ -5,7 +5,7 @@ import { credentials } from '@grpc/grpc-js';
 import { KVClient } from '@ringstore/proto';
 import { freePort } from '@ringstore/tools';
 import { InsertSequence, type Driver } from '../harness.js';
-import { startServerProcess, waitReady } from './child.js';
+import { probeDeadlineMs, startServerProcess, waitReady } from './child.js';
 import type { Backend, BackendOptions } from './target.js';
 import { callUnary } from './unary.js';
 
@@ -13,6 +13,7 @@ import { callUnary } from './unary.js';
 export const echoServerScript = fileURLToPath(
   new URL('../../dist/echo-server.js', import.meta.url),
 );
+/** Bound on the echo server's start: a node process loading grpc-js, on a busy CI machine too. */
 export const echoStartTimeoutMs = 15_000;
 
 /** Same requests as the SDK sends to a node, over one channel. */
@@ -58,7 +59,7 @@ export async function startEcho(options: BackendOptions): Promise<Backend> {
     options.workDir,
   );
   try {
-    const probe = echoDriver(address, 1_000);
+    const probe = echoDriver(address, probeDeadlineMs);
     try {
       await waitReady(
         'echo server',

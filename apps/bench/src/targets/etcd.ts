@@ -10,11 +10,12 @@ import {
 import { loadSync } from '@grpc/proto-loader';
 import { freePorts } from '@ringstore/tools';
 import { InsertSequence, type Driver } from '../harness.js';
-import { startServerProcess, waitReady, type ServerProcess } from './child.js';
+import { probeDeadlineMs, startServerProcess, waitReady, type ServerProcess } from './child.js';
 import type { Backend, BackendOptions } from './target.js';
 import { callUnary, type UnaryMethod } from './unary.js';
 
 export const etcdProtoFile = fileURLToPath(new URL('../../proto/etcd-kv.proto', import.meta.url));
+/** Bound on a local cluster's start: members elect a leader in seconds, even on a slow disk. */
 export const etcdStartTimeoutMs = 30_000;
 export const etcdInstallHint =
   "install Debian's etcd-server package (apt-get install etcd-server), or pass --etcd-bin PATH, or --etcd-address of a running cluster";
@@ -88,19 +89,10 @@ export function etcdDriver(addresses: readonly string[], deadlineMs: number): Dr
 /** A local etcd cluster of `nodes` members on 127.0.0.1 (default etcd settings: fsync on every commit). */
 export async function startEtcd(options: BackendOptions): Promise<Backend> {
   const inserts = new InsertSequence(options.records);
-  if (options.addresses) {
-    const addresses = options.addresses;
-    return {
-      kind: 'etcd',
-      description: `etcd at ${addresses.join(',')}`,
-      inserts,
-      driver: () => Promise.resolve(etcdDriver(addresses, options.deadlineMs)),
-      stop: () => Promise.resolve(),
-    };
-  }
+  if (options.addresses) return givenEtcd(options.addresses, inserts, options.deadlineMs);
   const bin = findEtcd(options.etcdBin);
   const ports = await freePorts(options.nodes * 2);
-  const members = Array.from({ length: options.nodes }, (_, i) => ({
+  const members: EtcdMember[] = Array.from({ length: options.nodes }, (_, i) => ({
     name: `e${i + 1}`,
     client: ports[2 * i]!,
     peer: ports[2 * i + 1]!,
@@ -109,54 +101,14 @@ export async function startEtcd(options: BackendOptions): Promise<Backend> {
   const dir = join(options.workDir, 'etcd');
   mkdirSync(dir, { recursive: true });
   const processes: ServerProcess[] = members.map((m) =>
-    startServerProcess(
-      bin,
-      [
-        '--name',
-        m.name,
-        '--data-dir',
-        join(dir, m.name),
-        '--listen-client-urls',
-        `http://127.0.0.1:${m.client}`,
-        '--advertise-client-urls',
-        `http://127.0.0.1:${m.client}`,
-        '--listen-peer-urls',
-        `http://127.0.0.1:${m.peer}`,
-        '--initial-advertise-peer-urls',
-        `http://127.0.0.1:${m.peer}`,
-        '--initial-cluster',
-        initialCluster,
-        '--initial-cluster-state',
-        'new',
-        '--initial-cluster-token',
-        'ringstore-bench',
-        '--log-level',
-        'warn',
-      ],
-      join(dir, `${m.name}.log`),
-      dir,
-    ),
+    startServerProcess(bin, memberArgs(m, dir, initialCluster), join(dir, `${m.name}.log`), dir),
   );
   const stop = async (): Promise<void> => {
     await Promise.all(processes.map((p) => p.stop()));
   };
   const addresses = members.map((m) => `127.0.0.1:${m.client}`);
   try {
-    const probe = etcdDriver(addresses, 1_000);
-    try {
-      // A put through every member: the cluster has a leader and every member serves.
-      await waitReady(
-        'etcd',
-        processes,
-        async () => {
-          for (let i = 0; i < addresses.length; i++)
-            await probe.insert(Buffer.from('bench-probe'), Buffer.from('x'));
-        },
-        etcdStartTimeoutMs,
-      );
-    } finally {
-      await probe.close();
-    }
+    await waitEtcdReady(processes, addresses);
   } catch (e) {
     await stop();
     throw e;
@@ -168,4 +120,71 @@ export async function startEtcd(options: BackendOptions): Promise<Backend> {
     driver: () => Promise.resolve(etcdDriver(addresses, options.deadlineMs)),
     stop,
   };
+}
+
+interface EtcdMember {
+  readonly name: string;
+  readonly client: number;
+  readonly peer: number;
+}
+
+/** A running cluster at the given addresses: the bench neither starts nor stops it. */
+function givenEtcd(
+  addresses: readonly string[],
+  inserts: InsertSequence,
+  deadlineMs: number,
+): Backend {
+  return {
+    kind: 'etcd',
+    description: `etcd at ${addresses.join(',')}`,
+    inserts,
+    driver: () => Promise.resolve(etcdDriver(addresses, deadlineMs)),
+    stop: () => Promise.resolve(),
+  };
+}
+
+function memberArgs(m: EtcdMember, dir: string, initialCluster: string): string[] {
+  return [
+    '--name',
+    m.name,
+    '--data-dir',
+    join(dir, m.name),
+    '--listen-client-urls',
+    `http://127.0.0.1:${m.client}`,
+    '--advertise-client-urls',
+    `http://127.0.0.1:${m.client}`,
+    '--listen-peer-urls',
+    `http://127.0.0.1:${m.peer}`,
+    '--initial-advertise-peer-urls',
+    `http://127.0.0.1:${m.peer}`,
+    '--initial-cluster',
+    initialCluster,
+    '--initial-cluster-state',
+    'new',
+    '--initial-cluster-token',
+    'ringstore-bench',
+    '--log-level',
+    'warn',
+  ];
+}
+
+/** Until a put through every member succeeds: the cluster has a leader and every member serves. */
+async function waitEtcdReady(
+  processes: readonly ServerProcess[],
+  addresses: readonly string[],
+): Promise<void> {
+  const probe = etcdDriver(addresses, probeDeadlineMs);
+  try {
+    await waitReady(
+      'etcd',
+      processes,
+      async () => {
+        for (let i = 0; i < addresses.length; i++)
+          await probe.insert(Buffer.from('bench-probe'), Buffer.from('x'));
+      },
+      etcdStartTimeoutMs,
+    );
+  } finally {
+    await probe.close();
+  }
 }

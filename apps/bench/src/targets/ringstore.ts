@@ -47,6 +47,10 @@ export async function ringstoreDriver(
   };
 }
 
+/** The storage node's own N and R=W, which the bench leaves as they are (for the description). */
+const nodeReplicasDefault = 3;
+const nodeQuorumDefault = 2;
+
 /** A local cluster of `nodes` ringstore-node processes (N=3, R=W=2, the defaults), or a given one. */
 export async function startRingstore(options: BackendOptions): Promise<Backend> {
   const inserts = new InsertSequence(options.records);
@@ -89,10 +93,11 @@ export async function startRingstore(options: BackendOptions): Promise<Backend> 
     extraArgs: ['--log-level', 'warn'],
     commandPrefix,
   });
-  const replicas = Math.min(3, options.nodes);
+  const replicas = Math.min(nodeReplicasDefault, options.nodes);
+  const quorum = Math.min(nodeQuorumDefault, replicas);
   return make(
     cluster.nodes.map((n) => n.address),
-    `ringstore: ${options.nodes} local nodes, N=${replicas} R=${Math.min(2, replicas)} W=${Math.min(2, replicas)}, SQLite synchronous=NORMAL`,
+    `ringstore: ${options.nodes} local nodes, N=${replicas} R=${quorum} W=${quorum}, SQLite synchronous=NORMAL`,
     () => cluster.stop(),
   );
 }
