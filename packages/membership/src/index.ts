@@ -27,4 +27,6 @@ export {
   zoneLengthMax,
 } from './gossip-check.js';
 export { pickGossipPeer } from './gossip-peer.js';
+export type { LivenessOptions, MemberLiveness, Transition } from './liveness-table.js';
+export { LivenessTable, livenessDefaults } from './liveness-table.js';
 export { AssertionError } from './assert.js';

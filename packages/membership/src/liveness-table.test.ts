@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest';
+import { LivenessTable, livenessDefaults, type LivenessOptions } from './index.js';
+import { seededRng } from './test-support/rng.js';
+
+const gossipIntervalMs = 1_000;
+const options: LivenessOptions = { ...livenessDefaults(gossipIntervalMs), phiThreshold: 8 };
+const members = ['n1', 'n2', 'n3'];
+/** Steps of the silence search, and the longest silence it looks at. */
+const probeStepMs = 10;
+const silenceSearchMaxMs = 60_000;
+
+function table(startMs = 0): LivenessTable {
+  return new LivenessTable('n1', members, options, startMs);
+}
+
+/** Feeds `rounds` heartbeats of `id`, one gossip interval apart give or take `jitterMs`; returns the last one's time. */
+function feed(
+  t: LivenessTable,
+  id: string,
+  fromMs: number,
+  rounds: number,
+  jitterMs: number,
+  rng: () => number,
+): number {
+  let nowMs = fromMs;
+  for (let i = 0; i < rounds; i++) {
+    nowMs += gossipIntervalMs + Math.round((rng() * 2 - 1) * jitterMs);
+    t.heard(id, nowMs);
+  }
+  return nowMs;
+}
+
+/** The first silence after `lastHeardMs` at which `id` is down. */
+function silenceUntilDown(t: LivenessTable, id: string, lastHeardMs: number): number {
+  for (let silenceMs = 0; silenceMs <= silenceSearchMaxMs; silenceMs += probeStepMs) {
+    if (!t.isUp(id, lastHeardMs + silenceMs)) return silenceMs;
+  }
+  throw new Error(`${id} still up after ${silenceSearchMaxMs} ms of silence`);
+}
+
+describe('LivenessTable: phi-accrual detection', () => {
+  it('starts every member up, with nothing to report', () => {
+    const t = table(5_000);
+    for (const id of members) expect(t.of(id, 5_000)).toMatchObject({ up: true, suspected: false });
+    expect(t.transitions(5_000)).toEqual([]);
+  });
+
+  it('keeps a member up while it is heard every interval, with jitter', () => {
+    const t = table();
+    const rng = seededRng(42);
+    let nowMs = 0;
+    for (let round = 0; round < 500; round++) {
+      const nextMs = nowMs + gossipIntervalMs + Math.round((rng() * 2 - 1) * 300);
+      // Just before the next heartbeat arrives is the worst moment.
+      expect(t.isUp('n2', nextMs - 1)).toBe(true);
+      expect(t.of('n2', nextMs - 1).phi).toBeLessThan(options.phiThreshold);
+      t.heard('n2', nextMs);
+      expect(t.transitions(nextMs).filter((x) => x.nodeId === 'n2')).toEqual([]);
+      nowMs = nextMs;
+    }
+  });
+
+  it('turns a silent member down after a few intervals, and for good while it stays silent', () => {
+    const t = table();
+    const lastHeardMs = feed(t, 'n2', 0, 200, 200, seededRng(7));
+    const silenceMs = silenceUntilDown(t, 'n2', lastHeardMs);
+    console.log(
+      `liveness: a member heard every ${gossipIntervalMs} ms (±200 ms) is down after ${silenceMs} ms of silence (phi ${options.phiThreshold})`,
+    );
+    expect(silenceMs).toBeGreaterThanOrEqual(3_000);
+    expect(silenceMs).toBeLessThanOrEqual(10_000);
+    expect(t.isUp('n2', lastHeardMs + silenceMs - probeStepMs)).toBe(true);
+    for (const laterMs of [1, 1_000, 60_000, 3_600_000])
+      expect(t.isUp('n2', lastHeardMs + silenceMs + laterMs)).toBe(false);
+    expect(t.of('n2', lastHeardMs + silenceMs).phi).toBeGreaterThanOrEqual(options.phiThreshold);
+  });
+
+  it('convicts a member never heard from since startup in the same sane range', () => {
+    const t = table(1_000);
+    const silenceMs = silenceUntilDown(t, 'n3', 1_000);
+    console.log(`liveness: a member never heard from after startup is down after ${silenceMs} ms`);
+    expect(silenceMs).toBeGreaterThanOrEqual(3_000);
+    expect(silenceMs).toBeLessThanOrEqual(10_000);
+  });
+
+  it('makes a silent member up again at once when it is heard', () => {
+    const t = table();
+    const lastHeardMs = feed(t, 'n2', 0, 50, 200, seededRng(3));
+    const downMs = lastHeardMs + 30_000;
+    expect(t.isUp('n2', downMs)).toBe(false);
+    t.heard('n2', downMs);
+    expect(t.isUp('n2', downMs)).toBe(true);
+    // The outage was not taken as a sample: regular heartbeats keep it up right away.
+    const againMs = feed(t, 'n2', downMs, 5, 0, seededRng(4));
+    expect(t.isUp('n2', againMs + 2_000)).toBe(true);
+  });
+});
+
+describe('LivenessTable: local suspicion', () => {
+  const startMs = 10_000;
+
+  it('makes a member down at once for suspicionMinMs, then up again', () => {
+    const t = table(startMs);
+    t.heard('n2', startMs);
+    t.suspect('n2', startMs);
+    expect(t.of('n2', startMs)).toMatchObject({ up: false, suspected: true });
+    expect(t.isUp('n2', startMs + options.suspicionMinMs - 1)).toBe(false);
+    expect(t.of('n2', startMs + options.suspicionMinMs)).toMatchObject({
+      up: true,
+      suspected: false,
+    });
+    // Suspicion is local to the member.
+    expect(t.isUp('n3', startMs)).toBe(true);
+  });
+
+  it('doubles the window on each repeated suspicion after expiry, up to suspicionMaxMs', () => {
+    const t = table(startMs);
+    const windowsMs: number[] = [];
+    let nowMs = startMs;
+    for (let i = 0; i < 7; i++) {
+      t.suspect('n2', nowMs);
+      const windowMs = suspectedForMs(t, 'n2', nowMs);
+      windowsMs.push(windowMs);
+      nowMs += windowMs;
+    }
+    expect(windowsMs).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000, 10_000]);
+    expect(options.suspicionMinMs).toBe(1_000);
+    expect(options.suspicionMaxMs).toBe(10_000);
+  });
+
+  it('does not extend an active suspicion, nor step the back-off, when suspected again', () => {
+    const t = table(startMs);
+    t.suspect('n2', startMs);
+    for (const atMs of [1, 500, 999]) t.suspect('n2', startMs + atMs);
+    expect(suspectedForMs(t, 'n2', startMs)).toBe(options.suspicionMinMs);
+    const nextMs = startMs + options.suspicionMinMs;
+    t.suspect('n2', nextMs);
+    expect(suspectedForMs(t, 'n2', nextMs)).toBe(2 * options.suspicionMinMs);
+  });
+
+  it('is cleared by heard(), which also resets the back-off', () => {
+    const t = table(startMs);
+    let nowMs = startMs;
+    for (let i = 0; i < 3; i++) {
+      t.suspect('n2', nowMs);
+      nowMs += suspectedForMs(t, 'n2', nowMs);
+    }
+    t.suspect('n2', nowMs); // an 8 s window
+    expect(t.isUp('n2', nowMs + 100)).toBe(false);
+    t.heard('n2', nowMs + 100);
+    expect(t.of('n2', nowMs + 100)).toMatchObject({ up: true, suspected: false });
+    t.suspect('n2', nowMs + 200);
+    expect(suspectedForMs(t, 'n2', nowMs + 200)).toBe(options.suspicionMinMs);
+  });
+});
+
+/** How long `id` stays suspected from `fromMs` on (found by probing, 1 ms resolution). */
+function suspectedForMs(t: LivenessTable, id: string, fromMs: number): number {
+  let lo = 0;
+  let hi = options.suspicionMaxMs + 1;
+  expect(t.of(id, fromMs).suspected).toBe(true);
+  expect(t.of(id, fromMs + hi).suspected).toBe(false);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (t.of(id, fromMs + mid).suspected) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+describe('LivenessTable: transitions', () => {
+  it('reports each change of up exactly once, and nothing when nothing changed', () => {
+    const t = table(0);
+    t.heard('n2', 1_000);
+    t.heard('n3', 1_000);
+    expect(t.transitions(1_000)).toEqual([]);
+    t.suspect('n2', 1_500);
+    expect(t.transitions(1_500)).toEqual([
+      { nodeId: 'n2', up: false, suspected: true, phi: t.of('n2', 1_500).phi },
+    ]);
+    expect(t.transitions(1_500)).toEqual([]);
+    expect(t.transitions(2_000)).toEqual([]);
+    expect(t.transitions(2_500)).toEqual([
+      expect.objectContaining({ nodeId: 'n2', up: true, suspected: false }),
+    ]);
+    expect(t.transitions(2_600)).toEqual([]);
+  });
+
+  it('matches the changes of isUp over a seeded run of heartbeats, silences and suspicions', () => {
+    const rng = seededRng(2024);
+    const t = table(0);
+    const ids = ['n2', 'n3'];
+    const upBefore = new Map(ids.map((id) => [id, true]));
+    const silentUntilMs = new Map(ids.map((id) => [id, 0]));
+    let changes = 0;
+    for (let nowMs = 100; nowMs <= 300_000; nowMs += 100) {
+      for (const id of ids) drive(t, id, nowMs, rng, silentUntilMs);
+      const expected = ids.filter((id) => t.isUp(id, nowMs) !== upBefore.get(id));
+      const reported = t.transitions(nowMs);
+      expect(reported.map((x) => x.nodeId)).toEqual(expected);
+      for (const x of reported) {
+        expect(x.up).toBe(!upBefore.get(x.nodeId));
+        upBefore.set(x.nodeId, x.up);
+      }
+      changes += reported.length;
+    }
+    // The run did exercise both directions, many times.
+    expect(changes).toBeGreaterThan(20);
+  });
+});
+
+/** One 100 ms step of a member's life: heard each second unless in a silence; now and then suspected or silenced. */
+function drive(
+  t: LivenessTable,
+  id: string,
+  nowMs: number,
+  rng: () => number,
+  silentUntilMs: Map<string, number>,
+): void {
+  const roll = rng();
+  if (roll < 0.002) silentUntilMs.set(id, nowMs + 3_000 + Math.floor(rng() * 10_000));
+  else if (roll < 0.006) t.suspect(id, nowMs);
+  if (nowMs % gossipIntervalMs === 0 && nowMs >= (silentUntilMs.get(id) ?? 0)) t.heard(id, nowMs);
+}
+
+describe('LivenessTable: self and unknown members', () => {
+  it('always has self up, whatever happens', () => {
+    const t = table(0);
+    t.suspect('n1', 100);
+    t.heard('n1', 200);
+    for (const nowMs of [0, 100, 10_000, 3_600_000])
+      expect(t.of('n1', nowMs)).toEqual({ up: true, phi: 0, suspected: false });
+    expect(t.transitions(3_600_000).map((x) => x.nodeId)).not.toContain('n1');
+  });
+
+  it('has unknown ids down, ignores suspicion of them, and learns a new id from heard()', () => {
+    const t = table(0);
+    expect(t.of('n9', 1_000)).toEqual({
+      up: false,
+      phi: Number.POSITIVE_INFINITY,
+      suspected: false,
+    });
+    t.suspect('n9', 1_000);
+    expect(t.of('n9', 1_000)).toEqual({
+      up: false,
+      phi: Number.POSITIVE_INFINITY,
+      suspected: false,
+    });
+    t.heard('n9', 2_000);
+    expect(t.of('n9', 2_000)).toMatchObject({ up: true, suspected: false });
+    expect(t.of('n9', 2_000).phi).toBeLessThan(options.phiThreshold);
+    // Once known, it is detected like any member.
+    expect(t.isUp('n9', 2_000 + silenceUntilDown(t, 'n9', 2_000))).toBe(false);
+  });
+
+  it('tolerates a clock that steps back: the heartbeat counts as just now', () => {
+    const t = table(0);
+    t.heard('n2', 5_000);
+    expect(() => t.heard('n2', 4_999)).not.toThrow();
+    expect(t.isUp('n2', 5_000)).toBe(true);
+  });
+});

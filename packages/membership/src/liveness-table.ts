@@ -1,0 +1,133 @@
+import type { Detector, DetectorOptions } from './detector.js';
+import { heartbeat, isAvailable, newDetector, phi } from './detector.js';
+
+export interface LivenessOptions {
+  readonly phiThreshold: number;
+  /** First local suspicion after a failed request; doubles on repeats up to suspicionMaxMs. */
+  readonly suspicionMinMs: number;
+  readonly suspicionMaxMs: number;
+  readonly detector: DetectorOptions;
+}
+
+/**
+ * Detector and suspicion settings for a gossip interval. phi uses the normal model (Akka's) with a
+ * standard deviation floor of half an interval and two silent intervals tolerated: with the
+ * exponential model (Cassandra's) phi 8 is only crossed after about 18 intervals, too slow for
+ * routing. Intervals longer than 3 rounds are outages, not samples.
+ */
+export function livenessDefaults(gossipIntervalMs: number): Omit<LivenessOptions, 'phiThreshold'> {
+  return {
+    suspicionMinMs: 1_000,
+    suspicionMaxMs: 10_000,
+    detector: {
+      distribution: 'normal',
+      minStdDevMs: gossipIntervalMs / 2,
+      acceptableHeartbeatPauseMs: 2 * gossipIntervalMs,
+      firstHeartbeatEstimateMs: gossipIntervalMs,
+      intervalMaxMs: 3 * gossipIntervalMs,
+    },
+  };
+}
+
+/**
+ * Whether a member is up (worth routing to) and why: phi below the threshold and no local
+ * suspicion. A member is down when phi reached the threshold, or while it is suspected.
+ */
+export interface MemberLiveness {
+  readonly up: boolean;
+  readonly phi: number;
+  readonly suspected: boolean;
+}
+
+/** A member that went up or down since the last transitions() call. */
+export interface Transition {
+  readonly nodeId: string;
+  readonly up: boolean;
+  readonly phi: number;
+  readonly suspected: boolean;
+}
+
+interface Entry {
+  detector: Detector;
+  lastHeardMs: number;
+  suspectedUntilMs: number;
+  suspicionMs: number;
+  reportedUp: boolean;
+}
+
+/**
+ * Per-member liveness: a phi-accrual detector fed by gossip arrivals (a member's heartbeat
+ * advancing), plus local suspicion after a failed request. Time is an argument, so tests drive it
+ * with a fake clock. Detection changes routing only, never ownership (DESIGN.md section 5).
+ */
+export class LivenessTable {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly selfId: string,
+    memberIds: readonly string[],
+    private readonly options: LivenessOptions,
+    startMs: number,
+  ) {
+    // Members start as heard-from at startup: they are routed to until the evidence says otherwise.
+    for (const id of memberIds) if (id !== selfId) this.entries.set(id, this.fresh(startMs));
+  }
+
+  private fresh(nowMs: number): Entry {
+    return {
+      detector: heartbeat(newDetector(this.options.detector), nowMs),
+      lastHeardMs: nowMs,
+      suspectedUntilMs: 0,
+      suspicionMs: this.options.suspicionMinMs,
+      reportedUp: true,
+    };
+  }
+
+  /** Gossip showed the member's heartbeat (or generation) advance. */
+  heard(nodeId: string, nowMs: number): void {
+    if (nodeId === this.selfId) return;
+    const entry = this.entries.get(nodeId);
+    if (entry === undefined) {
+      this.entries.set(nodeId, this.fresh(nowMs));
+      return;
+    }
+    // The detector needs time to move forwards; a clock that stepped back counts as "just now".
+    entry.lastHeardMs = Math.max(entry.lastHeardMs, nowMs);
+    entry.detector = heartbeat(entry.detector, entry.lastHeardMs);
+    entry.suspectedUntilMs = 0;
+    entry.suspicionMs = this.options.suspicionMinMs;
+  }
+
+  suspect(nodeId: string, nowMs: number): void {
+    const entry = this.entries.get(nodeId);
+    if (entry === undefined) return;
+    if (entry.suspectedUntilMs > nowMs) return; // already suspected: one failure burst, one back-off step
+    entry.suspectedUntilMs = nowMs + entry.suspicionMs;
+    entry.suspicionMs = Math.min(this.options.suspicionMaxMs, entry.suspicionMs * 2);
+  }
+
+  of(nodeId: string, nowMs: number): MemberLiveness {
+    if (nodeId === this.selfId) return { up: true, phi: 0, suspected: false };
+    const entry = this.entries.get(nodeId);
+    if (entry === undefined) return { up: false, phi: Number.POSITIVE_INFINITY, suspected: false };
+    const suspected = entry.suspectedUntilMs > nowMs;
+    const belowThreshold = isAvailable(entry.detector, nowMs, this.options.phiThreshold);
+    return { up: belowThreshold && !suspected, phi: phi(entry.detector, nowMs), suspected };
+  }
+
+  isUp(nodeId: string, nowMs: number): boolean {
+    return this.of(nodeId, nowMs).up;
+  }
+
+  /** Members that went up or down since the last call: each change is reported once. */
+  transitions(nowMs: number): Transition[] {
+    const changed: Transition[] = [];
+    for (const [nodeId, entry] of this.entries) {
+      const now = this.of(nodeId, nowMs);
+      if (now.up === entry.reportedUp) continue;
+      entry.reportedUp = now.up;
+      changed.push({ nodeId, ...now });
+    }
+    return changed;
+  }
+}
