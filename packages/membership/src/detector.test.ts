@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Detector, DetectorOptions } from './index.js';
-import { detectorStats, heartbeat, isAvailable, newDetector, phi } from './index.js';
+import { heartbeat, isAvailable, newDetector, phi } from './index.js';
+import { detectorStats } from './detector.js';
 import { seededRng } from './test-support/rng.js';
 
 const threshold = 8;

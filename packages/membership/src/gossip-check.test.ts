@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { GossipState, MemberState } from './index.js';
-import { checkGossipState, idLengthMax, initialState, membersMax } from './index.js';
+import { checkGossipState } from './index.js';
+import { idLengthMax, membersMax } from './gossip-check.js';
+import { initialState } from './gossip-state.js';
 
 const member: MemberState = {
   id: 'n1',

@@ -1,15 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { GossipState, MemberState } from './index.js';
-import {
-  beat,
-  changedMembers,
-  initialState,
-  memberStatuses,
-  mergeMember,
-  mergeState,
-  setStatus,
-} from './index.js';
+import { beat, changedMembers, memberStatuses, mergeState } from './index.js';
+import { initialState, mergeMember } from './gossip-state.js';
 
 const seed = 20240614;
 const numRuns = 300;
@@ -131,7 +124,7 @@ describe('mergeState', () => {
   });
 });
 
-describe('beat, setStatus and changedMembers', () => {
+describe('beat and changedMembers', () => {
   const self: MemberState = {
     id: 'n2',
     address: 'b:1',
@@ -157,13 +150,6 @@ describe('beat, setStatus and changedMembers', () => {
     expect(state.get('n2')).toBe(self);
     expect(mergeState(state, next).get('n2')).toEqual({ ...self, heartbeat: 2 });
     expect(() => beat(state, 'n9')).toThrow(/no entry for the local node n9/);
-  });
-
-  it('setStatus changes the local status and raises the heartbeat so it spreads', () => {
-    const state = initialState(self);
-    const up = setStatus(state, 'n2', 'up');
-    expect(up.get('n2')).toEqual({ ...self, status: 'up', heartbeat: 1 });
-    expect(mergeState(up, state).get('n2')?.status).toBe('up');
   });
 
   it('changedMembers names the members whose state advanced, for the failure detector', () => {

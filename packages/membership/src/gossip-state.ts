@@ -71,11 +71,6 @@ export function beat(state: GossipState, selfId: string): GossipState {
   return replaceSelf(state, selfId, (self) => ({ ...self, heartbeat: self.heartbeat + 1 }));
 }
 
-/** The local node changes its own status (join done, leave started or done); the heartbeat goes up so it spreads. */
-export function setStatus(state: GossipState, selfId: string, status: MemberStatus): GossipState {
-  return replaceSelf(state, selfId, (self) => ({ ...self, status, heartbeat: self.heartbeat + 1 }));
-}
-
 /**
  * Ids, ascending, whose state is newer in `after` than in `before` (or new): the members whose
  * heartbeat just arrived, to feed their failure detectors.
