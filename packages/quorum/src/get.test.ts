@@ -1,3 +1,4 @@
+import type { PreferenceEntry } from '@ringstore/ring';
 import { describe, expect, it } from 'vitest';
 import {
   AssertionError,
@@ -7,15 +8,14 @@ import {
   type GetEvent,
   type GetOptions,
   type GetState,
-  type Target,
 } from './index.js';
 import { siblingOps, siblings, type Siblings } from './test-support/siblings.js';
 
 type Effect = GetEffect<Siblings>;
 type Event = GetEvent<Siblings>;
 
-const primary = (nodeId: string): Target => ({ nodeId, hintFor: undefined });
-const fallback = (nodeId: string, hintFor: string): Target => ({ nodeId, hintFor });
+const primary = (nodeId: string): PreferenceEntry => ({ nodeId, hintFor: undefined });
+const fallback = (nodeId: string, hintFor: string): PreferenceEntry => ({ nodeId, hintFor });
 const abc = [primary('a'), primary('b'), primary('c')];
 const reply = (nodeId: string, ...names: string[]): Event => ({
   type: 'reply',
@@ -70,7 +70,7 @@ describe('startGet', () => {
     expect(steps[0]).toEqual([
       { type: 'read', nodeId: 'a' },
       { type: 'read', nodeId: 'd' },
-      { type: 'schedule-timeout', timer: 'request', afterMs: 1000 },
+      { type: 'schedule-timeout', afterMs: 1000, fire: { type: 'timeout' } },
     ]);
   });
 
@@ -84,8 +84,10 @@ describe('startGet', () => {
           failure: {
             kind: 'unavailable',
             op: 'get',
+            applied: 'none',
             acked: 0,
             needed: 2,
+            tried: 0,
             replicas: 1,
             message: 'get 0 of R=2 replicas replied (only 1 replicas available)',
           },
@@ -107,7 +109,7 @@ describe('R counting', () => {
     expect(steps[1]).toEqual([]);
     expect(steps[2]).toEqual([
       { type: 'respond', result: { ok: true, object: siblings('x', 'y') } },
-      { type: 'schedule-timeout', timer: 'repair', afterMs: 200 },
+      { type: 'schedule-timeout', afterMs: 200, fire: { type: 'repair-timeout' } },
     ]);
   });
 
@@ -149,8 +151,10 @@ describe('failures', () => {
         failure: {
           kind: 'unavailable',
           op: 'get',
+          applied: 'none',
           acked: 1,
           needed: 3,
+          tried: 3,
           replicas: 3,
           message: 'get 1 of R=3 replicas replied (3 replicas tried, 1 failed, 0 corrupt)',
         },
@@ -180,8 +184,10 @@ describe('failures', () => {
           failure: {
             kind: 'timeout',
             op: 'get',
+            applied: 'none',
             acked: 2,
             needed: 3,
+            tried: 3,
             replicas: 3,
             message:
               'get timed out: 2 of R=3 replicas replied (3 replicas tried, 0 failed, 0 corrupt)',

@@ -1,3 +1,4 @@
+import type { PreferenceEntry } from '@ringstore/ring';
 import { describe, expect, it } from 'vitest';
 import {
   AssertionError,
@@ -7,12 +8,14 @@ import {
   type PutEvent,
   type PutOptions,
   type PutState,
-  type Target,
+  type QuorumFailure,
 } from './index.js';
 
-const primary = (nodeId: string): Target => ({ nodeId, hintFor: undefined });
-const fallback = (nodeId: string, hintFor: string): Target => ({ nodeId, hintFor });
+const primary = (nodeId: string): PreferenceEntry => ({ nodeId, hintFor: undefined });
+const fallback = (nodeId: string, hintFor: string): PreferenceEntry => ({ nodeId, hintFor });
 const abc = [primary('a'), primary('b'), primary('c')];
+const written: PutEvent = { type: 'local-written' };
+const localFailed: PutEvent = { type: 'local-failed', reason: 'disk full' };
 const ack = (nodeId: string): PutEvent => ({ type: 'ack', nodeId });
 const fail = (nodeId: string): PutEvent => ({ type: 'fail', nodeId, reason: 'down' });
 const timeout: PutEvent = { type: 'timeout' };
@@ -22,7 +25,6 @@ function options(overrides: Partial<PutOptions> = {}): PutOptions {
     targets: abc,
     w: 2,
     localNodeId: 'a',
-    localAcked: true,
     requestTimeoutMs: 1000,
     ...overrides,
   };
@@ -47,107 +49,137 @@ function run(
 const types = (effects: readonly PutEffect[]): string[] => effects.map((e) => e.type);
 const responds = (effects: readonly PutEffect[]) =>
   effects.flatMap((e) => (e.type === 'respond' ? [e.result] : []));
+const replicated = (steps: readonly PutEffect[][]): string[] =>
+  steps.flat().flatMap((e) => (e.type === 'replicate' ? [e.nodeId] : []));
+
+/** The one failure the run responded with; throws when it responded ok or not at all. */
+function failureOf(steps: readonly PutEffect[][]): QuorumFailure {
+  const [result] = steps.flatMap(responds);
+  if (result === undefined || result.ok) throw new Error(`no failure: ${JSON.stringify(result)}`);
+  return result.failure;
+}
 
 describe('startPut', () => {
-  it('replicates to every target but the coordinator that already wrote, then arms the deadline', () => {
+  it('writes locally first and arms the deadline, sending nothing to the other replicas', () => {
     const { steps } = run(options(), []);
     expect(steps[0]).toEqual([
-      { type: 'replicate', nodeId: 'b', hintFor: undefined },
-      { type: 'replicate', nodeId: 'c', hintFor: undefined },
-      { type: 'schedule-timeout', afterMs: 1000 },
+      { type: 'persist-local' },
+      { type: 'schedule-timeout', afterMs: 1000, fire: { type: 'timeout' } },
     ]);
   });
 
-  it('replicates to the coordinator too when it has not written locally', () => {
-    const { steps } = run(options({ localAcked: false }), [ack('b')]);
-    expect(types(steps[0]!)).toEqual(['replicate', 'replicate', 'replicate', 'schedule-timeout']);
-    expect(steps[1]).toEqual([]); // one ack of W=2: the coordinator's own write is not counted
+  it('replicates nothing until the local write is in, then to every other target', () => {
+    const { steps } = run(options(), [written]);
+    expect(replicated(steps.slice(0, 1))).toEqual([]);
+    expect(steps[1]).toEqual([
+      { type: 'replicate', nodeId: 'b', hintFor: undefined },
+      { type: 'replicate', nodeId: 'c', hintFor: undefined },
+    ]);
   });
 
   it('sends a fallback the hint naming the primary it stands in for', () => {
-    const { steps } = run(
-      options({ targets: [primary('a'), primary('b'), fallback('d', 'c')] }),
-      [],
-    );
-    expect(steps[0]).toContainEqual({ type: 'replicate', nodeId: 'd', hintFor: 'c' });
+    const targets = [primary('a'), primary('b'), fallback('d', 'c')];
+    const { steps } = run(options({ targets }), [written]);
+    expect(steps[1]).toContainEqual({ type: 'replicate', nodeId: 'd', hintFor: 'c' });
+  });
+
+  it('replicates from whichever target coordinates, never to the coordinator itself', () => {
+    const { steps } = run(options({ localNodeId: 'b' }), [written]);
+    expect(replicated(steps)).toEqual(['a', 'c']);
+  });
+
+  it('sends the write once even if the local write is reported twice', () => {
+    const { steps } = run(options({ w: 3 }), [written, written, ack('b'), ack('c')]);
+    expect(steps[2]).toEqual([]);
+    expect(replicated(steps)).toEqual(['b', 'c']);
+    expect(responds(steps[4]!)).toEqual([{ ok: true, acked: 3 }]);
   });
 });
 
 describe('W counting', () => {
   it("counts the coordinator's own write toward W", () => {
-    const { steps } = run(options(), [ack('b')]);
-    expect(steps[1]).toEqual([{ type: 'respond', result: { ok: true, acked: 2 } }]);
+    const { steps } = run(options(), [written, ack('b')]);
+    expect(steps[2]).toEqual([{ type: 'respond', result: { ok: true, acked: 2 } }]);
   });
 
-  it('answers at once when the local write alone meets W', () => {
-    const { steps } = run(options({ w: 1 }), []);
-    expect(types(steps[0]!)).toEqual(['replicate', 'replicate', 'schedule-timeout', 'respond']);
-    expect(responds(steps[0]!)).toEqual([{ ok: true, acked: 1 }]);
+  it('with W=1 answers right after the local write and still replicates to the others', () => {
+    const { steps } = run(options({ w: 1 }), [written, ack('b'), ack('c')]);
+    expect(steps[1]).toEqual([
+      { type: 'replicate', nodeId: 'b', hintFor: undefined },
+      { type: 'replicate', nodeId: 'c', hintFor: undefined },
+      { type: 'respond', result: { ok: true, acked: 1 } },
+    ]);
+    expect(steps[2]).toEqual([]);
+    expect(steps[3]).toEqual([{ type: 'done' }]);
   });
 
-  it('does not count a local write on a node that is not one of the targets', () => {
-    const { steps } = run(options({ localNodeId: 'x', w: 2 }), [ack('a')]);
-    expect(types(steps[0]!)).toEqual(['replicate', 'replicate', 'replicate', 'schedule-timeout']);
-    expect(steps[1]).toEqual([]);
+  it('with one target and W=1 answers and is done at the local write', () => {
+    const { steps } = run(options({ targets: [primary('a')], w: 1 }), [written]);
+    expect(steps[1]).toEqual([
+      { type: 'respond', result: { ok: true, acked: 1 } },
+      { type: 'done' },
+    ]);
   });
 
   it('counts acks from fallbacks toward W (sloppy quorum)', () => {
     const targets = [primary('a'), fallback('d', 'b'), fallback('e', 'c')];
-    const { steps } = run(options({ targets, w: 3 }), [ack('d'), ack('e')]);
-    expect(steps[1]).toEqual([]);
-    expect(responds(steps[2]!)).toEqual([{ ok: true, acked: 3 }]);
-  });
-
-  it('counts a duplicated ack once', () => {
-    const { steps } = run(options({ w: 3 }), [ack('b'), ack('b'), ack('c')]);
-    expect(steps[1]).toEqual([]);
+    const { steps } = run(options({ targets, w: 3 }), [written, ack('d'), ack('e')]);
     expect(steps[2]).toEqual([]);
     expect(responds(steps[3]!)).toEqual([{ ok: true, acked: 3 }]);
   });
 
-  it("keeps a node's first answer: an ack after its failure does not count", () => {
-    const { steps } = run(options({ w: 3, requestTimeoutMs: 50 }), [fail('b'), ack('b')]);
-    expect(responds(steps[1]!)[0]).toMatchObject({ ok: false, failure: { acked: 1 } });
+  it('counts a duplicated ack once', () => {
+    const { steps } = run(options({ w: 3 }), [written, ack('b'), ack('b'), ack('c')]);
     expect(steps[2]).toEqual([]);
+    expect(steps[3]).toEqual([]);
+    expect(responds(steps[4]!)).toEqual([{ ok: true, acked: 3 }]);
+  });
+
+  it("keeps a node's first answer: an ack after its failure does not count", () => {
+    const { steps } = run(options({ w: 3 }), [written, fail('b'), ack('b')]);
+    expect(failureOf(steps)).toMatchObject({ acked: 1 });
+    expect(steps[3]).toEqual([]);
   });
 });
 
 describe('after the response', () => {
   it('keeps counting late acks and is done when the last target answers', () => {
-    const { steps } = run(options(), [ack('b'), ack('c')]);
-    expect(types(steps[1]!)).toEqual(['respond']);
-    expect(steps[2]).toEqual([{ type: 'done' }]);
+    const { steps } = run(options(), [written, ack('b'), ack('c')]);
+    expect(types(steps[2]!)).toEqual(['respond']);
+    expect(steps[3]).toEqual([{ type: 'done' }]);
   });
 
   it('is done when the deadline passes before the last answer', () => {
-    const { steps } = run(options(), [ack('b'), timeout]);
-    expect(steps[2]).toEqual([{ type: 'done' }]);
+    const { steps } = run(options(), [written, ack('b'), timeout]);
+    expect(steps[3]).toEqual([{ type: 'done' }]);
   });
 
   it('responds and is done in one step when the last answer also meets W', () => {
-    const { steps } = run(options({ w: 3 }), [ack('c'), ack('b')]);
-    expect(steps[2]).toEqual([
+    const { steps } = run(options({ w: 3 }), [written, ack('c'), ack('b')]);
+    expect(steps[3]).toEqual([
       { type: 'respond', result: { ok: true, acked: 3 } },
       { type: 'done' },
     ]);
   });
 
   it('ignores every event after done and keeps the same state', () => {
-    const { state } = run(options(), [ack('b'), ack('c')]);
-    for (const event of [ack('b'), fail('c'), timeout, ack('a')]) {
+    const { state } = run(options(), [written, ack('b'), ack('c')]);
+    for (const event of [ack('b'), fail('c'), timeout, written, localFailed]) {
       const next = stepPut(state, event);
       expect(next.effects).toEqual([]);
       expect(next.state).toBe(state);
     }
   });
 
-  it("emits 'done' exactly once whatever the order of the remaining events", () => {
+  it("emits one respond and 'done' exactly once, last, whatever the order of events", () => {
     const orders: PutEvent[][] = [
-      [ack('b'), ack('c'), timeout],
-      [ack('b'), timeout, ack('c')],
-      [timeout, ack('b'), ack('c')],
-      [fail('b'), fail('c'), timeout],
-      [fail('b'), timeout, ack('c')],
+      [written, ack('b'), ack('c'), timeout],
+      [written, ack('b'), timeout, ack('c')],
+      [written, timeout, ack('b'), ack('c')],
+      [timeout, written, ack('b'), ack('c')],
+      [written, fail('b'), fail('c'), timeout],
+      [written, fail('b'), timeout, ack('c')],
+      [localFailed, timeout, written],
     ];
     for (const events of orders) {
       const all = run(options(), events).steps.flat();
@@ -159,9 +191,9 @@ describe('after the response', () => {
 });
 
 describe('failures', () => {
-  it('fails fast once W is out of reach, with the numbers and a may-have-reached note', () => {
-    const { steps } = run(options({ w: 3 }), [fail('b')]);
-    expect(steps[1]).toEqual([
+  it('refuses before writing when W exceeds the targets: applied none, nothing tried', () => {
+    const { steps, state } = run(options({ w: 4 }), []);
+    expect(steps[0]).toEqual([
       {
         type: 'respond',
         result: {
@@ -169,8 +201,91 @@ describe('failures', () => {
           failure: {
             kind: 'unavailable',
             op: 'put',
+            applied: 'none',
+            acked: 0,
+            needed: 4,
+            tried: 0,
+            replicas: 3,
+            message: 'put acked 0 of W=4 (only 3 replicas available; the write reached no replica)',
+          },
+        },
+      },
+      { type: 'done' },
+    ]);
+    expect(stepPut(state, written).effects).toEqual([]);
+  });
+
+  it('fails at once when the local write fails, replicating nothing ever', () => {
+    const { steps } = run(options(), [localFailed, written, timeout]);
+    expect(steps[1]).toEqual([
+      {
+        type: 'respond',
+        result: {
+          ok: false,
+          failure: {
+            kind: 'local-failed',
+            op: 'put',
+            applied: 'none',
+            acked: 0,
+            needed: 2,
+            tried: 1,
+            replicas: 3,
+            message:
+              'put failed on the coordinator: acked 0 of W=2 (1 replicas tried; the write reached no replica)',
+          },
+        },
+      },
+      { type: 'done' },
+    ]);
+    expect(steps.slice(2)).toEqual([[], []]);
+    expect(replicated(steps)).toEqual([]);
+  });
+
+  it('fails when the local write fails even with W=1 and every other replica up', () => {
+    const { steps } = run(options({ w: 1 }), [localFailed]);
+    expect(failureOf(steps)).toMatchObject({ kind: 'local-failed', applied: 'none' });
+    expect(replicated(steps)).toEqual([]);
+  });
+
+  it('times out as maybe applied when the deadline passes before the local write answers', () => {
+    const { steps } = run(options(), [timeout, written]);
+    expect(steps[1]).toEqual([
+      {
+        type: 'respond',
+        result: {
+          ok: false,
+          failure: {
+            kind: 'timeout',
+            op: 'put',
+            applied: 'maybe',
+            acked: 0,
+            needed: 2,
+            tried: 1,
+            replicas: 3,
+            message:
+              'put timed out: acked 0 of W=2 (1 replicas tried; the write may have reached some replicas)',
+          },
+        },
+      },
+      { type: 'done' },
+    ]);
+    expect(steps[2]).toEqual([]); // done: a late local write is left to anti-entropy
+  });
+
+  it('fails fast once W is out of reach after the local write, as maybe applied', () => {
+    const { steps } = run(options({ w: 3 }), [written, fail('b')]);
+    expect(steps[2]).toEqual([
+      {
+        type: 'respond',
+        result: {
+          ok: false,
+          failure: {
+            kind: 'unavailable',
+            op: 'put',
+            applied: 'maybe',
             acked: 1,
             needed: 3,
+            tried: 3,
             replicas: 3,
             message:
               'put acked 1 of W=3 (3 replicas tried; the write may have reached some replicas)',
@@ -181,18 +296,18 @@ describe('failures', () => {
   });
 
   it('still waits for the rest after failing fast, then is done', () => {
-    const { steps } = run(options({ w: 3 }), [fail('b'), ack('c')]);
-    expect(steps[2]).toEqual([{ type: 'done' }]);
+    const { steps } = run(options({ w: 3 }), [written, fail('b'), ack('c')]);
+    expect(steps[3]).toEqual([{ type: 'done' }]);
   });
 
   it('does not fail while W is still reachable', () => {
-    const { steps } = run(options({ w: 2 }), [fail('b')]);
-    expect(steps[1]).toEqual([]);
+    const { steps } = run(options({ w: 2 }), [written, fail('b')]);
+    expect(steps[2]).toEqual([]);
   });
 
-  it('fails with a timeout when the deadline passes before W acks', () => {
-    const { steps } = run(options({ w: 3 }), [ack('b'), timeout]);
-    expect(steps[2]).toEqual([
+  it('fails with a timeout when the deadline passes after the local write but before W acks', () => {
+    const { steps } = run(options({ w: 3 }), [written, ack('b'), timeout]);
+    expect(steps[3]).toEqual([
       {
         type: 'respond',
         result: {
@@ -200,8 +315,10 @@ describe('failures', () => {
           failure: {
             kind: 'timeout',
             op: 'put',
+            applied: 'maybe',
             acked: 2,
             needed: 3,
+            tried: 3,
             replicas: 3,
             message:
               'put timed out: acked 2 of W=3 (3 replicas tried; the write may have reached some replicas)',
@@ -212,37 +329,49 @@ describe('failures', () => {
     ]);
   });
 
-  it('fails at once, without replicating, when W exceeds the targets', () => {
-    const { steps, state } = run(options({ w: 4 }), []);
-    expect(types(steps[0]!)).toEqual(['respond', 'done']);
-    expect(responds(steps[0]!)[0]).toMatchObject({
-      ok: false,
-      failure: { kind: 'unavailable', acked: 1, needed: 4, replicas: 3 },
-    });
-    expect(stepPut(state, ack('b')).effects).toEqual([]);
-  });
-
-  it('fails at once with no targets, saying the write reached no replica', () => {
-    const { steps } = run(options({ targets: [], w: 1, localAcked: false }), []);
-    expect(responds(steps[0]!)).toEqual([
-      {
-        ok: false,
-        failure: {
-          kind: 'unavailable',
-          op: 'put',
-          acked: 0,
-          needed: 1,
-          replicas: 0,
-          message: 'put acked 0 of W=1 (only 0 replicas available; the write reached no replica)',
-        },
-      },
-    ]);
+  const fallbackTargets = [primary('a'), fallback('d', 'b'), primary('c'), primary('e')];
+  it.each<[string, PutOptions, PutEvent[], Omit<QuorumFailure, 'op' | 'message'>]>([
+    [
+      'refused (W > targets)',
+      options({ w: 4 }),
+      [],
+      { kind: 'unavailable', applied: 'none', acked: 0, needed: 4, tried: 0, replicas: 3 },
+    ],
+    [
+      'local write failed',
+      options({ targets: fallbackTargets, w: 3 }),
+      [localFailed],
+      { kind: 'local-failed', applied: 'none', acked: 0, needed: 3, tried: 1, replicas: 4 },
+    ],
+    [
+      'deadline before the local write',
+      options({ targets: fallbackTargets, w: 3 }),
+      [timeout],
+      { kind: 'timeout', applied: 'maybe', acked: 0, needed: 3, tried: 1, replicas: 4 },
+    ],
+    [
+      'W out of reach after the local write',
+      options({ targets: fallbackTargets, w: 3 }),
+      [written, fail('d'), ack('c'), fail('e')],
+      { kind: 'unavailable', applied: 'maybe', acked: 2, needed: 3, tried: 4, replicas: 4 },
+    ],
+    [
+      'deadline after the local write, replicas still silent',
+      options({ targets: fallbackTargets, w: 4 }),
+      [written, ack('d'), timeout],
+      { kind: 'timeout', applied: 'maybe', acked: 2, needed: 4, tried: 4, replicas: 4 },
+    ],
+  ])('says what happened in fields: %s', (_name, o, events, expected) => {
+    const { op, message, ...fields } = failureOf(run(o, events).steps);
+    expect(op).toBe('put');
+    expect(fields).toEqual(expected);
+    expect(message).toContain(`acked ${expected.acked} of W=${expected.needed}`);
   });
 });
 
 describe('purity', () => {
   it('gives the same output for the same state and event, and never changes the input state', () => {
-    const { state } = run(options({ w: 3 }), [ack('b')]);
+    const { state } = run(options({ w: 3 }), [written, ack('b')]);
     const first = stepPut(state, ack('c'));
     const second = stepPut(state, ack('c'));
     expect(second).toEqual(first);
@@ -261,6 +390,8 @@ describe('programmer errors', () => {
     ['a node named twice', options({ targets: [primary('a'), primary('b'), primary('b')] })],
     ['an empty node id', options({ targets: [primary('a'), primary('')] })],
     ['a zero deadline', options({ requestTimeoutMs: 0 })],
+    ['a coordinator that is not one of the targets', options({ localNodeId: 'x' })],
+    ['no targets (so no coordinator among them)', options({ targets: [], w: 1 })],
     [
       'too many targets',
       options({ targets: Array.from({ length: 65 }, (_, i) => primary(`n${i}`)) }),
@@ -270,7 +401,13 @@ describe('programmer errors', () => {
   });
 
   it('asserts on an answer from a node it never wrote to', () => {
-    const { state } = run(options(), []);
+    const { state } = run(options(), [written]);
     expect(() => stepPut(state, ack('z'))).toThrow(/not a target/);
+  });
+
+  it("asserts on a remote-style answer from the coordinator, whose write reports as 'local-*'", () => {
+    const { state } = run(options(), []);
+    expect(() => stepPut(state, ack('a'))).toThrow(AssertionError);
+    expect(() => stepPut(state, fail('a'))).toThrow(AssertionError);
   });
 });
