@@ -1,13 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { GetOptions, PutOptions, Target } from './index.js';
-import { checkGetTrace } from './test-support/check-get.js';
-import { checkPutTrace, type Outcome } from './test-support/check-put.js';
+import type { PreferenceEntry } from '@ringstore/ring';
+import type { GetOptions, PutEffect, PutEvent, PutOptions, QuorumFailure } from './index.js';
+import { checkGetTrace, type GetOutcome } from './test-support/check-get.js';
+import { checkPutTrace, type PutOutcome } from './test-support/check-put.js';
 import {
   simulateGet,
   simulatePut,
+  type DiskModel,
   type NetworkModel,
   type ReplicaCopy,
+  type Trace,
 } from './test-support/sim.js';
 import { siblingOps, siblings, type Siblings } from './test-support/siblings.js';
 
@@ -21,24 +24,34 @@ const networkArbitrary: fc.Arbitrary<NetworkModel> = fc.record({
   delayMaxMs: fc.integer({ min: 0, max: 200 }),
 });
 
+/** Mostly a quick local write; sometimes one slower than the deadline (250 ms at most). */
+const diskArbitrary: fc.Arbitrary<DiskModel> = fc.record({
+  failProbability: fc.constantFrom(0, 0.1, 0.3),
+  delayMaxMs: fc.oneof(
+    { arbitrary: fc.integer({ min: 0, max: 20 }), weight: 3 },
+    { arbitrary: fc.integer({ min: 0, max: 300 }), weight: 1 },
+  ),
+});
+
 /** Up to 6 targets; each may be a fallback standing in for a primary that is down. */
-const targetsArbitrary: fc.Arbitrary<Target[]> = fc
-  .array(fc.boolean(), { maxLength: 6 })
-  .map((fallbacks) =>
+const targetsArbitrary = (minLength: number): fc.Arbitrary<PreferenceEntry[]> =>
+  fc.array(fc.boolean(), { minLength, maxLength: 6 }).map((fallbacks) =>
     fallbacks.map((isFallback, i) => ({
       nodeId: `n${i}`,
       hintFor: isFallback ? `down${i}` : undefined,
     })),
   );
 
+// A put needs a coordinator, and the coordinator is always one of the targets.
 const putCase = fc.record({
   simSeed: fc.integer(),
-  targets: targetsArbitrary,
-  w: fc.integer({ min: 1, max: 7 }),
-  localIndex: fc.nat(7), // past the end: the coordinator is not one of the targets
-  localAcked: fc.boolean(),
+  targets: targetsArbitrary(1),
+  // W = targets - wBelowTargets (at least 1): -1 is one more than the targets, so refused.
+  wBelowTargets: fc.integer({ min: -1, max: 2 }),
+  localIndex: fc.nat(), // taken modulo the number of targets
   requestTimeoutMs: fc.integer({ min: 1, max: 250 }),
   net: networkArbitrary,
+  disk: diskArbitrary,
 });
 
 const copyArbitrary: fc.Arbitrary<ReplicaCopy> = fc.record({
@@ -48,7 +61,7 @@ const copyArbitrary: fc.Arbitrary<ReplicaCopy> = fc.record({
 
 const getCase = fc.record({
   simSeed: fc.integer(),
-  targets: targetsArbitrary,
+  targets: targetsArbitrary(0),
   copies: fc.array(copyArbitrary, { minLength: 6, maxLength: 6 }),
   r: fc.integer({ min: 1, max: 7 }),
   requestTimeoutMs: fc.integer({ min: 1, max: 250 }),
@@ -56,31 +69,45 @@ const getCase = fc.record({
   net: networkArbitrary,
 });
 
-function tally(outcomes: readonly Outcome[]): Record<Outcome, number> {
-  const counts: Record<Outcome, number> = { ok: 0, unavailable: 0, timeout: 0 };
-  for (const o of outcomes) counts[o] += 1;
+/** How many runs ended each way; every ending must be reached, or too little was checked. */
+function tally<O extends string>(endings: readonly O[], outcomes: readonly O[]): Map<O, number> {
+  const counts = new Map(endings.map((e) => [e, 0]));
+  for (const o of outcomes) counts.set(o, (counts.get(o) ?? 0) + 1);
   return counts;
 }
 
+const putEndings: PutOutcome[] = ['ok', 'refused', 'local-failed', 'unavailable', 'timeout'];
+const getEndings: GetOutcome[] = ['ok', 'unavailable', 'timeout'];
+
+/** The failure a put responded with, if it failed. */
+function putFailureOf(trace: Trace<PutEvent, PutEffect>): QuorumFailure | undefined {
+  const respond = trace.flatMap((entry) => entry.effects).find((e) => e.type === 'respond');
+  return respond?.type === 'respond' && !respond.result.ok ? respond.result.failure : undefined;
+}
+
 describe('put over a seeded fake network (drops, errors, duplicates, delays, reordering)', () => {
-  it('responds once, truthfully, and is done exactly once, last', () => {
-    const outcomes: Outcome[] = [];
+  it('writes locally first, responds once, truthfully (applied too), and is done once, last', () => {
+    const outcomes: PutOutcome[] = [];
+    let lateLocalWrites = 0;
     fc.assert(
       fc.property(putCase, (c) => {
         const options: PutOptions = {
           targets: c.targets,
-          w: c.w,
-          localNodeId: `n${c.localIndex}`,
-          localAcked: c.localAcked,
+          w: Math.max(1, c.targets.length - c.wBelowTargets),
+          localNodeId: `n${c.localIndex % c.targets.length}`,
           requestTimeoutMs: c.requestTimeoutMs,
         };
-        outcomes.push(checkPutTrace(options, simulatePut(c.simSeed, options, c.net)));
+        const trace = simulatePut(c.simSeed, options, c.net, c.disk);
+        outcomes.push(checkPutTrace(options, trace));
+        const failure = putFailureOf(trace);
+        if (failure?.kind === 'timeout' && failure.tried === 1) lateLocalWrites += 1;
       }),
       { seed, numRuns },
     );
-    const counts = tally(outcomes);
+    const counts = tally(putEndings, outcomes);
     // The runs must reach every ending, or the invariants above were checked on too little.
-    expect(Object.values(counts).every((n) => n > numRuns / 20)).toBe(true);
+    expect([...counts].filter(([, n]) => n <= numRuns / 20)).toEqual([]);
+    expect(lateLocalWrites).toBeGreaterThan(numRuns / 100);
   });
 
   it('is deterministic: one seed, one run', () => {
@@ -88,7 +115,6 @@ describe('put over a seeded fake network (drops, errors, duplicates, delays, reo
       targets: [0, 1, 2, 3].map((i) => ({ nodeId: `n${i}`, hintFor: undefined })),
       w: 3,
       localNodeId: 'n0',
-      localAcked: true,
       requestTimeoutMs: 100,
     };
     const net = {
@@ -97,15 +123,16 @@ describe('put over a seeded fake network (drops, errors, duplicates, delays, reo
       duplicateProbability: 0.3,
       delayMaxMs: 150,
     };
-    const runs = [1, 2, 3].map((s) => JSON.stringify(simulatePut(s, options, net)));
-    expect(JSON.stringify(simulatePut(2, options, net))).toBe(runs[1]);
+    const disk = { failProbability: 0.2, delayMaxMs: 50 };
+    const runs = [1, 2, 3].map((s) => JSON.stringify(simulatePut(s, options, net, disk)));
+    expect(JSON.stringify(simulatePut(2, options, net, disk))).toBe(runs[1]);
     expect(new Set(runs).size).toBeGreaterThan(1);
   });
 });
 
 describe('get over a seeded fake network (drops, errors, duplicates, delays, reordering)', () => {
   it('answers with the merge of the replies counted, repairs exactly the stale primaries, done last', () => {
-    const outcomes: Outcome[] = [];
+    const outcomes: GetOutcome[] = [];
     let repairs = 0;
     fc.assert(
       fc.property(getCase, (c) => {
@@ -131,8 +158,8 @@ describe('get over a seeded fake network (drops, errors, duplicates, delays, reo
       }),
       { seed, numRuns },
     );
-    const counts = tally(outcomes);
-    expect(Object.values(counts).every((n) => n > numRuns / 20)).toBe(true);
+    const counts = tally(getEndings, outcomes);
+    expect([...counts].filter(([, n]) => n <= numRuns / 20)).toEqual([]);
     expect(repairs).toBeGreaterThan(numRuns / 20);
   });
 });

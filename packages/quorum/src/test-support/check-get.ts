@@ -1,5 +1,5 @@
 import type { GetEffect, GetEvent, GetOptions } from '../index.js';
-import { checkEnding, type Outcome } from './check-put.js';
+import { checkEnding } from './check-put.js';
 import type { Trace } from './sim.js';
 import { verify, verifyEqual } from './verify.js';
 import { mergeAll, siblingOps, type Siblings } from './siblings.js';
@@ -7,6 +7,8 @@ import { mergeAll, siblingOps, type Siblings } from './siblings.js';
 type Answer =
   { kind: 'reply'; object: Siblings | undefined } | { kind: 'corrupt' } | { kind: 'fail' };
 type GetTrace = Trace<GetEvent<Siblings>, GetEffect<Siblings>>;
+
+export type GetOutcome = 'ok' | 'unavailable' | 'timeout';
 
 /** The first answer of each node, as of each step of the trace. */
 function answersAt(trace: GetTrace): ReadonlyMap<string, Answer>[] {
@@ -83,18 +85,39 @@ function checkTiming(
   verifyEqual(doneIndex, expectedDone, "'done' once all answered or a timer fired");
 }
 
+/**
+ * Each timer carries the event it fires: the request deadline is armed at the start (unless the
+ * get is refused there), the repair wait only at the step that responds.
+ */
+function checkTimers(o: GetOptions<Siblings>, trace: GetTrace, respondIndex: number): void {
+  const timers = trace.flatMap((entry, i) =>
+    entry.effects.flatMap((e) => (e.type === 'schedule-timeout' ? [{ i, e }] : [])),
+  );
+  const request = {
+    type: 'schedule-timeout',
+    afterMs: o.requestTimeoutMs,
+    fire: { type: 'timeout' },
+  };
+  const repair = {
+    type: 'schedule-timeout',
+    afterMs: o.repairWaitMs,
+    fire: { type: 'repair-timeout' },
+  };
+  const refused = o.r > o.targets.length;
+  verifyEqual(timers[0], refused ? undefined : { i: 0, e: request }, 'request deadline at start');
+  const rest = timers.slice(refused ? 0 : 1);
+  verify(rest.length <= 1, 'at most one repair wait');
+  if (rest[0] !== undefined) {
+    verifyEqual(rest[0], { i: respondIndex, e: repair }, 'repair wait armed when responding');
+  }
+}
+
 /** Checks every get invariant on one simulated run and says how it ended. */
-export function checkGetTrace(o: GetOptions<Siblings>, trace: GetTrace): Outcome {
+export function checkGetTrace(o: GetOptions<Siblings>, trace: GetTrace): GetOutcome {
   checkEnding(trace.flatMap((entry) => entry.effects));
   const respondIndex = trace.findIndex((entry) => entry.effects.some((e) => e.type === 'respond'));
   const doneIndex = trace.findIndex((entry) => entry.effects.some((e) => e.type === 'done'));
-  const repairTimers = trace.flatMap((entry, i) =>
-    entry.effects.some((e) => e.type === 'schedule-timeout' && e.timer === 'repair') ? [i] : [],
-  );
-  verify(
-    repairTimers.every((i) => i === respondIndex),
-    'repair timer armed only when responding',
-  );
+  checkTimers(o, trace, respondIndex);
   const answers = answersAt(trace);
   checkTiming(o, trace, answers);
   checkRepair(o, trace, doneIndex, answers[doneIndex]!);
@@ -118,8 +141,10 @@ export function checkGetTrace(o: GetOptions<Siblings>, trace: GetTrace): Outcome
   const expected = {
     kind,
     op: 'get',
+    applied: 'none',
     acked: atRespond.length,
     needed: o.r,
+    tried: o.r > o.targets.length ? 0 : o.targets.length,
     replicas: o.targets.length,
   };
   verifyEqual(failure, expected, 'failure numbers');

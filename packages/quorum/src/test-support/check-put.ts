@@ -1,48 +1,96 @@
-import type { PutEffect, PutEvent, PutOptions } from '../index.js';
+import type { PutEffect, PutEvent, PutOptions, PutResult, QuorumFailure } from '../index.js';
 import type { Trace } from './sim.js';
 import { verify, verifyEqual } from './verify.js';
 
-export type Outcome = 'ok' | 'unavailable' | 'timeout';
+/** How a put ended; refused: validation turned it down (W > targets) before anything was written. */
+export type PutOutcome = 'ok' | 'refused' | 'local-failed' | 'unavailable' | 'timeout';
 
-interface PutTally {
-  /** The coordinator's own write (when it counts) plus distinct first-answer acks, at each step. */
-  readonly ackedAt: number[];
-  /** Targets written to that have not answered yet, at each step. */
-  readonly unansweredAt: number[];
-  /** Index of the first delivered request timeout, or trace.length when none arrived. */
-  readonly timeoutIndex: number;
+type PutTrace = Trace<PutEvent, PutEffect>;
+
+const types = (effects: readonly PutEffect[]): string[] => effects.map((e) => e.type);
+
+function respondOf(trace: PutTrace): { index: number; result: PutResult } {
+  const index = trace.findIndex((entry) => entry.effects.some((e) => e.type === 'respond'));
+  const respond = trace[index]!.effects.find((e) => e.type === 'respond');
+  if (respond?.type !== 'respond') throw new Error('unreachable: respond located above');
+  return { index, result: respond.result };
 }
 
-/** Replays the trace the way a judge would: first answer per node wins, duplicates ignored. */
-function tallyPut(o: PutOptions, trace: Trace<PutEvent, PutEffect>): PutTally {
-  const localCounts = o.localAcked && o.targets.some((t) => t.nodeId === o.localNodeId);
-  const unanswered = new Set(
-    trace[0]!.effects.flatMap((e) => (e.type === 'replicate' ? [e.nodeId] : [])),
-  );
-  let acked = localCounts ? 1 : 0;
-  let timeoutIndex = trace.length;
+interface PutTally {
+  /** Index of the first delivered request timeout, or trace.length when none arrived. */
+  readonly timeoutIndex: number;
+  /** Index of the local write's answer when it came before the deadline, else trace.length. */
+  readonly localIndex: number;
+  /** Whether that answer was local-written (false also when it never came in time). */
+  readonly localOk: boolean;
+  /** The local write (once written) plus distinct first-answer acks of the others, at each step. */
+  readonly ackedAt: number[];
+  /** Targets whose first answer was a failure, the local write included, at each step. */
+  readonly failedAt: number[];
+  /** Targets that answered, the local write included, at each step. */
+  readonly answeredAt: number[];
+}
+
+const isLocal = (event: PutEvent | undefined): boolean =>
+  event?.type === 'local-written' || event?.type === 'local-failed';
+
+/**
+ * Replays the trace the way a judge would: the local write answers first and only then are the
+ * others asked; the first answer per node wins; duplicates and answers past the deadline for the
+ * local write are ignored.
+ */
+function tallyPut(o: PutOptions, trace: PutTrace): PutTally {
+  const found = (i: number): number => (i === -1 ? trace.length : i);
+  const timeoutIndex = found(trace.findIndex((entry) => entry.event?.type === 'timeout'));
+  const firstLocal = found(trace.findIndex((entry) => isLocal(entry.event)));
+  const localIndex = firstLocal < timeoutIndex ? firstLocal : trace.length;
+  const localOk = trace[localIndex]?.event?.type === 'local-written';
+  const others = new Set(o.targets.map((t) => t.nodeId).filter((id) => id !== o.localNodeId));
+  const answered = new Set<string>();
+  let acked = 0;
+  let failed = 0;
   const ackedAt: number[] = [];
-  const unansweredAt: number[] = [];
+  const failedAt: number[] = [];
+  const answeredAt: number[] = [];
   trace.forEach(({ event }, i) => {
-    if (event?.type === 'timeout') timeoutIndex = Math.min(timeoutIndex, i);
-    if ((event?.type === 'ack' || event?.type === 'fail') && unanswered.has(event.nodeId)) {
-      unanswered.delete(event.nodeId);
+    if (i === localIndex) {
+      answered.add(o.localNodeId);
+      if (localOk) acked += 1;
+      else failed += 1;
+    }
+    const remote = event?.type === 'ack' || event?.type === 'fail';
+    // Only the others, only once they were asked (after local-written), first answer only.
+    if (
+      remote &&
+      localOk &&
+      i > localIndex &&
+      others.has(event.nodeId) &&
+      !answered.has(event.nodeId)
+    ) {
+      answered.add(event.nodeId);
       if (event.type === 'ack') acked += 1;
+      else failed += 1;
     }
     ackedAt.push(acked);
-    unansweredAt.push(unanswered.size);
+    failedAt.push(failed);
+    answeredAt.push(answered.size);
   });
-  return { ackedAt, unansweredAt, timeoutIndex };
+  return { timeoutIndex, localIndex, localOk, ackedAt, failedAt, answeredAt };
 }
 
 /**
- * Promptness: the put answers at the first step where W is met, out of reach, or the deadline
- * passed (not earlier, not later), and is done at the first step after that where nobody is left
- * to answer or the deadline passed.
+ * Promptness: the put answers at the first step where the local write failed, W is met or out of
+ * reach, or the deadline passed (not earlier, not later), and is done at the first step after that
+ * where nobody it asked is left to answer, the local write failed, or the deadline passed.
  */
-function checkTiming(o: PutOptions, trace: Trace<PutEvent, PutEffect>, t: PutTally): void {
+function checkTiming(o: PutOptions, trace: PutTrace, t: PutTally): void {
+  const replicas = o.targets.length;
+  const localFailedAt = (i: number): boolean => i === t.localIndex && !t.localOk;
   const decided = (i: number): boolean =>
-    t.ackedAt[i]! >= o.w || t.ackedAt[i]! + t.unansweredAt[i]! < o.w || i === t.timeoutIndex;
+    localFailedAt(i) ||
+    t.ackedAt[i]! >= o.w ||
+    replicas - t.failedAt[i]! < o.w ||
+    i === t.timeoutIndex;
   const respondIndex = trace.findIndex((entry) => entry.effects.some((e) => e.type === 'respond'));
   const doneIndex = trace.findIndex((entry) => entry.effects.some((e) => e.type === 'done'));
   verifyEqual(
@@ -50,20 +98,41 @@ function checkTiming(o: PutOptions, trace: Trace<PutEvent, PutEffect>, t: PutTal
     trace.findIndex((_e, i) => decided(i)),
     'respond at the deciding step',
   );
-  const finished = (i: number): boolean => t.unansweredAt[i] === 0 || i >= t.timeoutIndex;
+  const askedAt = (i: number): number => (t.localOk && i >= t.localIndex ? replicas : 1);
+  const finished = (i: number): boolean =>
+    localFailedAt(i) || t.answeredAt[i] === askedAt(i) || i >= t.timeoutIndex;
   const expectedDone = trace.findIndex((_e, i) => i >= respondIndex && finished(i));
   verifyEqual(doneIndex, expectedDone, "'done' once nobody is left to answer or at the deadline");
 }
 
-function checkReplicates(o: PutOptions, effects: readonly PutEffect[]): void {
-  const localCounts = o.localAcked && o.targets.some((t) => t.nodeId === o.localNodeId);
-  const replicated = effects.flatMap((e) => (e.type === 'replicate' ? [e] : []));
-  const expected =
-    o.w > o.targets.length
-      ? []
-      : o.targets.filter((t) => !(localCounts && t.nodeId === o.localNodeId));
-  const wanted = expected.map((t) => ({ type: 'replicate', nodeId: t.nodeId, hintFor: t.hintFor }));
-  verifyEqual(replicated, wanted, 'replicate to every target but a coordinator that already wrote');
+/**
+ * Write locally first: the start persists and arms the deadline, and nothing is sent to the
+ * others until the local write is in, then exactly once to each of them (never when it failed).
+ */
+function checkOrder(o: PutOptions, trace: PutTrace, t: PutTally): void {
+  const timer = {
+    type: 'schedule-timeout',
+    afterMs: o.requestTimeoutMs,
+    fire: { type: 'timeout' },
+  };
+  verifyEqual(trace[0]!.effects, [{ type: 'persist-local' }, timer], 'start: persist, then arm');
+  trace.slice(1).forEach((entry) => {
+    const extra = entry.effects.filter(
+      (e) => e.type === 'persist-local' || e.type === 'schedule-timeout',
+    );
+    verifyEqual(extra, [], 'persist-local and the deadline only at the start');
+  });
+  const sends = trace.flatMap((entry, i) =>
+    entry.effects.flatMap((e) => (e.type === 'replicate' ? [{ i, e }] : [])),
+  );
+  const others = o.targets.filter((target) => target.nodeId !== o.localNodeId);
+  const wanted = t.localOk
+    ? others.map((target) => ({
+        i: t.localIndex,
+        e: { type: 'replicate', nodeId: target.nodeId, hintFor: target.hintFor },
+      }))
+    : [];
+  verifyEqual(sends, wanted, 'replicate to every other target, only at local-written');
 }
 
 /** One respond, one done, and done is the very last effect of the run. */
@@ -73,40 +142,74 @@ export function checkEnding(effects: readonly { readonly type: string }[]): void
   verify(effects.at(-1)?.type === 'done', "'done' is the last effect");
 }
 
-/** Checks every put invariant on one simulated run and says how it ended. */
-export function checkPutTrace(o: PutOptions, trace: Trace<PutEvent, PutEffect>): Outcome {
-  const effects = trace.flatMap((entry) => entry.effects);
-  checkEnding(effects);
-  checkReplicates(o, effects);
-  const respondIndex = trace.findIndex((entry) => entry.effects.some((e) => e.type === 'respond'));
-  const respond = trace[respondIndex]!.effects.find((e) => e.type === 'respond');
-  if (respond?.type !== 'respond') throw new Error('unreachable: respond located above');
-  const tally = tallyPut(o, trace);
-  checkTiming(o, trace, tally);
-  const { ackedAt, timeoutIndex } = tally;
-  const ackedBeforeTimeout = timeoutIndex === 0 ? ackedAt[0]! : ackedAt[timeoutIndex - 1]!;
-  verify(
-    respond.result.ok === ackedBeforeTimeout >= o.w,
-    'ok iff W acks arrived before the deadline',
+/**
+ * `applied` is 'none' exactly when nothing was written or sent: no local write was started, or it
+ * failed by the time of the answer, and no replica was ever sent the write.
+ */
+function checkApplied(trace: PutTrace, respondIndex: number, failure: QuorumFailure): void {
+  const upToRespond = trace.slice(0, respondIndex + 1);
+  const persisted = upToRespond.some((entry) =>
+    entry.effects.some((e) => e.type === 'persist-local'),
   );
-  const ackedAtRespond = ackedAt[respondIndex]!;
-  if (respond.result.ok) {
-    verifyEqual(respond.result.acked, ackedAtRespond, 'acked count on success');
+  const localFailed = upToRespond.some((entry) => entry.event?.type === 'local-failed');
+  const sent = trace.some((entry) => entry.effects.some((e) => e.type === 'replicate'));
+  const nothing = (!persisted || localFailed) && !sent;
+  verifyEqual(
+    failure.applied,
+    nothing ? 'none' : 'maybe',
+    "applied 'none' iff nothing written or sent",
+  );
+}
+
+/** Validation: W > targets is refused at the start, before anything is written or sent. */
+function checkRefused(o: PutOptions, trace: PutTrace): PutOutcome {
+  const { result } = respondOf(trace);
+  verifyEqual(trace.length, 1, 'a refused put starts nothing, so nothing answers it');
+  verifyEqual(types(trace[0]!.effects), ['respond', 'done'], 'refused: respond, done');
+  if (result.ok) throw new Error('invariant broken: a put with W > targets succeeded');
+  checkApplied(trace, 0, result.failure);
+  const { message: _message, ...failure } = result.failure;
+  const expected = {
+    kind: 'unavailable',
+    op: 'put',
+    applied: 'none',
+    acked: 0,
+    needed: o.w,
+    tried: 0,
+    replicas: o.targets.length,
+  };
+  verifyEqual(failure, expected, 'refusal numbers');
+  return 'refused';
+}
+
+/** Checks every put invariant on one simulated run and says how it ended. */
+export function checkPutTrace(o: PutOptions, trace: PutTrace): PutOutcome {
+  checkEnding(trace.flatMap((entry) => entry.effects));
+  if (o.w > o.targets.length) return checkRefused(o, trace);
+  const tally = tallyPut(o, trace);
+  checkOrder(o, trace, tally);
+  checkTiming(o, trace, tally);
+  const { index, result } = respondOf(trace);
+  const { ackedAt, timeoutIndex, localIndex, localOk } = tally;
+  verify(result.ok === ackedAt[timeoutIndex - 1]! >= o.w, 'ok iff W acks came before the deadline');
+  if (result.ok) {
+    verifyEqual(result.acked, ackedAt[index], 'acked count on success');
     return 'ok';
   }
-  const kind = trace[respondIndex]!.event?.type === 'timeout' ? 'timeout' : 'unavailable';
-  const { message, ...failure } = respond.result.failure;
+  checkApplied(trace, index, result.failure);
+  const localFailed = index === localIndex && !localOk;
+  const timedOut = trace[index]!.event?.type === 'timeout';
+  const kind = localFailed ? 'local-failed' : timedOut ? 'timeout' : 'unavailable';
+  const { message, applied: _applied, ...failure } = result.failure;
   const expected = {
     kind,
     op: 'put',
-    acked: ackedAtRespond,
+    acked: ackedAt[index]!,
     needed: o.w,
+    tried: localOk && localIndex <= index ? o.targets.length : 1,
     replicas: o.targets.length,
   };
   verifyEqual(failure, expected, 'failure numbers');
-  verify(
-    message.includes(`acked ${ackedAtRespond} of W=${o.w}`),
-    `message says the numbers: ${message}`,
-  );
+  verify(message.includes(`acked ${expected.acked} of W=${o.w}`), `message: ${message}`);
   return kind;
 }

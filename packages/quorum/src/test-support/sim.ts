@@ -26,6 +26,14 @@ export interface NetworkModel {
   readonly delayMaxMs: number;
 }
 
+/** How the coordinator's own storage answers its local write (persist-local). */
+export interface DiskModel {
+  /** The write fails (disk full, storage closed): the coordinator reports local-failed. */
+  readonly failProbability: number;
+  /** The write answers after a uniform 0..delayMaxMs; longer than the deadline means it is late. */
+  readonly delayMaxMs: number;
+}
+
 /** One step of a run: the event delivered (undefined for the start) and the effects it produced. */
 export interface TraceEntry<Ev, Ef> {
   readonly atMs: number;
@@ -77,15 +85,26 @@ function drive<S, Ev, Ef>(
   throw new Error(`simulation exceeded simEventsMax=${simEventsMax}`);
 }
 
+/** The local write always answers, exactly once: it is this process's own storage, not a peer. */
+function deliverLocal(queue: EventQueue<PutEvent>, rng: () => number, disk: DiskModel): void {
+  const event: PutEvent =
+    rng() < disk.failProbability
+      ? { type: 'local-failed', reason: 'disk full' }
+      : { type: 'local-written' };
+  queue.push(intBetween(rng, 0, disk.delayMaxMs), event);
+}
+
 export function simulatePut(
   seed: number,
   options: PutOptions,
   net: NetworkModel,
+  disk: DiskModel,
 ): Trace<PutEvent, PutEffect> {
   const rng = createRng(seed);
   const queue = new EventQueue<PutEvent>();
   const perform = (effect: PutEffect): void => {
-    if (effect.type === 'schedule-timeout') queue.push(effect.afterMs, { type: 'timeout' });
+    if (effect.type === 'schedule-timeout') queue.push(effect.afterMs, effect.fire);
+    if (effect.type === 'persist-local') deliverLocal(queue, rng, disk);
     if (effect.type !== 'replicate') return;
     const { nodeId } = effect;
     deliverAnswer(queue, rng, net, (failed): PutEvent =>
@@ -104,11 +123,7 @@ export function simulateGet(
   const rng = createRng(seed);
   const queue = new EventQueue<GetEvent<Siblings>>();
   const perform = (effect: GetEffect<Siblings>): void => {
-    if (effect.type === 'schedule-timeout') {
-      queue.push(effect.afterMs, {
-        type: effect.timer === 'repair' ? 'repair-timeout' : 'timeout',
-      });
-    }
+    if (effect.type === 'schedule-timeout') queue.push(effect.afterMs, effect.fire);
     if (effect.type !== 'read') return;
     const { nodeId } = effect;
     const copy = copies.get(nodeId) ?? { object: undefined, corrupt: false };
