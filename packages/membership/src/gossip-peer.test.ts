@@ -21,13 +21,13 @@ const state = stateOf([
   ['n6', 'leaving'],
 ]);
 const down = new Set(['n4', 'n6']);
-const isAlive = (id: string): boolean => !down.has(id);
+const isUp = (id: string): boolean => !down.has(id);
 
 function counts(downProbability: number, rounds: number, seed: number): Map<string, number> {
   const rng = seededRng(seed);
   const picked = new Map<string, number>();
   for (let i = 0; i < rounds; i++) {
-    const peer = pickGossipPeer(state, 'n1', isAlive, rng, downProbability);
+    const peer = pickGossipPeer(state, 'n1', isUp, rng, downProbability);
     expect(peer).toBeDefined();
     picked.set(peer!, (picked.get(peer!) ?? 0) + 1);
   }
@@ -35,7 +35,7 @@ function counts(downProbability: number, rounds: number, seed: number): Map<stri
 }
 
 describe('pickGossipPeer', () => {
-  it('picks live peers uniformly, never itself or a member that left', () => {
+  it('picks peers that are up uniformly, never itself or a member that left', () => {
     const picked = counts(0, 4000, 11);
     expect([...picked.keys()].sort()).toEqual(['n2', 'n3']);
     expect(Math.abs((picked.get('n2') ?? 0) - 2000)).toBeLessThan(200);
@@ -50,7 +50,7 @@ describe('pickGossipPeer', () => {
     expect(picked.has('n1')).toBe(false);
   });
 
-  it('falls back to down peers when none is live, and to nobody when alone', () => {
+  it('falls back to down peers when none is up, and to nobody when alone', () => {
     const rng = seededRng(13);
     const lonely = stateOf([
       ['n1', 'up'],
@@ -64,10 +64,10 @@ describe('pickGossipPeer', () => {
   it('is deterministic for a seed, and checks its inputs', () => {
     const run = (seed: number): (string | undefined)[] => {
       const rng = seededRng(seed);
-      return Array.from({ length: 20 }, () => pickGossipPeer(state, 'n1', isAlive, rng, 0.3));
+      return Array.from({ length: 20 }, () => pickGossipPeer(state, 'n1', isUp, rng, 0.3));
     };
     expect(run(5)).toEqual(run(5));
-    expect(() => pickGossipPeer(state, 'n1', isAlive, () => 1, 0)).toThrow(/rng returned 1/);
-    expect(() => pickGossipPeer(state, 'n1', isAlive, () => 0, 1.5)).toThrow(/downProbability/);
+    expect(() => pickGossipPeer(state, 'n1', isUp, () => 1, 0)).toThrow(/rng returned 1/);
+    expect(() => pickGossipPeer(state, 'n1', isUp, () => 0, 1.5)).toThrow(/downProbability/);
   });
 });

@@ -1,9 +1,10 @@
 import { assert } from './assert.js';
 
 /**
- * A member's administrative state, in lifecycle order. Whether a member is alive is not part of
- * it: every node computes that for itself from phi. Each node writes only its own entry; changes
- * to the ring (join, leave, remove) travel in the ring document, not here.
+ * A member's administrative state, in lifecycle order ('up': a full member). Whether a member is
+ * up for routing is not part of it: every node decides that for itself (LivenessTable). Each node
+ * writes only its own entry; changes to the ring (join, leave, remove) travel in the ring
+ * document, not here.
  */
 export type MemberStatus = 'joining' | 'up' | 'leaving' | 'left';
 
