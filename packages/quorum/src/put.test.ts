@@ -305,7 +305,7 @@ describe('failures', () => {
     expect(steps[2]).toEqual([]);
   });
 
-  it('fails with a timeout when the deadline passes after the local write but before W acks', () => {
+  it('times out as maybe applied when the deadline passes after the local write', () => {
     const { steps } = run(options({ w: 3 }), [written, ack('b'), timeout]);
     expect(steps[3]).toEqual([
       {
@@ -405,7 +405,7 @@ describe('programmer errors', () => {
     expect(() => stepPut(state, ack('z'))).toThrow(/not a target/);
   });
 
-  it("asserts on a remote-style answer from the coordinator, whose write reports as 'local-*'", () => {
+  it('asserts on an ack or fail from the coordinator, whose own write reports as local-*', () => {
     const { state } = run(options(), []);
     expect(() => stepPut(state, ack('a'))).toThrow(AssertionError);
     expect(() => stepPut(state, fail('a'))).toThrow(AssertionError);

@@ -86,7 +86,7 @@ function putFailureOf(trace: Trace<PutEvent, PutEffect>): QuorumFailure | undefi
 }
 
 describe('put over a seeded fake network (drops, errors, duplicates, delays, reordering)', () => {
-  it('writes locally first, responds once, truthfully (applied too), and is done once, last', () => {
+  it('writes locally first, responds once, truthfully (applied too), done once, last', () => {
     const outcomes: PutOutcome[] = [];
     let lateLocalWrites = 0;
     fc.assert(
