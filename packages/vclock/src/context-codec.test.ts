@@ -1,16 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DecodeLimits, VersionVector } from './index.js';
-import {
-  DecodeError,
-  decodeContext,
-  decodeLimitsDefault,
-  encodeContext,
-  fresh,
-  join,
-  update,
-} from './index.js';
+import { DecodeError, decodeContext, encodeContext, fresh, join, update } from './index.js';
 import { AssertionError } from './assert.js';
+import { decodeLimitsDefault } from './decode-limits.js';
 import { assertVersionVector } from './version-vector.js';
 import {
   contextArbitrary,

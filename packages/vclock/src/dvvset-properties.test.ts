@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DVVSet, VersionVector } from './index.js';
-import { descends, fresh, join, sameVersion, sync, update, values } from './index.js';
-import { clockProblem } from './dvvset.js';
+import { fresh, join, sameVersion, sync, update, values } from './index.js';
+import { clockProblem, descends } from './dvvset.js';
 import {
   actors,
   historyArbitrary,

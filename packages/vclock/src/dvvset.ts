@@ -113,13 +113,6 @@ export function values<V>(c: DVVSet<V>): V[] {
   return all;
 }
 
-/** Number of surviving siblings, without building the list. */
-export function siblingCount<V>(c: DVVSet<V>): number {
-  let count = c.anonymous.length;
-  for (const entry of c.entries) count += entry.values.length;
-  return count;
-}
-
 /**
  * Same dots (dvvset:equal/2, plus the number of anonymous values): two replicas that agree need
  * no read repair. Values are not compared: a dot names one value.

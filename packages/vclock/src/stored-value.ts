@@ -8,15 +8,3 @@ export interface StoredValue {
   readonly tombstone: boolean;
   readonly timestampMs: number;
 }
-
-/** Same value: for `sync` on clocks with anonymous values, whose values carry no dot to compare. */
-export function storedValueEquals(a: StoredValue, b: StoredValue): boolean {
-  if (
-    a.tombstone !== b.tombstone ||
-    a.timestampMs !== b.timestampMs ||
-    a.bytes.length !== b.bytes.length
-  )
-    return false;
-  for (let i = 0; i < a.bytes.length; i++) if (a.bytes[i] !== b.bytes[i]) return false;
-  return true;
-}
