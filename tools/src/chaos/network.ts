@@ -220,13 +220,13 @@ async function allowBridgedTraffic(names: Names, log: NetworkLog): Promise<void>
   }
   if (
     bridgeNf !== '1' ||
-    (await sh('iptables', ['-w', '5', '-S', 'FORWARD'])).includes('-P FORWARD ACCEPT')
+    (await sh('iptables', iptablesArgs('-S', 'FORWARD'))).includes('-P FORWARD ACCEPT')
   )
     return;
   log(
     `network: the host's FORWARD policy drops bridged traffic; allowing ${names.bridge} to ${names.bridge} for this run`,
   );
-  await sh('iptables', ['-w', '5', ...forwardRule(names.bridge, names.slot, '-I')]);
+  await sh('iptables', iptablesArgs(...forwardRule(names.bridge, names.slot, '-I')));
 }
 
 function forwardRule(bridge: string, slot: number, action: '-I' | '-D'): string[] {
@@ -245,6 +245,13 @@ function forwardRule(bridge: string, slot: number, action: '-I' | '-D'): string[
     'ACCEPT',
   ];
 }
+
+/** The tbf link's rate: slow enough that gRPC traffic queues, as on a congested link. */
+const tbfRateKbit = 256;
+/** The tbf bucket: a packet or two, so the rate holds from the first packet on. */
+const tbfBurstKbit = 16;
+/** Least time a packet may queue in tbf before it is dropped: the shortest delay a fault sets. */
+const tbfLatencyMinMs = 50;
 
 /** tc netem when the kernel has it; else a tbf rate limit plus iptables random drops. */
 async function probeLinkMethod(names: Names): Promise<string> {
@@ -268,8 +275,18 @@ async function probeLinkMethod(names: Names): Promise<string> {
     await sh('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'del', 'dev', dev, 'root']);
     return 'tc netem (delay, jitter, loss)';
   } catch {
-    return 'tbf rate limit 256 kbit/s + iptables random drop, no added delay (tc netem is not available in this kernel)';
+    return `tbf rate limit ${tbfRateKbit} kbit/s + iptables random drop, no added delay (tc netem is not available in this kernel)`;
   }
+}
+
+/** How a netns network reaches inside one node's namespace. */
+interface NodeNs {
+  readonly names: Names;
+  readonly ids: readonly string[];
+  /** Node number of an id: n3 is 3. */
+  readonly index: (id: string) => number;
+  /** Runs a command inside the node's namespace. */
+  readonly inNs: (id: string, command: string, args: readonly string[]) => Promise<string>;
 }
 
 function netnsNetwork(names: Names, nodes: number, linkMethod: string, close: () => void): Network {
@@ -279,96 +296,32 @@ function netnsNetwork(names: Names, nodes: number, linkMethod: string, close: ()
       throw new Error(`assertion failed: no node ${id}`);
     return i;
   };
-  const inNs = (id: string, command: string, args: readonly string[]): Promise<string> =>
-    sh('ip', ['netns', 'exec', names.ns(index(id)), command, ...args]);
-  const ids = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+  const ns: NodeNs = {
+    names,
+    ids: Array.from({ length: nodes }, (_, i) => `n${i + 1}`),
+    index,
+    inNs: (id, command, args) => sh('ip', ['netns', 'exec', names.ns(index(id)), command, ...args]),
+  };
   const netem = linkMethod.startsWith('tc netem');
   let closed = false;
   return {
     mode: 'netns',
     note: `each node in its own network namespace on bridge ${names.bridge} (${names.bridgeAddress}/24); partitions cut node-to-node traffic only, the harness on the bridge reaches every node`,
-    addresses: ids.map((id) => `${names.address(index(id))}:${netnsPort}`),
+    addresses: ns.ids.map((id) => `${names.address(index(id))}:${netnsPort}`),
     commandPrefix: (id) => ['ip', 'netns', 'exec', names.ns(index(id))],
     linkMethod,
     unavailable: () => undefined,
-    async drop(drops) {
-      // A packet from `from` to `to` is dropped as it arrives at `to`.
-      // Nodes in parallel (the fault lands at once), each node's rules in order.
-      await Promise.all(
-        ids.map(async (id) => {
-          for (const d of drops.filter((drop) => drop.to === id))
-            await inNs(id, 'iptables', [
-              '-w',
-              '5',
-              '-A',
-              'INPUT',
-              '-s',
-              names.address(index(d.from)),
-              '-j',
-              'DROP',
-            ]);
-        }),
-      );
-    },
+    drop: (drops) => dropAll(ns, drops),
     async heal() {
-      await Promise.all(ids.map((id) => inNs(id, 'iptables', ['-w', '5', '-F', 'INPUT'])));
+      await Promise.all(ns.ids.map((id) => ns.inNs(id, 'iptables', iptablesArgs('-F', 'INPUT'))));
     },
-    async slowLink(id, spec) {
-      const dev = names.nodeVeth(index(id));
-      if (netem) {
-        await inNs(id, 'tc', [
-          'qdisc',
-          'add',
-          'dev',
-          dev,
-          'root',
-          'netem',
-          'delay',
-          `${spec.delayMs}ms`,
-          `${spec.jitterMs}ms`,
-          'loss',
-          `${spec.lossPercent}%`,
-        ]);
-        return;
-      }
-      await inNs(id, 'tc', [
-        'qdisc',
-        'add',
-        'dev',
-        dev,
-        'root',
-        'tbf',
-        'rate',
-        '256kbit',
-        'burst',
-        '16kbit',
-        'latency',
-        `${Math.max(50, spec.delayMs)}ms`,
-      ]);
-      const probability = (spec.lossPercent / 100).toFixed(3);
-      for (const chain of ['INPUT', 'OUTPUT']) {
-        await inNs(id, 'iptables', [
-          '-w',
-          '5',
-          '-A',
-          chain,
-          '-m',
-          'statistic',
-          '--mode',
-          'random',
-          '--probability',
-          probability,
-          '-j',
-          'DROP',
-        ]);
-      }
-    },
+    slowLink: (id, spec) => (netem ? netemLink(ns, id, spec) : tbfLink(ns, id, spec)),
     async healLink(id) {
-      await inNs(id, 'tc', ['qdisc', 'del', 'dev', names.nodeVeth(index(id)), 'root']).catch(
-        () => undefined,
-      );
-      await inNs(id, 'iptables', ['-w', '5', '-F', 'INPUT']);
-      await inNs(id, 'iptables', ['-w', '5', '-F', 'OUTPUT']);
+      await ns
+        .inNs(id, 'tc', ['qdisc', 'del', 'dev', names.nodeVeth(index(id)), 'root'])
+        .catch(() => undefined);
+      await ns.inNs(id, 'iptables', iptablesArgs('-F', 'INPUT'));
+      await ns.inNs(id, 'iptables', iptablesArgs('-F', 'OUTPUT'));
     },
     close() {
       if (!closed) close();
@@ -376,6 +329,84 @@ function netnsNetwork(names: Names, nodes: number, linkMethod: string, close: ()
       return Promise.resolve();
     },
   };
+}
+
+/** Seconds iptables waits for the xtables lock, which rule changes on all nodes contend for. */
+const iptablesLockWaitSeconds = 5;
+
+/** iptables arguments, waiting for the lock instead of failing when another change holds it. */
+function iptablesArgs(...args: string[]): string[] {
+  return ['-w', String(iptablesLockWaitSeconds), ...args];
+}
+
+/**
+ * A packet from `from` to `to` is dropped as it arrives at `to`. Nodes in parallel (the fault
+ * lands at once), each node's rules in order.
+ */
+async function dropAll(ns: NodeNs, drops: readonly Drop[]): Promise<void> {
+  await Promise.all(
+    ns.ids.map(async (id) => {
+      for (const d of drops.filter((drop) => drop.to === id))
+        await ns.inNs(
+          id,
+          'iptables',
+          iptablesArgs('-A', 'INPUT', '-s', ns.names.address(ns.index(d.from)), '-j', 'DROP'),
+        );
+    }),
+  );
+}
+
+async function netemLink(ns: NodeNs, id: string, spec: LinkSpec): Promise<void> {
+  await ns.inNs(id, 'tc', [
+    'qdisc',
+    'add',
+    'dev',
+    ns.names.nodeVeth(ns.index(id)),
+    'root',
+    'netem',
+    'delay',
+    `${spec.delayMs}ms`,
+    `${spec.jitterMs}ms`,
+    'loss',
+    `${spec.lossPercent}%`,
+  ]);
+}
+
+/** The slow link without netem: a rate that queues (tbf), plus random drops both ways. */
+async function tbfLink(ns: NodeNs, id: string, spec: LinkSpec): Promise<void> {
+  await ns.inNs(id, 'tc', [
+    'qdisc',
+    'add',
+    'dev',
+    ns.names.nodeVeth(ns.index(id)),
+    'root',
+    'tbf',
+    'rate',
+    `${tbfRateKbit}kbit`,
+    'burst',
+    `${tbfBurstKbit}kbit`,
+    'latency',
+    `${Math.max(tbfLatencyMinMs, spec.delayMs)}ms`,
+  ]);
+  const probability = (spec.lossPercent / 100).toFixed(3);
+  for (const chain of ['INPUT', 'OUTPUT']) {
+    await ns.inNs(
+      id,
+      'iptables',
+      iptablesArgs(
+        '-A',
+        chain,
+        '-m',
+        'statistic',
+        '--mode',
+        'random',
+        '--probability',
+        probability,
+        '-j',
+        'DROP',
+      ),
+    );
+  }
 }
 
 /** Claims the first free slot: its lock file holds our pid. */
@@ -456,11 +487,14 @@ function removeNamespace(ns: string): void {
   shSync('ip', ['netns', 'del', ns]);
 }
 
+/** Most copies of a slot's FORWARD rule deleted: each is a run killed before its clean-up. */
+const forwardRuleCopiesMax = 4;
+
 /** Deletes the slot's FORWARD rule, every copy of it, if any (bounded: one per attempt). */
 function removeForwardRule(bridge: string, slot: number): void {
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < forwardRuleCopiesMax; i++) {
     try {
-      execFileSync('iptables', ['-w', '5', ...forwardRule(bridge, slot, '-D')], {
+      execFileSync('iptables', iptablesArgs(...forwardRule(bridge, slot, '-D')), {
         timeout: commandTimeoutMs,
         stdio: 'ignore',
       });

@@ -81,11 +81,21 @@ interface Raw {
 }
 
 export function chaosCommand(): Command {
-  return new Command('chaos')
+  const command = new Command('chaos')
     .description(
       'Jepsen-style fault injection against a real Ringstore cluster: prove no acknowledged write is lost.',
     )
-    .exitOverride()
+    .exitOverride();
+  // Help lists the options in the order they are added.
+  addScheduleOptions(command);
+  addClusterOptions(command);
+  addRunOptions(command);
+  return command;
+}
+
+/** The faults and their timing. */
+function addScheduleOptions(command: Command): void {
+  command
     .option(
       '--seed <n>',
       `seed of the schedule and the workloads' choices (0..${seedMax}); default random, always printed`,
@@ -109,7 +119,12 @@ export function chaosCommand(): Command {
     .option(
       '--end-on-fault',
       'stop the load when the last fault heals (no quiet time after it), so the convergence time is the repair of that fault',
-    )
+    );
+}
+
+/** The cluster and the load on it. */
+function addClusterOptions(command: Command): void {
+  command
     .option(
       '--workload <list>',
       `comma list of ${workloadNames.join(', ')}`,
@@ -129,7 +144,12 @@ export function chaosCommand(): Command {
       '120000',
     )
     .option('--ae-interval-ms <ms>', 'passed to every node', '250')
-    .option('--gossip-interval-ms <ms>', 'passed to every node', '500')
+    .option('--gossip-interval-ms <ms>', 'passed to every node', '500');
+}
+
+/** Where it runs, where results go, and what counts as a failure. */
+function addRunOptions(command: Command): void {
+  command
     .option(
       '--net <auto|netns|loopback>',
       'auto: netns when root with ip and iptables, else loopback (process faults only)',
@@ -154,6 +174,41 @@ export function chaosCommand(): Command {
     );
 }
 
+/** Fewest nodes: a fault needs a minority to cut off, kill or pause. */
+const nodesMin = 3;
+/** Most nodes: their processes and the load share one machine. */
+const nodesMax = 16;
+/** Shortest fault or quiet window: a shorter fault is over before a request could notice it. */
+const windowMsMin = 100;
+/** Longest fault or quiet window: an hour-long window is a soak test, not a chaos run. */
+const windowMsMax = 3_600_000;
+/** Fewest partitions: with fewer, one of the default 5 nodes could be primary for none. */
+const partitionsMin = 8;
+/** Most partitions: one anti-entropy round over 4096, at 250 ms each, already takes 17 min. */
+const partitionsMax = 4096;
+/** Most workers per workload: each has its own SDK client, with a channel to every node. */
+const concurrencyMax = 256;
+/** Highest rate per workload: far past what one harness process starts; a typo, not a rate. */
+const ratePerSecondMax = 100_000;
+/** Most set keys: the final reads read every key through every node. */
+const setKeysMax = 10_000;
+/** Shortest client deadline: with less, no operation would reach a node. */
+const deadlineMsMin = 10;
+/** Longest client deadline: the node's own bound on a request's timeout. */
+const deadlineMsMax = 600_000;
+/** Longest settle: a repair slower than an hour is the finding, not something to wait for. */
+const settleMsMax = 3_600_000;
+/** Longest anti-entropy interval: an hour, that is no round at all within a run. */
+const aeIntervalMsMax = 3_600_000;
+/** Shortest gossip interval: faster, and gossip would be most of the cluster's traffic. */
+const gossipIntervalMsMin = 10;
+/** Longest gossip interval: the node's own bound. */
+const gossipIntervalMsMax = 60_000;
+/** Shortest run: a second, time for every worker to start an operation. */
+const durationMsMin = 1_000;
+/** Longest run: a day, what opsPerWorkerMax allows a worker at 1,000 operations per second. */
+const durationMsMax = 86_400_000;
+
 function int(flag: string, text: string, min: number, max: number): number {
   const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max)
@@ -170,7 +225,7 @@ export function parseDurationMs(text: string): number {
     (match[2] as 's' | 'm' | 'h' | undefined) ?? 's'
   ];
   const ms = Number(match[1]) * unit;
-  if (ms < 1_000 || ms > 86_400_000)
+  if (ms < durationMsMin || ms > durationMsMax)
     throw new ChaosUsageError(`--duration must be from 1 s to 24 h, got '${text}'`);
   return ms;
 }
@@ -211,7 +266,7 @@ export function parseChaosArgs(
       if (!given.has(name)) (raw as unknown as Record<string, unknown>)[name] = value;
   }
   const combined = raw.nemesis.trim() === 'combined';
-  const nodes = int('nodes', raw.nodes, 3, 16);
+  const nodes = int('nodes', raw.nodes, nodesMin, nodesMax);
   const replicas = int('replicas', raw.replicas, 1, nodes);
   const selfTest =
     raw.selfTest === undefined ? null : oneOf('self-test', raw.selfTest, ['lww'] as const);
@@ -225,21 +280,26 @@ export function parseChaosArgs(
           : 'cycle'
         : oneOf('order', raw.order, ['cycle', 'random'] as const),
     durationMs: parseDurationMs(raw.duration),
-    faultMs: int('fault-ms', raw.faultMs, 100, 3_600_000),
-    quietMs: int('quiet-ms', raw.quietMs, 100, 3_600_000),
+    faultMs: int('fault-ms', raw.faultMs, windowMsMin, windowMsMax),
+    quietMs: int('quiet-ms', raw.quietMs, windowMsMin, windowMsMax),
     endOnFault: raw.endOnFault === true,
     workloads: selfTest === 'lww' ? ['set'] : list('workload', raw.workload, workloadNames),
     nodes,
     replicas,
     w: int('w', raw.w, 1, replicas),
-    partitions: int('partitions', raw.partitions, 8, 4096),
-    concurrency: int('concurrency', raw.concurrency, 1, 256),
-    ratePerSecond: int('rate', raw.rate, 1, 100_000),
-    setKeys: int('set-keys', raw.setKeys, 1, 10_000),
-    deadlineMs: int('deadline-ms', raw.deadlineMs, 10, 600_000),
-    settleMs: int('settle-ms', raw.settleMs, 0, 3_600_000),
-    aeIntervalMs: int('ae-interval-ms', raw.aeIntervalMs, 1, 3_600_000),
-    gossipIntervalMs: int('gossip-interval-ms', raw.gossipIntervalMs, 10, 60_000),
+    partitions: int('partitions', raw.partitions, partitionsMin, partitionsMax),
+    concurrency: int('concurrency', raw.concurrency, 1, concurrencyMax),
+    ratePerSecond: int('rate', raw.rate, 1, ratePerSecondMax),
+    setKeys: int('set-keys', raw.setKeys, 1, setKeysMax),
+    deadlineMs: int('deadline-ms', raw.deadlineMs, deadlineMsMin, deadlineMsMax),
+    settleMs: int('settle-ms', raw.settleMs, 0, settleMsMax),
+    aeIntervalMs: int('ae-interval-ms', raw.aeIntervalMs, 1, aeIntervalMsMax),
+    gossipIntervalMs: int(
+      'gossip-interval-ms',
+      raw.gossipIntervalMs,
+      gossipIntervalMsMin,
+      gossipIntervalMsMax,
+    ),
     net: oneOf('net', raw.net, ['auto', 'netns', 'loopback'] as const),
     out: raw.out,
     selfTest,
