@@ -31,6 +31,10 @@ export interface RunIo {
 
 /** Between two polls of the replicas' Merkle roots. */
 export const agreementPollMs = 250;
+/** Width of a timeline bar: a second, the unit the run's rates are given in. */
+export const timelineBucketMs = 1_000;
+/** Mixed into the run's seed for the workloads' choices, so they draw apart from the schedule's. */
+const workloadSeedSalt = 0x5eed;
 
 /** Runs the whole thing; resolves with the report (its verdict holds the exit code). */
 export async function runChaos(
@@ -201,8 +205,8 @@ async function underLoad(
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   x.abort.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => stop.abort(), options.durationMs);
-  const rng = createRng((options.seed ^ 0x5eed) >>> 0);
+  const cancelTimer = abortAt(options.durationMs, nowMs, stop);
+  const rng = createRng((options.seed ^ workloadSeedSalt) >>> 0);
   const seeds = nodes.map((n) => n.address);
   try {
     io.log(
@@ -241,10 +245,26 @@ async function underLoad(
     if (x.abort.aborted) throw new Error('the run was interrupted');
     return { windows, stoppedMs };
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
     stop.abort();
     x.abort.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * Aborts `stop` once the run's clock (nowMs, which also times the schedule and stamps the history)
+ * reaches atMs. A timer counts on the event loop's clock and may fire just before nowMs says it is
+ * due, so it is re-armed until then. Returns the cancel.
+ */
+function abortAt(atMs: number, nowMs: () => number, stop: AbortController): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const check = (): void => {
+    const leftMs = atMs - nowMs();
+    if (leftMs <= 0) stop.abort();
+    else timer = setTimeout(check, leftMs);
+  };
+  check();
+  return () => clearTimeout(timer);
 }
 
 /** Final reads of every workload's keys through every node, and the checker on each workload. */
@@ -304,7 +324,7 @@ async function writeReport(
     skipped: w.skipped !== undefined,
   }));
   const svg = renderTimelineSvg(
-    bucketize(events, report.durationMs, 1_000),
+    bucketize(events, report.durationMs, timelineBucketMs),
     windows,
     `Ringstore chaos, seed ${report.seed}: ${report.verdict.pass ? 'PASS' : 'FAIL'}`,
   );

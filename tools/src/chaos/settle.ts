@@ -1,5 +1,6 @@
 // After the last heal: wait (bounded) until every partition's replicas hold the same Merkle root
 // (hints delivered, anti-entropy done), then read every key with R=N through every node.
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import {
@@ -15,6 +16,10 @@ export const rpcDeadlineMs = 3_000;
 export const readAttemptsMax = 5;
 /** Final reads in flight per node. */
 export const readsInFlightPerNode = 16;
+/** Most polls of one wait: far past what --settle-ms allows (an hour is 14,400 polls of 250 ms). */
+export const agreementPollsMax = 1_000_000;
+/** Pause before a final read's next attempt, times the attempt: a node just restarted gets time. */
+export const readRetryStepMs = 200;
 
 export interface NodeAddress {
   readonly id: string;
@@ -83,17 +88,18 @@ export async function waitForAgreement(
     id: n.id,
     client: new ClusterClient(n.address, credentials.createInsecure()),
   }));
-  const startedMs = Date.now();
+  // Monotonic, like the run's clock (nowMs): agreedAfterMs is added to times measured by that.
+  const startedMs = performance.now();
   let agreement: Agreement = { agreed: false, divergent: 0, partitions: 0, silent: [] };
   let polls = 0;
   try {
-    for (; polls < 1_000_000;) {
+    for (; polls < agreementPollsMax;) {
       const states = await Promise.all(
         clients.map(async (c) => [c.id, await antiEntropyOf(c.client)] as const),
       );
       polls++;
       agreement = agreementOf(new Map(states), replicas);
-      const elapsedMs = Date.now() - startedMs;
+      const elapsedMs = Math.round(performance.now() - startedMs);
       if (agreement.agreed) return { agreement, agreedAfterMs: elapsedMs, polls };
       if (elapsedMs + pollMs > settleMs) break;
       await sleep(pollMs);
@@ -164,7 +170,7 @@ async function getWithRetries(
       );
     });
     if (res !== undefined) return res;
-    await sleep(200 * attempt);
+    await sleep(readRetryStepMs * attempt);
   }
   return undefined;
 }
