@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { CommanderError } from 'commander';
 import { ChaosUsageError, parseChaosArgs, type ChaosOptions } from './chaos/options.js';
+import { seedMax } from './chaos/prng.js';
 import { runChaos } from './chaos/run.js';
 import { killAllChildren } from './node-process.js';
 
@@ -23,7 +24,7 @@ function onSignal(signal: NodeJS.Signals): void {
 
 function parse(): ChaosOptions | number {
   try {
-    return parseChaosArgs(process.argv.slice(2), randomInt(0, 2 ** 32 - 1));
+    return parseChaosArgs(process.argv.slice(2), randomInt(0, seedMax));
   } catch (e) {
     if (e instanceof CommanderError)
       return ['commander.helpDisplayed', 'commander.version'].includes(e.code) ? 0 : 2;

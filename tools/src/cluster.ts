@@ -26,6 +26,8 @@ export const startTimeoutMsDefault = 30_000;
 export const stopTimeoutMsDefault = 10_000;
 /** Lines of a node's log shown in an error. */
 export const logTailLines = 40;
+/** Highest TCP port: the last node's port must not pass it. */
+const portMax = 65_535;
 
 /** The storage node entry point in this repository, relative to tools/src or tools/dist. */
 const repoNodeBin = fileURLToPath(
@@ -152,7 +154,7 @@ function validate(options: StartClusterOptions): Settings {
       `nodes must be an integer from 1 to ${nodesMax}, got ${options.nodes}`,
     );
   }
-  if (!Number.isInteger(basePort) || basePort < 0 || basePort + options.nodes - 1 > 65_535) {
+  if (!Number.isInteger(basePort) || basePort < 0 || basePort + options.nodes - 1 > portMax) {
     throw new ClusterError(
       'invalid_options',
       `basePort ${basePort} leaves no room for ${options.nodes} ports`,

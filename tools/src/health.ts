@@ -54,6 +54,11 @@ export function checkHealth(client: grpc.Client, deadlineMs: number): Promise<He
   });
 }
 
+/** Default deadline of one Check: a local node that serves answers in milliseconds. */
+export const checkDeadlineMsDefault = 1_000;
+/** Default pause between Checks: a start is noticed within a tenth of a second, at little cost. */
+export const pollIntervalMsDefault = 100;
+
 export interface WaitForServingOptions {
   /** Give up after this long. */
   readonly timeoutMs: number;
@@ -89,14 +94,14 @@ export async function waitForServing(
       try {
         const status = await checkHealth(
           client,
-          Math.min(options.checkDeadlineMs ?? 1_000, remainingMs),
+          Math.min(options.checkDeadlineMs ?? checkDeadlineMsDefault, remainingMs),
         );
         if (status === 'SERVING') return { serving: true };
         lastAnswer = `last answer ${status}`;
       } catch (error) {
         lastAnswer = `last error ${(error as Error).message}`;
       }
-      await sleep(options.pollIntervalMs ?? 100);
+      await sleep(options.pollIntervalMs ?? pollIntervalMsDefault);
     }
   } finally {
     client.close();

@@ -25,6 +25,10 @@ export interface LauncherIo {
 export const basePortDefault = 7001;
 export const nodeCountDefault = 3;
 export const dataDirDefault = './data';
+/** Highest TCP port. */
+const portMax = 65_535;
+/** Longest --start-timeout-ms: a node that needs more than ten minutes to serve is broken. */
+const startTimeoutMsMax = 600_000;
 
 /** Node flags the launcher accepts itself and passes to every node unchanged. */
 const passthroughFlags = ['replicas', 'partitions', 'r', 'w', 'log-level'] as const;
@@ -96,14 +100,14 @@ export function parseLauncherArgs(argv: readonly string[], io: LauncherIo): Star
   extraArgs.push(...program.args);
   return {
     nodes: integerOption('nodes', raw.nodes, 1, nodesMax),
-    basePort: integerOption('base-port', raw.basePort, 0, 65_535),
+    basePort: integerOption('base-port', raw.basePort, 0, portMax),
     dataDir: raw.data,
     logDir: raw.logDir,
     nodeBin: raw.nodeBin,
     startTimeoutMs:
       raw.startTimeoutMs === undefined
         ? undefined
-        : integerOption('start-timeout-ms', raw.startTimeoutMs, 1, 600_000),
+        : integerOption('start-timeout-ms', raw.startTimeoutMs, 1, startTimeoutMsMax),
     extraArgs,
   };
 }

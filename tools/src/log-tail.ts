@@ -4,8 +4,11 @@ import { open } from 'node:fs/promises';
 /** Bytes read from the end of the file at most: enough for a stack trace, bounded for huge logs. */
 export const logTailBytesMax = 16 * 1024;
 
+/** Lines shown when the caller does not say: a stack trace and what led to it. */
+export const logTailLinesDefault = 30;
+
 /** The last `lines` lines of the file, or '' when it cannot be read. */
-export async function readLogTail(path: string, lines = 30): Promise<string> {
+export async function readLogTail(path: string, lines = logTailLinesDefault): Promise<string> {
   try {
     const file = await open(path, 'r');
     try {

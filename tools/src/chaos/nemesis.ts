@@ -121,9 +121,11 @@ async function runWindow(
 
 /** Most a single sleep lasts before checking again: keeps the wait bounded and abortable. */
 const sleepSliceMs = 500;
+/** Most slices of one wait: 10 million half seconds (58 days) is past any schedule. */
+const sleepSlicesMax = 10_000_000;
 
 async function sleepUntil(atMs: number, deps: NemesisDeps, stop: AbortSignal): Promise<void> {
-  for (let i = 0; i < 10_000_000 && !stop.aborted; i++) {
+  for (let i = 0; i < sleepSlicesMax && !stop.aborted; i++) {
     const leftMs = atMs - deps.nowMs();
     if (leftMs <= 0) return;
     // An abort ends the sleep at once (the rejection is the signal, not an error).

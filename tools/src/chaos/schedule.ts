@@ -101,11 +101,22 @@ function lengthOf(baseMs: number, options: ScheduleOptions, rng: Rng): number {
     : rng.int(Math.ceil(baseMs / 2), Math.floor((baseMs * 3) / 2));
 }
 
+/** Most nodes one fault takes down or slows: 2 of the default 5, a minority. */
+const faultNodesMax = 2;
+/** Added delay of a slow link: from a congested LAN (50 ms) to a far region (300 ms). */
+const linkDelayMsMin = 50;
+const linkDelayMsMax = 300;
+/** Jitter on top of it: enough to reorder packets, small against the client deadline (1 s). */
+const linkJitterMsMax = 50;
+/** Loss of a lossy link: enough to force retransmits (5%), not so much that nothing passes. */
+const linkLossPercentMin = 5;
+const linkLossPercentMax = 30;
+
 function faultOf(kind: NemesisKind, index: number, options: ScheduleOptions, rng: Rng): Fault {
   const ids = options.nodeIds;
   // A minority at most: the majority keeps serving W=2 and R=2 through sloppy quorum.
   const minority = Math.max(1, Math.floor((ids.length - 1) / 2));
-  const count = options.order === 'cycle' ? 1 : rng.int(1, Math.min(2, minority));
+  const count = options.order === 'cycle' ? 1 : rng.int(1, Math.min(faultNodesMax, minority));
   switch (kind) {
     case 'partition': {
       const mode =
@@ -124,9 +135,9 @@ function faultOf(kind: NemesisKind, index: number, options: ScheduleOptions, rng
       return {
         kind,
         nodes: rng.shuffle(ids).slice(0, count),
-        delayMs: rng.int(50, 300),
-        jitterMs: rng.int(0, 50),
-        lossPercent: rng.int(5, 30),
+        delayMs: rng.int(linkDelayMsMin, linkDelayMsMax),
+        jitterMs: rng.int(0, linkJitterMsMax),
+        lossPercent: rng.int(linkLossPercentMin, linkLossPercentMax),
       };
   }
 }

@@ -34,6 +34,13 @@ export interface WorkloadDeps {
 /** Operations one worker runs at most: a day at 1,000 operations per second. */
 export const opsPerWorkerMax = 86_400_000;
 
+/** Most connect attempts of a worker: half-second tries for over 13 hours, past any run. */
+export const connectAttemptsMax = 100_000;
+/** Between connect attempts while every seed is down: a restarted node is found within it. */
+export const connectRetryMs = 500;
+/** How long a worker's client avoids a node that failed: a second, so one back is soon used. */
+export const failedNodeMemoryMs = 1_000;
+
 /** The set workload's keys. */
 export function setKey(index: number): string {
   return `chaos-set-${index}`;
@@ -102,11 +109,11 @@ async function connectUntil(
   deadlineMs: number,
   stop: AbortSignal,
 ): Promise<Client | undefined> {
-  for (let attempt = 0; attempt < 100_000 && !stop.aborted; attempt++) {
+  for (let attempt = 0; attempt < connectAttemptsMax && !stop.aborted; attempt++) {
     try {
-      return await connect({ seeds, deadlineMs, failedNodeMemoryMs: 1_000 });
+      return await connect({ seeds, deadlineMs, failedNodeMemoryMs });
     } catch {
-      await sleep(500);
+      await sleep(connectRetryMs);
     }
   }
   return undefined;
