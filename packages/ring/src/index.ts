@@ -1,11 +1,9 @@
-export { md5, md5DigestBytes } from './md5.js';
-export { membersMax, nameLengthMax, partitionCountDefault, partitionCountMax } from './limits.js';
+export { membersMax } from './limits.js';
 export type { Member, Ring, RingOptions } from './ring.js';
-export { ownerOf, validateMembers, validateRing, validateRingOptions } from './ring.js';
-export { keyPosition, partitionOf } from './partition.js';
+export { validateRing } from './ring.js';
+export { partitionOf } from './partition.js';
 export { claim } from './claim.js';
 export type { PreferenceEntry } from './preference-list.js';
 export { partitionsReplicatedBy, preferenceList, primaryReplicas } from './preference-list.js';
 export type { Transfer } from './transfer-plan.js';
 export { transferPlan } from './transfer-plan.js';
-export { AssertionError } from './assert.js';

@@ -1,5 +1,3 @@
-/** Partitions when the cluster does not choose (DESIGN.md section 2). */
-export const partitionCountDefault = 256;
 /** The most partitions a ring may have: 2^16, so a partition number fits the top 16 bits of a position. */
 export const partitionCountMax = 65_536;
 /** The most members a ring may have: bounds claim's work and every walk over the members. */

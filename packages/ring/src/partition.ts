@@ -1,16 +1,12 @@
 import { assert } from './assert.js';
 import { partitionCountMax } from './limits.js';
-import { md5, md5Top16 } from './md5.js';
+import { md5Top16 } from './md5.js';
 import { isPowerOfTwo } from './ring.js';
 
-/** A key's place on the ring: MD5(key) read as a 128-bit unsigned big-endian integer. */
-export function keyPosition(key: Uint8Array): bigint {
-  let position = 0n;
-  for (const byte of md5(key)) position = (position << 8n) | BigInt(byte);
-  return position;
-}
-
-/** The partition of a key: the top log2(partitionCount) bits of its position. */
+/**
+ * The partition of a key: the top log2(partitionCount) bits of its position, MD5(key) read as a
+ * 128-bit unsigned big-endian integer.
+ */
 export function partitionOf(key: Uint8Array, partitionCount: number): number {
   assert(
     isPowerOfTwo(partitionCount) && partitionCount <= partitionCountMax,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { claim, nameLengthMax, ownerOf, validateMembers, validateRing } from './index.js';
+import { claim, validateRing } from './index.js';
+import { nameLengthMax } from './limits.js';
+import { ownerOf, validateMembers } from './ring.js';
 import { nodes } from './test-support/ring-checks.js';
 
 describe('ownerOf', () => {

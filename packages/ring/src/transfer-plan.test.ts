@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { claim, ownerOf, transferPlan } from './index.js';
+import { claim, transferPlan } from './index.js';
+import { ownerOf } from './ring.js';
 import { nodes } from './test-support/ring-checks.js';
 
 describe('transferPlan', () => {
