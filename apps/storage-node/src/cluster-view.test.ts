@@ -89,9 +89,9 @@ describe('ClusterView.targets: coordinator fallback selection with a fake detect
     const isUp = upExcept([]);
     for (const p of partitions) {
       const expected = view.primaries(p).map((nodeId) => ({ nodeId, hintFor: undefined }));
-      expect(view.targets(p, isUp)).toEqual(expected);
-      expect(view.targets(p, isUp, false)).toEqual(expected);
-      expect(view.targets(p, isUp, true)).toEqual(expected);
+      expect(view.preferenceList(p, isUp)).toEqual(expected);
+      expect(view.preferenceList(p, isUp, false)).toEqual(expected);
+      expect(view.preferenceList(p, isUp, true)).toEqual(expected);
     }
   });
 
@@ -101,7 +101,7 @@ describe('ClusterView.targets: coordinator fallback selection with a fake detect
       for (const down of primaries) {
         const isUp = upExcept([down]);
         const upPrimaries = primaries.filter((id) => id !== down);
-        const sloppy = view.targets(p, isUp);
+        const sloppy = view.preferenceList(p, isUp);
         expectWellFormed(sloppy, primaries, isUp);
         expect(sloppy).toHaveLength(replicas);
         expect(sloppy.filter((t) => t.hintFor === undefined).map((t) => t.nodeId)).toEqual(
@@ -111,7 +111,7 @@ describe('ClusterView.targets: coordinator fallback selection with a fake detect
         // The next node along the ring after the primaries stands in, in the down primary's place.
         expect(fallbacks).toEqual([{ nodeId: order(p)[replicas], hintFor: down }]);
         expect(sloppy[primaries.indexOf(down)]).toEqual(fallbacks[0]);
-        expect(view.targets(p, isUp, true)).toEqual(
+        expect(view.preferenceList(p, isUp, true)).toEqual(
           upPrimaries.map((nodeId) => ({ nodeId, hintFor: undefined })),
         );
       }
@@ -124,8 +124,8 @@ describe('ClusterView.targets: coordinator fallback selection with a fake detect
       const primaries = view.primaries(p);
       for (const down of subsets(nodeIds, 3)) {
         const isUp = upExcept(down);
-        const sloppy = view.targets(p, isUp);
-        const strict = view.targets(p, isUp, true);
+        const sloppy = view.preferenceList(p, isUp);
+        const strict = view.preferenceList(p, isUp, true);
         expectWellFormed(sloppy, primaries, isUp);
         expectWellFormed(strict, primaries, isUp);
         const upPrimaries = primaries.filter(isUp);
@@ -149,8 +149,8 @@ describe('ClusterView.targets: coordinator fallback selection with a fake detect
   it('with every node down, has no target at all', () => {
     const isUp = upExcept(nodeIds);
     for (const p of partitions) {
-      expect(view.targets(p, isUp)).toEqual([]);
-      expect(view.targets(p, isUp, true)).toEqual([]);
+      expect(view.preferenceList(p, isUp)).toEqual([]);
+      expect(view.preferenceList(p, isUp, true)).toEqual([]);
     }
   });
 });

@@ -44,11 +44,11 @@ export class ClusterView {
   }
 
   /**
-   * Where a request for the partition goes. Sloppy quorum (default): the up primaries, and for each
-   * down or suspected one the next up fallback, which keeps the write as a hint for it. Strict
+   * The partition's preference list for one request. Sloppy quorum (default): the up primaries,
+   * and for each down one the next up fallback, which keeps the write as a hint for it. Strict
    * quorum: the up primaries only, so R and W count primaries alone (Riak's pr/pw).
    */
-  targets(
+  preferenceList(
     partition: number,
     isUp: (nodeId: string) => boolean,
     strictQuorum = false,

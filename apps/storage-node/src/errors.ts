@@ -1,8 +1,12 @@
-import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Applied, Failure, type ErrorReply } from '@ringstore/proto';
+import type { QuorumFailure } from '@ringstore/quorum';
+import { StorageError, type StorageErrorCode } from '@ringstore/storage';
 
 /**
- * Operating errors of the node, with stable codes. Mapped to gRPC status codes here and only
- * here (STYLE.md rule 6); ErrorReply messages on the peer link carry the same numeric codes.
+ * Operating errors of the node, with stable codes and their meaning as data. Mapped to gRPC
+ * statuses (and the ringstore-failure-bin trailer) here and only here (STYLE.md rule 6); peer
+ * ErrorReply messages carry the same code and detail.
  */
 export type ErrorCode =
   | 'invalid-argument'
@@ -13,15 +17,83 @@ export type ErrorCode =
   | 'cancelled'
   | 'internal';
 
+/**
+ * What a failed request may have changed. `applied: 'none'` is a proof that nothing was written
+ * anywhere, so repeating the request cannot duplicate it; 'maybe' is everything else.
+ */
+export interface FailureDetail {
+  readonly applied: 'none' | 'maybe';
+  /** Replicas that acknowledged (write) or replied (read); 0 when not a quorum failure. */
+  readonly acked: number;
+  /** W or R; 0 when not a quorum failure. */
+  readonly needed: number;
+  /** Replicas the request was handed to. */
+  readonly tried: number;
+}
+
+/** The trailing metadata entry that carries a serialized ringstore.v1.Failure (docs/api.md). */
+export const failureTrailer = 'ringstore-failure-bin';
+
 export class RingstoreError extends Error {
   override readonly name = 'RingstoreError';
+  readonly failure: FailureDetail;
   constructor(
     readonly code: ErrorCode,
     message: string,
+    failure?: FailureDetail,
   ) {
     super(message);
+    this.failure = failure ?? defaultFailure(code);
   }
 }
+
+/** Bad input is refused before anything happens; anything else is 'maybe' unless proven. */
+function defaultFailure(code: ErrorCode): FailureDetail {
+  return { applied: code === 'invalid-argument' ? 'none' : 'maybe', acked: 0, needed: 0, tried: 0 };
+}
+
+/** A refusal made before the request reached any replica: provably nothing applied. */
+export function refused(code: ErrorCode, message: string): RingstoreError {
+  return new RingstoreError(code, message, { applied: 'none', acked: 0, needed: 0, tried: 0 });
+}
+
+export function invalidArgument(message: string): RingstoreError {
+  return new RingstoreError('invalid-argument', message);
+}
+
+const quorumCodes: Record<QuorumFailure['kind'], ErrorCode> = {
+  unavailable: 'unavailable',
+  timeout: 'deadline-exceeded',
+  'local-failed': 'unavailable',
+};
+
+/**
+ * A quorum machine's failure as an error. A failed local write keeps the storage error's own code
+ * (an overloaded engine is RESOURCE_EXHAUSTED, a closing one UNAVAILABLE).
+ */
+export function quorumError(f: QuorumFailure, localError?: unknown): RingstoreError {
+  const detail: FailureDetail = {
+    applied: f.applied,
+    acked: f.acked,
+    needed: f.needed,
+    tried: f.tried,
+  };
+  const code =
+    f.kind === 'local-failed' && localError !== undefined
+      ? asRingstoreError(localError).code
+      : quorumCodes[f.kind];
+  return new RingstoreError(code, f.message, detail);
+}
+
+const storageCodes: Record<StorageErrorCode, ErrorCode> = {
+  closed: 'unavailable',
+  overloaded: 'resource-exhausted',
+  object_too_large: 'invalid-argument',
+  reserved_meta_name: 'internal',
+  schema: 'failed-precondition',
+  pragma_refused: 'failed-precondition',
+  io: 'unavailable',
+};
 
 const toGrpc: Record<ErrorCode, status> = {
   'invalid-argument': status.INVALID_ARGUMENT,
@@ -37,15 +109,29 @@ export function grpcCodeOf(code: ErrorCode): status {
   return toGrpc[code];
 }
 
-export function errorCodeOfGrpc(grpcCode: number): ErrorCode {
+function errorCodeOfGrpc(grpcCode: number): ErrorCode {
   for (const [code, value] of Object.entries(toGrpc))
     if (Number(value) === grpcCode) return code as ErrorCode;
   return 'internal';
 }
 
-/** Any thrown value as a RingstoreError (unknown errors become 'internal'). */
+/**
+ * Any thrown value as a RingstoreError: storage errors by their code (an overloaded or closed
+ * engine is an operating error, never INTERNAL), grpc-js errors by their status; anything else
+ * is a bug, 'internal'.
+ */
 export function asRingstoreError(e: unknown): RingstoreError {
   if (e instanceof RingstoreError) return e;
+  if (e instanceof StorageError) {
+    // The engine refused or rolled back the write: nothing of it was stored.
+    const applied = e.code === 'io' ? 'maybe' : 'none';
+    return new RingstoreError(storageCodes[e.code], e.message, {
+      applied,
+      acked: 0,
+      needed: 0,
+      tried: 0,
+    });
+  }
   if (isServiceError(e)) return new RingstoreError(errorCodeOfGrpc(e.code), e.details || e.message);
   return new RingstoreError('internal', e instanceof Error ? e.message : String(e));
 }
@@ -56,12 +142,37 @@ function isServiceError(e: unknown): e is ServiceError {
   );
 }
 
-/** The error object grpc-js sends to the caller for a RingstoreError. */
-export function toServiceError(e: unknown): Partial<ServiceError> {
-  const err = asRingstoreError(e);
-  return { code: grpcCodeOf(err.code), details: err.message, metadata: new Metadata() };
+function toWire(f: FailureDetail): Failure {
+  return {
+    applied: f.applied === 'none' ? Applied.APPLIED_NONE : Applied.APPLIED_MAYBE,
+    acked: f.acked,
+    needed: f.needed,
+    tried: f.tried,
+  };
 }
 
-export function invalidArgument(message: string): RingstoreError {
-  return new RingstoreError('invalid-argument', message);
+function fromWire(f: Failure | undefined): FailureDetail | undefined {
+  if (f === undefined) return undefined;
+  const applied = f.applied === Applied.APPLIED_NONE ? 'none' : 'maybe';
+  return { applied, acked: f.acked, needed: f.needed, tried: f.tried };
+}
+
+/** The error grpc-js sends to a caller: status, message, and the Failure trailer. */
+export function toServiceError(e: unknown): Partial<ServiceError> {
+  const err = asRingstoreError(e);
+  const metadata = new Metadata();
+  metadata.set(failureTrailer, Buffer.from(Failure.encode(toWire(err.failure)).finish()));
+  return { code: grpcCodeOf(err.code), details: err.message, metadata };
+}
+
+/** The peer link's ErrorReply for an error. */
+export function toErrorReply(e: unknown): ErrorReply {
+  const err = asRingstoreError(e);
+  return { code: grpcCodeOf(err.code), message: err.message, failure: toWire(err.failure) };
+}
+
+/** A peer's ErrorReply as an error, naming the peer. */
+export function fromErrorReply(peerId: string, reply: ErrorReply): RingstoreError {
+  const code = errorCodeOfGrpc(reply.code);
+  return new RingstoreError(code, `${peerId}: ${reply.message}`, fromWire(reply.failure));
 }

@@ -2,31 +2,106 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
+import { livenessDefaults } from '@ringstore/membership';
 import { openSqliteEngine, type StorageEngine } from '@ringstore/storage';
 import { ClusterView } from './cluster-view.js';
 import { ConfigError, type NodeConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
-import { PeerLinks, linkLimitsDefault, type LinkHandler, type ReplyBody } from './peer-link.js';
-import { Coordinator } from './roles/coordinator/coordinator.js';
-import { KvHandler } from './roles/coordinator/kv-handler.js';
+import { linkLimitsDefault, type LinkHandlers } from './peer/link.js';
+import { Peers } from './peer/peers.js';
 import { AntiEntropy } from './roles/anti-entropy/anti-entropy.js';
 import { trackWrites } from './roles/anti-entropy/tracked-storage.js';
 import { PartitionTrees } from './roles/anti-entropy/trees.js';
+import { Coordinator } from './roles/coordinator/coordinator.js';
+import { Forwarder } from './roles/coordinator/forward.js';
+import { KvHandler } from './roles/coordinator/kv-handler.js';
 import { Gossiper } from './roles/gossip/gossiper.js';
-import { livenessDefaults } from './roles/gossip/liveness.js';
 import { Handoff } from './roles/handoff/handoff.js';
 import { Replica } from './roles/replica/replica.js';
-
-/** How often pending hints are looked at; a peer seen alive again triggers delivery at once. */
-const handoffIntervalMs = 1_000;
 import { InflightTracker, startGrpcServer, type RunningServer } from './server.js';
+
+/** How often pending hints are looked at; a peer seen up again triggers delivery at once. */
+const handoffIntervalMs = 1_000;
 
 export interface RunningNode {
   readonly port: number;
   readonly actor: string;
   readonly metrics: Metrics;
   stop(): Promise<void>;
+}
+
+/** The node's roles, wired to one storage engine, one cluster view and one peer module. */
+interface Roles {
+  readonly actor: string;
+  readonly view: ClusterView;
+  readonly peers: Peers;
+  readonly gossiper: Gossiper;
+  readonly handoff: Handoff;
+  readonly antiEntropy: AntiEntropy;
+  readonly kv: KvHandler;
+  readonly forwarder: Forwarder;
+  readonly linkHandlers: LinkHandlers;
+}
+
+/** What has started so far, so a failed start (or a stop) closes exactly that. */
+interface Started {
+  roles?: Roles;
+  grpc?: RunningServer;
+  http?: HttpServer;
+}
+
+/**
+ * Starts a node in four named steps: open storage, build the roles, start the servers, start
+ * the loops (gossip, hint delivery, anti-entropy). A step that fails undoes the earlier ones.
+ */
+export async function startNode(config: NodeConfig, log: Logger): Promise<RunningNode> {
+  const metrics = new Metrics();
+  const storage = openStorage(config, log);
+  const started: Started = {};
+  try {
+    const roles = buildRoles(config, storage, metrics, log);
+    started.roles = roles;
+    const inflight = new InflightTracker();
+    Object.assign(started, await startServers(config, roles, metrics, inflight, log));
+    const grpc = started.grpc;
+    if (grpc === undefined) throw new Error('startServers returned no gRPC server');
+    startLoops(roles, grpc);
+    log.info(
+      {
+        listen: config.listen,
+        port: grpc.port,
+        actor: roles.actor,
+        nodes: config.nodes.length,
+        partitions: config.partitions,
+        replicas: config.replicas,
+      },
+      'node serving',
+    );
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      const parts = { ...roles, grpc, http: started.http, storage, inflight, log };
+      stopping ??= shutdown({ ...parts, timeoutMs: config.shutdownTimeoutMs });
+      return stopping;
+    };
+    return { port: grpc.port, actor: roles.actor, metrics, stop };
+  } catch (e) {
+    await abortStart(started, storage);
+    throw e;
+  }
+}
+
+function openStorage(config: NodeConfig, log: Logger): StorageEngine {
+  mkdirSync(config.data, { recursive: true });
+  return openSqliteEngine({
+    path: join(config.data, 'ringstore.db'),
+    synchronous: config.synchronous,
+    onCorruption: (e) =>
+      log.warn(
+        { partition: e.partition, key: Buffer.from(e.key).toString('base64'), reason: e.reason },
+        'corrupt object: treated as missing',
+      ),
+  });
 }
 
 /**
@@ -47,201 +122,139 @@ function storageActor(storage: StorageEngine, nodeId: string): string {
   return actor;
 }
 
-function linkHandler(
-  kv: KvHandler,
+function buildRoles(
+  config: NodeConfig,
+  storage: StorageEngine,
+  metrics: Metrics,
+  log: Logger,
+): Roles {
+  const actor = storageActor(storage, config.id);
+  const view = new ClusterView(config.id, config.nodes, config.partitions, config.replicas);
+  const peers = new Peers(config.id, (id) => view.addressOf(id), log, linkLimitsDefault);
+  const gossiper = new Gossiper(
+    { id: config.id, address: config.listen, zone: config.zone, generation: Date.now() },
+    config.nodes.filter((n) => n.id !== config.id),
+    {
+      gossipIntervalMs: config.gossipIntervalMs,
+      phiThreshold: config.phiThreshold,
+      ...livenessDefaults(config.gossipIntervalMs),
+    },
+    peers,
+    log,
+  );
+  const liveness = gossiper;
+  // Every object write goes through `tracked`, so the partitions' Merkle trees follow the data.
+  const trees = new PartitionTrees(storage, view.partitionsReplicated());
+  trees.rebuildAll();
+  const tracked = trackWrites(storage, (p, key, previous, next) =>
+    trees.onWrite(p, key, previous, next),
+  );
+  const replica = new Replica(tracked, log, metrics);
+  const common = { storage: tracked, view, peers, liveness, replica, log, metrics };
+  const handoff = new Handoff({
+    ...common,
+    options: {
+      hintAgeMaxMs: config.hintAgeMaxMs,
+      hintsPerTargetMax: config.hintsPerTargetMax,
+      handoffRatePerSecond: config.handoffRate,
+      handoffIntervalMs,
+    },
+  });
+  metrics.trackPendingHints(() => storage.hintCounts());
+  const coordinator = new Coordinator({ ...common, selfId: config.id, actor });
+  const antiEntropy = new AntiEntropy({
+    ...common,
+    selfId: config.id,
+    trees,
+    options: {
+      intervalMs: config.aeIntervalMs,
+      ratePerSecond: config.aeRate,
+      tombstoneGraceMs: config.tombstoneGraceMs,
+    },
+  });
+  const forwarder = new Forwarder(view, liveness, metrics);
+  const kv = new KvHandler(view, coordinator, forwarder, peers, liveness, config);
+  const linkHandlers = assembleLinkHandlers(replica, handoff, antiEntropy, kv);
+  return { actor, view, peers, gossiper, handoff, antiEntropy, kv, forwarder, linkHandlers };
+}
+
+/** Routes each Link message kind to the role that owns it. */
+function assembleLinkHandlers(
   replica: Replica,
   handoff: Handoff,
   antiEntropy: AntiEntropy,
-): LinkHandler {
-  return async (body, ctx): Promise<ReplyBody> => {
-    switch (body.$case) {
-      case 'replicate': {
-        const stored = await replica.replicate(body.value);
-        if (body.value.hintFor !== '') await handoff.addHint(body.value, stored);
-        return { $case: 'replicateReply', value: {} };
-      }
-      case 'read':
-        return {
-          $case: 'readReply',
-          value: replica.readMessage(body.value.partition, body.value.key),
-        };
-      case 'forwardGet':
-        return { $case: 'forwardGetReply', value: await kv.get(body.value, ctx.deadlineMs, true) };
-      case 'forwardPut':
-        return { $case: 'forwardPutReply', value: await kv.put(body.value, ctx.deadlineMs, true) };
-      case 'forwardDelete':
-        return {
-          $case: 'forwardDeleteReply',
-          value: await kv.delete(body.value, ctx.deadlineMs, true),
-        };
-      case 'handoff': {
-        for (const object of body.value.objects)
-          await replica.replicate({ ...object, hintFor: '' });
-        return { $case: 'handoffReply', value: { applied: body.value.objects.length } };
-      }
-      case 'reap':
-        return { $case: 'reapReply', value: await antiEntropy.reapHere(body.value) };
-    }
+  kv: KvHandler,
+): LinkHandlers {
+  return {
+    ...replica.handlers,
+    ...handoff.handlers,
+    ...antiEntropy.handlers,
+    ...kv.handlers,
+    // A replicate naming a down replica is a fallback's write: the handoff role keeps its hint.
+    replicate: (req, ctx) =>
+      req.hintFor === '' ? replica.handlers.replicate(req, ctx) : handoff.hintedWrite(req),
   };
 }
 
-export async function startNode(config: NodeConfig, log: Logger): Promise<RunningNode> {
-  mkdirSync(config.data, { recursive: true });
-  const metrics = new Metrics();
-  const storage = openSqliteEngine({
-    path: join(config.data, 'ringstore.db'),
-    synchronous: config.synchronous,
-    onCorruption: (e) =>
-      log.warn(
-        { partition: e.partition, key: Buffer.from(e.key).toString('base64'), reason: e.reason },
-        'corrupt object: treated as missing',
-      ),
-  });
-  let grpc: RunningServer | undefined;
-  let http: HttpServer | undefined;
-  let links: PeerLinks | undefined;
-  let gossiper: Gossiper | undefined;
-  let handoff: Handoff | undefined;
-  let antiEntropy: AntiEntropy | undefined;
+async function startServers(
+  config: NodeConfig,
+  roles: Roles,
+  metrics: Metrics,
+  inflight: InflightTracker,
+  log: Logger,
+): Promise<{ grpc: RunningServer; http?: HttpServer }> {
+  const { view, kv, gossiper, antiEntropy, forwarder, linkHandlers } = roles;
+  const grpc = await startGrpcServer(
+    {
+      view,
+      kv,
+      gossip: gossiper,
+      antiEntropy,
+      linkHandlers,
+      requestCounts: () => ({ forwarded: forwarder.forwarded, coordinated: kv.coordinated }),
+      linkLimits: linkLimitsDefault,
+      metrics,
+      log,
+      requestTimeoutMs: config.requestTimeoutMs,
+      inflight,
+    },
+    config.listen,
+  );
+  if (config.metricsListen === '') return { grpc };
   try {
-    const actor = storageActor(storage, config.id);
-    const view = new ClusterView(config.id, config.nodes, config.partitions, config.replicas);
-    links = new PeerLinks(config.id, (id) => view.addressOf(id), log, linkLimitsDefault);
-    gossiper = new Gossiper(
-      { id: config.id, address: config.listen, zone: config.zone, generation: Date.now() },
-      config.nodes.filter((n) => n.id !== config.id),
-      {
-        gossipIntervalMs: config.gossipIntervalMs,
-        phiThreshold: config.phiThreshold,
-        ...livenessDefaults(config.gossipIntervalMs),
-      },
-      log,
-    );
-    const liveness = gossiper;
-    // Every object write goes through `tracked`, so the partitions' Merkle trees follow the data.
-    const trees = new PartitionTrees(storage, view.partitionsReplicated());
-    trees.rebuildAll();
-    const tracked = trackWrites(storage, (p, key, previous, next) =>
-      trees.onWrite(p, key, previous, next),
-    );
-    const replica = new Replica(tracked, log, metrics);
-    handoff = new Handoff({
-      storage: tracked,
-      view,
-      links,
-      liveness,
-      log,
-      metrics,
-      options: {
-        hintAgeMaxMs: config.hintAgeMaxMs,
-        hintsPerTargetMax: config.hintsPerTargetMax,
-        handoffRatePerSecond: config.handoffRate,
-        handoffIntervalMs: handoffIntervalMs,
-      },
-    });
-    const delivery = handoff;
-    gossiper.onUp(() => delivery.kick());
-    metrics.trackPendingHints(() => storage.hintCounts());
-    const coordinator = new Coordinator({
-      selfId: config.id,
-      actor,
-      storage: tracked,
-      replica,
-      links,
-      liveness,
-      log,
-      metrics,
-    });
-    antiEntropy = new AntiEntropy({
-      selfId: config.id,
-      storage: tracked,
-      trees,
-      view,
-      replica,
-      links,
-      liveness,
-      log,
-      metrics,
-      options: {
-        intervalMs: config.aeIntervalMs,
-        ratePerSecond: config.aeRate,
-        tombstoneGraceMs: config.tombstoneGraceMs,
-      },
-    });
-    const kv = new KvHandler(view, coordinator, links, metrics, liveness, {
-      ...config,
-      replicas: config.replicas,
-    });
-    const inflight = new InflightTracker();
-    grpc = await startGrpcServer(
-      {
-        view,
-        kv,
-        gossip: gossiper,
-        antiEntropy,
-        linkHandler: linkHandler(kv, replica, handoff, antiEntropy),
-        linkLimits: linkLimitsDefault,
-        metrics,
-        log,
-        requestTimeoutMs: config.requestTimeoutMs,
-        inflight,
-      },
-      config.listen,
-    );
-    if (config.metricsListen !== '') {
-      const [host, port] = splitHostPort(config.metricsListen);
-      http = await metrics.serve(host, port);
-    }
-    gossiper.start();
-    handoff.start();
-    antiEntropy.start();
-    grpc.health.setStatus('', 'SERVING');
-    grpc.health.setStatus('ringstore.v1.KV', 'SERVING');
-    log.info(
-      {
-        listen: config.listen,
-        port: grpc.port,
-        actor,
-        nodes: config.nodes.length,
-        partitions: config.partitions,
-        replicas: config.replicas,
-      },
-      'node serving',
-    );
-    const running = grpc;
-    const ownLinks = links;
-    const roles = { gossiper, handoff, antiEntropy };
-    let stopping: Promise<void> | undefined;
-    const stop = (): Promise<void> => {
-      stopping ??= shutdown({
-        grpc: running,
-        http,
-        links: ownLinks,
-        ...roles,
-        storage,
-        inflight,
-        log,
-        timeoutMs: config.shutdownTimeoutMs,
-      });
-      return stopping;
-    };
-    return { port: grpc.port, actor, metrics, stop };
+    const [host, port] = splitHostPort(config.metricsListen);
+    return { grpc, http: await metrics.serve(host, port) };
   } catch (e) {
-    gossiper?.stop();
-    await handoff?.stop();
-    await antiEntropy?.stop();
-    links?.close();
-    grpc?.server.forceShutdown();
-    http?.close();
-    await storage.close();
+    grpc.server.forceShutdown();
     throw e;
   }
+}
+
+function startLoops(roles: Roles, grpc: RunningServer): void {
+  const { gossiper, handoff, antiEntropy } = roles;
+  gossiper.onUp(() => handoff.kick());
+  gossiper.start();
+  handoff.start();
+  antiEntropy.start();
+  grpc.health.setStatus('', 'SERVING');
+  grpc.health.setStatus('ringstore.v1.KV', 'SERVING');
+}
+
+async function abortStart(started: Started, storage: StorageEngine): Promise<void> {
+  const { roles } = started;
+  roles?.gossiper.stop();
+  await roles?.handoff.stop();
+  await roles?.antiEntropy.stop();
+  roles?.peers.close();
+  started.grpc?.server.forceShutdown();
+  started.http?.close();
+  await storage.close();
 }
 
 async function shutdown(parts: {
   grpc: RunningServer;
   http: HttpServer | undefined;
-  links: PeerLinks;
+  peers: Peers;
   gossiper: Gossiper;
   handoff: Handoff;
   antiEntropy: AntiEntropy;
@@ -260,7 +273,7 @@ async function shutdown(parts: {
   await parts.inflight.drain(parts.timeoutMs);
   // What arrives from now on is refused with GOAWAY (UNAVAILABLE), never cut off (CANCELLED).
   await parts.grpc.shutdown(Math.max(100, parts.timeoutMs - (Date.now() - startedMs)));
-  parts.links.close();
+  parts.peers.close();
   parts.http?.close();
   await parts.storage.close();
   parts.log.info('stopped');

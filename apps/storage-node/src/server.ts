@@ -20,10 +20,10 @@ import {
 } from '@ringstore/proto';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ClusterView } from './cluster-view.js';
-import { RingstoreError, grpcCodeOf, asRingstoreError, toServiceError } from './errors.js';
+import { refused, grpcCodeOf, asRingstoreError, toServiceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { serveLink, type LinkHandler, type LinkLimits } from './peer-link.js';
+import { serveLink, type LinkHandlers, type LinkLimits } from './peer/link.js';
 import type { KvHandler } from './roles/coordinator/kv-handler.js';
 import type { AntiEntropy } from './roles/anti-entropy/anti-entropy.js';
 import type { Gossiper } from './roles/gossip/gossiper.js';
@@ -68,7 +68,9 @@ export interface ServerDeps {
   readonly gossip: Gossiper;
   readonly antiEntropy: AntiEntropy;
   readonly kv: KvHandler;
-  readonly linkHandler: LinkHandler;
+  readonly linkHandlers: LinkHandlers;
+  /** Client requests forwarded and coordinated, for Cluster.GetNodeStats. */
+  readonly requestCounts: () => { readonly forwarded: number; readonly coordinated: number };
   readonly linkLimits: LinkLimits;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -99,7 +101,7 @@ function unary<Req, Res>(
       call.sendMetadata(md);
     }
     if (!deps.inflight.enter()) {
-      callback(toServiceError(new RingstoreError('unavailable', 'node is shutting down')));
+      callback(toServiceError(refused('unavailable', 'node is shutting down')));
       return;
     }
     const endTimer = deps.metrics.latency.startTimer({ op });
@@ -139,8 +141,8 @@ function clusterService(deps: ServerDeps): ClusterServer {
     ),
     getNodeStats: unary(deps, 'get_node_stats', () =>
       Promise.resolve({
-        forwardedRequests: BigInt(deps.kv.counts.forwarded),
-        coordinatedRequests: BigInt(deps.kv.counts.coordinated),
+        forwardedRequests: BigInt(deps.requestCounts().forwarded),
+        coordinatedRequests: BigInt(deps.requestCounts().coordinated),
       }),
     ),
     getAntiEntropy: unary(deps, 'get_anti_entropy', () =>
@@ -166,7 +168,7 @@ function peerService(deps: ServerDeps, served: Set<LinkCall>): PeerServer {
       call.on('close', forget);
       call.on('error', forget);
       call.on('cancelled', forget);
-      serveLink(call, deps.linkHandler, deps.log, deps.linkLimits);
+      serveLink(call, deps.linkHandlers, deps.log, deps.linkLimits);
     },
     gossip: (call, callback) => {
       try {

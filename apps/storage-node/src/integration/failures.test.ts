@@ -2,7 +2,8 @@ import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
 import { eventually } from '../test-support/eventually.js';
-import { siblingValues, statusOf } from '../test-support/kv-client.js';
+import { Applied } from '@ringstore/proto';
+import { listMembers, siblingValues, statusOf } from '../test-support/kv-client.js';
 
 describe('node failures in a 3-node cluster', () => {
   let tc: TestCluster | undefined;
@@ -51,6 +52,38 @@ describe('node failures in a 3-node cluster', () => {
     // Written with W=1 while alone: only n1 holds it, so W+R>N needs R=3 to be sure to see it.
     expect(siblingValues(await tc.client('n2').get('survivor', { r: 3 }))).toEqual(['alone']);
   }, 90_000);
+
+  it('says in the ringstore-failure-bin trailer whether a failed write may have been applied', async () => {
+    tc = await startTestCluster(3);
+    const n1 = tc.client('n1');
+    const bad = await statusOf(n1.put('', 'x'));
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.failure).toMatchObject({ applied: Applied.APPLIED_NONE, tried: 0 });
+
+    await tc.kill('n3');
+    // Not yet detected down: n1 writes locally, sends to n3 and misses W=3.
+    const sent = await statusOf(n1.put('sent', 'x', { w: 3 }));
+    expect(sent.code).toBe(status.UNAVAILABLE);
+    // The put answers as soon as W is out of reach: n3's failure may come before n2's ack.
+    expect(sent.failure).toMatchObject({ applied: Applied.APPLIED_MAYBE, needed: 3, tried: 3 });
+    expect([1, 2]).toContain(sent.failure?.acked);
+
+    await eventually(async () => {
+      const n3 = (await listMembers(tc!.address('n1'))).find((m) => m.node?.id === 'n3');
+      if (n3?.alive !== false) throw new Error('n1 still counts n3 up');
+    }, 20_000);
+    // Detected down: a strict W=3 is refused before anything is written.
+    const refused = await statusOf(n1.put('refused', 'x', { w: 3, strict: true }));
+    expect(refused.code).toBe(status.UNAVAILABLE);
+    expect(refused.failure).toEqual({
+      applied: Applied.APPLIED_NONE,
+      acked: 0,
+      needed: 3,
+      tried: 0,
+    });
+    expect((await n1.get('refused', { r: 2 })).siblings).toEqual([]);
+    expect(siblingValues(await n1.get('sent', { r: 2 }))).toEqual(['x']);
+  }, 60_000);
 
   it('keeps every acknowledged write when all three nodes are killed -9 in the middle of a write load', async () => {
     tc = await startTestCluster(3);

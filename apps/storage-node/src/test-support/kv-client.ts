@@ -1,6 +1,7 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
   ClusterClient,
+  Failure,
   KVClient,
   type GetResponse,
   type Member,
@@ -100,13 +101,18 @@ export function siblingValues(res: GetResponse): string[] {
 }
 
 /** The gRPC status code of a failed call (or -1 when it did not fail). */
-export async function statusOf(p: Promise<unknown>): Promise<{ code: number; details: string }> {
+export async function statusOf(
+  p: Promise<unknown>,
+): Promise<{ code: number; details: string; failure: Failure | undefined }> {
   try {
     await p;
-    return { code: -1, details: '' };
+    return { code: -1, details: '', failure: undefined };
   } catch (e) {
     const se = e as ServiceError;
-    return { code: se.code, details: se.details };
+    // The node's failure detail: a serialized ringstore.v1.Failure in the trailing metadata.
+    const raw = se.metadata?.get('ringstore-failure-bin')[0];
+    const failure = Buffer.isBuffer(raw) ? Failure.decode(raw) : undefined;
+    return { code: se.code, details: se.details, failure };
   }
 }
 

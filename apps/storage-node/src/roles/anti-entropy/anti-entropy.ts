@@ -14,8 +14,9 @@ import type { ClusterView } from '../../cluster-view.js';
 import { RingstoreError, invalidArgument } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
-import type { PeerLinks } from '../../peer-link.js';
-import type { Liveness } from '../gossip/liveness.js';
+import type { Liveness } from '../../liveness.js';
+import type { LinkHandlers } from '../../peer/link.js';
+import type { Peers } from '../../peer/peers.js';
 import type { Replica } from '../replica/replica.js';
 import { Exchanger, type ExchangeResult } from './exchange.js';
 import { Reaper } from './reaper.js';
@@ -37,7 +38,7 @@ export interface AntiEntropyDeps {
   readonly trees: PartitionTrees;
   readonly view: ClusterView;
   readonly replica: Replica;
-  readonly links: PeerLinks;
+  readonly peers: Peers;
   readonly liveness: Liveness;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -77,9 +78,8 @@ export class AntiEntropy {
       storage: deps.storage,
       trees: deps.trees,
       replica: deps.replica,
-      links: deps.links,
+      peers: deps.peers,
       bucket,
-      addressOf: (id) => deps.view.addressOf(id),
     });
     this.reaper = new Reaper({ ...deps, bucket });
   }
@@ -92,7 +92,6 @@ export class AntiEntropy {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running.catch(() => undefined);
-    this.exchanger.close();
   }
 
   private schedule(): void {
@@ -272,8 +271,13 @@ export class AntiEntropy {
     return { entries: this.deps.trees.segmentEntries(req.partition, req.segments) };
   }
 
+  /** The anti-entropy role's Link message; its unary ones are merkleLevel and segmentKeys. */
+  readonly handlers: Pick<LinkHandlers, 'reap'> = {
+    reap: (req) => this.reapHere(req),
+  };
+
   /** Link 'reap': removes the tombstone if the stored object is still exactly the one every replica held. */
-  async reapHere(req: ReapRequest): Promise<ReapResponse> {
+  private async reapHere(req: ReapRequest): Promise<ReapResponse> {
     const reaped = await this.deps.storage.remove(req.partition, req.key, req.object);
     if (reaped) this.deps.metrics.tombstonesReaped.inc();
     return { reaped };

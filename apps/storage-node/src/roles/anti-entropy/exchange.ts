@@ -1,14 +1,8 @@
-import { credentials, Metadata } from '@grpc/grpc-js';
-import { childIndexes, compareLevel, type MerkleTree } from '@ringstore/merkle';
-import {
-  PeerClient,
-  type KeyDigest,
-  type MerkleLevelResponse,
-  type SegmentKeysResponse,
-} from '@ringstore/proto';
+import { startDescent, stepDescent, type MerkleTree } from '@ringstore/merkle';
+import type { KeyDigest } from '@ringstore/proto';
 import { RingstoreError } from '../../errors.js';
 import { encodeObject, objectOps, tryDecodeObject } from '../../object.js';
-import type { PeerLinks } from '../../peer-link.js';
+import type { Peers } from '../../peer/peers.js';
 import type { Replica } from '../replica/replica.js';
 import type { TokenBucket } from './token-bucket.js';
 import { digestOf, type PartitionTrees } from './trees.js';
@@ -16,6 +10,11 @@ import type { StorageEngine } from '@ringstore/storage';
 
 /** Deadline of each exchange RPC. */
 export const exchangeRequestTimeoutMs = 10_000;
+/**
+ * MerkleLevel requests of one descent at most: a bug guard. A full descent of the largest tree
+ * (every node differing) asks levelCount + nodes / levelIndexesMax requests, far below this.
+ */
+export const descentRequestsMax = 65_536;
 /** Tree nodes asked for per MerkleLevel request. */
 export const levelIndexesMax = 4_096;
 
@@ -32,9 +31,8 @@ export interface ExchangeDeps {
   readonly storage: StorageEngine;
   readonly trees: PartitionTrees;
   readonly replica: Replica;
-  readonly links: PeerLinks;
+  readonly peers: Peers;
   readonly bucket: TokenBucket;
-  readonly addressOf: (nodeId: string) => string | undefined;
 }
 
 /**
@@ -43,14 +41,7 @@ export interface ExchangeDeps {
  * merging both copies with DVVSet sync and writing the merge wherever it is news.
  */
 export class Exchanger {
-  private readonly clients = new Map<string, PeerClient>();
-
   constructor(private readonly deps: ExchangeDeps) {}
-
-  close(): void {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
-  }
 
   async exchange(partition: number, peerId: string): Promise<ExchangeResult> {
     const tree = this.deps.trees.tree(partition);
@@ -67,8 +58,10 @@ export class Exchanger {
     };
     const segments = await this.differingSegments(tree, partition, peerId, result);
     if (segments.length === 0) return result;
-    const remote = await this.call<SegmentKeysResponse>(peerId, (c, cb) =>
-      c.segmentKeys({ partition, segments }, new Metadata(), this.options(), cb),
+    const remote = await this.deps.peers.segmentKeys(
+      peerId,
+      { partition, segments: [...segments] },
+      exchangeRequestTimeoutMs,
     );
     result.bytes += remote.entries.reduce((n, e) => n + e.key.length + e.digest.length, 0);
     const local = this.deps.trees.segmentEntries(partition, segments);
@@ -80,34 +73,35 @@ export class Exchanger {
     return result;
   }
 
+  /**
+   * Runs the pure Merkle descent (@ringstore/merkle's startDescent/stepDescent) against the
+   * peer: it names the tree nodes to ask for, this performs the MerkleLevel calls one at a time.
+   */
   private async differingSegments(
     tree: MerkleTree,
     partition: number,
     peerId: string,
     result: ExchangeResult,
-  ): Promise<number[]> {
-    let differing = [0];
-    for (let level = 0; level < tree.levelCount(); level++) {
-      const indexes =
-        level === 0 ? [0] : differing.flatMap((i) => childIndexes(tree, level - 1, i));
-      const found: number[] = [];
-      for (let start = 0; start < indexes.length; start += levelIndexesMax) {
-        const chunk = indexes.slice(start, start + levelIndexesMax);
-        const res = await this.call<MerkleLevelResponse>(peerId, (c, cb) =>
-          c.merkleLevel({ partition, level, indexes: chunk }, new Metadata(), this.options(), cb),
-        );
-        if (res.hashes.length !== chunk.length)
-          throw new RingstoreError(
-            'internal',
-            `${peerId} answered ${res.hashes.length} hashes for ${chunk.length} nodes`,
-          );
-        result.bytes += chunk.length * 4 + res.hashes.reduce((n, h) => n + h.length, 0);
-        found.push(...compareLevel(tree, level, chunk, res.hashes));
+  ): Promise<readonly number[]> {
+    let step = startDescent(tree, { indexesPerRequestMax: levelIndexesMax });
+    for (let request = 0; request < descentRequestsMax; request++) {
+      const effect = step.effects[0];
+      if (effect === undefined) throw new Error('the Merkle descent stopped without an answer');
+      if (effect.type === 'done') return effect.segments;
+      if (effect.type === 'failed') {
+        const problem = `${peerId} answered MerkleLevel wrongly at level ${effect.level}`;
+        throw new RingstoreError('unavailable', `${problem}: ${effect.error.message}`);
       }
-      differing = found;
-      if (differing.length === 0) return [];
+      const { level, indexes } = effect;
+      const res = await this.deps.peers.merkleLevel(
+        peerId,
+        { partition, level, indexes: [...indexes] },
+        exchangeRequestTimeoutMs,
+      );
+      result.bytes += indexes.length * 4 + res.hashes.reduce((n, h) => n + h.length, 0);
+      step = stepDescent(step.state, { type: 'level-hashes', level, indexes, hashes: res.hashes });
     }
-    return differing;
+    throw new Error(`the Merkle descent asked more than ${descentRequestsMax} requests`);
   }
 
   private async repairKey(
@@ -117,7 +111,7 @@ export class Exchanger {
     result: ExchangeResult,
   ): Promise<void> {
     const localRead = this.deps.storage.get(partition, key);
-    const reply = await this.deps.links.request(
+    const reply = await this.deps.peers.request(
       peerId,
       { $case: 'read', value: { partition, key } },
       exchangeRequestTimeoutMs,
@@ -144,7 +138,7 @@ export class Exchanger {
       ]++;
     }
     if (!reply.found || !sameBytes(reply.object, bytes)) {
-      await this.deps.links.request(
+      await this.deps.peers.request(
         peerId,
         { $case: 'replicate', value: { partition, key, object: Buffer.from(bytes), hintFor: '' } },
         exchangeRequestTimeoutMs,
@@ -153,28 +147,6 @@ export class Exchanger {
       result.repairs++;
       result.causes[reply.corrupt ? 'corrupt' : reply.found ? 'stale' : 'missing']++;
     }
-  }
-
-  private options(): { deadline: number } {
-    return { deadline: Date.now() + exchangeRequestTimeoutMs };
-  }
-
-  private call<T>(
-    peerId: string,
-    fn: (client: PeerClient, cb: (e: Error | null, res: T) => void) => void,
-  ): Promise<T> {
-    const address = this.deps.addressOf(peerId);
-    if (address === undefined)
-      return Promise.reject(new RingstoreError('unavailable', `unknown node ${peerId}`));
-    let client = this.clients.get(peerId);
-    if (client === undefined) {
-      client = new PeerClient(address, credentials.createInsecure(), {
-        'grpc.max_receive_message_length': 64 * 1024 * 1024,
-      });
-      this.clients.set(peerId, client);
-    }
-    const c = client;
-    return new Promise((resolve, reject) => fn(c, (e, res) => (e ? reject(e) : resolve(res))));
   }
 }
 

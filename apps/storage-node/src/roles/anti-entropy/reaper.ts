@@ -3,9 +3,10 @@ import type { ClusterView } from '../../cluster-view.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { tryDecodeObject } from '../../object.js';
-import type { PeerLinks } from '../../peer-link.js';
+import type { Liveness } from '../../liveness.js';
+import type { Peers } from '../../peer/peers.js';
 import { values } from '@ringstore/vclock';
-import type { Liveness } from '../gossip/liveness.js';
+import type { KeyObject } from '../../object.js';
 import type { TokenBucket } from './token-bucket.js';
 import { scanPartition } from './trees.js';
 
@@ -17,12 +18,21 @@ export interface ReaperDeps {
   readonly selfId: string;
   readonly storage: StorageEngine;
   readonly view: ClusterView;
-  readonly links: PeerLinks;
+  readonly peers: Peers;
   readonly liveness: Liveness;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly bucket: TokenBucket;
   readonly options: { readonly tombstoneGraceMs: number };
+}
+
+/**
+ * The reaper's candidate rule (pure): every value of the key is a tombstone written before the
+ * cutoff. Whether every replica holds exactly that object is asked of the replicas afterwards.
+ */
+export function isReapable(object: KeyObject, cutoffMs: number): boolean {
+  const all = values(object);
+  return all.length > 0 && all.every((v) => v.tombstone && v.timestampMs < cutoffMs);
 }
 
 /**
@@ -51,10 +61,7 @@ export class Reaper {
     const found: { key: Uint8Array; object: Uint8Array }[] = [];
     for (const row of scanPartition(this.deps.storage, partition)) {
       const object = tryDecodeObject(row.object);
-      if (object === undefined) continue;
-      const all = values(object);
-      if (all.length > 0 && all.every((v) => v.tombstone && v.timestampMs < cutoffMs))
-        found.push(row);
+      if (object !== undefined && isReapable(object, cutoffMs)) found.push(row);
       if (found.length >= reapCandidatesMax) break;
     }
     return found;
@@ -70,7 +77,7 @@ export class Reaper {
     try {
       const copies = await Promise.all(
         others.map((id) =>
-          this.deps.links.request(
+          this.deps.peers.request(
             id,
             { $case: 'read', value: { partition, key: Buffer.from(key) } },
             reapRequestTimeoutMs,
@@ -82,7 +89,7 @@ export class Reaper {
       const value = { partition, key: Buffer.from(key), object: Buffer.from(object) };
       await Promise.all(
         others.map((id) =>
-          this.deps.links.request(id, { $case: 'reap', value }, reapRequestTimeoutMs),
+          this.deps.peers.request(id, { $case: 'reap', value }, reapRequestTimeoutMs),
         ),
       );
     } catch (e) {

@@ -7,53 +7,68 @@ import {
   type GetEvent,
   type PutEffect,
   type PutEvent,
-  type QuorumFailure,
 } from '@ringstore/quorum';
 import type { PreferenceEntry } from '@ringstore/ring';
 import type { StorageEngine } from '@ringstore/storage';
 import type { StoredValue, VersionVector } from '@ringstore/vclock';
-import { RingstoreError } from '../../errors.js';
+import { quorumError } from '../../errors.js';
+import type { Liveness } from '../../liveness.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import {
+  clientView,
   coordinateWrite,
   encodeObject,
   objectOps,
   tryDecodeObject,
   type KeyObject,
 } from '../../object.js';
-import type { PeerLinks } from '../../peer-link.js';
-import type { Liveness } from '../gossip/liveness.js';
+import type { Peers } from '../../peer/peers.js';
 import type { Replica } from '../replica/replica.js';
+import { drive, type PerformedEffect } from './drive.js';
+import { parseContext } from './validate.js';
 
 /** How long a get keeps listening for slower replicas after answering, to read-repair them. */
 export const repairWaitMs = 200;
+/**
+ * Deadline of one read-repair write: the client already has its answer, so a slow replica must
+ * not hold the repair for long; anti-entropy catches what a failed repair leaves.
+ */
+export const repairTimeoutMs = 1_000;
 
 export interface CoordinatorDeps {
   readonly selfId: string;
   readonly actor: string;
   readonly storage: StorageEngine;
   readonly replica: Replica;
-  readonly links: PeerLinks;
+  readonly peers: Peers;
   readonly liveness: Liveness;
   readonly log: Logger;
   readonly metrics: Metrics;
 }
 
+/** One key's request as the coordinator runs it: where it goes and until when. */
 export interface KeyRequest {
   readonly key: Uint8Array;
   readonly partition: number;
+  /** The key's preference list for this request (primaries and fallbacks for the down ones). */
   readonly targets: readonly PreferenceEntry[];
   readonly deadlineMs: number;
 }
 
-function failureError(f: QuorumFailure): RingstoreError {
-  return new RingstoreError(f.kind === 'timeout' ? 'deadline-exceeded' : 'unavailable', f.message);
+/** What a put's local write left for its replicate effects to send. */
+interface PutRun {
+  readonly req: KeyRequest;
+  object?: KeyObject;
+  bytes?: Buffer;
+  localError?: unknown;
 }
 
 /**
- * The coordinator role: drives the pure put/get state machines of @ringstore/quorum over the peer
- * link. It performs their effects in order (persist, send, reply) and feeds replies back as events.
+ * The coordinator role: runs the pure put and get machines of @ringstore/quorum with the one
+ * driver (drive.ts), performing their storage and network effects. A put: validate, persist-local
+ * (the new dot), replicate what was written, answer after W; a get: read every target, answer
+ * after R, read-repair the ones behind; a delete: a put of a tombstone.
  */
 export class Coordinator {
   constructor(private readonly deps: CoordinatorDeps) {}
@@ -65,132 +80,102 @@ export class Coordinator {
     context: VersionVector,
     w: number,
   ): Promise<KeyObject> {
-    if (w > req.targets.length) {
-      // Refuse before writing anything: W cannot be met by the replicas that are up.
-      throw new RingstoreError(
-        'unavailable',
-        `put acked 0 of W=${w} (only ${req.targets.length} replicas available; the write reached no replica)`,
-      );
-    }
-    let written: KeyObject | undefined;
-    await this.deps.storage.update(req.partition, req.key, (current) => {
-      written = coordinateWrite(current, value, context, this.deps.actor);
-      return encodeObject(written);
-    });
-    if (written === undefined)
-      throw new RingstoreError('internal', 'local write produced no object');
-    const object = written;
-    const bytes = Buffer.from(encodeObject(object));
-    const timeoutMs = Math.max(1, req.deadlineMs - Date.now());
+    const run: PutRun = { req };
     const start = startPut({
       targets: req.targets,
       w,
       localNodeId: this.deps.selfId,
-      localAcked: true,
-      requestTimeoutMs: timeoutMs,
+      requestTimeoutMs: remainingMs(req.deadlineMs),
     });
-    await new Promise<void>((resolve, reject) => {
-      let state = start.state;
-      let timer: NodeJS.Timeout | undefined;
-      const step = (event: PutEvent): void => {
-        const next = stepPut(state, event);
-        state = next.state;
-        perform(next.effects);
-      };
-      const perform = (effects: readonly PutEffect[]): void => {
-        for (const effect of effects) {
-          switch (effect.type) {
-            case 'replicate':
-              this.send(
-                effect.nodeId,
-                {
-                  partition: req.partition,
-                  key: Buffer.from(req.key),
-                  object: bytes,
-                  hintFor: effect.hintFor ?? '',
-                },
-                req.deadlineMs,
-              ).then(
-                () => step({ type: 'ack', nodeId: effect.nodeId }),
-                (e: unknown) =>
-                  step({
-                    type: 'fail',
-                    nodeId: effect.nodeId,
-                    reason: this.failed(effect.nodeId, e),
-                  }),
-              );
-              break;
-            case 'schedule-timeout':
-              timer = setTimeout(() => step({ type: 'timeout' }), effect.afterMs);
-              break;
-            case 'respond':
-              if (effect.result.ok) resolve();
-              else reject(failureError(effect.result.failure));
-              break;
-            case 'done':
-              clearTimeout(timer);
-              break;
-          }
-        }
-      };
-      perform(start.effects);
-    });
-    return object;
+    const result = await drive(start, stepPut, (effect, feed) =>
+      this.performPut(run, effect, feed, value, context),
+    );
+    if (!result.ok) throw quorumError(result.failure, run.localError);
+    if (run.object === undefined) throw new Error('put answered ok without a local write');
+    return run.object;
   }
 
   /** Reads R replicas, answers with the merge, then read-repairs the replicas that were behind. */
   async get(req: KeyRequest, r: number): Promise<KeyObject | undefined> {
-    const timeoutMs = Math.max(1, req.deadlineMs - Date.now());
     const start = startGet<KeyObject>({
       targets: req.targets,
       r,
-      requestTimeoutMs: timeoutMs,
+      requestTimeoutMs: remainingMs(req.deadlineMs),
       repairWaitMs,
       ops: objectOps,
     });
-    return new Promise<KeyObject | undefined>((resolve, reject) => {
-      let state = start.state;
-      const timers: NodeJS.Timeout[] = [];
-      const step = (event: GetEvent<KeyObject>): void => {
-        const next = stepGet(state, event);
-        state = next.state;
-        perform(next.effects);
-      };
-      const perform = (effects: readonly GetEffect<KeyObject>[]): void => {
-        for (const effect of effects) {
-          switch (effect.type) {
-            case 'read':
-              this.readFrom(effect.nodeId, req).then(step, (e: unknown) =>
-                step({
-                  type: 'fail',
-                  nodeId: effect.nodeId,
-                  reason: this.failed(effect.nodeId, e),
-                }),
-              );
-              break;
-            case 'schedule-timeout':
-              timers.push(
-                setTimeout(
-                  () => step({ type: effect.timer === 'repair' ? 'repair-timeout' : 'timeout' }),
-                  effect.afterMs,
-                ),
-              );
-              break;
-            case 'respond':
-              if (effect.result.ok) resolve(effect.result.object);
-              else reject(failureError(effect.result.failure));
-              break;
-            case 'repair':
-              this.repair(effect.nodeIds, req, effect.object);
-              break;
-            case 'done':
-              for (const t of timers) clearTimeout(t);
-              break;
-          }
-        }
-      };
-      perform(start.effects);
+    const result = await drive(start, stepGet<KeyObject>, (effect, feed) =>
+      this.performGet(req, effect, feed),
+    );
+    if (!result.ok) throw quorumError(result.failure);
+    return result.object;
+  }
+
+  /**
+   * A put of a tombstone. Without a context, the key's current context is read first (as Riak
+   * does), so the delete supersedes what the replicas hold.
+   */
+  async delete(req: KeyRequest, context: VersionVector | undefined, w: number, r: number) {
+    const covered = context ?? parseContext(clientView(await this.get(req, r)).context);
+    const tombstone = { bytes: new Uint8Array(), tombstone: true, timestampMs: Date.now() };
+    await this.put(req, tombstone, covered, w);
+  }
+
+  private performPut(
+    run: PutRun,
+    effect: PerformedEffect<PutEffect>,
+    feed: (event: PutEvent) => void,
+    value: StoredValue,
+    context: VersionVector,
+  ): void {
+    switch (effect.type) {
+      case 'persist-local':
+        this.persistLocal(run, value, context).then(
+          () => feed({ type: 'local-written' }),
+          (e: unknown) => {
+            run.localError = e;
+            feed({ type: 'local-failed', reason: reasonOf(e) });
+          },
+        );
+        break;
+      case 'replicate': {
+        const { nodeId } = effect;
+        this.send(nodeId, run, effect.hintFor).then(
+          () => feed({ type: 'ack', nodeId }),
+          (e: unknown) => feed({ type: 'fail', nodeId, reason: this.failed(nodeId, e) }),
+        );
+        break;
+      }
+    }
+  }
+
+  private performGet(
+    req: KeyRequest,
+    effect: PerformedEffect<GetEffect<KeyObject>>,
+    feed: (event: GetEvent<KeyObject>) => void,
+  ): void {
+    switch (effect.type) {
+      case 'read': {
+        const { nodeId } = effect;
+        this.readFrom(nodeId, req).then(feed, (e: unknown) =>
+          feed({ type: 'fail', nodeId, reason: this.failed(nodeId, e) }),
+        );
+        break;
+      }
+      case 'repair':
+        this.repair(effect.nodeIds, req, effect.object);
+        break;
+    }
+  }
+
+  /** The coordinator's own write: supersede what the context covers, add this node's dot. */
+  private async persistLocal(run: PutRun, value: StoredValue, context: VersionVector) {
+    const { partition, key } = run.req;
+    await this.deps.storage.update(partition, key, (current) => {
+      run.object = coordinateWrite(current, value, context, this.deps.actor);
+      return encodeObject(run.object);
     });
+    if (run.object !== undefined) run.bytes = Buffer.from(encodeObject(run.object));
   }
 
   /** A replica's request failed: suspect it (routing avoids it for a while) and say why. */
@@ -201,58 +186,58 @@ export class Coordinator {
   }
 
   private async readFrom(nodeId: string, req: KeyRequest): Promise<GetEvent<KeyObject>> {
+    const { partition, key } = req;
     if (nodeId === this.deps.selfId) {
       await Promise.resolve(); // deliver asynchronously, like a remote reply
-      const copy = this.deps.replica.read(req.partition, req.key);
+      const copy = this.deps.replica.read(partition, key);
       return { type: 'reply', nodeId, object: copy.object, corrupt: copy.corrupt };
     }
-    const reply = await this.deps.links.request(
-      nodeId,
-      { $case: 'read', value: { partition: req.partition, key: Buffer.from(req.key) } },
-      Math.max(1, req.deadlineMs - Date.now()),
-    );
+    const value = { partition, key: Buffer.from(key) };
+    const timeoutMs = remainingMs(req.deadlineMs);
+    const reply = await this.deps.peers.request(nodeId, { $case: 'read', value }, timeoutMs);
     if (!reply.found) return { type: 'reply', nodeId, object: undefined, corrupt: reply.corrupt };
     const object = tryDecodeObject(reply.object);
     return { type: 'reply', nodeId, object, corrupt: object === undefined };
   }
 
-  private send(
-    nodeId: string,
-    value: { partition: number; key: Buffer; object: Buffer; hintFor: string },
-    deadlineMs: number,
-  ): Promise<unknown> {
-    if (nodeId === this.deps.selfId) return this.deps.replica.replicate(value);
-    return this.deps.links.request(
-      nodeId,
-      { $case: 'replicate', value },
-      Math.max(1, deadlineMs - Date.now()),
-    );
+  /** Sends the put's written object to a replica (never to this node: it wrote it already). */
+  private send(nodeId: string, run: PutRun, hintFor: string | undefined): Promise<unknown> {
+    const { partition, key, deadlineMs } = run.req;
+    const object = run.bytes ?? Buffer.alloc(0);
+    const value = { partition, key: Buffer.from(key), object, hintFor: hintFor ?? '' };
+    return this.deps.peers.request(nodeId, { $case: 'replicate', value }, remainingMs(deadlineMs));
   }
 
   private repair(nodeIds: readonly string[], req: KeyRequest, object: KeyObject): void {
-    const bytes = Buffer.from(encodeObject(object));
-    const repairDeadlineMs = Date.now() + 1_000;
+    const value = {
+      partition: req.partition,
+      key: Buffer.from(req.key),
+      object: Buffer.from(encodeObject(object)),
+      hintFor: '',
+    };
     // The quorum machine repairs replicas that answered behind, without the key, or corrupt.
+    const keyShown = Buffer.from(req.key).toString('base64');
+    const cause = 'behind, missing or corrupt';
     this.deps.log.info(
-      {
-        partition: req.partition,
-        key: Buffer.from(req.key).toString('base64'),
-        replicas: nodeIds,
-        cause: 'behind, missing or corrupt',
-      },
+      { partition: req.partition, key: keyShown, replicas: nodeIds, cause },
       'read repair',
     );
     for (const nodeId of nodeIds) {
       this.deps.metrics.readRepairs.inc();
-      this.send(
-        nodeId,
-        { partition: req.partition, key: Buffer.from(req.key), object: bytes, hintFor: '' },
-        repairDeadlineMs,
-      ).catch((e: unknown) =>
+      const repaired =
+        nodeId === this.deps.selfId
+          ? this.deps.replica.replicate(value)
+          : this.deps.peers.request(nodeId, { $case: 'replicate', value }, repairTimeoutMs);
+      repaired.catch((e: unknown) =>
         this.deps.log.debug({ peer: nodeId, reason: reasonOf(e) }, 'read repair failed'),
       );
     }
   }
+}
+
+/** Time left until an absolute deadline, at least 1 ms (a machine needs a positive timeout). */
+export function remainingMs(deadlineMs: number): number {
+  return Math.max(1, deadlineMs - Date.now());
 }
 
 function reasonOf(e: unknown): string {

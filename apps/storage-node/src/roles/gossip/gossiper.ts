@@ -1,4 +1,3 @@
-import { credentials, Metadata } from '@grpc/grpc-js';
 import {
   beat,
   changedMembers,
@@ -8,9 +7,10 @@ import {
   type GossipState,
   type MemberState,
   memberStatuses,
+  LivenessTable,
+  type LivenessOptions,
 } from '@ringstore/membership';
 import {
-  PeerClient,
   type GossipRequest,
   type GossipResponse,
   type Member,
@@ -18,7 +18,8 @@ import {
 } from '@ringstore/proto';
 import { RingstoreError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { LivenessTable, type Liveness, type LivenessOptions } from './liveness.js';
+import type { Liveness } from '../../liveness.js';
+import type { Peers } from '../../peer/peers.js';
 
 export interface GossipOptions extends LivenessOptions {
   readonly gossipIntervalMs: number;
@@ -87,7 +88,6 @@ function fromMessages(members: readonly MemberMessage[]): GossipState | Ringstor
 export class Gossiper implements Liveness {
   private state: GossipState;
   private readonly table: LivenessTable;
-  private readonly clients = new Map<string, PeerClient>();
   private readonly upListeners: ((nodeId: string) => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -96,6 +96,7 @@ export class Gossiper implements Liveness {
     private readonly self: GossipSelf,
     members: readonly { id: string; address: string }[],
     private readonly options: GossipOptions,
+    private readonly peers: Peers,
     private readonly log: Logger,
   ) {
     const initial = new Map<string, MemberState>();
@@ -138,8 +139,6 @@ export class Gossiper implements Liveness {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
   }
 
   isUp(nodeId: string): boolean {
@@ -153,7 +152,7 @@ export class Gossiper implements Liveness {
       this.log.debug({ peer: nodeId, reason }, 'peer suspected after a failed request');
   }
 
-  /** Called with a node id each time it is seen alive again (hint delivery listens). */
+  /** Called with a node id each time it is seen up again (hint delivery listens). */
   onUp(listener: (nodeId: string) => void): void {
     this.upListeners.push(listener);
   }
@@ -172,7 +171,7 @@ export class Gossiper implements Liveness {
       const l = this.table.of(m.id, now);
       return {
         node: { id: m.id, address: m.address, zone: m.zone, status: m.status },
-        alive: l.alive,
+        alive: l.up,
         phi: Number.isFinite(l.phi) ? l.phi : Number.MAX_VALUE,
         heartbeat: BigInt(m.heartbeat),
         generation: BigInt(m.generation),
@@ -190,7 +189,14 @@ export class Gossiper implements Liveness {
     const before = this.state;
     this.state = mergeState(before, others);
     const now = monotonicMs();
-    for (const id of changedMembers(before, this.state)) this.table.heard(id, now);
+    for (const id of changedMembers(before, this.state)) {
+      this.table.heard(id, now);
+      // A member restarted (a newer generation than one we knew): dial it afresh instead of
+      // waiting out the reconnect backoff its downtime built up on our channel to it.
+      const knownGeneration = before.get(id)?.generation ?? 0;
+      if (knownGeneration > 0 && knownGeneration < (this.state.get(id)?.generation ?? 0))
+        this.peers.redial(id);
+    }
     this.reportTransitions();
   }
 
@@ -224,35 +230,18 @@ export class Gossiper implements Liveness {
   }
 
   private exchange(peerId: string): Promise<GossipResponse> {
-    const address = this.state.get(peerId)?.address ?? '';
-    let client = this.clients.get(peerId);
-    if (client === undefined) {
-      client = new PeerClient(address, credentials.createInsecure(), {
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 1_000,
-      });
-      this.clients.set(peerId, client);
-    }
     const req: GossipRequest = {
       from: this.self.id,
       members: [...this.state.values()].map(toMessage),
       ring: undefined,
     };
-    const c = client;
-    return new Promise((resolve, reject) => {
-      c.gossip(
-        req,
-        new Metadata(),
-        { deadline: Date.now() + this.options.gossipIntervalMs },
-        (e, res) => (e ? reject(e) : resolve(res)),
-      );
-    });
+    return this.peers.gossip(peerId, req, this.options.gossipIntervalMs);
   }
 
   private reportTransitions(): void {
     for (const t of this.table.transitions(monotonicMs())) {
       const phiShown = Number.isFinite(t.phi) ? Math.round(t.phi * 100) / 100 : t.phi;
-      if (t.alive) {
+      if (t.up) {
         this.log.info({ peer: t.nodeId, phi: phiShown }, 'peer is up');
         for (const listener of this.upListeners) listener(t.nodeId);
       } else

@@ -4,8 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterView } from '../../cluster-view.js';
 import { createLogger } from '../../logger.js';
 import { Metrics } from '../../metrics.js';
-import type { PeerLinks, RequestBody } from '../../peer-link.js';
-import type { Liveness } from '../gossip/liveness.js';
+import type { Liveness } from '../../liveness.js';
+import type { RequestBody } from '../../peer/link.js';
+import type { Peers } from '../../peer/peers.js';
+import { Replica } from '../replica/replica.js';
 import {
   Handoff,
   handoffBatchMax,
@@ -51,7 +53,7 @@ interface Call {
   readonly timeoutMs: number;
 }
 
-/** The one PeerLinks method handoff uses; answers with `respond` (by default: every object applied). */
+/** The one Peers method handoff uses; answers with `respond` (by default: every object applied). */
 class FakeLinks {
   readonly calls: Call[] = [];
   respond: (call: Call) => Promise<HandoffResponse> = (call) =>
@@ -91,7 +93,8 @@ function fixture(options: Partial<HandoffOptions> = {}): Fixture {
   const handoff = new Handoff({
     storage,
     view,
-    links: links as unknown as PeerLinks,
+    peers: links as unknown as Peers,
+    replica: new Replica(storage, log, metrics),
     liveness,
     log,
     metrics,

@@ -1,10 +1,12 @@
-import type { ReplicateRequest } from '@ringstore/proto';
+import type { HandoffRequest, HandoffResponse, ReplicateRequest } from '@ringstore/proto';
 import type { Hint, StorageEngine } from '@ringstore/storage';
 import type { ClusterView } from '../../cluster-view.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
-import type { PeerLinks } from '../../peer-link.js';
-import type { Liveness } from '../gossip/liveness.js';
+import type { Liveness } from '../../liveness.js';
+import type { LinkHandlers } from '../../peer/link.js';
+import type { Peers } from '../../peer/peers.js';
+import type { Replica } from '../replica/replica.js';
 
 export interface HandoffOptions {
   /** Hints older than this are dropped (counted, logged): anti-entropy covers what they held. */
@@ -25,7 +27,8 @@ export const handoffRequestTimeoutMs = 5_000;
 export interface HandoffDeps {
   readonly storage: StorageEngine;
   readonly view: ClusterView;
-  readonly links: PeerLinks;
+  readonly peers: Peers;
+  readonly replica: Replica;
   readonly liveness: Liveness;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -58,6 +61,26 @@ export class Handoff {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+  }
+
+  /** The handoff role's peer messages: hints delivered to this node (it is their replica). */
+  readonly handlers: Pick<LinkHandlers, 'handoff'> = {
+    handoff: (req) => this.receive(req),
+  };
+
+  /**
+   * A write this node takes as a fallback for a down replica (a replicate with hintFor set):
+   * merge it like any replica, then keep the hint for its delivery.
+   */
+  async hintedWrite(req: ReplicateRequest): Promise<Record<string, never>> {
+    const stored = await this.deps.replica.replicate(req);
+    await this.addHint(req, stored);
+    return {};
+  }
+
+  private async receive(req: HandoffRequest): Promise<HandoffResponse> {
+    for (const object of req.objects) await this.deps.replica.replicate({ ...object, hintFor: '' });
+    return { applied: req.objects.length };
   }
 
   /** Stores the hints of a write this node took for `target` as a fallback; enforces the count bound. */
@@ -126,9 +149,9 @@ export class Handoff {
   }
 
   private async deliverBatch(target: string, hints: readonly Hint[]): Promise<boolean> {
-    const objects = latestObjects(this.deps.storage, hints);
+    const objects = objectsToSend(hints, localCopies(this.deps.storage, hints));
     try {
-      await this.deps.links.request(
+      await this.deps.peers.request(
         target,
         { $case: 'handoff', value: { objects: objects.map((o) => o.request) } },
         handoffRequestTimeoutMs,
@@ -152,30 +175,40 @@ export class Handoff {
   }
 }
 
-interface Outgoing {
+export interface Outgoing {
   readonly request: ReplicateRequest;
+  /** The object bytes sent, so the fallback's copy is removed only if it is still exactly that. */
   readonly sent: Uint8Array;
 }
 
-/**
- * One object per key: the fallback's current copy when it has one (it merged every hinted write),
- * else the newest hint's (hints come oldest first, and each holds the merge as it was stored).
- */
-function latestObjects(storage: StorageEngine, hints: readonly Hint[]): Outgoing[] {
-  const byKey = new Map<string, Outgoing>();
-  const hasLocal = new Set<string>();
+const keyId = (h: { partition: number; key: Uint8Array }): string =>
+  `${h.partition}/${Buffer.from(h.key).toString('base64')}`;
+
+/** The fallback's own copy of each hinted key it still stores, by keyId. */
+function localCopies(storage: StorageEngine, hints: readonly Hint[]): Map<string, Uint8Array> {
+  const copies = new Map<string, Uint8Array>();
   for (const h of hints) {
-    const id = `${h.partition}/${Buffer.from(h.key).toString('base64')}`;
-    if (hasLocal.has(id)) continue;
-    if (!byKey.has(id)) {
-      const local = storage.get(h.partition, h.key);
-      if (local.status === 'found') {
-        hasLocal.add(id);
-        byKey.set(id, outgoing(h, local.object));
-        continue;
-      }
-    }
-    byKey.set(id, outgoing(h, h.object));
+    const id = keyId(h);
+    if (copies.has(id)) continue;
+    const local = storage.get(h.partition, h.key);
+    if (local.status === 'found') copies.set(id, local.object);
+  }
+  return copies;
+}
+
+/**
+ * What a batch of hints delivers (pure): one object per key, the fallback's current copy when it
+ * has one (it merged every hinted write), else the newest hint's (hints come oldest first, and
+ * each holds the merge as it was stored).
+ */
+export function objectsToSend(
+  hints: readonly Hint[],
+  local: ReadonlyMap<string, Uint8Array>,
+): Outgoing[] {
+  const byKey = new Map<string, Outgoing>();
+  for (const h of hints) {
+    const id = keyId(h);
+    byKey.set(id, outgoing(h, local.get(id) ?? h.object));
   }
   return [...byKey.values()];
 }

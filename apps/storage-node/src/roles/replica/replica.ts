@@ -3,7 +3,8 @@ import type { ReadReplicaResponse, ReplicateRequest } from '@ringstore/proto';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { encodeObject, mergeReceived, tryDecodeObject, type KeyObject } from '../../object.js';
-import { RingstoreError } from '../../errors.js';
+import { invalidArgument } from '../../errors.js';
+import type { LinkHandlers } from '../../peer/link.js';
 
 export interface LocalCopy {
   readonly object: KeyObject | undefined;
@@ -20,7 +21,15 @@ export class Replica {
     private readonly metrics: Metrics,
   ) {}
 
-  /** Merges an object into the local copy; resolves once it is committed. */
+  /** The replica role's peer messages: a coordinator's replicate (no hint) and read. */
+  readonly handlers: Pick<LinkHandlers, 'replicate' | 'read'> = {
+    replicate: async (req) => {
+      await this.replicate(req);
+      return {};
+    },
+    read: (req) => Promise.resolve(this.readMessage(req.partition, req.key)),
+  };
+
   /** Merges an object into the local copy; resolves with the stored bytes once committed. */
   async apply(partition: number, key: Uint8Array, object: KeyObject): Promise<Uint8Array> {
     const result = await this.storage.update(partition, key, (current) =>
@@ -31,8 +40,7 @@ export class Replica {
 
   async replicate(req: ReplicateRequest): Promise<Uint8Array> {
     const object = tryDecodeObject(req.object);
-    if (object === undefined)
-      throw new RingstoreError('invalid-argument', 'replicated object does not decode');
+    if (object === undefined) throw invalidArgument('replicated object does not decode');
     return this.apply(req.partition, req.key, object);
   }
 

@@ -1,22 +1,41 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { PeerService, type PeerServer } from '@ringstore/proto';
+import { PeerService, type GossipResponse, type PeerServer } from '@ringstore/proto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RingstoreError } from './errors.js';
-import { createLogger } from './logger.js';
-import { PeerLinks, serveLink, type LinkHandler } from './peer-link.js';
+import { RingstoreError, refused } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { serveLink, type LinkHandlers, type RequestCase } from './link.js';
+import { Peers } from './peers.js';
 
 const log = createLogger({ level: 'silent', nodeId: 'test', pretty: false });
 
-/** A peer that serves only the Link stream, with the given handler. */
-async function startPeer(
-  handler: LinkHandler,
-  port = 0,
-): Promise<{ server: Server; port: number }> {
+/** One function answering every Link message kind (the tests' peers are not real roles). */
+type AnyHandler = (kind: RequestCase, request: { key?: Buffer }) => Promise<unknown>;
+
+function handlersOf(handler: AnyHandler): LinkHandlers {
+  const kinds: RequestCase[] = [
+    'replicate',
+    'read',
+    'forwardGet',
+    'forwardPut',
+    'forwardDelete',
+    'handoff',
+    'reap',
+  ];
+  const table = Object.fromEntries(
+    kinds.map((k) => [k, (req: { key?: Buffer }) => handler(k, req)]),
+  );
+  return table as unknown as LinkHandlers;
+}
+
+const gossipReply: GossipResponse = { members: [], ring: undefined };
+
+/** A peer that serves the Link stream with the given handler, and answers Gossip. */
+async function startPeer(handler: AnyHandler, port = 0): Promise<{ server: Server; port: number }> {
   const server = new Server();
   const unimplemented = (_call: unknown, cb: (e: Error) => void): void => cb(new Error('unused'));
   const impl: PeerServer = {
-    link: (call) => serveLink(call, handler, log),
-    gossip: unimplemented,
+    link: (call) => serveLink(call, handlersOf(handler), log),
+    gossip: (_call, cb) => cb(null, gossipReply),
     merkleLevel: unimplemented,
     segmentKeys: unimplemented,
   };
@@ -29,17 +48,17 @@ async function startPeer(
   return { server, port: bound };
 }
 
-const echo: LinkHandler = (body) => {
-  if (body.$case === 'read')
-    return Promise.resolve({
-      $case: 'readReply',
-      value: { found: true, object: Buffer.from(body.value.key), corrupt: false },
-    });
-  return Promise.reject(new RingstoreError('invalid-argument', `no ${body.$case} here`));
+const echo: AnyHandler = (kind, req) => {
+  if (kind === 'read')
+    return Promise.resolve({ found: true, object: Buffer.from(req.key ?? ''), corrupt: false });
+  if (kind === 'reap') return Promise.reject(new RingstoreError('unavailable', 'stopped mid-way'));
+  if (kind === 'forwardPut')
+    return Promise.reject(refused('resource-exhausted', 'overloaded before anything was written'));
+  return Promise.reject(new RingstoreError('invalid-argument', `no ${kind} here`));
 };
 
 function read(
-  links: PeerLinks,
+  links: Peers,
   key: string,
   timeoutMs = 2_000,
 ): Promise<{ found: boolean; object: Buffer }> {
@@ -50,7 +69,7 @@ function read(
   );
 }
 
-describe('PeerLinks', () => {
+describe('Peers', () => {
   const cleanups: (() => void)[] = [];
   afterEach(() => {
     for (const c of cleanups.splice(0)) c();
@@ -58,7 +77,7 @@ describe('PeerLinks', () => {
 
   it('carries many concurrent requests over one link and matches every reply to its request', async () => {
     const peer = await startPeer(echo);
-    const links = new PeerLinks('self', () => `127.0.0.1:${peer.port}`, log);
+    const links = new Peers('self', () => `127.0.0.1:${peer.port}`, log);
     cleanups.push(
       () => links.close(),
       () => peer.server.forceShutdown(),
@@ -70,7 +89,7 @@ describe('PeerLinks', () => {
 
   it('turns a peer error reply into a RingstoreError with the same code', async () => {
     const peer = await startPeer(echo);
-    const links = new PeerLinks('self', () => `127.0.0.1:${peer.port}`, log);
+    const links = new Peers('self', () => `127.0.0.1:${peer.port}`, log);
     cleanups.push(
       () => links.close(),
       () => peer.server.forceShutdown(),
@@ -89,9 +108,51 @@ describe('PeerLinks', () => {
     });
   });
 
+  it('carries the failure detail of an error reply: a refusal proves nothing was applied', async () => {
+    const peer = await startPeer(echo);
+    const links = new Peers('self', () => `127.0.0.1:${peer.port}`, log);
+    cleanups.push(
+      () => links.close(),
+      () => peer.server.forceShutdown(),
+    );
+    const put = { key: Buffer.from('k'), value: Buffer.alloc(0), context: Buffer.alloc(0) };
+    const request = links.request(
+      'p',
+      { $case: 'forwardPut', value: { ...put, w: 0, strictQuorum: false } },
+      2_000,
+    );
+    await expect(request).rejects.toMatchObject({
+      code: 'resource-exhausted',
+      failure: { applied: 'none' },
+    });
+    // An error reply without a proof stays "maybe applied".
+    const reap = links.request(
+      'p',
+      { $case: 'reap', value: { partition: 1, key: Buffer.from('k'), object: Buffer.alloc(0) } },
+      2_000,
+    );
+    await expect(reap).rejects.toMatchObject({
+      code: 'unavailable',
+      failure: { applied: 'maybe' },
+    });
+  });
+
+  it('sends the rare unary calls (gossip) to the same peer as the link', async () => {
+    const peer = await startPeer(echo);
+    const links = new Peers('self', () => `127.0.0.1:${peer.port}`, log);
+    cleanups.push(
+      () => links.close(),
+      () => peer.server.forceShutdown(),
+    );
+    await expect(read(links, 'k')).resolves.toMatchObject({ found: true });
+    await expect(
+      links.gossip('p', { from: 'self', members: [], ring: undefined }, 2_000),
+    ).resolves.toEqual(gossipReply);
+  });
+
   it('fails a request that gets no reply at its own deadline', async () => {
     const peer = await startPeer(() => new Promise(() => undefined));
-    const links = new PeerLinks('self', () => `127.0.0.1:${peer.port}`, log);
+    const links = new Peers('self', () => `127.0.0.1:${peer.port}`, log);
     cleanups.push(
       () => links.close(),
       () => peer.server.forceShutdown(),
@@ -102,7 +163,7 @@ describe('PeerLinks', () => {
   it('fails in-flight requests at once when the link breaks, and redials once the peer is back', async () => {
     const hanging = await startPeer(() => new Promise(() => undefined));
     const port = hanging.port;
-    const links = new PeerLinks('self', () => `127.0.0.1:${port}`, log);
+    const links = new Peers('self', () => `127.0.0.1:${port}`, log);
     cleanups.push(() => links.close());
     const inflight = Array.from({ length: 10 }, (_, i) => read(links, `lost-${i}`, 30_000));
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -125,11 +186,12 @@ describe('PeerLinks', () => {
     expect(reply?.object.toString()).toBe('again');
   });
 
-  it('refuses a node it has no address for', async () => {
-    const links = new PeerLinks('self', () => undefined, log);
+  it('refuses a node it has no address for, as a request that was never sent', async () => {
+    const links = new Peers('self', () => undefined, log);
     cleanups.push(() => links.close());
     await expect(read(links, 'k')).rejects.toMatchObject({
       code: 'unavailable',
+      failure: { applied: 'none' },
       message: expect.stringMatching(/unknown node p/) as unknown,
     });
   });

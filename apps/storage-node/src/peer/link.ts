@@ -1,28 +1,33 @@
 import {
-  credentials,
   Metadata,
   type ChannelOptions,
   type ClientDuplexStream,
   type ServerDuplexStream,
 } from '@grpc/grpc-js';
-import {
+import type {
   PeerClient,
-  type DeleteResponse,
-  type GetResponse,
-  type HandoffResponse,
-  type LinkFrame,
-  type LinkMessage,
-  type PutResponse,
-  type ReadReplicaResponse,
-  type ReapResponse,
-  type ReplicateResponse,
+  DeleteResponse,
+  GetResponse,
+  HandoffResponse,
+  LinkFrame,
+  LinkMessage,
+  PutResponse,
+  ReadReplicaResponse,
+  ReapResponse,
+  ReplicateResponse,
 } from '@ringstore/proto';
-import { RingstoreError, asRingstoreError, errorCodeOfGrpc, grpcCodeOf } from './errors.js';
-import type { Logger } from './logger.js';
+import {
+  RingstoreError,
+  asRingstoreError,
+  fromErrorReply,
+  refused,
+  toErrorReply,
+} from '../errors.js';
+import type { Logger } from '../logger.js';
 
 /**
- * The peer link: the one module that knows how node-to-node messages travel (DESIGN.md section 4).
- * Each node dials one long-lived bidirectional Link stream to every peer it talks to, sends its
+ * The peer link, half of the peer module (peers.ts is the other): how node-to-node messages
+ * travel (DESIGN.md section 4). Each node dials one long-lived bidirectional Link stream to every peer it talks to, sends its
  * requests in batched frames, and receives the replies, matched by request id, on the same stream.
  * Every request has its own deadline; a broken stream fails its in-flight requests at once and is
  * re-dialled with exponential backoff. The stream itself has no deadline: it lives as long as the
@@ -30,7 +35,7 @@ import type { Logger } from './logger.js';
  */
 
 type Body = NonNullable<LinkMessage['body']>;
-type RequestCase =
+export type RequestCase =
   'replicate' | 'read' | 'forwardGet' | 'forwardPut' | 'forwardDelete' | 'handoff' | 'reap';
 export type RequestBody = Extract<Body, { $case: RequestCase }>;
 export type ReplyBody = Exclude<Body, { $case: RequestCase | 'error' }>;
@@ -44,6 +49,22 @@ interface ReplyMap {
   reap: ReapResponse;
 }
 export type ReplyOf<C extends RequestCase> = ReplyMap[C];
+export type RequestOf<C extends RequestCase> = Extract<RequestBody, { $case: C }>['value'];
+
+export interface RequestContext {
+  /** The peer that sent the request. */
+  readonly from: string;
+  /** Wall-clock time after which the sender has stopped waiting. */
+  readonly deadlineMs: number;
+}
+
+/**
+ * The handlers of every peer request kind. Each role exports the handlers of the messages it
+ * owns; node.ts assembles them into one table.
+ */
+export type LinkHandlers = {
+  readonly [C in RequestCase]: (request: RequestOf<C>, ctx: RequestContext) => Promise<ReplyOf<C>>;
+};
 
 export interface LinkLimits {
   /** Messages per frame: bounds the work one frame hands the receiver. */
@@ -116,7 +137,7 @@ interface Pending {
 }
 
 /** The dialling side of one link: requests out, replies in. */
-class Connection {
+export class LinkConnection {
   private stream: ClientDuplexStream<LinkFrame, LinkFrame> | undefined;
   private readonly pending = new Map<bigint, Pending>();
   private readonly outbox: LinkMessage[] = [];
@@ -124,22 +145,20 @@ class Connection {
   private nextRequestId = 1n;
   private failures = 0;
   private retryAtMs = 0;
-  private readonly client: PeerClient;
 
   constructor(
     private readonly selfId: string,
     readonly nodeId: string,
-    readonly address: string,
+    /** The peer's channel, shared with the unary calls of peers.ts. */
+    private readonly client: PeerClient,
     private readonly limits: LinkLimits,
     private readonly log: Logger,
-  ) {
-    this.client = new PeerClient(address, credentials.createInsecure(), peerChannelOptions(limits));
-  }
+  ) {}
 
   request(body: RequestBody, timeoutMs: number): Promise<ReplyBody> {
     if (this.pending.size >= this.limits.inflightMax) {
       return Promise.reject(
-        new RingstoreError(
+        refused(
           'resource-exhausted',
           `link to ${this.nodeId}: ${this.pending.size} requests in flight`,
         ),
@@ -147,7 +166,7 @@ class Connection {
     }
     if (this.stream === undefined && Date.now() < this.retryAtMs) {
       return Promise.reject(
-        new RingstoreError('unavailable', `${this.nodeId} unreachable (link down, retrying)`),
+        refused('unavailable', `${this.nodeId} unreachable (link down, retrying)`),
       );
     }
     const stream = this.stream ?? this.open();
@@ -196,14 +215,8 @@ class Connection {
       if (p === undefined || m.body === undefined) continue; // late reply after its deadline
       this.pending.delete(m.requestId);
       clearTimeout(p.timer);
-      if (m.body.$case === 'error') {
-        p.reject(
-          new RingstoreError(
-            errorCodeOfGrpc(m.body.value.code),
-            `${this.nodeId}: ${m.body.value.message}`,
-          ),
-        );
-      } else p.resolve(m.body as ReplyBody);
+      if (m.body.$case === 'error') p.reject(fromErrorReply(this.nodeId, m.body.value));
+      else p.resolve(m.body as ReplyBody);
     }
   }
 
@@ -231,59 +244,10 @@ class Connection {
   close(): void {
     const stream = this.stream;
     if (stream !== undefined) this.broken(stream, 'node shutting down');
-    this.client.close();
   }
 }
 
-/** Requests to peers, by node id. */
-export class PeerLinks {
-  private readonly connections = new Map<string, Connection>();
-
-  constructor(
-    private readonly selfId: string,
-    private readonly addressOf: (nodeId: string) => string | undefined,
-    private readonly log: Logger,
-    private readonly limits: LinkLimits = linkLimitsDefault,
-  ) {}
-
-  request<C extends RequestCase>(
-    nodeId: string,
-    body: Extract<RequestBody, { $case: C }>,
-    timeoutMs: number,
-  ): Promise<ReplyOf<C>> {
-    const conn = this.connection(nodeId);
-    if (conn === undefined)
-      return Promise.reject(new RingstoreError('unavailable', `unknown node ${nodeId}`));
-    return conn.request(body, timeoutMs).then((reply): ReplyOf<C> => {
-      if (reply.$case !== replyCaseOf(body.$case)) {
-        throw new RingstoreError('internal', `${nodeId} answered ${reply.$case} to ${body.$case}`);
-      }
-      return reply.value as unknown as ReplyOf<C>;
-    });
-  }
-
-  private connection(nodeId: string): Connection | undefined {
-    const address = this.addressOf(nodeId);
-    if (address === undefined) return undefined;
-    let conn = this.connections.get(nodeId);
-    if (conn !== undefined && conn.address !== address) {
-      conn.close();
-      conn = undefined;
-    }
-    if (conn === undefined) {
-      conn = new Connection(this.selfId, nodeId, address, this.limits, this.log);
-      this.connections.set(nodeId, conn);
-    }
-    return conn;
-  }
-
-  close(): void {
-    for (const conn of this.connections.values()) conn.close();
-    this.connections.clear();
-  }
-}
-
-function replyCaseOf(c: RequestCase): ReplyBody['$case'] {
+export function replyCaseOf(c: RequestCase): ReplyBody['$case'] {
   switch (c) {
     case 'replicate':
       return 'replicateReply';
@@ -302,19 +266,10 @@ function replyCaseOf(c: RequestCase): ReplyBody['$case'] {
   }
 }
 
-export interface RequestContext {
-  /** The peer that sent the request. */
-  readonly from: string;
-  /** Wall-clock time after which the sender has stopped waiting. */
-  readonly deadlineMs: number;
-}
-
-export type LinkHandler = (body: RequestBody, ctx: RequestContext) => Promise<ReplyBody>;
-
 /** The receiving side of one link: handles each request and batches the replies into frames. */
 export function serveLink(
   call: ServerDuplexStream<LinkFrame, LinkFrame>,
-  handler: LinkHandler,
+  handlers: LinkHandlers,
   log: Logger,
   limits: LinkLimits = linkLimitsDefault,
 ): void {
@@ -338,27 +293,21 @@ export function serveLink(
   const fail = (requestId: bigint, e: unknown): void => {
     const err = asRingstoreError(e);
     if (err.code === 'internal') log.error({ peer: from, err }, 'peer request failed');
-    reply(requestId, {
-      $case: 'error',
-      value: { code: grpcCodeOf(err.code), message: err.message },
-    });
+    reply(requestId, { $case: 'error', value: toErrorReply(err) });
   };
   call.on('data', (frame: LinkFrame) => {
     for (const m of frame.messages) {
       const body = m.body;
       if (body === undefined || !isRequest(body)) {
-        fail(m.requestId, new RingstoreError('invalid-argument', 'not a request message'));
+        fail(m.requestId, refused('invalid-argument', 'not a request message'));
         continue;
       }
       if (serving >= limits.servingMax) {
-        fail(
-          m.requestId,
-          new RingstoreError('resource-exhausted', `${serving} requests in progress`),
-        );
+        fail(m.requestId, refused('resource-exhausted', `${serving} requests in progress`));
         continue;
       }
       serving++;
-      void handler(body, { from, deadlineMs: Date.now() + m.timeoutMs })
+      void handle(handlers, body, { from, deadlineMs: Date.now() + m.timeoutMs })
         .then(
           (r) => reply(m.requestId, r),
           (e: unknown) => fail(m.requestId, e),
@@ -375,6 +324,20 @@ export function serveLink(
     close();
     call.end();
   });
+}
+
+/** Calls the handler of the message's kind and wraps its answer in the matching reply case. */
+async function handle(
+  handlers: LinkHandlers,
+  body: RequestBody,
+  ctx: RequestContext,
+): Promise<ReplyBody> {
+  const handler = handlers[body.$case] as (
+    request: RequestBody['value'],
+    ctx: RequestContext,
+  ) => Promise<ReplyBody['value']>;
+  const value = await handler(body.value, ctx);
+  return { $case: replyCaseOf(body.$case), value } as ReplyBody;
 }
 
 function isRequest(body: Body): body is RequestBody {

@@ -1,0 +1,137 @@
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  PeerClient,
+  type GossipRequest,
+  type GossipResponse,
+  type MerkleLevelRequest,
+  type MerkleLevelResponse,
+  type SegmentKeysRequest,
+  type SegmentKeysResponse,
+} from '@ringstore/proto';
+import { RingstoreError, asRingstoreError, refused } from '../errors.js';
+import type { Logger } from '../logger.js';
+import {
+  LinkConnection,
+  linkLimitsDefault,
+  peerChannelOptions,
+  replyCaseOf,
+  type LinkLimits,
+  type ReplyOf,
+  type RequestBody,
+  type RequestCase,
+} from './link.js';
+
+/** One peer: its channel (one set of options), the Link stream over it, and its unary calls. */
+interface Peer {
+  readonly address: string;
+  readonly client: PeerClient;
+  readonly link: LinkConnection;
+}
+
+/**
+ * All node-to-node traffic (DESIGN.md section 4): the Link stream for replicate, read, hints,
+ * forwards and reaps, plus the rare unary RPCs (gossip, the Merkle exchange) on the same channel
+ * per peer, so every peer call shares one set of channel options (keepalive, message size limits,
+ * reconnect backoff) and nothing else in the node builds a PeerClient.
+ */
+export class Peers {
+  private readonly peers = new Map<string, Peer>();
+
+  constructor(
+    private readonly selfId: string,
+    private readonly addressOf: (nodeId: string) => string | undefined,
+    private readonly log: Logger,
+    private readonly limits: LinkLimits = linkLimitsDefault,
+  ) {}
+
+  /** A request over the peer's Link stream, answered with the reply of its kind. */
+  async request<C extends RequestCase>(
+    nodeId: string,
+    body: Extract<RequestBody, { $case: C }>,
+    timeoutMs: number,
+  ): Promise<ReplyOf<C>> {
+    const reply = await this.peer(nodeId).link.request(body, timeoutMs);
+    if (reply.$case !== replyCaseOf(body.$case)) {
+      throw new RingstoreError('internal', `${nodeId} answered ${reply.$case} to ${body.$case}`);
+    }
+    return reply.value as unknown as ReplyOf<C>;
+  }
+
+  gossip(nodeId: string, req: GossipRequest, timeoutMs: number): Promise<GossipResponse> {
+    return this.unary(nodeId, timeoutMs, (c, md, o, cb) => c.gossip(req, md, o, cb));
+  }
+
+  merkleLevel(
+    nodeId: string,
+    req: MerkleLevelRequest,
+    timeoutMs: number,
+  ): Promise<MerkleLevelResponse> {
+    return this.unary(nodeId, timeoutMs, (c, md, o, cb) => c.merkleLevel(req, md, o, cb));
+  }
+
+  segmentKeys(
+    nodeId: string,
+    req: SegmentKeysRequest,
+    timeoutMs: number,
+  ): Promise<SegmentKeysResponse> {
+    return this.unary(nodeId, timeoutMs, (c, md, o, cb) => c.segmentKeys(req, md, o, cb));
+  }
+
+  /**
+   * Drops the peer's channel and link (a restarted peer): the next request dials at once. What
+   * was in flight to the old process fails as a broken link.
+   */
+  redial(nodeId: string): void {
+    const peer = this.peers.get(nodeId);
+    if (peer === undefined) return;
+    this.peers.delete(nodeId);
+    closePeer(peer);
+  }
+
+  close(): void {
+    for (const peer of this.peers.values()) closePeer(peer);
+    this.peers.clear();
+  }
+
+  private async unary<Res>(
+    nodeId: string,
+    timeoutMs: number,
+    call: (
+      client: PeerClient,
+      metadata: Metadata,
+      options: { deadline: number },
+      callback: (e: ServiceError | null, res: Res) => void,
+    ) => void,
+  ): Promise<Res> {
+    const { client } = this.peer(nodeId);
+    return new Promise<Res>((resolve, reject) => {
+      call(client, new Metadata(), { deadline: Date.now() + timeoutMs }, (e, res) =>
+        e === null ? resolve(res) : reject(asRingstoreError(e)),
+      );
+    });
+  }
+
+  /** The peer's entry, (re)created when its address is new or changed. */
+  private peer(nodeId: string): Peer {
+    const address = this.addressOf(nodeId);
+    if (address === undefined) throw refused('unavailable', `unknown node ${nodeId}`);
+    let peer = this.peers.get(nodeId);
+    if (peer !== undefined && peer.address !== address) {
+      closePeer(peer);
+      peer = undefined;
+    }
+    if (peer === undefined) {
+      const options = peerChannelOptions(this.limits);
+      const client = new PeerClient(address, credentials.createInsecure(), options);
+      const link = new LinkConnection(this.selfId, nodeId, client, this.limits, this.log);
+      peer = { address, client, link };
+      this.peers.set(nodeId, peer);
+    }
+    return peer;
+  }
+}
+
+function closePeer(peer: Peer): void {
+  peer.link.close();
+  peer.client.close();
+}
