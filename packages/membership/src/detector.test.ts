@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Detector, DetectorOptions } from './index.js';
-import { heartbeat, isAvailable, newDetector, phi } from './index.js';
+import type { Detector, DetectorOptions } from './detector.js';
+import { heartbeat, isAvailable, newDetector, phi } from './detector.js';
 import { detectorStats } from './detector.js';
 import { seededRng } from './test-support/rng.js';
 

@@ -1,5 +1,4 @@
-export type { Detector, DetectorOptions, DetectorStats, Distribution } from './detector.js';
-export { heartbeat, isAvailable, newDetector, phi } from './detector.js';
+export type { DetectorOptions, Distribution } from './detector.js';
 export type { GossipState, MemberState, MemberStatus } from './gossip-state.js';
 export { beat, changedMembers, memberStatuses, mergeState } from './gossip-state.js';
 export type { GossipCheckError, GossipCheckErrorCode } from './gossip-check.js';

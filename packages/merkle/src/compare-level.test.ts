@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MerkleTree, compareLevel } from './index.js';
+import { compareLevel } from './compare-level.js';
+import { MerkleTree } from './index.js';
 import { keyBytes } from './test-support/trees.js';
 
 describe('compareLevel', () => {

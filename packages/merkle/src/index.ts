@@ -1,6 +1,5 @@
 export type { TreeOptions } from './merkle-tree.js';
-export { MerkleTree, childIndexes } from './merkle-tree.js';
-export { compareLevel } from './compare-level.js';
+export { MerkleTree } from './merkle-tree.js';
 export type {
   DescentEffect,
   DescentEvent,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TreeOptions } from './index.js';
-import { MerkleTree, childIndexes } from './index.js';
+import { MerkleTree, childIndexes } from './merkle-tree.js';
 import { hashBytes, treeOptionsDefault } from './merkle-tree.js';
 import { allLevels, digestBytes, keyBytes, referenceRoot, treeFrom } from './test-support/trees.js';
 
