@@ -45,11 +45,14 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** Time pino gets to flush its last lines before the process exits. */
+const logFlushMs = 200;
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
     // Let pino flush, then leave even if a stray handle (a peer's half-open stream) lingers.
-    setTimeout(() => process.exit(code), 200).unref();
+    setTimeout(() => process.exit(code), logFlushMs).unref();
   },
   (e: unknown) => {
     process.stderr.write(

@@ -23,6 +23,8 @@ import { InflightTracker, startGrpcServer, type RunningServer } from './server.j
 
 /** How often pending hints are looked at; a peer seen up again triggers delivery at once. */
 const handoffIntervalMs = 1_000;
+/** The gRPC server's own graceful stop gets at least this, even when draining took the budget. */
+const serverShutdownMinMs = 100;
 
 export interface RunningNode {
   readonly port: number;
@@ -272,7 +274,8 @@ async function shutdown(parts: {
   await parts.antiEntropy.stop();
   await parts.inflight.drain(parts.timeoutMs);
   // What arrives from now on is refused with GOAWAY (UNAVAILABLE), never cut off (CANCELLED).
-  await parts.grpc.shutdown(Math.max(100, parts.timeoutMs - (Date.now() - startedMs)));
+  const leftMs = parts.timeoutMs - (Date.now() - startedMs);
+  await parts.grpc.shutdown(Math.max(serverShutdownMinMs, leftMs));
   parts.peers.close();
   parts.http?.close();
   await parts.storage.close();

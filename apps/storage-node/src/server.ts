@@ -213,6 +213,13 @@ export interface RunningServer {
   shutdown(timeoutMs: number): Promise<void>;
 }
 
+/**
+ * Server-side keepalive: slower than the peers' own (they ping every peerKeepaliveMs), since it
+ * is for clients that vanished; it reclaims their connections within about 40 s.
+ */
+const serverKeepaliveMs = 30_000;
+const serverKeepaliveTimeoutMs = 10_000;
+
 export async function startGrpcServer(deps: ServerDeps, listen: string): Promise<RunningServer> {
   const server = new Server({
     'grpc.max_receive_message_length': Math.max(
@@ -220,8 +227,8 @@ export async function startGrpcServer(deps: ServerDeps, listen: string): Promise
       deps.linkLimits.messageBytesMax,
     ),
     'grpc.max_send_message_length': deps.linkLimits.messageBytesMax,
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.keepalive_time_ms': serverKeepaliveMs,
+    'grpc.keepalive_timeout_ms': serverKeepaliveTimeoutMs,
     'grpc.keepalive_permit_without_calls': 1,
   });
   server.addService(KVService, kvService(deps));

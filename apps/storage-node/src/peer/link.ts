@@ -91,10 +91,19 @@ export const linkLimitsDefault: LinkLimits = {
   messageBytesMax: 64 * 1024 * 1024,
 };
 
+/**
+ * Keepalive ping interval on an idle peer channel: a peer that vanished without closing its
+ * connection (power loss, a partition) is found within this plus the timeout below, long before
+ * the failure detector's few gossip intervals would matter less than a hung stream.
+ */
+export const peerKeepaliveMs = 10_000;
+/** How long a keepalive ping may go unanswered before the channel is closed. */
+export const peerKeepaliveTimeoutMs = 5_000;
+
 export function peerChannelOptions(limits: LinkLimits): ChannelOptions {
   return {
-    'grpc.keepalive_time_ms': 10_000,
-    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_time_ms': peerKeepaliveMs,
+    'grpc.keepalive_timeout_ms': peerKeepaliveTimeoutMs,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.max_receive_message_length': limits.messageBytesMax,
     'grpc.max_send_message_length': limits.messageBytesMax,

@@ -171,7 +171,7 @@ export class Gossiper implements Liveness {
       const l = this.table.of(m.id, now);
       return {
         node: { id: m.id, address: m.address, zone: m.zone, status: m.status },
-        alive: l.up,
+        alive: l.up, // the wire name (cluster.proto Member.alive) of "up"
         phi: Number.isFinite(l.phi) ? l.phi : Number.MAX_VALUE,
         heartbeat: BigInt(m.heartbeat),
         generation: BigInt(m.generation),

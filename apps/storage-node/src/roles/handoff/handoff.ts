@@ -37,7 +37,7 @@ export interface HandoffDeps {
 
 /**
  * Hinted handoff (DESIGN.md section 6): a fallback keeps each write it took for a down replica as
- * a persisted hint, and delivers it in throttled batches once the replica is seen alive again.
+ * a persisted hint, and delivers it in throttled batches once the replica is seen up again.
  * A hint is deleted only after the replica acknowledged it; the fallback's own copy of a key it
  * does not replicate is then removed, unless a newer write changed it meanwhile.
  */
@@ -52,7 +52,7 @@ export class Handoff {
     this.schedule(this.deps.options.handoffIntervalMs);
   }
 
-  /** The target was seen alive: deliver now rather than at the next tick. */
+  /** The target was seen up: deliver now rather than at the next tick. */
   kick(): void {
     if (!this.stopped && this.running === undefined) this.schedule(0);
   }
