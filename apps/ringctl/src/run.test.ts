@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { DeleteRequest, GetRequest, PutRequest } from '@ringstore/proto';
+import { Applied, type DeleteRequest, type GetRequest, type PutRequest } from '@ringstore/proto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ringOver, startFakeNode, type FakeNode } from './test-support/fake-node.js';
 import { run } from './run.js';
@@ -356,7 +356,12 @@ describe('ring and members', () => {
 
 describe('server errors', () => {
   it('prints the gRPC status name and message and exits 1, without repeating a write that may have landed', async () => {
-    node.failNext = { code: grpc.status.UNAVAILABLE, details: 'acked 1 of W=2', method: 'put' };
+    node.failNext = {
+      code: grpc.status.UNAVAILABLE,
+      details: 'acked 1 of W=2',
+      method: 'put',
+      trailer: { applied: Applied.APPLIED_MAYBE, acked: 1, needed: 2, tried: 2 },
+    };
     expect(await cli(['put', 'k', 'v', '--w', '2'])).toEqual({
       code: 1,
       stdout: '',
@@ -370,6 +375,7 @@ describe('server errors', () => {
       code: grpc.status.INVALID_ARGUMENT,
       details: 'r=9 exceeds N=3',
       method: 'get',
+      trailer: { applied: Applied.APPLIED_NONE, acked: 0, needed: 0, tried: 0 },
     };
     expect(await cli(['get', 'k', '--r', '9'])).toMatchObject({
       code: 1,
@@ -380,7 +386,12 @@ describe('server errors', () => {
 
   it('a write the node refused before writing anything is sent again, and succeeds', async () => {
     const details = 'put acked 0 of W=2 (only 1 replicas available; the write reached no replica)';
-    node.failNext = { code: grpc.status.UNAVAILABLE, details, method: 'put' };
+    node.failNext = {
+      code: grpc.status.UNAVAILABLE,
+      details,
+      method: 'put',
+      trailer: { applied: Applied.APPLIED_NONE, acked: 0, needed: 2, tried: 0 },
+    };
     expect(await cli(['put', 'k', 'v'])).toEqual({
       code: 0,
       stdout: `context: ${b64('v1')}\n`,

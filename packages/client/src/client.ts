@@ -9,7 +9,7 @@ import { membersMax } from '@ringstore/ring';
 import { assert } from './assert.js';
 import { Sleeper, backoffMs } from './backoff.js';
 import { toBuffer, type Bytes } from './bytes.js';
-import { Dispatcher, type NodeRequestStats } from './dispatch.js';
+import { Dispatcher, mayRetry, type NodeRequestStats } from './dispatch.js';
 import { clientError, RingstoreClientError } from './errors.js';
 import { FailedNodes } from './failed-nodes.js';
 import { NodePool } from './node-pool.js';
@@ -87,7 +87,7 @@ export type MergeFunction = (values: Buffer[]) => Bytes;
 
 /** Counters for tests and benchmarks. */
 export interface ClientStats {
-  /** KV requests sent to nodes, retries included. */
+  /** KV attempts at nodes, retries (and attempts not sent to an unconnected node) included. */
   readonly requests: number;
   /** Requests that repeated an operation on another (or the same) node. */
   readonly retries: number;
@@ -166,8 +166,9 @@ export class Client {
 
   /**
    * Writes `value`. Retried on another node only when the error proves it was not applied; an
-   * error with `notApplied` false ("acked 1 of W=2 ... may have reached some replicas",
-   * DEADLINE_EXCEEDED) means the value may be on some replicas: read before writing again.
+   * error with `notApplied` false (a quorum missed after sending, DEADLINE_EXCEEDED, a status
+   * without the node's Failure trailer) means the value may be on some replicas: read before
+   * writing again.
    */
   async put(key: Bytes, value: Bytes, options: PutOptions = {}): Promise<PutResult> {
     const request: PutRequest = {
@@ -298,9 +299,7 @@ export class Client {
 }
 
 function mayRepeatRound(phase: 'read' | 'write', e: RingstoreClientError): boolean {
-  if (e.code === Number(status.ABORTED)) return true;
-  if (phase === 'write') return e.notApplied;
-  return e.code === Number(status.UNAVAILABLE) || e.code === Number(status.DEADLINE_EXCEEDED);
+  return e.code === Number(status.ABORTED) || mayRetry(phase, e);
 }
 
 function quorum(value: number | undefined, name: string): number {

@@ -4,6 +4,7 @@ import { backoffMs, type Sleeper } from './backoff.js';
 import {
   clientError,
   fromServiceError,
+  notSent,
   type FailedAttempt,
   type RingstoreClientError,
 } from './errors.js';
@@ -11,27 +12,28 @@ import type { FailedNodes } from './failed-nodes.js';
 import type { NodePool } from './node-pool.js';
 import type { RoutingMode } from './options.js';
 import type { RingCache } from './ring-cache.js';
-import { callUnary, type InflightCalls, type UnaryMethod } from './unary.js';
+import { callWhenConnected, type InflightCalls, type UnaryMethod } from './unary.js';
 
 /**
  * What a failed attempt allows. A read has no side effect: it may be repeated on any UNAVAILABLE
- * or DEADLINE_EXCEEDED while the deadline lasts. A write (put, delete) is repeated only when the
- * error proves it was not applied (see `notApplied` in errors.ts): a connection that never carried
- * the request, or the node's own "the write reached no replica". Anything else, "acked 1 of W=2
- * (...; the write may have reached some replicas)" and DEADLINE_EXCEEDED included, may have left
- * the value on some replicas: repeating it would write it again under a new dot, a duplicate
- * sibling the application never asked for, so the error goes to the caller, who can read and decide.
+ * or DEADLINE_EXCEEDED while the deadline lasts. A write (put, delete) is repeated on those only
+ * when the error also proves it was not applied (see `notApplied` in errors.ts): the SDK never
+ * sent it (the node's channel was not connected), or the node's Failure trailer says
+ * APPLIED_NONE. Anything else, a quorum missed after sending (APPLIED_MAYBE), a status without a
+ * trailer and DEADLINE_EXCEEDED included, may have left the value on some replicas: repeating it
+ * would write it again under a new dot, a duplicate sibling the application never asked for, so
+ * the error goes to the caller, who can read and decide. Bad input (INVALID_ARGUMENT, applied
+ * none) is never repeated: another node would refuse it the same way.
  */
 export type OpKind = 'read' | 'write';
 
 export function mayRetry(kind: OpKind, error: RingstoreClientError): boolean {
-  if (kind === 'write') return error.notApplied;
-  return (
-    error.code === Number(status.UNAVAILABLE) || error.code === Number(status.DEADLINE_EXCEEDED)
-  );
+  const retryable =
+    error.code === Number(status.UNAVAILABLE) || error.code === Number(status.DEADLINE_EXCEEDED);
+  return kind === 'write' ? retryable && error.notApplied : retryable;
 }
 
-/** Requests sent to one node, and how many of them failed. */
+/** Attempts at one node (sent, or not sent because it was not connected), and how many failed. */
 export interface NodeRequestStats {
   requests: number;
   failures: number;
@@ -39,7 +41,7 @@ export interface NodeRequestStats {
 
 /** Counters of the dispatcher, for tests and benchmarks. */
 export interface DispatchCounts {
-  /** Attempts sent to nodes, retries included. */
+  /** Attempts at nodes, retries and attempts not sent to an unconnected node included. */
   requests: number;
   /** Attempts after the first of their operation. */
   retries: number;
@@ -141,14 +143,30 @@ export class Dispatcher {
     const stats = this.nodeStats(nodeId);
     stats.requests++;
     this.counts.requests++;
-    const outcome = await callUnary(method(kv), request, deadline, this.deps.inflight);
+    const outcome = await callWhenConnected(
+      kv.getChannel(),
+      method(kv),
+      request,
+      deadline,
+      this.deps.inflight,
+    );
+    if ('channelState' in outcome) {
+      stats.failures++;
+      const notConnected = `is not connected (${outcome.channelState})`;
+      const details = `node ${nodeId} (${address}) ${notConnected}; the request was not sent`;
+      return this.failed(nodeId, notSent(nodeId, details));
+    }
     if (outcome.ringVersion !== undefined) this.deps.ring.noteVersion(outcome.ringVersion, address);
     if (outcome.ok) {
       this.deps.failed.forget(nodeId);
       return { ok: true, response: outcome.response };
     }
     stats.failures++;
-    const failed = fromServiceError(outcome.error, outcome.answered, nodeId);
+    return this.failed(nodeId, fromServiceError(outcome.error, outcome.answered, nodeId));
+  }
+
+  /** A failed attempt; an unreachable node is tried last for a while, and the ring refetched. */
+  private failed(nodeId: string, failed: FailedAttempt): AttemptResult<never> {
     if (failed.nodeUnreachable && !this.deps.pool.isClosed) {
       const nowMs = Date.now();
       this.deps.failed.remember(nodeId, nowMs);
@@ -177,6 +195,7 @@ function deadlineError(
   return clientError(status.DEADLINE_EXCEEDED, `deadline of ${deadlineMs} ms passed${after}`, {
     acked: last?.acked,
     needed: last?.needed,
+    tried: last?.tried,
     notApplied: last?.notApplied,
     nodeId: last?.nodeId,
     attempts: last?.attempts,

@@ -1,114 +1,146 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Applied, Failure } from '@ringstore/proto';
 import { describe, expect, it } from 'vitest';
 import { backoffCapMs, backoffMs } from './backoff.js';
 import { mayRetry } from './dispatch.js';
-import { fromServiceError, parseQuorum, RingstoreClientError } from './errors.js';
+import {
+  failureOf,
+  failureTrailer,
+  fromServiceError,
+  notSent,
+  RingstoreClientError,
+} from './errors.js';
 import { FailedNodes } from './failed-nodes.js';
 
-function serviceError(code: status, details: string): ServiceError {
+/** A status as grpc-js hands it to the SDK; `trailer` as a node serializes it. */
+function serviceError(
+  code: status,
+  details: string,
+  trailer: Failure | Buffer | undefined,
+): ServiceError {
+  const metadata = new Metadata();
+  if (trailer !== undefined)
+    metadata.set(
+      failureTrailer,
+      Buffer.isBuffer(trailer) ? trailer : Buffer.from(Failure.encode(trailer).finish()),
+    );
   return Object.assign(new Error(`${code} ${status[code]}: ${details}`), {
     code,
     details,
-    metadata: new Metadata(),
+    metadata,
   });
 }
 
-describe('parseQuorum', () => {
-  it.each([
-    [
-      'put acked 1 of W=2 (3 replicas tried; the write may have reached some replicas)',
-      { acked: 1, needed: 2 },
-    ],
-    [
-      'put acked 0 of W=3 (only 2 replicas available; the write reached no replica)',
-      { acked: 0, needed: 3 },
-    ],
-    [
-      'put timed out: acked 2 of W=3 (3 replicas tried; the write may have reached some replicas)',
-      { acked: 2, needed: 3 },
-    ],
-    [
-      'get 1 of R=2 replicas replied (3 replicas tried, 2 failed, 0 corrupt)',
-      { acked: 1, needed: 2 },
-    ],
-    [
-      'get timed out: 0 of R=3 replicas replied (3 replicas tried, 0 failed, 0 corrupt)',
-      { acked: 0, needed: 3 },
-    ],
-  ])('reads %s', (details, expected) => {
-    expect(parseQuorum(details)).toEqual(expected);
+const appliedNone = (acked: number, needed: number, tried: number): Failure => ({
+  applied: Applied.APPLIED_NONE,
+  acked,
+  needed,
+  tried,
+});
+const appliedMaybe = (acked: number, needed: number, tried: number): Failure => ({
+  applied: Applied.APPLIED_MAYBE,
+  acked,
+  needed,
+  tried,
+});
+
+describe('failureOf', () => {
+  it('decodes the trailer a node sends', () => {
+    const trailers = serviceError(status.UNAVAILABLE, '', appliedMaybe(1, 2, 3)).metadata;
+    expect(failureOf(trailers)).toEqual(appliedMaybe(1, 2, 3));
   });
 
-  it('finds nothing in other messages', () => {
-    expect(parseQuorum('node is shutting down')).toBeUndefined();
+  it('finds nothing without a trailer or in bytes that do not decode', () => {
+    expect(failureOf(new Metadata())).toBeUndefined();
+    // Field 1 as length-delimited with no length: Failure.decode throws.
+    const garbage = serviceError(status.UNAVAILABLE, '', Buffer.from([0x0a])).metadata;
+    expect(failureOf(garbage)).toBeUndefined();
   });
 });
 
 describe('fromServiceError', () => {
-  const refused =
-    'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:7001. Resolution note: ';
-
-  it('proves a write not applied when the connection never carried it', () => {
+  it("proves a write not applied by the trailer's APPLIED_NONE, with its numbers", () => {
+    const details = 'put acked 0 of W=3 (only 2 replicas up)';
     const { error, nodeUnreachable } = fromServiceError(
-      serviceError(status.UNAVAILABLE, refused),
-      false,
+      serviceError(status.UNAVAILABLE, details, appliedNone(0, 3, 0)),
+      true,
       'n1',
     );
     expect(error).toMatchObject({
       code: 14,
       statusName: 'UNAVAILABLE',
+      details,
       notApplied: true,
+      acked: 0,
+      needed: 3,
+      tried: 0,
       nodeId: 'n1',
       attempts: 1,
     });
-    expect(error.details).toBe(
-      'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:7001.',
-    );
-    expect(nodeUnreachable).toBe(true);
-  });
-
-  it('does not trust connection words relayed by a node that had answered', () => {
-    const { error, nodeUnreachable } = fromServiceError(
-      serviceError(status.UNAVAILABLE, refused),
-      true,
-      'n1',
-    );
-    expect(error.notApplied).toBe(false);
+    // The node answered: it is alive.
     expect(nodeUnreachable).toBe(false);
   });
 
-  it('treats a dropped connection as possibly applied', () => {
+  it('keeps APPLIED_MAYBE possibly applied, whatever the message says', () => {
+    const details = 'put acked 0 of W=3 (the write reached no replica)';
+    const { error } = fromServiceError(
+      serviceError(status.UNAVAILABLE, details, appliedMaybe(1, 2, 3)),
+      true,
+      'n1',
+    );
+    // The numbers are the trailer's, not the message's.
+    expect(error).toMatchObject({ notApplied: false, acked: 1, needed: 2, tried: 3, details });
+  });
+
+  it.each([
+    ['no trailer', undefined],
+    ['an undecodable trailer', Buffer.from([0x0a])],
+  ])('reads %s as possibly applied, with no numbers parsed from the message', (_, trailer) => {
+    const details = 'put acked 0 of W=3 (only 2 replicas available; the write reached no replica)';
+    const { error } = fromServiceError(
+      serviceError(status.UNAVAILABLE, details, trailer),
+      true,
+      'n1',
+    );
+    expect(error).toMatchObject({ notApplied: false, details });
+    expect([error.acked, error.needed, error.tried]).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('reads APPLIED_UNSPECIFIED as possibly applied', () => {
+    const unspecified = { applied: Applied.APPLIED_UNSPECIFIED, acked: 0, needed: 3, tried: 2 };
+    const { error } = fromServiceError(
+      serviceError(status.UNAVAILABLE, 'the write reached no replica', unspecified),
+      true,
+      'n1',
+    );
+    expect(error).toMatchObject({ notApplied: false, acked: 0, needed: 3, tried: 2 });
+  });
+
+  it('does not take connection words for proof that nothing was sent', () => {
+    const details =
+      'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:7001.';
     const { error, nodeUnreachable } = fromServiceError(
-      serviceError(status.UNAVAILABLE, 'Connection dropped'),
+      serviceError(status.UNAVAILABLE, details, undefined),
       false,
       'n1',
     );
-    expect(error.notApplied).toBe(false);
+    expect(error).toMatchObject({ notApplied: false, details });
     expect(nodeUnreachable).toBe(true);
   });
 
-  it('proves a write not applied by the node\'s own "reached no replica"', () => {
-    const details = 'put acked 0 of W=3 (only 2 replicas available; the write reached no replica)';
-    const { error, nodeUnreachable } = fromServiceError(
-      serviceError(status.UNAVAILABLE, details),
+  it('gives no numbers for a failure that is not a quorum failure (needed 0)', () => {
+    const { error } = fromServiceError(
+      serviceError(status.UNAVAILABLE, 'node is shutting down', appliedNone(0, 0, 0)),
       true,
       'n1',
     );
-    expect(error).toMatchObject({ notApplied: true, acked: 0, needed: 3, details });
-    expect(nodeUnreachable).toBe(false);
-  });
-
-  it('keeps "may have reached some replicas" possibly applied', () => {
-    const details =
-      'put acked 1 of W=2 (3 replicas tried; the write may have reached some replicas)';
-    expect(
-      fromServiceError(serviceError(status.UNAVAILABLE, details), true, 'n1').error,
-    ).toMatchObject({ notApplied: false, acked: 1, needed: 2 });
+    expect(error).toMatchObject({ notApplied: true });
+    expect([error.acked, error.needed, error.tried]).toEqual([undefined, undefined, undefined]);
   });
 
   it('counts a deadline with no answer as an unreachable node', () => {
     const { error, nodeUnreachable } = fromServiceError(
-      serviceError(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 0.3s'),
+      serviceError(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 0.3s', undefined),
       false,
       'n1',
     );
@@ -121,6 +153,14 @@ describe('fromServiceError', () => {
     expect(new RingstoreClientError({ code: 8, details: 'x' }).message).toBe(
       'RESOURCE_EXHAUSTED: x',
     );
+  });
+});
+
+describe('notSent', () => {
+  it('is an UNAVAILABLE that proves the write not applied, from an unreachable node', () => {
+    const { error, nodeUnreachable } = notSent('n1', 'node n1 is not connected');
+    expect(error).toMatchObject({ code: status.UNAVAILABLE, notApplied: true, nodeId: 'n1' });
+    expect(nodeUnreachable).toBe(true);
   });
 });
 
@@ -139,6 +179,11 @@ describe('mayRetry', () => {
     expect(mayRetry('write', error(status.UNAVAILABLE, true))).toBe(true);
     expect(mayRetry('write', error(status.UNAVAILABLE, false))).toBe(false);
     expect(mayRetry('write', error(status.DEADLINE_EXCEEDED, false))).toBe(false);
+  });
+
+  it('never retries bad input, though the node proves it applied nothing', () => {
+    expect(mayRetry('write', error(status.INVALID_ARGUMENT, true))).toBe(false);
+    expect(mayRetry('write', error(status.RESOURCE_EXHAUSTED, true))).toBe(false);
   });
 });
 

@@ -1,41 +1,24 @@
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Applied, Failure } from '@ringstore/proto';
 
 /**
- * Messages grpc-js gives a call that never left this process: no transport was picked, the
- * address did not resolve, or HTTP/2 refused the stream (REFUSED_STREAM promises the server did
- * not process it). Trusted only when the node sent no response headers: a node relaying a peer's
- * error could carry the same words after it had started work.
+ * The binary trailing metadata entry in which a node explains every failed KV call: one
+ * serialized ringstore.v1.Failure (proto/ringstore/v1/kv.proto).
  */
-const neverSentPatterns: readonly RegExp[] = [
-  /No connection established/,
-  /Name resolution failed/,
-  /Stream refused by server/,
-  /Channel closed before call started/,
-];
-
-/**
- * The node's own refusals made before anything was written: the coordinator found fewer live
- * replicas than W and wrote nothing ("put acked 0 of W=3 (only 2 replicas available; the write
- * reached no replica)"), or it was shutting down and never started the request.
- */
-const refusedBeforeWritePatterns: readonly RegExp[] = [
-  /the write reached no replica/,
-  /^node is shutting down$/,
-];
-
-/** "acked 1 of W=2", "put timed out: acked 0 of W=2", "get 1 of R=2 replicas replied". */
-const quorumPattern = /(\d+) of [RW]=(\d+)/;
+export const failureTrailer = 'ringstore-failure-bin';
 
 /** The fields of a RingstoreClientError. */
 export interface RingstoreClientErrorFields {
   /** gRPC status code (`status` of @grpc/grpc-js): 3 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED, 14 UNAVAILABLE... */
   readonly code: number;
-  /** What the node (or grpc-js, for connection failures) said. */
+  /** What the node (or grpc-js, or the SDK) said: for people, never parsed. */
   readonly details: string;
-  /** Replicas that acknowledged (put/delete) or replied (get), when the message says. */
+  /** Replicas that acknowledged (put/delete) or replied (get), from a quorum failure's trailer. */
   readonly acked?: number | undefined;
-  /** W or R of the request, when the message says. */
+  /** W or R of the request, from the same trailer. */
   readonly needed?: number | undefined;
+  /** Replicas the node sent the request to (primaries and fallbacks), from the same trailer. */
+  readonly tried?: number | undefined;
   /** True only when the error proves a put or delete was not applied anywhere. */
   readonly notApplied?: boolean | undefined;
   /** The node the failed attempt went to, when there was one. */
@@ -46,8 +29,8 @@ export interface RingstoreClientErrorFields {
 
 /**
  * Every operating error of the SDK: a gRPC status from a node, a connection failure, an exhausted
- * deadline, or a refused argument. `acked` and `needed` carry the quorum numbers of the node's
- * message ("put acked 1 of W=2" gives acked 1, needed 2).
+ * deadline, or a refused argument. `acked`, `needed` and `tried` carry the quorum numbers of the
+ * node's Failure trailer ("acked 1 of W=2" is acked 1, needed 2); the message is never parsed.
  */
 export class RingstoreClientError extends Error {
   override readonly name = 'RingstoreClientError';
@@ -57,13 +40,15 @@ export class RingstoreClientError extends Error {
   readonly statusName: string;
   /** The message of the node or of grpc-js. */
   readonly details: string;
-  /** Replicas that acknowledged or replied, parsed from "A of W=N" / "A of R=N". */
+  /** Replicas that acknowledged or replied; absent unless the node reported a quorum failure. */
   readonly acked?: number | undefined;
-  /** W or R of the request, parsed from the same message. */
+  /** W or R of the request; absent unless the node reported a quorum failure. */
   readonly needed?: number | undefined;
+  /** Replicas the node sent the request to; absent unless the node reported a quorum failure. */
+  readonly tried?: number | undefined;
   /**
-   * True when the error proves a write was not applied (it never reached the node, or the node
-   * wrote nothing): repeating it cannot duplicate it. False means "may have been applied".
+   * True when the error proves a write was not applied (the SDK never sent it, or the node's
+   * trailer says APPLIED_NONE): repeating it cannot duplicate it. False: "may have been applied".
    */
   readonly notApplied: boolean;
   /** The node of the failed attempt. */
@@ -79,6 +64,7 @@ export class RingstoreClientError extends Error {
     this.details = fields.details;
     this.acked = fields.acked;
     this.needed = fields.needed;
+    this.tried = fields.tried;
     this.notApplied = fields.notApplied ?? false;
     this.nodeId = fields.nodeId;
     this.attempts = fields.attempts ?? 1;
@@ -91,8 +77,8 @@ export class RingstoreClientError extends Error {
 
   /** The fields this error was built from. */
   fields(): RingstoreClientErrorFields {
-    const { code, details, acked, needed, notApplied, nodeId, attempts } = this;
-    return { code, details, acked, needed, notApplied, nodeId, attempts };
+    const { code, details, acked, needed, tried, notApplied, nodeId, attempts } = this;
+    return { code, details, acked, needed, tried, notApplied, nodeId, attempts };
   }
 }
 
@@ -102,46 +88,63 @@ export function statusNameOf(code: number): string {
   return typeof name === 'string' ? name : `STATUS_${code}`;
 }
 
-/** The quorum numbers of a node message, when it has them. */
-export function parseQuorum(details: string): { acked: number; needed: number } | undefined {
-  const match = quorumPattern.exec(details);
-  if (match === null) return undefined;
-  return { acked: Number(match[1]), needed: Number(match[2]) };
+/**
+ * The Failure a node sent in the trailers of an error status; undefined when there is none or it
+ * does not decode (an older node, a proxy, grpc-js's own errors), which callers must read as
+ * "may have been applied".
+ */
+export function failureOf(trailers: Metadata): Failure | undefined {
+  const value = trailers.get(failureTrailer)[0];
+  if (!Buffer.isBuffer(value)) return undefined;
+  try {
+    return Failure.decode(value);
+  } catch {
+    return undefined;
+  }
 }
 
 /** How one failed attempt is judged. */
 export interface FailedAttempt {
   readonly error: RingstoreClientError;
-  /** The node never answered (no response headers): remember it as failed, refetch the ring. */
+  /** The node never answered (nothing sent, or no response headers): remember it as failed. */
   readonly nodeUnreachable: boolean;
 }
 
 /**
- * The one place gRPC statuses become SDK errors. `answered`: the node sent response headers, so
- * the request reached its handler.
+ * The one place gRPC statuses become SDK errors. Retry safety and the quorum numbers come from
+ * the node's Failure trailer alone: a status without one may have been applied. `answered`: the
+ * node sent response headers, so it is alive even though the call failed.
  */
 export function fromServiceError(
   e: ServiceError,
   answered: boolean,
   nodeId: string | undefined,
 ): FailedAttempt {
-  // grpc-js appends an empty "Resolution note:" to connection failures; drop it.
-  const details = (e.details || e.message).replace(/\s*Resolution note:\s*\.?\s*$/, '');
   const code = Number(e.code);
-  const unavailable = code === Number(status.UNAVAILABLE);
-  const neverSent = unavailable && !answered && neverSentPatterns.some((p) => p.test(details));
-  const refused = unavailable && refusedBeforeWritePatterns.some((p) => p.test(details));
-  const quorum = parseQuorum(details);
+  const failure = failureOf(e.metadata);
+  // needed 0: not a quorum failure, so the counts mean nothing.
+  const quorum = failure !== undefined && failure.needed > 0 ? failure : undefined;
   const error = new RingstoreClientError({
     code,
-    details,
+    details: e.details || e.message,
     acked: quorum?.acked,
     needed: quorum?.needed,
-    notApplied: neverSent || refused,
+    tried: quorum?.tried,
+    notApplied: failure?.applied === Applied.APPLIED_NONE,
     nodeId,
   });
-  const lostContact = unavailable || code === Number(status.DEADLINE_EXCEEDED);
+  const lostContact =
+    code === Number(status.UNAVAILABLE) || code === Number(status.DEADLINE_EXCEEDED);
   return { error, nodeUnreachable: lostContact && !answered };
+}
+
+/**
+ * An attempt the SDK never sent because the node's channel was not connected (its state proves
+ * the request never left this process): not applied, and the node counts as unreachable.
+ */
+export function notSent(nodeId: string, details: string): FailedAttempt {
+  const error = clientError(status.UNAVAILABLE, details, { notApplied: true, nodeId });
+  return { error, nodeUnreachable: true };
 }
 
 /** An error the SDK raises itself (closed client, exhausted deadline, no seed answered). */

@@ -15,7 +15,7 @@ export type {
 export { Client, connect } from './client.js';
 export type { NodeRequestStats } from './dispatch.js';
 export type { RingstoreClientErrorFields } from './errors.js';
-export { RingstoreClientError, parseQuorum } from './errors.js';
+export { RingstoreClientError, failureTrailer } from './errors.js';
 export type { ConnectOptions, RoutingMode } from './options.js';
 export {
   attemptsMaxDefault,

@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { Applied, type Failure } from '@ringstore/proto';
 import { describe, expect, it } from 'vitest';
 import { RingstoreClientError } from './errors.js';
 import {
@@ -13,6 +14,17 @@ cleanUpAfterEach();
 const mayHaveReached =
   'put acked 1 of W=2 (3 replicas tried; the write may have reached some replicas)';
 const reachedNone = 'put acked 0 of W=3 (only 2 replicas available; the write reached no replica)';
+
+/** The trailers a node sends with the two messages above. */
+const maybeAcked1of2: Failure = { applied: Applied.APPLIED_MAYBE, acked: 1, needed: 2, tried: 3 };
+const noneAcked0of3: Failure = { applied: Applied.APPLIED_NONE, acked: 0, needed: 3, tried: 0 };
+/** A get that missed R=2 after asking 3 replicas (read repair may have written: maybe). */
+const readMissed = (acked: number): Failure => ({
+  applied: Applied.APPLIED_MAYBE,
+  acked,
+  needed: 2,
+  tried: 3,
+});
 
 async function rejection(promise: Promise<unknown>): Promise<RingstoreClientError> {
   const error = await promise.then(
@@ -64,10 +76,12 @@ describe('failover', () => {
     cluster.node(first!).failure = {
       code: status.UNAVAILABLE,
       details: 'get 1 of R=2 replicas replied (3 replicas tried, 2 failed, 0 corrupt)',
+      trailer: readMissed(1),
     };
     cluster.node(second!).failure = {
       code: status.DEADLINE_EXCEEDED,
       details: 'get timed out: 1 of R=2 replicas replied',
+      trailer: readMissed(1),
     };
     expect((await client.get('k')).found).toBe(false);
     expect(cluster.served.map((s) => s.nodeId)).toEqual([first, second, third]);
@@ -81,19 +95,27 @@ describe('failover', () => {
       node.failure = {
         code: status.UNAVAILABLE,
         details: 'get 0 of R=2 replicas replied (3 replicas tried, 3 failed, 0 corrupt)',
+        trailer: readMissed(0),
       };
     const error = await rejection(client.get('k'));
     expect(cluster.served).toHaveLength(4);
-    expect(error).toMatchObject({ code: status.UNAVAILABLE, attempts: 4, acked: 0, needed: 2 });
+    expect(error).toMatchObject({
+      code: status.UNAVAILABLE,
+      attempts: 4,
+      acked: 0,
+      needed: 2,
+      tried: 3,
+    });
   });
 
-  it('never retries INVALID_ARGUMENT', async () => {
+  it('never retries INVALID_ARGUMENT, a read or a write, though nothing was applied', async () => {
     const cluster = await fakeCluster({ nodeCount: 3 });
     const client = await clientOf(cluster);
     for (const node of cluster.nodes)
       node.failure = {
         code: status.INVALID_ARGUMENT,
         details: 'key is 1025 bytes, more than keyBytesMax 1024',
+        trailer: { applied: Applied.APPLIED_NONE, acked: 0, needed: 0, tried: 0 },
       };
     const error = await rejection(client.get('k'));
     expect(error).toMatchObject({
@@ -101,16 +123,22 @@ describe('failover', () => {
       statusName: 'INVALID_ARGUMENT',
       attempts: 1,
     });
-    expect(cluster.served).toHaveLength(1);
+    expect(await rejection(client.put('k', 'v'))).toMatchObject({ notApplied: true, attempts: 1 });
+    expect(cluster.served.map((s) => s.op)).toEqual(['get', 'put']);
   });
 });
 
 describe('write retry safety', () => {
-  it('does not retry a put after "acked 1 of W=2 ... may have reached some replicas"', async () => {
+  it('does not retry a put the node says may have been applied (APPLIED_MAYBE)', async () => {
     const cluster = await fakeCluster({ nodeCount: 3 });
     const client = await clientOf(cluster);
     const [first] = cluster.primariesOf('k');
-    cluster.node(first!).failure = { code: status.UNAVAILABLE, details: mayHaveReached, times: 1 };
+    cluster.node(first!).failure = {
+      code: status.UNAVAILABLE,
+      details: mayHaveReached,
+      trailer: maybeAcked1of2,
+      times: 1,
+    };
     const error = await rejection(client.put('k', 'v'));
     expect(error).toMatchObject({
       code: status.UNAVAILABLE,
@@ -118,6 +146,7 @@ describe('write retry safety', () => {
       details: mayHaveReached,
       acked: 1,
       needed: 2,
+      tried: 3,
       notApplied: false,
       nodeId: first,
       attempts: 1,
@@ -134,6 +163,7 @@ describe('write retry safety', () => {
       code: status.DEADLINE_EXCEEDED,
       details:
         'put timed out: acked 1 of W=2 (3 replicas tried; the write may have reached some replicas)',
+      trailer: maybeAcked1of2,
     };
     expect(await rejection(client.put('k', 'v'))).toMatchObject({
       code: status.DEADLINE_EXCEEDED,
@@ -151,11 +181,16 @@ describe('write retry safety', () => {
     ]);
   });
 
-  it('retries a put after "the write reached no replica"', async () => {
+  it('retries a put the node refused with APPLIED_NONE on the next replica', async () => {
     const cluster = await fakeCluster({ nodeCount: 3 });
     const client = await clientOf(cluster);
     const [first, second] = cluster.primariesOf('k');
-    cluster.node(first!).failure = { code: status.UNAVAILABLE, details: reachedNone, times: 1 };
+    cluster.node(first!).failure = {
+      code: status.UNAVAILABLE,
+      details: reachedNone,
+      trailer: noneAcked0of3,
+      times: 1,
+    };
     const written = await client.put('k', 'v', { w: 3 });
     expect(written.siblings.map((s) => s.value.toString())).toEqual(['v']);
     expect(cluster.served.map((s) => s.nodeId)).toEqual([first, second]);
@@ -177,23 +212,64 @@ describe('write retry safety', () => {
     ]);
   });
 
-  it('does not trust connection words a node relays after answering', async () => {
+  it('trusts the trailer over the words: "reached no replica" with APPLIED_MAYBE', async () => {
     const cluster = await fakeCluster({ nodeCount: 3 });
     const client = await clientOf(cluster);
     const [first] = cluster.primariesOf('k');
     cluster.node(first!).failure = {
       code: status.UNAVAILABLE,
-      details: 'No connection established. Last error: connect ECONNREFUSED (peer n09)',
+      details: reachedNone,
+      trailer: maybeAcked1of2,
     };
-    expect(await rejection(client.put('k', 'v'))).toMatchObject({ notApplied: false, attempts: 1 });
-    expect(cluster.served).toHaveLength(1);
+    expect(await rejection(client.put('k', 'v'))).toMatchObject({
+      details: reachedNone,
+      notApplied: false,
+      acked: 1,
+      needed: 2,
+      attempts: 1,
+    });
+    expect(cluster.served.map((s) => s.nodeId)).toEqual([first]);
+  });
+
+  it.each([
+    reachedNone,
+    'node is shutting down',
+    'No connection established. Last error: connect ECONNREFUSED (peer n09)',
+  ])(
+    'does not retry a put failed without a trailer, though its message says %s',
+    async (details) => {
+      const cluster = await fakeCluster({ nodeCount: 3 });
+      const client = await clientOf(cluster);
+      const [first] = cluster.primariesOf('k');
+      cluster.node(first!).failure = { code: status.UNAVAILABLE, details, trailer: undefined };
+      const error = await rejection(client.put('k', 'v'));
+      expect(error).toMatchObject({ notApplied: false, attempts: 1 });
+      expect([error.acked, error.needed, error.tried]).toEqual([undefined, undefined, undefined]);
+      expect(cluster.served).toHaveLength(1);
+    },
+  );
+
+  it('skips a node whose port is closed as never sent, and puts on the next replica', async () => {
+    const cluster = await fakeCluster({ nodeCount: 3 });
+    const [key] = keysWithFirstPrimary(cluster, 'n02', 1);
+    const [first, second] = cluster.primariesOf(key!);
+    // Closed before the client ever connects to it: its port on 127.0.0.1 refuses connections.
+    cluster.node(first!).stop();
+    const client = await clientOf(cluster);
+    await client.put(key!, 'v');
+    expect(cluster.served.map((s) => [s.op, s.nodeId])).toEqual([['put', second]]);
+    expect(client.stats().perNode.get(first!)).toEqual({ requests: 1, failures: 1 });
   });
 
   it('retries a put refused by a node that is shutting down', async () => {
     const cluster = await fakeCluster({ nodeCount: 3 });
     const client = await clientOf(cluster);
     const [first, second] = cluster.primariesOf('k');
-    cluster.node(first!).failure = { code: status.UNAVAILABLE, details: 'node is shutting down' };
+    cluster.node(first!).failure = {
+      code: status.UNAVAILABLE,
+      details: 'node is shutting down',
+      trailer: { applied: Applied.APPLIED_NONE, acked: 0, needed: 0, tried: 0 },
+    };
     await client.put('k', 'v');
     expect(cluster.served.map((s) => s.nodeId)).toEqual([first, second]);
   });
@@ -204,7 +280,9 @@ describe('write retry safety', () => {
     for (const node of cluster.nodes) node.stop();
     const error = await rejection(client.put('k', 'v'));
     expect(error).toMatchObject({ code: status.UNAVAILABLE, notApplied: true, attempts: 3 });
-    expect(error.details).toMatch(/No connection established/);
+    expect(error.details).toMatch(
+      /is not connected \((TRANSIENT_FAILURE|IDLE|CONNECTING)\); the request was not sent$/,
+    );
   });
 });
 

@@ -1,4 +1,11 @@
-import { Metadata, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import {
+  Metadata,
+  connectivityState,
+  type CallOptions,
+  type ChannelInterface,
+  type ClientUnaryCall,
+  type ServiceError,
+} from '@grpc/grpc-js';
 
 /** Response metadata in which every node names its ring version (a decimal string). */
 export const ringVersionHeader = 'x-ringstore-ring-version';
@@ -21,6 +28,26 @@ export type UnaryOutcome<Res> =
       readonly answered: boolean;
       readonly ringVersion: bigint | undefined;
     };
+
+/**
+ * How long an attempt waits for an idle or connecting channel to become READY. A TCP and HTTP/2
+ * handshake to a live node takes milliseconds, even on a loaded machine; a node that takes longer
+ * (its host black-holes packets, say) is passed over, and since the request was never sent a
+ * write may go to the next replica without risk of a duplicate.
+ */
+export const connectWaitMsMax = 500;
+
+/**
+ * Connectivity changes one wait follows: IDLE -> CONNECTING -> READY or TRANSIENT_FAILURE is two;
+ * the margin covers a connection that drops to IDLE and is retried once.
+ */
+const stateChangesMax = 4;
+
+/** An attempt that was never sent: the node's channel was not connected, in this state. */
+export interface NotSent {
+  readonly sent: false;
+  readonly channelState: string;
+}
 
 /** Calls that may be cancelled by `close()`. */
 export type InflightCalls = Set<ClientUnaryCall>;
@@ -56,4 +83,44 @@ export function callUnary<Req, Res>(
       ringVersion = ringVersionOf(metadata);
     });
   });
+}
+
+/**
+ * The state `channel` settles in by `deadline` (ms since the epoch), asking it to connect when
+ * idle: READY, or the state that proves a call would not leave this process (TRANSIENT_FAILURE,
+ * SHUTDOWN, or IDLE/CONNECTING still at the deadline).
+ */
+async function settledState(
+  channel: ChannelInterface,
+  deadline: number,
+): Promise<connectivityState> {
+  let state = channel.getConnectivityState(true);
+  for (let change = 0; change < stateChangesMax; change++) {
+    if (state !== connectivityState.IDLE && state !== connectivityState.CONNECTING) return state;
+    const from = state;
+    const changed = await new Promise<boolean>((resolve) => {
+      channel.watchConnectivityState(from, deadline, (error) => resolve(error === undefined));
+    });
+    state = channel.getConnectivityState(true);
+    if (!changed) return state;
+  }
+  return state;
+}
+
+/**
+ * One KV attempt, sent only on a READY channel: whether a request left this process is proven
+ * by the channel's state, never by the words of grpc-js's error. Waits for an idle or connecting
+ * channel up to `connectWaitMsMax` (and `deadline`); otherwise resolves `{ sent: false }`.
+ */
+export async function callWhenConnected<Req, Res>(
+  channel: ChannelInterface,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  deadline: number,
+  inflight: InflightCalls,
+): Promise<UnaryOutcome<Res> | NotSent> {
+  const state = await settledState(channel, Math.min(deadline, Date.now() + connectWaitMsMax));
+  if (state !== connectivityState.READY)
+    return { sent: false, channelState: connectivityState[state] };
+  return callUnary(method, request, deadline, inflight);
 }

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import type { PutRequest } from '@ringstore/proto';
+import { Applied, type PutRequest } from '@ringstore/proto';
 import { RingstoreClientError } from './errors.js';
 import { contextOf } from './test-support/fake-cluster.js';
 import { clientOf, cleanUpAfterEach, fakeCluster } from './test-support/harness.js';
@@ -56,6 +56,7 @@ describe('update', () => {
     cluster.node(first!).failure = {
       code: status.ABORTED,
       details: 'concurrent update',
+      trailer: { applied: Applied.APPLIED_NONE, acked: 0, needed: 0, tried: 0 },
       op: 'put',
       times: 1,
     };
@@ -76,6 +77,7 @@ describe('update', () => {
       node.failure = {
         code: status.UNAVAILABLE,
         details: 'get 0 of R=2 replicas replied (3 replicas tried, 3 failed, 0 corrupt)',
+        trailer: { applied: Applied.APPLIED_MAYBE, acked: 0, needed: 2, tried: 3 },
       };
     const error = await client.update('k', union, { attemptsMax: 3 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RingstoreClientError);
@@ -92,6 +94,7 @@ describe('update', () => {
       code: status.UNAVAILABLE,
       op: 'put',
       details: 'put acked 1 of W=2 (3 replicas tried; the write may have reached some replicas)',
+      trailer: { applied: Applied.APPLIED_MAYBE, acked: 1, needed: 2, tried: 3 },
     };
     const error = await client.update('k', union).catch((e: unknown) => e);
     expect(error).toMatchObject({ acked: 1, needed: 2, notApplied: false });

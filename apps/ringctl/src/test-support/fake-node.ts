@@ -1,10 +1,12 @@
 // An in-process gRPC server with the KV and Cluster services over a tiny in-memory store. It records
-// every request and can be told to fail the next call with a given status, so ringctl's tests talk
+// every request and can be told to fail the next call with a given status (and, for KV calls, the
+// ringstore-failure-bin trailer a real node sends with every KV error), so ringctl's tests talk
 // real gRPC over 127.0.0.1 without a storage node. Its GetRing answers, by default, a one-node ring
 // of itself, so the SDK behind the data commands routes every key to it.
 import * as grpc from '@grpc/grpc-js';
 import {
   ClusterService,
+  Failure,
   KVService,
   type ClusterServer,
   type DeleteRequest,
@@ -58,10 +60,23 @@ export interface FakeNode {
    * When set, the next call fails with this status instead of being served: the next call of
    * `method` when given (data commands call GetRing first), else the next call of any method.
    */
-  failNext: { code: grpc.status; details: string; method?: FakeMethod | undefined } | undefined;
+  failNext: InjectedFailure | undefined;
   /** The next call (true), or the next call of this method, is never answered (to exercise deadlines). */
   hangNext: boolean | FakeMethod;
   stop(): Promise<void>;
+}
+
+/** A status a fake call fails with. */
+export interface InjectedFailure {
+  readonly code: grpc.status;
+  /** For people only: the SDK decides nothing from it. */
+  readonly details: string;
+  readonly method?: FakeMethod | undefined;
+  /**
+   * The Failure sent, serialized, in the ringstore-failure-bin trailer, as a node does with every
+   * KV error (Cluster errors carry none); absent: no trailer.
+   */
+  readonly trailer?: Failure | undefined;
 }
 
 /**
@@ -148,8 +163,18 @@ function handle<Req, Res>(
       return;
     }
     if (failure === undefined) callback(null, serve(call.request));
-    else callback({ code: failure.code, details: failure.details });
+    else callback({ code: failure.code, details: failure.details, metadata: trailersOf(failure) });
   };
+}
+
+/** The trailing metadata entry of proto/ringstore/v1/kv.proto, spelled out as a node spells it. */
+const failureTrailerKey = 'ringstore-failure-bin';
+
+function trailersOf(failure: InjectedFailure): grpc.Metadata {
+  const trailers = new grpc.Metadata();
+  if (failure.trailer !== undefined)
+    trailers.set(failureTrailerKey, Buffer.from(Failure.encode(failure.trailer).finish()));
+  return trailers;
 }
 
 function remainingMs(deadline: grpc.Deadline): number {

@@ -1,12 +1,14 @@
 // In-process stand-ins for storage nodes: N grpc-js servers on 127.0.0.1 serving KV and
 // Cluster.GetRing over one shared in-memory store. Every node serves every key (as a real node
 // would, by forwarding), records which node served which key, names the ring version in its
-// response metadata, and can be told to fail, hang or stop.
+// response metadata, and can be told to fail (with the ringstore-failure-bin trailer a real node
+// sends with every KV error), hang or stop.
 import * as grpc from '@grpc/grpc-js';
 import {
   ClusterService,
   KVService,
   type ClusterServer,
+  Failure,
   type DeleteRequest,
   type GetRequest,
   type KVServer,
@@ -30,10 +32,19 @@ export interface ServedRequest {
   readonly request: GetRequest | PutRequest | DeleteRequest;
 }
 
+/** The trailing metadata entry of proto/ringstore/v1/kv.proto, spelled out as a node spells it. */
+const failureTrailerKey = 'ringstore-failure-bin';
+
 /** A failure a node returns instead of serving, after sending its response headers. */
 export interface InjectedFailure {
   readonly code: grpc.status;
+  /** For people only: the SDK must decide nothing from it. */
   readonly details: string;
+  /**
+   * The Failure sent, serialized, in the ringstore-failure-bin trailer, as every node does;
+   * undefined: no trailer (a proxy, or a node too old to send one).
+   */
+  readonly trailer: Failure | undefined;
   /** Only for this operation; absent: every KV operation. */
   readonly op?: KvOp | undefined;
   /** How many requests fail; absent: all of them until cleared. */
@@ -221,11 +232,18 @@ function kvHandler<Req extends GetRequest | PutRequest | DeleteRequest, Res>(
     const failure = node.failure;
     if (failure !== undefined && (failure.op === undefined || failure.op === op)) {
       if (failure.times !== undefined && --failure.times <= 0) node.failure = undefined;
-      callback({ code: failure.code, details: failure.details, metadata: new grpc.Metadata() });
+      callback({ code: failure.code, details: failure.details, metadata: trailersOf(failure) });
       return;
     }
     callback(null, serve(call.request));
   };
+}
+
+function trailersOf(failure: InjectedFailure): grpc.Metadata {
+  const trailers = new grpc.Metadata();
+  if (failure.trailer !== undefined)
+    trailers.set(failureTrailerKey, Buffer.from(Failure.encode(failure.trailer).finish()));
+  return trailers;
 }
 
 function kvServer(node: FakeNodeState, cluster: FakeCluster, ringVersion: () => bigint): KVServer {
