@@ -253,8 +253,11 @@ export class Client {
     );
   }
 
-  /** The key's N primary replicas (node ids) in preference order, from the client's ring. */
-  preferenceList(key: Bytes): string[] {
+  /**
+   * The key's N primary replicas (node ids) in preference order, from the client's ring: the
+   * head of its preference list, without the fallbacks a node would add for primaries down.
+   */
+  primaries(key: Bytes): string[] {
     return [...this.ringCache.current().primaries(toBuffer(key))];
   }
 
