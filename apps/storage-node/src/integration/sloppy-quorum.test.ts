@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { Applied } from '@ringstore/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
 import { eventually } from '../test-support/eventually.js';
@@ -32,8 +33,8 @@ async function waitAlive(
 }
 
 /**
- * A put, repeated (at most 5 times, 500 ms apart) only while the node answers that the write
- * reached no replica: the retry the SDK makes, safe because nothing was applied. On a loaded CI
+ * A put, repeated (at most 5 times, 500 ms apart) only while the node's failure trailer says the
+ * write was applied nowhere: the retry the SDK makes, safe because nothing was applied. On a loaded CI
  * machine a coordinator can briefly suspect a live fallback too (a peer RPC timed out), leaving
  * fewer than W candidates for a moment; the write must then succeed once the suspicion expires.
  */
@@ -50,7 +51,7 @@ async function putUnlessUnapplied(
     if (
       attempt >= 5 ||
       outcome.code !== Number(status.UNAVAILABLE) ||
-      !/reached no replica/.test(outcome.details)
+      outcome.failure?.applied !== Applied.APPLIED_NONE
     ) {
       throw new Error(`put ${key} via ${via}: ${outcome.code} ${outcome.details}`);
     }
