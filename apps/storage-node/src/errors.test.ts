@@ -102,7 +102,7 @@ describe('asRingstoreError', () => {
     const expected: Record<StorageErrorCode, [ErrorCode, 'none' | 'maybe']> = {
       overloaded: ['resource-exhausted', 'none'],
       closed: ['unavailable', 'none'],
-      io: ['unavailable', 'maybe'],
+      io: ['unavailable', 'none'],
       object_too_large: ['invalid-argument', 'none'],
       schema: ['failed-precondition', 'none'],
       pragma_refused: ['failed-precondition', 'none'],

@@ -123,10 +123,10 @@ function errorCodeOfGrpc(grpcCode: number): ErrorCode {
 export function asRingstoreError(e: unknown): RingstoreError {
   if (e instanceof RingstoreError) return e;
   if (e instanceof StorageError) {
-    // The engine refused or rolled back the write: nothing of it was stored.
-    const applied = e.code === 'io' ? 'maybe' : 'none';
+    // The engine refused the call or SQLite rolled its transaction back ('io'): nothing of it
+    // was stored, the same proof the put machine's local-failed gives.
     return new RingstoreError(storageCodes[e.code], e.message, {
-      applied,
+      applied: 'none',
       acked: 0,
       needed: 0,
       tried: 0,
