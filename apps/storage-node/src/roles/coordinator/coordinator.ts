@@ -173,9 +173,11 @@ export class Coordinator {
     const { partition, key } = run.req;
     await this.deps.storage.update(partition, key, (current) => {
       run.object = coordinateWrite(current, value, context, this.deps.actor);
-      return encodeObject(run.object);
+      const bytes = encodeObject(run.object);
+      // The replicas get the very bytes stored here: encoded once, viewed, not copied.
+      run.bytes = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return bytes;
     });
-    if (run.object !== undefined) run.bytes = Buffer.from(encodeObject(run.object));
   }
 
   /** A replica's request failed: suspect it (routing avoids it for a while) and say why. */
