@@ -34,7 +34,7 @@ const repairTimeout: Event = { type: 'repair-timeout' };
 
 function options(overrides: Partial<GetOptions<Siblings>> = {}): GetOptions<Siblings> {
   return {
-    targets: abc,
+    preferenceList: abc,
     r: 2,
     requestTimeoutMs: 1000,
     repairWaitMs: 200,
@@ -66,7 +66,7 @@ const repairOf = (effects: readonly Effect[]) =>
 
 describe('startGet', () => {
   it('reads every target, fallbacks included, and arms the request deadline', () => {
-    const { steps } = run(options({ targets: [primary('a'), fallback('d', 'b')] }), []);
+    const { steps } = run(options({ preferenceList: [primary('a'), fallback('d', 'b')] }), []);
     expect(steps[0]).toEqual([
       { type: 'read', nodeId: 'a' },
       { type: 'read', nodeId: 'd' },
@@ -75,7 +75,7 @@ describe('startGet', () => {
   });
 
   it('fails at once, reading nothing, when R exceeds the targets', () => {
-    const { steps } = run(options({ targets: [primary('a')], r: 2 }), []);
+    const { steps } = run(options({ preferenceList: [primary('a')], r: 2 }), []);
     expect(steps[0]).toEqual([
       {
         type: 'respond',
@@ -98,7 +98,7 @@ describe('startGet', () => {
   });
 
   it('fails at once with no targets', () => {
-    const { steps } = run(options({ targets: [], r: 1 }), []);
+    const { steps } = run(options({ preferenceList: [], r: 1 }), []);
     expect(types(steps[0]!)).toEqual(['respond', 'done']);
   });
 });
@@ -120,7 +120,7 @@ describe('R counting', () => {
 
   it('counts replies from fallbacks toward R', () => {
     const targets = [primary('a'), fallback('d', 'b')];
-    const { steps } = run(options({ targets }), [reply('d', 'x'), reply('a')]);
+    const { steps } = run(options({ preferenceList: targets }), [reply('d', 'x'), reply('a')]);
     expect(respondOf(steps[2]!)).toEqual([{ ok: true, object: siblings('x') }]);
   });
 
@@ -221,7 +221,7 @@ describe('read repair', () => {
 
   it('repairs only primaries, never a fallback', () => {
     const targets = [primary('a'), primary('b'), fallback('d', 'c')];
-    const { steps } = run(options({ targets }), [
+    const { steps } = run(options({ preferenceList: targets }), [
       reply('a', 'x', 'y'),
       reply('b'),
       reply('d', 'x'),
@@ -237,7 +237,7 @@ describe('read repair', () => {
 
   it('repairs at the repair timeout, leaving out replicas that never answered or failed', () => {
     const targets = [primary('a'), primary('b'), primary('c'), primary('e')];
-    const { steps } = run(options({ targets }), [
+    const { steps } = run(options({ preferenceList: targets }), [
       reply('a', 'x'),
       reply('b'),
       fail('e'),
@@ -266,7 +266,7 @@ describe('read repair', () => {
   });
 
   it('skips the repair timer when every target answered by the time R is met', () => {
-    const { steps } = run(options({ targets: [primary('a'), primary('b')] }), [
+    const { steps } = run(options({ preferenceList: [primary('a'), primary('b')] }), [
       reply('a', 'x'),
       reply('b'),
     ]);
@@ -319,7 +319,7 @@ describe('purity', () => {
 describe('programmer errors', () => {
   it.each([
     ['R < 1', options({ r: 0 })],
-    ['a node named twice', options({ targets: [primary('a'), primary('a')] })],
+    ['a node named twice', options({ preferenceList: [primary('a'), primary('a')] })],
     ['a zero deadline', options({ requestTimeoutMs: 0 })],
     ['a negative repair wait', options({ repairWaitMs: -1 })],
   ])('asserts on %s', (_name, o) => {

@@ -5,7 +5,8 @@ import { checkDurationMs, checkQuorum, checkTargets } from './targets.js';
 import type { ObjectOps, QuorumFailure } from './types.js';
 
 export interface GetOptions<O> {
-  readonly targets: readonly PreferenceEntry[];
+  /** The key's preference list for this request: primaries, and fallbacks for the down ones. */
+  readonly preferenceList: readonly PreferenceEntry[];
   /** Readable replies needed before answering. */
   readonly r: number;
   readonly requestTimeoutMs: number;
@@ -75,7 +76,7 @@ const open = <O>(s: GetState<O>): GetInternal<O> => s as unknown as GetInternal<
 
 /** Starts a get: read every target and arm the deadline, or fail at once when R > targets. */
 export function startGet<O>(options: GetOptions<O>): GetStep<O> {
-  const { targets, r, requestTimeoutMs, repairWaitMs, ops } = options;
+  const { preferenceList: targets, r, requestTimeoutMs, repairWaitMs, ops } = options;
   const targetIds = checkTargets(targets);
   checkQuorum('R', r);
   checkDurationMs('requestTimeoutMs', requestTimeoutMs, 1);

@@ -22,7 +22,7 @@ const timeout: PutEvent = { type: 'timeout' };
 
 function options(overrides: Partial<PutOptions> = {}): PutOptions {
   return {
-    targets: abc,
+    preferenceList: abc,
     w: 2,
     localNodeId: 'a',
     requestTimeoutMs: 1000,
@@ -79,7 +79,7 @@ describe('startPut', () => {
 
   it('sends a fallback the hint naming the primary it stands in for', () => {
     const targets = [primary('a'), primary('b'), fallback('d', 'c')];
-    const { steps } = run(options({ targets }), [written]);
+    const { steps } = run(options({ preferenceList: targets }), [written]);
     expect(steps[1]).toContainEqual({ type: 'replicate', nodeId: 'd', hintFor: 'c' });
   });
 
@@ -114,7 +114,7 @@ describe('W counting', () => {
   });
 
   it('with one target and W=1 answers and is done at the local write', () => {
-    const { steps } = run(options({ targets: [primary('a')], w: 1 }), [written]);
+    const { steps } = run(options({ preferenceList: [primary('a')], w: 1 }), [written]);
     expect(steps[1]).toEqual([
       { type: 'respond', result: { ok: true, acked: 1 } },
       { type: 'done' },
@@ -123,7 +123,11 @@ describe('W counting', () => {
 
   it('counts acks from fallbacks toward W (sloppy quorum)', () => {
     const targets = [primary('a'), fallback('d', 'b'), fallback('e', 'c')];
-    const { steps } = run(options({ targets, w: 3 }), [written, ack('d'), ack('e')]);
+    const { steps } = run(options({ preferenceList: targets, w: 3 }), [
+      written,
+      ack('d'),
+      ack('e'),
+    ]);
     expect(steps[2]).toEqual([]);
     expect(responds(steps[3]!)).toEqual([{ ok: true, acked: 3 }]);
   });
@@ -191,7 +195,7 @@ describe('after the response', () => {
 });
 
 describe('failures', () => {
-  it('refuses before writing when W exceeds the targets: applied none, nothing tried', () => {
+  it('refuses before writing when W exceeds the preferenceList: applied none, nothing tried', () => {
     const { steps, state } = run(options({ w: 4 }), []);
     expect(steps[0]).toEqual([
       {
@@ -339,25 +343,25 @@ describe('failures', () => {
     ],
     [
       'local write failed',
-      options({ targets: fallbackTargets, w: 3 }),
+      options({ preferenceList: fallbackTargets, w: 3 }),
       [localFailed],
       { kind: 'local-failed', applied: 'none', acked: 0, needed: 3, tried: 1, replicas: 4 },
     ],
     [
       'deadline before the local write',
-      options({ targets: fallbackTargets, w: 3 }),
+      options({ preferenceList: fallbackTargets, w: 3 }),
       [timeout],
       { kind: 'timeout', applied: 'maybe', acked: 0, needed: 3, tried: 1, replicas: 4 },
     ],
     [
       'W out of reach after the local write',
-      options({ targets: fallbackTargets, w: 3 }),
+      options({ preferenceList: fallbackTargets, w: 3 }),
       [written, fail('d'), ack('c'), fail('e')],
       { kind: 'unavailable', applied: 'maybe', acked: 2, needed: 3, tried: 4, replicas: 4 },
     ],
     [
       'deadline after the local write, replicas still silent',
-      options({ targets: fallbackTargets, w: 4 }),
+      options({ preferenceList: fallbackTargets, w: 4 }),
       [written, ack('d'), timeout],
       { kind: 'timeout', applied: 'maybe', acked: 2, needed: 4, tried: 4, replicas: 4 },
     ],
@@ -387,14 +391,14 @@ describe('programmer errors', () => {
   it.each([
     ['W < 1', options({ w: 0 })],
     ['fractional W', options({ w: 1.5 })],
-    ['a node named twice', options({ targets: [primary('a'), primary('b'), primary('b')] })],
-    ['an empty node id', options({ targets: [primary('a'), primary('')] })],
+    ['a node named twice', options({ preferenceList: [primary('a'), primary('b'), primary('b')] })],
+    ['an empty node id', options({ preferenceList: [primary('a'), primary('')] })],
     ['a zero deadline', options({ requestTimeoutMs: 0 })],
     ['a coordinator that is not one of the targets', options({ localNodeId: 'x' })],
-    ['no targets (so no coordinator among them)', options({ targets: [], w: 1 })],
+    ['no targets (so no coordinator among them)', options({ preferenceList: [], w: 1 })],
     [
       'too many targets',
-      options({ targets: Array.from({ length: 65 }, (_, i) => primary(`n${i}`)) }),
+      options({ preferenceList: Array.from({ length: 65 }, (_, i) => primary(`n${i}`)) }),
     ],
   ])('asserts on %s', (_name, o) => {
     expect(() => startPut(o)).toThrow(AssertionError);

@@ -6,7 +6,7 @@ import type { QuorumFailure } from './types.js';
 
 export interface PutOptions {
   /** The key's preference list for this request: primaries, and fallbacks for the down ones. */
-  readonly targets: readonly PreferenceEntry[];
+  readonly preferenceList: readonly PreferenceEntry[];
   /** Acknowledgements needed before answering, the coordinator's own write included. */
   readonly w: number;
   /**
@@ -77,7 +77,7 @@ const timeoutEvent: PutEvent = { type: 'timeout' };
  * before anything is written. Otherwise write locally and arm the deadline.
  */
 export function startPut(options: PutOptions): PutStep {
-  const { targets, w, localNodeId, requestTimeoutMs } = options;
+  const { preferenceList: targets, w, localNodeId, requestTimeoutMs } = options;
   const targetIds = checkTargets(targets);
   checkQuorum('W', w);
   checkDurationMs('requestTimeoutMs', requestTimeoutMs, 1);

@@ -4,7 +4,7 @@ import { startGet, startPut, stepGet, stepPut } from './index.js';
 import { siblingOps, siblings } from './test-support/siblings.js';
 
 // One whole request each: what the pure state machine costs per put or get, N=3 (the default).
-const targets: PreferenceEntry[] = ['a', 'b', 'c'].map((nodeId) => ({
+const preferenceList: PreferenceEntry[] = ['a', 'b', 'c'].map((nodeId) => ({
   nodeId,
   hintFor: undefined,
 }));
@@ -13,7 +13,7 @@ const stale = siblings('v1');
 
 describe('quorum state machines (N=3)', () => {
   bench('put W=2: start, local write, 2 acks, done', () => {
-    const start = startPut({ targets, w: 2, localNodeId: 'a', requestTimeoutMs: 1000 });
+    const start = startPut({ preferenceList, w: 2, localNodeId: 'a', requestTimeoutMs: 1000 });
     const s0 = stepPut(start.state, { type: 'local-written' });
     const s1 = stepPut(s0.state, { type: 'ack', nodeId: 'b' });
     const s2 = stepPut(s1.state, { type: 'ack', nodeId: 'c' });
@@ -22,7 +22,7 @@ describe('quorum state machines (N=3)', () => {
 
   bench('get R=2: start, 3 replies, read repair, done', () => {
     const start = startGet({
-      targets,
+      preferenceList,
       r: 2,
       requestTimeoutMs: 1000,
       repairWaitMs: 200,

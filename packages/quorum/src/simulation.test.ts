@@ -45,7 +45,7 @@ const targetsArbitrary = (minLength: number): fc.Arbitrary<PreferenceEntry[]> =>
 // A put needs a coordinator, and the coordinator is always one of the targets.
 const putCase = fc.record({
   simSeed: fc.integer(),
-  targets: targetsArbitrary(1),
+  preferenceList: targetsArbitrary(1),
   // W = targets - wBelowTargets (at least 1): -1 is one more than the targets, so refused.
   wBelowTargets: fc.integer({ min: -1, max: 2 }),
   localIndex: fc.nat(), // taken modulo the number of targets
@@ -61,7 +61,7 @@ const copyArbitrary: fc.Arbitrary<ReplicaCopy> = fc.record({
 
 const getCase = fc.record({
   simSeed: fc.integer(),
-  targets: targetsArbitrary(0),
+  preferenceList: targetsArbitrary(0),
   copies: fc.array(copyArbitrary, { minLength: 6, maxLength: 6 }),
   r: fc.integer({ min: 1, max: 7 }),
   requestTimeoutMs: fc.integer({ min: 1, max: 250 }),
@@ -92,9 +92,9 @@ describe('put over a seeded fake network (drops, errors, duplicates, delays, reo
     fc.assert(
       fc.property(putCase, (c) => {
         const options: PutOptions = {
-          targets: c.targets,
-          w: Math.max(1, c.targets.length - c.wBelowTargets),
-          localNodeId: `n${c.localIndex % c.targets.length}`,
+          preferenceList: c.preferenceList,
+          w: Math.max(1, c.preferenceList.length - c.wBelowTargets),
+          localNodeId: `n${c.localIndex % c.preferenceList.length}`,
           requestTimeoutMs: c.requestTimeoutMs,
         };
         const trace = simulatePut(c.simSeed, options, c.net, c.disk);
@@ -112,7 +112,7 @@ describe('put over a seeded fake network (drops, errors, duplicates, delays, reo
 
   it('is deterministic: one seed, one run', () => {
     const options: PutOptions = {
-      targets: [0, 1, 2, 3].map((i) => ({ nodeId: `n${i}`, hintFor: undefined })),
+      preferenceList: [0, 1, 2, 3].map((i) => ({ nodeId: `n${i}`, hintFor: undefined })),
       w: 3,
       localNodeId: 'n0',
       requestTimeoutMs: 100,
@@ -137,14 +137,14 @@ describe('get over a seeded fake network (drops, errors, duplicates, delays, reo
     fc.assert(
       fc.property(getCase, (c) => {
         const options: GetOptions<Siblings> = {
-          targets: c.targets,
+          preferenceList: c.preferenceList,
           r: c.r,
           requestTimeoutMs: c.requestTimeoutMs,
           repairWaitMs: c.repairWaitMs,
           ops: siblingOps,
         };
         const copies = new Map(
-          c.targets.map((t, i) => {
+          c.preferenceList.map((t, i) => {
             const copy = c.copies[i]!;
             return [
               t.nodeId,

@@ -38,7 +38,7 @@ function checkRepair(
 ): void {
   const repairs = trace.flatMap((entry) => entry.effects.filter((e) => e.type === 'repair'));
   const merged = mergeAll(readable(answers));
-  const behind = o.targets.filter((t) => {
+  const behind = o.preferenceList.filter((t) => {
     const a = answers.get(t.nodeId);
     if (t.hintFor !== undefined || a === undefined || a.kind === 'fail') return false;
     return (
@@ -103,7 +103,7 @@ function checkTimers(o: GetOptions<Siblings>, trace: GetTrace, respondIndex: num
     afterMs: o.repairWaitMs,
     fire: { type: 'repair-timeout' },
   };
-  const refused = o.r > o.targets.length;
+  const refused = o.r > o.preferenceList.length;
   verifyEqual(timers[0], refused ? undefined : { i: 0, e: request }, 'request deadline at start');
   const rest = timers.slice(refused ? 0 : 1);
   verify(rest.length <= 1, 'at most one repair wait');
@@ -144,8 +144,8 @@ export function checkGetTrace(o: GetOptions<Siblings>, trace: GetTrace): GetOutc
     applied: 'none',
     acked: atRespond.length,
     needed: o.r,
-    tried: o.r > o.targets.length ? 0 : o.targets.length,
-    replicas: o.targets.length,
+    tried: o.r > o.preferenceList.length ? 0 : o.preferenceList.length,
+    replicas: o.preferenceList.length,
   };
   verifyEqual(failure, expected, 'failure numbers');
   return kind;

@@ -45,7 +45,9 @@ function tallyPut(o: PutOptions, trace: PutTrace): PutTally {
   const firstLocal = found(trace.findIndex((entry) => isLocal(entry.event)));
   const localIndex = firstLocal < timeoutIndex ? firstLocal : trace.length;
   const localOk = trace[localIndex]?.event?.type === 'local-written';
-  const others = new Set(o.targets.map((t) => t.nodeId).filter((id) => id !== o.localNodeId));
+  const others = new Set(
+    o.preferenceList.map((t) => t.nodeId).filter((id) => id !== o.localNodeId),
+  );
   const answered = new Set<string>();
   let acked = 0;
   let failed = 0;
@@ -84,7 +86,7 @@ function tallyPut(o: PutOptions, trace: PutTrace): PutTally {
  * where nobody it asked is left to answer, the local write failed, or the deadline passed.
  */
 function checkTiming(o: PutOptions, trace: PutTrace, t: PutTally): void {
-  const replicas = o.targets.length;
+  const replicas = o.preferenceList.length;
   const localFailedAt = (i: number): boolean => i === t.localIndex && !t.localOk;
   const decided = (i: number): boolean =>
     localFailedAt(i) ||
@@ -125,7 +127,7 @@ function checkOrder(o: PutOptions, trace: PutTrace, t: PutTally): void {
   const sends = trace.flatMap((entry, i) =>
     entry.effects.flatMap((e) => (e.type === 'replicate' ? [{ i, e }] : [])),
   );
-  const others = o.targets.filter((target) => target.nodeId !== o.localNodeId);
+  const others = o.preferenceList.filter((target) => target.nodeId !== o.localNodeId);
   const wanted = t.localOk
     ? others.map((target) => ({
         i: t.localIndex,
@@ -176,7 +178,7 @@ function checkRefused(o: PutOptions, trace: PutTrace): PutOutcome {
     acked: 0,
     needed: o.w,
     tried: 0,
-    replicas: o.targets.length,
+    replicas: o.preferenceList.length,
   };
   verifyEqual(failure, expected, 'refusal numbers');
   return 'refused';
@@ -185,7 +187,7 @@ function checkRefused(o: PutOptions, trace: PutTrace): PutOutcome {
 /** Checks every put invariant on one simulated run and says how it ended. */
 export function checkPutTrace(o: PutOptions, trace: PutTrace): PutOutcome {
   checkEnding(trace.flatMap((entry) => entry.effects));
-  if (o.w > o.targets.length) return checkRefused(o, trace);
+  if (o.w > o.preferenceList.length) return checkRefused(o, trace);
   const tally = tallyPut(o, trace);
   checkOrder(o, trace, tally);
   checkTiming(o, trace, tally);
@@ -206,8 +208,8 @@ export function checkPutTrace(o: PutOptions, trace: PutTrace): PutOutcome {
     op: 'put',
     acked: ackedAt[index]!,
     needed: o.w,
-    tried: localOk && localIndex <= index ? o.targets.length : 1,
-    replicas: o.targets.length,
+    tried: localOk && localIndex <= index ? o.preferenceList.length : 1,
+    replicas: o.preferenceList.length,
   };
   verifyEqual(failure, expected, 'failure numbers');
   verify(message.includes(`acked ${expected.acked} of W=${o.w}`), `message: ${message}`);

@@ -64,7 +64,7 @@ function fixture(storage: StorageEngine = openMemoryEngine()): Fixture {
 }
 
 function request(targets: readonly PreferenceEntry[] = primaries): KeyRequest {
-  return { key, partition, targets, deadlineMs: Date.now() + requestTimeoutMs };
+  return { key, partition, preferenceList: targets, deadlineMs: Date.now() + requestTimeoutMs };
 }
 
 function storedObject(storage: StorageEngine): KeyObject | undefined {

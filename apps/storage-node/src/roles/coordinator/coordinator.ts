@@ -52,7 +52,7 @@ export interface KeyRequest {
   readonly key: Uint8Array;
   readonly partition: number;
   /** The key's preference list for this request (primaries and fallbacks for the down ones). */
-  readonly targets: readonly PreferenceEntry[];
+  readonly preferenceList: readonly PreferenceEntry[];
   readonly deadlineMs: number;
 }
 
@@ -82,7 +82,7 @@ export class Coordinator {
   ): Promise<KeyObject> {
     const run: PutRun = { req };
     const start = startPut({
-      targets: req.targets,
+      preferenceList: req.preferenceList,
       w,
       localNodeId: this.deps.selfId,
       requestTimeoutMs: remainingMs(req.deadlineMs),
@@ -98,7 +98,7 @@ export class Coordinator {
   /** Reads R replicas, answers with the merge, then read-repairs the replicas that were behind. */
   async get(req: KeyRequest, r: number): Promise<KeyObject | undefined> {
     const start = startGet<KeyObject>({
-      targets: req.targets,
+      preferenceList: req.preferenceList,
       r,
       requestTimeoutMs: remainingMs(req.deadlineMs),
       repairWaitMs,

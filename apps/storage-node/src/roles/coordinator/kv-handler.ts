@@ -119,12 +119,12 @@ export class KvHandler {
       }
       return { kind: 'forward', partition };
     }
-    const targets = this.view.preferenceList(
+    const preferenceList = this.view.preferenceList(
       partition,
       (id) => this.liveness.isUp(id),
       strictQuorum,
     );
     this.coordinated++;
-    return { kind: 'coordinate', req: { key, partition, targets, deadlineMs } };
+    return { kind: 'coordinate', req: { key, partition, preferenceList, deadlineMs } };
   }
 }
