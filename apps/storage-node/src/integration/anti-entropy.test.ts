@@ -2,7 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
 import { corruptStoredObject } from '../test-support/corrupt.js';
 import { eventually } from '../test-support/eventually.js';
-import { antiEntropyStatus, siblingValues, triggerAntiEntropy } from '../test-support/kv-client.js';
+import {
+  antiEntropyStatus,
+  listMembers,
+  siblingValues,
+  triggerAntiEntropy,
+} from '../test-support/kv-client.js';
 
 const ids = ['n1', 'n2', 'n3'];
 
@@ -126,6 +131,19 @@ describe('anti-entropy, 3 nodes', () => {
         }
       },
       10_000,
+      100,
+    );
+    // An R=3 read needs every replica up at its coordinator. A node whose channel to the
+    // restarted n3 was still in reconnect backoff when it read from it counts n3 down for a
+    // while (local suspicion, by design), so wait until each node counts the others up.
+    await eventually(
+      async () => {
+        for (const id of ids) {
+          const down = (await listMembers(cluster.address(id))).filter((m) => !m.alive);
+          if (down.length > 0) throw new Error(`${id} counts ${down.map((m) => m.node?.id)} down`);
+        }
+      },
+      15_000,
       100,
     );
     for (const id of ids)
