@@ -40,10 +40,6 @@ export class PartitionTrees {
     readonly partitions: readonly number[],
   ) {}
 
-  has(partition: number): boolean {
-    return this.trees.has(partition) || this.partitions.includes(partition);
-  }
-
   tree(partition: number): MerkleTree | undefined {
     if (!this.partitions.includes(partition)) return undefined;
     let tree = this.trees.get(partition);
