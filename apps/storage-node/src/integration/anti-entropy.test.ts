@@ -140,7 +140,8 @@ describe('anti-entropy, 3 nodes', () => {
       async () => {
         for (const id of ids) {
           const down = (await listMembers(cluster.address(id))).filter((m) => !m.alive);
-          if (down.length > 0) throw new Error(`${id} counts ${down.map((m) => m.node?.id)} down`);
+          if (down.length > 0)
+            throw new Error(`${id} counts ${down.map((m) => m.node?.id ?? '?').join(', ')} down`);
         }
       },
       15_000,
