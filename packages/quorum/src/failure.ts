@@ -9,13 +9,14 @@ interface FailureCounts {
 
 /**
  * A failed put. A write that misses its quorum after the coordinator wrote may still be on some
- * replicas (Dynamo behaves the same way): `applied` says so, and so does the message.
+ * replicas (Dynamo behaves the same way): `applied` says so, and so does the message. With pending
+ * replicas `needed` is W + p, and the message names both parts ("acked 2 of W=2+1 pending").
  */
 export function putFailure(
   kind: QuorumFailure['kind'],
   applied: QuorumFailure['applied'],
   counts: FailureCounts,
-  detail: { readonly tooFewTargets: boolean },
+  detail: { readonly tooFewTargets: boolean; readonly pending: number },
 ): QuorumFailure {
   const tried = detail.tooFewTargets
     ? `only ${counts.replicas} replicas available`
@@ -30,7 +31,11 @@ export function putFailure(
       : kind === 'local-failed'
         ? 'put failed on the coordinator: acked'
         : 'put acked';
-  const message = `${prefix} ${counts.acked} of W=${counts.needed} (${tried}; ${reach})`;
+  const quorum =
+    detail.pending === 0
+      ? `W=${counts.needed}`
+      : `W=${counts.needed - detail.pending}+${detail.pending} pending`;
+  const message = `${prefix} ${counts.acked} of ${quorum} (${tried}; ${reach})`;
   return { kind, op: 'put', applied, ...counts, message };
 }
 

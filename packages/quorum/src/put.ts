@@ -1,12 +1,20 @@
 import type { PreferenceEntry } from '@ringstore/ring';
 import { assert } from './assert.js';
 import { putFailure } from './failure.js';
-import { checkDurationMs, checkQuorum, checkTargets } from './targets.js';
+import { checkDurationMs, checkPending, checkQuorum, checkTargets } from './targets.js';
 import type { QuorumFailure } from './types.js';
 
 export interface PutOptions {
   /** The key's preference list for this request: primaries, and fallbacks for the down ones. */
   readonly preferenceList: readonly PreferenceEntry[];
+  /**
+   * Replicas being swapped in for this partition by a transfer in progress; none by default. They
+   * get the write like every entry, and the put needs W + p acks, p = pending.length, counted over
+   * both lists (Cassandra's blockFor, CASSANDRA-833). At most p acks come from pending replicas
+   * and at most p from the replicas they displace, so W copies are in the old replica set and in
+   * the new one, whichever way the transfer ends. Reads never go to them.
+   */
+  readonly pending?: readonly PreferenceEntry[];
   /** Acknowledgements needed before answering, the coordinator's own write included. */
   readonly w: number;
   /**
@@ -56,12 +64,16 @@ export interface PutState {
 type Phase = 'local' | 'remote' | 'responded' | 'done';
 
 interface PutInternal {
-  readonly w: number;
+  /** Acks the answer needs: W, plus one per pending replica. */
+  readonly needed: number;
+  /** How many of the targets are pending replicas (the last ones), for the failure message. */
+  readonly pendingCount: number;
+  /** Every replica the put writes: the preference list, then the pending replicas. */
   readonly targets: readonly PreferenceEntry[];
   readonly targetIds: ReadonlySet<string>;
   readonly localNodeId: string;
   /** Targets asked that have neither acked nor failed; the first answer from a node is final. */
-  readonly pending: ReadonlySet<string>;
+  readonly awaiting: ReadonlySet<string>;
   readonly acked: number;
   /** Targets the write was handed to: the local write included, once it started. */
   readonly tried: number;
@@ -73,30 +85,37 @@ const open = (s: PutState): PutInternal => s as unknown as PutInternal;
 const timeoutEvent: PutEvent = { type: 'timeout' };
 
 /**
- * Starts a put. Validate first (riak_kv_put_fsm's validate): with fewer targets than W, refuse
- * before anything is written. Otherwise write locally and arm the deadline.
+ * Starts a put. Validate first (riak_kv_put_fsm's validate): with fewer targets (the preference
+ * list and the pending replicas) than W + p, refuse before anything is written. Otherwise write
+ * locally and arm the deadline.
  */
 export function startPut(options: PutOptions): PutStep {
-  const { preferenceList: targets, w, localNodeId, requestTimeoutMs } = options;
-  const targetIds = checkTargets(targets);
+  const { preferenceList, pending = [], w, localNodeId, requestTimeoutMs } = options;
+  const preferenceIds = checkTargets(preferenceList);
   checkQuorum('W', w);
   checkDurationMs('requestTimeoutMs', requestTimeoutMs, 1);
-  assert(targetIds.has(localNodeId), `coordinator ${localNodeId} is not one of the put's targets`);
+  checkPending(pending, preferenceIds, localNodeId);
+  assert(
+    preferenceIds.has(localNodeId),
+    `coordinator ${localNodeId} is not one of the put's targets`,
+  );
+  const targets = [...preferenceList, ...pending];
   const s: PutInternal = {
-    w,
+    needed: w + pending.length,
+    pendingCount: pending.length,
     targets,
-    targetIds,
+    targetIds: checkTargets(targets),
     localNodeId,
-    pending: new Set(),
+    awaiting: new Set(),
     acked: 0,
     tried: 0,
     phase: 'local',
   };
-  if (w > targets.length) {
-    const failure = putFailure('unavailable', 'none', counts(s), { tooFewTargets: true });
+  if (s.needed > targets.length) {
+    const failure = failureOf(s, 'unavailable', 'none', { tooFewTargets: true });
     return finish(s, [{ type: 'respond', result: { ok: false, failure } }]);
   }
-  const next: PutInternal = { ...s, pending: new Set([localNodeId]), tried: 1 };
+  const next: PutInternal = { ...s, awaiting: new Set([localNodeId]), tried: 1 };
   return {
     state: seal(next),
     effects: [
@@ -131,14 +150,14 @@ export function stepPut(state: PutState, event: PutEvent): PutStep {
 function addResult(s: PutInternal, nodeId: string, acked: boolean): PutStep {
   assert(s.targetIds.has(nodeId), `put event from ${nodeId}, which is not a target`);
   // A duplicate, or a second answer from a node that already answered: the first one stands.
-  if (!s.pending.has(nodeId)) return { state: seal(s), effects: [] };
-  const pending = new Set(s.pending);
-  pending.delete(nodeId);
-  const next = { ...s, pending, acked: s.acked + (acked ? 1 : 0) };
+  if (!s.awaiting.has(nodeId)) return { state: seal(s), effects: [] };
+  const awaiting = new Set(s.awaiting);
+  awaiting.delete(nodeId);
+  const next = { ...s, awaiting, acked: s.acked + (acked ? 1 : 0) };
   if (nodeId !== s.localNodeId) return settle(next, []);
   if (!acked) {
     // Nothing committed locally and nothing was sent: the write is provably not applied.
-    const failure = putFailure('local-failed', 'none', counts(next), { tooFewTargets: false });
+    const failure = failureOf(next, 'local-failed', 'none');
     return finish(next, [{ type: 'respond', result: { ok: false, failure } }]);
   }
   return executeRemote(next);
@@ -154,7 +173,7 @@ function executeRemote(s: PutInternal): PutStep {
   }));
   const next: PutInternal = {
     ...s,
-    pending: new Set(others.map((t) => t.nodeId)),
+    awaiting: new Set(others.map((t) => t.nodeId)),
     tried: s.tried + others.length,
     phase: 'remote',
   };
@@ -164,35 +183,36 @@ function executeRemote(s: PutInternal): PutStep {
 function timeout(s: PutInternal): PutStep {
   if (s.phase === 'responded') return finish(s, []);
   // The local write may still commit, and replicas asked may have applied it.
-  const failure = putFailure('timeout', 'maybe', counts(s), { tooFewTargets: false });
+  const failure = failureOf(s, 'timeout', 'maybe');
   return finish(s, [{ type: 'respond', result: { ok: false, failure } }]);
 }
 
-/** Answers once W is met or out of reach, and finishes once nobody is left to answer. */
+/** Answers once W + p is met or out of reach, and finishes once nobody is left to answer. */
 function settle(s: PutInternal, effects: PutEffect[]): PutStep {
   let next = s;
-  if (next.phase === 'remote' && next.acked >= next.w) {
+  if (next.phase === 'remote' && next.acked >= next.needed) {
     effects.push({ type: 'respond', result: { ok: true, acked: next.acked } });
     next = { ...next, phase: 'responded' };
-  } else if (next.phase === 'remote' && next.acked + next.pending.size < next.w) {
-    const failure = putFailure('unavailable', 'maybe', counts(next), { tooFewTargets: false });
+  } else if (next.phase === 'remote' && next.acked + next.awaiting.size < next.needed) {
+    const failure = failureOf(next, 'unavailable', 'maybe');
     effects.push({ type: 'respond', result: { ok: false, failure } });
     next = { ...next, phase: 'responded' };
   }
-  if (next.phase === 'responded' && next.pending.size === 0) return finish(next, effects);
+  if (next.phase === 'responded' && next.awaiting.size === 0) return finish(next, effects);
   return { state: seal(next), effects };
 }
 
 function finish(s: PutInternal, effects: PutEffect[]): PutStep {
   effects.push({ type: 'done' });
-  return { state: seal({ ...s, pending: new Set(), phase: 'done' }), effects };
+  return { state: seal({ ...s, awaiting: new Set(), phase: 'done' }), effects };
 }
 
-function counts(s: PutInternal): {
-  acked: number;
-  needed: number;
-  tried: number;
-  replicas: number;
-} {
-  return { acked: s.acked, needed: s.w, tried: s.tried, replicas: s.targets.length };
+function failureOf(
+  s: PutInternal,
+  kind: QuorumFailure['kind'],
+  applied: QuorumFailure['applied'],
+  detail = { tooFewTargets: false },
+): QuorumFailure {
+  const counts = { acked: s.acked, needed: s.needed, tried: s.tried, replicas: s.targets.length };
+  return putFailure(kind, applied, counts, { ...detail, pending: s.pendingCount });
 }

@@ -15,6 +15,24 @@ export function checkTargets(targets: readonly PreferenceEntry[]): ReadonlySet<s
   return ids;
 }
 
+/**
+ * Pending replicas are written besides the preference list, never instead of an entry of it, and
+ * the coordinator is never one: it writes first and serves reads, which a pending replica must not.
+ */
+export function checkPending(
+  pending: readonly PreferenceEntry[],
+  preferenceIds: ReadonlySet<string>,
+  localNodeId: string,
+): void {
+  for (const entry of pending) {
+    assert(entry.nodeId !== localNodeId, `coordinator ${localNodeId} is a pending replica`);
+    assert(
+      !preferenceIds.has(entry.nodeId),
+      `pending replica ${entry.nodeId} is also in the preference list`,
+    );
+  }
+}
+
 export function checkQuorum(name: 'W' | 'R', value: number): void {
   assert(Number.isInteger(value) && value >= 1, `${name}=${value} must be an integer >= 1`);
 }

@@ -8,9 +8,10 @@ export interface ObjectOps<O> {
 
 /**
  * An operating error: the quorum was not met. Its meaning is in fields, never only in the message
- * (riak's `{w_val_unsatisfied, W, NumW}`): `acked` of `needed` (W or R) answered; `tried` targets
- * were asked, of `replicas` in the preference list; `applied` says whether anything may have been
- * written ('none': provably nothing, so a retry cannot duplicate it).
+ * (riak's `{w_val_unsatisfied, W, NumW}`): `acked` of `needed` (W or R; for a put during a
+ * transfer W + p, p the pending replicas) answered; `tried` targets were asked, of `replicas` in
+ * the preference list (plus the pending replicas for a put); `applied` says whether anything may
+ * have been written ('none': provably nothing, so a retry cannot duplicate it).
  */
 export interface QuorumFailure {
   /** unavailable: too few answered; timeout: the deadline passed; local-failed: the coordinator's own write failed. */
