@@ -373,6 +373,202 @@ describe('failures', () => {
   });
 });
 
+describe('pending replicas (a transfer in progress: W+p)', () => {
+  const p = primary('p');
+  const q = primary('q');
+
+  it('with no pending replicas behaves exactly as without the option', () => {
+    const cases: [PutOptions, PutEvent[]][] = [
+      [options(), [written, ack('b'), ack('c')]],
+      [options({ w: 3 }), [written, fail('b'), ack('c')]],
+      [options({ w: 1 }), [written, timeout, ack('b')]],
+      [options({ w: 4 }), []],
+      [options(), [localFailed]],
+      [options({ w: 3 }), [written, ack('b'), timeout]],
+    ];
+    for (const [o, events] of cases) {
+      expect(run({ ...o, pending: [] }, events).steps).toEqual(run(o, events).steps);
+    }
+  });
+
+  it('sends the pending replica the write after the local write, hintFor as given', () => {
+    const { steps } = run(options({ pending: [p, fallback('q', 'x')] }), [written]);
+    expect(replicated(steps.slice(0, 1))).toEqual([]);
+    expect(steps[1]).toEqual([
+      { type: 'replicate', nodeId: 'b', hintFor: undefined },
+      { type: 'replicate', nodeId: 'c', hintFor: undefined },
+      { type: 'replicate', nodeId: 'p', hintFor: undefined },
+      { type: 'replicate', nodeId: 'q', hintFor: 'x' },
+    ]);
+  });
+
+  it('with p=1 does not answer at W acks, only at W+1', () => {
+    const { steps } = run(options({ pending: [p] }), [written, ack('b'), ack('c'), ack('p')]);
+    expect(steps[2]).toEqual([]);
+    expect(steps[3]).toEqual([{ type: 'respond', result: { ok: true, acked: 3 } }]);
+    expect(steps[4]).toEqual([{ type: 'done' }]);
+  });
+
+  it('counts acks over the preference list and the pending replicas together', () => {
+    const { steps } = run(options({ pending: [p] }), [written, ack('p'), ack('c')]);
+    expect(steps[2]).toEqual([]);
+    expect(responds(steps[3]!)).toEqual([{ ok: true, acked: 3 }]);
+  });
+
+  it('with W=1 and p=1 does not answer at the local write, but at the next ack', () => {
+    const { steps } = run(options({ w: 1, pending: [p] }), [written, fail('b'), ack('p')]);
+    expect(responds(steps[1]!)).toEqual([]);
+    expect(steps[2]).toEqual([]);
+    expect(responds(steps[3]!)).toEqual([{ ok: true, acked: 2 }]);
+  });
+
+  it('with p=2 needs W+2', () => {
+    const o = options({ pending: [p, q] });
+    const { steps } = run(o, [written, ack('b'), ack('c'), ack('p'), ack('q')]);
+    expect(steps.slice(2, 4)).toEqual([[], []]);
+    expect(responds(steps[4]!)).toEqual([{ ok: true, acked: 4 }]);
+  });
+
+  it('fails fast, maybe applied, once a pending replica failing puts W+p out of reach', () => {
+    const { steps } = run(options({ w: 3, pending: [p] }), [written, ack('b'), fail('p')]);
+    expect(steps[2]).toEqual([]);
+    expect(steps[3]).toEqual([
+      {
+        type: 'respond',
+        result: {
+          ok: false,
+          failure: {
+            kind: 'unavailable',
+            op: 'put',
+            applied: 'maybe',
+            acked: 2,
+            needed: 4,
+            tried: 4,
+            replicas: 4,
+            message:
+              'put acked 2 of W=3+1 pending (4 replicas tried; the write may have reached some replicas)',
+          },
+        },
+      },
+    ]);
+  });
+
+  it('fails with W+p unmet even when W acks came from the preference list', () => {
+    const { steps } = run(options({ pending: [p] }), [written, ack('b'), fail('c'), fail('p')]);
+    expect(failureOf(steps)).toMatchObject({ kind: 'unavailable', acked: 2, needed: 3 });
+  });
+
+  it('refuses before writing when W+p exceeds the preference list plus pending', () => {
+    const { steps, state } = run(options({ w: 4, pending: [p] }), []);
+    expect(steps[0]).toEqual([
+      {
+        type: 'respond',
+        result: {
+          ok: false,
+          failure: {
+            kind: 'unavailable',
+            op: 'put',
+            applied: 'none',
+            acked: 0,
+            needed: 5,
+            tried: 0,
+            replicas: 4,
+            message:
+              'put acked 0 of W=4+1 pending (only 4 replicas available; the write reached no replica)',
+          },
+        },
+      },
+      { type: 'done' },
+    ]);
+    expect(stepPut(state, written).effects).toEqual([]);
+  });
+
+  it('accepts W+p equal to every target, and then needs all of them', () => {
+    const o = options({ w: 3, pending: [p, q] });
+    const { steps } = run(o, [written, ack('b'), ack('c'), ack('p'), ack('q')]);
+    expect(types(steps[0]!)).toEqual(['persist-local', 'schedule-timeout']);
+    expect(steps.slice(2, 5)).toEqual([[], [], []]);
+    expect(steps[5]).toEqual([
+      { type: 'respond', result: { ok: true, acked: 5 } },
+      { type: 'done' },
+    ]);
+  });
+
+  it.each<[string, PutOptions, PutEvent[], Omit<QuorumFailure, 'op'>]>([
+    [
+      'local write failed',
+      options({ pending: [p] }),
+      [localFailed],
+      {
+        kind: 'local-failed',
+        applied: 'none',
+        acked: 0,
+        needed: 3,
+        tried: 1,
+        replicas: 4,
+        message:
+          'put failed on the coordinator: acked 0 of W=2+1 pending (1 replicas tried; the write reached no replica)',
+      },
+    ],
+    [
+      'deadline after the local write',
+      options({ pending: [p, q] }),
+      [written, ack('p'), ack('b'), timeout],
+      {
+        kind: 'timeout',
+        applied: 'maybe',
+        acked: 3,
+        needed: 4,
+        tried: 5,
+        replicas: 5,
+        message:
+          'put timed out: acked 3 of W=2+2 pending (5 replicas tried; the write may have reached some replicas)',
+      },
+    ],
+  ])('says W+p in fields and message: %s', (_name, o, events, expected) => {
+    const { op, ...fields } = failureOf(run(o, events).steps);
+    expect(op).toBe('put');
+    expect(fields).toEqual(expected);
+  });
+
+  it('never sends to a pending replica when the local write fails', () => {
+    const { steps } = run(options({ pending: [p] }), [localFailed, written]);
+    expect(replicated(steps)).toEqual([]);
+  });
+
+  it.each<[string, PutOptions, RegExp]>([
+    [
+      'a pending replica that is also in the preference list',
+      options({ pending: [primary('c')] }),
+      /pending replica c is also in the preference list/,
+    ],
+    [
+      'a pending coordinator outside the preference list',
+      options({ localNodeId: 'p', pending: [p] }),
+      /coordinator p is a pending replica/,
+    ],
+    [
+      'a pending coordinator also in the preference list',
+      options({ pending: [primary('a')] }),
+      /coordinator a is a pending replica/,
+    ],
+    ['a pending replica named twice', options({ pending: [p, p] }), /target p is named twice/],
+    ['a pending replica with an empty node id', options({ pending: [primary('')] }), /empty/],
+    [
+      'more targets than targetsMax, pending replicas included',
+      options({
+        preferenceList: Array.from({ length: 63 }, (_, i) => primary(`n${i}`)),
+        localNodeId: 'n0',
+        pending: [p, q],
+      }),
+      /65 targets exceed targetsMax=64/,
+    ],
+  ])('asserts on %s', (_name, o, message) => {
+    expect(() => startPut(o)).toThrow(AssertionError);
+    expect(() => startPut(o)).toThrow(message);
+  });
+});
+
 describe('purity', () => {
   it('gives the same output for the same state and event, and never changes the input state', () => {
     const { state } = run(options({ w: 3 }), [written, ack('b')]);
