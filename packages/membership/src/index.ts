@@ -6,3 +6,31 @@ export { checkGossipState } from './gossip-check.js';
 export { pickGossipPeer } from './gossip-peer.js';
 export type { LivenessOptions, MemberLiveness, Transition } from './liveness-table.js';
 export { LivenessTable, livenessDefaults } from './liveness-table.js';
+export type {
+  DocumentProblem,
+  DocumentProblemCode,
+  MergeOutcome,
+  NewCluster,
+  NodeStatus,
+  PartitionTransfer,
+  RingDocument,
+  RingNode,
+  RingVersion,
+  TransferState,
+} from './ring-document.js';
+export {
+  checkRingDocument,
+  compareVersions,
+  initialDocument,
+  mergeDocument,
+  nodeStatuses,
+} from './ring-document.js';
+export type {
+  ChangeCommand,
+  ChangeRefusal,
+  CommitOutcome,
+  Plan,
+  StageOutcome,
+  Staged,
+} from './staging.js';
+export { commit, plan, relabel, stage, stagedChangesMax } from './staging.js';
