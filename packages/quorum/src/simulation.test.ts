@@ -42,11 +42,25 @@ const targetsArbitrary = (minLength: number): fc.Arbitrary<PreferenceEntry[]> =>
     })),
   );
 
-// A put needs a coordinator, and the coordinator is always one of the targets.
+/**
+ * 0..2 replicas being swapped in by a transfer, named apart from the preference list; the put
+ * passes hintFor through untouched, so some carry one.
+ */
+const pendingArbitrary: fc.Arbitrary<PreferenceEntry[]> = fc
+  .array(fc.boolean(), { maxLength: 2 })
+  .map((hinted) =>
+    hinted.map((isHinted, i) => ({
+      nodeId: `p${i}`,
+      hintFor: isHinted ? `down-p${i}` : undefined,
+    })),
+  );
+
+// A put needs a coordinator, and the coordinator is always one of the targets (never pending).
 const putCase = fc.record({
   simSeed: fc.integer(),
   preferenceList: targetsArbitrary(1),
-  // W = targets - wBelowTargets (at least 1): -1 is one more than the targets, so refused.
+  pending: pendingArbitrary,
+  // W = preference list - wBelowTargets (at least 1): at -1, W+p exceeds every target: refused.
   wBelowTargets: fc.integer({ min: -1, max: 2 }),
   localIndex: fc.nat(), // taken modulo the number of targets
   requestTimeoutMs: fc.integer({ min: 1, max: 250 }),
@@ -88,17 +102,22 @@ function putFailureOf(trace: Trace<PutEvent, PutEffect>): QuorumFailure | undefi
 describe('put over a seeded fake network (drops, errors, duplicates, delays, reordering)', () => {
   it('writes locally first, responds once, truthfully (applied too), done once, last', () => {
     const outcomes: PutOutcome[] = [];
+    /** The outcomes again, by whether the put had pending replicas (W+p) or not (W alone). */
+    const byPending = { none: [] as PutOutcome[], some: [] as PutOutcome[] };
     let lateLocalWrites = 0;
     fc.assert(
       fc.property(putCase, (c) => {
         const options: PutOptions = {
           preferenceList: c.preferenceList,
+          pending: c.pending,
           w: Math.max(1, c.preferenceList.length - c.wBelowTargets),
           localNodeId: `n${c.localIndex % c.preferenceList.length}`,
           requestTimeoutMs: c.requestTimeoutMs,
         };
         const trace = simulatePut(c.simSeed, options, c.net, c.disk);
-        outcomes.push(checkPutTrace(options, trace));
+        const outcome = checkPutTrace(options, trace);
+        outcomes.push(outcome);
+        byPending[c.pending.length === 0 ? 'none' : 'some'].push(outcome);
         const failure = putFailureOf(trace);
         if (failure?.kind === 'timeout' && failure.tried === 1) lateLocalWrites += 1;
       }),
@@ -107,6 +126,10 @@ describe('put over a seeded fake network (drops, errors, duplicates, delays, reo
     const counts = tally(putEndings, outcomes);
     // The runs must reach every ending, or the invariants above were checked on too little.
     expect([...counts].filter(([, n]) => n <= numRuns / 20)).toEqual([]);
+    // So must the runs with pending replicas (W+p decides) and those without (W alone).
+    for (const group of [byPending.none, byPending.some]) {
+      expect([...tally(putEndings, group)].filter(([, n]) => n <= numRuns / 50)).toEqual([]);
+    }
     expect(lateLocalWrites).toBeGreaterThan(numRuns / 100);
   });
 

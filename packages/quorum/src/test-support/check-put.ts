@@ -1,11 +1,27 @@
+import type { PreferenceEntry } from '@ringstore/ring';
 import type { PutEffect, PutEvent, PutOptions, PutResult, QuorumFailure } from '../index.js';
 import type { Trace } from './sim.js';
 import { verify, verifyEqual } from './verify.js';
 
-/** How a put ended; refused: validation turned it down (W > targets) before anything was written. */
+/** How a put ended; refused: validation turned it down (W+p > targets) before writing anything. */
 export type PutOutcome = 'ok' | 'refused' | 'local-failed' | 'unavailable' | 'timeout';
 
 type PutTrace = Trace<PutEvent, PutEffect>;
+
+/** Every replica the put writes: the preference list, then the pending replicas. */
+const writeSet = (o: PutOptions): readonly PreferenceEntry[] => [
+  ...o.preferenceList,
+  ...(o.pending ?? []),
+];
+
+/** Acks a put needs: W, plus one per pending replica (Cassandra's blockFor). */
+const neededOf = (o: PutOptions): number => o.w + (o.pending?.length ?? 0);
+
+/** How the message names the quorum: "W=2", or "W=2+1 pending" during a transfer. */
+function quorumText(o: PutOptions): string {
+  const p = o.pending?.length ?? 0;
+  return p === 0 ? `W=${o.w}` : `W=${o.w}+${p} pending`;
+}
 
 const types = (effects: readonly PutEffect[]): string[] => effects.map((e) => e.type);
 
@@ -25,6 +41,8 @@ interface PutTally {
   readonly localOk: boolean;
   /** The local write (once written) plus distinct first-answer acks of the others, at each step. */
   readonly ackedAt: number[];
+  /** The same, counting only the preference list (the read set), not the pending replicas. */
+  readonly preferenceAckedAt: number[];
   /** Targets whose first answer was a failure, the local write included, at each step. */
   readonly failedAt: number[];
   /** Targets that answered, the local write included, at each step. */
@@ -46,19 +64,26 @@ function tallyPut(o: PutOptions, trace: PutTrace): PutTally {
   const localIndex = firstLocal < timeoutIndex ? firstLocal : trace.length;
   const localOk = trace[localIndex]?.event?.type === 'local-written';
   const others = new Set(
-    o.preferenceList.map((t) => t.nodeId).filter((id) => id !== o.localNodeId),
+    writeSet(o)
+      .map((t) => t.nodeId)
+      .filter((id) => id !== o.localNodeId),
   );
+  const preference = new Set(o.preferenceList.map((t) => t.nodeId));
   const answered = new Set<string>();
   let acked = 0;
+  let preferenceAcked = 0;
   let failed = 0;
   const ackedAt: number[] = [];
+  const preferenceAckedAt: number[] = [];
   const failedAt: number[] = [];
   const answeredAt: number[] = [];
   trace.forEach(({ event }, i) => {
     if (i === localIndex) {
       answered.add(o.localNodeId);
-      if (localOk) acked += 1;
-      else failed += 1;
+      if (localOk) {
+        acked += 1;
+        preferenceAcked += 1; // the coordinator is never a pending replica
+      } else failed += 1;
     }
     const remote = event?.type === 'ack' || event?.type === 'fail';
     // Only the others, only once they were asked (after local-written), first answer only.
@@ -71,27 +96,30 @@ function tallyPut(o: PutOptions, trace: PutTrace): PutTally {
     ) {
       answered.add(event.nodeId);
       if (event.type === 'ack') acked += 1;
-      else failed += 1;
+      if (event.type === 'ack' && preference.has(event.nodeId)) preferenceAcked += 1;
+      if (event.type === 'fail') failed += 1;
     }
     ackedAt.push(acked);
+    preferenceAckedAt.push(preferenceAcked);
     failedAt.push(failed);
     answeredAt.push(answered.size);
   });
-  return { timeoutIndex, localIndex, localOk, ackedAt, failedAt, answeredAt };
+  return { timeoutIndex, localIndex, localOk, ackedAt, preferenceAckedAt, failedAt, answeredAt };
 }
 
 /**
- * Promptness: the put answers at the first step where the local write failed, W is met or out of
- * reach, or the deadline passed (not earlier, not later), and is done at the first step after that
- * where nobody it asked is left to answer, the local write failed, or the deadline passed.
+ * Promptness: the put answers at the first step where the local write failed, W+p is met or out
+ * of reach, or the deadline passed (not earlier, not later), and is done at the first step after
+ * that where nobody it asked is left to answer, the local write failed, or the deadline passed.
  */
 function checkTiming(o: PutOptions, trace: PutTrace, t: PutTally): void {
-  const replicas = o.preferenceList.length;
+  const replicas = writeSet(o).length;
+  const needed = neededOf(o);
   const localFailedAt = (i: number): boolean => i === t.localIndex && !t.localOk;
   const decided = (i: number): boolean =>
     localFailedAt(i) ||
-    t.ackedAt[i]! >= o.w ||
-    replicas - t.failedAt[i]! < o.w ||
+    t.ackedAt[i]! >= needed ||
+    replicas - t.failedAt[i]! < needed ||
     i === t.timeoutIndex;
   const respondIndex = trace.findIndex((entry) => entry.effects.some((e) => e.type === 'respond'));
   const doneIndex = trace.findIndex((entry) => entry.effects.some((e) => e.type === 'done'));
@@ -109,7 +137,8 @@ function checkTiming(o: PutOptions, trace: PutTrace, t: PutTally): void {
 
 /**
  * Write locally first: the start persists and arms the deadline, and nothing is sent to the
- * others until the local write is in, then exactly once to each of them (never when it failed).
+ * others until the local write is in, then exactly once to each of them, the pending replicas
+ * last, hintFor as given (never when it failed).
  */
 function checkOrder(o: PutOptions, trace: PutTrace, t: PutTally): void {
   const timer = {
@@ -127,7 +156,7 @@ function checkOrder(o: PutOptions, trace: PutTrace, t: PutTally): void {
   const sends = trace.flatMap((entry, i) =>
     entry.effects.flatMap((e) => (e.type === 'replicate' ? [{ i, e }] : [])),
   );
-  const others = o.preferenceList.filter((target) => target.nodeId !== o.localNodeId);
+  const others = writeSet(o).filter((target) => target.nodeId !== o.localNodeId);
   const wanted = t.localOk
     ? others.map((target) => ({
         i: t.localIndex,
@@ -163,12 +192,12 @@ function checkApplied(trace: PutTrace, respondIndex: number, failure: QuorumFail
   );
 }
 
-/** Validation: W > targets is refused at the start, before anything is written or sent. */
+/** Validation: W+p > targets is refused at the start, before anything is written or sent. */
 function checkRefused(o: PutOptions, trace: PutTrace): PutOutcome {
   const { result } = respondOf(trace);
   verifyEqual(trace.length, 1, 'a refused put starts nothing, so nothing answers it');
   verifyEqual(types(trace[0]!.effects), ['respond', 'done'], 'refused: respond, done');
-  if (result.ok) throw new Error('invariant broken: a put with W > targets succeeded');
+  if (result.ok) throw new Error('invariant broken: a put with W+p > targets succeeded');
   checkApplied(trace, 0, result.failure);
   const { message: _message, ...failure } = result.failure;
   const expected = {
@@ -176,26 +205,34 @@ function checkRefused(o: PutOptions, trace: PutTrace): PutOutcome {
     op: 'put',
     applied: 'none',
     acked: 0,
-    needed: o.w,
+    needed: neededOf(o),
     tried: 0,
-    replicas: o.preferenceList.length,
+    replicas: writeSet(o).length,
   };
   verifyEqual(failure, expected, 'refusal numbers');
+  verify(result.failure.message.includes(`of ${quorumText(o)} (`), result.failure.message);
   return 'refused';
 }
 
 /** Checks every put invariant on one simulated run and says how it ended. */
 export function checkPutTrace(o: PutOptions, trace: PutTrace): PutOutcome {
   checkEnding(trace.flatMap((entry) => entry.effects));
-  if (o.w > o.preferenceList.length) return checkRefused(o, trace);
+  const needed = neededOf(o);
+  const replicas = writeSet(o).length;
+  if (needed > replicas) return checkRefused(o, trace);
   const tally = tallyPut(o, trace);
   checkOrder(o, trace, tally);
   checkTiming(o, trace, tally);
   const { index, result } = respondOf(trace);
   const { ackedAt, timeoutIndex, localIndex, localOk } = tally;
-  verify(result.ok === ackedAt[timeoutIndex - 1]! >= o.w, 'ok iff W acks came before the deadline');
+  verify(
+    result.ok === ackedAt[timeoutIndex - 1]! >= needed,
+    'ok iff W+p acks came before the deadline',
+  );
   if (result.ok) {
     verifyEqual(result.acked, ackedAt[index], 'acked count on success');
+    // What W+p is for: however many pending replicas acked, W of the read set hold the write.
+    verify(tally.preferenceAckedAt[index]! >= o.w, 'ok means W acks from the preference list');
     return 'ok';
   }
   checkApplied(trace, index, result.failure);
@@ -207,11 +244,11 @@ export function checkPutTrace(o: PutOptions, trace: PutTrace): PutOutcome {
     kind,
     op: 'put',
     acked: ackedAt[index]!,
-    needed: o.w,
-    tried: localOk && localIndex <= index ? o.preferenceList.length : 1,
-    replicas: o.preferenceList.length,
+    needed,
+    tried: localOk && localIndex <= index ? replicas : 1,
+    replicas,
   };
   verifyEqual(failure, expected, 'failure numbers');
-  verify(message.includes(`acked ${expected.acked} of W=${o.w}`), `message: ${message}`);
+  verify(message.includes(`acked ${expected.acked} of ${quorumText(o)} (`), `message: ${message}`);
   return kind;
 }
