@@ -7,3 +7,5 @@ export type { PreferenceEntry } from './preference-list.js';
 export { partitionsReplicatedBy, preferenceList, primaryReplicas } from './preference-list.js';
 export type { Transfer } from './transfer-plan.js';
 export { transferPlan } from './transfer-plan.js';
+export type { MovementStats, NodeMovement, ReplicaChange } from './replica-changes.js';
+export { movementStats, replicaChanges } from './replica-changes.js';
