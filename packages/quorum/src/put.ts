@@ -99,12 +99,13 @@ export function startPut(options: PutOptions): PutStep {
     preferenceIds.has(localNodeId),
     `coordinator ${localNodeId} is not one of the put's targets`,
   );
-  const targets = [...preferenceList, ...pending];
+  // Without a transfer (every put but a few) the preference list is the whole target list.
+  const targets = pending.length === 0 ? preferenceList : [...preferenceList, ...pending];
   const s: PutInternal = {
     needed: w + pending.length,
     pendingCount: pending.length,
     targets,
-    targetIds: checkTargets(targets),
+    targetIds: pending.length === 0 ? preferenceIds : checkTargets(targets),
     localNodeId,
     awaiting: new Set(),
     acked: 0,
