@@ -36,6 +36,14 @@ export interface RingVersion {
 /** The per-partition states of a transfer (after Scylla's topology state machine). */
 export type TransferState = 'pending' | 'streaming' | 'catch-up' | 'read-new' | 'done';
 
+export const transferStates: readonly TransferState[] = [
+  'pending',
+  'streaming',
+  'catch-up',
+  'read-new',
+  'done',
+];
+
 /** One partition whose replica set changes in the running transition. */
 export interface PartitionTransfer {
   readonly partition: number;
@@ -171,6 +179,28 @@ function checkRings(d: RingDocument): string | undefined {
   if (d.next !== undefined && d.next.partitionCount !== d.ring.partitionCount)
     return 'next has another partition count';
   if (d.next === undefined && d.transfers.length > 0) return 'transfers without a next ring';
+  if (d.replicas > d.ring.partitionCount) return 'more replicas than partitions';
+  return checkTransfers(d);
+}
+
+/** Transfers name partitions of the ring, in ascending order, nodes of the document, known states. */
+function checkTransfers(d: RingDocument): string | undefined {
+  const ids = new Set(d.nodes.map((n) => n.id));
+  let previous = -1;
+  for (const t of d.transfers) {
+    if (
+      !Number.isInteger(t.partition) ||
+      t.partition <= previous ||
+      t.partition >= d.ring.partitionCount
+    )
+      return `transfer of partition ${t.partition}: out of range or out of order`;
+    previous = t.partition;
+    if (!transferStates.includes(t.state))
+      return `transfer of partition ${t.partition}: unknown state`;
+    const stranger = [...t.added, ...t.removed].find((id) => !ids.has(id));
+    if (stranger !== undefined)
+      return `transfer of partition ${t.partition}: ${stranger} is not a node`;
+  }
   return undefined;
 }
 

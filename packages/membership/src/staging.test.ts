@@ -179,6 +179,22 @@ describe('stage refuses, naming the problem, with the ring unchanged', () => {
     );
   });
 
+  it('a remove or a dead replace of the claimant: no take-over is built, nobody would write', () => {
+    const n1Down = (id: string): boolean => id !== 'n1';
+    expectRefused(
+      doc4,
+      () => stage(doc4, undefined, remove('n1'), n1Down),
+      'failed-precondition',
+      /node n1 is the claimant/,
+    );
+    expectRefused(
+      doc4,
+      () => stage(doc4, undefined, replace('n1', 'n5', true), n1Down),
+      'failed-precondition',
+      /node n1 is the claimant/,
+    );
+  });
+
   it('a remove of a live node', () => {
     expectRefused(
       doc4,
@@ -569,9 +585,9 @@ describe('over random clusters and one valid change', () => {
     change: { kind: string; target: number; zone: string },
   ): { command: ChangeCommand; isUp: (id: string) => boolean; owners: string[] } | undefined {
     const ids = doc.nodes.map((node) => node.id);
-    // The claimant may not leave, by a leave or a live replace: it writes every version.
-    const handsOver = change.kind === 'leave' || change.kind === 'replace';
-    const departing = ids.filter((id) => !handsOver || id !== doc.claimant);
+    // The claimant may not depart by any staged change (leave, remove, replace): it writes
+    // every version.
+    const departing = ids.filter((id) => change.kind === 'join' || id !== doc.claimant);
     const target = departing[change.target % departing.length] ?? '';
     const others = ids.filter((id) => id !== target);
     const fresh = { id: 'new', address: '10.2.0.1:7000', zone: change.zone };

@@ -122,7 +122,8 @@ function afterChanges(doc: RingDocument, changes: readonly ChangeCommand[]): Rin
     if (n !== undefined) nodes.set(id, { ...n, status });
   };
   for (const c of changes) {
-    if (c.kind === 'join') nodes.set(c.id, { ...c, status: 'joining' });
+    if (c.kind === 'join')
+      nodes.set(c.id, { id: c.id, address: c.address, zone: c.zone, status: 'joining' });
     if (c.kind === 'leave') set(c.id, 'leaving');
     if (c.kind === 'remove') set(c.id, 'removed');
     if (c.kind === 'replace') {
@@ -156,7 +157,7 @@ function checkCommand(
     case 'remove':
       return checkDeparture(doc, nodes, byId, c.kind, c.id, isUp);
     case 'replace':
-      return checkReplace(byId, nodes, c, isUp);
+      return checkReplace(doc, byId, nodes, c, isUp);
   }
 }
 
@@ -197,11 +198,7 @@ function checkDeparture(
     return refuse('failed-precondition', `node ${id} is ${node.status}, not valid`);
   if (kind === 'remove' && isUp(id))
     return refuse('failed-precondition', `node ${id} is up: use leave, or stop it first`);
-  if (kind === 'leave' && id === doc.claimant)
-    return refuse(
-      'failed-precondition',
-      `node ${id} is the claimant: hand the claimant over first`,
-    );
+  if (id === doc.claimant) return claimantRefusal(id);
   const left = ownersAfter(nodes).length - 1;
   if (left < doc.replicas)
     return refuse(
@@ -211,7 +208,19 @@ function checkDeparture(
   return undefined;
 }
 
+/**
+ * The claimant writes every new version, so no staged change may take it away: it hands the role
+ * over first, or an operator forces a take-over (term + 1) once it is gone; neither is built yet.
+ */
+function claimantRefusal(id: string): ChangeRefusal {
+  return refuse(
+    'failed-precondition',
+    `node ${id} is the claimant: hand the claimant role to another node first`,
+  );
+}
+
 function checkReplace(
+  doc: RingDocument,
   byId: ReadonlyMap<string, RingNode>,
   nodes: readonly RingNode[],
   c: Extract<ChangeCommand, { kind: 'replace' }>,
@@ -219,6 +228,7 @@ function checkReplace(
 ): ChangeRefusal | undefined {
   const old = byId.get(c.old);
   if (old === undefined) return refuse('invalid-argument', `unknown node ${c.old}`);
+  if (c.old === doc.claimant) return claimantRefusal(c.old);
   if (old.status !== 'valid')
     return refuse('failed-precondition', `node ${c.old} is ${old.status}, not valid`);
   if (c.dead && isUp(c.old))
