@@ -24,6 +24,7 @@ export {
   initialDocument,
   mergeDocument,
   nodeStatuses,
+  transferStates,
 } from './ring-document.js';
 export type {
   ChangeCommand,
@@ -34,3 +35,5 @@ export type {
   Staged,
 } from './staging.js';
 export { commit, plan, relabel, stage, stagedChangesMax } from './staging.js';
+export type { PartitionReplicas, TransitionOutcome } from './transition.js';
+export { advanceTransfers, completeTransition, partitionReplicas } from './transition.js';
