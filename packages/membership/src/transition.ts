@@ -17,7 +17,7 @@ export interface PartitionReplicas {
   /**
    * Replicas that take every write but serve no read, each counting toward W+p: the incoming ones
    * until read-new, then the outgoing ones until done (so a node still on the older document
-   * reads a set that has every write).
+   * reads a set that has every write), except a removed one, which is known dead.
    */
   readonly pending: readonly string[];
 }
@@ -32,11 +32,20 @@ export function partitionReplicas(doc: RingDocument, partition: number): Partiti
     case 'streaming':
     case 'catch-up':
       return { read: primaryReplicas(doc.ring, partition, doc.replicas), pending: transfer.added };
-    case 'read-new':
-      return { read: primaryReplicas(next, partition, doc.replicas), pending: transfer.removed };
+    case 'read-new': {
+      // A removed node is known dead: counting it would make every write need an ack it can
+      // never give (W+1 of the N live ones). Readers still on the old set meet it as down and
+      // read from fallbacks, as for any down replica.
+      const outgoing = transfer.removed.filter((id) => statusOf(doc, id) !== 'removed');
+      return { read: primaryReplicas(next, partition, doc.replicas), pending: outgoing };
+    }
     case 'done':
       return { read: primaryReplicas(next, partition, doc.replicas), pending: [] };
   }
+}
+
+function statusOf(doc: RingDocument, nodeId: string): NodeStatus | undefined {
+  return doc.nodes.find((n) => n.id === nodeId)?.status;
 }
 
 /** The one state each transfer state moves to. */
