@@ -1,7 +1,7 @@
 import { partitionsReplicatedBy, primaryReplicas, type Ring } from '@ringstore/ring';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ChangeCommand, ChangeRefusal, Plan, RingDocument, Staged } from './index.js';
+import type { ChangeCommand, ChangeRefusal, RingDocument, Staged } from './index.js';
 import {
   checkRingDocument,
   commit,
@@ -12,55 +12,26 @@ import {
   stagedChangesMax,
 } from './index.js';
 import { initialDocument } from './ring-document.js';
-import { deepFreeze, documentOf, withRetiredNodes } from './test-support/documents.js';
+import {
+  allUp,
+  committedOf,
+  deepFreeze,
+  documentOf,
+  downOnly,
+  join,
+  leave,
+  remove,
+  replace,
+  stagedOf,
+  withRetiredNodes,
+} from './test-support/documents.js';
 
 const seed = 20251203;
 const numRuns = 150;
 const n = 3;
 
-const allUp = (): boolean => true;
-const downOnly =
-  (...down: string[]) =>
-  (id: string): boolean =>
-    !down.includes(id);
-
-const join = (id: string, address = `10.0.1.${id.slice(1)}:7000`): ChangeCommand => ({
-  kind: 'join',
-  id,
-  address,
-  zone: '',
-});
-const leave = (id: string): ChangeCommand => ({ kind: 'leave', id });
-const remove = (id: string): ChangeCommand => ({ kind: 'remove', id });
-const replace = (
-  old: string,
-  id: string,
-  dead: boolean,
-  address = `10.0.1.${id.slice(1)}:7000`,
-): ChangeCommand => ({ kind: 'replace', old, id, address, zone: '', dead });
-
-/** Stages each command in turn, failing the test on a refusal: the starting point of a case. */
-function staged(
-  doc: RingDocument,
-  commands: readonly ChangeCommand[],
-  isUp: (id: string) => boolean = allUp,
-): Staged {
-  let current: Staged | undefined;
-  for (const command of commands) {
-    const outcome = stage(doc, current, command, isUp);
-    if (!outcome.ok) throw new Error(`setup refused: ${outcome.refusal.message}`);
-    current = outcome.staged;
-  }
-  if (current === undefined) throw new Error('setup needs a command');
-  return deepFreeze(current);
-}
-
-function committed(doc: RingDocument, s: Staged): { plan: Plan; document: RingDocument } {
-  const p = deepFreeze(plan(doc, s));
-  const outcome = commit(doc, s, p);
-  if (!outcome.ok) throw new Error(`setup refused: ${outcome.refusal.message}`);
-  return { plan: p, document: deepFreeze(outcome.document) };
-}
+const staged = stagedOf;
+const committed = committedOf;
 
 type Outcome = { ok: true } | { ok: false; refusal: ChangeRefusal };
 
