@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
+import {
+  putUnlessUnapplied,
+  startTestCluster,
+  type TestCluster,
+} from '../test-support/cluster-fixture.js';
 import { eventually } from '../test-support/eventually.js';
 import { hintsHeld, totalHints } from '../test-support/hints.js';
 import { keysFor, ringOf } from '../test-support/keys.js';
@@ -36,7 +40,7 @@ describe('hinted handoff, 5 nodes, N=3', () => {
     await cluster.kill('n3');
     await waitSeenDown(cluster, 'n3');
     for (const [i, key] of keys.entries())
-      await cluster.client(others[i % others.length]!).put(key, `v-${key}`, { w: 3 });
+      await putUnlessUnapplied(cluster, others[i % others.length]!, key, `v-${key}`, 3);
 
     const held = others.map((id) => ({
       id,
@@ -73,7 +77,7 @@ describe('hinted handoff, 5 nodes, N=3', () => {
     await cluster.kill('n3');
     await waitSeenDown(cluster, 'n3');
     for (const [i, key] of keys.entries())
-      await cluster.client(others[i % others.length]!).put(key, `v-${key}`, { w: 3 });
+      await putUnlessUnapplied(cluster, others[i % others.length]!, key, `v-${key}`, 3);
     const dataDirs = others.map((id) => cluster.cluster.node(id).dataDir);
     for (const dir of dataDirs) expect(hintsHeld(dir).get('n3') ?? 0).toBeLessThanOrEqual(5);
     expect(totalHints(dataDirs, 'n3')).toBeGreaterThan(0);

@@ -1,7 +1,10 @@
 import { status } from '@grpc/grpc-js';
-import { Applied } from '@ringstore/proto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
+import {
+  putUnlessUnapplied,
+  startTestCluster,
+  type TestCluster,
+} from '../test-support/cluster-fixture.js';
 import { eventually } from '../test-support/eventually.js';
 import { totalHints } from '../test-support/hints.js';
 import { keysFor, ringOf } from '../test-support/keys.js';
@@ -30,33 +33,6 @@ async function waitAlive(
     100,
   );
   return Date.now() - started;
-}
-
-/**
- * A put, repeated (at most 5 times, 500 ms apart) only while the node's failure trailer says the
- * write was applied nowhere: the retry the SDK makes, safe because nothing was applied. On a loaded CI
- * machine a coordinator can briefly suspect a live fallback too (a peer RPC timed out), leaving
- * fewer than W candidates for a moment; the write must then succeed once the suspicion expires.
- */
-async function putUnlessUnapplied(
-  tc: TestCluster,
-  via: string,
-  key: string,
-  value: string,
-  w: number,
-): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const outcome = await statusOf(tc.client(via).put(key, value, { w }));
-    if (outcome.code === -1) return;
-    if (
-      attempt >= 5 ||
-      outcome.code !== Number(status.UNAVAILABLE) ||
-      outcome.failure?.applied !== Applied.APPLIED_NONE
-    ) {
-      throw new Error(`put ${key} via ${via}: ${outcome.code} ${outcome.details}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
 
 describe('always writable: 5 nodes, N=3', () => {

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster, type Cluster } from '@ringstore/tools';
-import { connectNode, type NodeClient } from './kv-client.js';
+import { status } from '@grpc/grpc-js';
+import { Applied } from '@ringstore/proto';
+import { connectNode, statusOf, type NodeClient } from './kv-client.js';
 
 /** A real cluster of ringstore-node processes on 127.0.0.1 free ports, in a temporary directory. */
 export interface TestCluster {
@@ -80,4 +82,33 @@ export async function startTestCluster(
       }
     },
   };
+}
+
+/**
+ * A put, repeated (at most 5 times, 500 ms apart) only while the node's failure trailer says the
+ * write was applied nowhere: the retry the SDK makes, safe because nothing was applied. On a loaded
+ * CI machine a coordinator can briefly count a live fallback down too (a peer RPC timed out, or
+ * gossip came late), leaving fewer than W candidates for a moment; the write must then succeed
+ * once that passes. Each repeat is printed, so how often it happens stays visible.
+ */
+export async function putUnlessUnapplied(
+  tc: TestCluster,
+  via: string,
+  key: string,
+  value: string,
+  w: number,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await statusOf(tc.client(via).put(key, value, { w }));
+    if (outcome.code === -1) return;
+    if (
+      attempt >= 5 ||
+      outcome.code !== Number(status.UNAVAILABLE) ||
+      outcome.failure?.applied !== Applied.APPLIED_NONE
+    ) {
+      throw new Error(`put ${key} via ${via}: ${outcome.code} ${outcome.details}`);
+    }
+    console.log(`put ${key} via ${via} refused unapplied (${outcome.details}); repeating`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
