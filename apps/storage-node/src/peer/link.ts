@@ -188,6 +188,11 @@ export class LinkConnection {
     });
   }
 
+  /** The stream is up (dialled and not broken since). */
+  isOpen(): boolean {
+    return this.stream !== undefined;
+  }
+
   private expire(requestId: bigint): void {
     const p = this.pending.get(requestId);
     if (p === undefined) return;

@@ -186,6 +186,30 @@ describe('Peers', () => {
     expect(reply?.object.toString()).toBe('again');
   });
 
+  it('redials a restarted peer at once, but leaves a working link alone', async () => {
+    const first = await startPeer(echo);
+    const port = first.port;
+    const links = new Peers('self', () => `127.0.0.1:${port}`, log);
+    cleanups.push(() => links.close());
+    await expect(read(links, 'up')).resolves.toMatchObject({ found: true });
+    first.server.forceShutdown();
+    // Requests while it is down build up the link's reconnect backoff (up to 2 s).
+    for (let i = 0; i < 8; i++) await read(links, `down-${i}`, 200).catch(() => undefined);
+    const back = await startPeer(echo, port);
+    cleanups.push(() => back.server.forceShutdown());
+    links.redial('p');
+    await expect(read(links, 'back', 1_000)).resolves.toMatchObject({ found: true });
+    // Now both the channel and the link carry traffic: a redial must not break a request.
+    const slow = new Promise<unknown>((resolve) => setTimeout(resolve, 100)).then(() =>
+      read(links, 'in-flight', 2_000),
+    );
+    links.redial('p');
+    await expect(slow).resolves.toMatchObject({ found: true });
+    const inFlight = read(links, 'during-redial', 2_000);
+    links.redial('p');
+    await expect(inFlight).resolves.toMatchObject({ found: true });
+  });
+
   it('refuses a node it has no address for, as a request that was never sent', async () => {
     const links = new Peers('self', () => undefined, log);
     cleanups.push(() => links.close());

@@ -1,4 +1,4 @@
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { connectivityState, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
   PeerClient,
   type GossipRequest,
@@ -78,12 +78,15 @@ export class Peers {
   }
 
   /**
-   * Drops the peer's channel and link (a restarted peer): the next request dials at once. What
-   * was in flight to the old process fails as a broken link.
+   * Drops the peer's channel and link (a restarted peer) unless both already carry traffic to
+   * it: the next request dials at once instead of after the backoff of the peer's downtime.
    */
   redial(nodeId: string): void {
     const peer = this.peers.get(nodeId);
     if (peer === undefined) return;
+    // Already talking to the new process: redialling would only fail requests it is serving.
+    const ready = peer.client.getChannel().getConnectivityState(false) === connectivityState.READY;
+    if (ready && peer.link.isOpen()) return;
     this.peers.delete(nodeId);
     closePeer(peer);
   }
