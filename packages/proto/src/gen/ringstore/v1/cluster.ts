@@ -31,6 +31,7 @@ export interface Node {
   /** host:port of the node's gRPC server. */
   address: string;
   zone: string;
+  /** The member's place in the ring: joining, valid, leaving, left or removed. */
   status: string;
 }
 
@@ -40,8 +41,29 @@ export interface Ring {
   /** N: replicas per key. */
   replicas: number;
   nodes: Node[];
-  /** owners[p] is the index into nodes of partition p's owner. */
+  /** owners[p] is the index into nodes of partition p's owner: the ring that reads use. */
   owners: number[];
+  /** Ring documents are ordered by (term, version); term grows only when a new claimant is forced. */
+  term: bigint;
+  clusterId: string;
+  /** The node that writes new ring versions and takes membership changes. */
+  claimant: string;
+  /** While a transition runs: the ring being moved to (indexes into nodes); empty when idle. */
+  nextOwners: number[];
+  /** The running transition's partitions whose replica sets change; empty when idle. */
+  transfers: Transfer[];
+}
+
+export interface Transfer {
+  partition: number;
+  /** Nodes that receive the partition (they take writes, and serve reads from read-new on). */
+  added: string[];
+  /** Nodes that hand it over (they serve reads until read-new, take writes until done). */
+  removed: string[];
+  /** pending, streaming, catch-up, read-new or done. */
+  state: string;
+  /** The ring version at which the transfer entered this state. */
+  since: bigint;
 }
 
 export interface ListMembersRequest {
@@ -121,6 +143,171 @@ export interface NodeStats {
   forwardedRequests: bigint;
   /** Client requests this node coordinated itself (received directly or forwarded to it). */
   coordinatedRequests: bigint;
+}
+
+/** One membership change, as staged. */
+export interface Change {
+  kind:
+    | { $case: "join"; value: JoinChange }
+    | { $case: "leave"; value: LeaveChange }
+    | { $case: "remove"; value: RemoveChange }
+    | { $case: "replace"; value: ReplaceChange }
+    | undefined;
+}
+
+/** A node started with --seeds becomes a pending replica, receives its share, then serves reads. */
+export interface JoinChange {
+  id: string;
+  address: string;
+  zone: string;
+}
+
+/** A live node hands its partitions over, then stops serving and exits. */
+export interface LeaveChange {
+  id: string;
+}
+
+/** A dead node: its partitions are rebuilt from the live old replicas. */
+export interface RemoveChange {
+  id: string;
+}
+
+/** `id` takes exactly `old`'s partitions; dead: `old` is gone, stream from the other replicas. */
+export interface ReplaceChange {
+  old: string;
+  id: string;
+  address: string;
+  zone: string;
+  dead: boolean;
+}
+
+export interface StageChangeRequest {
+  change: Change | undefined;
+}
+
+export interface StageChangeResponse {
+  /** Every change staged so far, this one last. */
+  staged: Change[];
+}
+
+export interface PlanChangesRequest {
+}
+
+/** Replica-partitions one node receives and hands over, with estimated objects and bytes. */
+export interface NodeMovement {
+  node: string;
+  partitionsIn: number;
+  partitionsOut: number;
+  objectsIn: bigint;
+  bytesIn: bigint;
+  objectsOut: bigint;
+  bytesOut: bigint;
+}
+
+export interface Plan {
+  /** The ring the plan was made on. */
+  current:
+    | Ring
+    | undefined;
+  /** The ring once every transfer is done (version: the one the commit makes). */
+  next: Ring | undefined;
+  changes: Change[];
+  /** The partitions whose replica sets change, as the commit will create them (state pending). */
+  transfers: Transfer[];
+  movement: NodeMovement[];
+  /** Replica-partitions moving in total, and the ideal for the changes (N*Q/S per node joining). */
+  replicaPartitionsMoving: number;
+  warnings: string[];
+  /** Estimated objects and bytes per partition, from the claimant's own replicas. */
+  objectsPerPartition: bigint;
+  bytesPerPartition: bigint;
+}
+
+export interface CommitPlanRequest {
+}
+
+export interface CommitPlanResponse {
+  /** The ring the commit made. */
+  ring: Ring | undefined;
+}
+
+export interface ClearChangesRequest {
+}
+
+export interface ClearChangesResponse {
+  /** How many staged changes were dropped. */
+  cleared: number;
+}
+
+export interface GetClusterStatusRequest {
+}
+
+/** The ring version a member is known to have applied (from the claimant's pushes and gossip). */
+export interface AppliedRing {
+  node: string;
+  term: bigint;
+  version: bigint;
+}
+
+export interface ClusterStatus {
+  ring:
+    | Ring
+    | undefined;
+  /** Staged changes (known to the claimant only; empty elsewhere). */
+  staged: Change[];
+  applied: AppliedRing[];
+  /** The answering node's id. */
+  node: string;
+}
+
+export interface ListTransfersRequest {
+}
+
+export interface TransferProgress {
+  partition: number;
+  /** The replica this node pulls from (empty until streaming starts). */
+  from: string;
+  /** This node. */
+  to: string;
+  /** The transfer's state in this node's ring document. */
+  state: string;
+  objectsDone: bigint;
+  /** Estimated by the source when streaming starts; 0: not known yet. */
+  objectsTotal: bigint;
+  bytesDone: bigint;
+  bytesTotal: bigint;
+  /** Objects per second over the last seconds of streaming. */
+  objectsPerSecond: number;
+  bytesPerSecond: number;
+  /** Wall-clock time of the last page received or step taken (ms since the epoch); 0: none. */
+  lastProgressMs: bigint;
+  /** Why the transfer does not move, when it does not (e.g. "source n2 unreachable"). */
+  stalled: string;
+  /** Pages received, counting a page received again after a restart. */
+  pages: bigint;
+}
+
+export interface ListTransfersResponse {
+  transfers: TransferProgress[];
+  limits:
+    | TransferLimits
+    | undefined;
+  /** The answering node's id. */
+  node: string;
+}
+
+export interface TransferLimits {
+  /** Transfers this node runs at once, in and out together. */
+  concurrency: number;
+  /** 0: unlimited. */
+  objectsPerSecond: bigint;
+  bytesPerSecond: bigint;
+}
+
+export interface SetTransferLimitsRequest {
+  concurrency?: number | undefined;
+  objectsPerSecond?: bigint | undefined;
+  bytesPerSecond?: bigint | undefined;
 }
 
 function createBaseGetRingRequest(): GetRingRequest {
@@ -293,7 +480,18 @@ export const Node: MessageFns<Node> = {
 };
 
 function createBaseRing(): Ring {
-  return { version: 0n, partitionCount: 0, replicas: 0, nodes: [], owners: [] };
+  return {
+    version: 0n,
+    partitionCount: 0,
+    replicas: 0,
+    nodes: [],
+    owners: [],
+    term: 0n,
+    clusterId: "",
+    claimant: "",
+    nextOwners: [],
+    transfers: [],
+  };
 }
 
 export const Ring: MessageFns<Ring> = {
@@ -319,6 +517,28 @@ export const Ring: MessageFns<Ring> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.term !== 0n) {
+      if (BigInt.asUintN(64, message.term) !== message.term) {
+        throw new globalThis.Error("value provided for field message.term of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.term);
+    }
+    if (message.clusterId !== "") {
+      writer.uint32(58).string(message.clusterId);
+    }
+    if (message.claimant !== "") {
+      writer.uint32(66).string(message.claimant);
+    }
+    if (message.nextOwners.length !== 0) {
+      writer.uint32(74).fork();
+      for (const v of message.nextOwners) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.transfers) {
+      Transfer.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -386,6 +606,56 @@ export const Ring: MessageFns<Ring> = {
 
             break;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.term = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.claimant = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag === 72) {
+              message.nextOwners.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 74) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.nextOwners.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.transfers.push(Transfer.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -409,6 +679,21 @@ export const Ring: MessageFns<Ring> = {
       replicas: isSet(object.replicas) ? globalThis.Number(object.replicas) : 0,
       nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => Node.fromJSON(e)) : [],
       owners: globalThis.Array.isArray(object?.owners) ? object.owners.map((e: any) => globalThis.Number(e)) : [],
+      term: isSet(object.term) ? BigInt(object.term) : 0n,
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
+      claimant: isSet(object.claimant) ? globalThis.String(object.claimant) : "",
+      nextOwners: globalThis.Array.isArray(object?.nextOwners)
+        ? object.nextOwners.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.next_owners)
+        ? object.next_owners.map((e: any) => globalThis.Number(e))
+        : [],
+      transfers: globalThis.Array.isArray(object?.transfers)
+        ? object.transfers.map((e: any) => Transfer.fromJSON(e))
+        : [],
     };
   },
 
@@ -429,6 +714,21 @@ export const Ring: MessageFns<Ring> = {
     if (message.owners?.length) {
       obj.owners = message.owners.map((e) => Math.round(e));
     }
+    if (message.term !== 0n) {
+      obj.term = message.term.toString();
+    }
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
+    if (message.claimant !== "") {
+      obj.claimant = message.claimant;
+    }
+    if (message.nextOwners?.length) {
+      obj.nextOwners = message.nextOwners.map((e) => Math.round(e));
+    }
+    if (message.transfers?.length) {
+      obj.transfers = message.transfers.map((e) => Transfer.toJSON(e));
+    }
     return obj;
   },
 
@@ -442,6 +742,147 @@ export const Ring: MessageFns<Ring> = {
     message.replicas = object.replicas ?? 0;
     message.nodes = object.nodes?.map((e) => Node.fromPartial(e)) || [];
     message.owners = object.owners?.map((e) => e) || [];
+    message.term = (object.term !== undefined && object.term !== null) ? BigInt(object.term) : 0n;
+    message.clusterId = object.clusterId ?? "";
+    message.claimant = object.claimant ?? "";
+    message.nextOwners = object.nextOwners?.map((e) => e) || [];
+    message.transfers = object.transfers?.map((e) => Transfer.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTransfer(): Transfer {
+  return { partition: 0, added: [], removed: [], state: "", since: 0n };
+}
+
+export const Transfer: MessageFns<Transfer> = {
+  encode(message: Transfer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partition !== 0) {
+      writer.uint32(8).uint32(message.partition);
+    }
+    for (const v of message.added) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.removed) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.state !== "") {
+      writer.uint32(34).string(message.state);
+    }
+    if (message.since !== 0n) {
+      if (BigInt.asUintN(64, message.since) !== message.since) {
+        throw new globalThis.Error("value provided for field message.since of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.since);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Transfer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransfer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.added.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.removed.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.since = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Transfer {
+    return {
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      added: globalThis.Array.isArray(object?.added) ? object.added.map((e: any) => globalThis.String(e)) : [],
+      removed: globalThis.Array.isArray(object?.removed) ? object.removed.map((e: any) => globalThis.String(e)) : [],
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      since: isSet(object.since) ? BigInt(object.since) : 0n,
+    };
+  },
+
+  toJSON(message: Transfer): unknown {
+    const obj: any = {};
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.added?.length) {
+      obj.added = message.added;
+    }
+    if (message.removed?.length) {
+      obj.removed = message.removed;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.since !== 0n) {
+      obj.since = message.since.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Transfer>): Transfer {
+    return Transfer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Transfer>): Transfer {
+    const message = createBaseTransfer();
+    message.partition = object.partition ?? 0;
+    message.added = object.added?.map((e) => e) || [];
+    message.removed = object.removed?.map((e) => e) || [];
+    message.state = object.state ?? "";
+    message.since = (object.since !== undefined && object.since !== null) ? BigInt(object.since) : 0n;
     return message;
   },
 };
@@ -1505,6 +1946,2379 @@ export const NodeStats: MessageFns<NodeStats> = {
   },
 };
 
+function createBaseChange(): Change {
+  return { kind: undefined };
+}
+
+export const Change: MessageFns<Change> = {
+  encode(message: Change, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "join":
+        JoinChange.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "leave":
+        LeaveChange.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
+      case "remove":
+        RemoveChange.encode(message.kind.value, writer.uint32(26).fork()).join();
+        break;
+      case "replace":
+        ReplaceChange.encode(message.kind.value, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Change {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "join", value: JoinChange.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "leave", value: LeaveChange.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = { $case: "remove", value: RemoveChange.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = { $case: "replace", value: ReplaceChange.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Change {
+    return {
+      kind: isSet(object.join)
+        ? { $case: "join", value: JoinChange.fromJSON(object.join) }
+        : isSet(object.leave)
+        ? { $case: "leave", value: LeaveChange.fromJSON(object.leave) }
+        : isSet(object.remove)
+        ? { $case: "remove", value: RemoveChange.fromJSON(object.remove) }
+        : isSet(object.replace)
+        ? { $case: "replace", value: ReplaceChange.fromJSON(object.replace) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: Change): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "join") {
+      obj.join = JoinChange.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "leave") {
+      obj.leave = LeaveChange.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "remove") {
+      obj.remove = RemoveChange.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "replace") {
+      obj.replace = ReplaceChange.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Change>): Change {
+    return Change.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Change>): Change {
+    const message = createBaseChange();
+    switch (object.kind?.$case) {
+      case "join": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "join", value: JoinChange.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "leave": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "leave", value: LeaveChange.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "remove": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "remove", value: RemoveChange.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "replace": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "replace", value: ReplaceChange.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseJoinChange(): JoinChange {
+  return { id: "", address: "", zone: "" };
+}
+
+export const JoinChange: MessageFns<JoinChange> = {
+  encode(message: JoinChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.zone !== "") {
+      writer.uint32(26).string(message.zone);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JoinChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJoinChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.zone = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JoinChange {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      zone: isSet(object.zone) ? globalThis.String(object.zone) : "",
+    };
+  },
+
+  toJSON(message: JoinChange): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.zone !== "") {
+      obj.zone = message.zone;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<JoinChange>): JoinChange {
+    return JoinChange.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<JoinChange>): JoinChange {
+    const message = createBaseJoinChange();
+    message.id = object.id ?? "";
+    message.address = object.address ?? "";
+    message.zone = object.zone ?? "";
+    return message;
+  },
+};
+
+function createBaseLeaveChange(): LeaveChange {
+  return { id: "" };
+}
+
+export const LeaveChange: MessageFns<LeaveChange> = {
+  encode(message: LeaveChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaveChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaveChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaveChange {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: LeaveChange): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LeaveChange>): LeaveChange {
+    return LeaveChange.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LeaveChange>): LeaveChange {
+    const message = createBaseLeaveChange();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveChange(): RemoveChange {
+  return { id: "" };
+}
+
+export const RemoveChange: MessageFns<RemoveChange> = {
+  encode(message: RemoveChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveChange {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RemoveChange): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveChange>): RemoveChange {
+    return RemoveChange.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveChange>): RemoveChange {
+    const message = createBaseRemoveChange();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseReplaceChange(): ReplaceChange {
+  return { old: "", id: "", address: "", zone: "", dead: false };
+}
+
+export const ReplaceChange: MessageFns<ReplaceChange> = {
+  encode(message: ReplaceChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.old !== "") {
+      writer.uint32(10).string(message.old);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.address !== "") {
+      writer.uint32(26).string(message.address);
+    }
+    if (message.zone !== "") {
+      writer.uint32(34).string(message.zone);
+    }
+    if (message.dead !== false) {
+      writer.uint32(40).bool(message.dead);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplaceChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplaceChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.old = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.zone = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.dead = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplaceChange {
+    return {
+      old: isSet(object.old) ? globalThis.String(object.old) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      zone: isSet(object.zone) ? globalThis.String(object.zone) : "",
+      dead: isSet(object.dead) ? globalThis.Boolean(object.dead) : false,
+    };
+  },
+
+  toJSON(message: ReplaceChange): unknown {
+    const obj: any = {};
+    if (message.old !== "") {
+      obj.old = message.old;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.zone !== "") {
+      obj.zone = message.zone;
+    }
+    if (message.dead !== false) {
+      obj.dead = message.dead;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplaceChange>): ReplaceChange {
+    return ReplaceChange.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplaceChange>): ReplaceChange {
+    const message = createBaseReplaceChange();
+    message.old = object.old ?? "";
+    message.id = object.id ?? "";
+    message.address = object.address ?? "";
+    message.zone = object.zone ?? "";
+    message.dead = object.dead ?? false;
+    return message;
+  },
+};
+
+function createBaseStageChangeRequest(): StageChangeRequest {
+  return { change: undefined };
+}
+
+export const StageChangeRequest: MessageFns<StageChangeRequest> = {
+  encode(message: StageChangeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.change !== undefined) {
+      Change.encode(message.change, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StageChangeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStageChangeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.change = Change.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StageChangeRequest {
+    return { change: isSet(object.change) ? Change.fromJSON(object.change) : undefined };
+  },
+
+  toJSON(message: StageChangeRequest): unknown {
+    const obj: any = {};
+    if (message.change !== undefined) {
+      obj.change = Change.toJSON(message.change);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StageChangeRequest>): StageChangeRequest {
+    return StageChangeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StageChangeRequest>): StageChangeRequest {
+    const message = createBaseStageChangeRequest();
+    message.change = (object.change !== undefined && object.change !== null)
+      ? Change.fromPartial(object.change)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStageChangeResponse(): StageChangeResponse {
+  return { staged: [] };
+}
+
+export const StageChangeResponse: MessageFns<StageChangeResponse> = {
+  encode(message: StageChangeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.staged) {
+      Change.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StageChangeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStageChangeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.staged.push(Change.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StageChangeResponse {
+    return {
+      staged: globalThis.Array.isArray(object?.staged) ? object.staged.map((e: any) => Change.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: StageChangeResponse): unknown {
+    const obj: any = {};
+    if (message.staged?.length) {
+      obj.staged = message.staged.map((e) => Change.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StageChangeResponse>): StageChangeResponse {
+    return StageChangeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StageChangeResponse>): StageChangeResponse {
+    const message = createBaseStageChangeResponse();
+    message.staged = object.staged?.map((e) => Change.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePlanChangesRequest(): PlanChangesRequest {
+  return {};
+}
+
+export const PlanChangesRequest: MessageFns<PlanChangesRequest> = {
+  encode(_: PlanChangesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlanChangesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlanChangesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PlanChangesRequest {
+    return {};
+  },
+
+  toJSON(_: PlanChangesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<PlanChangesRequest>): PlanChangesRequest {
+    return PlanChangesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<PlanChangesRequest>): PlanChangesRequest {
+    const message = createBasePlanChangesRequest();
+    return message;
+  },
+};
+
+function createBaseNodeMovement(): NodeMovement {
+  return { node: "", partitionsIn: 0, partitionsOut: 0, objectsIn: 0n, bytesIn: 0n, objectsOut: 0n, bytesOut: 0n };
+}
+
+export const NodeMovement: MessageFns<NodeMovement> = {
+  encode(message: NodeMovement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.partitionsIn !== 0) {
+      writer.uint32(16).uint32(message.partitionsIn);
+    }
+    if (message.partitionsOut !== 0) {
+      writer.uint32(24).uint32(message.partitionsOut);
+    }
+    if (message.objectsIn !== 0n) {
+      if (BigInt.asUintN(64, message.objectsIn) !== message.objectsIn) {
+        throw new globalThis.Error("value provided for field message.objectsIn of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.objectsIn);
+    }
+    if (message.bytesIn !== 0n) {
+      if (BigInt.asUintN(64, message.bytesIn) !== message.bytesIn) {
+        throw new globalThis.Error("value provided for field message.bytesIn of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.bytesIn);
+    }
+    if (message.objectsOut !== 0n) {
+      if (BigInt.asUintN(64, message.objectsOut) !== message.objectsOut) {
+        throw new globalThis.Error("value provided for field message.objectsOut of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.objectsOut);
+    }
+    if (message.bytesOut !== 0n) {
+      if (BigInt.asUintN(64, message.bytesOut) !== message.bytesOut) {
+        throw new globalThis.Error("value provided for field message.bytesOut of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.bytesOut);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeMovement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeMovement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.partitionsIn = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.partitionsOut = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.objectsIn = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.bytesIn = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.objectsOut = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.bytesOut = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeMovement {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      partitionsIn: isSet(object.partitionsIn)
+        ? globalThis.Number(object.partitionsIn)
+        : isSet(object.partitions_in)
+        ? globalThis.Number(object.partitions_in)
+        : 0,
+      partitionsOut: isSet(object.partitionsOut)
+        ? globalThis.Number(object.partitionsOut)
+        : isSet(object.partitions_out)
+        ? globalThis.Number(object.partitions_out)
+        : 0,
+      objectsIn: isSet(object.objectsIn)
+        ? BigInt(object.objectsIn)
+        : isSet(object.objects_in)
+        ? BigInt(object.objects_in)
+        : 0n,
+      bytesIn: isSet(object.bytesIn) ? BigInt(object.bytesIn) : isSet(object.bytes_in) ? BigInt(object.bytes_in) : 0n,
+      objectsOut: isSet(object.objectsOut)
+        ? BigInt(object.objectsOut)
+        : isSet(object.objects_out)
+        ? BigInt(object.objects_out)
+        : 0n,
+      bytesOut: isSet(object.bytesOut)
+        ? BigInt(object.bytesOut)
+        : isSet(object.bytes_out)
+        ? BigInt(object.bytes_out)
+        : 0n,
+    };
+  },
+
+  toJSON(message: NodeMovement): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.partitionsIn !== 0) {
+      obj.partitionsIn = Math.round(message.partitionsIn);
+    }
+    if (message.partitionsOut !== 0) {
+      obj.partitionsOut = Math.round(message.partitionsOut);
+    }
+    if (message.objectsIn !== 0n) {
+      obj.objectsIn = message.objectsIn.toString();
+    }
+    if (message.bytesIn !== 0n) {
+      obj.bytesIn = message.bytesIn.toString();
+    }
+    if (message.objectsOut !== 0n) {
+      obj.objectsOut = message.objectsOut.toString();
+    }
+    if (message.bytesOut !== 0n) {
+      obj.bytesOut = message.bytesOut.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NodeMovement>): NodeMovement {
+    return NodeMovement.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NodeMovement>): NodeMovement {
+    const message = createBaseNodeMovement();
+    message.node = object.node ?? "";
+    message.partitionsIn = object.partitionsIn ?? 0;
+    message.partitionsOut = object.partitionsOut ?? 0;
+    message.objectsIn = (object.objectsIn !== undefined && object.objectsIn !== null) ? BigInt(object.objectsIn) : 0n;
+    message.bytesIn = (object.bytesIn !== undefined && object.bytesIn !== null) ? BigInt(object.bytesIn) : 0n;
+    message.objectsOut = (object.objectsOut !== undefined && object.objectsOut !== null)
+      ? BigInt(object.objectsOut)
+      : 0n;
+    message.bytesOut = (object.bytesOut !== undefined && object.bytesOut !== null) ? BigInt(object.bytesOut) : 0n;
+    return message;
+  },
+};
+
+function createBasePlan(): Plan {
+  return {
+    current: undefined,
+    next: undefined,
+    changes: [],
+    transfers: [],
+    movement: [],
+    replicaPartitionsMoving: 0,
+    warnings: [],
+    objectsPerPartition: 0n,
+    bytesPerPartition: 0n,
+  };
+}
+
+export const Plan: MessageFns<Plan> = {
+  encode(message: Plan, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.current !== undefined) {
+      Ring.encode(message.current, writer.uint32(10).fork()).join();
+    }
+    if (message.next !== undefined) {
+      Ring.encode(message.next, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.changes) {
+      Change.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.transfers) {
+      Transfer.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.movement) {
+      NodeMovement.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.replicaPartitionsMoving !== 0) {
+      writer.uint32(48).uint32(message.replicaPartitionsMoving);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.objectsPerPartition !== 0n) {
+      if (BigInt.asUintN(64, message.objectsPerPartition) !== message.objectsPerPartition) {
+        throw new globalThis.Error("value provided for field message.objectsPerPartition of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.objectsPerPartition);
+    }
+    if (message.bytesPerPartition !== 0n) {
+      if (BigInt.asUintN(64, message.bytesPerPartition) !== message.bytesPerPartition) {
+        throw new globalThis.Error("value provided for field message.bytesPerPartition of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.bytesPerPartition);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Plan {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlan();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.current = Ring.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.next = Ring.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.changes.push(Change.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.transfers.push(Transfer.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.movement.push(NodeMovement.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.replicaPartitionsMoving = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.objectsPerPartition = reader.uint64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.bytesPerPartition = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Plan {
+    return {
+      current: isSet(object.current) ? Ring.fromJSON(object.current) : undefined,
+      next: isSet(object.next) ? Ring.fromJSON(object.next) : undefined,
+      changes: globalThis.Array.isArray(object?.changes) ? object.changes.map((e: any) => Change.fromJSON(e)) : [],
+      transfers: globalThis.Array.isArray(object?.transfers)
+        ? object.transfers.map((e: any) => Transfer.fromJSON(e))
+        : [],
+      movement: globalThis.Array.isArray(object?.movement)
+        ? object.movement.map((e: any) => NodeMovement.fromJSON(e))
+        : [],
+      replicaPartitionsMoving: isSet(object.replicaPartitionsMoving)
+        ? globalThis.Number(object.replicaPartitionsMoving)
+        : isSet(object.replica_partitions_moving)
+        ? globalThis.Number(object.replica_partitions_moving)
+        : 0,
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+      objectsPerPartition: isSet(object.objectsPerPartition)
+        ? BigInt(object.objectsPerPartition)
+        : isSet(object.objects_per_partition)
+        ? BigInt(object.objects_per_partition)
+        : 0n,
+      bytesPerPartition: isSet(object.bytesPerPartition)
+        ? BigInt(object.bytesPerPartition)
+        : isSet(object.bytes_per_partition)
+        ? BigInt(object.bytes_per_partition)
+        : 0n,
+    };
+  },
+
+  toJSON(message: Plan): unknown {
+    const obj: any = {};
+    if (message.current !== undefined) {
+      obj.current = Ring.toJSON(message.current);
+    }
+    if (message.next !== undefined) {
+      obj.next = Ring.toJSON(message.next);
+    }
+    if (message.changes?.length) {
+      obj.changes = message.changes.map((e) => Change.toJSON(e));
+    }
+    if (message.transfers?.length) {
+      obj.transfers = message.transfers.map((e) => Transfer.toJSON(e));
+    }
+    if (message.movement?.length) {
+      obj.movement = message.movement.map((e) => NodeMovement.toJSON(e));
+    }
+    if (message.replicaPartitionsMoving !== 0) {
+      obj.replicaPartitionsMoving = Math.round(message.replicaPartitionsMoving);
+    }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    if (message.objectsPerPartition !== 0n) {
+      obj.objectsPerPartition = message.objectsPerPartition.toString();
+    }
+    if (message.bytesPerPartition !== 0n) {
+      obj.bytesPerPartition = message.bytesPerPartition.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Plan>): Plan {
+    return Plan.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Plan>): Plan {
+    const message = createBasePlan();
+    message.current = (object.current !== undefined && object.current !== null)
+      ? Ring.fromPartial(object.current)
+      : undefined;
+    message.next = (object.next !== undefined && object.next !== null) ? Ring.fromPartial(object.next) : undefined;
+    message.changes = object.changes?.map((e) => Change.fromPartial(e)) || [];
+    message.transfers = object.transfers?.map((e) => Transfer.fromPartial(e)) || [];
+    message.movement = object.movement?.map((e) => NodeMovement.fromPartial(e)) || [];
+    message.replicaPartitionsMoving = object.replicaPartitionsMoving ?? 0;
+    message.warnings = object.warnings?.map((e) => e) || [];
+    message.objectsPerPartition = (object.objectsPerPartition !== undefined && object.objectsPerPartition !== null)
+      ? BigInt(object.objectsPerPartition)
+      : 0n;
+    message.bytesPerPartition = (object.bytesPerPartition !== undefined && object.bytesPerPartition !== null)
+      ? BigInt(object.bytesPerPartition)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseCommitPlanRequest(): CommitPlanRequest {
+  return {};
+}
+
+export const CommitPlanRequest: MessageFns<CommitPlanRequest> = {
+  encode(_: CommitPlanRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitPlanRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitPlanRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CommitPlanRequest {
+    return {};
+  },
+
+  toJSON(_: CommitPlanRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<CommitPlanRequest>): CommitPlanRequest {
+    return CommitPlanRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<CommitPlanRequest>): CommitPlanRequest {
+    const message = createBaseCommitPlanRequest();
+    return message;
+  },
+};
+
+function createBaseCommitPlanResponse(): CommitPlanResponse {
+  return { ring: undefined };
+}
+
+export const CommitPlanResponse: MessageFns<CommitPlanResponse> = {
+  encode(message: CommitPlanResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ring !== undefined) {
+      Ring.encode(message.ring, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitPlanResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitPlanResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ring = Ring.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitPlanResponse {
+    return { ring: isSet(object.ring) ? Ring.fromJSON(object.ring) : undefined };
+  },
+
+  toJSON(message: CommitPlanResponse): unknown {
+    const obj: any = {};
+    if (message.ring !== undefined) {
+      obj.ring = Ring.toJSON(message.ring);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CommitPlanResponse>): CommitPlanResponse {
+    return CommitPlanResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CommitPlanResponse>): CommitPlanResponse {
+    const message = createBaseCommitPlanResponse();
+    message.ring = (object.ring !== undefined && object.ring !== null) ? Ring.fromPartial(object.ring) : undefined;
+    return message;
+  },
+};
+
+function createBaseClearChangesRequest(): ClearChangesRequest {
+  return {};
+}
+
+export const ClearChangesRequest: MessageFns<ClearChangesRequest> = {
+  encode(_: ClearChangesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClearChangesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClearChangesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ClearChangesRequest {
+    return {};
+  },
+
+  toJSON(_: ClearChangesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClearChangesRequest>): ClearChangesRequest {
+    return ClearChangesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ClearChangesRequest>): ClearChangesRequest {
+    const message = createBaseClearChangesRequest();
+    return message;
+  },
+};
+
+function createBaseClearChangesResponse(): ClearChangesResponse {
+  return { cleared: 0 };
+}
+
+export const ClearChangesResponse: MessageFns<ClearChangesResponse> = {
+  encode(message: ClearChangesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cleared !== 0) {
+      writer.uint32(8).uint32(message.cleared);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClearChangesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClearChangesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cleared = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClearChangesResponse {
+    return { cleared: isSet(object.cleared) ? globalThis.Number(object.cleared) : 0 };
+  },
+
+  toJSON(message: ClearChangesResponse): unknown {
+    const obj: any = {};
+    if (message.cleared !== 0) {
+      obj.cleared = Math.round(message.cleared);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClearChangesResponse>): ClearChangesResponse {
+    return ClearChangesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClearChangesResponse>): ClearChangesResponse {
+    const message = createBaseClearChangesResponse();
+    message.cleared = object.cleared ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetClusterStatusRequest(): GetClusterStatusRequest {
+  return {};
+}
+
+export const GetClusterStatusRequest: MessageFns<GetClusterStatusRequest> = {
+  encode(_: GetClusterStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetClusterStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetClusterStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetClusterStatusRequest {
+    return {};
+  },
+
+  toJSON(_: GetClusterStatusRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetClusterStatusRequest>): GetClusterStatusRequest {
+    return GetClusterStatusRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetClusterStatusRequest>): GetClusterStatusRequest {
+    const message = createBaseGetClusterStatusRequest();
+    return message;
+  },
+};
+
+function createBaseAppliedRing(): AppliedRing {
+  return { node: "", term: 0n, version: 0n };
+}
+
+export const AppliedRing: MessageFns<AppliedRing> = {
+  encode(message: AppliedRing, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.term !== 0n) {
+      if (BigInt.asUintN(64, message.term) !== message.term) {
+        throw new globalThis.Error("value provided for field message.term of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.term);
+    }
+    if (message.version !== 0n) {
+      if (BigInt.asUintN(64, message.version) !== message.version) {
+        throw new globalThis.Error("value provided for field message.version of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppliedRing {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppliedRing();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.term = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.version = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppliedRing {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      term: isSet(object.term) ? BigInt(object.term) : 0n,
+      version: isSet(object.version) ? BigInt(object.version) : 0n,
+    };
+  },
+
+  toJSON(message: AppliedRing): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.term !== 0n) {
+      obj.term = message.term.toString();
+    }
+    if (message.version !== 0n) {
+      obj.version = message.version.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppliedRing>): AppliedRing {
+    return AppliedRing.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppliedRing>): AppliedRing {
+    const message = createBaseAppliedRing();
+    message.node = object.node ?? "";
+    message.term = (object.term !== undefined && object.term !== null) ? BigInt(object.term) : 0n;
+    message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
+    return message;
+  },
+};
+
+function createBaseClusterStatus(): ClusterStatus {
+  return { ring: undefined, staged: [], applied: [], node: "" };
+}
+
+export const ClusterStatus: MessageFns<ClusterStatus> = {
+  encode(message: ClusterStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ring !== undefined) {
+      Ring.encode(message.ring, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.staged) {
+      Change.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.applied) {
+      AppliedRing.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.node !== "") {
+      writer.uint32(34).string(message.node);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ring = Ring.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.staged.push(Change.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.applied.push(AppliedRing.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterStatus {
+    return {
+      ring: isSet(object.ring) ? Ring.fromJSON(object.ring) : undefined,
+      staged: globalThis.Array.isArray(object?.staged) ? object.staged.map((e: any) => Change.fromJSON(e)) : [],
+      applied: globalThis.Array.isArray(object?.applied) ? object.applied.map((e: any) => AppliedRing.fromJSON(e)) : [],
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+    };
+  },
+
+  toJSON(message: ClusterStatus): unknown {
+    const obj: any = {};
+    if (message.ring !== undefined) {
+      obj.ring = Ring.toJSON(message.ring);
+    }
+    if (message.staged?.length) {
+      obj.staged = message.staged.map((e) => Change.toJSON(e));
+    }
+    if (message.applied?.length) {
+      obj.applied = message.applied.map((e) => AppliedRing.toJSON(e));
+    }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterStatus>): ClusterStatus {
+    return ClusterStatus.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterStatus>): ClusterStatus {
+    const message = createBaseClusterStatus();
+    message.ring = (object.ring !== undefined && object.ring !== null) ? Ring.fromPartial(object.ring) : undefined;
+    message.staged = object.staged?.map((e) => Change.fromPartial(e)) || [];
+    message.applied = object.applied?.map((e) => AppliedRing.fromPartial(e)) || [];
+    message.node = object.node ?? "";
+    return message;
+  },
+};
+
+function createBaseListTransfersRequest(): ListTransfersRequest {
+  return {};
+}
+
+export const ListTransfersRequest: MessageFns<ListTransfersRequest> = {
+  encode(_: ListTransfersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTransfersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTransfersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListTransfersRequest {
+    return {};
+  },
+
+  toJSON(_: ListTransfersRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTransfersRequest>): ListTransfersRequest {
+    return ListTransfersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListTransfersRequest>): ListTransfersRequest {
+    const message = createBaseListTransfersRequest();
+    return message;
+  },
+};
+
+function createBaseTransferProgress(): TransferProgress {
+  return {
+    partition: 0,
+    from: "",
+    to: "",
+    state: "",
+    objectsDone: 0n,
+    objectsTotal: 0n,
+    bytesDone: 0n,
+    bytesTotal: 0n,
+    objectsPerSecond: 0,
+    bytesPerSecond: 0,
+    lastProgressMs: 0n,
+    stalled: "",
+    pages: 0n,
+  };
+}
+
+export const TransferProgress: MessageFns<TransferProgress> = {
+  encode(message: TransferProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partition !== 0) {
+      writer.uint32(8).uint32(message.partition);
+    }
+    if (message.from !== "") {
+      writer.uint32(18).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(26).string(message.to);
+    }
+    if (message.state !== "") {
+      writer.uint32(34).string(message.state);
+    }
+    if (message.objectsDone !== 0n) {
+      if (BigInt.asUintN(64, message.objectsDone) !== message.objectsDone) {
+        throw new globalThis.Error("value provided for field message.objectsDone of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.objectsDone);
+    }
+    if (message.objectsTotal !== 0n) {
+      if (BigInt.asUintN(64, message.objectsTotal) !== message.objectsTotal) {
+        throw new globalThis.Error("value provided for field message.objectsTotal of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.objectsTotal);
+    }
+    if (message.bytesDone !== 0n) {
+      if (BigInt.asUintN(64, message.bytesDone) !== message.bytesDone) {
+        throw new globalThis.Error("value provided for field message.bytesDone of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.bytesDone);
+    }
+    if (message.bytesTotal !== 0n) {
+      if (BigInt.asUintN(64, message.bytesTotal) !== message.bytesTotal) {
+        throw new globalThis.Error("value provided for field message.bytesTotal of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.bytesTotal);
+    }
+    if (message.objectsPerSecond !== 0) {
+      writer.uint32(73).double(message.objectsPerSecond);
+    }
+    if (message.bytesPerSecond !== 0) {
+      writer.uint32(81).double(message.bytesPerSecond);
+    }
+    if (message.lastProgressMs !== 0n) {
+      if (BigInt.asUintN(64, message.lastProgressMs) !== message.lastProgressMs) {
+        throw new globalThis.Error("value provided for field message.lastProgressMs of type uint64 too large");
+      }
+      writer.uint32(88).uint64(message.lastProgressMs);
+    }
+    if (message.stalled !== "") {
+      writer.uint32(98).string(message.stalled);
+    }
+    if (message.pages !== 0n) {
+      if (BigInt.asUintN(64, message.pages) !== message.pages) {
+        throw new globalThis.Error("value provided for field message.pages of type uint64 too large");
+      }
+      writer.uint32(104).uint64(message.pages);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.objectsDone = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.objectsTotal = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.bytesDone = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.bytesTotal = reader.uint64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.objectsPerSecond = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.bytesPerSecond = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.lastProgressMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.stalled = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.pages = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferProgress {
+    return {
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      objectsDone: isSet(object.objectsDone)
+        ? BigInt(object.objectsDone)
+        : isSet(object.objects_done)
+        ? BigInt(object.objects_done)
+        : 0n,
+      objectsTotal: isSet(object.objectsTotal)
+        ? BigInt(object.objectsTotal)
+        : isSet(object.objects_total)
+        ? BigInt(object.objects_total)
+        : 0n,
+      bytesDone: isSet(object.bytesDone)
+        ? BigInt(object.bytesDone)
+        : isSet(object.bytes_done)
+        ? BigInt(object.bytes_done)
+        : 0n,
+      bytesTotal: isSet(object.bytesTotal)
+        ? BigInt(object.bytesTotal)
+        : isSet(object.bytes_total)
+        ? BigInt(object.bytes_total)
+        : 0n,
+      objectsPerSecond: isSet(object.objectsPerSecond)
+        ? globalThis.Number(object.objectsPerSecond)
+        : isSet(object.objects_per_second)
+        ? globalThis.Number(object.objects_per_second)
+        : 0,
+      bytesPerSecond: isSet(object.bytesPerSecond)
+        ? globalThis.Number(object.bytesPerSecond)
+        : isSet(object.bytes_per_second)
+        ? globalThis.Number(object.bytes_per_second)
+        : 0,
+      lastProgressMs: isSet(object.lastProgressMs)
+        ? BigInt(object.lastProgressMs)
+        : isSet(object.last_progress_ms)
+        ? BigInt(object.last_progress_ms)
+        : 0n,
+      stalled: isSet(object.stalled) ? globalThis.String(object.stalled) : "",
+      pages: isSet(object.pages) ? BigInt(object.pages) : 0n,
+    };
+  },
+
+  toJSON(message: TransferProgress): unknown {
+    const obj: any = {};
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.objectsDone !== 0n) {
+      obj.objectsDone = message.objectsDone.toString();
+    }
+    if (message.objectsTotal !== 0n) {
+      obj.objectsTotal = message.objectsTotal.toString();
+    }
+    if (message.bytesDone !== 0n) {
+      obj.bytesDone = message.bytesDone.toString();
+    }
+    if (message.bytesTotal !== 0n) {
+      obj.bytesTotal = message.bytesTotal.toString();
+    }
+    if (message.objectsPerSecond !== 0) {
+      obj.objectsPerSecond = floatToJson(message.objectsPerSecond);
+    }
+    if (message.bytesPerSecond !== 0) {
+      obj.bytesPerSecond = floatToJson(message.bytesPerSecond);
+    }
+    if (message.lastProgressMs !== 0n) {
+      obj.lastProgressMs = message.lastProgressMs.toString();
+    }
+    if (message.stalled !== "") {
+      obj.stalled = message.stalled;
+    }
+    if (message.pages !== 0n) {
+      obj.pages = message.pages.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferProgress>): TransferProgress {
+    return TransferProgress.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferProgress>): TransferProgress {
+    const message = createBaseTransferProgress();
+    message.partition = object.partition ?? 0;
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    message.state = object.state ?? "";
+    message.objectsDone = (object.objectsDone !== undefined && object.objectsDone !== null)
+      ? BigInt(object.objectsDone)
+      : 0n;
+    message.objectsTotal = (object.objectsTotal !== undefined && object.objectsTotal !== null)
+      ? BigInt(object.objectsTotal)
+      : 0n;
+    message.bytesDone = (object.bytesDone !== undefined && object.bytesDone !== null) ? BigInt(object.bytesDone) : 0n;
+    message.bytesTotal = (object.bytesTotal !== undefined && object.bytesTotal !== null)
+      ? BigInt(object.bytesTotal)
+      : 0n;
+    message.objectsPerSecond = object.objectsPerSecond ?? 0;
+    message.bytesPerSecond = object.bytesPerSecond ?? 0;
+    message.lastProgressMs = (object.lastProgressMs !== undefined && object.lastProgressMs !== null)
+      ? BigInt(object.lastProgressMs)
+      : 0n;
+    message.stalled = object.stalled ?? "";
+    message.pages = (object.pages !== undefined && object.pages !== null) ? BigInt(object.pages) : 0n;
+    return message;
+  },
+};
+
+function createBaseListTransfersResponse(): ListTransfersResponse {
+  return { transfers: [], limits: undefined, node: "" };
+}
+
+export const ListTransfersResponse: MessageFns<ListTransfersResponse> = {
+  encode(message: ListTransfersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.transfers) {
+      TransferProgress.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.limits !== undefined) {
+      TransferLimits.encode(message.limits, writer.uint32(18).fork()).join();
+    }
+    if (message.node !== "") {
+      writer.uint32(26).string(message.node);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTransfersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTransfersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transfers.push(TransferProgress.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.limits = TransferLimits.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTransfersResponse {
+    return {
+      transfers: globalThis.Array.isArray(object?.transfers)
+        ? object.transfers.map((e: any) => TransferProgress.fromJSON(e))
+        : [],
+      limits: isSet(object.limits) ? TransferLimits.fromJSON(object.limits) : undefined,
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+    };
+  },
+
+  toJSON(message: ListTransfersResponse): unknown {
+    const obj: any = {};
+    if (message.transfers?.length) {
+      obj.transfers = message.transfers.map((e) => TransferProgress.toJSON(e));
+    }
+    if (message.limits !== undefined) {
+      obj.limits = TransferLimits.toJSON(message.limits);
+    }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTransfersResponse>): ListTransfersResponse {
+    return ListTransfersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListTransfersResponse>): ListTransfersResponse {
+    const message = createBaseListTransfersResponse();
+    message.transfers = object.transfers?.map((e) => TransferProgress.fromPartial(e)) || [];
+    message.limits = (object.limits !== undefined && object.limits !== null)
+      ? TransferLimits.fromPartial(object.limits)
+      : undefined;
+    message.node = object.node ?? "";
+    return message;
+  },
+};
+
+function createBaseTransferLimits(): TransferLimits {
+  return { concurrency: 0, objectsPerSecond: 0n, bytesPerSecond: 0n };
+}
+
+export const TransferLimits: MessageFns<TransferLimits> = {
+  encode(message: TransferLimits, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.concurrency !== 0) {
+      writer.uint32(8).uint32(message.concurrency);
+    }
+    if (message.objectsPerSecond !== 0n) {
+      if (BigInt.asUintN(64, message.objectsPerSecond) !== message.objectsPerSecond) {
+        throw new globalThis.Error("value provided for field message.objectsPerSecond of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.objectsPerSecond);
+    }
+    if (message.bytesPerSecond !== 0n) {
+      if (BigInt.asUintN(64, message.bytesPerSecond) !== message.bytesPerSecond) {
+        throw new globalThis.Error("value provided for field message.bytesPerSecond of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.bytesPerSecond);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferLimits {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferLimits();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.concurrency = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.objectsPerSecond = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bytesPerSecond = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferLimits {
+    return {
+      concurrency: isSet(object.concurrency) ? globalThis.Number(object.concurrency) : 0,
+      objectsPerSecond: isSet(object.objectsPerSecond)
+        ? BigInt(object.objectsPerSecond)
+        : isSet(object.objects_per_second)
+        ? BigInt(object.objects_per_second)
+        : 0n,
+      bytesPerSecond: isSet(object.bytesPerSecond)
+        ? BigInt(object.bytesPerSecond)
+        : isSet(object.bytes_per_second)
+        ? BigInt(object.bytes_per_second)
+        : 0n,
+    };
+  },
+
+  toJSON(message: TransferLimits): unknown {
+    const obj: any = {};
+    if (message.concurrency !== 0) {
+      obj.concurrency = Math.round(message.concurrency);
+    }
+    if (message.objectsPerSecond !== 0n) {
+      obj.objectsPerSecond = message.objectsPerSecond.toString();
+    }
+    if (message.bytesPerSecond !== 0n) {
+      obj.bytesPerSecond = message.bytesPerSecond.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferLimits>): TransferLimits {
+    return TransferLimits.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferLimits>): TransferLimits {
+    const message = createBaseTransferLimits();
+    message.concurrency = object.concurrency ?? 0;
+    message.objectsPerSecond = (object.objectsPerSecond !== undefined && object.objectsPerSecond !== null)
+      ? BigInt(object.objectsPerSecond)
+      : 0n;
+    message.bytesPerSecond = (object.bytesPerSecond !== undefined && object.bytesPerSecond !== null)
+      ? BigInt(object.bytesPerSecond)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseSetTransferLimitsRequest(): SetTransferLimitsRequest {
+  return { concurrency: undefined, objectsPerSecond: undefined, bytesPerSecond: undefined };
+}
+
+export const SetTransferLimitsRequest: MessageFns<SetTransferLimitsRequest> = {
+  encode(message: SetTransferLimitsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.concurrency !== undefined) {
+      writer.uint32(8).uint32(message.concurrency);
+    }
+    if (message.objectsPerSecond !== undefined) {
+      if (BigInt.asUintN(64, message.objectsPerSecond) !== message.objectsPerSecond) {
+        throw new globalThis.Error("value provided for field message.objectsPerSecond of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.objectsPerSecond);
+    }
+    if (message.bytesPerSecond !== undefined) {
+      if (BigInt.asUintN(64, message.bytesPerSecond) !== message.bytesPerSecond) {
+        throw new globalThis.Error("value provided for field message.bytesPerSecond of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.bytesPerSecond);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetTransferLimitsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetTransferLimitsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.concurrency = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.objectsPerSecond = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bytesPerSecond = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetTransferLimitsRequest {
+    return {
+      concurrency: isSet(object.concurrency) ? globalThis.Number(object.concurrency) : undefined,
+      objectsPerSecond: isSet(object.objectsPerSecond)
+        ? BigInt(object.objectsPerSecond)
+        : isSet(object.objects_per_second)
+        ? BigInt(object.objects_per_second)
+        : undefined,
+      bytesPerSecond: isSet(object.bytesPerSecond)
+        ? BigInt(object.bytesPerSecond)
+        : isSet(object.bytes_per_second)
+        ? BigInt(object.bytes_per_second)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SetTransferLimitsRequest): unknown {
+    const obj: any = {};
+    if (message.concurrency !== undefined) {
+      obj.concurrency = Math.round(message.concurrency);
+    }
+    if (message.objectsPerSecond !== undefined) {
+      obj.objectsPerSecond = message.objectsPerSecond.toString();
+    }
+    if (message.bytesPerSecond !== undefined) {
+      obj.bytesPerSecond = message.bytesPerSecond.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetTransferLimitsRequest>): SetTransferLimitsRequest {
+    return SetTransferLimitsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetTransferLimitsRequest>): SetTransferLimitsRequest {
+    const message = createBaseSetTransferLimitsRequest();
+    message.concurrency = object.concurrency ?? undefined;
+    message.objectsPerSecond = (object.objectsPerSecond !== undefined && object.objectsPerSecond !== null)
+      ? BigInt(object.objectsPerSecond)
+      : undefined;
+    message.bytesPerSecond = (object.bytesPerSecond !== undefined && object.bytesPerSecond !== null)
+      ? BigInt(object.bytesPerSecond)
+      : undefined;
+    return message;
+  },
+};
+
 export type ClusterService = typeof ClusterService;
 export const ClusterService = {
   /** GetRing returns the partition ring: every partition's owner node. */
@@ -1564,6 +4378,90 @@ export const ClusterService = {
     responseSerialize: (value: NodeStats): Buffer => Buffer.from(NodeStats.encode(value).finish()),
     responseDeserialize: (value: Buffer): NodeStats => NodeStats.decode(value),
   },
+  /**
+   * StageChange stages one membership change (join, leave, remove, replace) at the claimant; the
+   * ring does not change until CommitPlan. Other nodes answer FAILED_PRECONDITION naming the
+   * claimant.
+   */
+  stageChange: {
+    path: "/ringstore.v1.Cluster/StageChange" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StageChangeRequest): Buffer => Buffer.from(StageChangeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StageChangeRequest => StageChangeRequest.decode(value),
+    responseSerialize: (value: StageChangeResponse): Buffer => Buffer.from(StageChangeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StageChangeResponse => StageChangeResponse.decode(value),
+  },
+  /** PlanChanges returns the transition the staged changes make (claimant only). */
+  planChanges: {
+    path: "/ringstore.v1.Cluster/PlanChanges" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PlanChangesRequest): Buffer => Buffer.from(PlanChangesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PlanChangesRequest => PlanChangesRequest.decode(value),
+    responseSerialize: (value: Plan): Buffer => Buffer.from(Plan.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Plan => Plan.decode(value),
+  },
+  /**
+   * CommitPlan applies the last plan; refused without one, or when the ring or the staged changes
+   * moved on since it was made (claimant only).
+   */
+  commitPlan: {
+    path: "/ringstore.v1.Cluster/CommitPlan" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CommitPlanRequest): Buffer => Buffer.from(CommitPlanRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CommitPlanRequest => CommitPlanRequest.decode(value),
+    responseSerialize: (value: CommitPlanResponse): Buffer => Buffer.from(CommitPlanResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CommitPlanResponse => CommitPlanResponse.decode(value),
+  },
+  /** ClearChanges drops the staged changes and the last plan (claimant only). */
+  clearChanges: {
+    path: "/ringstore.v1.Cluster/ClearChanges" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ClearChangesRequest): Buffer => Buffer.from(ClearChangesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClearChangesRequest => ClearChangesRequest.decode(value),
+    responseSerialize: (value: ClearChangesResponse): Buffer =>
+      Buffer.from(ClearChangesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClearChangesResponse => ClearChangesResponse.decode(value),
+  },
+  /**
+   * GetClusterStatus returns the ring this node holds, the staged changes (at the claimant) and
+   * the ring version each member is known to have applied.
+   */
+  getClusterStatus: {
+    path: "/ringstore.v1.Cluster/GetClusterStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetClusterStatusRequest): Buffer =>
+      Buffer.from(GetClusterStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetClusterStatusRequest => GetClusterStatusRequest.decode(value),
+    responseSerialize: (value: ClusterStatus): Buffer => Buffer.from(ClusterStatus.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClusterStatus => ClusterStatus.decode(value),
+  },
+  /** ListTransfers returns the progress of the transfers this node receives. */
+  listTransfers: {
+    path: "/ringstore.v1.Cluster/ListTransfers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListTransfersRequest): Buffer => Buffer.from(ListTransfersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListTransfersRequest => ListTransfersRequest.decode(value),
+    responseSerialize: (value: ListTransfersResponse): Buffer =>
+      Buffer.from(ListTransfersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListTransfersResponse => ListTransfersResponse.decode(value),
+  },
+  /** SetTransferLimits changes this node's transfer throttles at run time (unset fields stay). */
+  setTransferLimits: {
+    path: "/ringstore.v1.Cluster/SetTransferLimits" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetTransferLimitsRequest): Buffer =>
+      Buffer.from(SetTransferLimitsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetTransferLimitsRequest => SetTransferLimitsRequest.decode(value),
+    responseSerialize: (value: TransferLimits): Buffer => Buffer.from(TransferLimits.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TransferLimits => TransferLimits.decode(value),
+  },
 } as const;
 
 export interface ClusterServer extends UntypedServiceImplementation {
@@ -1580,6 +4478,30 @@ export interface ClusterServer extends UntypedServiceImplementation {
   triggerAntiEntropy: handleUnaryCall<TriggerAntiEntropyRequest, TriggerAntiEntropyResponse>;
   /** GetNodeStats returns request counters of the answering node. */
   getNodeStats: handleUnaryCall<GetNodeStatsRequest, NodeStats>;
+  /**
+   * StageChange stages one membership change (join, leave, remove, replace) at the claimant; the
+   * ring does not change until CommitPlan. Other nodes answer FAILED_PRECONDITION naming the
+   * claimant.
+   */
+  stageChange: handleUnaryCall<StageChangeRequest, StageChangeResponse>;
+  /** PlanChanges returns the transition the staged changes make (claimant only). */
+  planChanges: handleUnaryCall<PlanChangesRequest, Plan>;
+  /**
+   * CommitPlan applies the last plan; refused without one, or when the ring or the staged changes
+   * moved on since it was made (claimant only).
+   */
+  commitPlan: handleUnaryCall<CommitPlanRequest, CommitPlanResponse>;
+  /** ClearChanges drops the staged changes and the last plan (claimant only). */
+  clearChanges: handleUnaryCall<ClearChangesRequest, ClearChangesResponse>;
+  /**
+   * GetClusterStatus returns the ring this node holds, the staged changes (at the claimant) and
+   * the ring version each member is known to have applied.
+   */
+  getClusterStatus: handleUnaryCall<GetClusterStatusRequest, ClusterStatus>;
+  /** ListTransfers returns the progress of the transfers this node receives. */
+  listTransfers: handleUnaryCall<ListTransfersRequest, ListTransfersResponse>;
+  /** SetTransferLimits changes this node's transfer throttles at run time (unset fields stay). */
+  setTransferLimits: handleUnaryCall<SetTransferLimitsRequest, TransferLimits>;
 }
 
 export interface ClusterClient extends Client {
@@ -1662,6 +4584,128 @@ export interface ClusterClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: NodeStats) => void,
+  ): ClientUnaryCall;
+  /**
+   * StageChange stages one membership change (join, leave, remove, replace) at the claimant; the
+   * ring does not change until CommitPlan. Other nodes answer FAILED_PRECONDITION naming the
+   * claimant.
+   */
+  stageChange(
+    request: StageChangeRequest,
+    callback: (error: ServiceError | null, response: StageChangeResponse) => void,
+  ): ClientUnaryCall;
+  stageChange(
+    request: StageChangeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StageChangeResponse) => void,
+  ): ClientUnaryCall;
+  stageChange(
+    request: StageChangeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StageChangeResponse) => void,
+  ): ClientUnaryCall;
+  /** PlanChanges returns the transition the staged changes make (claimant only). */
+  planChanges(
+    request: PlanChangesRequest,
+    callback: (error: ServiceError | null, response: Plan) => void,
+  ): ClientUnaryCall;
+  planChanges(
+    request: PlanChangesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Plan) => void,
+  ): ClientUnaryCall;
+  planChanges(
+    request: PlanChangesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Plan) => void,
+  ): ClientUnaryCall;
+  /**
+   * CommitPlan applies the last plan; refused without one, or when the ring or the staged changes
+   * moved on since it was made (claimant only).
+   */
+  commitPlan(
+    request: CommitPlanRequest,
+    callback: (error: ServiceError | null, response: CommitPlanResponse) => void,
+  ): ClientUnaryCall;
+  commitPlan(
+    request: CommitPlanRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CommitPlanResponse) => void,
+  ): ClientUnaryCall;
+  commitPlan(
+    request: CommitPlanRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CommitPlanResponse) => void,
+  ): ClientUnaryCall;
+  /** ClearChanges drops the staged changes and the last plan (claimant only). */
+  clearChanges(
+    request: ClearChangesRequest,
+    callback: (error: ServiceError | null, response: ClearChangesResponse) => void,
+  ): ClientUnaryCall;
+  clearChanges(
+    request: ClearChangesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClearChangesResponse) => void,
+  ): ClientUnaryCall;
+  clearChanges(
+    request: ClearChangesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClearChangesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetClusterStatus returns the ring this node holds, the staged changes (at the claimant) and
+   * the ring version each member is known to have applied.
+   */
+  getClusterStatus(
+    request: GetClusterStatusRequest,
+    callback: (error: ServiceError | null, response: ClusterStatus) => void,
+  ): ClientUnaryCall;
+  getClusterStatus(
+    request: GetClusterStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClusterStatus) => void,
+  ): ClientUnaryCall;
+  getClusterStatus(
+    request: GetClusterStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClusterStatus) => void,
+  ): ClientUnaryCall;
+  /** ListTransfers returns the progress of the transfers this node receives. */
+  listTransfers(
+    request: ListTransfersRequest,
+    callback: (error: ServiceError | null, response: ListTransfersResponse) => void,
+  ): ClientUnaryCall;
+  listTransfers(
+    request: ListTransfersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListTransfersResponse) => void,
+  ): ClientUnaryCall;
+  listTransfers(
+    request: ListTransfersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListTransfersResponse) => void,
+  ): ClientUnaryCall;
+  /** SetTransferLimits changes this node's transfer throttles at run time (unset fields stay). */
+  setTransferLimits(
+    request: SetTransferLimitsRequest,
+    callback: (error: ServiceError | null, response: TransferLimits) => void,
+  ): ClientUnaryCall;
+  setTransferLimits(
+    request: SetTransferLimitsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TransferLimits) => void,
+  ): ClientUnaryCall;
+  setTransferLimits(
+    request: SetTransferLimitsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TransferLimits) => void,
   ): ClientUnaryCall;
 }
 

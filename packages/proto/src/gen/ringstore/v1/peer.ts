@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Ring } from "./cluster.js";
+import { Node, Ring, Transfer } from "./cluster.js";
 import { DeleteRequest, DeleteResponse, Failure, GetRequest, GetResponse, PutRequest, PutResponse } from "./kv.js";
 
 export const protobufPackage = "ringstore.v1";
@@ -51,6 +51,10 @@ export interface LinkMessage {
     | { $case: "handoffReply"; value: HandoffResponse }
     | { $case: "reap"; value: ReapRequest }
     | { $case: "reapReply"; value: ReapResponse }
+    | { $case: "transferPage"; value: TransferPageRequest }
+    | { $case: "transferPageReply"; value: TransferPageResponse }
+    | { $case: "transferReport"; value: TransferReport }
+    | { $case: "transferReportReply"; value: TransferReportResponse }
     | { $case: "error"; value: ErrorReply }
     | undefined;
 }
@@ -63,6 +67,12 @@ export interface ReplicateRequest {
   object: Buffer;
   /** Set when the receiver is a fallback: the replica the object is meant for (a hint). */
   hintFor: string;
+  /**
+   * The coordinator's ring version: a replica whose ring changed the partition's replica set after
+   * it answers "ring stale" (ErrorReply.ring_stale). 0: not checked (hint delivery, repair).
+   */
+  ringTerm: bigint;
+  ringVersion: bigint;
 }
 
 export interface ReplicateResponse {
@@ -71,6 +81,9 @@ export interface ReplicateResponse {
 export interface ReadReplicaRequest {
   partition: number;
   key: Buffer;
+  /** As in ReplicateRequest. */
+  ringTerm: bigint;
+  ringVersion: bigint;
 }
 
 export interface ReadReplicaResponse {
@@ -105,7 +118,16 @@ export interface ErrorReply {
   code: number;
   message: string;
   /** What the failed request may have changed (forwarded writes: whether to try the next replica). */
-  failure: Failure | undefined;
+  failure:
+    | Failure
+    | undefined;
+  /**
+   * The request's ring version is older than the replica's last change of the partition: the
+   * sender should apply the replica's ring (term, version below, or newer) and retry.
+   */
+  ringStale: boolean;
+  ringTerm: bigint;
+  ringVersion: bigint;
 }
 
 export interface MemberState {
@@ -116,6 +138,9 @@ export interface MemberState {
   generation: bigint;
   heartbeat: bigint;
   status: string;
+  /** The ring version the member has applied: a member behind pulls the document (FetchRing). */
+  ringTerm: bigint;
+  ringVersion: bigint;
 }
 
 export interface GossipRequest {
@@ -151,6 +176,91 @@ export interface KeyDigest {
 
 export interface SegmentKeysResponse {
   entries: KeyDigest[];
+}
+
+export interface FetchRingRequest {
+}
+
+export interface PushRingRequest {
+  document: RingDocument | undefined;
+}
+
+export interface PushRingResponse {
+  /** The version the receiver holds after the push (the pushed one, or a newer one it had). */
+  term: bigint;
+  version: bigint;
+}
+
+/** A ring as @ringstore/ring claims it: slot p is owned by members[owners[p]]. */
+export interface RingSlots {
+  members: string[];
+  owners: number[];
+}
+
+/** The cluster's shape, written only by the claimant (MEMBERSHIP.md section 2). */
+export interface RingDocument {
+  clusterId: string;
+  term: bigint;
+  version: bigint;
+  claimant: string;
+  replicas: number;
+  partitionCount: number;
+  /** Every node ever admitted, sorted by id; left and removed ones stay. */
+  nodes: Node[];
+  /** The read ring. */
+  ring:
+    | RingSlots
+    | undefined;
+  /** The ring being moved to; unset when idle. */
+  next: RingSlots | undefined;
+  transfers: Transfer[];
+  /** The version whose commit started the running transition (0: idle): names its transfers. */
+  transition: bigint;
+  /**
+   * The version at which the last transition completed (1 for a new cluster): partitions without
+   * a transfer last changed replica sets no later than this.
+   */
+  settledAt: bigint;
+}
+
+/** Asks a replica of the partition for the objects after after_key (empty: from the start). */
+export interface TransferPageRequest {
+  partition: number;
+  afterKey: Buffer;
+  objectsMax: number;
+  bytesMax: number;
+  /** The transition the transfer belongs to (RingDocument.transition). */
+  transition: bigint;
+}
+
+export interface TransferObject {
+  key: Buffer;
+  /** Encoded DVVSet, merged at the receiver with sync. */
+  object: Buffer;
+}
+
+export interface TransferPageResponse {
+  objects: TransferObject[];
+  /** No objects after the last one: the partition has been read to its end. */
+  done: boolean;
+  /** The source's count of the partition's keys (an estimate of the total to receive). */
+  estimatedObjects: bigint;
+}
+
+/**
+ * A receiver finished a step of a transfer (streaming or catch-up); the claimant advances the
+ * transfer once every receiver of the partition has reported. Repeats are harmless.
+ */
+export interface TransferReport {
+  transition: bigint;
+  partition: number;
+  /** The state the receiver finished: streaming or catch-up. */
+  finished: string;
+}
+
+export interface TransferReportResponse {
+  /** False when the report is stale (another transition, or the transfer already moved on). */
+  accepted: boolean;
 }
 
 function createBaseLinkFrame(): LinkFrame {
@@ -281,6 +391,18 @@ export const LinkMessage: MessageFns<LinkMessage> = {
         break;
       case "reapReply":
         ReapResponse.encode(message.body.value, writer.uint32(186).fork()).join();
+        break;
+      case "transferPage":
+        TransferPageRequest.encode(message.body.value, writer.uint32(194).fork()).join();
+        break;
+      case "transferPageReply":
+        TransferPageResponse.encode(message.body.value, writer.uint32(202).fork()).join();
+        break;
+      case "transferReport":
+        TransferReport.encode(message.body.value, writer.uint32(210).fork()).join();
+        break;
+      case "transferReportReply":
+        TransferReportResponse.encode(message.body.value, writer.uint32(218).fork()).join();
         break;
       case "error":
         ErrorReply.encode(message.body.value, writer.uint32(242).fork()).join();
@@ -430,6 +552,41 @@ export const LinkMessage: MessageFns<LinkMessage> = {
             message.body = { $case: "reapReply", value: ReapResponse.decode(reader, reader.uint32()) };
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.body = { $case: "transferPage", value: TransferPageRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.body = { $case: "transferPageReply", value: TransferPageResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.body = { $case: "transferReport", value: TransferReport.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 27: {
+            if (tag !== 218) {
+              break;
+            }
+
+            message.body = {
+              $case: "transferReportReply",
+              value: TransferReportResponse.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
           case 30: {
             if (tag !== 242) {
               break;
@@ -510,6 +667,22 @@ export const LinkMessage: MessageFns<LinkMessage> = {
         ? { $case: "reapReply", value: ReapResponse.fromJSON(object.reapReply) }
         : isSet(object.reap_reply)
         ? { $case: "reapReply", value: ReapResponse.fromJSON(object.reap_reply) }
+        : isSet(object.transferPage)
+        ? { $case: "transferPage", value: TransferPageRequest.fromJSON(object.transferPage) }
+        : isSet(object.transfer_page)
+        ? { $case: "transferPage", value: TransferPageRequest.fromJSON(object.transfer_page) }
+        : isSet(object.transferPageReply)
+        ? { $case: "transferPageReply", value: TransferPageResponse.fromJSON(object.transferPageReply) }
+        : isSet(object.transfer_page_reply)
+        ? { $case: "transferPageReply", value: TransferPageResponse.fromJSON(object.transfer_page_reply) }
+        : isSet(object.transferReport)
+        ? { $case: "transferReport", value: TransferReport.fromJSON(object.transferReport) }
+        : isSet(object.transfer_report)
+        ? { $case: "transferReport", value: TransferReport.fromJSON(object.transfer_report) }
+        : isSet(object.transferReportReply)
+        ? { $case: "transferReportReply", value: TransferReportResponse.fromJSON(object.transferReportReply) }
+        : isSet(object.transfer_report_reply)
+        ? { $case: "transferReportReply", value: TransferReportResponse.fromJSON(object.transfer_report_reply) }
         : isSet(object.error)
         ? { $case: "error", value: ErrorReply.fromJSON(object.error) }
         : undefined,
@@ -552,6 +725,14 @@ export const LinkMessage: MessageFns<LinkMessage> = {
       obj.reap = ReapRequest.toJSON(message.body.value);
     } else if (message.body?.$case === "reapReply") {
       obj.reapReply = ReapResponse.toJSON(message.body.value);
+    } else if (message.body?.$case === "transferPage") {
+      obj.transferPage = TransferPageRequest.toJSON(message.body.value);
+    } else if (message.body?.$case === "transferPageReply") {
+      obj.transferPageReply = TransferPageResponse.toJSON(message.body.value);
+    } else if (message.body?.$case === "transferReport") {
+      obj.transferReport = TransferReport.toJSON(message.body.value);
+    } else if (message.body?.$case === "transferReportReply") {
+      obj.transferReportReply = TransferReportResponse.toJSON(message.body.value);
     } else if (message.body?.$case === "error") {
       obj.error = ErrorReply.toJSON(message.body.value);
     }
@@ -650,6 +831,30 @@ export const LinkMessage: MessageFns<LinkMessage> = {
         }
         break;
       }
+      case "transferPage": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "transferPage", value: TransferPageRequest.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "transferPageReply": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "transferPageReply", value: TransferPageResponse.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "transferReport": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "transferReport", value: TransferReport.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "transferReportReply": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "transferReportReply", value: TransferReportResponse.fromPartial(object.body.value) };
+        }
+        break;
+      }
       case "error": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "error", value: ErrorReply.fromPartial(object.body.value) };
@@ -662,7 +867,7 @@ export const LinkMessage: MessageFns<LinkMessage> = {
 };
 
 function createBaseReplicateRequest(): ReplicateRequest {
-  return { partition: 0, key: Buffer.alloc(0), object: Buffer.alloc(0), hintFor: "" };
+  return { partition: 0, key: Buffer.alloc(0), object: Buffer.alloc(0), hintFor: "", ringTerm: 0n, ringVersion: 0n };
 }
 
 export const ReplicateRequest: MessageFns<ReplicateRequest> = {
@@ -678,6 +883,18 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
     }
     if (message.hintFor !== "") {
       writer.uint32(34).string(message.hintFor);
+    }
+    if (message.ringTerm !== 0n) {
+      if (BigInt.asUintN(64, message.ringTerm) !== message.ringTerm) {
+        throw new globalThis.Error("value provided for field message.ringTerm of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.ringTerm);
+    }
+    if (message.ringVersion !== 0n) {
+      if (BigInt.asUintN(64, message.ringVersion) !== message.ringVersion) {
+        throw new globalThis.Error("value provided for field message.ringVersion of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.ringVersion);
     }
     return writer;
   },
@@ -727,6 +944,22 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
             message.hintFor = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ringTerm = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.ringVersion = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -749,6 +982,16 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
         : isSet(object.hint_for)
         ? globalThis.String(object.hint_for)
         : "",
+      ringTerm: isSet(object.ringTerm)
+        ? BigInt(object.ringTerm)
+        : isSet(object.ring_term)
+        ? BigInt(object.ring_term)
+        : 0n,
+      ringVersion: isSet(object.ringVersion)
+        ? BigInt(object.ringVersion)
+        : isSet(object.ring_version)
+        ? BigInt(object.ring_version)
+        : 0n,
     };
   },
 
@@ -766,6 +1009,12 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
     if (message.hintFor !== "") {
       obj.hintFor = message.hintFor;
     }
+    if (message.ringTerm !== 0n) {
+      obj.ringTerm = message.ringTerm.toString();
+    }
+    if (message.ringVersion !== 0n) {
+      obj.ringVersion = message.ringVersion.toString();
+    }
     return obj;
   },
 
@@ -778,6 +1027,10 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
     message.key = object.key ?? Buffer.alloc(0);
     message.object = object.object ?? Buffer.alloc(0);
     message.hintFor = object.hintFor ?? "";
+    message.ringTerm = (object.ringTerm !== undefined && object.ringTerm !== null) ? BigInt(object.ringTerm) : 0n;
+    message.ringVersion = (object.ringVersion !== undefined && object.ringVersion !== null)
+      ? BigInt(object.ringVersion)
+      : 0n;
     return message;
   },
 };
@@ -835,7 +1088,7 @@ export const ReplicateResponse: MessageFns<ReplicateResponse> = {
 };
 
 function createBaseReadReplicaRequest(): ReadReplicaRequest {
-  return { partition: 0, key: Buffer.alloc(0) };
+  return { partition: 0, key: Buffer.alloc(0), ringTerm: 0n, ringVersion: 0n };
 }
 
 export const ReadReplicaRequest: MessageFns<ReadReplicaRequest> = {
@@ -845,6 +1098,18 @@ export const ReadReplicaRequest: MessageFns<ReadReplicaRequest> = {
     }
     if (message.key.length !== 0) {
       writer.uint32(18).bytes(message.key);
+    }
+    if (message.ringTerm !== 0n) {
+      if (BigInt.asUintN(64, message.ringTerm) !== message.ringTerm) {
+        throw new globalThis.Error("value provided for field message.ringTerm of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.ringTerm);
+    }
+    if (message.ringVersion !== 0n) {
+      if (BigInt.asUintN(64, message.ringVersion) !== message.ringVersion) {
+        throw new globalThis.Error("value provided for field message.ringVersion of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.ringVersion);
     }
     return writer;
   },
@@ -878,6 +1143,22 @@ export const ReadReplicaRequest: MessageFns<ReadReplicaRequest> = {
             message.key = Buffer.from(reader.bytes());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ringTerm = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ringVersion = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -894,6 +1175,16 @@ export const ReadReplicaRequest: MessageFns<ReadReplicaRequest> = {
     return {
       partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
       key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      ringTerm: isSet(object.ringTerm)
+        ? BigInt(object.ringTerm)
+        : isSet(object.ring_term)
+        ? BigInt(object.ring_term)
+        : 0n,
+      ringVersion: isSet(object.ringVersion)
+        ? BigInt(object.ringVersion)
+        : isSet(object.ring_version)
+        ? BigInt(object.ring_version)
+        : 0n,
     };
   },
 
@@ -905,6 +1196,12 @@ export const ReadReplicaRequest: MessageFns<ReadReplicaRequest> = {
     if (message.key.length !== 0) {
       obj.key = base64FromBytes(message.key);
     }
+    if (message.ringTerm !== 0n) {
+      obj.ringTerm = message.ringTerm.toString();
+    }
+    if (message.ringVersion !== 0n) {
+      obj.ringVersion = message.ringVersion.toString();
+    }
     return obj;
   },
 
@@ -915,6 +1212,10 @@ export const ReadReplicaRequest: MessageFns<ReadReplicaRequest> = {
     const message = createBaseReadReplicaRequest();
     message.partition = object.partition ?? 0;
     message.key = object.key ?? Buffer.alloc(0);
+    message.ringTerm = (object.ringTerm !== undefined && object.ringTerm !== null) ? BigInt(object.ringTerm) : 0n;
+    message.ringVersion = (object.ringVersion !== undefined && object.ringVersion !== null)
+      ? BigInt(object.ringVersion)
+      : 0n;
     return message;
   },
 };
@@ -1327,7 +1628,7 @@ export const ReapResponse: MessageFns<ReapResponse> = {
 };
 
 function createBaseErrorReply(): ErrorReply {
-  return { code: 0, message: "", failure: undefined };
+  return { code: 0, message: "", failure: undefined, ringStale: false, ringTerm: 0n, ringVersion: 0n };
 }
 
 export const ErrorReply: MessageFns<ErrorReply> = {
@@ -1340,6 +1641,21 @@ export const ErrorReply: MessageFns<ErrorReply> = {
     }
     if (message.failure !== undefined) {
       Failure.encode(message.failure, writer.uint32(26).fork()).join();
+    }
+    if (message.ringStale !== false) {
+      writer.uint32(32).bool(message.ringStale);
+    }
+    if (message.ringTerm !== 0n) {
+      if (BigInt.asUintN(64, message.ringTerm) !== message.ringTerm) {
+        throw new globalThis.Error("value provided for field message.ringTerm of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.ringTerm);
+    }
+    if (message.ringVersion !== 0n) {
+      if (BigInt.asUintN(64, message.ringVersion) !== message.ringVersion) {
+        throw new globalThis.Error("value provided for field message.ringVersion of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.ringVersion);
     }
     return writer;
   },
@@ -1381,6 +1697,30 @@ export const ErrorReply: MessageFns<ErrorReply> = {
             message.failure = Failure.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ringStale = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ringTerm = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.ringVersion = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1398,6 +1738,21 @@ export const ErrorReply: MessageFns<ErrorReply> = {
       code: isSet(object.code) ? globalThis.Number(object.code) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
       failure: isSet(object.failure) ? Failure.fromJSON(object.failure) : undefined,
+      ringStale: isSet(object.ringStale)
+        ? globalThis.Boolean(object.ringStale)
+        : isSet(object.ring_stale)
+        ? globalThis.Boolean(object.ring_stale)
+        : false,
+      ringTerm: isSet(object.ringTerm)
+        ? BigInt(object.ringTerm)
+        : isSet(object.ring_term)
+        ? BigInt(object.ring_term)
+        : 0n,
+      ringVersion: isSet(object.ringVersion)
+        ? BigInt(object.ringVersion)
+        : isSet(object.ring_version)
+        ? BigInt(object.ring_version)
+        : 0n,
     };
   },
 
@@ -1412,6 +1767,15 @@ export const ErrorReply: MessageFns<ErrorReply> = {
     if (message.failure !== undefined) {
       obj.failure = Failure.toJSON(message.failure);
     }
+    if (message.ringStale !== false) {
+      obj.ringStale = message.ringStale;
+    }
+    if (message.ringTerm !== 0n) {
+      obj.ringTerm = message.ringTerm.toString();
+    }
+    if (message.ringVersion !== 0n) {
+      obj.ringVersion = message.ringVersion.toString();
+    }
     return obj;
   },
 
@@ -1425,12 +1789,17 @@ export const ErrorReply: MessageFns<ErrorReply> = {
     message.failure = (object.failure !== undefined && object.failure !== null)
       ? Failure.fromPartial(object.failure)
       : undefined;
+    message.ringStale = object.ringStale ?? false;
+    message.ringTerm = (object.ringTerm !== undefined && object.ringTerm !== null) ? BigInt(object.ringTerm) : 0n;
+    message.ringVersion = (object.ringVersion !== undefined && object.ringVersion !== null)
+      ? BigInt(object.ringVersion)
+      : 0n;
     return message;
   },
 };
 
 function createBaseMemberState(): MemberState {
-  return { id: "", address: "", zone: "", generation: 0n, heartbeat: 0n, status: "" };
+  return { id: "", address: "", zone: "", generation: 0n, heartbeat: 0n, status: "", ringTerm: 0n, ringVersion: 0n };
 }
 
 export const MemberState: MessageFns<MemberState> = {
@@ -1458,6 +1827,18 @@ export const MemberState: MessageFns<MemberState> = {
     }
     if (message.status !== "") {
       writer.uint32(50).string(message.status);
+    }
+    if (message.ringTerm !== 0n) {
+      if (BigInt.asUintN(64, message.ringTerm) !== message.ringTerm) {
+        throw new globalThis.Error("value provided for field message.ringTerm of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.ringTerm);
+    }
+    if (message.ringVersion !== 0n) {
+      if (BigInt.asUintN(64, message.ringVersion) !== message.ringVersion) {
+        throw new globalThis.Error("value provided for field message.ringVersion of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.ringVersion);
     }
     return writer;
   },
@@ -1523,6 +1904,22 @@ export const MemberState: MessageFns<MemberState> = {
             message.status = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.ringTerm = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.ringVersion = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1543,6 +1940,16 @@ export const MemberState: MessageFns<MemberState> = {
       generation: isSet(object.generation) ? BigInt(object.generation) : 0n,
       heartbeat: isSet(object.heartbeat) ? BigInt(object.heartbeat) : 0n,
       status: isSet(object.status) ? globalThis.String(object.status) : "",
+      ringTerm: isSet(object.ringTerm)
+        ? BigInt(object.ringTerm)
+        : isSet(object.ring_term)
+        ? BigInt(object.ring_term)
+        : 0n,
+      ringVersion: isSet(object.ringVersion)
+        ? BigInt(object.ringVersion)
+        : isSet(object.ring_version)
+        ? BigInt(object.ring_version)
+        : 0n,
     };
   },
 
@@ -1566,6 +1973,12 @@ export const MemberState: MessageFns<MemberState> = {
     if (message.status !== "") {
       obj.status = message.status;
     }
+    if (message.ringTerm !== 0n) {
+      obj.ringTerm = message.ringTerm.toString();
+    }
+    if (message.ringVersion !== 0n) {
+      obj.ringVersion = message.ringVersion.toString();
+    }
     return obj;
   },
 
@@ -1582,6 +1995,10 @@ export const MemberState: MessageFns<MemberState> = {
       : 0n;
     message.heartbeat = (object.heartbeat !== undefined && object.heartbeat !== null) ? BigInt(object.heartbeat) : 0n;
     message.status = object.status ?? "";
+    message.ringTerm = (object.ringTerm !== undefined && object.ringTerm !== null) ? BigInt(object.ringTerm) : 0n;
+    message.ringVersion = (object.ringVersion !== undefined && object.ringVersion !== null)
+      ? BigInt(object.ringVersion)
+      : 0n;
     return message;
   },
 };
@@ -2211,6 +2628,1123 @@ export const SegmentKeysResponse: MessageFns<SegmentKeysResponse> = {
   },
 };
 
+function createBaseFetchRingRequest(): FetchRingRequest {
+  return {};
+}
+
+export const FetchRingRequest: MessageFns<FetchRingRequest> = {
+  encode(_: FetchRingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FetchRingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFetchRingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): FetchRingRequest {
+    return {};
+  },
+
+  toJSON(_: FetchRingRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<FetchRingRequest>): FetchRingRequest {
+    return FetchRingRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<FetchRingRequest>): FetchRingRequest {
+    const message = createBaseFetchRingRequest();
+    return message;
+  },
+};
+
+function createBasePushRingRequest(): PushRingRequest {
+  return { document: undefined };
+}
+
+export const PushRingRequest: MessageFns<PushRingRequest> = {
+  encode(message: PushRingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.document !== undefined) {
+      RingDocument.encode(message.document, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PushRingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePushRingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.document = RingDocument.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PushRingRequest {
+    return { document: isSet(object.document) ? RingDocument.fromJSON(object.document) : undefined };
+  },
+
+  toJSON(message: PushRingRequest): unknown {
+    const obj: any = {};
+    if (message.document !== undefined) {
+      obj.document = RingDocument.toJSON(message.document);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PushRingRequest>): PushRingRequest {
+    return PushRingRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PushRingRequest>): PushRingRequest {
+    const message = createBasePushRingRequest();
+    message.document = (object.document !== undefined && object.document !== null)
+      ? RingDocument.fromPartial(object.document)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePushRingResponse(): PushRingResponse {
+  return { term: 0n, version: 0n };
+}
+
+export const PushRingResponse: MessageFns<PushRingResponse> = {
+  encode(message: PushRingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.term !== 0n) {
+      if (BigInt.asUintN(64, message.term) !== message.term) {
+        throw new globalThis.Error("value provided for field message.term of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.term);
+    }
+    if (message.version !== 0n) {
+      if (BigInt.asUintN(64, message.version) !== message.version) {
+        throw new globalThis.Error("value provided for field message.version of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PushRingResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePushRingResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.term = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PushRingResponse {
+    return {
+      term: isSet(object.term) ? BigInt(object.term) : 0n,
+      version: isSet(object.version) ? BigInt(object.version) : 0n,
+    };
+  },
+
+  toJSON(message: PushRingResponse): unknown {
+    const obj: any = {};
+    if (message.term !== 0n) {
+      obj.term = message.term.toString();
+    }
+    if (message.version !== 0n) {
+      obj.version = message.version.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PushRingResponse>): PushRingResponse {
+    return PushRingResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PushRingResponse>): PushRingResponse {
+    const message = createBasePushRingResponse();
+    message.term = (object.term !== undefined && object.term !== null) ? BigInt(object.term) : 0n;
+    message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
+    return message;
+  },
+};
+
+function createBaseRingSlots(): RingSlots {
+  return { members: [], owners: [] };
+}
+
+export const RingSlots: MessageFns<RingSlots> = {
+  encode(message: RingSlots, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.members) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.owners.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.owners) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RingSlots {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRingSlots();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.members.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.owners.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.owners.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RingSlots {
+    return {
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => globalThis.String(e)) : [],
+      owners: globalThis.Array.isArray(object?.owners) ? object.owners.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: RingSlots): unknown {
+    const obj: any = {};
+    if (message.members?.length) {
+      obj.members = message.members;
+    }
+    if (message.owners?.length) {
+      obj.owners = message.owners.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RingSlots>): RingSlots {
+    return RingSlots.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RingSlots>): RingSlots {
+    const message = createBaseRingSlots();
+    message.members = object.members?.map((e) => e) || [];
+    message.owners = object.owners?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseRingDocument(): RingDocument {
+  return {
+    clusterId: "",
+    term: 0n,
+    version: 0n,
+    claimant: "",
+    replicas: 0,
+    partitionCount: 0,
+    nodes: [],
+    ring: undefined,
+    next: undefined,
+    transfers: [],
+    transition: 0n,
+    settledAt: 0n,
+  };
+}
+
+export const RingDocument: MessageFns<RingDocument> = {
+  encode(message: RingDocument, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clusterId !== "") {
+      writer.uint32(10).string(message.clusterId);
+    }
+    if (message.term !== 0n) {
+      if (BigInt.asUintN(64, message.term) !== message.term) {
+        throw new globalThis.Error("value provided for field message.term of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.term);
+    }
+    if (message.version !== 0n) {
+      if (BigInt.asUintN(64, message.version) !== message.version) {
+        throw new globalThis.Error("value provided for field message.version of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.version);
+    }
+    if (message.claimant !== "") {
+      writer.uint32(34).string(message.claimant);
+    }
+    if (message.replicas !== 0) {
+      writer.uint32(40).uint32(message.replicas);
+    }
+    if (message.partitionCount !== 0) {
+      writer.uint32(48).uint32(message.partitionCount);
+    }
+    for (const v of message.nodes) {
+      Node.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.ring !== undefined) {
+      RingSlots.encode(message.ring, writer.uint32(66).fork()).join();
+    }
+    if (message.next !== undefined) {
+      RingSlots.encode(message.next, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.transfers) {
+      Transfer.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.transition !== 0n) {
+      if (BigInt.asUintN(64, message.transition) !== message.transition) {
+        throw new globalThis.Error("value provided for field message.transition of type uint64 too large");
+      }
+      writer.uint32(88).uint64(message.transition);
+    }
+    if (message.settledAt !== 0n) {
+      if (BigInt.asUintN(64, message.settledAt) !== message.settledAt) {
+        throw new globalThis.Error("value provided for field message.settledAt of type uint64 too large");
+      }
+      writer.uint32(96).uint64(message.settledAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RingDocument {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRingDocument();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.term = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.version = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.claimant = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.replicas = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.partitionCount = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.nodes.push(Node.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.ring = RingSlots.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.next = RingSlots.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.transfers.push(Transfer.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.transition = reader.uint64() as bigint;
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.settledAt = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RingDocument {
+    return {
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
+      term: isSet(object.term) ? BigInt(object.term) : 0n,
+      version: isSet(object.version) ? BigInt(object.version) : 0n,
+      claimant: isSet(object.claimant) ? globalThis.String(object.claimant) : "",
+      replicas: isSet(object.replicas) ? globalThis.Number(object.replicas) : 0,
+      partitionCount: isSet(object.partitionCount)
+        ? globalThis.Number(object.partitionCount)
+        : isSet(object.partition_count)
+        ? globalThis.Number(object.partition_count)
+        : 0,
+      nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => Node.fromJSON(e)) : [],
+      ring: isSet(object.ring) ? RingSlots.fromJSON(object.ring) : undefined,
+      next: isSet(object.next) ? RingSlots.fromJSON(object.next) : undefined,
+      transfers: globalThis.Array.isArray(object?.transfers)
+        ? object.transfers.map((e: any) => Transfer.fromJSON(e))
+        : [],
+      transition: isSet(object.transition) ? BigInt(object.transition) : 0n,
+      settledAt: isSet(object.settledAt)
+        ? BigInt(object.settledAt)
+        : isSet(object.settled_at)
+        ? BigInt(object.settled_at)
+        : 0n,
+    };
+  },
+
+  toJSON(message: RingDocument): unknown {
+    const obj: any = {};
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
+    if (message.term !== 0n) {
+      obj.term = message.term.toString();
+    }
+    if (message.version !== 0n) {
+      obj.version = message.version.toString();
+    }
+    if (message.claimant !== "") {
+      obj.claimant = message.claimant;
+    }
+    if (message.replicas !== 0) {
+      obj.replicas = Math.round(message.replicas);
+    }
+    if (message.partitionCount !== 0) {
+      obj.partitionCount = Math.round(message.partitionCount);
+    }
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes.map((e) => Node.toJSON(e));
+    }
+    if (message.ring !== undefined) {
+      obj.ring = RingSlots.toJSON(message.ring);
+    }
+    if (message.next !== undefined) {
+      obj.next = RingSlots.toJSON(message.next);
+    }
+    if (message.transfers?.length) {
+      obj.transfers = message.transfers.map((e) => Transfer.toJSON(e));
+    }
+    if (message.transition !== 0n) {
+      obj.transition = message.transition.toString();
+    }
+    if (message.settledAt !== 0n) {
+      obj.settledAt = message.settledAt.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RingDocument>): RingDocument {
+    return RingDocument.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RingDocument>): RingDocument {
+    const message = createBaseRingDocument();
+    message.clusterId = object.clusterId ?? "";
+    message.term = (object.term !== undefined && object.term !== null) ? BigInt(object.term) : 0n;
+    message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
+    message.claimant = object.claimant ?? "";
+    message.replicas = object.replicas ?? 0;
+    message.partitionCount = object.partitionCount ?? 0;
+    message.nodes = object.nodes?.map((e) => Node.fromPartial(e)) || [];
+    message.ring = (object.ring !== undefined && object.ring !== null) ? RingSlots.fromPartial(object.ring) : undefined;
+    message.next = (object.next !== undefined && object.next !== null) ? RingSlots.fromPartial(object.next) : undefined;
+    message.transfers = object.transfers?.map((e) => Transfer.fromPartial(e)) || [];
+    message.transition = (object.transition !== undefined && object.transition !== null)
+      ? BigInt(object.transition)
+      : 0n;
+    message.settledAt = (object.settledAt !== undefined && object.settledAt !== null) ? BigInt(object.settledAt) : 0n;
+    return message;
+  },
+};
+
+function createBaseTransferPageRequest(): TransferPageRequest {
+  return { partition: 0, afterKey: Buffer.alloc(0), objectsMax: 0, bytesMax: 0, transition: 0n };
+}
+
+export const TransferPageRequest: MessageFns<TransferPageRequest> = {
+  encode(message: TransferPageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partition !== 0) {
+      writer.uint32(8).uint32(message.partition);
+    }
+    if (message.afterKey.length !== 0) {
+      writer.uint32(18).bytes(message.afterKey);
+    }
+    if (message.objectsMax !== 0) {
+      writer.uint32(24).uint32(message.objectsMax);
+    }
+    if (message.bytesMax !== 0) {
+      writer.uint32(32).uint32(message.bytesMax);
+    }
+    if (message.transition !== 0n) {
+      if (BigInt.asUintN(64, message.transition) !== message.transition) {
+        throw new globalThis.Error("value provided for field message.transition of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.transition);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferPageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferPageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.afterKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.objectsMax = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bytesMax = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.transition = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferPageRequest {
+    return {
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      afterKey: isSet(object.afterKey)
+        ? Buffer.from(bytesFromBase64(object.afterKey))
+        : isSet(object.after_key)
+        ? Buffer.from(bytesFromBase64(object.after_key))
+        : Buffer.alloc(0),
+      objectsMax: isSet(object.objectsMax)
+        ? globalThis.Number(object.objectsMax)
+        : isSet(object.objects_max)
+        ? globalThis.Number(object.objects_max)
+        : 0,
+      bytesMax: isSet(object.bytesMax)
+        ? globalThis.Number(object.bytesMax)
+        : isSet(object.bytes_max)
+        ? globalThis.Number(object.bytes_max)
+        : 0,
+      transition: isSet(object.transition) ? BigInt(object.transition) : 0n,
+    };
+  },
+
+  toJSON(message: TransferPageRequest): unknown {
+    const obj: any = {};
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.afterKey.length !== 0) {
+      obj.afterKey = base64FromBytes(message.afterKey);
+    }
+    if (message.objectsMax !== 0) {
+      obj.objectsMax = Math.round(message.objectsMax);
+    }
+    if (message.bytesMax !== 0) {
+      obj.bytesMax = Math.round(message.bytesMax);
+    }
+    if (message.transition !== 0n) {
+      obj.transition = message.transition.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferPageRequest>): TransferPageRequest {
+    return TransferPageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferPageRequest>): TransferPageRequest {
+    const message = createBaseTransferPageRequest();
+    message.partition = object.partition ?? 0;
+    message.afterKey = object.afterKey ?? Buffer.alloc(0);
+    message.objectsMax = object.objectsMax ?? 0;
+    message.bytesMax = object.bytesMax ?? 0;
+    message.transition = (object.transition !== undefined && object.transition !== null)
+      ? BigInt(object.transition)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseTransferObject(): TransferObject {
+  return { key: Buffer.alloc(0), object: Buffer.alloc(0) };
+}
+
+export const TransferObject: MessageFns<TransferObject> = {
+  encode(message: TransferObject, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.object.length !== 0) {
+      writer.uint32(18).bytes(message.object);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferObject {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferObject();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.object = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferObject {
+    return {
+      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      object: isSet(object.object) ? Buffer.from(bytesFromBase64(object.object)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: TransferObject): unknown {
+    const obj: any = {};
+    if (message.key.length !== 0) {
+      obj.key = base64FromBytes(message.key);
+    }
+    if (message.object.length !== 0) {
+      obj.object = base64FromBytes(message.object);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferObject>): TransferObject {
+    return TransferObject.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferObject>): TransferObject {
+    const message = createBaseTransferObject();
+    message.key = object.key ?? Buffer.alloc(0);
+    message.object = object.object ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseTransferPageResponse(): TransferPageResponse {
+  return { objects: [], done: false, estimatedObjects: 0n };
+}
+
+export const TransferPageResponse: MessageFns<TransferPageResponse> = {
+  encode(message: TransferPageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.objects) {
+      TransferObject.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.done !== false) {
+      writer.uint32(16).bool(message.done);
+    }
+    if (message.estimatedObjects !== 0n) {
+      if (BigInt.asUintN(64, message.estimatedObjects) !== message.estimatedObjects) {
+        throw new globalThis.Error("value provided for field message.estimatedObjects of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.estimatedObjects);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferPageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferPageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.objects.push(TransferObject.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.done = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.estimatedObjects = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferPageResponse {
+    return {
+      objects: globalThis.Array.isArray(object?.objects)
+        ? object.objects.map((e: any) => TransferObject.fromJSON(e))
+        : [],
+      done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+      estimatedObjects: isSet(object.estimatedObjects)
+        ? BigInt(object.estimatedObjects)
+        : isSet(object.estimated_objects)
+        ? BigInt(object.estimated_objects)
+        : 0n,
+    };
+  },
+
+  toJSON(message: TransferPageResponse): unknown {
+    const obj: any = {};
+    if (message.objects?.length) {
+      obj.objects = message.objects.map((e) => TransferObject.toJSON(e));
+    }
+    if (message.done !== false) {
+      obj.done = message.done;
+    }
+    if (message.estimatedObjects !== 0n) {
+      obj.estimatedObjects = message.estimatedObjects.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferPageResponse>): TransferPageResponse {
+    return TransferPageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferPageResponse>): TransferPageResponse {
+    const message = createBaseTransferPageResponse();
+    message.objects = object.objects?.map((e) => TransferObject.fromPartial(e)) || [];
+    message.done = object.done ?? false;
+    message.estimatedObjects = (object.estimatedObjects !== undefined && object.estimatedObjects !== null)
+      ? BigInt(object.estimatedObjects)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseTransferReport(): TransferReport {
+  return { transition: 0n, partition: 0, finished: "" };
+}
+
+export const TransferReport: MessageFns<TransferReport> = {
+  encode(message: TransferReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transition !== 0n) {
+      if (BigInt.asUintN(64, message.transition) !== message.transition) {
+        throw new globalThis.Error("value provided for field message.transition of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.transition);
+    }
+    if (message.partition !== 0) {
+      writer.uint32(16).uint32(message.partition);
+    }
+    if (message.finished !== "") {
+      writer.uint32(26).string(message.finished);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.transition = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.finished = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferReport {
+    return {
+      transition: isSet(object.transition) ? BigInt(object.transition) : 0n,
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      finished: isSet(object.finished) ? globalThis.String(object.finished) : "",
+    };
+  },
+
+  toJSON(message: TransferReport): unknown {
+    const obj: any = {};
+    if (message.transition !== 0n) {
+      obj.transition = message.transition.toString();
+    }
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.finished !== "") {
+      obj.finished = message.finished;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferReport>): TransferReport {
+    return TransferReport.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferReport>): TransferReport {
+    const message = createBaseTransferReport();
+    message.transition = (object.transition !== undefined && object.transition !== null)
+      ? BigInt(object.transition)
+      : 0n;
+    message.partition = object.partition ?? 0;
+    message.finished = object.finished ?? "";
+    return message;
+  },
+};
+
+function createBaseTransferReportResponse(): TransferReportResponse {
+  return { accepted: false };
+}
+
+export const TransferReportResponse: MessageFns<TransferReportResponse> = {
+  encode(message: TransferReportResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accepted !== false) {
+      writer.uint32(8).bool(message.accepted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferReportResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferReportResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.accepted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferReportResponse {
+    return { accepted: isSet(object.accepted) ? globalThis.Boolean(object.accepted) : false };
+  },
+
+  toJSON(message: TransferReportResponse): unknown {
+    const obj: any = {};
+    if (message.accepted !== false) {
+      obj.accepted = message.accepted;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferReportResponse>): TransferReportResponse {
+    return TransferReportResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferReportResponse>): TransferReportResponse {
+    const message = createBaseTransferReportResponse();
+    message.accepted = object.accepted ?? false;
+    return message;
+  },
+};
+
 export type PeerService = typeof PeerService;
 export const PeerService = {
   /**
@@ -2256,6 +3790,29 @@ export const PeerService = {
     responseSerialize: (value: SegmentKeysResponse): Buffer => Buffer.from(SegmentKeysResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SegmentKeysResponse => SegmentKeysResponse.decode(value),
   },
+  /**
+   * FetchRing returns the ring document the answering node holds (a joining node learns the ring
+   * from a seed; a node behind in gossip pulls the newer one).
+   */
+  fetchRing: {
+    path: "/ringstore.v1.Peer/FetchRing" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FetchRingRequest): Buffer => Buffer.from(FetchRingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FetchRingRequest => FetchRingRequest.decode(value),
+    responseSerialize: (value: RingDocument): Buffer => Buffer.from(RingDocument.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RingDocument => RingDocument.decode(value),
+  },
+  /** PushRing offers a newer ring document (the claimant pushes each version it writes). */
+  pushRing: {
+    path: "/ringstore.v1.Peer/PushRing" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PushRingRequest): Buffer => Buffer.from(PushRingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PushRingRequest => PushRingRequest.decode(value),
+    responseSerialize: (value: PushRingResponse): Buffer => Buffer.from(PushRingResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PushRingResponse => PushRingResponse.decode(value),
+  },
 } as const;
 
 export interface PeerServer extends UntypedServiceImplementation {
@@ -2270,6 +3827,13 @@ export interface PeerServer extends UntypedServiceImplementation {
   merkleLevel: handleUnaryCall<MerkleLevelRequest, MerkleLevelResponse>;
   /** SegmentKeys returns the keys and object digests stored in the given segments of a partition. */
   segmentKeys: handleUnaryCall<SegmentKeysRequest, SegmentKeysResponse>;
+  /**
+   * FetchRing returns the ring document the answering node holds (a joining node learns the ring
+   * from a seed; a node behind in gossip pulls the newer one).
+   */
+  fetchRing: handleUnaryCall<FetchRingRequest, RingDocument>;
+  /** PushRing offers a newer ring document (the claimant pushes each version it writes). */
+  pushRing: handleUnaryCall<PushRingRequest, PushRingResponse>;
 }
 
 export interface PeerClient extends Client {
@@ -2327,6 +3891,41 @@ export interface PeerClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SegmentKeysResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * FetchRing returns the ring document the answering node holds (a joining node learns the ring
+   * from a seed; a node behind in gossip pulls the newer one).
+   */
+  fetchRing(
+    request: FetchRingRequest,
+    callback: (error: ServiceError | null, response: RingDocument) => void,
+  ): ClientUnaryCall;
+  fetchRing(
+    request: FetchRingRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RingDocument) => void,
+  ): ClientUnaryCall;
+  fetchRing(
+    request: FetchRingRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RingDocument) => void,
+  ): ClientUnaryCall;
+  /** PushRing offers a newer ring document (the claimant pushes each version it writes). */
+  pushRing(
+    request: PushRingRequest,
+    callback: (error: ServiceError | null, response: PushRingResponse) => void,
+  ): ClientUnaryCall;
+  pushRing(
+    request: PushRingRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PushRingResponse) => void,
+  ): ClientUnaryCall;
+  pushRing(
+    request: PushRingRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PushRingResponse) => void,
   ): ClientUnaryCall;
 }
 
