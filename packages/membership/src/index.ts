@@ -22,6 +22,7 @@ export {
   checkRingDocument,
   compareVersions,
   initialDocument,
+  lastChange,
   mergeDocument,
   nodeStatuses,
   transferStates,

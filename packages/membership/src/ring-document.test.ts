@@ -222,7 +222,7 @@ describe('checkRingDocument', () => {
       name: 'transfers without a next ring',
       broken: {
         ...doc,
-        transfers: [{ partition: 0, added: ['n3'], removed: ['n2'], state: 'pending' }],
+        transfers: [{ partition: 0, added: ['n3'], removed: ['n2'], state: 'pending', since: 1 }],
       },
       problem: /transfers without a next ring/,
     },
@@ -252,8 +252,14 @@ describe('checkRingDocument', () => {
 
   // Each passes the checks today, and the first plan or request on it would then assert (crash):
   // input from the wire must be refused as data instead.
-  const transfer = { partition: 0, added: ['n3'], removed: ['n2'], state: 'pending' } as const;
-  const inTransition = { ...doc, next: ringOf(['n1', 'n2', 'n3']) };
+  const transfer = {
+    partition: 0,
+    added: ['n3'],
+    removed: ['n2'],
+    state: 'pending',
+    since: 2,
+  } as const;
+  const inTransition = { ...doc, version: 2, transition: 2, next: ringOf(['n1', 'n2', 'n3']) };
   const unusable: { name: string; broken: RingDocument; problem: RegExp }[] = [
     {
       name: 'more replicas than partitions',
@@ -275,7 +281,36 @@ describe('checkRingDocument', () => {
       broken: { ...inTransition, transfers: [{ ...transfer, added: ['n9'] }] },
       problem: /n9/,
     },
+    {
+      name: 'a transfer changed after the document version',
+      broken: { ...inTransition, transfers: [{ ...transfer, since: 3 }] },
+      problem: /since out of range/,
+    },
+    {
+      name: 'a transfer changed before its transition began',
+      broken: { ...inTransition, transfers: [{ ...transfer, since: 1 }] },
+      problem: /since out of range/,
+    },
+    {
+      name: 'a next ring without a transition number',
+      broken: { ...inTransition, transition: 0 },
+      problem: /transition number/,
+    },
+    {
+      name: 'a transition number while idle',
+      broken: { ...doc, version: 2, transition: 2 },
+      problem: /transition number/,
+    },
+    {
+      name: 'a settled version above the document version',
+      broken: { ...doc, settledAt: 2 },
+      problem: /settledAt/,
+    },
   ];
+
+  it('passes a document in transition', () => {
+    expect(checkRingDocument({ ...inTransition, transfers: [transfer] })).toBeUndefined();
+  });
 
   it.each(unusable)('names $name as malformed', ({ broken, problem }) => {
     const found = checkRingDocument(broken);

@@ -52,6 +52,8 @@ export interface PartitionTransfer {
   /** Replicas that hand it over and clean up once the new ones serve reads. */
   readonly removed: readonly string[];
   readonly state: TransferState;
+  /** The version at which the transfer entered `state`: the partition's last replica-set change. */
+  readonly since: number;
 }
 
 /**
@@ -73,6 +75,13 @@ export interface RingDocument extends RingVersion {
   readonly next: Ring | undefined;
   /** The running transition's partitions, in partition order; empty when idle. */
   readonly transfers: readonly PartitionTransfer[];
+  /** The version whose commit started the running transition (0 when idle): names its transfers. */
+  readonly transition: number;
+  /**
+   * The version at which the last transition completed (1 for a new cluster). A partition without
+   * a transfer last changed replica sets no later than this (completion itself changes none).
+   */
+  readonly settledAt: number;
 }
 
 export interface NewCluster {
@@ -106,7 +115,17 @@ export function initialDocument(c: NewCluster): RingDocument {
     ring,
     next: undefined,
     transfers: [],
+    transition: 0,
+    settledAt: 1,
   };
+}
+
+/**
+ * The version at which `partition`'s read or write set last changed: a request made under an
+ * older version may go to the wrong replicas, so a replica answers it "ring stale" (the fence).
+ */
+export function lastChange(doc: RingDocument, partition: number): number {
+  return doc.transfers.find((t) => t.partition === partition)?.since ?? doc.settledAt;
 }
 
 export function compareVersions(a: RingVersion, b: RingVersion): number {
@@ -179,6 +198,11 @@ function checkRings(d: RingDocument): string | undefined {
   if (d.next !== undefined && d.next.partitionCount !== d.ring.partitionCount)
     return 'next has another partition count';
   if (d.next === undefined && d.transfers.length > 0) return 'transfers without a next ring';
+  if ((d.next === undefined) !== (d.transition === 0))
+    return 'a transition number without a next ring, or the reverse';
+  if (!Number.isSafeInteger(d.transition) || d.transition < 0 || d.transition > d.version)
+    return 'transition out of range';
+  if (!isCount(d.settledAt) || d.settledAt > d.version) return 'settledAt out of range';
   if (d.replicas > d.ring.partitionCount) return 'more replicas than partitions';
   return checkTransfers(d);
 }
@@ -197,6 +221,8 @@ function checkTransfers(d: RingDocument): string | undefined {
     previous = t.partition;
     if (!transferStates.includes(t.state))
       return `transfer of partition ${t.partition}: unknown state`;
+    if (!isCount(t.since) || t.since > d.version || t.since < d.transition)
+      return `transfer of partition ${t.partition}: since out of range`;
     const stranger = [...t.added, ...t.removed].find((id) => !ids.has(id));
     if (stranger !== undefined)
       return `transfer of partition ${t.partition}: ${stranger} is not a node`;

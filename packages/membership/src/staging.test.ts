@@ -468,8 +468,10 @@ describe('commit', () => {
         added: c.added,
         removed: c.removed,
         state: 'pending',
+        since: after.version,
       })),
     );
+    expect(after.transition).toBe(after.version);
     expect(checkRingDocument(after)).toBeUndefined();
   });
 });

@@ -340,6 +340,7 @@ export function commit(
     added: p.added,
     removed: p.removed,
     state: 'pending' as const,
+    since: doc.version + 1,
   }));
   const document: RingDocument = {
     ...doc,
@@ -347,6 +348,7 @@ export function commit(
     nodes,
     next: last.next,
     transfers,
+    transition: doc.version + 1,
   };
   return { ok: true, document };
 }

@@ -14,6 +14,7 @@ import {
   compareVersions,
   completeTransition,
   initialDocument,
+  lastChange,
   partitionReplicas,
   stage,
   transferStates,
@@ -534,6 +535,12 @@ function stepProblems(d1: RingDocument, d2: RingDocument): string[] {
       d2.nodes.some((node) => node.id === id && node.status === 'removed');
     if (!r1.read.every((id) => w2.includes(id) || removed(id)))
       problems.push(`${at}: read ${r1.read.join()} not written by ${w2.join()}`);
+    // The fence: a replica refuses requests made under a version older than lastChange, so it
+    // must move whenever the sets do, and never go back.
+    const setsChanged = JSON.stringify(r1) !== JSON.stringify(r2);
+    if (setsChanged && lastChange(d2, p) !== d2.version)
+      problems.push(`${at}: sets changed but lastChange is ${lastChange(d2, p)}`);
+    if (lastChange(d2, p) < lastChange(d1, p)) problems.push(`${at}: lastChange went back`);
   }
   if (d1.next !== undefined && d2.next !== undefined) problems.push(...transferSteps(d1, d2));
   return problems;

@@ -85,8 +85,11 @@ export function advanceTransfers(
     if (transfer.state !== from)
       return refused(`partition ${partition} is ${transfer.state}, not ${from}`);
   }
-  const transfers = doc.transfers.map((t) => (wanted.has(t.partition) ? { ...t, state: to } : t));
-  return { ok: true, document: { ...doc, version: doc.version + 1, transfers } };
+  const version = doc.version + 1;
+  const transfers = doc.transfers.map((t) =>
+    wanted.has(t.partition) ? { ...t, state: to, since: version } : t,
+  );
+  return { ok: true, document: { ...doc, version, transfers } };
 }
 
 /** Node statuses once a transition completes. */
@@ -117,6 +120,8 @@ export function completeTransition(doc: RingDocument): TransitionOutcome {
     ring: doc.next,
     next: undefined,
     transfers: [],
+    transition: 0,
+    settledAt: doc.version + 1,
   };
   assert(
     document.ring.members.every((m) => nodes.some((n) => n.id === m.id && n.status === 'valid')),
