@@ -38,3 +38,5 @@ export type {
 export { commit, plan, relabel, stage, stagedChangesMax } from './staging.js';
 export type { PartitionReplicas, TransitionOutcome } from './transition.js';
 export { advanceTransfers, completeTransition, partitionReplicas } from './transition.js';
+export type { ClaimantView } from './claimant.js';
+export { barrierHolds, claimantStep, transferParties } from './claimant.js';
