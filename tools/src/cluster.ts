@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterError, assert, type ClusterErrorCode } from './errors.js';
-import { freePorts, isPortFree } from './free-port.js';
+import { freePort, freePorts, isPortFree } from './free-port.js';
 import { waitForServing } from './health.js';
 import { readLogTail } from './log-tail.js';
 import {
@@ -96,6 +96,13 @@ export interface Cluster {
   restart(id: string): Promise<void>;
   /** Wait until every node that should be running answers SERVING. */
   waitHealthy(timeoutMs: number): Promise<void>;
+  /**
+   * Starts one more node on a free port with `--seeds` (the running nodes' addresses) instead of
+   * `--nodes`: it learns the ring and waits to be joined. Resolves once it answers SERVING.
+   */
+  addNode(id?: string): Promise<ClusterNode>;
+  /** Waits for the node's process to exit by itself (a node that left); its exit code. */
+  waitExit(id: string, timeoutMs: number): Promise<number | null>;
 }
 
 interface Settings {
@@ -124,6 +131,9 @@ interface Slot {
   child: ChildHandle | undefined;
   /** 'stopped': by the launcher (kill, stop); 'exited': on its own. */
   state: 'running' | 'stopped' | 'exited';
+  /** Started with --seeds (added to a running cluster) rather than --nodes. */
+  seeds?: readonly string[];
+  exitCode?: number | null;
 }
 
 /** Starts the nodes and resolves once every one answers SERVING; on failure, none is left running. */
@@ -239,13 +249,50 @@ export function nodeArgs(
   ];
 }
 
+/** The command line of a node added to a running cluster: it learns the ring from the seeds. */
+export function seedArgs(
+  node: { readonly id: string; readonly address: string; readonly dataDir: string },
+  seeds: readonly string[],
+  extraArgs: readonly string[],
+): string[] {
+  const base = ['--id', node.id, '--listen', node.address, '--data', node.dataDir];
+  return [...base, '--seeds', seeds.join(','), ...extraArgs];
+}
+
 class LocalCluster implements Cluster {
   private stopped = false;
 
   constructor(
     private readonly settings: Settings,
-    private readonly slots: readonly Slot[],
+    private readonly slots: Slot[],
   ) {}
+
+  async addNode(id = `n${this.slots.length + 1}`): Promise<ClusterNode> {
+    if (this.slots.some((s) => s.id === id))
+      throw new ClusterError('invalid_options', `${id} exists`);
+    const port = await freePort(this.settings.host);
+    const slot = newSlot(this.settings, id, `${this.settings.host}:${port}`);
+    slot.seeds = this.slots.filter((s) => s.state === 'running').map((s) => s.address);
+    await mkdir(slot.dataDir, { recursive: true });
+    this.slots.push(slot);
+    this.spawn(slot);
+    const failure = await this.waitServing(slot, this.settings.startTimeoutMs);
+    if (failure !== undefined) {
+      await this.stopSlot(slot, 'SIGKILL');
+      throw failure;
+    }
+    return snapshot(slot);
+  }
+
+  async waitExit(id: string, timeoutMs: number): Promise<number | null> {
+    const slot = this.slot(id);
+    const deadline = Date.now() + timeoutMs;
+    while (slot.state === 'running' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    if (slot.state === 'running')
+      throw new ClusterError('stop_timeout', `${id} did not exit within ${timeoutMs} ms`);
+    return slot.exitCode ?? null;
+  }
 
   get nodes(): readonly ClusterNode[] {
     return this.slots.map(snapshot);
@@ -257,7 +304,13 @@ class LocalCluster implements Cluster {
 
   spawn(slot: Slot): void {
     assert(slot.state !== 'running', `node ${slot.id} is already running`);
-    const args = [this.settings.nodeBin, ...nodeArgs(slot, this.slots, this.settings.extraArgs)];
+    const founders = this.slots.filter((s) => s.seeds === undefined);
+    const args = [
+      this.settings.nodeBin,
+      ...(slot.seeds === undefined
+        ? nodeArgs(slot, founders, this.settings.extraArgs)
+        : seedArgs(slot, slot.seeds, this.settings.extraArgs)),
+    ];
     const [command, ...prefixArgs] = [
       ...(this.settings.commandPrefix?.(slot.id) ?? []),
       process.execPath,
@@ -273,6 +326,7 @@ class LocalCluster implements Cluster {
         // A process replaced by restart may report its exit late; only the current one counts.
         if (slot.child !== child || slot.state !== 'running') return;
         slot.state = 'exited';
+        slot.exitCode = exit.code;
         this.settings.onUnexpectedExit?.(snapshot(slot), exit);
       },
     });
