@@ -6,7 +6,7 @@ const nodeIds = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const nodes = nodeIds.map((id, i) => ({ id, address: `127.0.0.1:${7_001 + i}` }));
 const partitionCount = 256;
 const replicas = 3;
-const view = new ClusterView('n1', nodes, partitionCount, replicas);
+const view = ClusterView.ofNodes('n1', nodes, partitionCount, replicas);
 const partitions = Array.from({ length: partitionCount }, (_, p) => p);
 
 /** The full preference order of a partition: every node, primaries first, then the fallbacks in walk order. */
@@ -53,7 +53,7 @@ function expectWellFormed(
 
 describe('ClusterView: primaries and isReplica', () => {
   it('agrees with @ringstore/ring primaryReplicas on every partition, for every node', () => {
-    const views = nodes.map((n) => new ClusterView(n.id, nodes, partitionCount, replicas));
+    const views = nodes.map((n) => ClusterView.ofNodes(n.id, nodes, partitionCount, replicas));
     let replicaSlots = 0;
     for (const p of partitions) {
       const expected = primaryReplicas(view.ring, p, replicas);

@@ -1,7 +1,12 @@
 import {
-  claim,
+  initialDocument,
+  lastChange,
+  partitionReplicas,
+  type NodeStatus,
+  type RingDocument,
+} from '@ringstore/membership';
+import {
   partitionOf,
-  partitionsReplicatedBy,
   preferenceList,
   primaryReplicas,
   type PreferenceEntry,
@@ -9,75 +14,187 @@ import {
 } from '@ringstore/ring';
 import type { Ring as RingMessage } from '@ringstore/proto';
 import type { NodeAddress } from './config.js';
+import { ringMessage } from './ring/document-codec.js';
 
 /**
- * What this node knows of the cluster: members, their addresses, and the ring claimed from them.
- * Membership is static (the --nodes list); every node and client computes the same ring from it.
+ * What this node knows of the cluster: the ring document it has applied (MEMBERSHIP.md section 2)
+ * and what follows from it per partition: the read ring, the replicas reads go to, the pending
+ * replicas writes also go to. The document changes only through `apply`, with a newer version.
  */
 export class ClusterView {
-  readonly ring: Ring;
-  readonly version = 1n;
-  private readonly addresses: ReadonlyMap<string, string>;
+  private doc: RingDocument;
+  private read: Ring;
+  private addresses: ReadonlyMap<string, string>;
+  private readonly listeners: ((doc: RingDocument, previous: RingDocument) => void)[] = [];
 
   constructor(
     readonly selfId: string,
-    nodes: readonly NodeAddress[],
-    readonly partitionCount: number,
-    readonly replicas: number,
+    document: RingDocument,
   ) {
-    this.addresses = new Map(nodes.map((n) => [n.id, n.address]));
-    const members = nodes.map((n) => ({ id: n.id, zone: '' }));
-    this.ring = claim(members, { partitionCount, replicas });
+    this.doc = document;
+    this.read = readRingOf(document);
+    this.addresses = addressesOf(document);
+  }
+
+  /** A view of a brand-new cluster of `nodes` (version 1), as `--nodes` creates it. */
+  static ofNodes(
+    selfId: string,
+    nodes: readonly NodeAddress[],
+    partitionCount: number,
+    replicas: number,
+    clusterId = 'test',
+  ): ClusterView {
+    const doc = initialDocument({
+      clusterId,
+      claimant: [...nodes].map((n) => n.id).sort()[0]!,
+      partitionCount,
+      replicas,
+      nodes: nodes.map((n) => ({ id: n.id, address: n.address, zone: '' })),
+    });
+    return new ClusterView(selfId, doc);
+  }
+
+  get document(): RingDocument {
+    return this.doc;
+  }
+
+  get version(): bigint {
+    return BigInt(this.doc.version);
+  }
+
+  /** The ring reads use: the document's ring, or its next ring once the transition flipped. */
+  get ring(): Ring {
+    return this.read;
+  }
+
+  get partitionCount(): number {
+    return this.doc.ring.partitionCount;
+  }
+
+  get replicas(): number {
+    return this.doc.replicas;
+  }
+
+  /** Replaces the document (the caller checked it is newer) and tells the listeners. */
+  apply(document: RingDocument): void {
+    const previous = this.doc;
+    this.doc = document;
+    this.read = readRingOf(document);
+    this.addresses = addressesOf(document);
+    for (const listener of this.listeners) listener(document, previous);
+  }
+
+  onChange(listener: (doc: RingDocument, previous: RingDocument) => void): void {
+    this.listeners.push(listener);
   }
 
   addressOf(nodeId: string): string | undefined {
     return this.addresses.get(nodeId);
   }
 
+  statusOf(nodeId: string): NodeStatus | undefined {
+    return this.doc.nodes.find((n) => n.id === nodeId)?.status;
+  }
+
   partitionOf(key: Uint8Array): number {
     return partitionOf(key, this.partitionCount);
   }
 
-  /** The key's N primary replicas, in preference-list order. */
+  /** The key's N read replicas, in preference-list order. */
   primaries(partition: number): string[] {
-    return primaryReplicas(this.ring, partition, this.replicas);
+    return primaryReplicas(this.read, partition, this.replicas);
   }
 
   /**
    * The partition's preference list for one request. Sloppy quorum (default): the up primaries,
-   * and for each down one the next up fallback, which keeps the write as a hint for it. Strict
-   * quorum: the up primaries only, so R and W count primaries alone (Riak's pr/pw).
+   * and for each down one the next up fallback, which keeps the write as a hint. Strict quorum:
+   * the up primaries only, so R and W count primaries alone (Riak's pr/pw).
    */
   preferenceList(
     partition: number,
     isUp: (nodeId: string) => boolean,
     strictQuorum = false,
   ): PreferenceEntry[] {
-    const all = preferenceList(this.ring, partition, this.replicas, isUp);
+    const all = preferenceList(this.read, partition, this.replicas, isUp);
     return strictQuorum ? all.filter((t) => t.hintFor === undefined) : all;
   }
 
-  /** The partitions this node is one of the N primary replicas of. */
-  partitionsReplicated(): number[] {
-    return partitionsReplicatedBy(this.ring, this.selfId, this.replicas);
+  /**
+   * The partition's pending replicas for a write (a transfer in progress), after the entries of
+   * `list`: an up one directly, a down one through an up node outside the list that keeps a hint
+   * for it, so the write still needs and gets W + p acks.
+   */
+  pendingFor(
+    partition: number,
+    list: readonly PreferenceEntry[],
+    isUp: (nodeId: string) => boolean,
+  ): PreferenceEntry[] {
+    const pending = partitionReplicas(this.doc, partition).pending;
+    const used = new Set(list.map((e) => e.nodeId));
+    const entries: PreferenceEntry[] = [];
+    for (const id of pending) {
+      if (used.has(id)) continue;
+      if (isUp(id)) {
+        entries.push({ nodeId: id, hintFor: undefined });
+        used.add(id);
+        continue;
+      }
+      const fallback = this.read.members.find((m) => !used.has(m.id) && isUp(m.id));
+      if (fallback === undefined) continue;
+      entries.push({ nodeId: fallback.id, hintFor: id });
+      used.add(fallback.id);
+    }
+    return entries;
   }
 
+  /** The version at which the partition's read or write set last changed (the fence). */
+  lastChange(partition: number): number {
+    return lastChange(this.doc, partition);
+  }
+
+  /** The partitions this node is a read replica of. */
+  partitionsReplicated(): number[] {
+    const out: number[] = [];
+    for (let p = 0; p < this.partitionCount; p++) if (this.isReplica(p)) out.push(p);
+    return out;
+  }
+
+  /** Read replica of the partition: coordinates its requests and serves its reads. */
   isReplica(partition: number): boolean {
     return this.primaries(partition).includes(this.selfId);
   }
 
-  toMessage(): RingMessage {
-    return {
-      version: this.version,
-      partitionCount: this.partitionCount,
-      replicas: this.replicas,
-      nodes: this.ring.members.map((m) => ({
-        id: m.id,
-        address: this.addresses.get(m.id) ?? '',
-        zone: m.zone,
-        status: 'valid',
-      })),
-      owners: [...this.ring.owners],
-    };
+  /** Read or pending replica: stores the partition's writes. */
+  holds(partition: number): boolean {
+    return this.isReplica(partition) || this.isPending(partition);
   }
+
+  isPending(partition: number): boolean {
+    return partitionReplicas(this.doc, partition).pending.includes(this.selfId);
+  }
+
+  /** The partitions this node stores: read replica or pending. */
+  partitionsHeld(): number[] {
+    const out: number[] = [];
+    for (let p = 0; p < this.partitionCount; p++) if (this.holds(p)) out.push(p);
+    return out;
+  }
+
+  toMessage(): RingMessage {
+    return ringMessage(this.doc, this.read);
+  }
+}
+
+/** The global flip (claimantStep): once any transfer reads new, every one does. */
+function readRingOf(doc: RingDocument): Ring {
+  const flipped = doc.transfers.some((t) => t.state === 'read-new' || t.state === 'done');
+  return flipped && doc.next !== undefined ? doc.next : doc.ring;
+}
+
+function addressesOf(doc: RingDocument): Map<string, string> {
+  return new Map(
+    doc.nodes
+      .filter((n) => n.status !== 'left' && n.status !== 'removed')
+      .map((n) => [n.id, n.address]),
+  );
 }

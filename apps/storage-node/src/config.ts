@@ -21,7 +21,15 @@ export interface NodeConfig {
   readonly id: string;
   readonly listen: string;
   readonly data: string;
+  /** Creates a new cluster of these nodes; empty when the node joins through --seeds. */
   readonly nodes: readonly NodeAddress[];
+  /** host:port of nodes of an existing cluster to learn the ring from (a node to be joined). */
+  readonly seeds: readonly string[];
+  readonly transferConcurrency: number;
+  /** Objects per second a node receives in transfers; 0: unlimited. */
+  readonly transferRate: number;
+  /** Bytes per second a node receives in transfers; 0: unlimited. */
+  readonly transferBytesRate: number;
   readonly replicas: number;
   readonly partitions: number;
   readonly r: number;
@@ -74,9 +82,11 @@ const schema = z
       .regex(idPattern, 'must be 1-64 letters, digits, _ . - (starting with a letter or digit)'),
     listen: hostPort,
     data: z.string().min(1),
-    nodes: z
-      .array(z.object({ id: z.string().regex(idPattern, 'bad node id'), address: hostPort }))
-      .min(1, 'must name at least this node'),
+    nodes: z.array(z.object({ id: z.string().regex(idPattern, 'bad node id'), address: hostPort })),
+    seeds: z.array(hostPort).max(64),
+    transferConcurrency: z.number().int().min(1).max(64),
+    transferRate: z.number().int().min(0).max(100_000_000),
+    transferBytesRate: z.number().int().min(0).max(100_000_000_000),
     replicas: z.number().int().min(1).max(replicasMax),
     partitions: z
       .number()
@@ -125,7 +135,19 @@ const schema = z
         ctx.addIssue({ code: 'custom', path: ['nodes'], message: `node ${n.id} named twice` });
       ids.add(n.id);
     }
-    if (!ids.has(c.id))
+    if (c.nodes.length > 0 && c.seeds.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['seeds'],
+        message: 'give --nodes (a new cluster) or --seeds (join an existing one), not both',
+      });
+    else if (c.nodes.length === 0 && c.seeds.length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nodes'],
+        message: 'give --nodes (a new cluster) or --seeds (join an existing one)',
+      });
+    else if (c.seeds.length === 0 && !ids.has(c.id))
       ctx.addIssue({
         code: 'custom',
         path: ['nodes'],
@@ -155,7 +177,7 @@ interface FlagSpec {
   readonly key: keyof NodeConfig;
   readonly flag: string;
   readonly help: string;
-  readonly kind: 'string' | 'int' | 'nodes';
+  readonly kind: 'string' | 'int' | 'nodes' | 'list';
   readonly fallback?: string | number;
 }
 
@@ -172,8 +194,37 @@ const flagSpecs: readonly FlagSpec[] = [
   {
     key: 'nodes',
     flag: 'nodes',
-    help: 'initial members: id=host:port,... (this node included)',
+    help: 'creates a new cluster of these members: id=host:port,... (this node included)',
     kind: 'nodes',
+    fallback: '',
+  },
+  {
+    key: 'seeds',
+    flag: 'seeds',
+    help: 'host:port,... of nodes of an existing cluster: learn the ring there, wait to be joined',
+    kind: 'list',
+    fallback: '',
+  },
+  {
+    key: 'transferConcurrency',
+    flag: 'transfer-concurrency',
+    help: 'partition transfers a node takes part in at once (in and out)',
+    kind: 'int',
+    fallback: 2,
+  },
+  {
+    key: 'transferRate',
+    flag: 'transfer-rate',
+    help: 'objects per second a node receives in transfers (0 = unlimited)',
+    kind: 'int',
+    fallback: 0,
+  },
+  {
+    key: 'transferBytesRate',
+    flag: 'transfer-bytes-rate',
+    help: 'bytes per second a node receives in transfers (0 = unlimited)',
+    kind: 'int',
+    fallback: 0,
   },
   { key: 'replicas', flag: 'replicas', help: 'N: replicas per key', kind: 'int', fallback: 3 },
   {
@@ -311,6 +362,14 @@ function convert(spec: FlagSpec, raw: unknown, source: string): unknown {
       throw new ConfigError(`${source}: expected "id=host:port,..." or a list of {id, address}`);
     return parseNodes(raw);
   }
+  if (spec.kind === 'list') {
+    if (Array.isArray(raw)) return raw;
+    if (typeof raw !== 'string') throw new ConfigError(`${source}: expected "host:port,..."`);
+    return raw
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== '');
+  }
   if (spec.kind === 'int') {
     if (typeof raw === 'number') return raw;
     if (typeof raw !== 'string') throw new ConfigError(`${source}: expected a whole number`);
@@ -373,7 +432,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Nod
     const fromFlag = convert(spec, opts[camel(spec.flag)], `--${spec.flag}`);
     const fromEnv = convert(spec, env[envName(spec.flag)], envName(spec.flag));
     const fromFile = convert(spec, file[spec.key], `config ${spec.key}`);
-    merged[spec.key] = fromFlag ?? fromEnv ?? fromFile ?? spec.fallback;
+    merged[spec.key] = fromFlag ?? fromEnv ?? fromFile ?? convert(spec, spec.fallback, 'default');
   }
   const unknown = Object.keys(file).filter((k) => !flagSpecs.some((s) => s.key === k));
   if (unknown.length > 0) throw new ConfigError(`config file: unknown keys ${unknown.join(', ')}`);

@@ -50,6 +50,8 @@ function serviceError(code: status, details: string): ServiceError {
   });
 }
 
+const notStale = { ringStale: false, ringTerm: 0n, ringVersion: 0n };
+
 describe('RingstoreError', () => {
   it("says 'none' by default only for invalid input, refused before anything ran", () => {
     expect(new RingstoreError('invalid-argument', 'bad key').failure).toEqual({
@@ -184,12 +186,14 @@ describe('toErrorReply and fromErrorReply', () => {
       code: status.UNAVAILABLE,
       message: 'x',
       failure: undefined,
+      ...notStale,
     });
     expect(bare.failure.applied).toBe('maybe');
     const unspecified = fromErrorReply('n3', {
       code: status.UNAVAILABLE,
       message: 'x',
       failure: { applied: Applied.APPLIED_UNSPECIFIED, acked: 0, needed: 0, tried: 0 },
+      ...notStale,
     });
     expect(unspecified.failure.applied).toBe('maybe');
   });

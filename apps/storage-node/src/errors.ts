@@ -41,10 +41,27 @@ export class RingstoreError extends Error {
     readonly code: ErrorCode,
     message: string,
     failure?: FailureDetail,
+    /** Set by a replica fencing a request made under an older ring: the replica's version. */
+    readonly ringStale?: { readonly term: number; readonly version: number },
   ) {
     super(message);
     this.failure = failure ?? defaultFailure(code);
   }
+}
+
+/** A replica's answer to a request made under a ring older than the partition's last change. */
+export function ringStale(
+  partition: number,
+  request: { term: number; version: number },
+  mine: { term: number; version: number },
+  changedAt: number,
+): RingstoreError {
+  return new RingstoreError(
+    'failed-precondition',
+    `ring stale: partition ${partition} changed at version ${changedAt}, the request was made under ${request.term}.${request.version} (this replica has ${mine.term}.${mine.version})`,
+    { applied: 'none', acked: 0, needed: 0, tried: 0 },
+    mine,
+  );
 }
 
 /** Bad input is refused before anything happens; anything else is 'maybe' unless proven. */
@@ -168,11 +185,25 @@ export function toServiceError(e: unknown): Partial<ServiceError> {
 /** The peer link's ErrorReply for an error. */
 export function toErrorReply(e: unknown): ErrorReply {
   const err = asRingstoreError(e);
-  return { code: grpcCodeOf(err.code), message: err.message, failure: toWire(err.failure) };
+  return {
+    code: grpcCodeOf(err.code),
+    message: err.message,
+    failure: toWire(err.failure),
+    ringStale: err.ringStale !== undefined,
+    ringTerm: BigInt(err.ringStale?.term ?? 0),
+    ringVersion: BigInt(err.ringStale?.version ?? 0),
+  };
 }
 
 /** A peer's ErrorReply as an error, naming the peer. */
 export function fromErrorReply(peerId: string, reply: ErrorReply): RingstoreError {
   const code = errorCodeOfGrpc(reply.code);
-  return new RingstoreError(code, `${peerId}: ${reply.message}`, fromWire(reply.failure));
+  const stale = reply.ringStale
+    ? { term: safeNumber(reply.ringTerm), version: safeNumber(reply.ringVersion) }
+    : undefined;
+  return new RingstoreError(code, `${peerId}: ${reply.message}`, fromWire(reply.failure), stale);
+}
+
+function safeNumber(n: bigint): number {
+  return n > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(n);
 }

@@ -41,6 +41,14 @@ async function main(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    // A node that has left the cluster stops serving and exits 0; its data directory is kept.
+    void running.retired.then(() => {
+      log.info('left the cluster: stopping');
+      running.stop().then(resolve, (e: unknown) => {
+        log.error({ err: e }, 'unclean shutdown');
+        resolve();
+      });
+    });
   });
   return 0;
 }

@@ -4,7 +4,11 @@ import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import { livenessDefaults } from '@ringstore/membership';
 import { openSqliteEngine, type StorageEngine } from '@ringstore/storage';
+import type { RingDocument } from '@ringstore/membership';
 import { ClusterView } from './cluster-view.js';
+import { loadDocument, RingKeeper } from './ring/ring-keeper.js';
+import { Claimant } from './roles/claimant/claimant.js';
+import { Transfers } from './roles/transfer/transfer.js';
 import { ConfigError, type NodeConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -30,6 +34,8 @@ export interface RunningNode {
   readonly port: number;
   readonly actor: string;
   readonly metrics: Metrics;
+  /** Resolves once this node has left the cluster: it owns nothing and holds no hints. */
+  readonly retired: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -37,6 +43,9 @@ export interface RunningNode {
 interface Roles {
   readonly actor: string;
   readonly view: ClusterView;
+  readonly keeper: RingKeeper;
+  readonly claimant: Claimant;
+  readonly transfers: Transfers;
   readonly peers: Peers;
   readonly gossiper: Gossiper;
   readonly handoff: Handoff;
@@ -62,7 +71,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   const storage = openStorage(config, log);
   const started: Started = {};
   try {
-    const roles = buildRoles(config, storage, metrics, log);
+    const document = await loadDocument(config, storage, log);
+    const roles = buildRoles(config, storage, document, metrics, log);
     started.roles = roles;
     const inflight = new InflightTracker();
     Object.assign(started, await startServers(config, roles, metrics, inflight, log));
@@ -74,19 +84,23 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
         listen: config.listen,
         port: grpc.port,
         actor: roles.actor,
-        nodes: config.nodes.length,
-        partitions: config.partitions,
-        replicas: config.replicas,
+        cluster: document.clusterId,
+        ringVersion: document.version,
+        nodes: document.nodes.length,
+        partitions: document.ring.partitionCount,
+        replicas: document.replicas,
+        member: document.nodes.some((n) => n.id === config.id),
       },
       'node serving',
     );
+    const retired = watchRetirement(roles, storage, log);
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       const parts = { ...roles, grpc, http: started.http, storage, inflight, log };
       stopping ??= shutdown({ ...parts, timeoutMs: config.shutdownTimeoutMs });
       return stopping;
     };
-    return { port: grpc.port, actor: roles.actor, metrics, stop };
+    return { port: grpc.port, actor: roles.actor, metrics, retired, stop };
   } catch (e) {
     await abortStart(started, storage);
     throw e;
@@ -124,18 +138,26 @@ function storageActor(storage: StorageEngine, nodeId: string): string {
   return actor;
 }
 
+/** Members gossip talks to: every node of the document but the departed ones. */
+function activeNodes(doc: RingDocument): { id: string; address: string; zone: string }[] {
+  return doc.nodes.filter((n) => n.status !== 'left' && n.status !== 'removed');
+}
+
 function buildRoles(
   config: NodeConfig,
   storage: StorageEngine,
+  document: RingDocument,
   metrics: Metrics,
   log: Logger,
 ): Roles {
   const actor = storageActor(storage, config.id);
-  const view = new ClusterView(config.id, config.nodes, config.partitions, config.replicas);
+  const view = new ClusterView(config.id, document);
   const peers = new Peers(config.id, (id) => view.addressOf(id), log, linkLimitsDefault);
+  const keeper = new RingKeeper(config.id, view, storage, peers, log);
+  peers.onRingStale = (id, v) => keeper.pullIfBehind(id, v);
   const gossiper = new Gossiper(
     { id: config.id, address: config.listen, zone: config.zone, generation: Date.now() },
-    config.nodes.filter((n) => n.id !== config.id),
+    activeNodes(document).filter((n) => n.id !== config.id),
     {
       gossipIntervalMs: config.gossipIntervalMs,
       phiThreshold: config.phiThreshold,
@@ -143,15 +165,17 @@ function buildRoles(
     },
     peers,
     log,
+    { version: () => view.document, seen: (id, v) => keeper.pullIfBehind(id, v) },
   );
+  view.onChange((doc) => gossiper.follow(activeNodes(doc)));
   const liveness = gossiper;
   // Every object write goes through `tracked`, so the partitions' Merkle trees follow the data.
-  const trees = new PartitionTrees(storage, view.partitionsReplicated());
+  const trees = new PartitionTrees(storage, view.partitionsHeld());
   trees.rebuildAll();
   const tracked = trackWrites(storage, (p, key, previous, next) =>
     trees.onWrite(p, key, previous, next),
   );
-  const replica = new Replica(tracked, log, metrics);
+  const replica = new Replica(tracked, log, metrics, view);
   const common = { storage: tracked, view, peers, liveness, replica, log, metrics };
   const handoff = new Handoff({
     ...common,
@@ -176,8 +200,72 @@ function buildRoles(
   });
   const forwarder = new Forwarder(view, liveness, metrics);
   const kv = new KvHandler(view, coordinator, forwarder, peers, liveness, config);
-  const linkHandlers = assembleLinkHandlers(replica, handoff, antiEntropy, kv);
-  return { actor, view, peers, gossiper, handoff, antiEntropy, kv, forwarder, linkHandlers };
+  const limits = {
+    concurrency: config.transferConcurrency,
+    objectsPerSecond: config.transferRate,
+    bytesPerSecond: config.transferBytesRate,
+  };
+  const transfers = new Transfers({
+    ...common,
+    selfId: config.id,
+    storage: tracked,
+    trees,
+    exchanger: antiEntropy.exchanger,
+    limits,
+  });
+  const claimant = new Claimant({
+    selfId: config.id,
+    view,
+    keeper,
+    liveness,
+    log,
+    requestTimeoutMs: config.requestTimeoutMs,
+    limits,
+    perPartition: () => perPartitionEstimate(storage, trees),
+  });
+  const linkHandlers = assembleLinkHandlers(replica, handoff, antiEntropy, kv, transfers, claimant);
+  return {
+    ...{ actor, view, keeper, claimant, transfers, peers, gossiper, handoff, antiEntropy },
+    ...{ kv, forwarder, linkHandlers },
+  };
+}
+
+/** Average objects and bytes per partition this node replicates: the plan's estimate. */
+function perPartitionEstimate(
+  storage: StorageEngine,
+  trees: PartitionTrees,
+): { objects: number; bytes: number } {
+  const held = trees.partitions;
+  if (held.length === 0) return { objects: 0, bytes: 0 };
+  const objects = held.reduce((n, p) => n + trees.keys(p), 0) / held.length;
+  const sample = storage.scan(held[0]!, { limit: 100 });
+  const perObject =
+    sample.length === 0
+      ? 0
+      : sample.reduce((n, r) => n + r.key.length + r.object.length, 0) / sample.length;
+  return { objects, bytes: objects * perObject };
+}
+
+/** How often a node that left checks whether it may exit (no hints left to deliver). */
+const retirementCheckMs = 500;
+
+/**
+ * Resolves once the ring says this node has left and its hint table is empty (the exit gate of
+ * MEMBERSHIP.md invariant 1); main.ts then stops it and exits 0.
+ */
+function watchRetirement(roles: Roles, storage: StorageEngine, log: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (roles.view.statusOf(roles.view.selfId) !== 'left') return;
+      const hints = [...storage.hintCounts().values()].reduce((a, b) => a + b, 0);
+      if (hints > 0) return;
+      clearInterval(timer);
+      log.info('this node has left the cluster: it owns nothing and holds no hints');
+      resolve();
+    };
+    const timer = setInterval(check, retirementCheckMs);
+    timer.unref();
+  });
 }
 
 /** Routes each Link message kind to the role that owns it. */
@@ -186,9 +274,13 @@ function assembleLinkHandlers(
   handoff: Handoff,
   antiEntropy: AntiEntropy,
   kv: KvHandler,
+  transfers: Transfers,
+  claimant: Claimant,
 ): LinkHandlers {
   return {
     ...replica.handlers,
+    ...transfers.handlers,
+    ...claimant.handlers,
     ...handoff.handlers,
     ...antiEntropy.handlers,
     ...kv.handlers,
@@ -210,6 +302,9 @@ async function startServers(
     {
       view,
       kv,
+      keeper: roles.keeper,
+      claimant: roles.claimant,
+      transfers: roles.transfers,
       gossip: gossiper,
       antiEntropy,
       linkHandlers,
@@ -238,12 +333,16 @@ function startLoops(roles: Roles, grpc: RunningServer): void {
   gossiper.start();
   handoff.start();
   antiEntropy.start();
+  roles.transfers.start();
+  roles.claimant.start();
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus('ringstore.v1.KV', 'SERVING');
 }
 
 async function abortStart(started: Started, storage: StorageEngine): Promise<void> {
   const { roles } = started;
+  roles?.claimant.stop();
+  await roles?.transfers.stop();
   roles?.gossiper.stop();
   await roles?.handoff.stop();
   await roles?.antiEntropy.stop();
@@ -258,6 +357,8 @@ async function shutdown(parts: {
   http: HttpServer | undefined;
   peers: Peers;
   gossiper: Gossiper;
+  claimant: Claimant;
+  transfers: Transfers;
   handoff: Handoff;
   antiEntropy: AntiEntropy;
   storage: StorageEngine;
@@ -269,6 +370,8 @@ async function shutdown(parts: {
   parts.grpc.health.setStatus('', 'NOT_SERVING');
   parts.grpc.health.setStatus('ringstore.v1.KV', 'NOT_SERVING');
   const startedMs = Date.now();
+  parts.claimant.stop();
+  await parts.transfers.stop();
   parts.gossiper.stop();
   await parts.handoff.stop();
   await parts.antiEntropy.stop();

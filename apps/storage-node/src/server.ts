@@ -17,16 +17,27 @@ import {
   type ClusterServer,
   type KVServer,
   type PeerServer,
+  type SetTransferLimitsRequest,
+  type StageChangeRequest,
 } from '@ringstore/proto';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ClusterView } from './cluster-view.js';
-import { refused, grpcCodeOf, asRingstoreError, toServiceError } from './errors.js';
+import {
+  refused,
+  grpcCodeOf,
+  asRingstoreError,
+  invalidArgument,
+  toServiceError,
+} from './errors.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { serveLink, type LinkHandlers, type LinkLimits } from './peer/link.js';
 import type { KvHandler } from './roles/coordinator/kv-handler.js';
 import type { AntiEntropy } from './roles/anti-entropy/anti-entropy.js';
 import type { Gossiper } from './roles/gossip/gossiper.js';
+import type { RingKeeper } from './ring/ring-keeper.js';
+import type { Claimant } from './roles/claimant/claimant.js';
+import type { Transfers } from './roles/transfer/transfer.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 
 /** Largest client message: the hard value ceiling (4 MiB) plus room for key and context. */
@@ -68,6 +79,9 @@ export interface ServerDeps {
   readonly gossip: Gossiper;
   readonly antiEntropy: AntiEntropy;
   readonly kv: KvHandler;
+  readonly keeper: RingKeeper;
+  readonly claimant: Claimant;
+  readonly transfers: Transfers;
   readonly linkHandlers: LinkHandlers;
   /** Client requests forwarded and coordinated, for Cluster.GetNodeStats. */
   readonly requestCounts: () => { readonly forwarded: number; readonly coordinated: number };
@@ -148,6 +162,7 @@ function clusterService(deps: ServerDeps): ClusterServer {
     getAntiEntropy: unary(deps, 'get_anti_entropy', () =>
       Promise.resolve({ partitions: deps.antiEntropy.status() }),
     ),
+    ...membershipService(deps),
     // Runs whole exchanges: bounded by the caller's deadline only, not the node's request timeout.
     triggerAntiEntropy: (call, callback) => {
       deps.antiEntropy.trigger(call.request.partitions, call.request.rebuild).then(
@@ -156,6 +171,58 @@ function clusterService(deps: ServerDeps): ClusterServer {
       );
     },
   };
+}
+
+/** The membership RPCs of issue 12 (staged at the claimant; transfers and limits per node). */
+function membershipService(deps: ServerDeps) {
+  const { claimant, transfers } = deps;
+  const now = <T>(fn: () => T) => Promise.resolve().then(fn);
+  return {
+    stageChange: unary(deps, 'stage_change', (req: StageChangeRequest) =>
+      now(() => ({ staged: claimant.stageChange(req) })),
+    ),
+    planChanges: unary(deps, 'plan_changes', () => now(() => claimant.planChanges())),
+    commitPlan: unary(deps, 'commit_plan', () =>
+      now(() => {
+        claimant.commitPlan();
+        return { ring: deps.view.toMessage() };
+      }),
+    ),
+    clearChanges: unary(deps, 'clear_changes', () =>
+      now(() => ({ cleared: claimant.clearChanges() })),
+    ),
+    getClusterStatus: unary(deps, 'get_cluster_status', () => now(() => claimant.status())),
+    listTransfers: unary(deps, 'list_transfers', () =>
+      now(() => ({
+        transfers: transfers.list(),
+        limits: transfers.limitsMessage(),
+        node: deps.view.selfId,
+      })),
+    ),
+    setTransferLimits: unary(deps, 'set_transfer_limits', (req: SetTransferLimitsRequest) =>
+      now(() => {
+        transfers.setLimits(checkedLimits(req));
+        return transfers.limitsMessage();
+      }),
+    ),
+  };
+}
+
+/** Limits within the same bounds as the flags, or INVALID_ARGUMENT naming the field. */
+function checkedLimits(req: SetTransferLimitsRequest) {
+  const out: { concurrency?: number; objectsPerSecond?: number; bytesPerSecond?: number } = {};
+  if (req.concurrency !== undefined) {
+    if (req.concurrency < 1 || req.concurrency > 64)
+      throw invalidArgument('concurrency must be 1..64');
+    out.concurrency = req.concurrency;
+  }
+  for (const key of ['objectsPerSecond', 'bytesPerSecond'] as const) {
+    const v = req[key];
+    if (v === undefined) continue;
+    if (v > 100_000_000_000n) throw invalidArgument(`${key} must be at most 1e11 (0: unlimited)`);
+    out[key] = Number(v);
+  }
+  return out;
 }
 
 type LinkCall = Parameters<PeerServer['link']>[0];
@@ -187,6 +254,14 @@ function peerService(deps: ServerDeps, served: Set<LinkCall>): PeerServer {
     segmentKeys: (call, callback) => {
       try {
         callback(null, deps.antiEntropy.segmentKeys(call.request));
+      } catch (e) {
+        callback(toServiceError(e));
+      }
+    },
+    fetchRing: (_call, callback) => callback(null, deps.keeper.fetchRing()),
+    pushRing: (call, callback) => {
+      try {
+        callback(null, deps.keeper.pushRing(call.request));
       } catch (e) {
         callback(toServiceError(e));
       }

@@ -15,6 +15,8 @@ import type {
   ReadReplicaResponse,
   ReapResponse,
   ReplicateResponse,
+  TransferPageResponse,
+  TransferReportResponse,
 } from '@ringstore/proto';
 import {
   RingstoreError,
@@ -36,7 +38,15 @@ import type { Logger } from '../logger.js';
 
 type Body = NonNullable<LinkMessage['body']>;
 export type RequestCase =
-  'replicate' | 'read' | 'forwardGet' | 'forwardPut' | 'forwardDelete' | 'handoff' | 'reap';
+  | 'replicate'
+  | 'read'
+  | 'forwardGet'
+  | 'forwardPut'
+  | 'forwardDelete'
+  | 'handoff'
+  | 'reap'
+  | 'transferPage'
+  | 'transferReport';
 export type RequestBody = Extract<Body, { $case: RequestCase }>;
 export type ReplyBody = Exclude<Body, { $case: RequestCase | 'error' }>;
 interface ReplyMap {
@@ -47,6 +57,8 @@ interface ReplyMap {
   forwardDelete: DeleteResponse;
   handoff: HandoffResponse;
   reap: ReapResponse;
+  transferPage: TransferPageResponse;
+  transferReport: TransferReportResponse;
 }
 export type ReplyOf<C extends RequestCase> = ReplyMap[C];
 export type RequestOf<C extends RequestCase> = Extract<RequestBody, { $case: C }>['value'];
@@ -277,6 +289,10 @@ export function replyCaseOf(c: RequestCase): ReplyBody['$case'] {
       return 'handoffReply';
     case 'reap':
       return 'reapReply';
+    case 'transferPage':
+      return 'transferPageReply';
+    case 'transferReport':
+      return 'transferReportReply';
   }
 }
 
@@ -363,9 +379,13 @@ function isRequest(body: Body): body is RequestBody {
     case 'forwardDelete':
     case 'handoff':
     case 'reap':
+    case 'transferPage':
+    case 'transferReport':
       return true;
     case 'replicateReply':
     case 'reapReply':
+    case 'transferPageReply':
+    case 'transferReportReply':
     case 'readReply':
     case 'forwardGetReply':
     case 'forwardPutReply':
@@ -375,3 +395,9 @@ function isRequest(body: Body): body is RequestBody {
       return false;
   }
 }
+
+/**
+ * The ring version of a replicate or read that no replica fences: repairs, hint delivery and
+ * anti-entropy move objects a replica merges whatever its ring (DVVSet sync is idempotent).
+ */
+export const unfenced = { ringTerm: 0n, ringVersion: 0n } as const;

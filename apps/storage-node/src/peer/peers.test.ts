@@ -3,7 +3,7 @@ import { PeerService, type GossipResponse, type PeerServer } from '@ringstore/pr
 import { afterEach, describe, expect, it } from 'vitest';
 import { RingstoreError, refused } from '../errors.js';
 import { createLogger } from '../logger.js';
-import { serveLink, type LinkHandlers, type RequestCase } from './link.js';
+import { serveLink, unfenced, type LinkHandlers, type RequestCase } from './link.js';
 import { Peers } from './peers.js';
 
 const log = createLogger({ level: 'silent', nodeId: 'test', pretty: false });
@@ -38,6 +38,8 @@ async function startPeer(handler: AnyHandler, port = 0): Promise<{ server: Serve
     gossip: (_call, cb) => cb(null, gossipReply),
     merkleLevel: unimplemented,
     segmentKeys: unimplemented,
+    fetchRing: unimplemented,
+    pushRing: unimplemented,
   };
   server.addService(PeerService, impl);
   const bound = await new Promise<number>((resolve, reject) =>
@@ -64,7 +66,7 @@ function read(
 ): Promise<{ found: boolean; object: Buffer }> {
   return links.request(
     'p',
-    { $case: 'read', value: { partition: 1, key: Buffer.from(key) } },
+    { $case: 'read', value: { partition: 1, key: Buffer.from(key), ...unfenced } },
     timeoutMs,
   );
 }
@@ -98,7 +100,13 @@ describe('Peers', () => {
       'p',
       {
         $case: 'replicate',
-        value: { partition: 1, key: Buffer.from('k'), object: Buffer.alloc(0), hintFor: '' },
+        value: {
+          partition: 1,
+          key: Buffer.from('k'),
+          object: Buffer.alloc(0),
+          hintFor: '',
+          ...unfenced,
+        },
       },
       2_000,
     );

@@ -3,6 +3,9 @@ import {
   PeerClient,
   type GossipRequest,
   type GossipResponse,
+  type PushRingRequest,
+  type PushRingResponse,
+  type RingDocument as RingDocumentMessage,
   type MerkleLevelRequest,
   type MerkleLevelResponse,
   type SegmentKeysRequest,
@@ -36,6 +39,8 @@ interface Peer {
  */
 export class Peers {
   private readonly peers = new Map<string, Peer>();
+  /** Told when a replica answers "ring stale" with a newer version (the ring keeper pulls it). */
+  onRingStale: (nodeId: string, ring: { term: number; version: number }) => void = () => undefined;
 
   constructor(
     private readonly selfId: string,
@@ -50,7 +55,14 @@ export class Peers {
     body: Extract<RequestBody, { $case: C }>,
     timeoutMs: number,
   ): Promise<ReplyOf<C>> {
-    const reply = await this.peer(nodeId).link.request(body, timeoutMs);
+    let reply;
+    try {
+      reply = await this.peer(nodeId).link.request(body, timeoutMs);
+    } catch (e) {
+      if (e instanceof RingstoreError && e.ringStale !== undefined)
+        this.onRingStale(nodeId, e.ringStale);
+      throw e;
+    }
     if (reply.$case !== replyCaseOf(body.$case)) {
       throw new RingstoreError('internal', `${nodeId} answered ${reply.$case} to ${body.$case}`);
     }
@@ -59,6 +71,14 @@ export class Peers {
 
   gossip(nodeId: string, req: GossipRequest, timeoutMs: number): Promise<GossipResponse> {
     return this.unary(nodeId, timeoutMs, (c, md, o, cb) => c.gossip(req, md, o, cb));
+  }
+
+  fetchRing(nodeId: string, timeoutMs: number): Promise<RingDocumentMessage> {
+    return this.unary(nodeId, timeoutMs, (c, md, o, cb) => c.fetchRing({}, md, o, cb));
+  }
+
+  pushRing(nodeId: string, req: PushRingRequest, timeoutMs: number): Promise<PushRingResponse> {
+    return this.unary(nodeId, timeoutMs, (c, md, o, cb) => c.pushRing(req, md, o, cb));
   }
 
   merkleLevel(
@@ -132,6 +152,25 @@ export class Peers {
     }
     return peer;
   }
+}
+
+/**
+ * FetchRing from an address whose node id is not known yet (a seed of a node starting with
+ * --seeds), on a channel of its own closed after the call.
+ */
+export function fetchRingFrom(
+  address: string,
+  timeoutMs: number,
+  limits: LinkLimits = linkLimitsDefault,
+): Promise<RingDocumentMessage> {
+  const client = new PeerClient(address, credentials.createInsecure(), peerChannelOptions(limits));
+  return new Promise<RingDocumentMessage>((resolve, reject) => {
+    client.fetchRing({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (e, res) => {
+      client.close();
+      if (e === null) resolve(res);
+      else reject(asRingstoreError(e));
+    });
+  });
 }
 
 function closePeer(peer: Peer): void {

@@ -63,7 +63,7 @@ export const segmentsPerRequestMax = 65_536;
  * that answer other nodes' exchanges.
  */
 export class AntiEntropy {
-  private readonly exchanger: Exchanger;
+  readonly exchanger: Exchanger;
   private readonly reaper: Reaper;
   private readonly stats = new Map<number, PartitionStats>();
   private timer: NodeJS.Timeout | undefined;
@@ -101,7 +101,9 @@ export class AntiEntropy {
         ? Math.random() * this.deps.options.intervalMs
         : this.deps.options.intervalMs;
     this.timer = setTimeout(() => {
-      const partitions = this.deps.trees.partitions;
+      // Periodic exchanges follow the read sets: a partition still being received catches up
+      // through its transfer, not here (MEMBERSHIP.md section 3).
+      const partitions = this.deps.trees.partitions.filter((p) => this.deps.view.isReplica(p));
       const partition = partitions[this.cursor++ % Math.max(1, partitions.length)];
       const work =
         partition === undefined

@@ -1,3 +1,4 @@
+import { unfenced } from '../../peer/link.js';
 import { startDescent, stepDescent, type MerkleTree } from '@ringstore/merkle';
 import type { KeyDigest } from '@ringstore/proto';
 import { RingstoreError } from '../../errors.js';
@@ -113,7 +114,7 @@ export class Exchanger {
     const localRead = this.deps.storage.get(partition, key);
     const reply = await this.deps.peers.request(
       peerId,
-      { $case: 'read', value: { partition, key } },
+      { $case: 'read', value: { partition, key, ...unfenced } },
       exchangeRequestTimeoutMs,
     );
     result.bytes += key.length + reply.object.length;
@@ -140,7 +141,10 @@ export class Exchanger {
     if (!reply.found || !sameBytes(reply.object, bytes)) {
       await this.deps.peers.request(
         peerId,
-        { $case: 'replicate', value: { partition, key, object: Buffer.from(bytes), hintFor: '' } },
+        {
+          $case: 'replicate',
+          value: { partition, key, object: Buffer.from(bytes), hintFor: '', ...unfenced },
+        },
         exchangeRequestTimeoutMs,
       );
       result.bytes += key.length + bytes.length;

@@ -1,3 +1,4 @@
+import { unfenced } from '../../peer/link.js';
 import type { StorageEngine } from '@ringstore/storage';
 import type { ClusterView } from '../../cluster-view.js';
 import type { Logger } from '../../logger.js';
@@ -45,6 +46,9 @@ export class Reaper {
   constructor(private readonly deps: ReaperDeps) {}
 
   async reap(partition: number): Promise<number> {
+    // Paused while the partition is in a transition: a replica receiving it may not hold the
+    // tombstone yet (Cassandra resurrected data by purging on a node receiving a range).
+    if (this.deps.view.document.transfers.some((t) => t.partition === partition)) return 0;
     const primaries = this.deps.view.primaries(partition);
     if (!primaries.includes(this.deps.selfId)) return 0;
     if (primaries.some((id) => !this.deps.liveness.isUp(id))) return 0;
@@ -79,7 +83,7 @@ export class Reaper {
         others.map((id) =>
           this.deps.peers.request(
             id,
-            { $case: 'read', value: { partition, key: Buffer.from(key) } },
+            { $case: 'read', value: { partition, key: Buffer.from(key), ...unfenced } },
             reapRequestTimeoutMs,
           ),
         ),

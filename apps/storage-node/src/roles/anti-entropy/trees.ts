@@ -35,10 +35,36 @@ export class PartitionTrees {
   private readonly trees = new Map<number, MerkleTree>();
   private readonly keyCounts = new Map<number, number>();
 
+  private held: number[];
+
   constructor(
     private readonly storage: StorageEngine,
-    readonly partitions: readonly number[],
-  ) {}
+    partitions: readonly number[],
+  ) {
+    this.held = [...partitions];
+  }
+
+  /** The partitions this node stores (read or pending replica), ascending. */
+  get partitions(): readonly number[] {
+    return this.held;
+  }
+
+  /**
+   * Follows a ring change: partitions newly held get a tree from what storage has (empty for a
+   * partition just being received: streaming and writes fill it), dropped ones lose theirs.
+   */
+  follow(partitions: readonly number[]): void {
+    const next = [...partitions].sort((a, b) => a - b);
+    const keep = new Set(next);
+    for (const p of this.held)
+      if (!keep.has(p)) {
+        this.trees.delete(p);
+        this.keyCounts.delete(p);
+      }
+    const known = new Set(this.held);
+    this.held = next;
+    for (const p of next) if (!known.has(p)) this.rebuild(p);
+  }
 
   tree(partition: number): MerkleTree | undefined {
     if (!this.partitions.includes(partition)) return undefined;

@@ -1,3 +1,4 @@
+import { ClusterView } from '../../cluster-view.js';
 import type { PreferenceEntry } from '@ringstore/ring';
 import { openMemoryEngine, type StorageEngine } from '@ringstore/storage';
 import { join, values, type StoredValue } from '@ringstore/vclock';
@@ -51,6 +52,12 @@ function fixture(storage: StorageEngine = openMemoryEngine()): Fixture {
     () => peers.close(),
   );
   const coordinator = new Coordinator({
+    view: ClusterView.ofNodes(
+      'n1',
+      ['n1', 'n2', 'n3', 'n4'].map((id) => ({ id, address: `${id}:1` })),
+      8,
+      3,
+    ),
     selfId: 'n1',
     actor: 'n1',
     storage,

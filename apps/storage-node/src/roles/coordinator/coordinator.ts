@@ -1,3 +1,5 @@
+import type { ClusterView } from '../../cluster-view.js';
+import { unfenced } from '../../peer/link.js';
 import {
   startGet,
   startPut,
@@ -45,6 +47,8 @@ export interface CoordinatorDeps {
   readonly liveness: Liveness;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** The ring the coordinator's requests are made under (their version is fenced by replicas). */
+  readonly view: Pick<ClusterView, 'document'>;
 }
 
 /** One key's request as the coordinator runs it: where it goes and until when. */
@@ -53,6 +57,8 @@ export interface KeyRequest {
   readonly partition: number;
   /** The key's preference list for this request (primaries and fallbacks for the down ones). */
   readonly preferenceList: readonly PreferenceEntry[];
+  /** Writes only: replicas a transfer is swapping in or out; the put then needs W + p acks. */
+  readonly pending?: readonly PreferenceEntry[];
   readonly deadlineMs: number;
 }
 
@@ -83,6 +89,7 @@ export class Coordinator {
     const run: PutRun = { req };
     const start = startPut({
       preferenceList: req.preferenceList,
+      pending: req.pending ?? [],
       w,
       localNodeId: this.deps.selfId,
       requestTimeoutMs: remainingMs(req.deadlineMs),
@@ -194,7 +201,7 @@ export class Coordinator {
       const copy = this.deps.replica.read(partition, key);
       return { type: 'reply', nodeId, object: copy.object, corrupt: copy.corrupt };
     }
-    const value = { partition, key: Buffer.from(key) };
+    const value = { partition, key: Buffer.from(key), ...this.fence() };
     const timeoutMs = remainingMs(req.deadlineMs);
     const reply = await this.deps.peers.request(nodeId, { $case: 'read', value }, timeoutMs);
     if (!reply.found) return { type: 'reply', nodeId, object: undefined, corrupt: reply.corrupt };
@@ -202,11 +209,23 @@ export class Coordinator {
     return { type: 'reply', nodeId, object, corrupt: object === undefined };
   }
 
+  /** The ring version this request is made under, for the replicas' "ring stale" fence. */
+  private fence(): { ringTerm: bigint; ringVersion: bigint } {
+    const d = this.deps.view.document;
+    return { ringTerm: BigInt(d.term), ringVersion: BigInt(d.version) };
+  }
+
   /** Sends the put's written object to a replica (never to this node: it wrote it already). */
   private send(nodeId: string, run: PutRun, hintFor: string | undefined): Promise<unknown> {
     const { partition, key, deadlineMs } = run.req;
     const object = run.bytes ?? Buffer.alloc(0);
-    const value = { partition, key: Buffer.from(key), object, hintFor: hintFor ?? '' };
+    const value = {
+      partition,
+      key: Buffer.from(key),
+      object,
+      hintFor: hintFor ?? '',
+      ...this.fence(),
+    };
     return this.deps.peers.request(nodeId, { $case: 'replicate', value }, remainingMs(deadlineMs));
   }
 
@@ -216,6 +235,7 @@ export class Coordinator {
       key: Buffer.from(req.key),
       object: Buffer.from(encodeObject(object)),
       hintFor: '',
+      ...unfenced,
     };
     // The quorum machine repairs replicas that answered behind, without the key, or corrupt.
     const keyShown = Buffer.from(req.key).toString('base64');

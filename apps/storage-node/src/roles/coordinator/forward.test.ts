@@ -9,7 +9,7 @@ const nodes = ['n1', 'n2', 'n3', 'n4', 'n5'].map((id, i) => ({
   id,
   address: `127.0.0.1:${7_201 + i}`,
 }));
-const view = new ClusterView('n1', nodes, 64, 3);
+const view = ClusterView.ofNodes('n1', nodes, 64, 3);
 const partition = 0;
 const [first, second, third] = view.primaries(partition) as [string, string, string];
 const startMs = 1_000_000;

@@ -124,7 +124,8 @@ export class KvHandler {
       (id) => this.liveness.isUp(id),
       strictQuorum,
     );
+    const pending = this.view.pendingFor(partition, preferenceList, (id) => this.liveness.isUp(id));
     this.coordinated++;
-    return { kind: 'coordinate', req: { key, partition, preferenceList, deadlineMs } };
+    return { kind: 'coordinate', req: { key, partition, preferenceList, pending, deadlineMs } };
   }
 }

@@ -38,7 +38,14 @@ function monotonicMs(): number {
   return performance.now();
 }
 
-function toMessage(m: MemberState): MemberMessage {
+/** What gossip tells about ring versions: ours goes out, a peer's comes in. */
+export interface GossipRing {
+  version(): { term: number; version: number };
+  /** A peer said which ring version it has applied (it may be ahead: pull it). */
+  seen(peerId: string, ring: { term: number; version: number }): void;
+}
+
+function toMessage(m: MemberState, ring?: { term: number; version: number }): MemberMessage {
   return {
     id: m.id,
     address: m.address,
@@ -46,7 +53,18 @@ function toMessage(m: MemberState): MemberMessage {
     generation: BigInt(m.generation),
     heartbeat: BigInt(m.heartbeat),
     status: m.status,
+    ringTerm: BigInt(ring?.term ?? 0),
+    ringVersion: BigInt(ring?.version ?? 0),
   };
+}
+
+/** The ring version a member reports for itself (0.0 when absent or out of range). */
+function ringOfMember(members: readonly MemberMessage[], id: string) {
+  const m = members.find((x) => x.id === id);
+  const max = BigInt(Number.MAX_SAFE_INTEGER);
+  if (m === undefined || m.ringVersion === 0n || m.ringTerm > max || m.ringVersion > max)
+    return undefined;
+  return { term: Number(m.ringTerm), version: Number(m.ringVersion) };
 }
 
 function fromMessages(members: readonly MemberMessage[]): GossipState | RingstoreError {
@@ -98,6 +116,7 @@ export class Gossiper implements Liveness {
     private readonly options: GossipOptions,
     private readonly peers: Peers,
     private readonly log: Logger,
+    private readonly ring?: GossipRing,
   ) {
     const initial = new Map<string, MemberState>();
     for (const m of members)
@@ -162,7 +181,34 @@ export class Gossiper implements Liveness {
     const remote = fromMessages(req.members);
     if (remote instanceof RingstoreError) throw remote;
     this.merge(remote);
-    return { members: [...this.state.values()].map(toMessage), ring: undefined };
+    const theirs = ringOfMember(req.members, req.from);
+    if (theirs !== undefined && this.state.has(req.from)) this.ring?.seen(req.from, theirs);
+    return { members: this.messages(), ring: undefined };
+  }
+
+  /**
+   * Follows the ring document's members: a node that joined is gossiped with (and counted up
+   * until the evidence says otherwise, like every member at start).
+   */
+  follow(members: readonly { id: string; address: string; zone: string }[]): void {
+    const now = monotonicMs();
+    let added = false;
+    for (const m of members) {
+      if (m.id === this.self.id || this.state.has(m.id)) continue;
+      const entry = { ...m, generation: 0, heartbeat: 0, status: 'up' as const };
+      this.state = new Map([...this.state, [m.id, entry]]);
+      this.table.heard(m.id, now);
+      added = true;
+    }
+    if (added)
+      this.state = new Map([...this.state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  private messages(): MemberMessage[] {
+    const own = this.ring?.version();
+    return [...this.state.values()].map((m) =>
+      toMessage(m, m.id === this.self.id ? own : undefined),
+    );
   }
 
   members(): Member[] {
@@ -221,6 +267,8 @@ export class Gossiper implements Liveness {
       const remote = fromMessages(res.members);
       if (remote instanceof RingstoreError) throw remote;
       this.merge(remote);
+      const theirs = ringOfMember(res.members, peer);
+      if (theirs !== undefined) this.ring?.seen(peer, theirs);
     } catch (e) {
       this.log.trace(
         { peer, reason: e instanceof Error ? e.message : String(e) },
@@ -232,7 +280,7 @@ export class Gossiper implements Liveness {
   private exchange(peerId: string): Promise<GossipResponse> {
     const req: GossipRequest = {
       from: this.self.id,
-      members: [...this.state.values()].map(toMessage),
+      members: this.messages(),
       ring: undefined,
     };
     return this.peers.gossip(peerId, req, this.options.gossipIntervalMs);

@@ -5,7 +5,7 @@ import { ClusterView } from '../../cluster-view.js';
 import { createLogger } from '../../logger.js';
 import { Metrics } from '../../metrics.js';
 import type { Liveness } from '../../liveness.js';
-import type { RequestBody } from '../../peer/link.js';
+import { unfenced, type RequestBody } from '../../peer/link.js';
 import type { Peers } from '../../peer/peers.js';
 import { Replica } from '../replica/replica.js';
 import {
@@ -19,7 +19,7 @@ const nodes = ['n1', 'n2', 'n3', 'n4', 'n5'].map((id, i) => ({
   id,
   address: `127.0.0.1:${7_101 + i}`,
 }));
-const view = new ClusterView('n1', nodes, 256, 3);
+const view = ClusterView.ofNodes('n1', nodes, 256, 3);
 const log = createLogger({ level: 'silent', nodeId: 't', pretty: false });
 const defaults: HandoffOptions = {
   hintAgeMaxMs: 3_600_000,
@@ -132,6 +132,7 @@ function replicateRequest(target: string, at: Key, object: string): ReplicateReq
     key: Buffer.from(at.key),
     object: Buffer.from(object),
     hintFor: target,
+    ...unfenced,
   };
 }
 
@@ -167,7 +168,7 @@ describe('Handoff: delivery', () => {
     f.liveness.down.add('n2');
     for (const at of foreignKeys('n2', 3)) await hint(f, 'n2', at, 'v');
     await f.handoff.addHint(
-      { partition: 5, key: Buffer.from('x'), object: Buffer.from('v'), hintFor: 'n9' },
+      { partition: 5, key: Buffer.from('x'), object: Buffer.from('v'), hintFor: 'n9', ...unfenced },
       Buffer.from('v'),
     );
     await f.handoff.tick();
@@ -199,6 +200,7 @@ describe('Handoff: delivery', () => {
         key: Buffer.from(at.key),
         object: Buffer.from(`v${i}`),
         hintFor: '',
+        ...unfenced,
       })),
     );
     expect(f.storage.hintCounts()).toEqual(new Map([['n3', 1]]));

@@ -4,7 +4,7 @@ import type { ClusterView } from '../../cluster-view.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import type { Liveness } from '../../liveness.js';
-import type { LinkHandlers } from '../../peer/link.js';
+import { unfenced, type LinkHandlers } from '../../peer/link.js';
 import type { Peers } from '../../peer/peers.js';
 import type { Replica } from '../replica/replica.js';
 
@@ -220,6 +220,7 @@ function outgoing(h: Hint, sent: Uint8Array): Outgoing {
       key: Buffer.from(h.key),
       object: Buffer.from(sent),
       hintFor: '',
+      ...unfenced,
     },
     sent,
   };

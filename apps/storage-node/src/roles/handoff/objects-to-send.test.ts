@@ -1,6 +1,7 @@
 import type { Hint } from '@ringstore/storage';
 import { describe, expect, it } from 'vitest';
 import { objectsToSend, type Outgoing } from './handoff.js';
+import { unfenced } from '../../peer/link.js';
 
 let nextId = 1;
 /** A hint for n2 of `key` in `partition`, holding `object` (ids grow: hints come oldest first). */
@@ -36,8 +37,8 @@ describe('objectsToSend', () => {
   it('sends each hinted object as a plain replicate (no hint), in the order of the hints', () => {
     const out = objectsToSend([hint(3, 'a', 'A'), hint(1, 'b', 'B')], new Map());
     expect(out.map((o) => o.request)).toEqual([
-      { partition: 3, key: Buffer.from('a'), object: Buffer.from('A'), hintFor: '' },
-      { partition: 1, key: Buffer.from('b'), object: Buffer.from('B'), hintFor: '' },
+      { partition: 3, key: Buffer.from('a'), object: Buffer.from('A'), hintFor: '', ...unfenced },
+      { partition: 1, key: Buffer.from('b'), object: Buffer.from('B'), hintFor: '', ...unfenced },
     ]);
     expect(out.map((o) => Buffer.from(o.sent).toString())).toEqual(['A', 'B']);
   });

@@ -3,7 +3,8 @@ import type { ReadReplicaResponse, ReplicateRequest } from '@ringstore/proto';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { encodeObject, mergeReceived, tryDecodeObject, type KeyObject } from '../../object.js';
-import { invalidArgument } from '../../errors.js';
+import { invalidArgument, ringStale } from '../../errors.js';
+import type { ClusterView } from '../../cluster-view.js';
 import type { LinkHandlers } from '../../peer/link.js';
 
 export interface LocalCopy {
@@ -19,16 +20,36 @@ export class Replica {
     private readonly storage: StorageEngine,
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    private readonly view?: Pick<ClusterView, 'document' | 'lastChange'>,
   ) {}
 
-  /** The replica role's peer messages: a coordinator's replicate (no hint) and read. */
+  /**
+   * The replica role's peer messages: a coordinator's replicate (no hint) and read, each refused
+   * "ring stale" when made under a ring older than the partition's last replica-set change.
+   */
   readonly handlers: Pick<LinkHandlers, 'replicate' | 'read'> = {
     replicate: async (req) => {
+      this.checkFence(req);
       await this.replicate(req);
       return {};
     },
-    read: (req) => Promise.resolve(this.readMessage(req.partition, req.key)),
+    read: (req) => {
+      this.checkFence(req);
+      return Promise.resolve(this.readMessage(req.partition, req.key));
+    },
   };
+
+  private checkFence(req: { partition: number; ringTerm: bigint; ringVersion: bigint }): void {
+    if (this.view === undefined || req.ringVersion === 0n) return;
+    const doc = this.view.document;
+    const changedAt = this.view.lastChange(req.partition);
+    const term = BigInt(doc.term);
+    const older = req.ringTerm < term || (req.ringTerm === term && req.ringVersion < changedAt);
+    if (older) {
+      const request = { term: Number(req.ringTerm), version: Number(req.ringVersion) };
+      throw ringStale(req.partition, request, doc, changedAt);
+    }
+  }
 
   /** Merges an object into the local copy; resolves with the stored bytes once committed. */
   async apply(partition: number, key: Uint8Array, object: KeyObject): Promise<Uint8Array> {

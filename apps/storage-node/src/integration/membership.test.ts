@@ -1,0 +1,133 @@
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
+import { eventually } from '../test-support/eventually.js';
+import { antiEntropyStatus, siblingValues, statusOf } from '../test-support/kv-client.js';
+import { joinChange, leaveChange, membership } from '../test-support/membership-client.js';
+
+const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/ringstore-node.js');
+const keysCount = 300;
+const args = ['--partitions', '16', '--gossip-interval-ms', '100', '--ae-interval-ms', '0'];
+
+/** Every node answering has applied the same ring version and no transition runs. */
+async function settled(tc: TestCluster, ids: readonly string[]): Promise<bigint> {
+  return eventually(
+    async () => {
+      const rings = await Promise.all(ids.map((id) => tc.client(id).ring()));
+      const versions = new Set(rings.map((r) => r.version));
+      if (versions.size !== 1) throw new Error(`versions differ: ${[...versions].join(',')}`);
+      if (rings.some((r) => r.transfers.length > 0)) throw new Error('a transition still runs');
+      return rings[0]!.version;
+    },
+    60_000,
+    200,
+  );
+}
+
+async function writeKeys(tc: TestCluster, via: string): Promise<void> {
+  const c = tc.client(via);
+  for (let i = 0; i < keysCount; i++) await c.put(`key-${i}`, `value-${i}`, { w: 3 });
+}
+
+/** Reads every key at R=N through `via`: each must come back with its one value. */
+async function readAll(tc: TestCluster, via: string): Promise<string[]> {
+  const c = tc.client(via);
+  const wrong: string[] = [];
+  for (let i = 0; i < keysCount; i++) {
+    const res = await c.get(`key-${i}`, { r: 3 });
+    const values = siblingValues(res);
+    if (values.length !== 1 || values[0] !== `value-${i}`)
+      wrong.push(`key-${i}: ${values.join('|')}`);
+  }
+  return wrong;
+}
+
+describe('membership changes on a running cluster (real nodes)', () => {
+  let tc: TestCluster | undefined;
+  afterEach(async () => {
+    await tc?.stop();
+    tc = undefined;
+  }, 30_000);
+
+  it('joins a fourth node with its share of the data, then retires it', async () => {
+    tc = await startTestCluster(3, args);
+    await writeKeys(tc, 'n1');
+    const n4 = await tc.cluster.addNode('n4');
+    // Started with --seeds: it knows the ring but is not a member yet.
+    const seen = await tc.client('n4').ring();
+    expect(seen.nodes.map((n) => n.id)).toEqual(['n1', 'n2', 'n3']);
+
+    // Commit without a plan is refused; the staged join is planned, then committed.
+    await membership.stage(tc.address('n2'), joinChange('n4', n4.address)).then(
+      () => expect.fail('a non-claimant staged a change'),
+      (e: unknown) => expect(String(e)).toMatch(/not the claimant: .*n1/),
+    );
+    await membership.stage(tc.address('n1'), joinChange('n4', n4.address));
+    const refused = await statusOfCall(membership.commit(tc.address('n1')));
+    expect(refused).toMatch(/no plan/);
+    const plan = await membership.plan(tc.address('n1'));
+    expect(plan.transfers.length).toBeGreaterThan(0);
+    expect(plan.movement.find((m) => m.node === 'n4')?.partitionsIn).toBeGreaterThan(0);
+    await membership.commit(tc.address('n1'));
+
+    const ids = ['n1', 'n2', 'n3', 'n4'];
+    await settled(tc, ids);
+    const ring = await tc.client('n1').ring();
+    expect(ring.nodes.find((n) => n.id === 'n4')?.status).toBe('valid');
+    const n4Index = ring.nodes.findIndex((n) => n.id === 'n4');
+    expect(ring.owners.filter((o) => o === n4Index).length).toBeGreaterThan(0);
+    // Before any read (reads repair): n4 holds every key of its partitions, streamed to it.
+    const held = await antiEntropyStatus(tc.address('n4'));
+    expect(held.length).toBeGreaterThan(0);
+    const others = await Promise.all(
+      ['n1', 'n2', 'n3'].map((id) => antiEntropyStatus(tc!.address(id))),
+    );
+    for (const p of held) {
+      const counts = others
+        .flatMap((o) => o.filter((x) => x.partition === p.partition))
+        .map((x) => x.keys);
+      expect(counts.length, `partition ${p.partition} has other replicas`).toBeGreaterThan(0);
+      for (const c of counts) expect(p.keys, `partition ${p.partition}`).toBe(c);
+    }
+    expect(held.reduce((n, p) => n + Number(p.keys), 0)).toBeGreaterThan(0);
+    for (const id of ids) expect(await readAll(tc, id), `read through ${id}`).toEqual([]);
+
+    await membership.stage(tc.address('n1'), leaveChange('n4'));
+    await membership.plan(tc.address('n1'));
+    await membership.commit(tc.address('n1'));
+    const code = await tc.cluster.waitExit('n4', 60_000);
+    expect(code).toBe(0);
+    await settled(tc, ['n1', 'n2', 'n3']);
+    const after = await tc.client('n1').ring();
+    expect(after.nodes.find((n) => n.id === 'n4')?.status).toBe('left');
+    expect(after.owners.every((o) => after.nodes[o]!.id !== 'n4')).toBe(true);
+    for (const id of ['n1', 'n2', 'n3'])
+      expect(await readAll(tc, id), `read through ${id}`).toEqual([]);
+
+    // Its data directory is kept, and refused if started again under that id.
+    const again = spawnSync(
+      process.execPath,
+      [
+        bin,
+        '--id',
+        'n4',
+        '--listen',
+        n4.address,
+        '--data',
+        n4.dataDir,
+        '--seeds',
+        tc.address('n1'),
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/node n4 is left in cluster .*must not serve again/);
+  }, 180_000);
+});
+
+async function statusOfCall(p: Promise<unknown>): Promise<string> {
+  const s = await statusOf(p);
+  return s.code === -1 ? 'ok' : `${s.code} ${s.details}`;
+}

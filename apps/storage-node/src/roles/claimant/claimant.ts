@@ -1,0 +1,295 @@
+import {
+  claimantStep,
+  commit,
+  plan,
+  stage,
+  type ChangeCommand,
+  type ChangeRefusal,
+  type Plan,
+  type RingDocument,
+  type Staged,
+} from '@ringstore/membership';
+import type {
+  Change,
+  ClusterStatus,
+  Plan as PlanMessage,
+  StageChangeRequest,
+  TransferReport,
+  TransferReportResponse,
+} from '@ringstore/proto';
+import type { ClusterView } from '../../cluster-view.js';
+import { ringMessage } from '../../ring/document-codec.js';
+import { RingstoreError } from '../../errors.js';
+import type { Liveness } from '../../liveness.js';
+import type { Logger } from '../../logger.js';
+import type { LinkHandlers } from '../../peer/link.js';
+import type { RingKeeper } from '../../ring/ring-keeper.js';
+
+/** How often the claimant looks whether a transfer may move (and re-pushes the ring). */
+const tickMs = 250;
+/** Re-push the current version to nodes that have not applied it, at most this often. */
+const repushMs = 2_000;
+
+export interface ClaimantDeps {
+  readonly selfId: string;
+  readonly view: ClusterView;
+  readonly keeper: RingKeeper;
+  readonly liveness: Liveness;
+  readonly log: Logger;
+  readonly requestTimeoutMs: number;
+  readonly limits: { readonly concurrency: number };
+  /** Estimated objects and bytes per partition, from this node's own replicas. */
+  readonly perPartition: () => { objects: number; bytes: number };
+}
+
+/**
+ * The claimant role (Riak's riak_core_claimant): takes staged membership changes, plans and
+ * commits them, and drives the running transition with claimantStep, writing each new version
+ * and pushing it. Only the node the document names as claimant acts; the others refuse, naming it.
+ */
+export class Claimant {
+  private staged: Staged | undefined;
+  private lastPlan: Plan | undefined;
+  /** `${transition}:${partition}:${state}` -> receivers that reported finishing it. */
+  private readonly reports = new Map<string, Set<string>>();
+  private readonly writtenAtMs = new Map<number, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastPushMs = 0;
+  private stopped = false;
+
+  constructor(private readonly deps: ClaimantDeps) {}
+
+  readonly handlers: Pick<LinkHandlers, 'transferReport'> = {
+    transferReport: (req, ctx) => Promise.resolve(this.report(req, ctx.from)),
+  };
+
+  start(): void {
+    const loop = (): void => {
+      if (this.stopped) return;
+      try {
+        this.tick();
+      } catch (e) {
+        this.deps.log.error({ reason: (e as Error).message }, 'claimant tick failed');
+      }
+      this.timer = setTimeout(loop, tickMs);
+    };
+    this.timer = setTimeout(loop, tickMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private get doc(): RingDocument {
+    return this.deps.view.document;
+  }
+
+  private requireClaimant(): void {
+    const claimant = this.doc.claimant;
+    if (claimant === this.deps.selfId) return;
+    const address = this.deps.view.addressOf(claimant) ?? 'unknown address';
+    throw new RingstoreError(
+      'failed-precondition',
+      `not the claimant: membership changes go to ${claimant} at ${address}`,
+    );
+  }
+
+  stageChange(req: StageChangeRequest): Change[] {
+    this.requireClaimant();
+    const command = commandOf(req.change);
+    const outcome = stage(this.doc, this.staged, command, (id) => this.isUp(id));
+    if (!outcome.ok) throw refusalError(outcome.refusal);
+    this.staged = outcome.staged;
+    this.deps.log.info({ change: command }, 'membership change staged');
+    return this.staged.changes.map(changeMessage);
+  }
+
+  planChanges(): PlanMessage {
+    this.requireClaimant();
+    if (this.staged === undefined || this.staged.changes.length === 0)
+      throw new RingstoreError('failed-precondition', 'nothing is staged');
+    const p = plan(this.doc, this.staged);
+    // What the commit would write, for the node list (addresses of joiners) of the next ring.
+    const preview = commit(this.doc, this.staged, p);
+    if (!preview.ok) throw refusalError(preview.refusal);
+    this.lastPlan = p;
+    return planMessage(this.doc, preview.document, p, this.deps.perPartition());
+  }
+
+  commitPlan(): RingDocument {
+    this.requireClaimant();
+    const outcome = commit(this.doc, this.staged, this.lastPlan);
+    if (!outcome.ok) throw refusalError(outcome.refusal);
+    this.staged = undefined;
+    this.lastPlan = undefined;
+    this.write(outcome.document);
+    this.deps.log.info(
+      { version: outcome.document.version, transfers: outcome.document.transfers.length },
+      'transition committed',
+    );
+    return outcome.document;
+  }
+
+  clearChanges(): number {
+    this.requireClaimant();
+    const cleared = this.staged?.changes.length ?? 0;
+    this.staged = undefined;
+    this.lastPlan = undefined;
+    return cleared;
+  }
+
+  status(): ClusterStatus {
+    const doc = this.doc;
+    return {
+      ring: this.deps.view.toMessage(),
+      staged: (this.staged?.changes ?? []).map(changeMessage),
+      applied: doc.nodes.map((n) => ({
+        node: n.id,
+        term: BigInt(doc.term),
+        version: BigInt(this.deps.keeper.applied(n.id)),
+      })),
+      node: this.deps.selfId,
+    };
+  }
+
+  private report(req: TransferReport, from: string): TransferReportResponse {
+    const doc = this.doc;
+    if (doc.claimant !== this.deps.selfId || BigInt(doc.transition) !== req.transition)
+      return { accepted: false };
+    const t = doc.transfers.find((x) => x.partition === req.partition);
+    if (t === undefined || t.state !== req.finished || !t.added.includes(from))
+      return { accepted: false };
+    const key = `${doc.transition}:${t.partition}:${t.state}`;
+    let set = this.reports.get(key);
+    if (set === undefined) this.reports.set(key, (set = new Set()));
+    set.add(from);
+    return { accepted: true };
+  }
+
+  private tick(): void {
+    const doc = this.doc;
+    if (doc.claimant !== this.deps.selfId) return;
+    const now = Date.now();
+    if (!this.writtenAtMs.has(doc.version)) this.writtenAtMs.set(doc.version, now);
+    if (now - this.lastPushMs >= repushMs && this.someoneBehind()) {
+      this.lastPushMs = now;
+      void this.deps.keeper.pushAll();
+    }
+    const outcome = claimantStep(doc, {
+      reported: (p) => this.reports.get(`${doc.transition}:${p}:${stateOf(doc, p)}`) ?? new Set(),
+      applied: (id) => this.deps.keeper.applied(id),
+      isUp: (id) => this.isUp(id),
+      concurrency: this.deps.limits.concurrency,
+      elapsedSince: (v, ms) => now - (this.writtenAtMs.get(v) ?? now) >= ms,
+      requestTimeoutMs: this.deps.requestTimeoutMs,
+    });
+    if (outcome === undefined) return;
+    if (!outcome.ok) {
+      this.deps.log.error({ reason: outcome.refusal.message }, 'claimant step refused');
+      return;
+    }
+    this.write(outcome.document);
+  }
+
+  private write(doc: RingDocument): void {
+    this.writtenAtMs.set(doc.version, Date.now());
+    this.deps.keeper.write(doc);
+    this.lastPushMs = Date.now();
+  }
+
+  private someoneBehind(): boolean {
+    const doc = this.doc;
+    return doc.nodes.some(
+      (n) =>
+        n.status !== 'removed' &&
+        n.id !== this.deps.selfId &&
+        this.isUp(n.id) &&
+        this.deps.keeper.applied(n.id) < doc.version,
+    );
+  }
+
+  private isUp(id: string): boolean {
+    return id === this.deps.selfId || this.deps.liveness.isUp(id);
+  }
+}
+
+function stateOf(doc: RingDocument, partition: number): string {
+  return doc.transfers.find((t) => t.partition === partition)?.state ?? '';
+}
+
+function refusalError(r: ChangeRefusal): RingstoreError {
+  return new RingstoreError(r.code, r.message);
+}
+
+function commandOf(change: Change | undefined): ChangeCommand {
+  const kind = change?.kind;
+  if (kind === undefined) throw new RingstoreError('invalid-argument', 'no change given');
+  switch (kind.$case) {
+    case 'join':
+      return {
+        kind: 'join',
+        id: kind.value.id,
+        address: kind.value.address,
+        zone: kind.value.zone,
+      };
+    case 'leave':
+      return { kind: 'leave', id: kind.value.id };
+    case 'remove':
+      return { kind: 'remove', id: kind.value.id };
+    case 'replace':
+      return { kind: 'replace', ...kind.value };
+  }
+}
+
+export function changeMessage(c: ChangeCommand): Change {
+  switch (c.kind) {
+    case 'join':
+      return { kind: { $case: 'join', value: { id: c.id, address: c.address, zone: c.zone } } };
+    case 'leave':
+      return { kind: { $case: 'leave', value: { id: c.id } } };
+    case 'remove':
+      return { kind: { $case: 'remove', value: { id: c.id } } };
+    case 'replace':
+      return {
+        kind: {
+          $case: 'replace',
+          value: { old: c.old, id: c.id, address: c.address, zone: c.zone, dead: c.dead },
+        },
+      };
+  }
+}
+
+function planMessage(
+  doc: RingDocument,
+  nextDoc: RingDocument,
+  p: Plan,
+  per: { objects: number; bytes: number },
+): PlanMessage {
+  const movement = p.movement.perNode.map((m) => ({
+    node: m.nodeId,
+    partitionsIn: m.added,
+    partitionsOut: m.removed,
+    objectsIn: BigInt(Math.round(m.added * per.objects)),
+    bytesIn: BigInt(Math.round(m.added * per.bytes)),
+    objectsOut: BigInt(Math.round(m.removed * per.objects)),
+    bytesOut: BigInt(Math.round(m.removed * per.bytes)),
+  }));
+  return {
+    current: ringMessage(doc, doc.ring),
+    next: { ...ringMessage(nextDoc, p.next), nextOwners: [], transfers: [] },
+    changes: p.changes.map(changeMessage),
+    transfers: p.partitions.map((c) => ({
+      partition: c.partition,
+      added: [...c.added],
+      removed: [...c.removed],
+      state: 'pending',
+      since: BigInt(doc.version + 1),
+    })),
+    movement,
+    replicaPartitionsMoving: p.movement.added,
+    warnings: [...p.warnings],
+    objectsPerPartition: BigInt(Math.round(per.objects)),
+    bytesPerPartition: BigInt(Math.round(per.bytes)),
+  };
+}
