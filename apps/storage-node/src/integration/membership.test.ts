@@ -3,28 +3,12 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
-import { eventually } from '../test-support/eventually.js';
 import { antiEntropyStatus, siblingValues, statusOf } from '../test-support/kv-client.js';
-import { joinChange, leaveChange, membership } from '../test-support/membership-client.js';
+import { joinChange, leaveChange, membership, settled } from '../test-support/membership-client.js';
 
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/ringstore-node.js');
 const keysCount = 300;
 const args = ['--partitions', '16', '--gossip-interval-ms', '100', '--ae-interval-ms', '0'];
-
-/** Every node answering has applied the same ring version and no transition runs. */
-async function settled(tc: TestCluster, ids: readonly string[]): Promise<bigint> {
-  return eventually(
-    async () => {
-      const rings = await Promise.all(ids.map((id) => tc.client(id).ring()));
-      const versions = new Set(rings.map((r) => r.version));
-      if (versions.size !== 1) throw new Error(`versions differ: ${[...versions].join(',')}`);
-      if (rings.some((r) => r.transfers.length > 0)) throw new Error('a transition still runs');
-      return rings[0]!.version;
-    },
-    60_000,
-    200,
-  );
-}
 
 async function writeKeys(tc: TestCluster, via: string): Promise<void> {
   const c = tc.client(via);

@@ -12,6 +12,10 @@ import {
   type Ring,
 } from '@ringstore/proto';
 
+import type { TestCluster } from './cluster-fixture.js';
+import { eventually } from './eventually.js';
+import { siblingValues } from './kv-client.js';
+
 const deadlineMs = 10_000;
 
 /** Calls one Cluster RPC on `address` with a deadline, on a channel closed afterwards. */
@@ -69,3 +73,41 @@ export const membership = {
   transfers: (address: string): Promise<ListTransfersResponse> =>
     call(address, (c, r, m, o, cb) => c.listTransfers(r, m, o, cb), {}),
 };
+
+/** Every node of `ids` has applied the same ring version and no transition runs; that version. */
+export async function settled(tc: TestCluster, ids: readonly string[]): Promise<bigint> {
+  return eventually(
+    async () => {
+      const rings = await Promise.all(ids.map((id) => tc.client(id).ring()));
+      const versions = new Set(rings.map((r) => r.version));
+      if (versions.size !== 1) throw new Error(`versions differ: ${[...versions].join(',')}`);
+      if (rings.some((r) => r.transfers.length > 0)) throw new Error('a transition still runs');
+      return rings[0]!.version;
+    },
+    90_000,
+    200,
+  );
+}
+
+/** Reads each key at R=`r` through `via`; the keys whose value is not exactly the expected one. */
+export async function wrongValues(
+  tc: TestCluster,
+  via: string,
+  expected: ReadonlyMap<string, string>,
+  r = 3,
+): Promise<string[]> {
+  const c = tc.client(via);
+  const wrong: string[] = [];
+  for (const [key, value] of expected) {
+    const values = siblingValues(await c.get(key, { r }));
+    if (values.length !== 1 || values[0] !== value) wrong.push(`${key}: ${values.join('|')}`);
+  }
+  return wrong;
+}
+
+/** Plans and commits what is staged at the claimant `via`. */
+export async function planAndCommit(address: string): Promise<Plan> {
+  const p = await membership.plan(address);
+  await membership.commit(address);
+  return p;
+}
