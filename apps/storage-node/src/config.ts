@@ -30,6 +30,11 @@ export interface NodeConfig {
   readonly transferRate: number;
   /** Bytes per second a node receives in transfers; 0: unlimited. */
   readonly transferBytesRate: number;
+  /**
+   * Test only (the chaos suite's self-test): a receiver skips the Merkle catch-up, so writes that
+   * reached only the old replicas during streaming are lost at the flip. Never in production.
+   */
+  readonly unsafeSkipCatchUp: boolean;
   readonly replicas: number;
   readonly partitions: number;
   readonly r: number;
@@ -87,6 +92,7 @@ const schema = z
     transferConcurrency: z.number().int().min(1).max(64),
     transferRate: z.number().int().min(0).max(100_000_000),
     transferBytesRate: z.number().int().min(0).max(100_000_000_000),
+    unsafeSkipCatchUp: z.enum(['true', 'false']).transform((v) => v === 'true'),
     replicas: z.number().int().min(1).max(replicasMax),
     partitions: z
       .number()
@@ -225,6 +231,13 @@ const flagSpecs: readonly FlagSpec[] = [
     help: 'bytes per second a node receives in transfers (0 = unlimited)',
     kind: 'int',
     fallback: 0,
+  },
+  {
+    key: 'unsafeSkipCatchUp',
+    flag: 'unsafe-skip-catch-up',
+    help: 'TEST ONLY: skip the Merkle catch-up of transfers (loses writes; for the chaos self-test)',
+    kind: 'string',
+    fallback: 'false',
   },
   { key: 'replicas', flag: 'replicas', help: 'N: replicas per key', kind: 'int', fallback: 3 },
   {

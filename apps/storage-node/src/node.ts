@@ -212,7 +212,12 @@ function buildRoles(
     trees,
     exchanger: antiEntropy.exchanger,
     limits,
+    skipCatchUp: config.unsafeSkipCatchUp,
   });
+  if (config.unsafeSkipCatchUp)
+    log.warn(
+      '--unsafe-skip-catch-up: transfers skip the catch-up and WILL LOSE WRITES (test only)',
+    );
   const claimant = new Claimant({
     selfId: config.id,
     view,
