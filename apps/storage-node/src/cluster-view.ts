@@ -173,6 +173,12 @@ export class ClusterView {
     return partitionReplicas(this.doc, partition).pending.includes(this.selfId);
   }
 
+  /** Every node a write of the partition goes to now: the read replicas, then the pending ones. */
+  writeSet(partition: number): string[] {
+    const pending = partitionReplicas(this.doc, partition).pending;
+    return [...new Set([...this.primaries(partition), ...pending])];
+  }
+
   /** The partitions this node stores: read replica or pending. */
   partitionsHeld(): number[] {
     const out: number[] = [];

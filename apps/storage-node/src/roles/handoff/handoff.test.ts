@@ -1,5 +1,6 @@
 import type { HandoffResponse, ReplicateRequest } from '@ringstore/proto';
 import { openMemoryEngine, type StorageEngine } from '@ringstore/storage';
+import { initialDocument } from '@ringstore/membership';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterView } from '../../cluster-view.js';
 import { createLogger } from '../../logger.js';
@@ -84,7 +85,7 @@ afterEach(async () => {
   for (const s of opened.splice(0)) await s.close();
 });
 
-function fixture(options: Partial<HandoffOptions> = {}): Fixture {
+function fixture(options: Partial<HandoffOptions> = {}, at: ClusterView = view): Fixture {
   const storage = openMemoryEngine();
   opened.push(storage);
   const liveness = new FakeLiveness();
@@ -92,7 +93,7 @@ function fixture(options: Partial<HandoffOptions> = {}): Fixture {
   const metrics = new Metrics();
   const handoff = new Handoff({
     storage,
-    view,
+    view: at,
     peers: links as unknown as Peers,
     replica: new Replica(storage, log, metrics),
     liveness,
@@ -291,6 +292,42 @@ describe('Handoff: delivery', () => {
     expect(f.links.calls.map(carried)).toEqual([
       [`${withCopy.key}=newer-a`, `${withoutCopy.key}=hinted-b`],
     ]);
+  });
+});
+
+describe('Handoff: hints for a node that left or was removed', () => {
+  // n2 was removed: the ring is n1, n3, n4, n5; n1 still holds hints made for n2 before.
+  const base = initialDocument({
+    clusterId: 'c',
+    claimant: 'n1',
+    partitionCount: 256,
+    replicas: 3,
+    nodes: nodes.filter((n) => n.id !== 'n2').map((n) => ({ ...n, zone: '' })),
+  });
+  const removed = { id: 'n2', address: nodes[1]!.address, zone: '', status: 'removed' as const };
+  const after = new ClusterView('n1', {
+    ...base,
+    nodes: [...base.nodes, removed].sort((a, b) => (a.id < b.id ? -1 : 1)),
+  });
+  const at: Key = { key: 'gone', partition: after.partitionOf(Buffer.from('gone')) };
+
+  it("go to each of the partition's current replicas, then are deleted", async () => {
+    const f = fixture({}, after);
+    await hint(f, 'n2', at, 'v');
+    await f.handoff.tick();
+    const expected = after.writeSet(at.partition).filter((id) => id !== 'n1');
+    expect(f.links.calls.map((c) => c.nodeId).sort()).toEqual(expected.sort());
+    for (const call of f.links.calls) expect(carried(call)).toEqual(['gone=v']);
+    expect(f.storage.hintCounts()).toEqual(new Map());
+  });
+
+  it('are kept while one of those replicas is down', async () => {
+    const f = fixture({}, after);
+    await hint(f, 'n2', at, 'v');
+    const other = after.writeSet(at.partition).find((id) => id !== 'n1')!;
+    f.liveness.down.add(other);
+    await f.handoff.tick();
+    expect(f.storage.hintCounts()).toEqual(new Map([['n2', 1]]));
   });
 });
 

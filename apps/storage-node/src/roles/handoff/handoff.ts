@@ -130,6 +130,11 @@ export class Handoff {
     );
     for (const target of storage.hintCounts().keys()) {
       if (this.stopped) return;
+      const status = this.deps.view.statusOf(target);
+      if (status === 'left' || status === 'removed') {
+        await this.deliverTo(target, budget, (hints) => this.retarget(target, hints));
+        continue;
+      }
       if (!this.deps.liveness.isUp(target) || this.deps.view.addressOf(target) === undefined)
         continue;
       await this.deliverTo(target, budget);
@@ -137,14 +142,64 @@ export class Handoff {
   }
 
   /** Delivers up to `budget` of the target's hints, oldest first, in batches; stops at the first failure. */
-  private async deliverTo(target: string, budget: number): Promise<void> {
+  private async deliverTo(
+    target: string,
+    budget: number,
+    deliver: (hints: readonly Hint[]) => Promise<boolean> = (h) => this.deliverBatch(target, h),
+  ): Promise<void> {
     const batchesMax = Math.ceil(budget / handoffBatchMax);
     let left = budget;
     for (let batch = 0; batch < batchesMax && left > 0 && !this.stopped; batch++) {
       const hints = this.deps.storage.listHints(target, Math.min(handoffBatchMax, left));
       if (hints.length === 0) return;
       left -= hints.length;
-      if (!(await this.deliverBatch(target, hints))) return;
+      if (!(await deliver(hints))) return;
+    }
+  }
+
+  /**
+   * Hints for a node that left or was removed go to the partition's current replicas instead
+   * (its replacement among them; MEMBERSHIP.md section 3), each of them, so the write keeps its
+   * copies; kept for later if one of them cannot be reached now.
+   */
+  private async retarget(departed: string, hints: readonly Hint[]): Promise<boolean> {
+    const objects = objectsToSend(hints, localCopies(this.deps.storage, hints));
+    const byReplica = new Map<string, Outgoing[]>();
+    for (const o of objects)
+      for (const id of this.deps.view.writeSet(o.request.partition)) {
+        if (id === this.deps.view.selfId) continue;
+        byReplica.set(id, [...(byReplica.get(id) ?? []), o]);
+      }
+    for (const [replica, list] of byReplica) {
+      if (!this.deps.liveness.isUp(replica)) return false;
+      try {
+        await this.deps.peers.request(
+          replica,
+          { $case: 'handoff', value: { objects: list.map((o) => o.request) } },
+          handoffRequestTimeoutMs,
+        );
+      } catch (e) {
+        const reason = e instanceof Error ? e.message : String(e);
+        this.deps.log.debug({ departed, replica, reason }, 're-targeted hint delivery failed');
+        return false;
+      }
+    }
+    this.deps.log.info(
+      { departed, hints: hints.length, replicas: [...byReplica.keys()] },
+      'hints for a departed node delivered to the current replicas',
+    );
+    await this.finish(hints, objects);
+    return true;
+  }
+
+  /** Hints delivered: delete them, and the fallback copies this node holds only for them. */
+  private async finish(hints: readonly Hint[], objects: readonly Outgoing[]): Promise<void> {
+    await this.deps.storage.deleteHints(hints.map((h) => h.id));
+    this.deps.metrics.hintsDelivered.inc(hints.length);
+    for (const o of objects) {
+      // A fallback's copy is only there for the down replica: drop it unless it changed since we sent it.
+      if (!this.deps.view.holds(o.request.partition))
+        await this.deps.storage.remove(o.request.partition, o.request.key, o.sent);
     }
   }
 
@@ -164,13 +219,7 @@ export class Handoff {
       );
       return false;
     }
-    await this.deps.storage.deleteHints(hints.map((h) => h.id));
-    this.deps.metrics.hintsDelivered.inc(hints.length);
-    for (const o of objects) {
-      // A fallback's copy is only there for the down replica: drop it unless it changed since we sent it.
-      if (!this.deps.view.isReplica(o.request.partition))
-        await this.deps.storage.remove(o.request.partition, o.request.key, o.sent);
-    }
+    await this.finish(hints, objects);
     return true;
   }
 }
