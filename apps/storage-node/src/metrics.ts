@@ -84,6 +84,47 @@ export class Metrics {
   }
 
   /** Sets the pending-hints gauge from the store's counts (called when metrics are scraped). */
+  readonly transferObjects = new Counter({
+    name: 'ringstore_transfer_objects_total',
+    help: 'Objects this node received in partition transfers (a page re-sent after a crash counts again)',
+    registers: [this.registry],
+  });
+  readonly transferBytes = new Counter({
+    name: 'ringstore_transfer_bytes_total',
+    help: 'Key and object bytes this node received in partition transfers',
+    registers: [this.registry],
+  });
+  readonly transfersActive = new Gauge({
+    name: 'ringstore_transfers_active',
+    help: 'Inbound partition transfers this node is streaming or catching up now',
+    registers: [this.registry],
+  });
+  readonly transfersStalled = new Gauge({
+    name: 'ringstore_transfers_stalled',
+    help: 'Inbound partition transfers whose last step failed (see ringctl cluster transfers)',
+    registers: [this.registry],
+  });
+  readonly ringVersion = new Gauge({
+    name: 'ringstore_ring_version',
+    help: 'Version of the ring document this node has applied (with ringstore_ring_term)',
+    registers: [this.registry],
+  });
+  readonly ringTerm = new Gauge({
+    name: 'ringstore_ring_term',
+    help: 'Term of the ring document this node has applied',
+    registers: [this.registry],
+  });
+
+  /** Read at each scrape: the ring version and the state of inbound transfers. */
+  trackMembership(
+    state: () => { term: number; version: number; active: number; stalled: number },
+  ): void {
+    this.membership = state;
+  }
+
+  private membership:
+    (() => { term: number; version: number; active: number; stalled: number }) | undefined;
+
   trackPendingHints(counts: () => ReadonlyMap<string, number>): void {
     this.pendingHints = counts;
   }
@@ -94,6 +135,13 @@ export class Metrics {
     if (this.pendingHints !== undefined) {
       this.hintsPending.reset();
       for (const [target, n] of this.pendingHints()) this.hintsPending.set({ target }, n);
+    }
+    if (this.membership !== undefined) {
+      const m = this.membership();
+      this.ringTerm.set(m.term);
+      this.ringVersion.set(m.version);
+      this.transfersActive.set(m.active);
+      this.transfersStalled.set(m.stalled);
     }
     return this.registry.metrics();
   }

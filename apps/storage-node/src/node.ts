@@ -187,6 +187,11 @@ function buildRoles(
     },
   });
   metrics.trackPendingHints(() => storage.hintCounts());
+  metrics.trackMembership(() => ({
+    term: view.document.term,
+    version: view.document.version,
+    ...transfers.counts(),
+  }));
   const coordinator = new Coordinator({ ...common, selfId: config.id, actor });
   const antiEntropy = new AntiEntropy({
     ...common,

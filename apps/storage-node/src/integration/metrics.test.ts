@@ -49,9 +49,17 @@ describe('Prometheus metrics', () => {
       'ringstore_hints_pending',
       'ringstore_read_repairs_total',
       'ringstore_request_seconds',
+      'ringstore_transfer_objects_total',
+      'ringstore_transfer_bytes_total',
+      'ringstore_transfers_active',
+      'ringstore_transfers_stalled',
     ]) {
       expect(res.body).toContain(`# TYPE ${name}`);
     }
+    // A brand-new cluster: ring version 1 of term 1, nothing moving.
+    expect(res.body).toMatch(/^ringstore_ring_version 1$/m);
+    expect(res.body).toMatch(/^ringstore_ring_term 1$/m);
+    expect(res.body).toMatch(/^ringstore_transfers_active 0$/m);
     expect((await get(`http://127.0.0.1:${port}/other`)).status).toBe(404);
   }, 60_000);
 });

@@ -189,6 +189,7 @@ export class Claimant {
       this.deps.log.error({ reason: outcome.refusal.message }, 'claimant step refused');
       return;
     }
+    logStep(this.deps.log, doc, outcome.document);
     this.write(outcome.document);
   }
 
@@ -292,4 +293,20 @@ function planMessage(
     objectsPerPartition: BigInt(Math.round(per.objects)),
     bytesPerPartition: BigInt(Math.round(per.bytes)),
   };
+}
+
+/** One log line per step the claimant writes: which partitions moved to which state. */
+function logStep(log: Logger, before: RingDocument, after: RingDocument): void {
+  if (after.next === undefined) {
+    log.info({ version: after.version }, 'transition complete');
+    return;
+  }
+  const moved = after.transfers.filter(
+    (t) => before.transfers.find((b) => b.partition === t.partition)?.state !== t.state,
+  );
+  const to = moved[0]?.state ?? 'unchanged';
+  log.info(
+    { version: after.version, state: to, partitions: moved.map((t) => t.partition) },
+    `transfers -> ${to}`,
+  );
 }

@@ -14,6 +14,7 @@ import type { StorageEngine } from '@ringstore/storage';
 import type { ClusterView } from '../../cluster-view.js';
 import { RingstoreError } from '../../errors.js';
 import type { Liveness } from '../../liveness.js';
+import type { Metrics } from '../../metrics.js';
 import type { Logger } from '../../logger.js';
 import { tryDecodeObject } from '../../object.js';
 import type { LinkHandlers } from '../../peer/link.js';
@@ -45,6 +46,7 @@ export interface TransferDeps {
   readonly trees: PartitionTrees;
   readonly exchanger: Exchanger;
   readonly log: Logger;
+  readonly metrics: Metrics;
   readonly limits: { concurrency: number; objectsPerSecond: number; bytesPerSecond: number };
   /** Test only (config unsafeSkipCatchUp): report catch-up done without exchanging. */
   readonly skipCatchUp?: boolean;
@@ -150,6 +152,13 @@ export class Transfers {
     return { objects, done, estimatedObjects };
   }
 
+  /** Inbound transfers being worked on now, and those whose last step failed. */
+  counts(): { active: number; stalled: number } {
+    let stalled = 0;
+    for (const p of this.progress.values()) if (p.stalled !== '') stalled++;
+    return { active: this.working.size, stalled };
+  }
+
   list(): TransferProgress[] {
     const doc = this.deps.view.document;
     return doc.transfers
@@ -215,6 +224,7 @@ export class Transfers {
           'transfer step finished',
         );
       }
+      p.stalled = '';
       await this.report(transition, t, p);
     } catch (e) {
       p.stalled = e instanceof Error ? e.message : String(e);
@@ -294,6 +304,8 @@ export class Transfers {
     await this.throttle(reply.objects.length, bytes);
     p.objectsDone += reply.objects.length;
     p.bytesDone += bytes;
+    this.deps.metrics.transferObjects.inc(reply.objects.length);
+    this.deps.metrics.transferBytes.inc(bytes);
     p.pages++;
     p.objectsTotal = Math.max(Number(reply.estimatedObjects), p.objectsDone);
     p.lastProgressMs = Date.now();
