@@ -88,6 +88,9 @@ describe('membership changes under faults (real nodes)', () => {
       30_000,
       50,
     );
+    // A second transition while one runs is refused, the ring unchanged.
+    const second = await statusOf(membership.stage(cluster.address('n1'), removeChange('n3')));
+    expect(second.details).toMatch(/a transition is running/);
     await cluster.kill('n4');
     await new Promise((r) => setTimeout(r, 500));
     await cluster.restart('n4');
@@ -131,6 +134,22 @@ describe('membership changes under faults (real nodes)', () => {
     const all = new Map([...expected, ...load.acked]);
     for (const id of ['n4', 'n2'])
       expect(await wrongValues(cluster, id, all), `read through ${id}`).toEqual([]);
+  }, 240_000);
+
+  it('joins a node while an unrelated node is down; the returning node catches up on the ring', async () => {
+    tc = await startTestCluster(4, args);
+    const cluster = tc;
+    const expected = await preload(cluster, 400);
+    await cluster.kill('n3');
+    await seenDown(cluster, ['n1', 'n2', 'n4'], 'n3');
+    const n5 = await cluster.cluster.addNode('n5');
+    await membership.stage(cluster.address('n1'), joinChange('n5', n5.address));
+    await planAndCommit(cluster.address('n1'));
+    const version = await settled(cluster, ['n1', 'n2', 'n4', 'n5']);
+    await cluster.restart('n3');
+    expect(await settled(cluster, ['n1', 'n2', 'n3', 'n4', 'n5'])).toBe(version);
+    for (const id of ['n5', 'n3'])
+      expect(await wrongValues(cluster, id, expected), `read through ${id}`).toEqual([]);
   }, 240_000);
 
   it('removes a dead node, then replaces a live one: data stays readable at R=N', async () => {

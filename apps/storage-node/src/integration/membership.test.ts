@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { initialDocument } from '@ringstore/membership';
+import { openSqliteEngine } from '@ringstore/storage';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeDocument } from '../ring/document-codec.js';
 import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
 import { antiEntropyStatus, siblingValues, statusOf } from '../test-support/kv-client.js';
 import { joinChange, leaveChange, membership, settled } from '../test-support/membership-client.js';
@@ -34,6 +39,35 @@ describe('membership changes on a running cluster (real nodes)', () => {
     await tc?.stop();
     tc = undefined;
   }, 30_000);
+
+  it('refuses to start with --seeds on a data directory of another cluster', async () => {
+    tc = await startTestCluster(1, [...args, '--replicas', '1', '--r', '1', '--w', '1']);
+    const dir = mkdtempSync(join(tmpdir(), 'ringstore-other-'));
+    try {
+      // A data directory that belongs to cluster "elsewhere" (its persisted ring document).
+      const other = initialDocument({
+        clusterId: 'elsewhere',
+        claimant: 'x1',
+        partitionCount: 16,
+        replicas: 1,
+        nodes: [{ id: 'x1', address: '127.0.0.1:1', zone: '' }],
+      });
+      const storage = openSqliteEngine({ path: join(dir, 'ringstore.db') });
+      storage.setMeta('ring_document', encodeDocument(other));
+      await storage.close();
+      const res = spawnSync(
+        process.execPath,
+        [bin, '--id', 'x1', '--listen', '127.0.0.1:1', '--data', dir, '--seeds', tc.address('n1')],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+      expect(res.status).toBe(2);
+      expect(res.stderr).toMatch(
+        /data directory belongs to cluster elsewhere, the seeds are in cluster/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('joins a fourth node with its share of the data, then retires it', async () => {
     tc = await startTestCluster(3, args);
