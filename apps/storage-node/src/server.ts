@@ -17,6 +17,7 @@ import {
   type ClusterServer,
   type KVServer,
   type PeerServer,
+  type MoveClaimantRequest,
   type SetTransferLimitsRequest,
   type StageChangeRequest,
 } from '@ringstore/proto';
@@ -192,6 +193,12 @@ function membershipService(deps: ServerDeps) {
       now(() => ({ cleared: claimant.clearChanges() })),
     ),
     getClusterStatus: unary(deps, 'get_cluster_status', () => now(() => claimant.status())),
+    moveClaimant: unary(deps, 'move_claimant', (req: MoveClaimantRequest) =>
+      now(() => {
+        claimant.moveClaimant(req.to, req.force);
+        return { ring: deps.view.toMessage() };
+      }),
+    ),
     listTransfers: unary(deps, 'list_transfers', () =>
       now(() => ({
         transfers: transfers.list(),

@@ -4,7 +4,9 @@ import { eventually } from '../test-support/eventually.js';
 import { listMembers, statusOf } from '../test-support/kv-client.js';
 import {
   joinChange,
+  leaveChange,
   membership,
+  moveClaimant,
   planAndCommit,
   removeChange,
   replaceChange,
@@ -149,6 +151,41 @@ describe('membership changes under faults (real nodes)', () => {
     await cluster.restart('n3');
     expect(await settled(cluster, ['n1', 'n2', 'n3', 'n4', 'n5'])).toBe(version);
     for (const id of ['n5', 'n3'])
+      expect(await wrongValues(cluster, id, expected), `read through ${id}`).toEqual([]);
+  }, 240_000);
+
+  it('hands the claimant role over so the claimant can leave, then takes it over by force after the next one dies', async () => {
+    tc = await startTestCluster(5, args);
+    const cluster = tc;
+    const expected = await preload(cluster, 300);
+    const forcedEarly = await statusOf(moveClaimant(cluster.address('n2'), 'n2', true));
+    expect(forcedEarly.details).toMatch(/claimant n1 is up/);
+    await moveClaimant(cluster.address('n1'), 'n2', false);
+    await settled(cluster, ['n1', 'n2', 'n3', 'n4', 'n5']);
+    const refused = await statusOf(membership.stage(cluster.address('n1'), leaveChange('n1')));
+    expect(refused.details).toMatch(/not the claimant: .*n2/);
+    await membership.stage(cluster.address('n2'), leaveChange('n1'));
+    await planAndCommit(cluster.address('n2'));
+    expect(await cluster.cluster.waitExit('n1', 90_000)).toBe(0);
+    await settled(cluster, ['n2', 'n3', 'n4', 'n5']);
+
+    // The claimant dies for good: an operator makes n3 claimant (a new term) and removes n2.
+    await cluster.kill('n2');
+    await seenDown(cluster, ['n3', 'n4', 'n5'], 'n2');
+    await moveClaimant(cluster.address('n3'), 'n3', true);
+    await membership.stage(cluster.address('n3'), removeChange('n2'));
+    await planAndCommit(cluster.address('n3'));
+    await settled(cluster, ['n3', 'n4', 'n5']);
+    const ring = await cluster.client('n4').ring();
+    expect([ring.claimant, ring.term]).toEqual(['n3', 2n]);
+    expect(ring.nodes.map((n) => `${n.id}:${n.status}`)).toEqual([
+      'n1:left',
+      'n2:removed',
+      'n3:valid',
+      'n4:valid',
+      'n5:valid',
+    ]);
+    for (const id of ['n3', 'n5'])
       expect(await wrongValues(cluster, id, expected), `read through ${id}`).toEqual([]);
   }, 240_000);
 

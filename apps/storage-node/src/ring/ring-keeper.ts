@@ -134,6 +134,8 @@ export class RingKeeper {
     if (!outcome.newer) return false;
     this.storage.setMeta(metaKey, encodeDocument(remote));
     const before = this.view.document;
+    // Applied versions are compared within a term: a new term starts the count afresh.
+    if (remote.term !== before.term) this.appliedBy.clear();
     this.view.apply(remote);
     this.log.info(
       { from, term: remote.term, version: remote.version, previous: before.version },

@@ -5,6 +5,8 @@ import {
   type ClearChangesResponse,
   type ClusterStatus,
   type CommitPlanResponse,
+  type MoveClaimantRequest,
+  type MoveClaimantResponse,
   type StageChangeRequest,
   type StageChangeResponse,
   type ListTransfersResponse,
@@ -110,4 +112,13 @@ export async function planAndCommit(address: string): Promise<Plan> {
   const p = await membership.plan(address);
   await membership.commit(address);
   return p;
+}
+
+/** Cluster.MoveClaimant: hand over (at the claimant) or force a take-over (at `to`). */
+export function moveClaimant(address: string, to: string, force: boolean): Promise<unknown> {
+  return call<MoveClaimantRequest, MoveClaimantResponse>(
+    address,
+    (c, r, m, o, cb) => c.moveClaimant(r, m, o, cb),
+    { to, force },
+  );
 }

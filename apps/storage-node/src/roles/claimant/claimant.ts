@@ -1,6 +1,8 @@
 import {
   claimantStep,
   commit,
+  handOverClaimant,
+  takeOverClaimant,
   plan,
   stage,
   type ChangeCommand,
@@ -127,6 +129,30 @@ export class Claimant {
     this.deps.log.info(
       { version: outcome.document.version, transfers: outcome.document.transfers.length },
       'transition committed',
+    );
+    return outcome.document;
+  }
+
+  /** Hands the role over (at the claimant) or, forced, takes it over (at the new claimant). */
+  moveClaimant(to: string, force: boolean): RingDocument {
+    const isUp = (id: string): boolean => this.isUp(id);
+    if (force && to !== this.deps.selfId)
+      throw new RingstoreError(
+        'invalid-argument',
+        `a forced take-over is sent to the node taking over (${to}), not to ${this.deps.selfId}`,
+      );
+    if (!force) this.requireClaimant();
+    const from = this.doc.claimant;
+    const outcome = force
+      ? takeOverClaimant(this.doc, to, isUp)
+      : handOverClaimant(this.doc, to, isUp);
+    if (!outcome.ok) throw refusalError(outcome.refusal);
+    this.staged = undefined;
+    this.lastPlan = undefined;
+    this.write(outcome.document);
+    this.deps.log.warn(
+      { from, to, force, term: outcome.document.term },
+      force ? 'claimant role taken over (forced)' : 'claimant role handed over',
     );
     return outcome.document;
   }

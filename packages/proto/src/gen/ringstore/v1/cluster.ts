@@ -310,6 +310,17 @@ export interface SetTransferLimitsRequest {
   bytesPerSecond?: bigint | undefined;
 }
 
+export interface MoveClaimantRequest {
+  /** The node to become claimant (with force: the answering node's own id). */
+  to: string;
+  force: boolean;
+}
+
+export interface MoveClaimantResponse {
+  /** The ring the move wrote. */
+  ring: Ring | undefined;
+}
+
 function createBaseGetRingRequest(): GetRingRequest {
   return {};
 }
@@ -4319,6 +4330,158 @@ export const SetTransferLimitsRequest: MessageFns<SetTransferLimitsRequest> = {
   },
 };
 
+function createBaseMoveClaimantRequest(): MoveClaimantRequest {
+  return { to: "", force: false };
+}
+
+export const MoveClaimantRequest: MessageFns<MoveClaimantRequest> = {
+  encode(message: MoveClaimantRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.to !== "") {
+      writer.uint32(10).string(message.to);
+    }
+    if (message.force !== false) {
+      writer.uint32(16).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MoveClaimantRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMoveClaimantRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MoveClaimantRequest {
+    return {
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
+  },
+
+  toJSON(message: MoveClaimantRequest): unknown {
+    const obj: any = {};
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MoveClaimantRequest>): MoveClaimantRequest {
+    return MoveClaimantRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MoveClaimantRequest>): MoveClaimantRequest {
+    const message = createBaseMoveClaimantRequest();
+    message.to = object.to ?? "";
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseMoveClaimantResponse(): MoveClaimantResponse {
+  return { ring: undefined };
+}
+
+export const MoveClaimantResponse: MessageFns<MoveClaimantResponse> = {
+  encode(message: MoveClaimantResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ring !== undefined) {
+      Ring.encode(message.ring, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MoveClaimantResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMoveClaimantResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ring = Ring.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MoveClaimantResponse {
+    return { ring: isSet(object.ring) ? Ring.fromJSON(object.ring) : undefined };
+  },
+
+  toJSON(message: MoveClaimantResponse): unknown {
+    const obj: any = {};
+    if (message.ring !== undefined) {
+      obj.ring = Ring.toJSON(message.ring);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MoveClaimantResponse>): MoveClaimantResponse {
+    return MoveClaimantResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MoveClaimantResponse>): MoveClaimantResponse {
+    const message = createBaseMoveClaimantResponse();
+    message.ring = (object.ring !== undefined && object.ring !== null) ? Ring.fromPartial(object.ring) : undefined;
+    return message;
+  },
+};
+
 export type ClusterService = typeof ClusterService;
 export const ClusterService = {
   /** GetRing returns the partition ring: every partition's owner node. */
@@ -4462,6 +4625,21 @@ export const ClusterService = {
     responseSerialize: (value: TransferLimits): Buffer => Buffer.from(TransferLimits.encode(value).finish()),
     responseDeserialize: (value: Buffer): TransferLimits => TransferLimits.decode(value),
   },
+  /**
+   * MoveClaimant hands the claimant role to `to` (sent to the claimant, while no transition runs),
+   * or with force, makes the answering node claimant in a new term (sent to that node, only while
+   * it sees the old claimant down: an operator's take-over after the claimant died).
+   */
+  moveClaimant: {
+    path: "/ringstore.v1.Cluster/MoveClaimant" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MoveClaimantRequest): Buffer => Buffer.from(MoveClaimantRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MoveClaimantRequest => MoveClaimantRequest.decode(value),
+    responseSerialize: (value: MoveClaimantResponse): Buffer =>
+      Buffer.from(MoveClaimantResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MoveClaimantResponse => MoveClaimantResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServer extends UntypedServiceImplementation {
@@ -4502,6 +4680,12 @@ export interface ClusterServer extends UntypedServiceImplementation {
   listTransfers: handleUnaryCall<ListTransfersRequest, ListTransfersResponse>;
   /** SetTransferLimits changes this node's transfer throttles at run time (unset fields stay). */
   setTransferLimits: handleUnaryCall<SetTransferLimitsRequest, TransferLimits>;
+  /**
+   * MoveClaimant hands the claimant role to `to` (sent to the claimant, while no transition runs),
+   * or with force, makes the answering node claimant in a new term (sent to that node, only while
+   * it sees the old claimant down: an operator's take-over after the claimant died).
+   */
+  moveClaimant: handleUnaryCall<MoveClaimantRequest, MoveClaimantResponse>;
 }
 
 export interface ClusterClient extends Client {
@@ -4706,6 +4890,26 @@ export interface ClusterClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TransferLimits) => void,
+  ): ClientUnaryCall;
+  /**
+   * MoveClaimant hands the claimant role to `to` (sent to the claimant, while no transition runs),
+   * or with force, makes the answering node claimant in a new term (sent to that node, only while
+   * it sees the old claimant down: an operator's take-over after the claimant died).
+   */
+  moveClaimant(
+    request: MoveClaimantRequest,
+    callback: (error: ServiceError | null, response: MoveClaimantResponse) => void,
+  ): ClientUnaryCall;
+  moveClaimant(
+    request: MoveClaimantRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MoveClaimantResponse) => void,
+  ): ClientUnaryCall;
+  moveClaimant(
+    request: MoveClaimantRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MoveClaimantResponse) => void,
   ): ClientUnaryCall;
 }
 
