@@ -30,6 +30,8 @@ export interface NodeConfig {
   readonly transferRate: number;
   /** Bytes per second a node receives in transfers; 0: unlimited. */
   readonly transferBytesRate: number;
+  /** A receiving node down this long makes the claimant cancel the transition (before its flip). */
+  readonly transferStallMs: number;
   /**
    * Test only (the chaos suite's self-test): a receiver skips the Merkle catch-up, so writes that
    * reached only the old replicas during streaming are lost at the flip. Never in production.
@@ -92,6 +94,7 @@ const schema = z
     transferConcurrency: z.number().int().min(1).max(64),
     transferRate: z.number().int().min(0).max(100_000_000),
     transferBytesRate: z.number().int().min(0).max(100_000_000_000),
+    transferStallMs: z.number().int().min(1_000).max(7 * 24 * 3_600_000),
     unsafeSkipCatchUp: z.enum(['true', 'false']).transform((v) => v === 'true'),
     replicas: z.number().int().min(1).max(replicasMax),
     partitions: z
@@ -231,6 +234,13 @@ const flagSpecs: readonly FlagSpec[] = [
     help: 'bytes per second a node receives in transfers (0 = unlimited)',
     kind: 'int',
     fallback: 0,
+  },
+  {
+    key: 'transferStallMs',
+    flag: 'transfer-stall-ms',
+    help: 'a receiving node down this long makes the claimant cancel the transition (before its flip)',
+    kind: 'int',
+    fallback: 600_000,
   },
   {
     key: 'unsafeSkipCatchUp',

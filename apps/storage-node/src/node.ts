@@ -231,6 +231,7 @@ function buildRoles(
     log,
     requestTimeoutMs: config.requestTimeoutMs,
     limits,
+    transferStallMs: config.transferStallMs,
     perPartition: () => perPartitionEstimate(storage, trees),
   });
   const linkHandlers = assembleLinkHandlers(replica, handoff, antiEntropy, kv, transfers, claimant);

@@ -193,6 +193,12 @@ function membershipService(deps: ServerDeps) {
       now(() => ({ cleared: claimant.clearChanges() })),
     ),
     getClusterStatus: unary(deps, 'get_cluster_status', () => now(() => claimant.status())),
+    cancelTransition: unary(deps, 'cancel_transition', () =>
+      now(() => {
+        claimant.cancelTransition('cancelled by an operator');
+        return { ring: deps.view.toMessage() };
+      }),
+    ),
     moveClaimant: unary(deps, 'move_claimant', (req: MoveClaimantRequest) =>
       now(() => {
         claimant.moveClaimant(req.to, req.force);

@@ -1,12 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { compareVersions, handOverClaimant, mergeDocument, takeOverClaimant } from './index.js';
+import {
+  cancelTransition,
+  checkRingDocument,
+  compareVersions,
+  handOverClaimant,
+  mergeDocument,
+  takeOverClaimant,
+} from './index.js';
 import {
   allUp,
   committedOf,
   documentOf,
   downOnly,
   join,
+  leave,
+  remove,
   stagedOf,
+  withTransferStates,
 } from './test-support/documents.js';
 
 const idle = documentOf(4);
@@ -54,5 +64,44 @@ describe('takeOverClaimant', () => {
     const running = committedOf(idle, stagedOf(idle, [join('n5')])).document;
     const out = takeOverClaimant(running, 'n2', downOnly('n1'));
     expect(out.ok && out.document.transfers).toEqual(running.transfers);
+  });
+});
+
+describe('cancelTransition', () => {
+  const joined = committedOf(idle, stagedOf(idle, [join('n5')])).document;
+
+  it('drops a join before the flip: same ring, the joiner removed, idle again', () => {
+    const out = cancelTransition(joined);
+    if (!out.ok) throw new Error(out.refusal.message);
+    const d = out.document;
+    expect([d.version, d.next, d.transfers, d.transition, d.settledAt]).toEqual([
+      joined.version + 1,
+      undefined,
+      [],
+      0,
+      joined.version + 1,
+    ]);
+    expect(d.ring).toEqual(idle.ring);
+    expect(d.nodes.find((n) => n.id === 'n5')?.status).toBe('removed');
+    expect(checkRingDocument(d)).toBeUndefined();
+  });
+
+  it('gives a leaving node back its place', () => {
+    const leaving = committedOf(idle, stagedOf(idle, [leave('n4')])).document;
+    const out = cancelTransition(leaving);
+    expect(out.ok && out.document.nodes.find((n) => n.id === 'n4')?.status).toBe('valid');
+  });
+
+  it('is refused while idle, after the flip, and for a transition that removes a node', () => {
+    const flipped = withTransferStates(joined, 'read-new');
+    const removing = committedOf(idle, stagedOf(idle, [remove('n4')], downOnly('n4'))).document;
+    for (const [doc, message] of [
+      [idle, /no transition/],
+      [flipped, /flipped reads/],
+      [removing, /removes a node/],
+    ] as const) {
+      const out = cancelTransition(doc);
+      expect(!out.ok && out.refusal.message).toMatch(message);
+    }
   });
 });

@@ -59,3 +59,47 @@ function checkTarget(
   if (!isUp(to)) return refused('failed-precondition', `node ${to} is down`);
   return undefined;
 }
+
+/**
+ * Cancels the running transition before its flip (invariant 6: a transfer that cannot finish,
+ * e.g. a joining node that died, is never left pending for good): the ring stays what reads use,
+ * the old replicas have every write (they took all of them), and the pending receivers drop what
+ * they got. Joining nodes and replacements become removed (their ids are spent), leaving nodes
+ * valid again. Refused after the flip (reads already use the new replicas), and for transitions
+ * that remove a node (a remove or a dead replace): those go back to a ring owning a dead node;
+ * bring the receiver back instead, or wait for the transfers to finish.
+ */
+export function cancelTransition(doc: RingDocument): TransitionOutcome {
+  if (doc.next === undefined) return refused('failed-precondition', 'no transition is running');
+  const flipped = doc.transfers.some((t) => t.state === 'read-new' || t.state === 'done');
+  if (flipped)
+    return refused(
+      'failed-precondition',
+      'the transition has flipped reads to the new replicas: it can only finish now',
+    );
+  if (doc.nodes.some((n) => n.status === 'removed' && doc.ring.members.some((m) => m.id === n.id)))
+    return refused(
+      'failed-precondition',
+      'the transition removes a node that still owns partitions: it cannot be cancelled',
+    );
+  const version = doc.version + 1;
+  const nodes = doc.nodes.map((n) =>
+    n.status === 'joining'
+      ? { ...n, status: 'removed' as const }
+      : n.status === 'leaving'
+        ? { ...n, status: 'valid' as const }
+        : n,
+  );
+  return {
+    ok: true,
+    document: {
+      ...doc,
+      version,
+      nodes,
+      next: undefined,
+      transfers: [],
+      transition: 0,
+      settledAt: version,
+    },
+  };
+}

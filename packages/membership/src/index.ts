@@ -40,4 +40,4 @@ export type { PartitionReplicas, TransitionOutcome } from './transition.js';
 export { advanceTransfers, completeTransition, partitionReplicas } from './transition.js';
 export type { ClaimantView } from './claimant.js';
 export { barrierHolds, claimantStep, transferParties } from './claimant.js';
-export { handOverClaimant, takeOverClaimant } from './claimant-move.js';
+export { cancelTransition, handOverClaimant, takeOverClaimant } from './claimant-move.js';

@@ -105,6 +105,39 @@ describe('membership changes under faults (real nodes)', () => {
       expect(await wrongValues(cluster, id, all), `read through ${id}`).toEqual([]);
   }, 240_000);
 
+  it('cancels a join whose receiver stays down past the stall bound; nothing acknowledged is lost', async () => {
+    tc = await startTestCluster(3, [
+      ...args,
+      '--transfer-rate',
+      '300',
+      '--transfer-stall-ms',
+      '3000',
+    ]);
+    const cluster = tc;
+    const expected = await preload(cluster, 1_000);
+    const n4 = await cluster.cluster.addNode('n4');
+    const load = writeLoad(cluster, ['n1', 'n2', 'n3']);
+    await membership.stage(cluster.address('n1'), joinChange('n4', n4.address));
+    const before = (await planAndCommit(cluster.address('n1'))).current?.version ?? 0n;
+    await eventually(
+      async () => {
+        const { transfers } = await membership.transfers(cluster.address('n4'));
+        if (!transfers.some((t) => t.objectsDone > 0n)) throw new Error('nothing streamed yet');
+      },
+      30_000,
+      50,
+    );
+    await cluster.kill('n4');
+    const version = await settled(cluster, ['n1', 'n2', 'n3']);
+    await load.stop();
+    const ring = await cluster.client('n2').ring();
+    expect(ring.nodes.find((n) => n.id === 'n4')?.status).toBe('removed');
+    expect(version).toBeGreaterThan(before + 1n);
+    expect(ring.owners.every((o) => ring.nodes[o]!.id !== 'n4')).toBe(true);
+    const all = new Map([...expected, ...load.acked]);
+    expect(await wrongValues(cluster, 'n2', all)).toEqual([]);
+  }, 240_000);
+
   it('resumes a join after kill -9 of the source mid-stream and of the claimant', async () => {
     tc = await startTestCluster(3, [...args, '--transfer-rate', '300']);
     const cluster = tc;

@@ -1,6 +1,7 @@
 import {
   claimantStep,
   commit,
+  cancelTransition,
   handOverClaimant,
   takeOverClaimant,
   plan,
@@ -40,6 +41,7 @@ export interface ClaimantDeps {
   readonly log: Logger;
   readonly requestTimeoutMs: number;
   readonly limits: { readonly concurrency: number };
+  readonly transferStallMs: number;
   /** Estimated objects and bytes per partition, from this node's own replicas. */
   readonly perPartition: () => { objects: number; bytes: number };
 }
@@ -55,6 +57,7 @@ export class Claimant {
   /** `${transition}:${partition}:${state}` -> receivers that reported finishing it. */
   private readonly reports = new Map<string, Set<string>>();
   private readonly writtenAtMs = new Map<number, number>();
+  private readonly downSinceMs = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private lastPushMs = 0;
   private stopped = false;
@@ -157,6 +160,36 @@ export class Claimant {
     return outcome.document;
   }
 
+  /** Cancels the running transition before its flip (an operator's call, or a stall). */
+  cancelTransition(reason: string): RingDocument {
+    this.requireClaimant();
+    const outcome = cancelTransition(this.doc);
+    if (!outcome.ok) throw refusalError(outcome.refusal);
+    this.deps.log.warn({ version: outcome.document.version, reason }, 'transition cancelled');
+    this.write(outcome.document);
+    return outcome.document;
+  }
+
+  /**
+   * Invariant 6 (progress): a receiver down longer than the stall bound cannot finish its
+   * transfers; the transition is cancelled (while that is still possible) rather than left pending.
+   */
+  private cancelIfStalled(now: number): boolean {
+    const doc = this.doc;
+    const receivers = new Set(doc.transfers.flatMap((t) => t.added));
+    for (const id of receivers) {
+      if (this.isUp(id)) this.downSinceMs.delete(id);
+      else if (!this.downSinceMs.has(id)) this.downSinceMs.set(id, now);
+    }
+    const stalled = [...receivers].find(
+      (id) => now - (this.downSinceMs.get(id) ?? now) >= this.deps.transferStallMs,
+    );
+    if (stalled === undefined || !cancelTransition(doc).ok) return false;
+    this.cancelTransition(`receiver ${stalled} down for over ${this.deps.transferStallMs} ms`);
+    this.downSinceMs.clear();
+    return true;
+  }
+
   clearChanges(): number {
     this.requireClaimant();
     const cleared = this.staged?.changes.length ?? 0;
@@ -202,6 +235,7 @@ export class Claimant {
       this.lastPushMs = now;
       void this.deps.keeper.pushAll();
     }
+    if (doc.next !== undefined && this.cancelIfStalled(now)) return;
     const outcome = claimantStep(doc, {
       reported: (p) => this.reports.get(`${doc.transition}:${p}:${stateOf(doc, p)}`) ?? new Set(),
       applied: (id) => this.deps.keeper.applied(id),

@@ -321,6 +321,13 @@ export interface MoveClaimantResponse {
   ring: Ring | undefined;
 }
 
+export interface CancelTransitionRequest {
+}
+
+export interface CancelTransitionResponse {
+  ring: Ring | undefined;
+}
+
 function createBaseGetRingRequest(): GetRingRequest {
   return {};
 }
@@ -4482,6 +4489,125 @@ export const MoveClaimantResponse: MessageFns<MoveClaimantResponse> = {
   },
 };
 
+function createBaseCancelTransitionRequest(): CancelTransitionRequest {
+  return {};
+}
+
+export const CancelTransitionRequest: MessageFns<CancelTransitionRequest> = {
+  encode(_: CancelTransitionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelTransitionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelTransitionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CancelTransitionRequest {
+    return {};
+  },
+
+  toJSON(_: CancelTransitionRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<CancelTransitionRequest>): CancelTransitionRequest {
+    return CancelTransitionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<CancelTransitionRequest>): CancelTransitionRequest {
+    const message = createBaseCancelTransitionRequest();
+    return message;
+  },
+};
+
+function createBaseCancelTransitionResponse(): CancelTransitionResponse {
+  return { ring: undefined };
+}
+
+export const CancelTransitionResponse: MessageFns<CancelTransitionResponse> = {
+  encode(message: CancelTransitionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ring !== undefined) {
+      Ring.encode(message.ring, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelTransitionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelTransitionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ring = Ring.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CancelTransitionResponse {
+    return { ring: isSet(object.ring) ? Ring.fromJSON(object.ring) : undefined };
+  },
+
+  toJSON(message: CancelTransitionResponse): unknown {
+    const obj: any = {};
+    if (message.ring !== undefined) {
+      obj.ring = Ring.toJSON(message.ring);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CancelTransitionResponse>): CancelTransitionResponse {
+    return CancelTransitionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CancelTransitionResponse>): CancelTransitionResponse {
+    const message = createBaseCancelTransitionResponse();
+    message.ring = (object.ring !== undefined && object.ring !== null) ? Ring.fromPartial(object.ring) : undefined;
+    return message;
+  },
+};
+
 export type ClusterService = typeof ClusterService;
 export const ClusterService = {
   /** GetRing returns the partition ring: every partition's owner node. */
@@ -4640,6 +4766,22 @@ export const ClusterService = {
       Buffer.from(MoveClaimantResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MoveClaimantResponse => MoveClaimantResponse.decode(value),
   },
+  /**
+   * CancelTransition drops the running transition before its flip (claimant only): the ring stays,
+   * joining nodes become removed, leaving ones valid. The claimant also does this by itself when a
+   * receiving node stays down longer than --transfer-stall-ms.
+   */
+  cancelTransition: {
+    path: "/ringstore.v1.Cluster/CancelTransition" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CancelTransitionRequest): Buffer =>
+      Buffer.from(CancelTransitionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CancelTransitionRequest => CancelTransitionRequest.decode(value),
+    responseSerialize: (value: CancelTransitionResponse): Buffer =>
+      Buffer.from(CancelTransitionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CancelTransitionResponse => CancelTransitionResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServer extends UntypedServiceImplementation {
@@ -4686,6 +4828,12 @@ export interface ClusterServer extends UntypedServiceImplementation {
    * it sees the old claimant down: an operator's take-over after the claimant died).
    */
   moveClaimant: handleUnaryCall<MoveClaimantRequest, MoveClaimantResponse>;
+  /**
+   * CancelTransition drops the running transition before its flip (claimant only): the ring stays,
+   * joining nodes become removed, leaving ones valid. The claimant also does this by itself when a
+   * receiving node stays down longer than --transfer-stall-ms.
+   */
+  cancelTransition: handleUnaryCall<CancelTransitionRequest, CancelTransitionResponse>;
 }
 
 export interface ClusterClient extends Client {
@@ -4910,6 +5058,26 @@ export interface ClusterClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MoveClaimantResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CancelTransition drops the running transition before its flip (claimant only): the ring stays,
+   * joining nodes become removed, leaving ones valid. The claimant also does this by itself when a
+   * receiving node stays down longer than --transfer-stall-ms.
+   */
+  cancelTransition(
+    request: CancelTransitionRequest,
+    callback: (error: ServiceError | null, response: CancelTransitionResponse) => void,
+  ): ClientUnaryCall;
+  cancelTransition(
+    request: CancelTransitionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CancelTransitionResponse) => void,
+  ): ClientUnaryCall;
+  cancelTransition(
+    request: CancelTransitionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CancelTransitionResponse) => void,
   ): ClientUnaryCall;
 }
 
