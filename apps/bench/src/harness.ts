@@ -74,7 +74,7 @@ export class InsertSequence {
 }
 
 /** A value of the given size, different per call (so no layer can dedupe writes). */
-function valueMaker(bytes: number, random: () => number): () => Buffer {
+export function valueMaker(bytes: number, random: () => number): () => Buffer {
   const base = Buffer.alloc(bytes, 0x61);
   return () => {
     const v = Buffer.from(base);
@@ -87,12 +87,64 @@ function valueMaker(bytes: number, random: () => number): () => Buffer {
 export const progressIntervalMs = 200;
 
 /** What the workers of one phase have done so far. */
-interface Tally {
+export interface Tally {
   started: number;
   ok: number;
   errors: number;
   readonly errorsByStatus: Record<string, number>;
   readonly latency: Partial<Record<Operation, Latency>>;
+}
+
+export function newTally(): Tally {
+  return { started: 0, ok: 0, errors: 0, errorsByStatus: {}, latency: {} };
+}
+
+export function recordOk(tally: Tally, op: Operation, latencyNs: bigint | number): void {
+  (tally.latency[op] ??= new Latency()).recordNs(latencyNs);
+  tally.ok++;
+}
+
+export function recordError(tally: Tally, e: unknown): void {
+  tally.errors++;
+  const kind = errorKind(e);
+  tally.errorsByStatus[kind] = (tally.errorsByStatus[kind] ?? 0) + 1;
+}
+
+/** What one operation of a workload needs, whoever paces it (closed loop or fixed rate). */
+export type OperationOptions = Pick<
+  PhaseOptions,
+  'driver' | 'workload' | 'distribution' | 'records' | 'inserts' | 'valueBytes'
+>;
+
+/** The next operation, its key and value already chosen; `send` performs it. */
+export interface PlannedOperation {
+  readonly op: Operation;
+  readonly send: () => Promise<void>;
+}
+
+/**
+ * A seeded stream of operations: kind, then key, then value, drawn in that order from one
+ * generator (the order the harness has always drawn them in, so a seed replays the same run).
+ */
+export function operationMaker(options: OperationOptions, seed: number): () => PlannedOperation {
+  const { driver, workload } = options;
+  const random = seededRandom(seed);
+  const chooseKey =
+    options.records > 0 ? keyChooser(options.distribution, options.records, random) : () => 0;
+  const makeValue = valueMaker(options.valueBytes, random);
+  return () => {
+    let op = chooseOperation(workload, random);
+    if (op !== 'insert' && options.records === 0) op = 'insert';
+    if (op === 'read') {
+      const key = recordKey(chooseKey());
+      return { op, send: () => driver.read(key) };
+    }
+    const key = recordKey(op === 'update' ? chooseKey() : options.inserts.take());
+    const value = makeValue();
+    return op === 'update'
+      ? { op, send: () => driver.update(key, value) }
+      : { op, send: () => driver.insert(key, value) };
+  };
 }
 
 export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
@@ -102,7 +154,7 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     options.concurrency > concurrencyMax
   )
     throw new RangeError(`concurrency must be in 1..${concurrencyMax}`);
-  const tally: Tally = { started: 0, ok: 0, errors: 0, errorsByStatus: {}, latency: {} };
+  const tally = newTally();
   // One monotonic clock both ends the phase and measures it: a deadline on the wall clock (whole
   // ms) once ended a 50 ms phase that hrtime measured as 49 ms.
   const startedMs = performance.now();
@@ -144,31 +196,21 @@ async function phaseWorker(
   more: () => boolean,
   tally: Tally,
 ): Promise<void> {
-  const { driver, workload } = options;
-  const random = seededRandom(options.seed + index * workerSeedStep);
-  const chooseKey =
-    options.records > 0 ? keyChooser(options.distribution, options.records, random) : () => 0;
-  const makeValue = valueMaker(options.valueBytes, random);
+  const next = operationMaker(options, options.seed + index * workerSeedStep);
   while (more()) {
     tally.started++;
-    let op = chooseOperation(workload, random);
-    if (op !== 'insert' && options.records === 0) op = 'insert';
+    const { op, send } = next();
     const t0 = process.hrtime.bigint();
     try {
-      if (op === 'read') await driver.read(recordKey(chooseKey()));
-      else if (op === 'update') await driver.update(recordKey(chooseKey()), makeValue());
-      else await driver.insert(recordKey(options.inserts.take()), makeValue());
-      (tally.latency[op] ??= new Latency()).recordNs(process.hrtime.bigint() - t0);
-      tally.ok++;
+      await send();
+      recordOk(tally, op, process.hrtime.bigint() - t0);
     } catch (e) {
-      tally.errors++;
-      const kind = errorKind(e);
-      tally.errorsByStatus[kind] = (tally.errorsByStatus[kind] ?? 0) + 1;
+      recordError(tally, e);
     }
   }
 }
 
-function phaseResult(tally: Tally, durationMs: number): PhaseResult {
+export function phaseResult(tally: Tally, durationMs: number): PhaseResult {
   const all = new Latency();
   const byOperation: Partial<Record<Operation, LatencySummary>> = {};
   for (const [op, l] of Object.entries(tally.latency) as [Operation, Latency][]) {
