@@ -51,7 +51,7 @@ export const nodesMin = 3;
 /** Most nodes: beyond 16 processes a laptop measures its scheduler, not the store. */
 export const nodesMax = 16;
 
-function intIn(name: string, min: number, max: number): (raw: string) => number {
+export function intIn(name: string, min: number, max: number): (raw: string) => number {
   return (raw) => {
     const n = Number(raw);
     if (!/^\d+$/.test(raw.trim()) || n < min || n > max)
