@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Applied, type DeleteRequest, type GetRequest, type PutRequest } from '@ringstore/proto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ringOver, startFakeNode, type FakeNode } from './test-support/fake-node.js';
+import {
+  idleRingFields,
+  ringOver,
+  startFakeNode,
+  type FakeNode,
+} from './test-support/fake-node.js';
 import { run } from './run.js';
 import { runCli } from './test-support/run-cli.js';
 
@@ -262,6 +267,7 @@ describe('ring and members', () => {
       status: 'up',
     }));
     node.ring = {
+      ...idleRingFields(),
       version: 4n,
       partitionCount: 8,
       replicas: 3,

@@ -2,21 +2,28 @@
 // every request and can be told to fail the next call with a given status (and, for KV calls, the
 // ringstore-failure-bin trailer a real node sends with every KV error), so ringctl's tests talk
 // real gRPC over 127.0.0.1 without a storage node. Its GetRing answers, by default, a one-node ring
-// of itself, so the SDK behind the data commands routes every key to it.
+// of itself, so the SDK behind the data commands routes every key to it. The membership RPCs answer
+// from fields tests set; a fake that is not the claimant refuses the claimant-only ones.
 import * as grpc from '@grpc/grpc-js';
 import {
   ClusterService,
   Failure,
   KVService,
+  type Change,
   type ClusterServer,
   type DeleteRequest,
   type GetRequest,
   type KVServer,
   type Member,
   type PartitionAntiEntropy,
+  type Plan,
   type PutRequest,
   type Ring,
+  type SetTransferLimitsRequest,
   type Sibling,
+  type StageChangeRequest,
+  type TransferLimits,
+  type TransferProgress,
   type TriggerAntiEntropyRequest,
   type TriggerAntiEntropyResponse,
 } from '@ringstore/proto';
@@ -34,12 +41,27 @@ export type FakeMethod =
   | 'listMembers'
   | 'getAntiEntropy'
   | 'triggerAntiEntropy'
-  | 'getNodeStats';
+  | 'getNodeStats'
+  | 'stageChange'
+  | 'planChanges'
+  | 'commitPlan'
+  | 'clearChanges'
+  | 'getClusterStatus'
+  | 'listTransfers'
+  | 'setTransferLimits'
+  | 'moveClaimant'
+  | 'cancelTransition';
 
 export interface RecordedRequest {
   readonly method: FakeMethod;
   readonly request:
-    GetRequest | PutRequest | DeleteRequest | TriggerAntiEntropyRequest | Record<string, never>;
+    | GetRequest
+    | PutRequest
+    | DeleteRequest
+    | TriggerAntiEntropyRequest
+    | StageChangeRequest
+    | SetTransferLimitsRequest
+    | Record<string, never>;
   /** How long the call had left when it arrived (its deadline minus now); Infinity: no deadline. */
   readonly deadlineRemainingMs: number;
 }
@@ -56,6 +78,28 @@ export interface FakeNode {
   antiEntropy: PartitionAntiEntropy[];
   /** What TriggerAntiEntropy answers. */
   triggerResponse: TriggerAntiEntropyResponse;
+  /** This node's id in its ring (n1 by default), as ClusterStatus and ListTransfers name it. */
+  id: string;
+  /**
+   * Whether this node takes membership changes (true by default). When false, StageChange,
+   * PlanChanges, CommitPlan and ClearChanges are refused FAILED_PRECONDITION "not the claimant",
+   * naming the ring's claimant, as a real node refuses them.
+   */
+  isClaimant: boolean;
+  /** The changes staged so far (StageChange appends, ClearChanges empties). */
+  staged: Change[];
+  /** What PlanChanges answers, its changes replaced by the staged ones. */
+  plan: Plan;
+  /** What CommitPlan answers with (the ring the commit made). */
+  committedRing: Ring;
+  /** The ring version each member applied, for GetClusterStatus. */
+  applied: { node: string; term: bigint; version: bigint }[];
+  /** What ListTransfers answers: the transfers this node receives. */
+  transfers: TransferProgress[];
+  /** The limits in force; SetTransferLimits changes the fields it sets. */
+  limits: TransferLimits;
+  /** Called before each call is served: tests change the answers as calls go by. */
+  onCall: ((method: FakeMethod) => void) | undefined;
   /**
    * When set, the next call fails with this status instead of being served: the next call of
    * `method` when given (data commands call GetRing first), else the next call of any method.
@@ -92,15 +136,36 @@ export function ringOver(addresses: readonly string[], firstOwner = 0): Ring {
     id: `n${index + 1}`,
     address,
     zone: '',
-    status: 'up',
+    status: 'valid',
   }));
   const partitionCount = 8;
   return {
+    ...idleRingFields(),
     version: 1n,
     partitionCount,
     replicas: nodes.length,
     nodes,
     owners: new Array<number>(partitionCount).fill(firstOwner),
+  };
+}
+
+/** The membership fields of a ring with no transition running, n1 its claimant. */
+export function idleRingFields(): Pick<
+  Ring,
+  'term' | 'clusterId' | 'claimant' | 'nextOwners' | 'transfers'
+> {
+  return { term: 1n, clusterId: 'fake-cluster', claimant: 'n1', nextOwners: [], transfers: [] };
+}
+
+/** A ring with no node: the placeholder of a fake's answers until a test sets them. */
+function emptyRing(): Ring {
+  return {
+    ...idleRingFields(),
+    version: 0n,
+    partitionCount: 0,
+    replicas: 0,
+    nodes: [],
+    owners: [],
   };
 }
 
@@ -115,7 +180,7 @@ export async function startFakeNode(): Promise<FakeNode> {
     address: '',
     requests: [],
     store: new Map(),
-    ring: { version: 0n, partitionCount: 0, replicas: 0, nodes: [], owners: [] },
+    ring: emptyRing(),
     members: [],
     antiEntropy: [],
     triggerResponse: {
@@ -125,6 +190,15 @@ export async function startFakeNode(): Promise<FakeNode> {
       bytesTransferred: 0n,
       tombstonesReaped: 0n,
     },
+    id: 'n1',
+    isClaimant: true,
+    staged: [],
+    plan: emptyPlan(),
+    committedRing: emptyRing(),
+    applied: [],
+    transfers: [],
+    limits: { concurrency: 2, objectsPerSecond: 0n, bytesPerSecond: 0n },
+    onCall: undefined,
     failNext: undefined,
     hangNext: false,
     // Force: calls left hanging on purpose must not keep the server open.
@@ -154,6 +228,7 @@ function handle<Req, Res>(
       request: call.request as RecordedRequest['request'],
       deadlineRemainingMs: remainingMs(call.getDeadline()),
     });
+    node.onCall?.(method);
     const aimed = node.failNext?.method;
     const failure = aimed === undefined || aimed === method ? node.failNext : undefined;
     const hang = node.hangNext === true || node.hangNext === method;
@@ -162,8 +237,16 @@ function handle<Req, Res>(
       node.hangNext = false;
       return;
     }
-    if (failure === undefined) callback(null, serve(call.request));
-    else callback({ code: failure.code, details: failure.details, metadata: trailersOf(failure) });
+    if (failure !== undefined) {
+      callback({ code: failure.code, details: failure.details, metadata: trailersOf(failure) });
+      return;
+    }
+    try {
+      callback(null, serve(call.request));
+    } catch (error) {
+      if (!(error instanceof FakeRefusal)) throw error;
+      callback({ code: error.code, details: error.message });
+    }
   };
 }
 
@@ -222,5 +305,105 @@ function clusterServer(node: FakeNode): ClusterServer {
       forwardedRequests: 0n,
       coordinatedRequests: 0n,
     })),
+    ...membershipServer(node),
+  };
+}
+
+/** The membership RPCs: the four claimant-only ones refuse at a node that is not the claimant. */
+function membershipServer(node: FakeNode): MembershipMethods {
+  return {
+    stageChange: claimantOnly(node, 'stageChange', (request: StageChangeRequest) => {
+      if (request.change !== undefined) node.staged.push(request.change);
+      return { staged: node.staged };
+    }),
+    planChanges: claimantOnly(node, 'planChanges', () => ({
+      ...node.plan,
+      changes: node.staged,
+    })),
+    commitPlan: claimantOnly(node, 'commitPlan', () => {
+      node.staged = [];
+      return { ring: node.committedRing };
+    }),
+    clearChanges: claimantOnly(node, 'clearChanges', () => {
+      const cleared = node.staged.length;
+      node.staged = [];
+      return { cleared };
+    }),
+    getClusterStatus: handle(node, 'getClusterStatus', () => ({
+      ring: node.ring,
+      // Only the claimant knows what is staged.
+      staged: node.isClaimant ? node.staged : [],
+      applied: node.applied,
+      node: node.id,
+    })),
+    listTransfers: handle(node, 'listTransfers', () => ({
+      transfers: node.transfers,
+      limits: node.limits,
+      node: node.id,
+    })),
+    setTransferLimits: handle(node, 'setTransferLimits', (request: SetTransferLimitsRequest) => {
+      node.limits = {
+        concurrency: request.concurrency ?? node.limits.concurrency,
+        objectsPerSecond: request.objectsPerSecond ?? node.limits.objectsPerSecond,
+        bytesPerSecond: request.bytesPerSecond ?? node.limits.bytesPerSecond,
+      };
+      return node.limits;
+    }),
+    moveClaimant: claimantOnly(node, 'moveClaimant', () => ({ ring: node.ring })),
+    cancelTransition: claimantOnly(node, 'cancelTransition', () => ({ ring: node.ring })),
+  };
+}
+
+type MembershipMethods = Pick<
+  ClusterServer,
+  | 'stageChange'
+  | 'planChanges'
+  | 'commitPlan'
+  | 'clearChanges'
+  | 'getClusterStatus'
+  | 'listTransfers'
+  | 'setTransferLimits'
+  | 'moveClaimant'
+  | 'cancelTransition'
+>;
+
+/** Serves the call at the claimant; elsewhere refuses it as a real node does, naming the claimant. */
+function claimantOnly<Req, Res>(
+  node: FakeNode,
+  method: FakeMethod,
+  serve: (request: Req) => Res,
+): grpc.handleUnaryCall<Req, Res> {
+  return handle(node, method, (request: Req) => {
+    if (node.isClaimant) return serve(request);
+    const { claimant, nodes } = node.ring;
+    const address = nodes.find((n) => n.id === claimant)?.address ?? 'unknown address';
+    throw new FakeRefusal(
+      grpc.status.FAILED_PRECONDITION,
+      `not the claimant: membership changes go to ${claimant} at ${address}`,
+    );
+  });
+}
+
+/** Thrown by a fake's answer to refuse the call with this status, as a node's checks do. */
+export class FakeRefusal extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function emptyPlan(): Plan {
+  return {
+    current: emptyRing(),
+    next: emptyRing(),
+    changes: [],
+    transfers: [],
+    movement: [],
+    replicaPartitionsMoving: 0,
+    warnings: [],
+    objectsPerPartition: 0n,
+    bytesPerPartition: 0n,
   };
 }
