@@ -154,7 +154,11 @@ function buildRoles(
   const view = new ClusterView(config.id, document);
   const peers = new Peers(config.id, (id) => view.addressOf(id), log, linkLimitsDefault);
   const keeper = new RingKeeper(config.id, view, storage, peers, log);
-  peers.onRingStale = (id, v) => keeper.pullIfBehind(id, v);
+  peers.onRingStale = (id, v, timeoutMs) => keeper.pullNow(id, v, timeoutMs);
+  peers.fence = () => ({
+    ringTerm: BigInt(view.document.term),
+    ringVersion: BigInt(view.document.version),
+  });
   const gossiper = new Gossiper(
     { id: config.id, address: config.listen, zone: config.zone, generation: Date.now() },
     activeNodes(document).filter((n) => n.id !== config.id),

@@ -78,6 +78,15 @@ describe('claimantStep', () => {
     expect(claimantStep(streaming, none)).toBeUndefined();
   });
 
+  it('starts catch-up only one request deadline after streaming began', () => {
+    const streaming = stepped(joined);
+    const early = viewOf(streaming, { elapsedSince: () => false });
+    const outcome = claimantStep(streaming, early);
+    // Nothing may move to catch-up yet; what moves (if anything) is more transfers starting.
+    if (outcome?.ok === true)
+      expect(outcome.document.transfers.some((t) => t.state === 'catch-up')).toBe(false);
+  });
+
   it('does not flip while one transfer still streams', () => {
     let doc = joined;
     while (!doc.transfers.every((t) => t.state === 'catch-up')) doc = stepped(doc);

@@ -55,10 +55,14 @@ export function claimantStep(doc: RingDocument, view: ClaimantView): TransitionO
   const caughtUp = (t: PartitionTransfer): boolean =>
     t.state === 'catch-up' && ready(t) && t.added.every((id) => view.reported(t.partition).has(id));
   if (ts.every(caughtUp)) return advance(doc, ts, 'catch-up');
+  // Catch-up starts one request deadline after streaming began, itself after every live party
+  // applied the version that added the receivers: a write planned under the older ring (old
+  // replicas only) has landed by then, and the catch-up copies it.
   const streamed = ts.filter(
     (t) =>
       t.state === 'streaming' &&
       ready(t) &&
+      view.elapsedSince(t.since, view.requestTimeoutMs) &&
       t.added.every((id) => view.reported(t.partition).has(id)),
   );
   if (streamed.length > 0) return advance(doc, streamed, 'streaming');

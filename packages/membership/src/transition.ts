@@ -121,7 +121,9 @@ export function completeTransition(doc: RingDocument): TransitionOutcome {
     next: undefined,
     transfers: [],
     transition: 0,
-    settledAt: doc.version + 1,
+    // Completion changes no replica set (at done every partition already uses the next ring):
+    // the fence stays where the last step put it, so requests made under done are not refused.
+    settledAt: Math.max(doc.settledAt, ...doc.transfers.map((t) => t.since)),
   };
   assert(
     document.ring.members.every((m) => nodes.some((n) => n.id === m.id && n.status === 'valid')),

@@ -13,7 +13,18 @@ import { joinChange, leaveChange, membership, settled } from '../test-support/me
 
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/ringstore-node.js');
 const keysCount = 300;
-const args = ['--partitions', '16', '--gossip-interval-ms', '100', '--ae-interval-ms', '0'];
+// phi 12, not 8: these tests read at R=N right after each step while other test files load the
+// two cores; a heartbeat delayed by CPU starvation must not count a live replica down.
+const args = [
+  '--partitions',
+  '16',
+  '--gossip-interval-ms',
+  '100',
+  '--phi-threshold',
+  '12',
+  '--ae-interval-ms',
+  '0',
+];
 
 async function writeKeys(tc: TestCluster, via: string): Promise<void> {
   const c = tc.client(via);

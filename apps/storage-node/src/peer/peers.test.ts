@@ -1,7 +1,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { PeerService, type GossipResponse, type PeerServer } from '@ringstore/proto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RingstoreError, refused } from '../errors.js';
+import { RingstoreError, refused, ringStale } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { serveLink, unfenced, type LinkHandlers, type RequestCase } from './link.js';
 import { Peers } from './peers.js';
@@ -9,7 +9,10 @@ import { Peers } from './peers.js';
 const log = createLogger({ level: 'silent', nodeId: 'test', pretty: false });
 
 /** One function answering every Link message kind (the tests' peers are not real roles). */
-type AnyHandler = (kind: RequestCase, request: { key?: Buffer }) => Promise<unknown>;
+type AnyHandler = (
+  kind: RequestCase,
+  request: { key?: Buffer; ringVersion?: bigint },
+) => Promise<unknown>;
 
 function handlersOf(handler: AnyHandler): LinkHandlers {
   const kinds: RequestCase[] = [
@@ -87,6 +90,43 @@ describe('Peers', () => {
     const keys = Array.from({ length: 2_000 }, (_, i) => `k${i}`);
     const replies = await Promise.all(keys.map((k) => read(links, k)));
     expect(replies.map((r) => r.object.toString())).toEqual(keys);
+  });
+
+  it('after a "ring stale" answer pulls the ring and sends the request once more under it', async () => {
+    const seen: bigint[] = [];
+    const fenced: AnyHandler = (kind, req) => {
+      const version = (req as { ringVersion?: bigint }).ringVersion ?? 0n;
+      seen.push(version);
+      if (version < 5n)
+        return Promise.reject(
+          ringStale(1, { term: 1, version: Number(version) }, { term: 1, version: 5 }, 5),
+        );
+      return Promise.resolve({ found: false, object: Buffer.alloc(0), corrupt: false });
+    };
+    const peer = await startPeer(fenced);
+    const links = new Peers('self', () => `127.0.0.1:${peer.port}`, log);
+    cleanups.push(
+      () => links.close(),
+      () => peer.server.forceShutdown(),
+    );
+    let pulls = 0;
+    let held = 3n;
+    links.onRingStale = (_id, ring) => {
+      pulls++;
+      held = BigInt(ring.version);
+      return Promise.resolve(true);
+    };
+    links.fence = () => ({ ringTerm: 1n, ringVersion: held });
+    const value = { partition: 1, key: Buffer.from('k'), ringTerm: 1n, ringVersion: 3n };
+    await links.request('p', { $case: 'read', value }, 2_000);
+    expect([pulls, seen]).toEqual([1, [3n, 5n]]);
+    // A pull that does not bring the ring up to date: the refusal is the answer, no resend.
+    seen.length = 0;
+    links.onRingStale = () => Promise.resolve(false);
+    held = 3n;
+    const refusedAgain = links.request('p', { $case: 'read', value }, 2_000);
+    await expect(refusedAgain).rejects.toThrow(/ring stale/);
+    expect(seen).toEqual([3n]);
   });
 
   it('turns a peer error reply into a RingstoreError with the same code', async () => {

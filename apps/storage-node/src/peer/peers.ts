@@ -39,8 +39,20 @@ interface Peer {
  */
 export class Peers {
   private readonly peers = new Map<string, Peer>();
-  /** Told when a replica answers "ring stale" with a newer version (the ring keeper pulls it). */
-  onRingStale: (nodeId: string, ring: { term: number; version: number }) => void = () => undefined;
+  /**
+   * A replica answered "ring stale" with its version: fetch the newer ring from it (the ring
+   * keeper does), resolving true once this node holds a ring at least that new.
+   */
+  onRingStale: (
+    nodeId: string,
+    ring: { term: number; version: number },
+    timeoutMs: number,
+  ) => Promise<boolean> = () => Promise.resolve(false);
+  /** The ring version this node's requests are made under now (after a pull). */
+  fence: () => { ringTerm: bigint; ringVersion: bigint } = () => ({
+    ringTerm: 0n,
+    ringVersion: 0n,
+  });
 
   constructor(
     private readonly selfId: string,
@@ -55,18 +67,47 @@ export class Peers {
     body: Extract<RequestBody, { $case: C }>,
     timeoutMs: number,
   ): Promise<ReplyOf<C>> {
+    const startedMs = Date.now();
     let reply;
     try {
       reply = await this.peer(nodeId).link.request(body, timeoutMs);
     } catch (e) {
-      if (e instanceof RingstoreError && e.ringStale !== undefined)
-        this.onRingStale(nodeId, e.ringStale);
-      throw e;
+      const again = await this.afterRingStale(
+        nodeId,
+        body,
+        e,
+        timeoutMs - (Date.now() - startedMs),
+      );
+      if (again === undefined) throw e;
+      reply = await this.peer(nodeId).link.request(again.body, again.timeoutMs);
     }
     if (reply.$case !== replyCaseOf(body.$case)) {
       throw new RingstoreError('internal', `${nodeId} answered ${reply.$case} to ${body.$case}`);
     }
     return reply.value as unknown as ReplyOf<C>;
+  }
+
+  /**
+   * A replicate or read refused "ring stale": pull the replica's ring, then send the request once
+   * more under it, within the time left. The object is the same (a merge is idempotent); the
+   * claimant's waits make a write planned under the older ring land before the catch-up that
+   * copies it (docs/membership.md).
+   */
+  private async afterRingStale(
+    nodeId: string,
+    body: RequestBody,
+    e: unknown,
+    leftMs: number,
+  ): Promise<{ body: RequestBody; timeoutMs: number } | undefined> {
+    if (!(e instanceof RingstoreError) || e.ringStale === undefined || leftMs <= 1)
+      return undefined;
+    if (body.$case !== 'replicate' && body.$case !== 'read') return undefined;
+    const startedMs = Date.now();
+    if (!(await this.onRingStale(nodeId, e.ringStale, leftMs))) return undefined;
+    const timeoutMs = leftMs - (Date.now() - startedMs);
+    if (timeoutMs <= 1) return undefined;
+    const value = { ...body.value, ...this.fence() };
+    return { body: { ...body, value } as RequestBody, timeoutMs };
   }
 
   gossip(nodeId: string, req: GossipRequest, timeoutMs: number): Promise<GossipResponse> {

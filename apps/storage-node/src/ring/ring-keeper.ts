@@ -192,6 +192,21 @@ export class RingKeeper {
       .finally(() => this.pulling.delete(peerId));
   }
 
+  /**
+   * After a "ring stale" answer: fetch the replica's ring now (bounded by `timeoutMs`); true once
+   * this node holds a ring at least as new as `theirs`.
+   */
+  async pullNow(peerId: string, theirs: RingVersion, timeoutMs: number): Promise<boolean> {
+    if (compareVersions(this.view.document, theirs) >= 0) return true;
+    try {
+      const m = await this.peers.fetchRing(peerId, Math.min(timeoutMs, ringCallTimeoutMs));
+      this.offer(documentFromMessage(m), peerId);
+    } catch (e) {
+      this.log.debug({ peer: peerId, reason: (e as Error).message }, 'ring pull failed');
+    }
+    return compareVersions(this.view.document, theirs) >= 0;
+  }
+
   noteApplied(nodeId: string, v: RingVersion): void {
     if (v.term !== this.view.document.term) return;
     this.appliedBy.set(nodeId, Math.max(this.appliedBy.get(nodeId) ?? 0, v.version));
