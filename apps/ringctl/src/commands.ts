@@ -40,8 +40,10 @@ export interface CommandContext {
   readonly options: CommonOptions;
   /** get, put, delete: the SDK, routing each key to its replicas. */
   readonly kv: KvApi;
-  /** ring, members, ae: the node given with --node. */
+  /** ring, members, ae, cluster: the node given with --node. */
   readonly cluster: ClusterApi;
+  /** A client of another node (the claimant, each member) with the same deadline; close it. */
+  readonly dial: (address: string) => ClusterApi;
   readonly io: RunIo;
 }
 

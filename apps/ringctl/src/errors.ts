@@ -30,3 +30,11 @@ export class RpcError extends Error {
     super(`${statusName}: ${details}`);
   }
 }
+
+/**
+ * The cluster's own answers rule the command out (e.g. the ring names no claimant to send a change
+ * to). Exit 1.
+ */
+export class ClusterError extends Error {
+  override readonly name = 'ClusterError';
+}

@@ -14,4 +14,9 @@ export interface RunIo {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   /** The wall clock, ms since the epoch, that `ae status` measures ages against; absent: Date.now. */
   readonly nowMs?: (() => number) | undefined;
+  /**
+   * stdout when it is a terminal (main.ts passes process.stdout when isTTY): `cluster transfers
+   * --watch` draws progress bars on it. Absent: stdout is a pipe or a file, and gets plain text.
+   */
+  readonly terminal?: NodeJS.WritableStream | undefined;
 }

@@ -1,13 +1,19 @@
-// The cluster commands' gRPC (ring, members, ae): the generated ClusterClient against the one node
-// given with --node, since these ask about that node itself. Commands see a small promise API with
-// plain arguments; gRPC status codes are turned into RpcError here. The data commands go through
-// the @ringstore/client SDK instead (kv.ts).
+// The cluster commands' gRPC (ring, members, ae, cluster ...): the generated ClusterClient against
+// one node: the one given with --node, or one the cluster commands found in its ring (the claimant,
+// every member). Commands see a small promise API with plain arguments; gRPC status codes are
+// turned into RpcError here. The data commands go through the @ringstore/client SDK (kv.ts).
 import * as grpc from '@grpc/grpc-js';
 import {
   ClusterClient,
+  type Change,
+  type ClusterStatus,
+  type ListTransfersResponse,
   type Member,
   type PartitionAntiEntropy,
+  type Plan,
   type Ring,
+  type SetTransferLimitsRequest,
+  type TransferLimits,
   type TriggerAntiEntropyResponse,
 } from '@ringstore/proto';
 import { RpcError } from './errors.js';
@@ -40,6 +46,19 @@ export interface ClusterApi {
   getAntiEntropy(): Promise<PartitionAntiEntropy[]>;
   /** Runs exchanges now and answers when they are done (give it a long deadline). */
   triggerAntiEntropy(args: TriggerAntiEntropyArgs): Promise<TriggerAntiEntropyResponse>;
+  /** Stages one membership change (claimant only); every change staged so far, this one last. */
+  stageChange(change: Change): Promise<Change[]>;
+  /** The transition the staged changes make (claimant only). */
+  planChanges(): Promise<Plan>;
+  /** Applies the last plan (claimant only); the ring the commit made. */
+  commitPlan(): Promise<Ring | undefined>;
+  /** Drops the staged changes (claimant only); how many there were. */
+  clearChanges(): Promise<number>;
+  getClusterStatus(): Promise<ClusterStatus>;
+  /** The transfers the node receives, and its transfer limits. */
+  listTransfers(): Promise<ListTransfersResponse>;
+  /** Changes the limits the request sets (none: changes nothing); the limits now in force. */
+  setTransferLimits(limits: SetTransferLimitsRequest): Promise<TransferLimits>;
   close(): void;
 }
 
@@ -65,6 +84,14 @@ export function connectCluster(address: string, deadlineMs: number): ClusterApi 
         partitions: [...args.partitions],
         rebuild: args.rebuild,
       }),
+    stageChange: async (change) =>
+      (await call(cluster.stageChange.bind(cluster), { change })).staged,
+    planChanges: () => call(cluster.planChanges.bind(cluster), {}),
+    commitPlan: async () => (await call(cluster.commitPlan.bind(cluster), {})).ring,
+    clearChanges: async () => (await call(cluster.clearChanges.bind(cluster), {})).cleared,
+    getClusterStatus: () => call(cluster.getClusterStatus.bind(cluster), {}),
+    listTransfers: () => call(cluster.listTransfers.bind(cluster), {}),
+    setTransferLimits: (limits) => call(cluster.setTransferLimits.bind(cluster), { ...limits }),
     close: () => {
       cluster.close();
     },
@@ -83,6 +110,17 @@ function unary<Req, Res>(
       else reject(toRpcError(error));
     });
   });
+}
+
+/**
+ * The node could not be asked (down, partitioned, or too slow for the deadline), as opposed to a
+ * node that answered and refused.
+ */
+export function isUnreachable(error: RpcError): boolean {
+  return (
+    error.code === Number(grpc.status.UNAVAILABLE) ||
+    error.code === Number(grpc.status.DEADLINE_EXCEEDED)
+  );
 }
 
 function toRpcError(error: grpc.ServiceError): RpcError {

@@ -9,10 +9,11 @@ import {
   membersCommand,
   putCommand,
   ringCommand,
-  type CommandContext,
   type CommonOptions,
 } from './commands.js';
-import { exitCode, InputError, RpcError, UsageError } from './errors.js';
+import type { Action, Bind, RawOptions } from './cli-types.js';
+import { addClusterCommands } from './run-cluster.js';
+import { ClusterError, exitCode, InputError, RpcError, UsageError } from './errors.js';
 import type { RunIo } from './io.js';
 import {
   aeTriggerDeadlineMsDefault,
@@ -30,34 +31,6 @@ import {
 import { connectKv } from './kv.js';
 import { connectCluster } from './rpc.js';
 import { readValue } from './value-source.js';
-
-/** Flags as commander hands them over, before validation. */
-interface RawOptions {
-  node?: string;
-  /** Absent: the command's own default (deadlineMsDefault, or aeTriggerDeadlineMsDefault). */
-  deadlineMs?: string;
-  routing?: string;
-  json?: boolean;
-  keyHex?: boolean;
-  strict?: boolean;
-  valueHex?: boolean;
-  r?: string;
-  w?: string;
-  context?: string;
-  file?: string;
-  /** Every --partition of ae trigger, in order, unvalidated. */
-  partition?: string[];
-  rebuild?: boolean;
-}
-
-/** A command body: positional arguments as commander parsed them (optional ones may be missing). */
-type Action = (
-  context: CommandContext,
-  raw: RawOptions,
-  positionals: readonly (string | undefined)[],
-) => Promise<number>;
-/** Wraps a command body as a commander action; deadlineMsDefault applies when --deadline-ms is absent. */
-type Bind = (action: Action, deadlineMsDefault?: number) => (...args: unknown[]) => Promise<void>;
 
 /** Runs ringctl with the given arguments (without "node ringctl") and returns the exit code. */
 export async function run(argv: readonly string[], io: RunIo): Promise<number> {
@@ -87,7 +60,10 @@ export async function run(argv: readonly string[], io: RunIo): Promise<number> {
 
 function buildProgram(io: RunIo, bind: Bind): Command {
   const program = new Command('ringctl')
-    .description('Read, write and inspect a Ringstore cluster, and run its anti-entropy exchanges.')
+    .description(
+      'Read, write and inspect a Ringstore cluster, run its anti-entropy exchanges, and change ' +
+        'its membership.',
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -96,7 +72,8 @@ function buildProgram(io: RunIo, bind: Bind): Command {
     .showHelpAfterError('(run ringctl --help for usage)')
     .option(
       '--node <host:port>',
-      'node that ring, members and ae ask, and that get, put and delete fetch the ring from ' +
+      'node that ring, members, ae and cluster ask (cluster changes go on to the claimant its ' +
+        'ring names), and that get, put and delete fetch the ring from ' +
         `(default: $RINGSTORE_NODE, else ${nodeAddressDefault})`,
     )
     .option(
@@ -125,6 +102,7 @@ function buildProgram(io: RunIo, bind: Bind): Command {
     .description('show cluster members: status, liveness, phi and heartbeat')
     .action(bind((context) => membersCommand(context)));
   addAeCommands(program, bind);
+  addClusterCommands(program, bind);
   return program;
 }
 
@@ -269,7 +247,8 @@ async function withNode(
   const cluster = connectCluster(node, deadlineMs);
   const kv = connectKv({ seed: node, deadlineMs, routing, strictQuorum: strict });
   try {
-    return await action({ options, kv, cluster, io }, raw, positionals);
+    const dial = (address: string) => connectCluster(address, deadlineMs);
+    return await action({ options, kv, cluster, dial, io }, raw, positionals);
   } finally {
     kv.close();
     cluster.close();
@@ -286,7 +265,7 @@ function reportError(error: unknown, io: RunIo): number {
     io.stderr.write(`error: ${error.message}\n(run ringctl --help for usage)\n`);
     return exitCode.usage;
   }
-  if (error instanceof InputError) {
+  if (error instanceof InputError || error instanceof ClusterError) {
     io.stderr.write(`error: ${error.message}\n`);
     return exitCode.failure;
   }

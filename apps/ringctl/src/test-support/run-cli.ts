@@ -15,6 +15,8 @@ export interface CliInput {
   readonly env?: Record<string, string>;
   /** The wall clock ringctl sees (ms since the epoch); Date.now when omitted. */
   readonly nowMs?: number;
+  /** stdout as a terminal (progress bars are drawn there); omitted: stdout is not a terminal. */
+  readonly terminal?: NodeJS.WritableStream;
 }
 
 export async function runCli(argv: readonly string[], input: CliInput = {}): Promise<CliResult> {
@@ -26,6 +28,7 @@ export async function runCli(argv: readonly string[], input: CliInput = {}): Pro
     stderr: { write: (text: string) => (stderr += text) },
     env: input.env ?? {},
     ...(input.nowMs === undefined ? {} : { nowMs: () => input.nowMs ?? 0 }),
+    terminal: input.terminal,
   };
   const code = await run(argv, io);
   return { code, stdout, stderr };
