@@ -11,6 +11,7 @@ function viewOf(doc: RingDocument, overrides: Partial<ClaimantView> = {}): Claim
     isUp: () => true,
     concurrency: 2,
     elapsedSince: () => true,
+    appliedEverywhereFor: () => true,
     requestTimeoutMs: 1_000,
     ...overrides,
   };
@@ -78,9 +79,9 @@ describe('claimantStep', () => {
     expect(claimantStep(streaming, none)).toBeUndefined();
   });
 
-  it('starts catch-up only one request deadline after streaming began', () => {
+  it('starts catch-up only one request deadline after every node held the commit', () => {
     const streaming = stepped(joined);
-    const early = viewOf(streaming, { elapsedSince: () => false });
+    const early = viewOf(streaming, { appliedEverywhereFor: () => false });
     const outcome = claimantStep(streaming, early);
     // Nothing may move to catch-up yet; what moves (if anything) is more transfers starting.
     if (outcome?.ok === true)

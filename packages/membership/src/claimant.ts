@@ -22,6 +22,8 @@ export interface ClaimantView {
   readonly concurrency: number;
   /** Whether `ms` have passed since this claimant wrote `version` (the clean-up wait). */
   readonly elapsedSince: (version: number, ms: number) => boolean;
+  /** Whether `ms` have passed since every live node was first known to hold `version`. */
+  readonly appliedEverywhereFor: (version: number, ms: number) => boolean;
   /** One request deadline: outgoing replicas keep taking writes this long after read-new. */
   readonly requestTimeoutMs: number;
 }
@@ -55,14 +57,15 @@ export function claimantStep(doc: RingDocument, view: ClaimantView): TransitionO
   const caughtUp = (t: PartitionTransfer): boolean =>
     t.state === 'catch-up' && ready(t) && t.added.every((id) => view.reported(t.partition).has(id));
   if (ts.every(caughtUp)) return advance(doc, ts, 'catch-up');
-  // Catch-up starts one request deadline after streaming began, itself after every live party
-  // applied the version that added the receivers: a write planned under the older ring (old
-  // replicas only) has landed by then, and the catch-up copies it.
+  // Catch-up starts one request deadline after every live node held the commit's version (the
+  // one that added the receivers): a write planned under the older ring (old replicas only) has
+  // landed by then, and the catch-up copies it.
+  const waited = view.appliedEverywhereFor(doc.transition, view.requestTimeoutMs);
   const streamed = ts.filter(
     (t) =>
       t.state === 'streaming' &&
       ready(t) &&
-      view.elapsedSince(t.since, view.requestTimeoutMs) &&
+      waited &&
       t.added.every((id) => view.reported(t.partition).has(id)),
   );
   if (streamed.length > 0) return advance(doc, streamed, 'streaming');

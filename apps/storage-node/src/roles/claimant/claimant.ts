@@ -58,9 +58,11 @@ export class Claimant {
   private readonly reports = new Map<string, Set<string>>();
   private readonly writtenAtMs = new Map<number, number>();
   private readonly downSinceMs = new Map<string, number>();
+  private readonly everywhereAtMs = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private lastPushMs = 0;
   private stopped = false;
+  private kicked = false;
 
   constructor(private readonly deps: ClaimantDeps) {}
 
@@ -223,7 +225,23 @@ export class Claimant {
     let set = this.reports.get(key);
     if (set === undefined) this.reports.set(key, (set = new Set()));
     set.add(from);
+    this.kick();
     return { accepted: true };
+  }
+
+  /** A report may let a step happen: look now rather than at the next tick (coalesced). */
+  private kick(): void {
+    if (this.kicked || this.stopped) return;
+    this.kicked = true;
+    setImmediate(() => {
+      this.kicked = false;
+      if (this.stopped) return;
+      try {
+        this.tick();
+      } catch (e) {
+        this.deps.log.error({ reason: (e as Error).message }, 'claimant tick failed');
+      }
+    });
   }
 
   private tick(): void {
@@ -242,6 +260,7 @@ export class Claimant {
       isUp: (id) => this.isUp(id),
       concurrency: this.deps.limits.concurrency,
       elapsedSince: (v, ms) => now - (this.writtenAtMs.get(v) ?? now) >= ms,
+      appliedEverywhereFor: (v, ms) => now - (this.appliedEverywhereAt(v, now) ?? now) >= ms,
       requestTimeoutMs: this.deps.requestTimeoutMs,
     });
     if (outcome === undefined) return;
@@ -257,6 +276,22 @@ export class Claimant {
     this.writtenAtMs.set(doc.version, Date.now());
     this.deps.keeper.write(doc);
     this.lastPushMs = Date.now();
+  }
+
+  /** When every live node was first seen holding `version` (undefined: not yet). */
+  private appliedEverywhereAt(version: number, now: number): number | undefined {
+    const known = this.everywhereAtMs.get(version);
+    if (known !== undefined) return known;
+    const behind = this.doc.nodes.some(
+      (n) =>
+        n.status !== 'removed' &&
+        n.status !== 'left' &&
+        this.isUp(n.id) &&
+        this.deps.keeper.applied(n.id) < version,
+    );
+    if (behind) return undefined;
+    this.everywhereAtMs.set(version, now);
+    return now;
   }
 
   private someoneBehind(): boolean {

@@ -3,7 +3,7 @@ import type { PreferenceEntry } from '@ringstore/ring';
 import { openMemoryEngine, type StorageEngine } from '@ringstore/storage';
 import { join, values, type StoredValue } from '@ringstore/vclock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RingstoreError } from '../../errors.js';
+import { RingstoreError, ringStale } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { Metrics } from '../../metrics.js';
 import { coordinateWrite, encodeObject, tryDecodeObject, type KeyObject } from '../../object.js';
@@ -160,6 +160,17 @@ describe('Coordinator.put', () => {
     // It is written here and reaches n2: 'maybe' is the truth.
     expect(texts(storedObject(f.storage))).toEqual(['v']);
     await vi.waitFor(() => expect(texts(storedObject(f.peers.storageOf('n2')))).toEqual(['v']));
+  });
+
+  it('does not suspect a replica that refused the write ("ring stale" is an answer)', async () => {
+    const f = fixture();
+    f.peers.answers.set('n3', () =>
+      Promise.reject(ringStale(partition, { term: 1, version: 1 }, { term: 1, version: 4 }, 4)),
+    );
+    // W=3: the put fails only after n3's refusal was handled, so a suspicion would be recorded.
+    const e = await rejection(f.coordinator.put(request(), value('v'), [], 3));
+    expect(e.failure.acked).toBe(2);
+    expect(f.liveness.suspicions).toEqual([]);
   });
 
   it('rejects deadline-exceeded, applied maybe, when too few replicas answer in time', async () => {

@@ -13,7 +13,7 @@ import {
 import type { PreferenceEntry } from '@ringstore/ring';
 import type { StorageEngine } from '@ringstore/storage';
 import type { StoredValue, VersionVector } from '@ringstore/vclock';
-import { quorumError } from '../../errors.js';
+import { quorumError, RingstoreError } from '../../errors.js';
 import type { Liveness } from '../../liveness.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
@@ -187,10 +187,16 @@ export class Coordinator {
     });
   }
 
-  /** A replica's request failed: suspect it (routing avoids it for a while) and say why. */
+  /**
+   * A replica's request failed: suspect it (routing avoids it for a while) and say why. A refusal
+   * (ring stale, bad input) is an answer from a live node, not a sign that it is down.
+   */
   private failed(nodeId: string, e: unknown): string {
     const reason = reasonOf(e);
-    if (nodeId !== this.deps.selfId) this.deps.liveness.suspect(nodeId, reason);
+    const answered =
+      e instanceof RingstoreError &&
+      (e.code === 'failed-precondition' || e.code === 'invalid-argument');
+    if (nodeId !== this.deps.selfId && !answered) this.deps.liveness.suspect(nodeId, reason);
     return reason;
   }
 
