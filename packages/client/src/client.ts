@@ -15,7 +15,7 @@ import { FailedNodes } from './failed-nodes.js';
 import { NodePool } from './node-pool.js';
 import { resolveOptions, seedsMax, type ConnectOptions, type ResolvedOptions } from './options.js';
 import { RingCache, fetchRing } from './ring-cache.js';
-import type { ClientRing, RingView } from './ring-view.js';
+import type { ClientRing, RingVersion, RingView } from './ring-view.js';
 import type { InflightCalls } from './unary.js';
 
 /** One value of a key. More than one: concurrent writes, to be resolved by the application. */
@@ -95,6 +95,8 @@ export interface ClientStats {
   readonly ringRefreshes: number;
   /** Ring fetches after connect that reached no node. */
   readonly ringRefreshFailures: number;
+  /** gRPC channels open now: the ring's serving nodes used so far, and any closing after a call. */
+  readonly channels: number;
   /** Requests and failed requests per node id. */
   readonly perNode: Map<string, NodeRequestStats>;
 }
@@ -261,9 +263,18 @@ export class Client {
     return [...this.ringCache.current().primaries(toBuffer(key))];
   }
 
-  /** The ring the client routes with. */
+  /**
+   * The ring the client routes with: every member with its status (joining, valid, leaving, left,
+   * removed) and the running transition's transfers (informational: requests follow the read ring).
+   */
   ring(): ClientRing {
     return this.ringCache.current().message;
+  }
+
+  /** Where the client's ring stands; rings are ordered by term, then version. */
+  ringVersion(): RingVersion {
+    const { term, version } = this.ringCache.current();
+    return { term, version };
   }
 
   /** Refetches the ring now (joining a refetch already running). */
@@ -281,6 +292,7 @@ export class Client {
       retries,
       ringRefreshes: refreshes,
       ringRefreshFailures: failures,
+      channels: this.pool.size,
       perNode: copy,
     };
   }
@@ -318,8 +330,9 @@ function siblingOf(s: SiblingMessage): Sibling {
   return { value: s.value, deleted: s.deleted };
 }
 
+/** The channels to keep: those of nodes a request may go to (not of nodes that left). */
 function addressesOf(view: RingView): Set<string> {
-  return new Set(view.message.nodes.map((n) => n.address));
+  return new Set(view.servingIds.map((id) => view.addressOf(id) ?? ''));
 }
 
 /**

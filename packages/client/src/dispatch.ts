@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import type { KVClient } from '@ringstore/proto';
+import { assert } from './assert.js';
 import { backoffMs, type Sleeper } from './backoff.js';
 import {
   clientError,
@@ -12,6 +13,7 @@ import type { FailedNodes } from './failed-nodes.js';
 import type { NodePool } from './node-pool.js';
 import type { RoutingMode } from './options.js';
 import type { RingCache } from './ring-cache.js';
+import type { RingView } from './ring-view.js';
 import { callWhenConnected, type InflightCalls, type UnaryMethod } from './unary.js';
 
 /**
@@ -74,13 +76,17 @@ export class Dispatcher {
 
   constructor(private readonly deps: DispatchDeps) {}
 
-  /** The nodes to try for `key`, best first: recently failed nodes last. */
+  /**
+   * The nodes to try for `key`, best first: recently failed nodes last; never a node that left or
+   * was removed, nor a joining one the read ring does not name (see RingView.isRoutable).
+   */
   candidates(key: Uint8Array): string[] {
     const view = this.deps.ring.current();
     const nowMs = Date.now();
     if (this.deps.routing === 'zero-hop')
       return this.deps.failed.order(view.order(view.partitionOf(key)), nowMs);
-    const ids = view.nodeIds;
+    const ids = view.servingIds;
+    if (ids.length === 0) return [];
     const start = this.roundRobin++ % ids.length;
     if (this.roundRobin >= ids.length) this.roundRobin = 0;
     return this.deps.failed.order([...ids.slice(start), ...ids.slice(0, start)], nowMs);
@@ -101,6 +107,7 @@ export class Dispatcher {
     const candidates = this.candidates(key);
     const { attemptsMax } = this.deps;
     let last: RingstoreClientError | undefined;
+    let cursor = 0;
     for (let attempt = 0; attempt < attemptsMax; attempt++) {
       if (attempt > 0)
         await this.deps.sleeper.sleep(
@@ -110,7 +117,10 @@ export class Dispatcher {
         throw clientError(status.CANCELLED, 'client is closed', { attempts: attempt });
       const remainingMs = deadlineAt - Date.now();
       if (remainingMs <= 0) break;
-      const nodeId = candidates[attempt % candidates.length] ?? '';
+      const picked = this.pick(candidates, cursor);
+      if (picked === undefined) throw last ?? noCandidate(candidates, this.deps.ring.current());
+      cursor = picked.index + 1;
+      const nodeId = picked.nodeId;
       // A read keeps half its time for a retry elsewhere (a stuck node must not eat the deadline);
       // a write gets all of it, since a timed-out write is never retried.
       const budgetMs = kind === 'read' && attempt < attemptsMax - 1 ? remainingMs / 2 : remainingMs;
@@ -123,32 +133,37 @@ export class Dispatcher {
     throw deadlineError(last, deadlineMs);
   }
 
+  /**
+   * The first candidate from `cursor` on (wrapping around) that the ring routes to now: the ring
+   * may have changed since the operation began, and a node that left is skipped like a down one,
+   * without spending an attempt on it. Undefined when no candidate is left.
+   */
+  private pick(
+    candidates: readonly string[],
+    cursor: number,
+  ): { readonly nodeId: string; readonly index: number } | undefined {
+    const view = this.deps.ring.current();
+    for (let i = 0; i < candidates.length; i++) {
+      const index = cursor + i;
+      const nodeId = candidates[index % candidates.length] ?? '';
+      if (view.isRoutable(nodeId)) return { nodeId, index };
+    }
+    return undefined;
+  }
+
   private async attempt<Req, Res>(
     nodeId: string,
     request: Req,
     method: (kv: KVClient) => UnaryMethod<Req, Res>,
     deadline: number,
   ): Promise<AttemptResult<Res>> {
-    const view = this.deps.ring.current();
-    const address = view.addressOf(nodeId);
-    if (address === undefined) {
-      // The ring changed under the operation and dropped the node: a failure that sent nothing.
-      const error = clientError(status.UNAVAILABLE, `node ${nodeId} is no longer in the ring`, {
-        notApplied: true,
-        nodeId,
-      });
-      return { ok: false, error, nodeUnreachable: false };
-    }
-    const kv = this.deps.pool.get(address).kv;
+    const address = this.deps.ring.current().addressOf(nodeId);
+    assert(address !== undefined, `node ${nodeId} was picked from a ring without its address`);
     const stats = this.nodeStats(nodeId);
     stats.requests++;
     this.counts.requests++;
-    const outcome = await callWhenConnected(
-      kv.getChannel(),
-      method(kv),
-      request,
-      deadline,
-      this.deps.inflight,
+    const outcome = await this.deps.pool.use(address, ({ kv }) =>
+      callWhenConnected(kv.getChannel(), method(kv), request, deadline, this.deps.inflight),
     );
     if ('channelState' in outcome) {
       stats.failures++;
@@ -183,6 +198,21 @@ export class Dispatcher {
     }
     return stats;
   }
+}
+
+/**
+ * The error of an operation none of whose candidates the ring routes to (every one left, was
+ * removed or dropped out of the ring): UNAVAILABLE, nothing sent, as when no replica is reachable.
+ */
+function noCandidate(candidates: readonly string[], view: RingView): RingstoreClientError {
+  const tried =
+    candidates.length === 0 ? 'no node' : `none of the key's ${candidates.length} candidate nodes`;
+  const ring = `ring term ${view.term} version ${view.version}`;
+  return clientError(
+    status.UNAVAILABLE,
+    `${tried} can take the request in ${ring}: left, removed or not in the ring`,
+    { notApplied: true, attempts: 0 },
+  );
 }
 
 /** The error of an operation whose deadline ran out between attempts (or before the first). */

@@ -24,6 +24,12 @@ export {
   failedNodeMemoryMsDefault,
   ringRefreshMsDefault,
 } from './options.js';
-export type { ClientRing, RingNode } from './ring-view.js';
+export type {
+  ClientRing,
+  RingNode,
+  RingNodeStatus,
+  RingTransfer,
+  RingVersion,
+} from './ring-view.js';
 export { ringVersionHeader } from './unary.js';
 export { AssertionError } from './assert.js';

@@ -7,12 +7,23 @@ export interface NodeStubs {
   readonly cluster: ClusterClient;
 }
 
+/** A channel and the calls using it now. */
+interface PooledChannel {
+  readonly stubs: NodeStubs;
+  users: number;
+}
+
 /**
- * One channel per node address, created on first use and kept until the node leaves the ring or
- * the client closes. grpc-js reconnects a channel by itself, with the backoff set in its options.
+ * One channel per node address, created on first use and kept while the node is in the ring (its
+ * address was in the last `retain`) or a call uses it. A channel of a node that left is closed
+ * once its last call ends: closing it earlier would fail a call still waiting for the connection
+ * (grpc-js cancels those with UNAVAILABLE). grpc-js reconnects a channel by itself, with the
+ * backoff set in its options.
  */
 export class NodePool {
-  private readonly stubs = new Map<string, NodeStubs>();
+  private readonly channels = new Map<string, PooledChannel>();
+  /** The addresses of the last `retain`; undefined before the first: keep every channel. */
+  private wanted: ReadonlySet<string> | undefined;
   private closed = false;
 
   constructor(
@@ -21,32 +32,35 @@ export class NodePool {
     private readonly channelsMax: number,
   ) {}
 
-  /** The stubs of `address`, creating its channel on first use. */
-  get(address: string): NodeStubs {
-    const known = this.stubs.get(address);
-    if (known !== undefined) return known;
-    if (this.stubs.size >= this.channelsMax) this.closeOne();
-    const kv = new KVClient(address, credentials.createInsecure(), this.channelOptions);
-    const cluster = new ClusterClient(address, credentials.createInsecure(), {
-      ...this.channelOptions,
-      channelOverride: kv.getChannel(),
-    });
-    const created = { kv, cluster };
-    this.stubs.set(address, created);
-    return created;
-  }
-
-  /** Closes the channels of addresses not in `keep` (nodes that left the ring). */
-  retain(keep: ReadonlySet<string>): void {
-    for (const [address, stub] of this.stubs) {
-      if (keep.has(address)) continue;
-      stub.kv.close();
-      this.stubs.delete(address);
+  /**
+   * Runs `call` with the stubs of `address` (its channel created on first use); the channel stays
+   * open until `call` settles, and is closed then if its node is no longer wanted.
+   */
+  async use<T>(address: string, call: (stubs: NodeStubs) => Promise<T>): Promise<T> {
+    const channel = this.open(address);
+    channel.users++;
+    try {
+      return await call(channel.stubs);
+    } finally {
+      channel.users--;
+      if (channel.users === 0 && this.wanted?.has(address) === false) this.drop(address, channel);
     }
   }
 
+  /**
+   * Keeps the channels of `keep` (the addresses of the nodes a request may go to) and closes the
+   * others, each at once when no call uses it, or when its last call ends.
+   */
+  retain(keep: ReadonlySet<string>): void {
+    this.wanted = keep;
+    for (const [address, channel] of this.channels) {
+      if (!keep.has(address) && channel.users === 0) this.drop(address, channel);
+    }
+  }
+
+  /** Open channels, those closing after their last call included. */
   get size(): number {
-    return this.stubs.size;
+    return this.channels.size;
   }
 
   get isClosed(): boolean {
@@ -55,15 +69,41 @@ export class NodePool {
 
   close(): void {
     this.closed = true;
-    for (const stub of this.stubs.values()) stub.kv.close();
-    this.stubs.clear();
+    for (const channel of this.channels.values()) channel.stubs.kv.close();
+    this.channels.clear();
   }
 
-  /** Makes room by closing the oldest channel (Map keeps insertion order). */
+  private open(address: string): PooledChannel {
+    const known = this.channels.get(address);
+    if (known !== undefined) return known;
+    if (this.channels.size >= this.channelsMax) this.closeOne();
+    const kv = new KVClient(address, credentials.createInsecure(), this.channelOptions);
+    const cluster = new ClusterClient(address, credentials.createInsecure(), {
+      ...this.channelOptions,
+      channelOverride: kv.getChannel(),
+    });
+    const created: PooledChannel = { stubs: { kv, cluster }, users: 0 };
+    this.channels.set(address, created);
+    return created;
+  }
+
+  /** Closes `channel` if it is still the one pooled for `address` (not closed and reopened). */
+  private drop(address: string, channel: PooledChannel): void {
+    if (this.channels.get(address) !== channel) return;
+    channel.stubs.kv.close();
+    this.channels.delete(address);
+  }
+
+  /** Makes room by closing the oldest idle channel, else the oldest (Map keeps insertion order). */
   private closeOne(): void {
-    const oldest = this.stubs.keys().next();
-    if (oldest.done === true) return;
-    this.stubs.get(oldest.value)?.kv.close();
-    this.stubs.delete(oldest.value);
+    let oldest: [string, PooledChannel] | undefined;
+    for (const entry of this.channels) {
+      oldest ??= entry;
+      if (entry[1].users === 0) {
+        oldest = entry;
+        break;
+      }
+    }
+    if (oldest !== undefined) this.drop(oldest[0], oldest[1]);
   }
 }

@@ -1,5 +1,5 @@
 import type { NodePool } from './node-pool.js';
-import { RingView } from './ring-view.js';
+import { RingView, isNewerRing } from './ring-view.js';
 import { callUnary, type InflightCalls } from './unary.js';
 
 /** Addresses one ring fetch may try, one after the other, each with the client's deadline. */
@@ -22,12 +22,8 @@ export async function fetchRing(
   const problems: string[] = [];
   for (const address of addresses) {
     if (deps.pool.isClosed) break;
-    const { cluster } = deps.pool.get(address);
-    const outcome = await callUnary(
-      cluster.getRing.bind(cluster),
-      {},
-      Date.now() + deps.deadlineMs,
-      deps.inflight,
+    const outcome = await deps.pool.use(address, ({ cluster }) =>
+      callUnary(cluster.getRing.bind(cluster), {}, Date.now() + deps.deadlineMs, deps.inflight),
     );
     if (!outcome.ok) {
       problems.push(`${address}: ${outcome.error.details || outcome.error.message}`);
@@ -46,7 +42,7 @@ export interface RingCacheOptions extends RingFetchDeps {
   readonly ringRefreshMs: number;
   /** Whether a node is in the failed-node memory (asked last). */
   readonly isFailed: (nodeId: string) => boolean;
-  /** Called with each newer ring adopted. */
+  /** Called with each newer ring taken. */
   readonly onChange: (view: RingView) => void;
 }
 
@@ -54,7 +50,9 @@ export interface RingCacheOptions extends RingFetchDeps {
  * The client's ring, kept fresh: refetched when a node's response names a newer version, after a
  * node could not be reached (it may have left), and every `ringRefreshMs` (an unref'd timer, so
  * an idle client never keeps the process alive). Refetches are single-flight: triggers that
- * arrive while one runs share it. A request routed with a stale ring still succeeds (the node
+ * arrive while one runs share it. A fetched ring is taken only when it is newer by (term,
+ * version) and of the same cluster: a lagging node's older ring, or another cluster's at an
+ * address reused, is ignored. A request routed with a stale ring still succeeds (the node
  * forwards it); the refetch only saves the hop.
  */
 export class RingCache {
@@ -93,7 +91,13 @@ export class RingCache {
     this.timer = undefined;
   }
 
-  /** A node at `address` answered with ring `version`: refetch, from it first, when that is newer. */
+  /**
+   * A node at `address` answered with ring `version`: refetch, from it first, when that is newer.
+   * The header names the version only, so it is taken to be of the cached ring's term: newer when
+   * greater than the cached version. A ring of a higher term but no greater version (the old
+   * claimant wrote on past a forced take-over, and this client saw it) is found by the timer's
+   * refetch (or one after a node could not be reached), which compares (term, version).
+   */
   noteVersion(version: bigint, address: string): void {
     if (version <= this.view.version || version <= this.chasedVersion) return;
     this.chasedVersion = version;
@@ -124,20 +128,34 @@ export class RingCache {
       return;
     }
     this.counts.refreshes++;
-    if (found.view.version <= this.view.version) return;
-    this.view = found.view;
-    this.options.onChange(found.view);
+    const { view } = found;
+    if (!isNewerRing(view, this.view) || !sameCluster(view, this.view)) return;
+    // A version chased in an older term (one its deposed claimant wrote) says nothing of this one.
+    if (view.term !== this.view.term) this.chasedVersion = -1n;
+    this.view = view;
+    this.options.onChange(view);
   }
 
-  /** Where to fetch from: the node that named a newer ring, the live ring nodes, then the seeds. */
+  /**
+   * Where to fetch from: the node that named a newer ring, the ring's serving nodes (not failed
+   * recently first), then the seeds. Nodes that left or were removed, seeds among them, are not
+   * asked: they stay listed in the ring for good and would crowd out the live ones under
+   * `ringFetchAddressesMax`.
+   */
   private sources(preferredAddress: string | undefined): string[] {
-    const ids = this.view.nodeIds;
+    const ids = this.view.servingIds;
     const live = ids.filter((id) => !this.options.isFailed(id));
     const failed = ids.filter((id) => this.options.isFailed(id));
     const fromRing = [...live, ...failed].map((id) => this.view.addressOf(id) ?? '');
     const all = [preferredAddress ?? '', ...fromRing, ...this.options.seeds].filter(
-      (a) => a !== '',
+      (a) => a !== '' && !this.view.isGoneAddress(a),
     );
     return [...new Set(all)].slice(0, ringFetchAddressesMax);
   }
+}
+
+/** A ring without a cluster id (a node from before membership changes) matches any. */
+function sameCluster(a: RingView, b: RingView): boolean {
+  const [x, y] = [a.message.clusterId, b.message.clusterId];
+  return x === '' || y === '' || x === y;
 }

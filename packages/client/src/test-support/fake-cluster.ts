@@ -15,8 +15,10 @@ import {
   type PutRequest,
   type Ring as RingMessage,
   type Sibling,
+  type Transfer,
 } from '@ringstore/proto';
 import { claim, partitionOf, primaryReplicas, type Ring } from '@ringstore/ring';
+import type { RingNodeStatus } from '../ring-view.js';
 
 export type KvOp = 'get' | 'put' | 'delete';
 
@@ -79,6 +81,20 @@ export interface FakeClusterOptions {
   readonly replicas?: number | undefined;
 }
 
+/** What a ring set with `setRing` holds beyond its owners. */
+export interface RingShape {
+  /** Default 1. */
+  readonly term?: bigint | undefined;
+  /** Member statuses by id; default 'valid'. */
+  readonly statuses?: Readonly<Record<string, RingNodeStatus>> | undefined;
+  /** Nodes listed in `nodes` that own no partition (joining, left or removed ones). */
+  readonly alsoListed?: readonly string[] | undefined;
+  /** Default 'fake'. */
+  readonly clusterId?: string | undefined;
+  /** The running transition's transfers; default none. */
+  readonly transfers?: readonly Transfer[] | undefined;
+}
+
 export interface FakeCluster {
   readonly nodes: readonly FakeNode[];
   /** Requests in arrival order. */
@@ -90,8 +106,11 @@ export interface FakeCluster {
   ring(): Ring;
   /** The key's N primary replicas in preference order. */
   primariesOf(key: string): string[];
-  /** Claims a new ring over these node ids (and bumps GetRing's version to `version`). */
-  setRing(nodeIds: readonly string[], version: bigint): void;
+  /**
+   * Claims a new ring over these node ids (owners), GetRing then answering it at `version`; `shape`
+   * sets its term, statuses and the nodes listed without owning anything.
+   */
+  setRing(nodeIds: readonly string[], version: bigint, shape?: RingShape): void;
   /** The version KV responses name; default: the ring's own. */
   advertisedVersion: bigint | undefined;
   /** Delay before GetRing answers, to make refetches overlap. */
@@ -115,7 +134,11 @@ export async function startFakeCluster(options: FakeClusterOptions): Promise<Fak
   const replicas = options.replicas ?? 3;
   const nodes: FakeNodeState[] = [];
   // Claimed over every node for now; the initial ring is set once the servers are up.
-  const state = { version: 1n, ring: { partitionCount, members: [], owners: [] } as Ring };
+  const state: FakeRingState = {
+    version: 1n,
+    shape: {},
+    ring: { partitionCount, members: [], owners: [] },
+  };
   const cluster: FakeCluster = {
     nodes,
     served: [],
@@ -123,15 +146,17 @@ export async function startFakeCluster(options: FakeClusterOptions): Promise<Fak
     advertisedVersion: undefined,
     getRingDelayMs: 0,
     ring: () => state.ring,
-    ringMessage: () => ringMessageOf(state.ring, state.version, replicas, nodes),
+    ringMessage: () => ringMessageOf(state, replicas, nodes),
     primariesOf: (key) =>
       primaryReplicas(state.ring, partitionOf(Buffer.from(key), partitionCount), replicas),
-    setRing: (ids, version) => {
-      state.ring = claim(
+    setRing: (ids, version, shape = {}) => {
+      const claimed = claim(
         ids.map((id) => ({ id, zone: '' })),
         { partitionCount, replicas },
       );
+      state.ring = listing(claimed, shape.alsoListed ?? []);
       state.version = version;
+      state.shape = shape;
     },
     node: (id) => {
       const found = nodes.find((n) => n.id === id);
@@ -157,24 +182,45 @@ interface FakeNodeState extends FakeNode {
   readonly server: grpc.Server;
 }
 
+interface FakeRingState {
+  version: bigint;
+  shape: RingShape;
+  ring: Ring;
+}
+
+/** `ring` with `extraIds` added to its members (sorted, as rings keep them), owning nothing. */
+function listing(ring: Ring, extraIds: readonly string[]): Ring {
+  const members = [...ring.members, ...extraIds.map((id) => ({ id, zone: '' }))].sort((a, b) =>
+    a.id < b.id ? -1 : 1,
+  );
+  const index = new Map(members.map((m, i) => [m.id, i]));
+  const owners = ring.owners.map((o) => index.get(ring.members[o]?.id ?? '') ?? 0);
+  return { partitionCount: ring.partitionCount, members, owners };
+}
+
 function ringMessageOf(
-  ring: Ring,
-  version: bigint,
+  state: FakeRingState,
   replicas: number,
   nodes: readonly FakeNodeState[],
 ): RingMessage {
+  const { ring, shape } = state;
   const addressOf = (id: string): string => nodes.find((n) => n.id === id)?.address ?? '';
   return {
-    version,
+    version: state.version,
+    term: shape.term ?? 1n,
+    clusterId: shape.clusterId ?? 'fake',
+    claimant: ring.members[0]?.id ?? '',
     partitionCount: ring.partitionCount,
     replicas,
     nodes: ring.members.map((m) => ({
       id: m.id,
       address: addressOf(m.id),
       zone: m.zone,
-      status: 'valid',
+      status: shape.statuses?.[m.id] ?? 'valid',
     })),
     owners: [...ring.owners],
+    nextOwners: [],
+    transfers: [...(shape.transfers ?? [])],
   };
 }
 
@@ -293,5 +339,14 @@ function clusterServer(node: FakeNodeState, cluster: FakeCluster): ClusterServer
     getAntiEntropy: unimplemented,
     triggerAntiEntropy: unimplemented,
     getNodeStats: unimplemented,
+    stageChange: unimplemented,
+    planChanges: unimplemented,
+    commitPlan: unimplemented,
+    clearChanges: unimplemented,
+    getClusterStatus: unimplemented,
+    listTransfers: unimplemented,
+    setTransferLimits: unimplemented,
+    moveClaimant: unimplemented,
+    cancelTransition: unimplemented,
   };
 }
