@@ -167,7 +167,7 @@ describe('cluster plan, commit, clear', () => {
           'n3    valid         2 -> 2',
           'n4    - -> joining  0 -> 2',
           'partitions whose replica sets change: 6 of 8 (replica-partitions moving: 6)',
-          'replica-partitions in and out per node (estimated at 1.2k objects, 3.5 MiB per partition):',
+          'replica-partitions in and out per node (estimated per partition: 1.2k objects, 3.5 MiB):',
           'NODE  IN  OUT  OBJECTS IN  BYTES IN  OBJECTS OUT  BYTES OUT',
           'n1    0   2    0           0 B       2.4k         7.0 MiB',
           'n2    0   2    0           0 B       2.4k         7.0 MiB',

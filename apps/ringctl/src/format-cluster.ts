@@ -123,9 +123,9 @@ export function formatPlanHuman(plan: Plan): string {
     formatTable(['NODE', 'STATUS', 'PARTITIONS'], owned).trimEnd(),
     `partitions whose replica sets change: ${plan.transfers.length} of ${partitionCount} ` +
       `(replica-partitions moving: ${plan.replicaPartitionsMoving})`,
-    'replica-partitions in and out per node (estimated at ' +
-      `${formatCount(plan.objectsPerPartition)} objects, ${formatBytes(plan.bytesPerPartition)} ` +
-      'per partition):',
+    'replica-partitions in and out per node (estimated per partition: ' +
+      `${formatCount(plan.objectsPerPartition)} object${plan.objectsPerPartition === 1n ? '' : 's'}, ` +
+      `${formatBytes(plan.bytesPerPartition)}):`,
     formatMovementTable(plan.movement).trimEnd(),
     ...plan.warnings.map((warning) => `warning: ${warning}`),
     'run `ringctl cluster commit` to apply',

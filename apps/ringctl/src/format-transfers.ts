@@ -53,26 +53,45 @@ export function transferRows(ring: Ring, reported: readonly TransferProgress[]):
   return rows.sort((a, b) => a.partition - b.partition || a.to.localeCompare(b.to));
 }
 
-/** done/total; "?" for a total the source has not estimated yet. */
-export function formatDoneOfTotal(
-  done: string,
-  total: bigint,
-  shown: (n: bigint) => string,
-): string {
-  return `${done}/${total === 0n ? '?' : shown(total)}`;
+/** States a transfer is in once its receiver has streamed the whole partition. */
+const streamedStates: ReadonlySet<string> = new Set(['catch-up', 'read-new', 'done']);
+
+/**
+ * Objects and bytes to receive; undefined while unknown. The source's estimate is 0 until it has
+ * made one, and stays 0 for an empty partition: once streaming is over, what came is the total.
+ */
+export function knownTotals(p: TransferProgress): {
+  objects: bigint | undefined;
+  bytes: bigint | undefined;
+} {
+  const streamed = streamedStates.has(p.state);
+  const known = (total: bigint, done: bigint) => (total > 0n ? total : streamed ? done : undefined);
+  return { objects: known(p.objectsTotal, p.objectsDone), bytes: known(p.bytesTotal, p.bytesDone) };
+}
+
+/** "done/total" of objects and of bytes; "?" for a total not known yet. */
+export function formatProgress(p: TransferProgress): { objects: string; bytes: string } {
+  const totals = knownTotals(p);
+  const objectsTotal = totals.objects === undefined ? '?' : totals.objects.toString();
+  const bytesTotal = totals.bytes === undefined ? '?' : formatBytes(totals.bytes);
+  return {
+    objects: `${p.objectsDone}/${objectsTotal}`,
+    bytes: `${formatBytes(p.bytesDone)}/${bytesTotal}`,
+  };
 }
 
 function rowCells(row: TransferRow, nowMs: number): string[] {
   const p = row.progress;
   if (p === undefined)
     return [String(row.partition), '-', row.to || '-', row.state, '-', '-', '-', '-', '-'];
+  const { objects, bytes } = formatProgress(p);
   return [
     String(row.partition),
     p.from || '-',
     p.to || '-',
     p.state,
-    formatDoneOfTotal(p.objectsDone.toString(), p.objectsTotal, String),
-    formatDoneOfTotal(formatBytes(p.bytesDone), p.bytesTotal, formatBytes),
+    objects,
+    bytes,
     `${Math.round(p.objectsPerSecond)}/s`,
     formatLastExchange(p.lastProgressMs, nowMs),
     p.stalled || '-',
@@ -110,13 +129,14 @@ export function formatTransfersHuman(
 }
 
 function progressJson(p: TransferProgress) {
+  const totals = knownTotals(p);
   return {
     from: p.from,
     objectsDone: jsonInteger(p.objectsDone),
     // null: the source has not estimated it yet.
-    objectsTotal: p.objectsTotal === 0n ? null : jsonInteger(p.objectsTotal),
+    objectsTotal: totals.objects === undefined ? null : jsonInteger(totals.objects),
     bytesDone: jsonInteger(p.bytesDone),
-    bytesTotal: p.bytesTotal === 0n ? null : jsonInteger(p.bytesTotal),
+    bytesTotal: totals.bytes === undefined ? null : jsonInteger(totals.bytes),
     objectsPerSecond: p.objectsPerSecond,
     bytesPerSecond: p.bytesPerSecond,
     lastProgressMs: p.lastProgressMs === 0n ? null : jsonInteger(p.lastProgressMs),

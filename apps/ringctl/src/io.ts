@@ -18,5 +18,5 @@ export interface RunIo {
    * stdout when it is a terminal (main.ts passes process.stdout when isTTY): `cluster transfers
    * --watch` draws progress bars on it. Absent: stdout is a pipe or a file, and gets plain text.
    */
-  readonly terminal?: NodeJS.WritableStream | undefined;
+  readonly terminal?: (NodeJS.WritableStream & { readonly rows?: number }) | undefined;
 }

@@ -1,10 +1,15 @@
 // `cluster transfers --watch` on a terminal: one progress bar per transfer a receiver reports
 // (cli-progress MultiBar), under a summary line, redrawn after every look.
+import type { TransferProgress } from '@ringstore/proto';
 import { MultiBar, type SingleBar } from 'cli-progress';
 import { formatTransferCounts, ringVersion } from './format-cluster.js';
-import { formatDoneOfTotal, formatFailures, type TransfersRound } from './format-transfers.js';
+import {
+  formatFailures,
+  formatProgress,
+  knownTotals,
+  type TransfersRound,
+} from './format-transfers.js';
 import { formatLastExchange } from './format-anti-entropy.js';
-import { formatBytes } from './format-units.js';
 import type { TextSink } from './io.js';
 
 /** How a watch shows each look; stop() is idempotent. */
@@ -19,33 +24,70 @@ export interface TransfersView {
 const barSizeChars = 24;
 /** Redraws per second between looks (cli-progress redraws only when a value changed). */
 const barFps = 5;
+/**
+ * Bars drawn at most, and never more than the terminal has lines for: cli-progress redraws by
+ * moving the cursor up, which cannot go above the top of the screen.
+ */
+const barsShownMax = 20;
+/** Lines kept for the summary, the cursor line and the shell prompt. */
+const terminalLinesReserved = 3;
+/** Assumed terminal height when the stream does not say. */
+const terminalLinesDefault = 24;
+/** Which transfers get a bar first: those that need a look, then those moving data. */
+const statePriority: readonly string[] = ['streaming', 'catch-up', 'pending', 'read-new', 'done'];
 
 const barFormat =
   '{partition} {route} {state} [{bar}] {objects} objects {bytes} {rate} {last}{stalled}';
 
 /** The values a transfer's bar shows (cli-progress payload). */
-function payloadOf(row: TransfersRound['rows'][number], nowMs: number): Record<string, string> {
-  const p = row.progress;
+function payloadOf(p: TransferProgress, nowMs: number): Record<string, string> {
+  const { objects, bytes } = formatProgress(p);
   return {
-    partition: String(row.partition).padStart(5),
-    route: `${p?.from || '?'}->${row.to || '?'}`,
-    state: row.state.padEnd(9),
-    objects:
-      p === undefined ? '-' : formatDoneOfTotal(p.objectsDone.toString(), p.objectsTotal, String),
-    bytes:
-      p === undefined
-        ? '-'
-        : formatDoneOfTotal(formatBytes(p.bytesDone), p.bytesTotal, formatBytes),
-    rate: `${Math.round(p?.objectsPerSecond ?? 0)}/s`,
-    last: p === undefined ? '' : formatLastExchange(p.lastProgressMs, nowMs),
-    stalled: p?.stalled ? ` stalled: ${p.stalled}` : '',
+    partition: String(p.partition).padStart(5),
+    route: `${p.from || '?'}->${p.to || '?'}`,
+    state: p.state.padEnd(9),
+    objects,
+    bytes,
+    rate: `${Math.round(p.objectsPerSecond)}/s`,
+    last: formatLastExchange(p.lastProgressMs, nowMs),
+    stalled: p.stalled ? ` stalled: ${p.stalled}` : '',
   };
 }
 
-function summaryOf({ ring, failures }: TransfersRound): string {
+/** Bar value and total: an empty partition that has been streamed shows as a full bar. */
+function barValues(p: TransferProgress): { value: number; total: number } {
+  const known = knownTotals(p).objects;
+  if (known === 0n) return { value: 1, total: 1 };
+  const done = Number(p.objectsDone);
+  return { value: done, total: Math.max(Number(known ?? 0n), done, 1) };
+}
+
+type Row = TransfersRound['rows'][number];
+
+function priorityOf(row: Row): number {
+  if (row.progress?.stalled) return -1;
+  const index = statePriority.indexOf(row.state);
+  return index < 0 ? statePriority.length : index;
+}
+
+/** The reported transfers that get a bar: stalled first, then by state, at most `shownMax`. */
+function barRows(rows: readonly Row[], shownMax: number): Row[] {
+  return rows
+    .filter((row) => row.progress !== undefined)
+    .sort((a, b) => priorityOf(a) - priorityOf(b) || a.partition - b.partition)
+    .slice(0, shownMax);
+}
+
+function summaryOf({ ring, rows, failures }: TransfersRound, shown: number): string {
+  const reported = rows.filter((row) => row.progress !== undefined).length;
+  const more =
+    shown < reported ? `; bars for ${shown} of ${reported} (cluster transfers lists all)` : '';
   const unreachable =
     failures.length === 0 ? '' : `; not answering: ${failures.map((f) => f.node).join(', ')}`;
-  return `ring version ${ringVersion(ring)}: ${formatTransferCounts(ring.transfers)}${unreachable}`;
+  return (
+    `ring version ${ringVersion(ring)}: ${formatTransferCounts(ring.transfers)}` +
+    `${more}${unreachable}`
+  );
 }
 
 /**
@@ -53,10 +95,12 @@ function summaryOf({ ring, failures }: TransfersRound): string {
  * bars are drawn (a line on stderr would tear them on the same screen), and on stderr at the end.
  */
 export function startTransferBars(
-  terminal: NodeJS.WritableStream,
+  terminal: NodeJS.WritableStream & { readonly rows?: number },
   stderr: TextSink,
   nowMs: () => number,
 ): TransfersView {
+  const lines = terminal.rows ?? terminalLinesDefault;
+  const shownMax = Math.max(1, Math.min(barsShownMax, lines - terminalLinesReserved));
   const multi = new MultiBar({
     stream: terminal,
     format: barFormat,
@@ -72,18 +116,18 @@ export function startTransferBars(
   let lastFailures = '';
   let stopped = false;
   const show = (round: TransfersRound): void => {
-    summary.update(0, { text: summaryOf(round) });
+    const shown = barRows(round.rows, shownMax);
+    summary.update(0, { text: summaryOf(round, shown.length) });
     const keys = new Set<string>();
-    for (const row of round.rows) {
-      if (row.progress === undefined) continue;
-      const key = `${row.partition}/${row.to}`;
+    for (const { partition, to, progress } of shown) {
+      if (progress === undefined) continue;
+      const key = `${partition}/${to}`;
       keys.add(key);
-      const { objectsDone, objectsTotal } = row.progress;
-      const total = Math.max(Number(objectsTotal), Number(objectsDone), 1);
+      const { value, total } = barValues(progress);
       const bar = bars.get(key) ?? multi.create(total, 0);
       bars.set(key, bar);
       bar.setTotal(total);
-      bar.update(Number(objectsDone), payloadOf(row, nowMs()));
+      bar.update(value, payloadOf(progress, nowMs()));
     }
     for (const [key, bar] of bars) {
       if (keys.has(key)) continue;

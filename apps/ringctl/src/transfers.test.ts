@@ -100,6 +100,27 @@ describe('cluster transfers', () => {
   );
 
   it(
+    'an empty partition streamed to its end shows totals of 0, not unknown ones',
+    async () => {
+      setRing(withN3('removed'));
+      n4.transfers = [progress(3, { state: 'catch-up', from: 'n1' })];
+      const result = await cli(['cluster', 'transfers']);
+      expect(result.stdout.split('\n')).toContain(
+        '3          n1    n4  catch-up   0/0      0 B/0 B  0/s   never          -',
+      );
+      const json = await cli(['cluster', 'transfers', '--json']);
+      const document = JSON.parse(json.stdout) as {
+        transfers: { partition: number; progress: Record<string, unknown> | null }[];
+      };
+      expect(document.transfers.find((t) => t.partition === 3)?.progress).toMatchObject({
+        objectsTotal: 0,
+        bytesTotal: 0,
+      });
+    },
+    testTimeoutMs,
+  );
+
+  it(
     'names a member that cannot be asked on stderr, shows the rest, and exits 1',
     async () => {
       const result = await cli(['cluster', 'transfers']);
@@ -294,6 +315,30 @@ describe('cluster transfers --watch', () => {
         '    2 n3->n4 streaming [------------------------] 0/? objects 0 B/? 0/s 1m ago stalled: source n3 unreachable',
       );
       expect(text).not.toMatch(/ {4}1 /);
+    },
+    testTimeoutMs,
+  );
+
+  it(
+    'draws no more bars than the terminal has lines for, stalled ones first, and says so',
+    async () => {
+      setRing(withN3('removed'));
+      n4.transfers = [...n4.transfers, progress(3, { state: 'catch-up' })];
+      completeAfter(2);
+      // 5 lines: the summary, two bars, and room for the prompt.
+      const terminal = Object.assign(new PassThrough(), { isTTY: true, columns: 160, rows: 5 });
+      let drawn = '';
+      terminal.on('data', (chunk: Buffer) => (drawn += chunk.toString()));
+      const result = await cli(['cluster', 'transfers', '--watch', '--interval-ms', '20'], {
+        terminal,
+      });
+      expect(result.code).toBe(0);
+      // eslint-disable-next-line no-control-regex
+      const text = drawn.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, '');
+      expect(text).toContain('; bars for 2 of 3 (cluster transfers lists all)');
+      expect(text.indexOf('    2 n3->n4')).toBeGreaterThan(-1);
+      expect(text.indexOf('    2 n3->n4')).toBeLessThan(text.indexOf('    0 n1->n4'));
+      expect(text).not.toContain('    3 n1->n4');
     },
     testTimeoutMs,
   );
