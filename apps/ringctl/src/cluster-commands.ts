@@ -6,12 +6,15 @@ import type { CommandContext } from './commands.js';
 import { ClusterError, exitCode, RpcError, type ExitCode } from './errors.js';
 import {
   commitJson,
+  formatCancelHuman,
+  formatClaimantHuman,
   formatClearHuman,
   formatCommitHuman,
   formatPlanHuman,
   formatStagedHuman,
   formatStatusHuman,
   planJson,
+  ringVersionJson,
   stagedJson,
   statusJson,
 } from './format-cluster.js';
@@ -108,6 +111,32 @@ export async function clearCommand(context: CommandContext): Promise<ExitCode> {
   const cleared = await atClaimant(context, (claimant) => claimant.clearChanges());
   if (context.options.json) printJson(context, { cleared });
   else context.io.stdout.write(formatClearHuman(cleared));
+  return exitCode.ok;
+}
+
+/** Drops the running transition before its flip: the ring stays as it was. */
+export async function cancelCommand(context: CommandContext): Promise<ExitCode> {
+  const ring = await atClaimant(context, (claimant) => claimant.cancelTransition());
+  if (context.options.json) printJson(context, ringVersionJson(ring));
+  else context.io.stdout.write(formatCancelHuman(ring));
+  return exitCode.ok;
+}
+
+/**
+ * Hands the claimant role to `to`, at the claimant; forced, at --node, which must be `to` itself:
+ * the old claimant is down then, and only the node taking over can write the new term.
+ */
+export async function claimantCommand(
+  context: CommandContext,
+  to: string,
+  force: boolean,
+): Promise<ExitCode> {
+  const ring = force
+    ? await context.cluster.moveClaimant(to, true)
+    : await atClaimant(context, (claimant) => claimant.moveClaimant(to, false));
+  if (context.options.json)
+    printJson(context, { claimant: ring?.claimant ?? null, ...ringVersionJson(ring) });
+  else context.io.stdout.write(formatClaimantHuman(ring, force));
   return exitCode.ok;
 }
 

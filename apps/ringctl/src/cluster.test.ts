@@ -282,6 +282,73 @@ describe('cluster plan, commit, clear', () => {
   );
 });
 
+describe('cluster cancel and claimant', () => {
+  it(
+    'cancel goes to the claimant and prints the version it wrote',
+    async () => {
+      for (const fake of [claimant, other]) fake.ring = ringWithN4(ring, ['streaming', 'pending']);
+      expect(await cli(['cluster', 'cancel'])).toEqual({
+        code: 0,
+        stdout:
+          'cancelled: ring version 1.7; the ring stays as it was ' +
+          '(joining nodes removed, leaving ones valid again)\n',
+        stderr: '',
+      });
+      expect(methods(claimant)).toEqual(['cancelTransition']);
+      const json = await runCli(['--node', claimant.address, '--json', 'cluster', 'cancel']);
+      expect(JSON.parse(json.stdout)).toEqual({ term: 1, version: 8 });
+    },
+    testTimeoutMs,
+  );
+
+  it(
+    'passes a refused cancel through',
+    async () => {
+      claimant.failNext = {
+        code: grpc.status.FAILED_PRECONDITION,
+        details: 'the transition has flipped to read-new: it can only finish',
+        method: 'cancelTransition',
+      };
+      expect(await cli(['cluster', 'cancel'])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'FAILED_PRECONDITION: the transition has flipped to read-new: it can only finish\n',
+      });
+    },
+    testTimeoutMs,
+  );
+
+  it(
+    'claimant ID hands the role over at the claimant',
+    async () => {
+      const result = await cli(['cluster', 'claimant', 'n2']);
+      expect(result).toEqual({
+        code: 0,
+        stdout: 'claimant n2: handed over, ring version 1.6\n',
+        stderr: '',
+      });
+      expect(methods(claimant)).toEqual(['moveClaimant']);
+      expect(claimant.requests[0]?.request).toEqual({ to: 'n2', force: false });
+    },
+    testTimeoutMs,
+  );
+
+  it(
+    'claimant ID --force is sent to --node itself, without asking the old claimant anything',
+    async () => {
+      const result = await cli(['--json', 'cluster', 'claimant', 'n2', '--force']);
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual({ claimant: 'n2', term: 2, version: 1 });
+      expect(methods(other)).toEqual(['moveClaimant']);
+      expect(other.requests[0]?.request).toEqual({ to: 'n2', force: true });
+      expect(methods(claimant)).toEqual([]);
+      const human = await runCli(['--node', other.address, 'cluster', 'claimant', 'n2', '--force']);
+      expect(human.stdout).toBe('claimant n2: taken over (a new term), ring version 3.1\n');
+    },
+    testTimeoutMs,
+  );
+});
+
 describe('refusals and an unreachable claimant', () => {
   it(
     "prints the claimant's refusal and exits 1",
@@ -608,6 +675,10 @@ describe('cluster usage errors exit 2 without any RPC', () => {
     ['unknown flag', ['cluster', 'leave', 'n3', '--force'], "unknown option '--force'"],
     ['unknown subcommand', ['cluster', 'grow'], "unknown command 'grow'"],
     ['bare cluster', ['cluster'], 'Usage: ringctl cluster'],
+    ['claimant without id', ['cluster', 'claimant'], 'missing required argument'],
+    ['claimant with a bad id', ['cluster', 'claimant', 'n 2', '--force'], 'must be 1-64 letters'],
+    ['claimant with an empty id', ['cluster', 'claimant', ''], 'the node id must not be empty'],
+    ['cancel with an argument', ['cluster', 'cancel', 'now'], 'too many arguments'],
     [
       'limits zero concurrency',
       ['cluster', 'limits', '--concurrency', '0'],

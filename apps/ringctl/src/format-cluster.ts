@@ -202,10 +202,28 @@ export function formatCommitHuman(ring: Ring | undefined): string {
 
 export function commitJson(ring: Ring | undefined): unknown {
   return {
-    term: ring === undefined ? null : jsonInteger(ring.term),
-    version: ring === undefined ? null : jsonInteger(ring.version),
+    ...ringVersionJson(ring),
     transfers: (ring?.transfers ?? []).map(transferJson),
   };
+}
+
+export function ringVersionJson(ring: Ring | undefined): { term: unknown; version: unknown } {
+  return {
+    term: ring === undefined ? null : jsonInteger(ring.term),
+    version: ring === undefined ? null : jsonInteger(ring.version),
+  };
+}
+
+export function formatCancelHuman(ring: Ring | undefined): string {
+  return (
+    `cancelled: ring version ${ringVersion(ring)}; the ring stays as it was ` +
+    '(joining nodes removed, leaving ones valid again)\n'
+  );
+}
+
+export function formatClaimantHuman(ring: Ring | undefined, force: boolean): string {
+  const how = force ? 'taken over (a new term)' : 'handed over';
+  return `claimant ${ring?.claimant || '?'}: ${how}, ring version ${ringVersion(ring)}\n`;
 }
 
 export function formatClearHuman(cleared: number): string {

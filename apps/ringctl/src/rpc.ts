@@ -59,6 +59,10 @@ export interface ClusterApi {
   listTransfers(): Promise<ListTransfersResponse>;
   /** Changes the limits the request sets (none: changes nothing); the limits now in force. */
   setTransferLimits(limits: SetTransferLimitsRequest): Promise<TransferLimits>;
+  /** Hands the claimant role to `to` (at the claimant), or forced, takes it over (at `to`). */
+  moveClaimant(to: string, force: boolean): Promise<Ring | undefined>;
+  /** Drops the running transition before its flip (claimant only); the ring that wrote. */
+  cancelTransition(): Promise<Ring | undefined>;
   close(): void;
 }
 
@@ -92,6 +96,9 @@ export function connectCluster(address: string, deadlineMs: number): ClusterApi 
     getClusterStatus: () => call(cluster.getClusterStatus.bind(cluster), {}),
     listTransfers: () => call(cluster.listTransfers.bind(cluster), {}),
     setTransferLimits: (limits) => call(cluster.setTransferLimits.bind(cluster), { ...limits }),
+    moveClaimant: async (to, force) =>
+      (await call(cluster.moveClaimant.bind(cluster), { to, force })).ring,
+    cancelTransition: async () => (await call(cluster.cancelTransition.bind(cluster), {})).ring,
     close: () => {
       cluster.close();
     },

@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import type { Bind } from './cli-types.js';
 import {
+  cancelCommand,
+  claimantCommand,
   clearCommand,
   commitCommand,
   limitsCommand,
@@ -13,6 +15,7 @@ import {
   joinChange,
   leaveChange,
   parseLimits,
+  parseNodeId,
   parseWatchArgs,
   removeChange,
   replaceChange,
@@ -50,6 +53,23 @@ export function addClusterCommands(program: Command, bind: Bind): void {
     .command('clear')
     .description('drop the staged changes')
     .action(bind((context) => clearCommand(context)));
+  cluster
+    .command('cancel')
+    .description('drop the running transition before its flip: the ring stays as it was')
+    .action(bind((context) => cancelCommand(context)));
+  cluster
+    .command('claimant')
+    .description(
+      'hand the claimant role to ID (no transition running); --force: make the node at --node, ' +
+        'ID, claimant in a new term, only while it sees the old claimant down',
+    )
+    .argument('<id>', 'the node to become claimant')
+    .option('--force', 'take the role over for a claimant that died (sent to --node, which is ID)')
+    .action(
+      bind((context, raw, [id]) =>
+        claimantCommand(context, parseNodeId('the node id', id ?? ''), raw.force === true),
+      ),
+    );
   cluster
     .command('status')
     .description(

@@ -15,6 +15,7 @@ import {
   type GetRequest,
   type KVServer,
   type Member,
+  type MoveClaimantRequest,
   type PartitionAntiEntropy,
   type Plan,
   type PutRequest,
@@ -61,6 +62,7 @@ export interface RecordedRequest {
     | TriggerAntiEntropyRequest
     | StageChangeRequest
     | SetTransferLimitsRequest
+    | MoveClaimantRequest
     | Record<string, never>;
   /** How long the call had left when it arrived (its deadline minus now); Infinity: no deadline. */
   readonly deadlineRemainingMs: number;
@@ -349,8 +351,19 @@ function membershipServer(node: FakeNode): MembershipMethods {
       };
       return node.limits;
     }),
-    moveClaimant: claimantOnly(node, 'moveClaimant', () => ({ ring: node.ring })),
-    cancelTransition: claimantOnly(node, 'cancelTransition', () => ({ ring: node.ring })),
+    // A forced take-over is sent to the node taking over, which is not the claimant.
+    moveClaimant: handle(node, 'moveClaimant', (request: MoveClaimantRequest) => {
+      if (!request.force) refuseUnlessClaimant(node);
+      const { term, version } = node.ring;
+      node.ring = request.force
+        ? { ...node.ring, claimant: request.to, term: term + 1n, version: 1n }
+        : { ...node.ring, claimant: request.to, version: version + 1n };
+      return { ring: node.ring };
+    }),
+    cancelTransition: claimantOnly(node, 'cancelTransition', () => {
+      node.ring = { ...node.ring, version: node.ring.version + 1n, transfers: [], nextOwners: [] };
+      return { ring: node.ring };
+    }),
   };
 }
 
@@ -374,14 +387,19 @@ function claimantOnly<Req, Res>(
   serve: (request: Req) => Res,
 ): grpc.handleUnaryCall<Req, Res> {
   return handle(node, method, (request: Req) => {
-    if (node.isClaimant) return serve(request);
-    const { claimant, nodes } = node.ring;
-    const address = nodes.find((n) => n.id === claimant)?.address ?? 'unknown address';
-    throw new FakeRefusal(
-      grpc.status.FAILED_PRECONDITION,
-      `not the claimant: membership changes go to ${claimant} at ${address}`,
-    );
+    refuseUnlessClaimant(node);
+    return serve(request);
   });
+}
+
+function refuseUnlessClaimant(node: FakeNode): void {
+  if (node.isClaimant) return;
+  const { claimant, nodes } = node.ring;
+  const address = nodes.find((n) => n.id === claimant)?.address ?? 'unknown address';
+  throw new FakeRefusal(
+    grpc.status.FAILED_PRECONDITION,
+    `not the claimant: membership changes go to ${claimant} at ${address}`,
+  );
 }
 
 /** Thrown by a fake's answer to refuse the call with this status, as a node's checks do. */
