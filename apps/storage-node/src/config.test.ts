@@ -84,6 +84,48 @@ describe('loadConfig', () => {
     expect(errorOf(argv)).toContain(expected);
   });
 
+  it('defaults the membership settings', () => {
+    expect(loadConfig(base, {})).toMatchObject({
+      seeds: [],
+      transferConcurrency: 2,
+      transferRate: 0,
+      transferBytesRate: 0,
+      transferStallMs: 600_000,
+      unsafeSkipCatchUp: false,
+    });
+  });
+
+  it('takes --seeds instead of --nodes: a node to be joined, which need not list itself', () => {
+    const joiner = ['--id', 'n4', '--data', 'd', '--seeds', ' 127.0.0.1:7001, 127.0.0.1:7002,'];
+    const c = loadConfig(joiner, {});
+    expect(c.seeds).toEqual(['127.0.0.1:7001', '127.0.0.1:7002']);
+    expect(c.nodes).toEqual([]);
+    expect(loadConfig(['--id', 'n4', '--data', 'd'], { RINGSTORE_SEEDS: 'h:1' }).seeds).toEqual([
+      'h:1',
+    ]);
+    expect(errorOf(['--id', 'n4', '--data', 'd', '--seeds', 'localhost'])).toContain(
+      '--seeds: must be host:port',
+    );
+  });
+
+  it('refuses --nodes and --seeds together, and neither', () => {
+    expect(errorOf([...base, '--seeds', '127.0.0.1:7009'])).toBe(
+      '--seeds: give --nodes (a new cluster) or --seeds (join an existing one), not both',
+    );
+    expect(errorOf(['--id', 'n1', '--data', 'd'])).toBe(
+      '--nodes: give --nodes (a new cluster) or --seeds (join an existing one)',
+    );
+  });
+
+  it('bounds --transfer-concurrency to 1..64', () => {
+    for (const n of [1, 64])
+      expect(
+        loadConfig([...base, '--transfer-concurrency', String(n)], {}).transferConcurrency,
+      ).toBe(n);
+    for (const n of ['0', '65', '-1'])
+      expect(errorOf([...base, '--transfer-concurrency', n])).toContain('--transfer-concurrency');
+  });
+
   it('rejects unknown config-file keys and unreadable files', () => {
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ id: 'n1', colour: 'blue' }));
