@@ -268,7 +268,8 @@ describe('cluster transfers --watch', () => {
         'error: the transition did not complete within --timeout-ms 150 (4 transfers left)',
       );
       const looks = calls(n2, 'getRing');
-      expect(looks).toBeGreaterThanOrEqual(3);
+      // The first look and the one when the time is up, whatever the load; more in between.
+      expect(looks).toBeGreaterThanOrEqual(2);
       expect(errors.filter((line) => line.startsWith('n3: unreachable'))).toHaveLength(looks);
       expect(result.stdout.split('ring version 1.6').length - 1).toBe(looks);
     },
