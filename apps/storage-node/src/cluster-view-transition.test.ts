@@ -208,12 +208,12 @@ describe('ClusterView.addressOf and statusOf', () => {
     return { ...doc, nodes: doc.nodes.map((n) => ({ ...n, status: statuses[n.id] ?? n.status })) };
   }
 
-  it('knows the addresses of joining, valid and leaving nodes only', () => {
+  it('knows the addresses of every node but the removed ones (a left node is told it left)', () => {
     const doc = withStatuses(joining, { n2: 'left', n3: 'removed', n5: 'leaving' });
     const view = new ClusterView('n1', doc);
     expect(['n1', 'n2', 'n3', 'n4', 'n5', 'n6'].map((id) => view.addressOf(id))).toEqual([
       '10.0.0.1:7000',
-      undefined,
+      '10.0.0.2:7000',
       undefined,
       '10.0.0.4:7000',
       '10.0.0.5:7000',
@@ -228,10 +228,10 @@ describe('ClusterView.addressOf and statusOf', () => {
     ]);
   });
 
-  it('follows apply: a node that becomes left loses its address', () => {
+  it('follows apply: a node that becomes removed loses its address', () => {
     const view = new ClusterView('n1', founded());
     expect(view.addressOf('n5')).toBe('10.0.0.5:7000');
-    view.apply(withStatuses({ ...founded(), version: 2 }, { n5: 'left' }));
+    view.apply(withStatuses({ ...founded(), version: 2 }, { n5: 'removed' }));
     expect(view.addressOf('n5')).toBeUndefined();
   });
 });

@@ -197,10 +197,7 @@ function readRingOf(doc: RingDocument): Ring {
   return flipped && doc.next !== undefined ? doc.next : doc.ring;
 }
 
+/** A left node keeps its address (it is told it left, then exits); a removed one is gone. */
 function addressesOf(doc: RingDocument): Map<string, string> {
-  return new Map(
-    doc.nodes
-      .filter((n) => n.status !== 'left' && n.status !== 'removed')
-      .map((n) => [n.id, n.address]),
-  );
+  return new Map(doc.nodes.filter((n) => n.status !== 'removed').map((n) => [n.id, n.address]));
 }

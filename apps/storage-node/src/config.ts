@@ -94,7 +94,11 @@ const schema = z
     transferConcurrency: z.number().int().min(1).max(64),
     transferRate: z.number().int().min(0).max(100_000_000),
     transferBytesRate: z.number().int().min(0).max(100_000_000_000),
-    transferStallMs: z.number().int().min(1_000).max(7 * 24 * 3_600_000),
+    transferStallMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(7 * 24 * 3_600_000),
     unsafeSkipCatchUp: z.enum(['true', 'false']).transform((v) => v === 'true'),
     replicas: z.number().int().min(1).max(replicasMax),
     partitions: z

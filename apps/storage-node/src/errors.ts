@@ -60,7 +60,7 @@ export function ringStale(
     'failed-precondition',
     `ring stale: partition ${partition} changed at version ${changedAt}, the request was made under ${request.term}.${request.version} (this replica has ${mine.term}.${mine.version})`,
     { applied: 'none', acked: 0, needed: 0, tried: 0 },
-    mine,
+    { term: mine.term, version: mine.version },
   );
 }
 

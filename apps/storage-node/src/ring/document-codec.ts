@@ -103,7 +103,13 @@ export function encodeDocument(d: RingDocument): string {
 }
 
 export function decodeDocument(text: string): RingDocument {
-  return documentFromMessage(DocumentMessageCodec.decode(Buffer.from(text, 'base64')));
+  let message: DocumentMessage;
+  try {
+    message = DocumentMessageCodec.decode(Buffer.from(text, 'base64'));
+  } catch (e) {
+    throw invalid(`does not decode (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return documentFromMessage(message);
 }
 
 /**

@@ -39,7 +39,7 @@ export async function loadDocument(
   log: Logger,
 ): Promise<RingDocument> {
   const stored = storage.getMeta(metaKey);
-  const persisted = stored === undefined ? undefined : decodeDocument(stored);
+  const persisted = stored === undefined ? undefined : storedDocument(stored);
   if (persisted !== undefined) refuseRetired(persisted, config.id);
   if (config.seeds.length === 0) {
     const created = persisted ?? documentOfNodes(config);
@@ -55,6 +55,17 @@ export async function loadDocument(
   const merged = persisted === undefined ? fetched : pickNewer(persisted, fetched);
   storage.setMeta(metaKey, encodeDocument(merged));
   return merged;
+}
+
+/** The data directory's ring document; one that cannot be read stops the start (exit 2). */
+function storedDocument(text: string): RingDocument {
+  try {
+    return decodeDocument(text);
+  } catch (e) {
+    throw new ConfigError(
+      `the data directory's ring document is unreadable (${(e as Error).message}): restore the directory or start a new node with a new id`,
+    );
+  }
 }
 
 function pickNewer(a: RingDocument, b: RingDocument): RingDocument {

@@ -143,7 +143,7 @@ export class Transfers {
     const objects: TransferPageResponse['objects'] = [];
     let bytes = 0;
     for (const row of rows) {
-      if (objects.length > 0 && bytes + row.object.length > bytesMax) break;
+      if (objects.length > 0 && bytes + row.key.length + row.object.length > bytesMax) break;
       objects.push({ key: Buffer.from(row.key), object: Buffer.from(row.object) });
       bytes += row.key.length + row.object.length;
     }
