@@ -99,8 +99,9 @@ export interface Cluster {
   /**
    * Starts one more node on a free port with `--seeds` (the running nodes' addresses) instead of
    * `--nodes`: it learns the ring and waits to be joined. Resolves once it answers SERVING.
+   * `address`: where it listens instead (not probed: it may be in its own network namespace).
    */
-  addNode(id?: string): Promise<ClusterNode>;
+  addNode(id?: string, address?: string): Promise<ClusterNode>;
   /** Waits for the node's process to exit by itself (a node that left); its exit code. */
   waitExit(id: string, timeoutMs: number): Promise<number | null>;
 }
@@ -267,11 +268,14 @@ class LocalCluster implements Cluster {
     private readonly slots: Slot[],
   ) {}
 
-  async addNode(id = `n${this.slots.length + 1}`): Promise<ClusterNode> {
+  async addNode(id = `n${this.slots.length + 1}`, address?: string): Promise<ClusterNode> {
     if (this.slots.some((s) => s.id === id))
       throw new ClusterError('invalid_options', `${id} exists`);
-    const port = await freePort(this.settings.host);
-    const slot = newSlot(this.settings, id, `${this.settings.host}:${port}`);
+    const slot = newSlot(
+      this.settings,
+      id,
+      address ?? `${this.settings.host}:${await freePort(this.settings.host)}`,
+    );
     slot.seeds = this.slots.filter((s) => s.state === 'running').map((s) => s.address);
     await mkdir(slot.dataDir, { recursive: true });
     this.slots.push(slot);
