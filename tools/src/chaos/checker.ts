@@ -42,7 +42,15 @@ export interface CheckResult {
     readonly missingAt: readonly string[];
   }[];
   readonly unexpectedExamples: readonly string[];
-  /** No lost, unverified or unexpected item. */
+  /** Values an acknowledged delete (or write) superseded, present again in a final read: must be 0 (delete workload). */
+  readonly resurrected: number;
+  /** Up to examplesMax resurrected values, with when they were superseded and who read them. */
+  readonly resurrectedExamples: readonly {
+    readonly item: string;
+    readonly supersededAtMs: number;
+    readonly presentAt: readonly string[];
+  }[];
+  /** No lost, unverified, unexpected or resurrected item. */
   readonly valid: boolean;
 }
 
@@ -105,6 +113,8 @@ export function checkSet(
     lostByReader,
     lostExamples,
     unexpectedExamples: [...unexpectedItems].slice(0, examplesMax),
+    resurrected: 0,
+    resurrectedExamples: [],
     valid: lost === 0 && unverified === 0 && unexpectedItems.size === 0,
   };
 }

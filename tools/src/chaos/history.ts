@@ -2,10 +2,11 @@
 // ok (acknowledged), fail (certainly not applied) or unknown (may or may not have been applied: a
 // timeout, a quorum failure after sending). Pure: the clock is an argument.
 
-export const workloadNames = ['unique-keys', 'set'] as const;
+export const workloadNames = ['unique-keys', 'set', 'delete'] as const;
 export type WorkloadName = (typeof workloadNames)[number];
 
 export type CompletionType = 'ok' | 'fail' | 'unknown';
+export type Op = 'write' | 'add' | 'delete';
 export type EventType = 'invoke' | CompletionType;
 
 export interface OpEvent {
@@ -15,11 +16,13 @@ export interface OpEvent {
   readonly workload: WorkloadName;
   /** The client worker that ran the operation. */
   readonly process: number;
-  /** 'write': put a unique key; 'add': add an element to a set with update. */
-  readonly f: 'write' | 'add';
+  /** 'write': put a value; 'add': add an element to a set with update; 'delete': a tombstone. */
+  readonly f: Op;
   readonly key: string;
-  /** What the operation adds: the value written (unique keys) or the set element. */
+  /** What the operation adds: the value written (unique keys, delete), the set element, or a delete's own id. */
   readonly element: string;
+  /** The values the operation's context covered (what its read returned): the ones it supersedes. */
+  readonly covers?: readonly string[];
   /** Since the start of the workload. */
   readonly timeMs: number;
   /** Completions that were not ok: the error (status and message). */
@@ -52,9 +55,10 @@ export class History {
   invoke(
     workload: WorkloadName,
     process: number,
-    f: 'write' | 'add',
+    f: Op,
     key: string,
     element: string,
+    covers?: readonly string[],
   ): number {
     const op = this.nextOp++;
     const event: OpEvent = {
@@ -65,6 +69,7 @@ export class History {
       f,
       key,
       element,
+      ...(covers === undefined ? {} : { covers }),
       timeMs: this.nowMs(),
     };
     this.open.set(op, event);

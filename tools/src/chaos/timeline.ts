@@ -31,7 +31,7 @@ export function bucketize(
   const count = Math.max(1, Math.ceil(durationMs / width));
   const buckets = Array.from({ length: count }, (_, i) => ({
     startMs: i * width,
-    ok: { 'unique-keys': 0, set: 0 },
+    ok: { 'unique-keys': 0, set: 0, delete: 0 },
     fail: 0,
     unknown: 0,
   }));
@@ -46,7 +46,13 @@ export function bucketize(
 }
 
 const chart = { width: 960, height: 360, left: 60, right: 20, top: 30, bottom: 70 };
-const colors = { 'unique-keys': '#1f77b4', set: '#2ca02c', errors: '#d62728', fault: '#ff7f0e' };
+const colors = {
+  'unique-keys': '#1f77b4',
+  set: '#2ca02c',
+  delete: '#9467bd',
+  errors: '#d62728',
+  fault: '#ff7f0e',
+};
 
 /** The SVG text of the timeline. */
 export function renderTimelineSvg(
@@ -61,9 +67,10 @@ export function renderTimelineSvg(
   const series = {
     'unique-keys': buckets.map((b) => perSecond(b.ok['unique-keys'])),
     set: buckets.map((b) => perSecond(b.ok.set)),
+    delete: buckets.map((b) => perSecond(b.ok.delete)),
     errors: buckets.map((b) => perSecond(b.fail + b.unknown)),
   };
-  const yMax = niceMax(Math.max(1, ...series['unique-keys'], ...series.set, ...series.errors));
+  const yMax = niceMax(Math.max(1, ...Object.values(series).flat()));
   const plotW = chart.width - chart.left - chart.right;
   const plotH = chart.height - chart.top - chart.bottom;
   const x = (ms: number): number => chart.left + (ms / durationMs) * plotW;
@@ -75,7 +82,7 @@ export function renderTimelineSvg(
   ];
   windows.forEach((w, i) => parts.push(...windowShapes(w, i, x, plotH)));
   parts.push(...axes(durationMs, yMax, x, y, plotW));
-  for (const name of ['unique-keys', 'set', 'errors'] as const) {
+  for (const name of ['unique-keys', 'set', 'delete', 'errors'] as const) {
     const values = series[name];
     if (name !== 'errors' && values.every((v) => v === 0)) continue;
     const points = values
@@ -144,13 +151,16 @@ function legend(): string[] {
   const items: [string, string][] = [
     ['acknowledged unique-keys writes/s', colors['unique-keys']],
     ['acknowledged set adds/s', colors.set],
+    ['acknowledged delete-workload ops/s', colors.delete],
     ['failed + unknown/s', colors.errors],
     ['fault window', colors.fault],
   ];
   const y = chart.height - 14;
   return items.map(([label, color], i) => {
-    const x = chart.left + i * 220;
-    return `<rect x="${x}" y="${y - 9}" width="12" height="10" fill="${color}" fill-opacity="${label === 'fault window' ? 0.3 : 1}"/><text x="${x + 16}" y="${y}">${label}</text>`;
+    // Two rows of three: the legend fits the chart's width.
+    const x = chart.left + (i % 3) * 290;
+    const row = y - 16 * (1 - Math.floor(i / 3));
+    return `<rect x="${x}" y="${row - 9}" width="12" height="10" fill="${color}" fill-opacity="${label === 'fault window' ? 0.3 : 1}"/><text x="${x + 16}" y="${row}">${label}</text>`;
   });
 }
 

@@ -1,6 +1,7 @@
-// The client side of a run: workers that write unique keys (put at W) or add elements to a few
-// sets (the SDK's update, read-merge-write), each operation recorded as invoke and ok / fail /
-// unknown. A worker has its own SDK client, as independent application servers would.
+// The client side of a run: workers that write unique keys (put at W), add elements to a few
+// sets (the SDK's update, read-merge-write), or write, delete and write again keys of their own
+// (delete), each operation recorded as invoke and ok / fail / unknown. A worker has its own SDK
+// client, as independent application servers would.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import { connect, RingstoreClientError, type Client } from '@ringstore/client';
@@ -27,7 +28,7 @@ export interface WorkloadDeps {
   readonly nowMs: () => number;
   /** Wall clock, for the set values' last-writer-wins stamps. */
   readonly wallMs: () => number;
-  /** A seeded choice of the set key for an element. */
+  /** A seeded choice in 0..count-1: the set key for an element, the delete workload's next step. */
   readonly pickKey: (count: number) => number;
 }
 
@@ -85,6 +86,7 @@ interface WorkerContext {
 async function worker(index: number, ctx: WorkerContext, stop: AbortSignal): Promise<void> {
   const client = await connectUntil(ctx.deps.seeds, ctx.options.deadlineMs, stop);
   if (client === undefined) return;
+  const keys: DeleteKeys = { live: [], deleted: [] };
   try {
     // Workers start staggered over one interval, then each keeps its own pace.
     let dueMs = (ctx.intervalMs * index) / ctx.options.concurrency;
@@ -92,9 +94,9 @@ async function worker(index: number, ctx: WorkerContext, stop: AbortSignal): Pro
       const waitMs = dueMs - ctx.deps.nowMs();
       if (waitMs > 0) await sleep(waitMs);
       if (stop.aborted) break;
-      await (ctx.options.name === 'unique-keys'
-        ? writeUnique(client, index, seq, ctx)
-        : addElement(client, index, ctx));
+      if (ctx.options.name === 'unique-keys') await writeUnique(client, index, seq, ctx);
+      else if (ctx.options.name === 'set') await addElement(client, index, ctx);
+      else await deleteStep(client, { worker: index, seq, keys }, ctx);
       // A worker that fell behind (a slow operation) does not burst to catch up.
       dueMs = Math.max(dueMs + ctx.intervalMs, ctx.deps.nowMs());
     }
@@ -155,6 +157,115 @@ async function addElement(client: Client, worker: number, ctx: WorkerContext): P
   } catch (e) {
     // No merge call: no round got past its read, so nothing was written.
     ctx.deps.history.complete(op, classifyError(e, merged), describe(e));
+  }
+}
+
+/** A delete-workload worker's keys: written and not deleted (to delete), deleted (to write again). */
+interface DeleteKeys {
+  readonly live: string[];
+  readonly deleted: string[];
+}
+
+/** Keys a worker remembers of each kind; older ones are no longer chosen (bounds its memory). */
+export const deleteKeysMax = 1_000;
+/** Out of 100 steps: deletes of a live key, then writes again of a deleted key; the rest write a new key. */
+const deletePercent = 40;
+const rewritePercent = 15;
+
+interface DeleteStep {
+  readonly worker: number;
+  readonly seq: number;
+  readonly keys: DeleteKeys;
+}
+
+/**
+ * One step of the delete workload. A delete and a write-again read the key first and carry that
+ * read's context: the history records the values it covered, which the checker then expects gone.
+ */
+async function deleteStep(client: Client, step: DeleteStep, ctx: WorkerContext): Promise<void> {
+  const roll = ctx.deps.pickKey(100);
+  const { live, deleted } = step.keys;
+  if (roll < deletePercent && live.length > 0) return deleteKey(client, step, take(live, ctx), ctx);
+  if (roll < deletePercent + rewritePercent && deleted.length > 0)
+    return writeKey(client, step, take(deleted, ctx), ctx);
+  return writeKey(client, step, undefined, ctx);
+}
+
+function take(keys: string[], ctx: WorkerContext): string {
+  return keys.splice(ctx.deps.pickKey(keys.length), 1)[0] as string;
+}
+
+function remember(keys: string[], key: string): void {
+  keys.push(key);
+  if (keys.length > deleteKeysMax) keys.shift();
+}
+
+/** The live values of a read, and its context; undefined when the read failed (nothing is recorded). */
+async function readFirst(
+  client: Client,
+  key: string,
+  ctx: WorkerContext,
+): Promise<{ covers: string[]; context: Buffer } | undefined> {
+  try {
+    const read = await client.get(key, { r: ctx.options.w, deadlineMs: ctx.options.deadlineMs });
+    const covers = read.siblings.filter((s) => !s.deleted).map((s) => s.value.toString('utf8'));
+    return { covers, context: read.context };
+  } catch {
+    return undefined;
+  }
+}
+
+async function deleteKey(
+  client: Client,
+  step: DeleteStep,
+  key: string,
+  ctx: WorkerContext,
+): Promise<void> {
+  const read = await readFirst(client, key, ctx);
+  if (read === undefined) return remember(step.keys.live, key);
+  const element = `tomb-${step.worker}-${step.seq}`;
+  const history = ctx.deps.history;
+  const op = history.invoke('delete', step.worker, 'delete', key, element, read.covers);
+  try {
+    await client.delete(key, {
+      context: read.context,
+      w: ctx.options.w,
+      deadlineMs: ctx.options.deadlineMs,
+    });
+    history.complete(op, 'ok');
+    remember(step.keys.deleted, key);
+  } catch (e) {
+    const type = classifyError(e, true);
+    history.complete(op, type, describe(e));
+    // A delete that may have been applied leaves the key out of both lists.
+    if (type === 'fail') remember(step.keys.live, key);
+  }
+}
+
+/** A new key (`again` undefined), or a deleted key written again with its read's context. */
+async function writeKey(
+  client: Client,
+  step: DeleteStep,
+  again: string | undefined,
+  ctx: WorkerContext,
+): Promise<void> {
+  const key = again ?? `chaos-d-${step.worker}-${step.seq}`;
+  const read =
+    again === undefined ? { covers: [], context: undefined } : await readFirst(client, again, ctx);
+  if (read === undefined) return remember(step.keys.deleted, key);
+  const value = `d-${step.worker}-${step.seq}`;
+  const history = ctx.deps.history;
+  const op = history.invoke('delete', step.worker, 'write', key, value, read.covers);
+  try {
+    await client.put(key, value, {
+      context: read.context,
+      w: ctx.options.w,
+      deadlineMs: ctx.options.deadlineMs,
+    });
+    history.complete(op, 'ok');
+    remember(step.keys.live, key);
+  } catch (e) {
+    history.complete(op, classifyError(e, true), describe(e));
   }
 }
 
