@@ -30,6 +30,8 @@ function fakes(options: { partitionUnavailable?: string; restartFails?: boolean 
       options.restartFails === true ? Promise.reject(new Error('did not serve')) : Promise.resolve()
     ),
     waitHealthy: () => Promise.resolve(),
+    addNode: (id?: string) => Promise.resolve(node(id ?? 'n9')),
+    waitExit: () => Promise.resolve(0),
   } satisfies Cluster;
   const network: Network = {
     mode: 'netns',
@@ -42,9 +44,17 @@ function fakes(options: { partitionUnavailable?: string; restartFails?: boolean 
     heal: () => (calls.push('heal'), Promise.resolve()),
     slowLink: (id) => (calls.push(`slow ${id}`), Promise.resolve()),
     healLink: (id) => (calls.push(`fast ${id}`), Promise.resolve()),
+    addNode: () => Promise.resolve(undefined),
     close: () => Promise.resolve(),
   };
-  return { deps: { cluster, network, nowMs: () => Date.now() - t0, log: () => undefined }, calls };
+  const deps = {
+    cluster,
+    network,
+    nowMs: () => Date.now() - t0,
+    log: () => undefined,
+    departed: new Set<string>(),
+  };
+  return { deps, calls };
 }
 
 const partition: FaultWindow = {

@@ -2,6 +2,8 @@
 // at its end it is healed. A fault this machine cannot do is skipped with the reason, never faked.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from '../cluster.js';
+import { changeMembership } from './membership.js';
+import type { MembershipFault } from './membership-schedule.js';
 import type { Network } from './network.js';
 import type { WindowRecord } from './report.js';
 import { describeFault, type Fault, type FaultWindow } from './schedule.js';
@@ -12,10 +14,14 @@ export interface NemesisDeps {
   /** Milliseconds since the start of the workload. */
   readonly nowMs: () => number;
   readonly log: (line: string) => void;
+  /** Nodes the membership nemesis took out of the cluster for good (see MembershipDeps). */
+  readonly departed: Set<string>;
 }
 
+type HealingFault = Exclude<Fault, MembershipFault>;
+
 /** Puts a fault in place. */
-export async function applyFault(fault: Fault, deps: NemesisDeps): Promise<void> {
+export async function applyFault(fault: HealingFault, deps: NemesisDeps): Promise<void> {
   switch (fault.kind) {
     case 'partition':
       return deps.network.drop(fault.drops);
@@ -32,7 +38,7 @@ export async function applyFault(fault: Fault, deps: NemesisDeps): Promise<void>
 }
 
 /** Undoes a fault: heals the network, restarts killed nodes, resumes paused ones. */
-export async function healFault(fault: Fault, deps: NemesisDeps): Promise<void> {
+export async function healFault(fault: HealingFault, deps: NemesisDeps): Promise<void> {
   switch (fault.kind) {
     case 'partition':
       return deps.network.heal();
@@ -57,7 +63,9 @@ function signal(cluster: Cluster, id: string, name: NodeJS.Signals): void {
 
 /**
  * Runs every window in turn until the schedule ends or `stop` aborts; a window under way when
- * `stop` aborts is healed before returning. Returns what happened to each window.
+ * `stop` aborts is healed before returning. A membership window lasts until its transition ends:
+ * when that is past the window's end, every later window moves by as much, so the quiet time
+ * between faults stays. Returns what happened to each window.
  */
 export async function runSchedule(
   windows: readonly FaultWindow[],
@@ -65,51 +73,92 @@ export async function runSchedule(
   stop: AbortSignal,
 ): Promise<WindowRecord[]> {
   const records: WindowRecord[] = [];
+  let lateMs = 0;
   for (const window of windows) {
     if (stop.aborted) break;
-    await sleepUntil(window.startMs, deps, stop);
+    await sleepUntil(window.startMs + lateMs, deps, stop);
     if (stop.aborted) break;
-    records.push(await runWindow(window, deps, stop));
+    const record =
+      window.fault.kind === 'membership'
+        ? await runMembershipWindow(window, window.fault, deps, lateMs, stop)
+        : await runWindow(window, window.fault, deps, lateMs, stop);
+    if (window.fault.kind === 'membership')
+      lateMs = Math.max(lateMs, (record.healedMs ?? 0) - window.endMs);
+    records.push(record);
   }
   return records;
 }
 
+/** Changes the membership; heals (ends) when the transition has ended, at the window's end at the earliest. */
+async function runMembershipWindow(
+  window: FaultWindow,
+  fault: MembershipFault,
+  deps: NemesisDeps,
+  lateMs: number,
+  stop: AbortSignal,
+): Promise<WindowRecord> {
+  const description = describeFault(fault);
+  deps.log(`nemesis ${window.index} at ${(deps.nowMs() / 1000).toFixed(1)} s: ${description}`);
+  const transition = await changeMembership(fault, deps);
+  if (transition.midTransfer !== undefined)
+    deps.log(`nemesis ${window.index}: ${transition.midTransfer}`);
+  if (transition.error !== undefined) deps.log(`nemesis ${window.index}: ${transition.error}`);
+  await sleepUntil(window.endMs + lateMs, deps, stop);
+  const healedMs = deps.nowMs();
+  deps.log(
+    `nemesis ${window.index} ended at ${(healedMs / 1000).toFixed(1)} s (ring v${transition.versionBefore ?? '?'} -> v${transition.versionAfter ?? '?'})`,
+  );
+  return {
+    index: window.index,
+    kind: 'membership',
+    description,
+    startMs: window.startMs,
+    endMs: window.endMs,
+    appliedMs: transition.committedMs,
+    healedMs,
+    error: transition.error,
+    transition,
+  };
+}
+
 async function runWindow(
   window: FaultWindow,
+  fault: HealingFault,
   deps: NemesisDeps,
+  lateMs: number,
   stop: AbortSignal,
 ): Promise<WindowRecord> {
   const method =
-    window.fault.kind === 'link' && !deps.network.linkMethod.startsWith('tc netem')
+    fault.kind === 'link' && !deps.network.linkMethod.startsWith('tc netem')
       ? ` (done here as ${deps.network.linkMethod})`
       : '';
   const base = {
     index: window.index,
-    kind: window.fault.kind,
-    description: `${describeFault(window.fault)}${method}`,
+    kind: fault.kind,
+    description: `${describeFault(fault)}${method}`,
     startMs: window.startMs,
     endMs: window.endMs,
   };
-  const skipped = deps.network.unavailable(window.fault.kind);
+  const skipped = deps.network.unavailable(fault.kind);
   if (skipped !== undefined) {
     deps.log(`nemesis ${window.index}: skipped ${base.description}: ${skipped}`);
     // The load runs through the window as if healthy: the run keeps the schedule's timing.
-    await sleepUntil(window.endMs, deps, stop);
+    await sleepUntil(window.endMs + lateMs, deps, stop);
     return { ...base, skipped };
   }
   deps.log(`nemesis ${window.index} at ${(deps.nowMs() / 1000).toFixed(1)} s: ${base.description}`);
   let appliedMs: number | undefined;
   let error: string | undefined;
   try {
-    await applyFault(window.fault, deps);
+    await applyFault(fault, deps);
     appliedMs = deps.nowMs();
-    await sleepUntil(window.endMs, deps, stop);
+    await sleepUntil(window.endMs + lateMs, deps, stop);
   } catch (e) {
     error = `apply: ${(e as Error).message}`;
     deps.log(`nemesis ${window.index}: ${error}`);
   }
   try {
-    await healFault(window.fault, deps);
+    await healFault(fault, deps);
   } catch (e) {
     error = `${error === undefined ? '' : `${error}; `}heal: ${(e as Error).message}`;
     deps.log(`nemesis ${window.index}: ${error}`);

@@ -53,6 +53,11 @@ export interface Network {
   heal(): Promise<void>;
   slowLink(nodeId: string, spec: LinkSpec): Promise<void>;
   healLink(nodeId: string): Promise<void>;
+  /**
+   * A place for a node added to the running cluster (n<i>, i past the first nodes): its own
+   * namespace and address (netns), or undefined (loopback: the launcher picks a port).
+   */
+  addNode(nodeId: string): Promise<string | undefined>;
   /** Removes namespaces, links and the lock. Idempotent; also run synchronously at exit. */
   close(): Promise<void>;
 }
@@ -91,6 +96,7 @@ function loopback(note: string): Network {
     heal: () => Promise.resolve(),
     slowLink: () => Promise.reject(new Error('link faults need netns')),
     healLink: () => Promise.resolve(),
+    addNode: () => Promise.resolve(undefined),
     close: () => Promise.resolve(),
   };
 }
@@ -158,11 +164,16 @@ function shSync(command: string, args: readonly string[]): string {
   }
 }
 
+/** Highest node number in a slot's /24: node i is at .10+i, and .255 is the broadcast address. */
+const nodeIndexMax = 244;
+
 async function openNetns(nodes: number, log: NetworkLog): Promise<Network> {
   removeLeftovers(log);
   const slot = claimSlot();
   const names = namesOf(slot);
-  const cleanup = (): void => removeSlot(names, nodes);
+  // Grows as nodes are added to the running cluster, so clean-up removes theirs too.
+  const placed = { nodes };
+  const cleanup = (): void => removeSlot(names, placed.nodes);
   process.on('exit', cleanup);
   try {
     await sh('ip', ['link', 'add', names.bridge, 'type', 'bridge']);
@@ -179,7 +190,7 @@ async function openNetns(nodes: number, log: NetworkLog): Promise<Network> {
   log(
     `network: netns slot ${slot}: bridge ${names.bridge} ${names.bridgeAddress}/24, nodes ${names.address(1)}..${names.address(nodes)}; link faults by ${linkMethod}`,
   );
-  return netnsNetwork(names, nodes, linkMethod, () => {
+  return netnsNetwork(names, placed, linkMethod, () => {
     cleanup();
     process.off('exit', cleanup);
   });
@@ -282,23 +293,29 @@ async function probeLinkMethod(names: Names): Promise<string> {
 /** How a netns network reaches inside one node's namespace. */
 interface NodeNs {
   readonly names: Names;
-  readonly ids: readonly string[];
+  /** Every node placed so far (nodes that left keep their namespace until the end). */
+  readonly ids: string[];
   /** Node number of an id: n3 is 3. */
   readonly index: (id: string) => number;
   /** Runs a command inside the node's namespace. */
   readonly inNs: (id: string, command: string, args: readonly string[]) => Promise<string>;
 }
 
-function netnsNetwork(names: Names, nodes: number, linkMethod: string, close: () => void): Network {
+function netnsNetwork(
+  names: Names,
+  placed: { nodes: number },
+  linkMethod: string,
+  close: () => void,
+): Network {
   const index = (id: string): number => {
     const i = Number(id.replace(/^n/, ''));
-    if (!Number.isInteger(i) || i < 1 || i > nodes)
+    if (!Number.isInteger(i) || i < 1 || i > placed.nodes)
       throw new Error(`assertion failed: no node ${id}`);
     return i;
   };
   const ns: NodeNs = {
     names,
-    ids: Array.from({ length: nodes }, (_, i) => `n${i + 1}`),
+    ids: Array.from({ length: placed.nodes }, (_, i) => `n${i + 1}`),
     index,
     inNs: (id, command, args) => sh('ip', ['netns', 'exec', names.ns(index(id)), command, ...args]),
   };
@@ -323,12 +340,31 @@ function netnsNetwork(names: Names, nodes: number, linkMethod: string, close: ()
       await ns.inNs(id, 'iptables', iptablesArgs('-F', 'INPUT'));
       await ns.inNs(id, 'iptables', iptablesArgs('-F', 'OUTPUT'));
     },
+    addNode: (id) => placeNode(ns, placed, id),
     close() {
       if (!closed) close();
       closed = true;
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * A namespace for n<i>, a number past every node placed (ids are never reused; a change that
+ * failed may have skipped one); its address.
+ */
+async function placeNode(ns: NodeNs, placed: { nodes: number }, id: string): Promise<string> {
+  const i = Number(id.replace(/^n/, ''));
+  if (!Number.isInteger(i) || i <= placed.nodes || i > nodeIndexMax)
+    throw new Error(
+      `assertion failed: node ${id} is not a new node (past n${placed.nodes}, at most n${nodeIndexMax})`,
+    );
+  // Counted before it exists, so a failure half-way is cleaned up at the end too (clean-up of a
+  // number never placed finds nothing to remove).
+  placed.nodes = i;
+  await addNode(ns.names, i);
+  ns.ids.push(id);
+  return `${ns.names.address(i)}:${netnsPort}`;
 }
 
 /** Seconds iptables waits for the xtables lock, which rule changes on all nodes contend for. */

@@ -32,9 +32,11 @@ describe('parseChaosArgs', () => {
   it('--smoke is the CI preset, and flags given explicitly win over it', () => {
     const smoke = parseChaosArgs(['--smoke'], 1, quiet());
     expect(smoke).toMatchObject({
-      nemeses: ['partition', 'kill', 'pause'],
+      nemeses: ['membership', 'partition', 'kill', 'pause'],
+      membershipChanges: ['join', 'leave'],
+      workloads: ['unique-keys', 'set'],
       order: 'cycle',
-      durationMs: 62_000,
+      durationMs: 90_000,
       faultMs: 10_000,
       quietMs: 8_000,
       endOnFault: true,
@@ -56,6 +58,67 @@ describe('parseChaosArgs', () => {
       selfTest: 'lww',
       workloads: ['set'],
     });
+  });
+
+  it('takes the membership nemesis and its options; combined stays the faults that heal', () => {
+    const options = parseChaosArgs(
+      [
+        '--nemesis',
+        'membership,kill',
+        '--membership-changes',
+        'join,dead-replace',
+        '--join-size',
+        '2',
+        '--transfer-rate',
+        '500',
+        '--workload',
+        'delete,unique-keys',
+      ],
+      1,
+      quiet(),
+    );
+    expect(options).toMatchObject({
+      nemeses: ['membership', 'kill'],
+      membershipChanges: ['join', 'dead-replace'],
+      joinSize: 2,
+      membershipPreludeMs: 0,
+      transferRate: 500,
+      workloads: ['delete', 'unique-keys'],
+      tombstoneGraceMs: 2_000,
+    });
+    expect(parseChaosArgs([], 1, quiet()).membershipChanges).toEqual([
+      'join',
+      'leave',
+      'replace',
+      'dead-replace',
+    ]);
+    expect(() => parseChaosArgs(['--membership-changes', 'shrink'], 1, quiet())).toThrow(
+      /--membership-changes: unknown 'shrink'/,
+    );
+    expect(() => parseChaosArgs(['--join-size', '5'], 1, quiet())).toThrow(
+      /--join-size must be an integer from 1 to 4/,
+    );
+  });
+
+  it('--self-test catch-up is its preset (3 nodes, joins of 3 after a prelude, unique keys), flags given win', () => {
+    expect(parseChaosArgs(['--self-test', 'catch-up'], 1, quiet())).toMatchObject({
+      selfTest: 'catch-up',
+      nemeses: ['membership'],
+      membershipChanges: ['join'],
+      joinSize: 3,
+      membershipPreludeMs: 3_000,
+      nodes: 3,
+      partitions: 16,
+      workloads: ['unique-keys'],
+      endOnFault: true,
+      aeIntervalMs: 3_600_000,
+    });
+    expect(
+      parseChaosArgs(['--self-test', 'catch-up', '--join-size', '2', '--nodes', '4'], 1, quiet()),
+    ).toMatchObject({ joinSize: 2, nodes: 4 });
+    expect(() => parseChaosArgs(['--self-test', 'quorum'], 1, quiet())).toThrow(
+      /--self-test must be one of lww, catch-up/,
+    );
   });
 
   it('refuses bad values with a usage error naming the flag', () => {

@@ -2,8 +2,13 @@
 // pure (the seed default comes in as an argument), so it is tested without running anything.
 import { Command } from 'commander';
 import { workloadNames, type WorkloadName } from './history.js';
+import { membershipChangeKinds, type MembershipChangeKind } from './membership-schedule.js';
 import { seedMax } from './prng.js';
-import { nemesisKinds, type NemesisKind } from './schedule.js';
+import { faultKinds, nemesisKinds, type NemesisKind } from './schedule.js';
+
+export const selfTests = ['lww', 'catch-up'] as const;
+/** lww: the set workload resolves siblings by last-writer-wins; catch-up: joins flip without the Merkle catch-up. */
+export type SelfTest = (typeof selfTests)[number];
 
 export interface ChaosOptions {
   readonly seed: number;
@@ -25,9 +30,17 @@ export interface ChaosOptions {
   readonly settleMs: number;
   readonly aeIntervalMs: number;
   readonly gossipIntervalMs: number;
+  /** The membership nemesis's changes, nodes per join, and its prelude (0: none). */
+  readonly membershipChanges: readonly MembershipChangeKind[];
+  readonly joinSize: number;
+  readonly membershipPreludeMs: number;
+  /** Passed to every node when not 0 (objects per second a node receives in transfers). */
+  readonly transferRate: number;
+  /** Passed to every node when the delete workload runs, so the reaper collects tombstones within the run. */
+  readonly tombstoneGraceMs: number;
   readonly net: 'auto' | 'netns' | 'loopback';
   readonly out: string | undefined;
-  readonly selfTest: 'lww' | null;
+  readonly selfTest: SelfTest | null;
   readonly failOnDivergence: boolean;
   readonly keepData: boolean;
   readonly smoke: boolean;
@@ -40,16 +53,45 @@ export class ChaosUsageError extends Error {
   override readonly name = 'ChaosUsageError';
 }
 
-/** The --smoke preset (CI): one partition, one kill -9, one pause, both workloads, about 60 s of load. */
+/**
+ * The --smoke preset (CI): a join, one partition, one kill -9, one pause, a leave, both workloads,
+ * about 90 s of load (more when a transition outlasts its window).
+ */
 export const smokePreset = {
-  nemesis: 'partition,kill,pause',
+  nemesis: 'membership,partition,kill,pause',
+  membershipChanges: 'join,leave',
   order: 'cycle',
-  duration: '62s',
+  duration: '90s',
   faultMs: '10000',
   quietMs: '8000',
   settleMs: '60000',
   endOnFault: true,
   failOnDivergence: true,
+} as const;
+
+/**
+ * The --self-test catch-up preset: 3 nodes (so a node down has no fallback to hold its hints), no
+ * periodic anti-entropy (so what a node missed stays missed), each node killed in turn while 200
+ * writes/s go on, then 3 joins in one transition with the catch-up skipped: partitions whose 3
+ * replicas all change are streamed from one old replica, and what it missed is lost at the flip.
+ */
+export const catchUpPreset = {
+  nemesis: 'membership',
+  membershipChanges: 'join',
+  joinSize: '3',
+  membershipPreludeMs: '3000',
+  order: 'cycle',
+  nodes: '3',
+  partitions: '16',
+  workload: 'unique-keys',
+  duration: '15s',
+  faultMs: '10000',
+  quietMs: '5000',
+  endOnFault: true,
+  rate: '200',
+  concurrency: '8',
+  aeIntervalMs: '3600000',
+  settleMs: '10000',
 } as const;
 
 interface Raw {
@@ -72,6 +114,11 @@ interface Raw {
   settleMs: string;
   aeIntervalMs: string;
   gossipIntervalMs: string;
+  membershipChanges: string;
+  joinSize: string;
+  membershipPreludeMs: string;
+  transferRate: string;
+  tombstoneGraceMs: string;
   net: string;
   out?: string;
   selfTest?: string;
@@ -88,6 +135,7 @@ export function chaosCommand(): Command {
     .exitOverride();
   // Help lists the options in the order they are added.
   addScheduleOptions(command);
+  addMembershipOptions(command);
   addClusterOptions(command);
   addRunOptions(command);
   return command;
@@ -102,7 +150,7 @@ function addScheduleOptions(command: Command): void {
     )
     .option(
       '--nemesis <list>',
-      `comma list of ${nemesisKinds.join(', ')}, or combined (all, random schedule)`,
+      `comma list of ${nemesisKinds.join(', ')}, or combined (${faultKinds.join(', ')}; random schedule)`,
       'combined',
     )
     .option(
@@ -122,13 +170,34 @@ function addScheduleOptions(command: Command): void {
     );
 }
 
+/** What the membership nemesis changes. */
+function addMembershipOptions(command: Command): void {
+  command
+    .option(
+      '--membership-changes <list>',
+      `the membership nemesis's changes, comma list of ${membershipChangeKinds.join(', ')} (never the claimant; a leave only while more than N members remain; --order cycle: in turn, plain; random: random, half of them with a kill -9, SIGSTOP or partition of a transfer party mid-transfer). New nodes get new ids and, under netns, their own namespace`,
+      membershipChangeKinds.join(','),
+    )
+    .option('--join-size <n>', 'nodes one membership join adds, in one transition', '1')
+    .option(
+      '--membership-prelude-ms <ms>',
+      'before each membership change, kill -9 each member in turn for this long (0: no)',
+      '0',
+    )
+    .option(
+      '--transfer-rate <n>',
+      'objects per second a node receives in transfers, passed to every node (0: unlimited)',
+      '0',
+    );
+}
+
 /** The cluster and the load on it. */
 function addClusterOptions(command: Command): void {
   command
     .option(
       '--workload <list>',
-      `comma list of ${workloadNames.join(', ')}`,
-      workloadNames.join(','),
+      `comma list of ${workloadNames.join(', ')} (delete: write, delete and write again, counting resurrected values)`,
+      'unique-keys,set',
     )
     .option('--nodes <n>', 'nodes in the cluster', '5')
     .option('--replicas <n>', 'N: replicas per key', '3')
@@ -144,7 +213,12 @@ function addClusterOptions(command: Command): void {
       '120000',
     )
     .option('--ae-interval-ms <ms>', 'passed to every node', '250')
-    .option('--gossip-interval-ms <ms>', 'passed to every node', '500');
+    .option('--gossip-interval-ms <ms>', 'passed to every node', '500')
+    .option(
+      '--tombstone-grace-ms <ms>',
+      'passed to every node when the delete workload runs (so the reaper runs within the run)',
+      '2000',
+    );
 }
 
 /** Where it runs, where results go, and what counts as a failure. */
@@ -160,18 +234,24 @@ function addRunOptions(command: Command): void {
       'where the report, history and node logs go (default chaos-results/<time>-seed<seed>)',
     )
     .option(
-      '--self-test <lww>',
-      'lww: the set workload resolves siblings by last-writer-wins; passes only if the checker reports losses',
+      '--self-test <lww|catch-up>',
+      `passes only if the checker reports losses. lww: the set workload resolves siblings by last-writer-wins; catch-up: nodes run with --unsafe-skip-catch-up true, preset ${presetText(catchUpPreset)} (flags given win)`,
     )
     .option('--fail-on-divergence', 'exit 1 when replicas still disagree after --settle-ms')
     .option(
       '--keep-data',
       'keep the nodes\u2019 data directories (default: removed when the run passes)',
     )
-    .option(
-      '--smoke',
-      `CI preset: --nemesis ${smokePreset.nemesis} --order cycle --duration ${smokePreset.duration} --fault-ms ${smokePreset.faultMs} --quiet-ms ${smokePreset.quietMs} --settle-ms ${smokePreset.settleMs} --end-on-fault --fail-on-divergence (flags given win)`,
-    );
+    .option('--smoke', `CI preset: ${presetText(smokePreset)} (flags given win)`);
+}
+
+/** A preset as flags: "--nemesis kill --end-on-fault ...". */
+function presetText(preset: Readonly<Record<string, string | boolean>>): string {
+  const flag = (name: string): string =>
+    `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return Object.entries(preset)
+    .map(([name, value]) => (value === true ? flag(name) : `${flag(name)} ${String(value)}`))
+    .join(' ');
 }
 
 /** Fewest nodes: a fault needs a minority to cut off, kill or pause. */
@@ -208,6 +288,14 @@ const gossipIntervalMsMax = 60_000;
 const durationMsMin = 1_000;
 /** Longest run: a day, what opsPerWorkerMax allows a worker at 1,000 operations per second. */
 const durationMsMax = 86_400_000;
+/** Most nodes one join adds: more joiners at once on one machine is a load test, not a fault. */
+const joinSizeMax = 4;
+/** Longest prelude kill: a minute down is a dead node, which dead-replace covers. */
+const preludeMsMax = 60_000;
+/** Highest transfer rate: the node's own bound. */
+const transferRateMax = 100_000_000;
+/** Longest tombstone grace: longer, and no tombstone is reaped within a run. */
+const tombstoneGraceMsMax = 3_600_000;
 
 function int(flag: string, text: string, min: number, max: number): number {
   const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
@@ -261,18 +349,16 @@ export function parseChaosArgs(
       .map((o) => o.attributeName()),
   );
   const raw = command.opts<Raw>();
-  if (raw.smoke === true) {
-    for (const [name, value] of Object.entries(smokePreset))
-      if (!given.has(name)) (raw as unknown as Record<string, unknown>)[name] = value;
-  }
+  const selfTest = raw.selfTest === undefined ? null : oneOf('self-test', raw.selfTest, selfTests);
+  const preset = raw.smoke === true ? smokePreset : selfTest === 'catch-up' ? catchUpPreset : {};
+  for (const [name, value] of Object.entries(preset))
+    if (!given.has(name)) (raw as unknown as Record<string, unknown>)[name] = value;
   const combined = raw.nemesis.trim() === 'combined';
   const nodes = int('nodes', raw.nodes, nodesMin, nodesMax);
   const replicas = int('replicas', raw.replicas, 1, nodes);
-  const selfTest =
-    raw.selfTest === undefined ? null : oneOf('self-test', raw.selfTest, ['lww'] as const);
   return {
     seed: raw.seed === undefined ? randomSeed : int('seed', raw.seed, 0, seedMax),
-    nemeses: combined ? [...nemesisKinds] : list('nemesis', raw.nemesis, nemesisKinds),
+    nemeses: combined ? [...faultKinds] : list('nemesis', raw.nemesis, nemesisKinds),
     order:
       raw.order === undefined
         ? combined
@@ -300,6 +386,11 @@ export function parseChaosArgs(
       gossipIntervalMsMin,
       gossipIntervalMsMax,
     ),
+    membershipChanges: list('membership-changes', raw.membershipChanges, membershipChangeKinds),
+    joinSize: int('join-size', raw.joinSize, 1, joinSizeMax),
+    membershipPreludeMs: int('membership-prelude-ms', raw.membershipPreludeMs, 0, preludeMsMax),
+    transferRate: int('transfer-rate', raw.transferRate, 0, transferRateMax),
+    tombstoneGraceMs: int('tombstone-grace-ms', raw.tombstoneGraceMs, 0, tombstoneGraceMsMax),
     net: oneOf('net', raw.net, ['auto', 'netns', 'loopback'] as const),
     out: raw.out,
     selfTest,

@@ -18,6 +18,8 @@ function result(workload: CheckResult['workload'], fields: Partial<CheckResult> 
     lostByReader: {},
     lostExamples: [],
     unexpectedExamples: [],
+    resurrected: 0,
+    resurrectedExamples: [],
     valid: true,
     ...fields,
   };
@@ -78,6 +80,34 @@ describe('decideVerdict', () => {
       exitCode: 1,
     });
   });
+
+  it('inverts for the catch-up self-test on the unique-keys workload', () => {
+    const lost = [result('unique-keys', { lost: 40, valid: false })];
+    expect(decideVerdict(lost, converged, 'catch-up', false)).toMatchObject({
+      pass: true,
+      reasons: [
+        'self-test: flipping without the catch-up lost 40 acknowledged writes and the checker reported them',
+      ],
+    });
+    // A set loss is not what this self-test provokes: it proves nothing about the catch-up.
+    const other = [result('unique-keys'), result('set', { lost: 3, valid: false })];
+    expect(decideVerdict(other, converged, 'catch-up', false)).toMatchObject({ exitCode: 1 });
+  });
+
+  it('fails on resurrected values and on every ring problem, each named', () => {
+    const verdict = decideVerdict(
+      [result('delete', { resurrected: 2, valid: false })],
+      converged,
+      null,
+      false,
+      ['n3 still has 4 transfers'],
+    );
+    expect(verdict).toMatchObject({ pass: false, exitCode: 1 });
+    expect(verdict.reasons).toEqual([
+      'delete: 2 deleted values resurrected',
+      'ring: n3 still has 4 transfers',
+    ]);
+  });
 });
 
 describe('renderMarkdown', () => {
@@ -115,6 +145,14 @@ describe('renderMarkdown', () => {
         }),
       ],
       convergence: converged,
+      ring: {
+        version: 7,
+        members: ['n1', 'n2', 'n3', 'n4', 'n5', 'n6'],
+        problems: [],
+        waitedMs: 10,
+        transitions: 2,
+        tombstonesReaped: 12,
+      },
       selfTest: null,
       failOnDivergence: false,
       verdict: { pass: false, exitCode: 1, reasons: ['unique-keys: 1 acknowledged writes lost'] },
@@ -123,7 +161,10 @@ describe('renderMarkdown', () => {
     const md = renderMarkdown(report, 'timeline.svg');
     expect(md).toContain('seed 99: FAIL');
     expect(md).toContain('`npm run chaos -- --smoke --seed 99`');
-    expect(md).toContain('| unique-keys | 10 | 8 | 1 | 1 | **1** |');
+    expect(md).toContain('| unique-keys | 10 | 8 | 1 | 1 | **1** | **0** |');
+    expect(md).toContain(
+      'Ring: 2 membership transitions; at the end v7 on every live node, members n1 n2 n3 n4 n5 n6',
+    );
     expect(md).toContain('partition majority [n1] \\| [n2]');
     expect(md).toContain('Not available here, skipped: partition: needs netns');
     expect(md).toContain('k=v: acknowledged at 1.0 s, missing at n3');

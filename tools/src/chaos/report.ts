@@ -1,5 +1,8 @@
 // The run report: one JSON document, a Markdown summary of it, and the verdict (exit code). Pure.
 import type { CheckResult } from './checker.js';
+import type { TransitionRecord } from './membership.js';
+import type { SelfTest } from './options.js';
+import type { RingCheck } from './ring-check.js';
 import type { NemesisKind } from './schedule.js';
 
 export interface WindowRecord {
@@ -16,6 +19,8 @@ export interface WindowRecord {
   readonly skipped?: string | undefined;
   /** What went wrong applying or healing it. */
   readonly error?: string | undefined;
+  /** A membership window's transition: versions, times, the mid-transfer fault, the leaver's exit. */
+  readonly transition?: TransitionRecord | undefined;
 }
 
 export interface ConvergenceResult {
@@ -53,7 +58,9 @@ export interface RunReport {
   readonly windows: readonly WindowRecord[];
   readonly workloads: readonly CheckResult[];
   readonly convergence: ConvergenceResult;
-  readonly selfTest: 'lww' | null;
+  /** The final ring check, the transitions made, and the tombstones the reapers removed. */
+  readonly ring: RingCheck & { readonly transitions: number; readonly tombstonesReaped: number };
+  readonly selfTest: SelfTest | null;
   readonly failOnDivergence: boolean;
   readonly verdict: Verdict;
   /** Wall time of the whole run, start-up and checks included. */
@@ -62,40 +69,48 @@ export interface RunReport {
 
 export interface Verdict {
   readonly pass: boolean;
-  /** 0 pass; 1 an acknowledged write lost (or unverified, unexpected, divergent when asked), or a self-test that found no loss. */
+  /** 0 pass; 1 an acknowledged write lost (or unverified, unexpected, resurrected, a ring problem, divergent when asked), or a self-test that found no loss. */
   readonly exitCode: 0 | 1;
   readonly reasons: readonly string[];
 }
 
+/** What each self-test breaks on purpose, the workload that must then show losses, and what a miss means. */
+const selfTestCases = {
+  lww: {
+    workload: 'set',
+    found: (lost: number) =>
+      `self-test: last-writer-wins lost ${lost} acknowledged set elements and the checker reported them`,
+    missed:
+      'self-test: last-writer-wins lost nothing the checker could see (no concurrent siblings?): the check proved nothing',
+  },
+  'catch-up': {
+    workload: 'unique-keys',
+    found: (lost: number) =>
+      `self-test: flipping without the catch-up lost ${lost} acknowledged writes and the checker reported them`,
+    missed:
+      'self-test: flipping without the catch-up lost nothing the checker could see (no partition streamed from a replica that missed writes?): the check proved nothing',
+  },
+} as const;
+
 /**
- * A normal run passes when no acknowledged item is lost, unverified or unexpected (and, with
- * failOnDivergence, the replicas converged). The last-writer-wins self-test passes only when the
- * checker did report lost acknowledged items: a checker that cannot fail proves nothing.
+ * A normal run passes when no acknowledged item is lost, unverified, unexpected or resurrected,
+ * the final ring check found nothing (and, with failOnDivergence, the replicas converged). A
+ * self-test passes only when the checker did report lost acknowledged items: a checker that
+ * cannot fail proves nothing.
  */
 export function decideVerdict(
   workloads: readonly CheckResult[],
   convergence: ConvergenceResult,
-  selfTest: 'lww' | null,
+  selfTest: SelfTest | null,
   failOnDivergence: boolean,
+  ringProblems: readonly string[] = [],
 ): Verdict {
-  if (selfTest === 'lww') {
-    const set = workloads.find((w) => w.workload === 'set');
-    const lost = set?.lost ?? 0;
+  if (selfTest !== null) {
+    const test = selfTestCases[selfTest];
+    const lost = workloads.find((w) => w.workload === test.workload)?.lost ?? 0;
     return lost > 0
-      ? {
-          pass: true,
-          exitCode: 0,
-          reasons: [
-            `self-test: last-writer-wins lost ${lost} acknowledged set elements and the checker reported them`,
-          ],
-        }
-      : {
-          pass: false,
-          exitCode: 1,
-          reasons: [
-            'self-test: last-writer-wins lost nothing the checker could see (no concurrent siblings?): the check proved nothing',
-          ],
-        };
+      ? { pass: true, exitCode: 0, reasons: [test.found(lost)] }
+      : { pass: false, exitCode: 1, reasons: [test.missed] };
   }
   const reasons: string[] = [];
   for (const w of workloads) {
@@ -104,7 +119,10 @@ export function decideVerdict(
       reasons.push(`${w.workload}: ${w.unverified} acknowledged writes could not be read back`);
     if (w.unexpected > 0)
       reasons.push(`${w.workload}: ${w.unexpected} items present that were never written`);
+    if (w.resurrected > 0)
+      reasons.push(`${w.workload}: ${w.resurrected} deleted values resurrected`);
   }
+  for (const problem of ringProblems) reasons.push(`ring: ${problem}`);
   if (failOnDivergence && !convergence.converged)
     reasons.push(
       `${convergence.divergentPartitions} partitions still divergent after ${convergence.settleMs} ms`,
@@ -137,12 +155,14 @@ export function renderMarkdown(report: RunReport, timelineFile: string): string 
     `- Nemeses: ${report.nemeses.join(', ')} (${report.order})${report.selfTest === null ? '' : `; self-test ${report.selfTest}`}`,
     ...report.unavailable.map((u) => `- Not available here, skipped: ${u.kind}: ${u.reason}`),
     '',
-    '| workload | attempted | acknowledged | failed | unknown | lost | unknown but present | failed but present | unexpected | unverified |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| workload | attempted | acknowledged | failed | unknown | lost | resurrected | unknown but present | failed but present | unexpected | unverified |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...report.workloads.map(
       (w) =>
-        `| ${w.workload} | ${w.attempted} | ${w.acknowledged} | ${w.failed} | ${w.unknown} | **${w.lost}** | ${w.unknownPresent} | ${w.failedPresent} | ${w.unexpected} | ${w.unverified} |`,
+        `| ${w.workload} | ${w.attempted} | ${w.acknowledged} | ${w.failed} | ${w.unknown} | **${w.lost}** | **${w.resurrected}** | ${w.unknownPresent} | ${w.failedPresent} | ${w.unexpected} | ${w.unverified} |`,
     ),
+    '',
+    ringLine(report.ring),
     '',
     `Convergence: ${c.converged ? `every replica agreed ${ms(c.convergenceMs)} after the last write (${ms(c.sinceLastHealMs)} after the last heal)` : `**${c.divergentPartitions} of ${c.partitionsChecked} partitions still divergent** after ${ms(c.settleMs)}`}; ${c.polls} polls of every node's Merkle roots.`,
     '',
@@ -152,7 +172,7 @@ export function renderMarkdown(report: RunReport, timelineFile: string): string 
     '| ---: | --- | --- | ---: | ---: | --- |',
     ...report.windows.map(
       (w) =>
-        `| ${w.index} | ${cell(w.description)} | ${ms(w.startMs)}..${ms(w.endMs)} | ${ms(w.appliedMs)} | ${ms(w.healedMs)} | ${w.skipped ?? w.error ?? ''} |`,
+        `| ${w.index} | ${cell(w.description)} | ${ms(w.startMs)}..${ms(w.endMs)} | ${ms(w.appliedMs)} | ${ms(w.healedMs)} | ${cell(w.skipped ?? w.error ?? transitionNote(w.transition))} |`,
     ),
   ];
   const lost = report.workloads.flatMap((w) =>
@@ -162,5 +182,34 @@ export function renderMarkdown(report: RunReport, timelineFile: string): string 
     ),
   );
   if (lost.length > 0) lines.push('', '## Lost acknowledged writes (examples)', '', ...lost);
+  const resurrected = report.workloads.flatMap((w) =>
+    w.resurrectedExamples.map(
+      (e) =>
+        `- ${w.workload} ${e.item}: superseded by an acknowledged operation at ${ms(e.supersededAtMs)}, present at ${e.presentAt.join(', ')}`,
+    ),
+  );
+  if (resurrected.length > 0)
+    lines.push('', '## Resurrected values (examples)', '', ...resurrected);
   return lines.join('\n') + '\n';
+}
+
+/** "v3 -> v9 in 4.2 s; <mid-transfer fault>; exit 0" for a membership window. */
+function transitionNote(t: TransitionRecord | undefined): string {
+  if (t === undefined) return '';
+  const took =
+    t.committedMs !== undefined && t.doneMs !== undefined
+      ? ` in ${ms(t.doneMs - t.committedMs)}`
+      : '';
+  return [
+    `v${t.versionBefore ?? '?'} -> v${t.versionAfter ?? '?'}${took}`,
+    ...(t.midTransfer === undefined ? [] : [t.midTransfer]),
+    ...(t.exitCode === undefined ? [] : [`exit ${t.exitCode}`]),
+  ].join('; ');
+}
+
+function ringLine(ring: RunReport['ring']): string {
+  const head = `Ring: ${ring.transitions} membership transitions`;
+  return ring.problems.length === 0
+    ? `${head}; at the end v${ring.version} on every live node, members ${ring.members.join(' ')}, no transfers, N distinct owners everywhere; ${ring.tombstonesReaped} tombstones reaped.`
+    : `${head}; **ring problems**: ${ring.problems.map(cell).join('; ')}.`;
 }

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startCluster, type Cluster } from '../cluster.js';
 import { checkSet, type CheckResult, type FinalRead } from './checker.js';
+import { checkDeletes } from './delete-checker.js';
 import { History, itemOf, type OpEvent, type WorkloadName } from './history.js';
 import { runSchedule } from './nemesis.js';
 import { openNetwork, type Network } from './network.js';
@@ -20,8 +21,15 @@ import {
   type WindowRecord,
 } from './report.js';
 import { describeFault, generateSchedule, type FaultWindow } from './schedule.js';
+import { waitForRing, type RingCheck } from './ring-check.js';
 import { decodeSet } from './set-value.js';
-import { readEverywhere, waitForAgreement, type NodeAddress, type NodeReads } from './settle.js';
+import {
+  readEverywhere,
+  tombstonesReaped,
+  waitForAgreement,
+  type NodeAddress,
+  type NodeReads,
+} from './settle.js';
 import { bucketize, renderTimelineSvg } from './timeline.js';
 import { runWorkload } from './workloads.js';
 
@@ -35,6 +43,8 @@ export const agreementPollMs = 250;
 export const timelineBucketMs = 1_000;
 /** Mixed into the run's seed for the workloads' choices, so they draw apart from the schedule's. */
 const workloadSeedSalt = 0x5eed;
+/** Most members the membership nemesis grows the cluster to: the node processes share one machine. */
+const membersMax = 16;
 
 /** Runs the whole thing; resolves with the report (its verdict holds the exit code). */
 export async function runChaos(
@@ -49,7 +59,20 @@ export async function runChaos(
   );
   await mkdir(outDir, { recursive: true });
   const nodeIds = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
-  const schedule = generateSchedule({ ...options, nodeIds, kinds: options.nemeses });
+  const schedule = generateSchedule({
+    ...options,
+    nodeIds,
+    kinds: options.nemeses,
+    membership: {
+      replicas: options.replicas,
+      // A --nodes cluster's claimant is its first node; the nemesis reads the ring to be sure.
+      claimant: 'n1',
+      changes: options.membershipChanges,
+      joinSize: options.joinSize,
+      membersMax: Math.min(membersMax, options.nodes + 2 * options.joinSize),
+      preludeMs: options.membershipPreludeMs,
+    },
+  });
   io.log(`chaos: seed ${options.seed} (replay: ${replayCommand(options)})`);
   io.log(
     `chaos: ${schedule.length} fault windows over ${options.durationMs / 1000} s; output in ${outDir}`,
@@ -66,12 +89,14 @@ export async function runChaos(
     });
     for (const u of unavailable)
       io.log(`chaos: nemesis ${u.kind} is not available here and is skipped: ${u.reason}`);
-    const cluster = await startNodes(options, network, outDir, io);
+    const departed = new Set<string>();
+    const cluster = await startNodes(options, network, outDir, io, departed);
     try {
       const report = await exercise({
         options,
         network,
         cluster,
+        departed,
         schedule,
         outDir,
         io,
@@ -93,19 +118,30 @@ export async function runChaos(
   }
 }
 
-async function startNodes(
-  options: ChaosOptions,
-  network: Network,
-  outDir: string,
-  io: RunIo,
-): Promise<Cluster> {
-  const extraArgs = [
+/** The flags every node gets (nodes added by the membership nemesis too). */
+export function nodeFlags(options: ChaosOptions): string[] {
+  return [
     ['--replicas', options.replicas],
     ['--partitions', options.partitions],
     ['--w', options.w],
     ['--ae-interval-ms', options.aeIntervalMs],
     ['--gossip-interval-ms', options.gossipIntervalMs],
+    ...(options.transferRate > 0 ? [['--transfer-rate', options.transferRate]] : []),
+    ...(options.workloads.includes('delete')
+      ? [['--tombstone-grace-ms', options.tombstoneGraceMs]]
+      : []),
+    ...(options.selfTest === 'catch-up' ? [['--unsafe-skip-catch-up', 'true']] : []),
   ].flatMap(([flag, value]) => [String(flag), String(value)]);
+}
+
+async function startNodes(
+  options: ChaosOptions,
+  network: Network,
+  outDir: string,
+  io: RunIo,
+  departed: ReadonlySet<string>,
+): Promise<Cluster> {
+  const extraArgs = nodeFlags(options);
   io.log(`chaos: starting ${options.nodes} nodes (${network.mode}) ${extraArgs.join(' ')}`);
   return startCluster({
     nodes: options.nodes,
@@ -117,7 +153,9 @@ async function startNodes(
     commandPrefix: network.commandPrefix,
     onUnexpectedExit: (node, exit) =>
       io.log(
-        `chaos: warning: node ${node.id} exited on its own (${exit.signal ?? exit.code ?? '?'}); see ${node.logFile}`,
+        departed.has(node.id)
+          ? `chaos: node ${node.id} left the cluster and exited (${exit.signal ?? exit.code ?? '?'})`
+          : `chaos: warning: node ${node.id} exited on its own (${exit.signal ?? exit.code ?? '?'}); see ${node.logFile}`,
       ),
   });
 }
@@ -126,6 +164,8 @@ interface Exercise {
   readonly options: ChaosOptions;
   readonly network: Network;
   readonly cluster: Cluster;
+  /** Nodes out of the cluster for good (left, replaced): the final checks leave them out. */
+  readonly departed: Set<string>;
   readonly schedule: readonly FaultWindow[];
   readonly outDir: string;
   readonly io: RunIo;
@@ -144,28 +184,15 @@ async function exercise(x: Exercise): Promise<RunReport> {
   const history = new History(nowMs, (event) => historyFile.write(`${JSON.stringify(event)}\n`));
   const { windows, stoppedMs } = await underLoad(x, nodes, history, nowMs);
   await new Promise<void>((done) => historyFile.end(done));
-  const lastHealMs = Math.max(0, ...windows.map((w) => w.healedMs ?? 0));
-  io.log(
-    `chaos: load stopped at ${(stoppedMs / 1000).toFixed(1)} s; waiting up to ${options.settleMs / 1000} s for every replica to agree`,
+  const { live, ring, convergence } = await settle(x, windows, stoppedMs);
+  const workloads = await checkAll(options, live, history.events, io);
+  const verdict = decideVerdict(
+    workloads,
+    convergence,
+    options.selfTest,
+    options.failOnDivergence,
+    ring.problems,
   );
-  const settle = await waitForAgreement(nodes, options.replicas, options.settleMs, agreementPollMs);
-  const convergence: ConvergenceResult = {
-    converged: settle.agreedAfterMs !== null,
-    convergenceMs: settle.agreedAfterMs,
-    sinceLastHealMs:
-      settle.agreedAfterMs === null ? null : settle.agreedAfterMs + stoppedMs - lastHealMs,
-    divergentPartitions: settle.agreement.divergent,
-    partitionsChecked: settle.agreement.partitions,
-    polls: settle.polls,
-    settleMs: options.settleMs,
-  };
-  io.log(
-    convergence.converged
-      ? `chaos: replicas agree after ${settle.agreedAfterMs} ms`
-      : `chaos: ${settle.agreement.divergent} partitions still divergent (silent nodes: ${settle.agreement.silent.join(' ') || 'none'})`,
-  );
-  const workloads = await checkAll(options, nodes, history.events, io);
-  const verdict = decideVerdict(workloads, convergence, options.selfTest, options.failOnDivergence);
   const report: RunReport = {
     tool: 'ringstore-chaos',
     version: 1,
@@ -185,6 +212,11 @@ async function exercise(x: Exercise): Promise<RunReport> {
     windows,
     workloads,
     convergence,
+    ring: {
+      ...ring,
+      transitions: windows.filter((w) => w.kind === 'membership' && w.error === undefined).length,
+      tombstonesReaped: await tombstonesReaped(live),
+    },
     selfTest: options.selfTest,
     failOnDivergence: options.failOnDivergence,
     verdict,
@@ -192,6 +224,54 @@ async function exercise(x: Exercise): Promise<RunReport> {
   };
   await writeReport(report, history.events, x.outDir, io);
   return report;
+}
+
+/**
+ * After the load: the nodes still in the cluster, the last transition's end and the ring check,
+ * then the wait for every replica to agree.
+ */
+async function settle(
+  x: Exercise,
+  windows: readonly WindowRecord[],
+  stoppedMs: number,
+): Promise<{ live: NodeAddress[]; ring: RingCheck; convergence: ConvergenceResult }> {
+  const { options, io } = x;
+  const live = x.cluster.nodes
+    .filter((n) => n.running && !x.departed.has(n.id))
+    .map((n) => ({ id: n.id, address: n.address }));
+  const lastHealMs = Math.max(0, ...windows.map((w) => w.healedMs ?? 0));
+  io.log(
+    `chaos: load stopped at ${(stoppedMs / 1000).toFixed(1)} s; waiting up to ${options.settleMs / 1000} s for one ring on ${live.map((n) => n.id).join(' ')} and for every replica to agree`,
+  );
+  const ring = await waitForRing(live, options.replicas, options.settleMs, agreementPollMs);
+  io.log(
+    ring.problems.length === 0
+      ? `chaos: ring v${ring.version} on every live node, members ${ring.members.join(' ')}, no transfers`
+      : `chaos: ring problems: ${ring.problems.join('; ')}`,
+  );
+  // One bound for both waits; convergence counts from the end of the load, the ring wait included.
+  const agreed = await waitForAgreement(
+    live,
+    options.replicas,
+    Math.max(0, options.settleMs - ring.waitedMs),
+    agreementPollMs,
+  );
+  const afterMs = agreed.agreedAfterMs === null ? null : ring.waitedMs + agreed.agreedAfterMs;
+  const convergence: ConvergenceResult = {
+    converged: afterMs !== null,
+    convergenceMs: afterMs,
+    sinceLastHealMs: afterMs === null ? null : afterMs + stoppedMs - lastHealMs,
+    divergentPartitions: agreed.agreement.divergent,
+    partitionsChecked: agreed.agreement.partitions,
+    polls: agreed.polls,
+    settleMs: options.settleMs,
+  };
+  io.log(
+    convergence.converged
+      ? `chaos: replicas agree after ${afterMs} ms`
+      : `chaos: ${agreed.agreement.divergent} partitions still divergent (silent nodes: ${agreed.agreement.silent.join(' ') || 'none'})`,
+  );
+  return { live, ring, convergence };
 }
 
 /** Workloads and nemesis together for the run's duration; then every fault is healed. */
@@ -205,7 +285,11 @@ async function underLoad(
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   x.abort.addEventListener('abort', onAbort, { once: true });
-  const cancelTimer = abortAt(options.durationMs, nowMs, stop);
+  // With endOnFault the last heal ends the load, also when a transition outlasted its window.
+  const cancelTimer =
+    options.endOnFault && x.schedule.length > 0
+      ? (): void => undefined
+      : abortAt(options.durationMs, nowMs, stop);
   const rng = createRng((options.seed ^ workloadSeedSalt) >>> 0);
   const seeds = nodes.map((n) => n.address);
   try {
@@ -235,7 +319,7 @@ async function underLoad(
     );
     const windows = await runSchedule(
       x.schedule,
-      { cluster: x.cluster, network: x.network, nowMs, log: io.log },
+      { cluster: x.cluster, network: x.network, nowMs, log: io.log, departed: x.departed },
       stop.signal,
     );
     if (options.endOnFault && windows.length > 0) stop.abort();
@@ -284,15 +368,15 @@ async function checkAll(
     io.log(
       `chaos: ${workload}: reading ${keys.length} keys with R=${options.replicas} through each of ${nodes.length} nodes`,
     );
-    const reads = await readEverywhere(nodes, keys, options.replicas);
-    const result = checkSet(
-      workload,
-      events,
-      reads.map((r) => finalReadOf(workload, r)),
+    const reads = (await readEverywhere(nodes, keys, options.replicas)).map((r) =>
+      finalReadOf(workload, r),
     );
+    const result =
+      workload === 'delete' ? checkDeletes(events, reads) : checkSet(workload, events, reads);
     io.log(
       `chaos: ${workload}: attempted ${result.attempted}, acknowledged ${result.acknowledged}, failed ${result.failed}, unknown ${result.unknown}, ` +
-        `lost ${result.lost}, unknown-but-present ${result.unknownPresent}, unexpected ${result.unexpected}, unverified ${result.unverified}`,
+        `lost ${result.lost}, unknown-but-present ${result.unknownPresent}, unexpected ${result.unexpected}, unverified ${result.unverified}` +
+        (workload === 'delete' ? `, resurrected ${result.resurrected}` : ''),
     );
     results.push(result);
   }
@@ -304,7 +388,7 @@ export function finalReadOf(workload: WorkloadName, reads: NodeReads): FinalRead
   const present = new Set<string>();
   for (const [key, values] of reads.values) {
     for (const value of values) {
-      if (workload === 'unique-keys') present.add(itemOf(key, value.toString('utf8')));
+      if (workload !== 'set') present.add(itemOf(key, value.toString('utf8')));
       else for (const element of decodeSet(value).elements) present.add(itemOf(key, element));
     }
   }

@@ -1,9 +1,19 @@
 // The fault schedule: which fault starts when, on which nodes, and when it heals. Pure: computed in
 // full from the seed before the run starts, so the seed printed by a run replays its schedule.
+import {
+  describeMembership,
+  drawMembership,
+  initialMembers,
+  membershipChangeKinds,
+  type MembershipFault,
+  type MembershipScheduleOptions,
+} from './membership-schedule.js';
 import { createRng, type Rng } from './prng.js';
 
-export const nemesisKinds = ['partition', 'kill', 'pause', 'link'] as const;
-/** partition: iptables drops between nodes; kill: kill -9 then restart; pause: SIGSTOP then SIGCONT; link: slow or lossy link. */
+/** The faults of `--nemesis combined`: each heals, leaving the cluster's members as they were. */
+export const faultKinds = ['partition', 'kill', 'pause', 'link'] as const;
+export const nemesisKinds = [...faultKinds, 'membership'] as const;
+/** partition: iptables drops between nodes; kill: kill -9 then restart; pause: SIGSTOP then SIGCONT; link: slow or lossy link; membership: join, leave, replace, dead replace. */
 export type NemesisKind = (typeof nemesisKinds)[number];
 
 export const partitionModes = ['isolate', 'majority', 'bridge', 'one-way'] as const;
@@ -30,7 +40,8 @@ export type Fault =
       readonly delayMs: number;
       readonly jitterMs: number;
       readonly lossPercent: number;
-    };
+    }
+  | MembershipFault;
 
 export interface FaultWindow {
   readonly index: number;
@@ -54,28 +65,56 @@ export interface ScheduleOptions {
   readonly quietMs: number;
   /** The last fault may heal right at the end (the load then stops at that heal), instead of a quiet time before it. */
   readonly endOnFault?: boolean | undefined;
+  /** For the membership nemesis; default: N=3, the first node claimant, every change, one node per join, up to 2 more nodes than at the start. */
+  readonly membership?: MembershipScheduleOptions | undefined;
+}
+
+/** Most members the default membership options let the cluster grow to: the launcher's own bound on one machine. */
+const membersMaxDefault = 16;
+
+function membershipOptionsOf(options: ScheduleOptions): MembershipScheduleOptions {
+  return (
+    options.membership ?? {
+      replicas: 3,
+      claimant: options.nodeIds[0] as string,
+      changes: membershipChangeKinds,
+      joinSize: 1,
+      membersMax: Math.min(membersMaxDefault, options.nodeIds.length + 2),
+      preludeMs: 0,
+    }
+  );
 }
 
 /** Most windows a schedule holds: a 24-hour run with 1-second faults and gaps stays below it. */
 export const windowsMax = 100_000;
 
-/** The windows of a run, in time order, never overlapping. */
+/**
+ * The windows of a run, in time order, never overlapping. Faults after a membership window draw
+ * their nodes from the members as that window leaves them; a membership window whose changes are
+ * all impossible at that point (a leave with N members left) is left out.
+ */
 export function generateSchedule(options: ScheduleOptions): FaultWindow[] {
   validate(options);
   const rng = createRng(options.seed);
+  const membership = membershipOptionsOf(options);
+  const members = initialMembers(options.nodeIds);
   const windows: FaultWindow[] = [];
   let atMs = lengthOf(options.quietMs, options, rng);
-  for (let index = 0; index < windowsMax; index++) {
+  for (let slot = 0; slot < windowsMax; slot++) {
     const faultMs = lengthOf(options.faultMs, options, rng);
     const quietMs = lengthOf(options.quietMs, options, rng);
     if (atMs + faultMs + (options.endOnFault === true ? 0 : options.quietMs) > options.durationMs)
       break;
     const kind =
       options.order === 'cycle'
-        ? (options.kinds[index % options.kinds.length] as NemesisKind)
+        ? (options.kinds[slot % options.kinds.length] as NemesisKind)
         : rng.pick(options.kinds);
-    const fault = faultOf(kind, index, options, rng);
-    windows.push({ index, startMs: atMs, endMs: atMs + faultMs, fault });
+    const fault =
+      kind === 'membership'
+        ? drawMembership(members, membership, options.order, faultMs, rng)
+        : faultOf(kind, slot, { ...options, nodeIds: members.members }, rng);
+    if (fault !== undefined)
+      windows.push({ index: windows.length, startMs: atMs, endMs: atMs + faultMs, fault });
     atMs += faultMs + quietMs;
   }
   return windows;
@@ -112,7 +151,12 @@ const linkJitterMsMax = 50;
 const linkLossPercentMin = 5;
 const linkLossPercentMax = 30;
 
-function faultOf(kind: NemesisKind, index: number, options: ScheduleOptions, rng: Rng): Fault {
+function faultOf(
+  kind: (typeof faultKinds)[number],
+  index: number,
+  options: ScheduleOptions,
+  rng: Rng,
+): Fault {
   const ids = options.nodeIds;
   // A minority at most: the majority keeps serving W=2 and R=2 through sloppy quorum.
   const minority = Math.max(1, Math.floor((ids.length - 1) / 2));
@@ -208,5 +252,7 @@ export function describeFault(fault: Fault): string {
       return `SIGSTOP ${fault.nodes.join(' ')}, then SIGCONT`;
     case 'link':
       return `slow/lossy link ${fault.nodes.join(' ')}: +${fault.delayMs}±${fault.jitterMs} ms, ${fault.lossPercent}% loss`;
+    case 'membership':
+      return describeMembership(fault);
   }
 }

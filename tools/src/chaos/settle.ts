@@ -110,6 +110,20 @@ export async function waitForAgreement(
   return { agreement, agreedAfterMs: null, polls };
 }
 
+/** Tombstones the nodes' reapers removed, all partitions of every node that answered together. */
+export async function tombstonesReaped(nodes: readonly NodeAddress[]): Promise<number> {
+  let reaped = 0;
+  for (const n of nodes) {
+    const client = new ClusterClient(n.address, credentials.createInsecure());
+    try {
+      for (const p of (await antiEntropyOf(client)) ?? []) reaped += Number(p.tombstonesReaped);
+    } finally {
+      client.close();
+    }
+  }
+  return reaped;
+}
+
 /** What one node answered for the keys: live values per key, and the keys it could not read. */
 export interface NodeReads {
   readonly node: string;
