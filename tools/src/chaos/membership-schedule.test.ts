@@ -91,6 +91,12 @@ describe('the membership nemesis schedule', () => {
     expect(new Set(combined.map((f) => f.midTransfer?.kind))).toEqual(
       new Set(['kill', 'pause', 'partition']),
     );
+    for (const f of combined) {
+      const holdMs = f.midTransfer?.holdMs ?? 0;
+      expect(Number.isInteger(holdMs) && holdMs >= 1_000 && holdMs <= 5_000, `${holdMs}`).toBe(
+        true,
+      );
+    }
   });
 
   it('cycles the changes in order without mid-transfer faults (the smoke: a join, then a leave)', () => {

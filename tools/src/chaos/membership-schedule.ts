@@ -122,7 +122,10 @@ export function drawMembership(
       ? {
           kind: rng.pick(midTransferKinds),
           party: rng.pick(['receiver', 'source'] as const),
-          holdMs: Math.min(midTransferHoldMsMax, Math.max(midTransferHoldMsMin, faultMs / 3)),
+          holdMs: Math.min(
+            midTransferHoldMsMax,
+            Math.max(midTransferHoldMsMin, Math.round(faultMs / 3)),
+          ),
         }
       : undefined;
   return {
