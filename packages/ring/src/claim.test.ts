@@ -73,6 +73,36 @@ describe('claim: determinism', () => {
   });
 });
 
+describe('claim: determinism with zones', () => {
+  // With zones claim also fills by replica cost, which must not depend on the members' order.
+  it('gives the same ring from the same previous ring and zoned members in any order', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.record({ id: idArbitrary, zone: fc.constantFrom('', 'a', 'b', 'c') }), {
+          minLength: 2,
+          maxLength: 20,
+          selector: (m) => m.id,
+        }),
+        fc.constantFrom(64, 256),
+        fc.nat(),
+        (members, partitionCount, shuffleSeed) => {
+          const before = claim(members.slice(1), { partitionCount, replicas });
+          const after = members.slice(0, -1);
+          const a = claim(after, { partitionCount, replicas, previous: before });
+          const b = claim(shuffle(after, shuffleSeed), {
+            partitionCount,
+            replicas,
+            previous: before,
+          });
+          expect(b).toEqual(a);
+          expectBalancedAndSpaced(a, replicas);
+        },
+      ),
+      { seed, numRuns: 60 },
+    );
+  });
+});
+
 describe('claim: balance and spacing of a fresh ring', () => {
   it('gives every node floor or ceil of Q/S partitions, and N distinct owners in every N consecutive partitions, for S = 1..64', () => {
     for (const partitionCount of [256, 64, 128, 512, 1024]) {
