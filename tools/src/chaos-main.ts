@@ -1,6 +1,6 @@
 // `npm run chaos -- --nemesis ... --duration ...` and `npm run chaos:smoke`. Exit codes: 0 pass,
-// 1 an acknowledged write was lost (or the self-test found none), 2 usage error, 3 the harness failed,
-// 130 interrupted.
+// 1 an acknowledged write was lost, a deleted value resurrected or the final ring check failed (or
+// a self-test found no loss), 2 usage error, 3 the harness failed, 130 interrupted.
 // The first Ctrl-C stops the run and cleans up; a second one kills the nodes at once.
 import { randomInt } from 'node:crypto';
 import { CommanderError } from 'commander';

@@ -8,6 +8,7 @@ import type { Cluster } from '../cluster.js';
 import { changes, clusterRpc, detailsOf } from './cluster-rpc.js';
 import {
   departing,
+  newNodes,
   type MembershipChange,
   type MembershipFault,
   type MidTransfer,
@@ -77,7 +78,7 @@ export async function changeMembership(
       throw new Error(`${leaving} is not running`);
     if (fault.preludeMs !== undefined) await prelude(fault.preludeMs, deps);
     const staged = await prepare(fault.change, deps);
-    const versions = await stageAndCommit(staged, fault.change, deps);
+    const versions = await stageAndCommit(staged, deps);
     record.versionBefore = versions.before;
     record.committedMs = deps.nowMs();
     if (leaving !== undefined) deps.departed.add(leaving);
@@ -91,6 +92,7 @@ export async function changeMembership(
     }
   } catch (e) {
     record.error = detailsOf(e);
+    if (record.committedMs === undefined) await abandon(fault.change, deps);
   }
   return record;
 }
@@ -137,11 +139,10 @@ function live(deps: MembershipDeps): { id: string; address: string }[] {
 /**
  * Stages every change at the claimant, plans and commits; a refusal because a transition still
  * runs (or the claimant moved or restarts) clears what was staged and tries again, within
- * stageWaitMs. A change that cannot be made kills the nodes started for it.
+ * stageWaitMs.
  */
 async function stageAndCommit(
   staged: readonly Change[],
-  change: MembershipChange,
   deps: MembershipDeps,
 ): Promise<{ before: number | undefined }> {
   const giveUpMs = Date.now() + stageWaitMs;
@@ -164,18 +165,23 @@ async function stageAndCommit(
       await sleep(stageRetryMs);
     }
   }
-  await abandon(change, deps);
   throw new Error(`staging refused (${refusal})`);
 }
 
-/** Kills the nodes started for a change that was not committed; they join nothing. */
+/**
+ * Undoes a change that was not committed: kills the nodes started for it (they join nothing) and
+ * restarts a node killed to be replaced as dead (it is still a member).
+ */
 async function abandon(change: MembershipChange, deps: MembershipDeps): Promise<void> {
-  const started =
-    change.type === 'join' ? change.ids : change.type === 'replace' ? [change.id] : [];
-  for (const id of started) {
+  for (const id of newNodes(change)) {
+    if (!deps.cluster.nodes.some((n) => n.id === id)) continue;
     deps.departed.add(id);
     await deps.cluster.kill(id).catch(() => undefined);
   }
+  if (change.type === 'replace' && change.dead && deps.departed.delete(change.old))
+    await deps.cluster.restart(change.old).catch((e: unknown) => {
+      deps.log(`nemesis: restarting ${change.old} after the failed replace: ${detailsOf(e)}`);
+    });
 }
 
 function versionOf(ring: Ring | undefined): number | undefined {
