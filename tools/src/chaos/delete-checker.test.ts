@@ -3,10 +3,11 @@ import type { FinalRead } from './checker.js';
 import { checkDeletes } from './delete-checker.js';
 import { History, itemOf, type CompletionType, type Op } from './history.js';
 
+/** The writes a delete covers (a named type: prettier drops the parentheses `(readonly T[])?` needs). */
+type Covers = readonly string[];
+
 /** A delete-workload history built one operation at a time (each completes before the next). */
-function historyOf(
-  ops: readonly [Op, string, string, CompletionType, readonly string[]?][],
-): History {
+function historyOf(ops: readonly [Op, string, string, CompletionType, Covers?][]): History {
   let t = 0;
   const h = new History(() => (t += 10));
   for (const [f, key, element, outcome, covers] of ops)
