@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
+import {
+  putUnlessUnapplied,
+  startTestCluster,
+  type TestCluster,
+} from '../test-support/cluster-fixture.js';
 import { eventually } from '../test-support/eventually.js';
 import { listMembers, statusOf } from '../test-support/kv-client.js';
 import {
@@ -29,11 +33,11 @@ const args = [
   '0',
 ];
 
+/** W=3 puts, each repeated only when refused with nothing applied (putUnlessUnapplied). */
 async function preload(tc: TestCluster, count: number): Promise<Map<string, string>> {
   const expected = new Map<string, string>();
-  const c = tc.client('n1');
   for (let i = 0; i < count; i++) {
-    await c.put(`pre-${i}`, `v-${i}`, { w: 3 });
+    await putUnlessUnapplied(tc, 'n1', `pre-${i}`, `v-${i}`, 3);
     expected.set(`pre-${i}`, `v-${i}`);
   }
   return expected;

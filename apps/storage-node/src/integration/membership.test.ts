@@ -7,9 +7,19 @@ import { openSqliteEngine } from '@ringstore/storage';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeDocument } from '../ring/document-codec.js';
-import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
-import { antiEntropyStatus, siblingValues, statusOf } from '../test-support/kv-client.js';
-import { joinChange, leaveChange, membership, settled } from '../test-support/membership-client.js';
+import {
+  putUnlessUnapplied,
+  startTestCluster,
+  type TestCluster,
+} from '../test-support/cluster-fixture.js';
+import { antiEntropyStatus, statusOf } from '../test-support/kv-client.js';
+import {
+  joinChange,
+  leaveChange,
+  membership,
+  settled,
+  wrongValues,
+} from '../test-support/membership-client.js';
 
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/ringstore-node.js');
 const keysCount = 300;
@@ -29,21 +39,16 @@ const args = [
 ];
 
 async function writeKeys(tc: TestCluster, via: string): Promise<void> {
-  const c = tc.client(via);
-  for (let i = 0; i < keysCount; i++) await c.put(`key-${i}`, `value-${i}`, { w: 3 });
+  for (let i = 0; i < keysCount; i++)
+    await putUnlessUnapplied(tc, via, `key-${i}`, `value-${i}`, 3);
 }
 
 /** Reads every key at R=N through `via`: each must come back with its one value. */
-async function readAll(tc: TestCluster, via: string): Promise<string[]> {
-  const c = tc.client(via);
-  const wrong: string[] = [];
-  for (let i = 0; i < keysCount; i++) {
-    const res = await c.get(`key-${i}`, { r: 3 });
-    const values = siblingValues(res);
-    if (values.length !== 1 || values[0] !== `value-${i}`)
-      wrong.push(`key-${i}: ${values.join('|')}`);
-  }
-  return wrong;
+function readAll(tc: TestCluster, via: string): Promise<string[]> {
+  const expected = new Map(
+    Array.from({ length: keysCount }, (_, i) => [`key-${i}`, `value-${i}`] as const),
+  );
+  return wrongValues(tc, via, expected);
 }
 
 describe('membership changes on a running cluster (real nodes)', () => {
