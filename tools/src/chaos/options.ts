@@ -175,7 +175,7 @@ function addMembershipOptions(command: Command): void {
   command
     .option(
       '--membership-changes <list>',
-      `the membership nemesis's changes, comma list of ${membershipChangeKinds.join(', ')} (never the claimant; a leave only while more than N members remain; --order cycle: in turn, plain; random: random, half of them with a kill -9, SIGSTOP or partition of a transfer party mid-transfer). New nodes get new ids and, under netns, their own namespace`,
+      `the membership nemesis's changes, comma list of ${membershipChangeKinds.join(', ')} (never the claimant; a leave only while more than N members remain; --order cycle: in turn, plain; random: random, half of them with a kill -9, SIGSTOP or partition (netns only) of a transfer party mid-transfer). New nodes get new ids and, under netns, their own namespace`,
       membershipChangeKinds.join(','),
     )
     .option('--join-size <n>', 'nodes one membership join adds, in one transition', '1')
