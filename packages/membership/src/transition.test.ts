@@ -584,5 +584,5 @@ describe('a running cluster (random changes and steps)', () => {
     expect([...seen.kinds].sort()).toEqual([...changeKinds].sort());
     expect(seen.completed).toBeGreaterThan(numRuns);
     expect(seen.removedInRead).toBeGreaterThan(0);
-  });
+  }, 30_000); // ~5 s alone; a whole-repo parallel run on two cores took 10.9 s
 });

@@ -7,6 +7,7 @@ import {
 import { eventually } from '../test-support/eventually.js';
 import { listMembers, statusOf } from '../test-support/kv-client.js';
 import {
+  converged,
   joinChange,
   leaveChange,
   membership,
@@ -35,6 +36,10 @@ const args = [
 
 /** W=3 puts, each repeated only when refused with nothing applied (putUnlessUnapplied). */
 async function preload(tc: TestCluster, count: number): Promise<Map<string, string>> {
+  await converged(
+    tc,
+    tc.cluster.nodes.map((n) => n.id),
+  );
   const expected = new Map<string, string>();
   for (let i = 0; i < count; i++) {
     await putUnlessUnapplied(tc, 'n1', `pre-${i}`, `v-${i}`, 3);

@@ -14,6 +14,7 @@ import {
 } from '../test-support/cluster-fixture.js';
 import { antiEntropyStatus, statusOf } from '../test-support/kv-client.js';
 import {
+  converged,
   joinChange,
   leaveChange,
   membership,
@@ -39,6 +40,10 @@ const args = [
 ];
 
 async function writeKeys(tc: TestCluster, via: string): Promise<void> {
+  await converged(
+    tc,
+    tc.cluster.nodes.map((n) => n.id),
+  );
   for (let i = 0; i < keysCount; i++)
     await putUnlessUnapplied(tc, via, `key-${i}`, `value-${i}`, 3);
 }

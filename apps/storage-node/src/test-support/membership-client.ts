@@ -18,7 +18,7 @@ import {
 
 import type { TestCluster } from './cluster-fixture.js';
 import { eventually } from './eventually.js';
-import { siblingValues, statusOf } from './kv-client.js';
+import { listMembers, siblingValues, statusOf } from './kv-client.js';
 
 const deadlineMs = 10_000;
 
@@ -133,6 +133,27 @@ export async function getUnlessRefused(
     console.log(`get ${key} via ${via} refused before reading (${outcome.details}); repeating`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+/**
+ * Every node of `ids` sees every other one alive in gossip: their peer channels are connected. A
+ * node started alongside the others may have dialled a peer before it listened and be in the
+ * channel's reconnect backoff, where a W=N write fails at once (may have applied, not repeated).
+ */
+export async function converged(tc: TestCluster, ids: readonly string[]): Promise<void> {
+  await eventually(
+    async () => {
+      for (const id of ids) {
+        const members = await listMembers(tc.address(id));
+        const down = ids.filter(
+          (o) => o !== id && !members.some((m) => m.node?.id === o && m.alive),
+        );
+        if (down.length > 0) throw new Error(`${id} does not see ${down.join(',')} alive`);
+      }
+    },
+    30_000,
+    100,
+  );
 }
 
 /** Plans and commits what is staged at the claimant `via`. */
