@@ -98,6 +98,11 @@ export class LivenessTable {
     entry.suspicionMs = this.options.suspicionMinMs;
   }
 
+  /** The member left the ring: no longer tracked (isUp answers false, as for any unknown id). */
+  forget(nodeId: string): void {
+    this.entries.delete(nodeId);
+  }
+
   suspect(nodeId: string, nowMs: number): void {
     const entry = this.entries.get(nodeId);
     if (entry === undefined) return;

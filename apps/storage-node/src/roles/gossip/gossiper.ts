@@ -94,14 +94,18 @@ function fromMessages(members: readonly MemberMessage[]): GossipState | Ringstor
       status,
     });
   }
+  return sortedState(state);
+}
+
+function sortedState(state: ReadonlyMap<string, MemberState>): GossipState {
   return new Map([...state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /**
  * The gossip role: every gossipIntervalMs, beat our own heartbeat and exchange member states with
  * one random live peer (sometimes a down one, so recovery is noticed), push and pull. A member's
- * heartbeat advancing feeds its phi-accrual detector; routing asks isUp. Membership itself stays
- * the static --nodes list: detection never changes ownership.
+ * heartbeat advancing feeds its phi-accrual detector; routing asks isUp. The members gossiped
+ * about are the ring document's active ones (follow): detection never changes ownership.
  */
 export class Gossiper implements Liveness {
   private state: GossipState;
@@ -136,7 +140,7 @@ export class Gossiper implements Liveness {
       heartbeat: 0,
       status: 'up',
     });
-    this.state = new Map([...initial].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    this.state = sortedState(initial);
     this.table = new LivenessTable(
       self.id,
       members.map((m) => m.id),
@@ -187,21 +191,25 @@ export class Gossiper implements Liveness {
   }
 
   /**
-   * Follows the ring document's members: a node that joined is gossiped with (and counted up
-   * until the evidence says otherwise, like every member at start).
+   * Follows the ring document's active members (neither left nor removed): a node that joined is
+   * gossiped with (and counted up until the evidence says otherwise, like every member at start);
+   * a departed one is forgotten, so it is never picked as a "down" peer to probe and its stale
+   * entry, still in other nodes' gossip, is not taken back (see merge).
    */
   follow(members: readonly { id: string; address: string; zone: string }[]): void {
     const now = monotonicMs();
-    let added = false;
-    for (const m of members) {
-      if (m.id === this.self.id || this.state.has(m.id)) continue;
-      const entry = { ...m, generation: 0, heartbeat: 0, status: 'up' as const };
-      this.state = new Map([...this.state, [m.id, entry]]);
-      this.table.heard(m.id, now);
-      added = true;
+    const active = new Set(members.map((m) => m.id));
+    const next = new Map<string, MemberState>();
+    for (const [id, m] of this.state) {
+      if (id === this.self.id || active.has(id)) next.set(id, m);
+      else this.table.forget(id);
     }
-    if (added)
-      this.state = new Map([...this.state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    for (const m of members) {
+      if (next.has(m.id)) continue;
+      next.set(m.id, { ...m, generation: 0, heartbeat: 0, status: 'up' as const });
+      this.table.heard(m.id, now);
+    }
+    this.state = sortedState(next);
   }
 
   private messages(): MemberMessage[] {
@@ -227,11 +235,14 @@ export class Gossiper implements Liveness {
   }
 
   private merge(remote: GossipState): void {
-    const problem = checkGossipState(remote, this.state);
+    // Nobody else may speak for us: drop the entry about ourselves (ours is always the newest).
+    // Only members of the ring are gossiped about: entries of departed or unknown ids are left
+    // out (a peer behind on the ring still lists a departed member; a new member is added by
+    // follow once the ring document names it).
+    const others = new Map([...remote].filter(([id]) => id !== this.self.id && this.state.has(id)));
+    const problem = checkGossipState(others, this.state);
     if (problem !== undefined)
       throw new RingstoreError('invalid-argument', `gossip refused: ${problem.message}`);
-    // Nobody else may speak for us: drop the entry about ourselves (ours is always the newest).
-    const others = new Map([...remote].filter(([id]) => id !== this.self.id));
     const before = this.state;
     this.state = mergeState(before, others);
     const now = monotonicMs();
