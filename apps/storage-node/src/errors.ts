@@ -43,6 +43,11 @@ export class RingstoreError extends Error {
     failure?: FailureDetail,
     /** Set by a replica fencing a request made under an older ring: the replica's version. */
     readonly ringStale?: { readonly term: number; readonly version: number },
+    /**
+     * The peer whose answer this error is (an ErrorReply): proof that the peer is alive, unlike
+     * an error raised here because no answer came (a timeout, a broken link).
+     */
+    readonly answeredBy?: string,
   ) {
     super(message);
     this.failure = failure ?? defaultFailure(code);
@@ -201,7 +206,17 @@ export function fromErrorReply(peerId: string, reply: ErrorReply): RingstoreErro
   const stale = reply.ringStale
     ? { term: safeNumber(reply.ringTerm), version: safeNumber(reply.ringVersion) }
     : undefined;
-  return new RingstoreError(code, `${peerId}: ${reply.message}`, fromWire(reply.failure), stale);
+  const failure = fromWire(reply.failure);
+  return new RingstoreError(code, `${peerId}: ${reply.message}`, failure, stale, peerId);
+}
+
+/**
+ * Whether a failed peer request is a reason to suspect the peer (routing avoids it for a while):
+ * only when no answer came. A peer that answered with an error (a quorum it could not reach, a
+ * refusal, its own overload) is alive; suspecting it would route around a healthy node.
+ */
+export function suspectsPeer(e: unknown): boolean {
+  return !(e instanceof RingstoreError && e.answeredBy !== undefined);
 }
 
 function safeNumber(n: bigint): number {

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClusterView } from '../../cluster-view.js';
-import { RingstoreError, refused, type ErrorCode } from '../../errors.js';
+import { status } from '@grpc/grpc-js';
+import { Applied } from '@ringstore/proto';
+import { RingstoreError, fromErrorReply, refused, type ErrorCode } from '../../errors.js';
 import { Metrics } from '../../metrics.js';
 import { FakeLiveness } from '../../test-support/fake-liveness.js';
 import { Forwarder, forwardOrder, mayFailOver, type Op } from './forward.js';
@@ -122,6 +124,23 @@ describe('Forwarder', () => {
     expect(await f.forwarder.forward('put', partition, deadlineMs, s.send)).toBe(second);
     expect(s.attempts.map((a) => a.nodeId)).toEqual([first, second]);
     expect(f.liveness.suspicions).toEqual([{ nodeId: first, reason: 'overloaded' }]);
+  });
+
+  it('fails over without suspecting a replica that answered (its quorum failed, it is alive)', async () => {
+    const f = fixture();
+    // As the link delivers it: the replica's own ErrorReply (it coordinated, W was out of reach).
+    const answered = fromErrorReply(first, {
+      code: status.UNAVAILABLE,
+      message: 'only 1 replicas available',
+      failure: { applied: Applied.APPLIED_NONE, acked: 0, needed: 2, tried: 1 },
+      ringStale: false,
+      ringTerm: 0n,
+      ringVersion: 0n,
+    });
+    const s = sender((id) => (id === first ? Promise.reject(answered) : Promise.resolve(id)));
+    expect(await f.forwarder.forward('put', partition, deadlineMs, s.send)).toBe(second);
+    expect(s.attempts.map((a) => a.nodeId)).toEqual([first, second]);
+    expect(f.liveness.suspicions).toEqual([]);
   });
 
   it('keeps a write that may be applied on its replica: never written twice', async () => {

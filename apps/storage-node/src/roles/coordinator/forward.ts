@@ -1,5 +1,5 @@
 import type { ClusterView } from '../../cluster-view.js';
-import { RingstoreError, asRingstoreError } from '../../errors.js';
+import { RingstoreError, asRingstoreError, suspectsPeer } from '../../errors.js';
 import type { Liveness } from '../../liveness.js';
 import type { Metrics } from '../../metrics.js';
 
@@ -53,7 +53,7 @@ export class Forwarder {
       } catch (e) {
         last = asRingstoreError(e);
         if (!mayFailOver(op, last)) throw last;
-        this.liveness.suspect(nodeId, last.message);
+        if (suspectsPeer(last)) this.liveness.suspect(nodeId, last.message);
       }
     }
     throw (
