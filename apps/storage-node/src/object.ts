@@ -1,4 +1,5 @@
 import type { Sibling } from '@ringstore/proto';
+import type { Actors } from './actor-epochs.js';
 import {
   DecodeError,
   decodeObject,
@@ -6,6 +7,7 @@ import {
   encodeObject,
   fresh,
   join,
+  reusableActor,
   sameVersion,
   sync,
   update,
@@ -33,14 +35,19 @@ export function tryDecodeObject(bytes: Uint8Array): KeyObject | undefined {
   }
 }
 
-/** The coordinator's step of a client write: supersede what the context covers, add the new dot. */
+/**
+ * The coordinator's step of a client write: supersede what the context covers, add the new dot,
+ * under this node's newest epoch actor the stored clock holds, or a new epoch (kv679: a key this
+ * node holds no dot of here may have old dots of it elsewhere, which a reused dot would meet).
+ */
 export function coordinateWrite(
   current: Uint8Array | undefined,
   value: StoredValue,
   context: VersionVector,
-  actor: string,
+  actors: Actors,
 ): KeyObject {
   const server = current === undefined ? undefined : tryDecodeObject(current);
+  const actor = reusableActor(server, context, actors.base) ?? actors.newEpoch();
   return update(fresh(value, context), server, actor);
 }
 

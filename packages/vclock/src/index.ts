@@ -7,3 +7,4 @@ export type { DecodeLimits } from './decode-limits.js';
 export type { StoredValue } from './stored-value.js';
 export { decodeObject, encodeObject } from './object-codec.js';
 export { decodeContext, encodeContext } from './context-codec.js';
+export { epochActor, epochOf, epochSeparator, reusableActor } from './actor-epoch.js';

@@ -1,6 +1,7 @@
-import type { StoredValue } from '@ringstore/vclock';
+import { join, type StoredValue } from '@ringstore/vclock';
 import { describe, expect, it } from 'vitest';
 import { coordinateWrite, encodeObject, objectOps, type KeyObject } from '../../object.js';
+import { testActors } from '../../test-support/actors.js';
 import { isReapable } from './reaper.js';
 
 const cutoffMs = 1_000_000;
@@ -17,7 +18,7 @@ const live = (timestampMs: number): StoredValue => ({
 
 /** A key written once by `actor`, with no context: concurrent with every other such write. */
 const written = (value: StoredValue, actor = 'n1'): KeyObject =>
-  coordinateWrite(undefined, value, [], actor);
+  coordinateWrite(undefined, value, [], testActors(actor));
 
 /** Two concurrent writes of one key: two siblings. */
 const siblings = (a: StoredValue, b: StoredValue): KeyObject =>
@@ -44,11 +45,12 @@ describe('isReapable', () => {
   });
 
   it('takes a key whose live value a delete covered (one value: the tombstone)', () => {
+    const first = written(live(1));
     const deleted = coordinateWrite(
-      encodeObject(written(live(1))),
+      encodeObject(first),
       tombstone(2),
-      [['n1', 1]],
-      'n1',
+      join(first),
+      testActors('n1'),
     );
     expect(isReapable(deleted, cutoffMs)).toBe(true);
   });

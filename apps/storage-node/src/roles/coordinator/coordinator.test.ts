@@ -3,10 +3,13 @@ import type { PreferenceEntry } from '@ringstore/ring';
 import { openMemoryEngine, type StorageEngine } from '@ringstore/storage';
 import { join, values, type StoredValue } from '@ringstore/vclock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RingstoreError, ringStale } from '../../errors.js';
+import { status } from '@grpc/grpc-js';
+import { Applied } from '@ringstore/proto';
+import { RingstoreError, fromErrorReply, ringStale, toErrorReply } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { Metrics } from '../../metrics.js';
 import { coordinateWrite, encodeObject, tryDecodeObject, type KeyObject } from '../../object.js';
+import { testActors } from '../../test-support/actors.js';
 import { FakeLiveness } from '../../test-support/fake-liveness.js';
 import { FakePeers, type PeerCall } from '../../test-support/fake-peers.js';
 import { Replica } from '../replica/replica.js';
@@ -59,7 +62,7 @@ function fixture(storage: StorageEngine = openMemoryEngine()): Fixture {
       3,
     ),
     selfId: 'n1',
-    actor: 'n1',
+    actors: testActors('n1'),
     storage,
     replica: new Replica(storage, log, metrics),
     peers: peers.asPeers(),
@@ -105,8 +108,9 @@ const texts = (object: KeyObject | undefined): string[] =>
     : values(object).map((v) => (v.tombstone ? '<tombstone>' : Buffer.from(v.bytes).toString()));
 
 /** A first write, and a second that supersedes it (its context covers the first). */
-const older = coordinateWrite(undefined, value('old'), [], 'n1');
-const newer = coordinateWrite(encodeObject(older), value('new', 2), join(older), 'n1');
+const n1 = testActors('n1');
+const older = coordinateWrite(undefined, value('old'), [], n1);
+const newer = coordinateWrite(encodeObject(older), value('new', 2), join(older), n1);
 
 describe('Coordinator.put', () => {
   it('writes locally before sending any replicate, and sends exactly what it wrote', async () => {
@@ -121,7 +125,7 @@ describe('Coordinator.put', () => {
     const targets = [primaries[0]!, primaries[1]!, { nodeId: 'n4', hintFor: 'n3' }];
     const object = await f.coordinator.put(request(targets), value('v'), [], 2);
     expect(texts(object)).toEqual(['v']);
-    expect(join(object)).toEqual([['n1', 1]]); // the new dot is the coordinator's
+    expect(join(object)).toEqual([['n1/1', 1]]); // the new dot is the coordinator's, under its first epoch
     expect(localAtSend.map(texts)).toEqual([['v'], ['v']]);
     const written = Buffer.from(encodeObject(object));
     const replicates = f.peers.callsOf('replicate');
@@ -165,9 +169,34 @@ describe('Coordinator.put', () => {
   it('does not suspect a replica that refused the write ("ring stale" is an answer)', async () => {
     const f = fixture();
     f.peers.answers.set('n3', () =>
-      Promise.reject(ringStale(partition, { term: 1, version: 1 }, { term: 1, version: 4 }, 4)),
+      // As the link delivers it: the replica's ErrorReply.
+      Promise.reject(
+        fromErrorReply(
+          'n3',
+          toErrorReply(ringStale(partition, { term: 1, version: 1 }, { term: 1, version: 4 }, 4)),
+        ),
+      ),
     );
     // W=3: the put fails only after n3's refusal was handled, so a suspicion would be recorded.
+    const e = await rejection(f.coordinator.put(request(), value('v'), [], 3));
+    expect(e.code).toBe('unavailable');
+    expect(f.liveness.suspicions).toEqual([]);
+  });
+
+  it('does not suspect a replica that answered with an error (it is alive)', async () => {
+    const f = fixture();
+    f.peers.answers.set('n3', () =>
+      Promise.reject(
+        fromErrorReply('n3', {
+          code: status.RESOURCE_EXHAUSTED,
+          message: 'too many requests on this link',
+          failure: { applied: Applied.APPLIED_NONE, acked: 0, needed: 0, tried: 0 },
+          ringStale: false,
+          ringTerm: 0n,
+          ringVersion: 0n,
+        }),
+      ),
+    );
     const e = await rejection(f.coordinator.put(request(), value('v'), [], 3));
     expect(e.code).toBe('unavailable');
     expect(f.liveness.suspicions).toEqual([]);

@@ -1,5 +1,6 @@
+import type { Actors } from '../../actor-epochs.js';
 import type { ClusterView } from '../../cluster-view.js';
-import { unfenced } from '../../peer/link.js';
+import { fenceOf, unfenced } from '../../peer/link.js';
 import {
   startGet,
   startPut,
@@ -13,7 +14,7 @@ import {
 import type { PreferenceEntry } from '@ringstore/ring';
 import type { StorageEngine } from '@ringstore/storage';
 import type { StoredValue, VersionVector } from '@ringstore/vclock';
-import { quorumError, RingstoreError } from '../../errors.js';
+import { quorumError, suspectsPeer } from '../../errors.js';
 import type { Liveness } from '../../liveness.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
@@ -40,7 +41,8 @@ export const repairTimeoutMs = 1_000;
 
 export interface CoordinatorDeps {
   readonly selfId: string;
-  readonly actor: string;
+  /** This node's dot actors: its newest epoch in the key's clock, or a new one. */
+  readonly actors: Actors & { prepare(): void };
   readonly storage: StorageEngine;
   readonly replica: Replica;
   readonly peers: Peers;
@@ -178,8 +180,9 @@ export class Coordinator {
   /** The coordinator's own write: supersede what the context covers, add this node's dot. */
   private async persistLocal(run: PutRun, value: StoredValue, context: VersionVector) {
     const { partition, key } = run.req;
+    this.deps.actors.prepare(); // an epoch may be taken inside the commit, where meta is not written
     await this.deps.storage.update(partition, key, (current) => {
-      run.object = coordinateWrite(current, value, context, this.deps.actor);
+      run.object = coordinateWrite(current, value, context, this.deps.actors);
       const bytes = encodeObject(run.object);
       // The replicas get the very bytes stored here: encoded once, viewed, not copied.
       run.bytes = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -188,15 +191,12 @@ export class Coordinator {
   }
 
   /**
-   * A replica's request failed: suspect it (routing avoids it for a while) and say why. A refusal
-   * (ring stale, bad input) is an answer from a live node, not a sign that it is down.
+   * A replica's request failed: suspect it (routing avoids it for a while) unless it answered (an
+   * error it sent, such as ring stale or bad input, comes from a live node), and say why.
    */
   private failed(nodeId: string, e: unknown): string {
     const reason = reasonOf(e);
-    const answered =
-      e instanceof RingstoreError &&
-      (e.code === 'failed-precondition' || e.code === 'invalid-argument');
-    if (nodeId !== this.deps.selfId && !answered) this.deps.liveness.suspect(nodeId, reason);
+    if (nodeId !== this.deps.selfId && suspectsPeer(e)) this.deps.liveness.suspect(nodeId, reason);
     return reason;
   }
 
@@ -217,8 +217,7 @@ export class Coordinator {
 
   /** The ring version this request is made under, for the replicas' "ring stale" fence. */
   private fence(): { ringTerm: bigint; ringVersion: bigint } {
-    const d = this.deps.view.document;
-    return { ringTerm: BigInt(d.term), ringVersion: BigInt(d.version) };
+    return fenceOf(this.deps.view.document);
   }
 
   /** Sends the put's written object to a replica (never to this node: it wrote it already). */

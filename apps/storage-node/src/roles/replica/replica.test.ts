@@ -20,6 +20,7 @@ import { RingstoreError, fromErrorReply, ringStale, toErrorReply } from '../../e
 import { createLogger } from '../../logger.js';
 import { Metrics } from '../../metrics.js';
 import { coordinateWrite, encodeObject } from '../../object.js';
+import { testActors } from '../../test-support/actors.js';
 import type { RequestContext } from '../../peer/link.js';
 import { Replica } from './replica.js';
 
@@ -32,7 +33,7 @@ const object = Buffer.from(
       undefined,
       { bytes: Buffer.from('v'), tombstone: false, timestampMs: 1 },
       [],
-      'n2',
+      testActors('n2'),
     ),
   ),
 );
