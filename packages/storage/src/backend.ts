@@ -34,6 +34,8 @@ export interface Backend {
   selectHints(target: string, limit: number): StoredHint[];
   deleteHint(id: number): void;
   hintCounts(): Map<string, number>;
+  /** Hints of keys in the partition, whatever their target. */
+  partitionHints(partition: number): number;
   deleteHintsOlderThan(cutoffMs: number): number;
   deleteHintsBeyond(target: string, countMax: number): number;
   readMeta(name: string): string | undefined;

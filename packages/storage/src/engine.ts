@@ -194,6 +194,12 @@ export class Engine implements StorageEngine {
     return this.backend.hintCounts();
   }
 
+  partitionHints(partition: number): number {
+    this.assertReadable();
+    assertLocation(partition, new Uint8Array());
+    return this.backend.partitionHints(partition);
+  }
+
   dropHintsOlderThan(cutoffMs: number): number {
     this.assertWritable();
     assert(Number.isFinite(cutoffMs), `cutoffMs must be finite, got ${cutoffMs}`);

@@ -116,6 +116,13 @@ export class MemoryBackend implements Backend {
     this.onUndo(() => this.restoreHint(hint));
   }
 
+  partitionHints(partition: number): number {
+    let count = 0;
+    for (const hints of this.hintsByTarget.values())
+      for (const hint of hints.values()) if (hint.partition === partition) count++;
+    return count;
+  }
+
   hintCounts(): Map<string, number> {
     return new Map([...this.hintsByTarget].map(([target, hints]) => [target, hints.size]));
   }

@@ -41,6 +41,9 @@ function prepareStatements(db: Database.Database) {
       `SELECT ${hintColumns} FROM hints WHERE target = ? ORDER BY id LIMIT ?`,
     ),
     deleteHint: db.prepare<[number]>('DELETE FROM hints WHERE id = ?'),
+    partitionHints: db
+      .prepare<[number], number>('SELECT count(*) FROM hints WHERE partition = ?')
+      .pluck(),
     hintCounts: db.prepare<[], { target: string; count: number }>(
       'SELECT target, count(*) AS count FROM hints GROUP BY target',
     ),
@@ -104,6 +107,10 @@ export class SqliteBackend implements Backend {
 
   deleteHint(id: number): void {
     this.statements.deleteHint.run(id);
+  }
+
+  partitionHints(partition: number): number {
+    return this.guard('count hints', () => this.statements.partitionHints.get(partition) ?? 0);
   }
 
   hintCounts(): Map<string, number> {

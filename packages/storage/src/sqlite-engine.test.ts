@@ -53,7 +53,7 @@ describe('sqlite engine', () => {
       busyTimeoutMs: 5_000,
       cacheBytes: 64 * 1024 * 1024,
       tempStore: 'memory',
-      schemaVersion: 1,
+      schemaVersion: 2,
     });
     const full = open({
       synchronous: 'full',
@@ -81,15 +81,42 @@ describe('sqlite engine', () => {
     expect(byName.get('objects')).toMatch(/PRIMARY KEY \(partition, key\)\s*\)\s*WITHOUT ROWID/);
     expect(byName.get('meta')).toMatch(/WITHOUT ROWID/);
     expect(byName.get('hints_by_target')).toMatch(/ON hints \(target, id\)/);
+    expect(byName.get('hints_by_partition')).toMatch(/ON hints \(partition\)/);
+  });
+
+  it('migrates a version 1 database: adds the hints-by-partition index, keeps the rows', async () => {
+    const engine = open();
+    await engine.addHints([
+      {
+        target: 'n2',
+        partition: 3,
+        key: Buffer.from('k'),
+        object: Buffer.from('o'),
+        createdAtMs: 1,
+      },
+    ]);
+    await engine.close();
+    withSecondConnection(engine.path, (db) => {
+      db.exec('DROP INDEX hints_by_partition');
+      db.prepare("UPDATE meta SET value = '1' WHERE name = 'storage.schema_version'").run();
+    });
+    const reopened = open({ path: engine.path });
+    expect(reopened.pragmas().schemaVersion).toBe(2);
+    expect(reopened.partitionHints(3)).toBe(1);
+    await reopened.close();
+    const index = withSecondConnection(engine.path, (db) =>
+      db.prepare("SELECT sql FROM sqlite_master WHERE name = 'hints_by_partition'").pluck().get(),
+    );
+    expect(index).toMatch(/ON hints \(partition\)/);
   });
 
   it('refuses a database written by a newer schema version, and says so', async () => {
     const engine = open();
     await engine.close();
     withSecondConnection(engine.path, (db) =>
-      db.prepare("UPDATE meta SET value = '2' WHERE name = 'storage.schema_version'").run(),
+      db.prepare("UPDATE meta SET value = '3' WHERE name = 'storage.schema_version'").run(),
     );
-    expectOpenError({ path: engine.path }, 'schema', /schema version 2, newer than version 1/);
+    expectOpenError({ path: engine.path }, 'schema', /schema version 3, newer than version 2/);
   });
 
   it('refuses SQLite files Ringstore did not create, and files that are not databases', () => {

@@ -32,6 +32,16 @@ const schemaV1 = `
   ) WITHOUT ROWID;
 `;
 
+/** Version 2: hints by partition, so "does this partition have hints?" reads an index. */
+const migrationV2 = `
+  CREATE INDEX hints_by_partition ON hints (partition);
+`;
+
+/** Each version's migration from the one before, applied in order to an older database. */
+const migrations: readonly { readonly version: number; readonly sql: string }[] = [
+  { version: 2, sql: migrationV2 },
+];
+
 function userTables(db: Database.Database): string[] {
   return db
     .prepare<[], string>(
@@ -69,19 +79,22 @@ export function openSchema(db: Database.Database, path: string): number {
     const tables = userTables(db);
     if (tables.length === 0) {
       db.exec(schemaV1);
-      db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)').run(
-        schemaVersionMetaName,
-        String(schemaVersionCurrent),
-      );
-      return schemaVersionCurrent;
+      db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)').run(schemaVersionMetaName, '1');
     }
-    const version = storedVersion(db, path, tables);
+    const version = storedVersion(db, path, userTables(db));
     if (version > schemaVersionCurrent) {
       const message = `${path} has schema version ${version}, newer than version ${schemaVersionCurrent} this build knows: run a newer Ringstore`;
       throw new StorageError('schema', message);
     }
-    // Version 1 is the first: there is nothing older to migrate from yet.
-    return version;
+    for (const m of migrations) {
+      if (m.version <= version) continue;
+      db.exec(m.sql);
+      db.prepare('UPDATE meta SET value = ? WHERE name = ?').run(
+        String(m.version),
+        schemaVersionMetaName,
+      );
+    }
+    return schemaVersionCurrent;
   });
   return open.immediate();
 }

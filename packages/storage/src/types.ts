@@ -87,6 +87,8 @@ export interface StorageEngine {
   deleteHints(ids: readonly number[]): Promise<void>;
   /** Hints held per target (targets with none are absent). */
   hintCounts(): Map<string, number>;
+  /** Hints held of keys in the partition, whatever their target. */
+  partitionHints(partition: number): number;
   /** Drops hints created before cutoffMs; returns how many. */
   dropHintsOlderThan(cutoffMs: number): number;
   /** Keeps a target's newest countMax hints, dropping the older ones; returns how many. */

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { CorruptionEvent, EngineOptions, ReadResult, StorageEngine } from '../index.js';
 import { StorageError } from '../index.js';
+import { schemaVersionCurrent } from '../schema.js';
 
 /** How the contract suite drives one kind of engine. */
 export interface EngineHarness {
@@ -336,6 +337,16 @@ function describeHints({ open }: ContractContext): void {
       expect(engine.listHints('nobody', 10)).toEqual([]);
     });
 
+    it('counts the hints of a partition, whatever their target', async () => {
+      const engine = open();
+      await engine.addHints([hint('n2', 1), hint('n3', 2), { ...hint('n2', 3), partition: 6 }]);
+      expect(engine.partitionHints(5)).toBe(2);
+      expect(engine.partitionHints(6)).toBe(1);
+      expect(engine.partitionHints(7)).toBe(0);
+      await engine.deleteHints(engine.listHints('n3', 10).map((each) => each.id));
+      expect(engine.partitionHints(5)).toBe(1);
+    });
+
     it('drops hints older than a cutoff, and a target’s oldest beyond a count', async () => {
       const engine = open();
       await engine.addHints([
@@ -386,12 +397,12 @@ function describeMeta({ open }: ContractContext): void {
       engine.setMeta('node_id', 'n1');
       engine.setMeta('node_id', 'n2');
       expect(engine.getMeta('node_id')).toBe('n2');
-      expect(engine.getMeta('storage.schema_version')).toBe('1');
+      expect(engine.getMeta('storage.schema_version')).toBe(String(schemaVersionCurrent));
       expectThrowsStorageError(
         () => engine.setMeta('storage.schema_version', '9'),
         'reserved_meta_name',
       );
-      expect(engine.getMeta('storage.schema_version')).toBe('1');
+      expect(engine.getMeta('storage.schema_version')).toBe(String(schemaVersionCurrent));
     });
   });
 }
