@@ -12,11 +12,12 @@ import { Transfers } from './roles/transfer/transfer.js';
 import { ConfigError, type NodeConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
-import { linkLimitsDefault, type LinkHandlers } from './peer/link.js';
+import { fenceOf, linkLimitsDefault, type LinkHandlers } from './peer/link.js';
 import { Peers } from './peer/peers.js';
 import { AntiEntropy } from './roles/anti-entropy/anti-entropy.js';
 import { trackWrites } from './roles/anti-entropy/tracked-storage.js';
 import { PartitionTrees } from './roles/anti-entropy/trees.js';
+import { ActorEpochs } from './actor-epochs.js';
 import { Coordinator } from './roles/coordinator/coordinator.js';
 import { Forwarder } from './roles/coordinator/forward.js';
 import { KvHandler } from './roles/coordinator/kv-handler.js';
@@ -121,8 +122,9 @@ function openStorage(config: NodeConfig, log: Logger): StorageEngine {
 }
 
 /**
- * The actor named in this node's dots: created with the data directory and kept in meta, so a
- * node that lost its data comes back as a new actor (DESIGN.md section 3, Riak's kv679).
+ * The storage actor, base of the actors named in this node's dots: created with the data
+ * directory and kept in meta, so a node that lost its data comes back as a new actor (DESIGN.md
+ * section 3, Riak's kv679); per-key epochs of it (ActorEpochs) cover keys removed here.
  */
 function storageActor(storage: StorageEngine, nodeId: string): string {
   const owner = storage.getMeta('node_id');
@@ -150,15 +152,13 @@ function buildRoles(
   metrics: Metrics,
   log: Logger,
 ): Roles {
-  const actor = storageActor(storage, config.id);
+  const actors = new ActorEpochs(storage, storageActor(storage, config.id));
+  const actor = actors.base;
   const view = new ClusterView(config.id, document);
   const peers = new Peers(config.id, (id) => view.addressOf(id), log, linkLimitsDefault);
   const keeper = new RingKeeper(config.id, view, storage, peers, log);
   peers.onRingStale = (id, v, timeoutMs) => keeper.pullNow(id, v, timeoutMs);
-  peers.fence = () => ({
-    ringTerm: BigInt(view.document.term),
-    ringVersion: BigInt(view.document.version),
-  });
+  peers.fence = () => fenceOf(view.document);
   const gossiper = new Gossiper(
     { id: config.id, address: config.listen, zone: config.zone, generation: Date.now() },
     activeNodes(document).filter((n) => n.id !== config.id),
@@ -196,7 +196,7 @@ function buildRoles(
     version: view.document.version,
     ...transfers.counts(),
   }));
-  const coordinator = new Coordinator({ ...common, selfId: config.id, actor });
+  const coordinator = new Coordinator({ ...common, selfId: config.id, actors });
   const antiEntropy = new AntiEntropy({
     ...common,
     selfId: config.id,

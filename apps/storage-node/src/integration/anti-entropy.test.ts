@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
+import {
+  putUnlessUnapplied,
+  startTestCluster,
+  type TestCluster,
+} from '../test-support/cluster-fixture.js';
 import { corruptStoredObject } from '../test-support/corrupt.js';
 import { eventually } from '../test-support/eventually.js';
+import { hintsHeld } from '../test-support/hints.js';
+import { keysFor, replicasOf, ringOf } from '../test-support/keys.js';
 import {
   antiEntropyStatus,
   listMembers,
@@ -150,4 +156,87 @@ describe('anti-entropy, 3 nodes', () => {
     for (const id of ids)
       expect((await cluster.client(id).get('doomed', { r: 3 })).siblings).toEqual([]);
   }, 90_000);
+});
+
+/** Resolves once every node in `ids` counts every other one of them up (or `down` down). */
+async function waitLiveness(
+  tc: TestCluster,
+  ids: readonly string[],
+  down: readonly string[] = [],
+): Promise<void> {
+  await eventually(
+    async () => {
+      for (const id of ids) {
+        for (const m of await listMembers(tc.address(id))) {
+          const peer = m.node?.id ?? '?';
+          const expected = !down.includes(peer);
+          if (peer !== id && m.alive !== expected)
+            throw new Error(`${id} counts ${peer} ${m.alive ? 'up' : 'down'}`);
+        }
+      }
+    },
+    30_000,
+    100,
+  );
+}
+
+describe('tombstone reaping with a fallback, 4 nodes, N=3', () => {
+  let tc: TestCluster | undefined;
+  afterEach(async () => {
+    await tc?.stop();
+    tc = undefined;
+  }, 30_000);
+
+  it('reaps nothing while a node that may hold an older hinted copy is down, and resurrects nothing after', async () => {
+    tc = await startTestCluster(4, [
+      '--partitions',
+      '4',
+      '--ae-interval-ms',
+      '0',
+      '--tombstone-grace-ms',
+      '500',
+    ]);
+    const cluster = tc;
+    const ring = ringOf(await cluster.client('n1').ring());
+    const [key] = keysFor(ring, 'n4', 1, 'ghost', false);
+    if (key === undefined) throw new Error('no key');
+    const [a, b, c] = replicasOf(ring, key) as [string, string, string];
+    const all = [a, b, c, 'n4'];
+    // c down: the write goes to a, b and to n4 as c's fallback, which keeps a hint for c.
+    await cluster.kill(c);
+    await waitLiveness(cluster, [a, b, 'n4'], [c]);
+    await putUnlessUnapplied(cluster, a, key, 'old', 3);
+    expect(hintsHeld(cluster.cluster.node('n4').dataDir).get(c)).toBe(1);
+    // n4 dies holding the hint; c comes back and the key is deleted on all three primaries.
+    await cluster.kill('n4');
+    await cluster.restart(c);
+    await waitLiveness(cluster, [a, b, c], ['n4']);
+    const read = await cluster.client(a).get(key, { r: 2, strict: true });
+    expect(siblingValues(read)).toEqual(['old']);
+    await cluster.client(a).delete(key, { context: read.context, w: 3, strict: true });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Every primary holds the tombstone past its grace period, but n4 is down with an older copy:
+    // reaping now would let its hint bring 'old' back.
+    for (const id of [a, b, c])
+      expect((await triggerAntiEntropy(cluster.address(id))).tombstonesReaped, id).toBe(0n);
+
+    // n4 returns and delivers its hint (c merges the old copy under the tombstone); then the
+    // tombstone is reaped everywhere, and the key stays deleted.
+    await cluster.restart('n4');
+    await waitLiveness(cluster, all);
+    await eventually(
+      () =>
+        (hintsHeld(cluster.cluster.node('n4').dataDir).get(c) ?? 0) === 0
+          ? Promise.resolve()
+          : Promise.reject(new Error('hint not delivered yet')),
+      30_000,
+      100,
+    );
+    let reaped = 0n;
+    for (let round = 0; round < 6 && reaped === 0n; round++)
+      reaped += (await triggerAntiEntropy(cluster.address([a, b, c][round % 3]!))).tombstonesReaped;
+    expect(reaped).toBe(1n);
+    for (const id of all)
+      expect((await cluster.client(id).get(key, { r: 3 })).siblings, id).toEqual([]);
+  }, 120_000);
 });

@@ -14,6 +14,7 @@ import type {
   PutResponse,
   ReadReplicaResponse,
   ReapResponse,
+  HintsHeldResponse,
   ReplicateResponse,
   TransferPageResponse,
   TransferReportResponse,
@@ -45,6 +46,7 @@ export type RequestCase =
   | 'forwardDelete'
   | 'handoff'
   | 'reap'
+  | 'hintsHeld'
   | 'transferPage'
   | 'transferReport';
 export type RequestBody = Extract<Body, { $case: RequestCase }>;
@@ -57,6 +59,7 @@ interface ReplyMap {
   forwardDelete: DeleteResponse;
   handoff: HandoffResponse;
   reap: ReapResponse;
+  hintsHeld: HintsHeldResponse;
   transferPage: TransferPageResponse;
   transferReport: TransferReportResponse;
 }
@@ -289,6 +292,8 @@ export function replyCaseOf(c: RequestCase): ReplyBody['$case'] {
       return 'handoffReply';
     case 'reap':
       return 'reapReply';
+    case 'hintsHeld':
+      return 'hintsHeldReply';
     case 'transferPage':
       return 'transferPageReply';
     case 'transferReport':
@@ -379,11 +384,13 @@ function isRequest(body: Body): body is RequestBody {
     case 'forwardDelete':
     case 'handoff':
     case 'reap':
+    case 'hintsHeld':
     case 'transferPage':
     case 'transferReport':
       return true;
     case 'replicateReply':
     case 'reapReply':
+    case 'hintsHeldReply':
     case 'transferPageReply':
     case 'transferReportReply':
     case 'readReply':
@@ -401,3 +408,11 @@ function isRequest(body: Body): body is RequestBody {
  * anti-entropy move objects a replica merges whatever its ring (DVVSet sync is idempotent).
  */
 export const unfenced = { ringTerm: 0n, ringVersion: 0n } as const;
+
+/** The fence of a request made under ring document `doc`: its (term, version). */
+export function fenceOf(doc: { readonly term: number; readonly version: number }): {
+  ringTerm: bigint;
+  ringVersion: bigint;
+} {
+  return { ringTerm: BigInt(doc.term), ringVersion: BigInt(doc.version) };
+}

@@ -176,7 +176,10 @@ describe('Peers', () => {
     // An error reply without a proof stays "maybe applied".
     const reap = links.request(
       'p',
-      { $case: 'reap', value: { partition: 1, key: Buffer.from('k'), object: Buffer.alloc(0) } },
+      {
+        $case: 'reap',
+        value: { partition: 1, key: Buffer.from('k'), object: Buffer.alloc(0), ...unfenced },
+      },
       2_000,
     );
     await expect(reap).rejects.toMatchObject({

@@ -62,6 +62,7 @@ export class FakePeers {
       case 'forwardDelete':
       case 'handoff':
       case 'reap':
+      case 'hintsHeld':
       case 'transferPage':
       case 'transferReport':
         return Promise.reject(new Error(`fake peer does not serve ${call.body.$case}`));

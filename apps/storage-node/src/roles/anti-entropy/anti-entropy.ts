@@ -1,5 +1,7 @@
 import { checkLevelRequest } from '@ringstore/merkle';
 import type {
+  HintsHeldRequest,
+  HintsHeldResponse,
   MerkleLevelRequest,
   MerkleLevelResponse,
   PartitionAntiEntropy,
@@ -11,7 +13,8 @@ import type {
 } from '@ringstore/proto';
 import type { StorageEngine } from '@ringstore/storage';
 import type { ClusterView } from '../../cluster-view.js';
-import { RingstoreError, invalidArgument } from '../../errors.js';
+import { RingstoreError, invalidArgument, refused } from '../../errors.js';
+import { tryDecodeObject } from '../../object.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import type { Liveness } from '../../liveness.js';
@@ -19,7 +22,7 @@ import type { LinkHandlers } from '../../peer/link.js';
 import type { Peers } from '../../peer/peers.js';
 import type { Replica } from '../replica/replica.js';
 import { Exchanger, type ExchangeResult } from './exchange.js';
-import { Reaper } from './reaper.js';
+import { Reaper, inTransition, isReapable } from './reaper.js';
 import { TokenBucket } from './token-bucket.js';
 import type { PartitionTrees } from './trees.js';
 
@@ -273,15 +276,42 @@ export class AntiEntropy {
     return { entries: this.deps.trees.segmentEntries(req.partition, req.segments) };
   }
 
-  /** The anti-entropy role's Link message; its unary ones are merkleLevel and segmentKeys. */
-  readonly handlers: Pick<LinkHandlers, 'reap'> = {
+  /** The anti-entropy role's Link messages; its unary ones are merkleLevel and segmentKeys. */
+  readonly handlers: Pick<LinkHandlers, 'reap' | 'hintsHeld'> = {
     reap: (req) => this.reapHere(req),
+    hintsHeld: (req) => Promise.resolve(this.hintsHeld(req)),
   };
 
-  /** Link 'reap': removes the tombstone if the stored object is still exactly the one every replica held. */
+  /**
+   * Link 'reap': removes the tombstone if the stored object is still exactly the one every replica
+   * held. Refused for a reaper behind on the ring (fenced like a read), a partition in a
+   * transition here, and an object that is not a tombstone past the grace period here.
+   */
   private async reapHere(req: ReapRequest): Promise<ReapResponse> {
+    this.checkPartition(req.partition);
+    if (req.ringVersion === 0n) throw invalidArgument('reap: the request carries no ring version');
+    this.deps.replica.checkFence(req);
+    if (inTransition(this.deps.view.document, req.partition))
+      throw refused('failed-precondition', `partition ${req.partition} is in a transition`);
+    const object = tryDecodeObject(req.object);
+    const cutoffMs = Date.now() - this.deps.options.tombstoneGraceMs;
+    if (object === undefined || !isReapable(object, cutoffMs))
+      throw invalidArgument('reap: the object is not a tombstone past the grace period');
     const reaped = await this.deps.storage.remove(req.partition, req.key, req.object);
     if (reaped) this.deps.metrics.tombstonesReaped.inc();
     return { reaped };
+  }
+
+  /** Link 'hintsHeld': hints of the partition this node holds, for any target. */
+  private hintsHeld(req: HintsHeldRequest): HintsHeldResponse {
+    this.checkPartition(req.partition);
+    return { count: this.deps.storage.partitionHints(req.partition) };
+  }
+
+  private checkPartition(partition: number): void {
+    if (partition >= this.deps.view.partitionCount)
+      throw invalidArgument(
+        `partition ${partition} out of range 0..${this.deps.view.partitionCount - 1}`,
+      );
   }
 }

@@ -1,4 +1,5 @@
-import { unfenced } from '../../peer/link.js';
+import type { RingDocument } from '@ringstore/membership';
+import { fenceOf } from '../../peer/link.js';
 import type { StorageEngine } from '@ringstore/storage';
 import type { ClusterView } from '../../cluster-view.js';
 import type { Logger } from '../../logger.js';
@@ -38,22 +39,30 @@ export function isReapable(object: KeyObject, cutoffMs: number): boolean {
 
 /**
  * Tombstone garbage collection (DESIGN.md section 6). A key whose every value is a tombstone older
- * than the grace period is removed only when all N primary replicas answer that they hold exactly
- * the same object: never while a replica is down, unknown or behind, so a replica that missed the
- * delete cannot bring the key back. Each replica removes it only if its copy is still that object.
+ * than the grace period is removed only when every copy of an older version of it is gone for
+ * good: all N primary replicas answer that they hold exactly that object, and no node holds a hint
+ * of the partition (a fallback's copy may be older, and its delivery after the removal would bring
+ * the value back). So nothing is reaped while any member is down or the partition is in a
+ * transition, and every request is fenced with this node's ring version: a replica that knows a
+ * newer replica set refuses. Each replica removes the key only if its copy is still that object.
  */
 export class Reaper {
   constructor(private readonly deps: ReaperDeps) {}
 
   async reap(partition: number): Promise<number> {
+    const { view, selfId, liveness } = this.deps;
     // Paused while the partition is in a transition: a replica receiving it may not hold the
     // tombstone yet (Cassandra resurrected data by purging on a node receiving a range).
-    if (this.deps.view.document.transfers.some((t) => t.partition === partition)) return 0;
-    const primaries = this.deps.view.primaries(partition);
-    if (!primaries.includes(this.deps.selfId)) return 0;
-    if (primaries.some((id) => !this.deps.liveness.isUp(id))) return 0;
+    if (inTransition(view.document, partition)) return 0;
+    const primaries = view.primaries(partition);
+    if (!primaries.includes(selfId)) return 0;
+    const members = activeMembers(view.document).filter((id) => id !== selfId);
+    if (members.some((id) => !liveness.isUp(id))) return 0;
+    const candidates = this.candidates(partition);
+    if (candidates.length === 0) return 0;
+    if (!(await this.noHintsAnywhere(partition, members))) return 0;
     let reaped = 0;
-    for (const candidate of this.candidates(partition)) {
+    for (const candidate of candidates) {
       await this.deps.bucket.take(1);
       if (await this.reapOne(partition, primaries, candidate.key, candidate.object)) reaped++;
     }
@@ -71,6 +80,30 @@ export class Reaper {
     return found;
   }
 
+  /**
+   * No node holds a hint of the partition, asked after the candidates were chosen: a hint stored
+   * later was written after the tombstones (each older than the grace period), so its copy holds
+   * them, unless it spent longer than the grace period in flight, which the request deadlines bound.
+   */
+  private async noHintsAnywhere(partition: number, members: readonly string[]): Promise<boolean> {
+    if (this.deps.storage.partitionHints(partition) > 0) return false;
+    try {
+      const answers = await Promise.all(
+        members.map((id) =>
+          this.deps.peers.request(
+            id,
+            { $case: 'hintsHeld', value: { partition } },
+            reapRequestTimeoutMs,
+          ),
+        ),
+      );
+      return answers.every((a) => a.count === 0);
+    } catch (e) {
+      this.notReaped(partition, e);
+      return false;
+    }
+  }
+
   private async reapOne(
     partition: number,
     primaries: readonly string[],
@@ -78,33 +111,47 @@ export class Reaper {
     object: Uint8Array,
   ): Promise<boolean> {
     const others = primaries.filter((id) => id !== this.deps.selfId);
+    const fence = fenceOf(this.deps.view.document);
     try {
       const copies = await Promise.all(
         others.map((id) =>
           this.deps.peers.request(
             id,
-            { $case: 'read', value: { partition, key: Buffer.from(key), ...unfenced } },
+            { $case: 'read', value: { partition, key: Buffer.from(key), ...fence } },
             reapRequestTimeoutMs,
           ),
         ),
       );
       if (!copies.every((c) => c.found && Buffer.from(c.object).equals(Buffer.from(object))))
         return false;
-      const value = { partition, key: Buffer.from(key), object: Buffer.from(object) };
+      const value = { partition, key: Buffer.from(key), object: Buffer.from(object), ...fence };
       await Promise.all(
         others.map((id) =>
           this.deps.peers.request(id, { $case: 'reap', value }, reapRequestTimeoutMs),
         ),
       );
     } catch (e) {
-      this.deps.log.debug(
-        { partition, reason: e instanceof Error ? e.message : String(e) },
-        'tombstone not reaped: a replica did not confirm',
-      );
+      this.notReaped(partition, e);
       return false;
     }
     const removed = await this.deps.storage.remove(partition, key, object);
     if (removed) this.deps.metrics.tombstonesReaped.inc();
     return removed;
   }
+
+  private notReaped(partition: number, e: unknown): void {
+    this.deps.log.debug(
+      { partition, reason: e instanceof Error ? e.message : String(e) },
+      'tombstones not reaped: a node did not confirm',
+    );
+  }
+}
+
+/** Members that may hold copies or hints: every node neither left nor removed. */
+function activeMembers(doc: RingDocument): string[] {
+  return doc.nodes.filter((n) => n.status !== 'left' && n.status !== 'removed').map((n) => n.id);
+}
+
+export function inTransition(doc: RingDocument, partition: number): boolean {
+  return doc.transfers.some((t) => t.partition === partition);
 }

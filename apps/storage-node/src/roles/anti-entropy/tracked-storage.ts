@@ -32,6 +32,7 @@ export function trackWrites(inner: StorageEngine, listener: WriteListener): Stor
     listHints: (t, l) => inner.listHints(t, l),
     deleteHints: (ids) => inner.deleteHints(ids),
     hintCounts: () => inner.hintCounts(),
+    partitionHints: (p) => inner.partitionHints(p),
     dropHintsOlderThan: (ms) => inner.dropHintsOlderThan(ms),
     dropHintsBeyond: (t, n) => inner.dropHintsBeyond(t, n),
     getMeta: (n) => inner.getMeta(n),

@@ -39,7 +39,8 @@ export class Replica {
     },
   };
 
-  private checkFence(req: { partition: number; ringTerm: bigint; ringVersion: bigint }): void {
+  /** Refuses "ring stale" a request made under a ring older than the partition's last change. */
+  checkFence(req: { partition: number; ringTerm: bigint; ringVersion: bigint }): void {
     if (this.view === undefined || req.ringVersion === 0n) return;
     const doc = this.view.document;
     const changedAt = this.view.lastChange(req.partition);

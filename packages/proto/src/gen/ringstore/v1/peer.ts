@@ -55,6 +55,8 @@ export interface LinkMessage {
     | { $case: "transferPageReply"; value: TransferPageResponse }
     | { $case: "transferReport"; value: TransferReport }
     | { $case: "transferReportReply"; value: TransferReportResponse }
+    | { $case: "hintsHeld"; value: HintsHeldRequest }
+    | { $case: "hintsHeldReply"; value: HintsHeldResponse }
     | { $case: "error"; value: ErrorReply }
     | undefined;
 }
@@ -107,6 +109,25 @@ export interface ReapRequest {
   partition: number;
   key: Buffer;
   object: Buffer;
+  /**
+   * The reaper's ring version: refused "ring stale" when older than the partition's last
+   * replica-set change at the replica (as replicate and read are).
+   */
+  ringTerm: bigint;
+  ringVersion: bigint;
+}
+
+/**
+ * Whether the node holds hints (for any target) of keys in a partition: a tombstone is reaped
+ * only while no node does, so no hint with an older copy of the key can arrive after it.
+ */
+export interface HintsHeldRequest {
+  partition: number;
+}
+
+export interface HintsHeldResponse {
+  /** Hints of the partition the node holds (0: none). */
+  count: number;
 }
 
 export interface ReapResponse {
@@ -404,6 +425,12 @@ export const LinkMessage: MessageFns<LinkMessage> = {
       case "transferReportReply":
         TransferReportResponse.encode(message.body.value, writer.uint32(218).fork()).join();
         break;
+      case "hintsHeld":
+        HintsHeldRequest.encode(message.body.value, writer.uint32(226).fork()).join();
+        break;
+      case "hintsHeldReply":
+        HintsHeldResponse.encode(message.body.value, writer.uint32(234).fork()).join();
+        break;
       case "error":
         ErrorReply.encode(message.body.value, writer.uint32(242).fork()).join();
         break;
@@ -587,6 +614,22 @@ export const LinkMessage: MessageFns<LinkMessage> = {
             };
             continue;
           }
+          case 28: {
+            if (tag !== 226) {
+              break;
+            }
+
+            message.body = { $case: "hintsHeld", value: HintsHeldRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.body = { $case: "hintsHeldReply", value: HintsHeldResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 30: {
             if (tag !== 242) {
               break;
@@ -683,6 +726,14 @@ export const LinkMessage: MessageFns<LinkMessage> = {
         ? { $case: "transferReportReply", value: TransferReportResponse.fromJSON(object.transferReportReply) }
         : isSet(object.transfer_report_reply)
         ? { $case: "transferReportReply", value: TransferReportResponse.fromJSON(object.transfer_report_reply) }
+        : isSet(object.hintsHeld)
+        ? { $case: "hintsHeld", value: HintsHeldRequest.fromJSON(object.hintsHeld) }
+        : isSet(object.hints_held)
+        ? { $case: "hintsHeld", value: HintsHeldRequest.fromJSON(object.hints_held) }
+        : isSet(object.hintsHeldReply)
+        ? { $case: "hintsHeldReply", value: HintsHeldResponse.fromJSON(object.hintsHeldReply) }
+        : isSet(object.hints_held_reply)
+        ? { $case: "hintsHeldReply", value: HintsHeldResponse.fromJSON(object.hints_held_reply) }
         : isSet(object.error)
         ? { $case: "error", value: ErrorReply.fromJSON(object.error) }
         : undefined,
@@ -733,6 +784,10 @@ export const LinkMessage: MessageFns<LinkMessage> = {
       obj.transferReport = TransferReport.toJSON(message.body.value);
     } else if (message.body?.$case === "transferReportReply") {
       obj.transferReportReply = TransferReportResponse.toJSON(message.body.value);
+    } else if (message.body?.$case === "hintsHeld") {
+      obj.hintsHeld = HintsHeldRequest.toJSON(message.body.value);
+    } else if (message.body?.$case === "hintsHeldReply") {
+      obj.hintsHeldReply = HintsHeldResponse.toJSON(message.body.value);
     } else if (message.body?.$case === "error") {
       obj.error = ErrorReply.toJSON(message.body.value);
     }
@@ -852,6 +907,18 @@ export const LinkMessage: MessageFns<LinkMessage> = {
       case "transferReportReply": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "transferReportReply", value: TransferReportResponse.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "hintsHeld": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "hintsHeld", value: HintsHeldRequest.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "hintsHeldReply": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "hintsHeldReply", value: HintsHeldResponse.fromPartial(object.body.value) };
         }
         break;
       }
@@ -1460,7 +1527,7 @@ export const HandoffResponse: MessageFns<HandoffResponse> = {
 };
 
 function createBaseReapRequest(): ReapRequest {
-  return { partition: 0, key: Buffer.alloc(0), object: Buffer.alloc(0) };
+  return { partition: 0, key: Buffer.alloc(0), object: Buffer.alloc(0), ringTerm: 0n, ringVersion: 0n };
 }
 
 export const ReapRequest: MessageFns<ReapRequest> = {
@@ -1473,6 +1540,18 @@ export const ReapRequest: MessageFns<ReapRequest> = {
     }
     if (message.object.length !== 0) {
       writer.uint32(26).bytes(message.object);
+    }
+    if (message.ringTerm !== 0n) {
+      if (BigInt.asUintN(64, message.ringTerm) !== message.ringTerm) {
+        throw new globalThis.Error("value provided for field message.ringTerm of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.ringTerm);
+    }
+    if (message.ringVersion !== 0n) {
+      if (BigInt.asUintN(64, message.ringVersion) !== message.ringVersion) {
+        throw new globalThis.Error("value provided for field message.ringVersion of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.ringVersion);
     }
     return writer;
   },
@@ -1514,6 +1593,22 @@ export const ReapRequest: MessageFns<ReapRequest> = {
             message.object = Buffer.from(reader.bytes());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ringTerm = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ringVersion = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1531,6 +1626,16 @@ export const ReapRequest: MessageFns<ReapRequest> = {
       partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
       key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
       object: isSet(object.object) ? Buffer.from(bytesFromBase64(object.object)) : Buffer.alloc(0),
+      ringTerm: isSet(object.ringTerm)
+        ? BigInt(object.ringTerm)
+        : isSet(object.ring_term)
+        ? BigInt(object.ring_term)
+        : 0n,
+      ringVersion: isSet(object.ringVersion)
+        ? BigInt(object.ringVersion)
+        : isSet(object.ring_version)
+        ? BigInt(object.ring_version)
+        : 0n,
     };
   },
 
@@ -1545,6 +1650,12 @@ export const ReapRequest: MessageFns<ReapRequest> = {
     if (message.object.length !== 0) {
       obj.object = base64FromBytes(message.object);
     }
+    if (message.ringTerm !== 0n) {
+      obj.ringTerm = message.ringTerm.toString();
+    }
+    if (message.ringVersion !== 0n) {
+      obj.ringVersion = message.ringVersion.toString();
+    }
     return obj;
   },
 
@@ -1556,6 +1667,144 @@ export const ReapRequest: MessageFns<ReapRequest> = {
     message.partition = object.partition ?? 0;
     message.key = object.key ?? Buffer.alloc(0);
     message.object = object.object ?? Buffer.alloc(0);
+    message.ringTerm = (object.ringTerm !== undefined && object.ringTerm !== null) ? BigInt(object.ringTerm) : 0n;
+    message.ringVersion = (object.ringVersion !== undefined && object.ringVersion !== null)
+      ? BigInt(object.ringVersion)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseHintsHeldRequest(): HintsHeldRequest {
+  return { partition: 0 };
+}
+
+export const HintsHeldRequest: MessageFns<HintsHeldRequest> = {
+  encode(message: HintsHeldRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partition !== 0) {
+      writer.uint32(8).uint32(message.partition);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HintsHeldRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHintsHeldRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HintsHeldRequest {
+    return { partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0 };
+  },
+
+  toJSON(message: HintsHeldRequest): unknown {
+    const obj: any = {};
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HintsHeldRequest>): HintsHeldRequest {
+    return HintsHeldRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HintsHeldRequest>): HintsHeldRequest {
+    const message = createBaseHintsHeldRequest();
+    message.partition = object.partition ?? 0;
+    return message;
+  },
+};
+
+function createBaseHintsHeldResponse(): HintsHeldResponse {
+  return { count: 0 };
+}
+
+export const HintsHeldResponse: MessageFns<HintsHeldResponse> = {
+  encode(message: HintsHeldResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.count !== 0) {
+      writer.uint32(8).uint32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HintsHeldResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHintsHeldResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HintsHeldResponse {
+    return { count: isSet(object.count) ? globalThis.Number(object.count) : 0 };
+  },
+
+  toJSON(message: HintsHeldResponse): unknown {
+    const obj: any = {};
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HintsHeldResponse>): HintsHeldResponse {
+    return HintsHeldResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HintsHeldResponse>): HintsHeldResponse {
+    const message = createBaseHintsHeldResponse();
+    message.count = object.count ?? 0;
     return message;
   },
 };
