@@ -89,6 +89,11 @@ export class Metrics {
     help: 'Objects this node received in partition transfers (a page re-sent after a crash counts again)',
     registers: [this.registry],
   });
+  readonly transferObjectsSent = new Counter({
+    name: 'ringstore_transfer_objects_sent_total',
+    help: 'Objects this node sent as the source of partition transfers (a page asked again after the receiver restarted counts again)',
+    registers: [this.registry],
+  });
   readonly transferBytes = new Counter({
     name: 'ringstore_transfer_bytes_total',
     help: 'Key and object bytes this node received in partition transfers',

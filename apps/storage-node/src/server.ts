@@ -84,8 +84,12 @@ export interface ServerDeps {
   readonly claimant: Claimant;
   readonly transfers: Transfers;
   readonly linkHandlers: LinkHandlers;
-  /** Client requests forwarded and coordinated, for Cluster.GetNodeStats. */
-  readonly requestCounts: () => { readonly forwarded: number; readonly coordinated: number };
+  /** Client requests forwarded and coordinated, transfer objects sent: Cluster.GetNodeStats. */
+  readonly nodeCounts: () => {
+    readonly forwarded: number;
+    readonly coordinated: number;
+    readonly transferObjectsSent: number;
+  };
   readonly linkLimits: LinkLimits;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -154,12 +158,14 @@ function clusterService(deps: ServerDeps): ClusterServer {
     listMembers: unary(deps, 'list_members', () =>
       Promise.resolve({ members: deps.gossip.members() }),
     ),
-    getNodeStats: unary(deps, 'get_node_stats', () =>
-      Promise.resolve({
-        forwardedRequests: BigInt(deps.requestCounts().forwarded),
-        coordinatedRequests: BigInt(deps.requestCounts().coordinated),
-      }),
-    ),
+    getNodeStats: unary(deps, 'get_node_stats', () => {
+      const counts = deps.nodeCounts();
+      return Promise.resolve({
+        forwardedRequests: BigInt(counts.forwarded),
+        coordinatedRequests: BigInt(counts.coordinated),
+        transferObjectsSent: BigInt(counts.transferObjectsSent),
+      });
+    }),
     getAntiEntropy: unary(deps, 'get_anti_entropy', () =>
       Promise.resolve({ partitions: deps.antiEntropy.status() }),
     ),

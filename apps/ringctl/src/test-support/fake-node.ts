@@ -306,6 +306,7 @@ function clusterServer(node: FakeNode): ClusterServer {
     getNodeStats: handle(node, 'getNodeStats', () => ({
       forwardedRequests: 0n,
       coordinatedRequests: 0n,
+      transferObjectsSent: 0n,
     })),
     ...membershipServer(node),
   };

@@ -5,7 +5,8 @@ import {
   type TestCluster,
 } from '../test-support/cluster-fixture.js';
 import { eventually } from '../test-support/eventually.js';
-import { listMembers, statusOf } from '../test-support/kv-client.js';
+import { partitionOf } from '@ringstore/ring';
+import { listMembers, nodeStats, statusOf } from '../test-support/kv-client.js';
 import {
   converged,
   joinChange,
@@ -125,6 +126,55 @@ describe('membership changes under faults (real nodes)', () => {
     const all = new Map([...expected, ...load.acked]);
     for (const id of ['n4', 'n1'])
       expect(await wrongValues(cluster, id, all), `read through ${id}`).toEqual([]);
+  }, 240_000);
+
+  it('resumes a receiver killed -9 mid-stream from its checkpoint: at most one page per transfer is sent again', async () => {
+    // Q=4, 20 KB values: a page (1 MiB) holds about 52 objects, a partition about 5 pages, and n4
+    // receives 3 of the 4 partitions. Throttled so the kill lands mid-stream.
+    const q = 4;
+    const valueBytes = 20 * 1024;
+    const pageObjects = Math.floor((1024 * 1024) / valueBytes) + 1;
+    tc = await startTestCluster(3, [
+      ...['--partitions', String(q), ...args.slice(2)],
+      '--transfer-rate',
+      '150',
+    ]);
+    const cluster = tc;
+    await converged(cluster, ['n1', 'n2', 'n3']);
+    const keys = Array.from({ length: 1_000 }, (_, i) => `big-${i}`);
+    const value = 'x'.repeat(valueBytes);
+    for (const key of keys) await putUnlessUnapplied(cluster, 'n1', key, value, 3);
+    const n4 = await cluster.cluster.addNode('n4');
+    await membership.stage(cluster.address('n1'), joinChange('n4', n4.address));
+    await planAndCommit(cluster.address('n1'));
+    const ring = await cluster.client('n1').ring();
+    const moved = ring.transfers.filter((t) => t.added.includes('n4')).map((t) => t.partition);
+    const movedObjects = keys.filter((k) => moved.includes(partitionOf(Buffer.from(k), q))).length;
+    // Killed once it holds at least 6 pages' worth: restarting from scratch would send them again.
+    await eventually(
+      async () => {
+        const { transfers } = await membership.transfers(cluster.address('n4'));
+        const done = transfers.reduce((n, t) => n + Number(t.objectsDone), 0);
+        if (done < 6 * pageObjects) throw new Error(`${done} objects received so far`);
+        if (transfers.every((t) => t.state !== 'streaming')) throw new Error('streaming is over');
+      },
+      60_000,
+      50,
+    );
+    await cluster.kill('n4');
+    await cluster.restart('n4');
+    await settled(cluster, ['n1', 'n2', 'n3', 'n4']);
+    const sent = (
+      await Promise.all(['n1', 'n2', 'n3'].map((id) => nodeStats(cluster.address(id))))
+    ).reduce((n, s) => n + Number(s.transferObjectsSent), 0);
+    console.log(
+      `receiver killed mid-stream: ${sent} objects sent for ${movedObjects} moved (${moved.length} transfers, pages of ${pageObjects})`,
+    );
+    // Every moved object at least once; again at most the page each transfer had in flight.
+    expect(sent).toBeGreaterThanOrEqual(movedObjects);
+    expect(sent).toBeLessThanOrEqual(movedObjects + moved.length * pageObjects);
+    for (const id of ['n4', 'n1'])
+      expect(await wrongValues(cluster, id, new Map(keys.map((k) => [k, value]))), id).toEqual([]);
   }, 240_000);
 
   it('cancels a join whose receiver stays down past the stall bound; nothing acknowledged is lost', async () => {

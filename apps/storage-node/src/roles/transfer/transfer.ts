@@ -84,6 +84,9 @@ export class Transfers {
   private bucketMs = Date.now();
   private tokens = { objects: 0, bytes: 0 };
 
+  /** Objects this node sent as a transfer source (GetNodeStats), re-sent pages included. */
+  objectsSent = 0;
+
   constructor(private readonly deps: TransferDeps) {
     deps.view.onChange((doc, previous) => this.ringChanged(doc, previous));
   }
@@ -148,6 +151,8 @@ export class Transfers {
       bytes += row.key.length + row.object.length;
     }
     const done = objects.length === rows.length && rows.length < objectsMax;
+    this.objectsSent += objects.length;
+    this.deps.metrics.transferObjectsSent.inc(objects.length);
     const estimatedObjects = BigInt(this.deps.trees.keys(req.partition));
     return { objects, done, estimatedObjects };
   }

@@ -143,6 +143,11 @@ export interface NodeStats {
   forwardedRequests: bigint;
   /** Client requests this node coordinated itself (received directly or forwarded to it). */
   coordinatedRequests: bigint;
+  /**
+   * Objects this node sent as the source of partition transfers since it started (a page a
+   * restarted receiver asks for again counts again).
+   */
+  transferObjectsSent: bigint;
 }
 
 /** One membership change, as staged. */
@@ -1862,7 +1867,7 @@ export const GetNodeStatsRequest: MessageFns<GetNodeStatsRequest> = {
 };
 
 function createBaseNodeStats(): NodeStats {
-  return { forwardedRequests: 0n, coordinatedRequests: 0n };
+  return { forwardedRequests: 0n, coordinatedRequests: 0n, transferObjectsSent: 0n };
 }
 
 export const NodeStats: MessageFns<NodeStats> = {
@@ -1878,6 +1883,12 @@ export const NodeStats: MessageFns<NodeStats> = {
         throw new globalThis.Error("value provided for field message.coordinatedRequests of type uint64 too large");
       }
       writer.uint32(16).uint64(message.coordinatedRequests);
+    }
+    if (message.transferObjectsSent !== 0n) {
+      if (BigInt.asUintN(64, message.transferObjectsSent) !== message.transferObjectsSent) {
+        throw new globalThis.Error("value provided for field message.transferObjectsSent of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.transferObjectsSent);
     }
     return writer;
   },
@@ -1911,6 +1922,14 @@ export const NodeStats: MessageFns<NodeStats> = {
             message.coordinatedRequests = reader.uint64() as bigint;
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.transferObjectsSent = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1935,6 +1954,11 @@ export const NodeStats: MessageFns<NodeStats> = {
         : isSet(object.coordinated_requests)
         ? BigInt(object.coordinated_requests)
         : 0n,
+      transferObjectsSent: isSet(object.transferObjectsSent)
+        ? BigInt(object.transferObjectsSent)
+        : isSet(object.transfer_objects_sent)
+        ? BigInt(object.transfer_objects_sent)
+        : 0n,
     };
   },
 
@@ -1945,6 +1969,9 @@ export const NodeStats: MessageFns<NodeStats> = {
     }
     if (message.coordinatedRequests !== 0n) {
       obj.coordinatedRequests = message.coordinatedRequests.toString();
+    }
+    if (message.transferObjectsSent !== 0n) {
+      obj.transferObjectsSent = message.transferObjectsSent.toString();
     }
     return obj;
   },
@@ -1959,6 +1986,9 @@ export const NodeStats: MessageFns<NodeStats> = {
       : 0n;
     message.coordinatedRequests = (object.coordinatedRequests !== undefined && object.coordinatedRequests !== null)
       ? BigInt(object.coordinatedRequests)
+      : 0n;
+    message.transferObjectsSent = (object.transferObjectsSent !== undefined && object.transferObjectsSent !== null)
+      ? BigInt(object.transferObjectsSent)
       : 0n;
     return message;
   },
