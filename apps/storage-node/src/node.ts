@@ -19,6 +19,7 @@ import { trackWrites } from './roles/anti-entropy/tracked-storage.js';
 import { PartitionTrees } from './roles/anti-entropy/trees.js';
 import { ActorEpochs } from './actor-epochs.js';
 import { Coordinator } from './roles/coordinator/coordinator.js';
+import { tombstoneGraceSafeMinMs } from './roles/anti-entropy/reaper.js';
 import { Forwarder } from './roles/coordinator/forward.js';
 import { KvHandler } from './roles/coordinator/kv-handler.js';
 import { Gossiper } from './roles/gossip/gossiper.js';
@@ -223,6 +224,12 @@ function buildRoles(
     limits,
     skipCatchUp: config.unsafeSkipCatchUp,
   });
+  const graceSafeMs = tombstoneGraceSafeMinMs(config.requestTimeoutMs);
+  if (config.tombstoneGraceMs < graceSafeMs)
+    log.warn(
+      { tombstoneGraceMs: config.tombstoneGraceMs, safeMinMs: graceSafeMs },
+      '--tombstone-grace-ms is shorter than a peer write may take to arrive: a deleted value can come back',
+    );
   if (config.unsafeSkipCatchUp)
     log.warn(
       '--unsafe-skip-catch-up: transfers skip the catch-up and WILL LOSE WRITES (test only)',
@@ -312,18 +319,22 @@ async function startServers(
   inflight: InflightTracker,
   log: Logger,
 ): Promise<{ grpc: RunningServer; http?: HttpServer }> {
-  const { view, kv, gossiper, antiEntropy, forwarder, linkHandlers } = roles;
+  const { view, kv, gossiper, antiEntropy, forwarder, transfers, linkHandlers } = roles;
   const grpc = await startGrpcServer(
     {
       view,
       kv,
       keeper: roles.keeper,
       claimant: roles.claimant,
-      transfers: roles.transfers,
+      transfers,
       gossip: gossiper,
       antiEntropy,
       linkHandlers,
-      requestCounts: () => ({ forwarded: forwarder.forwarded, coordinated: kv.coordinated }),
+      nodeCounts: () => ({
+        forwarded: forwarder.forwarded,
+        coordinated: kv.coordinated,
+        transferObjectsSent: transfers.objectsSent,
+      }),
       linkLimits: linkLimitsDefault,
       metrics,
       log,

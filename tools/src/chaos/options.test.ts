@@ -84,7 +84,7 @@ describe('parseChaosArgs', () => {
       membershipPreludeMs: 0,
       transferRate: 500,
       workloads: ['delete', 'unique-keys'],
-      tombstoneGraceMs: 2_000,
+      tombstoneGraceMs: 12_000,
     });
     expect(parseChaosArgs([], 1, quiet()).membershipChanges).toEqual([
       'join',

@@ -216,8 +216,8 @@ function addClusterOptions(command: Command): void {
     .option('--gossip-interval-ms <ms>', 'passed to every node', '500')
     .option(
       '--tombstone-grace-ms <ms>',
-      'passed to every node when the delete workload runs (so the reaper runs within the run)',
-      '2000',
+      'passed to every node when the delete workload runs (so the reaper runs within the run; below 10000 a node warns that deletes may come back)',
+      '12000',
     );
 }
 

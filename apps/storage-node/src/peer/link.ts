@@ -222,7 +222,7 @@ export class LinkConnection {
       this.flushScheduled = false;
       if (this.stream !== stream) return; // broken meanwhile: its requests already failed
       while (this.outbox.length > 0)
-        stream.write({ messages: takeFrame(this.outbox, this.limits) });
+        stream.write({ messages: takeFrame(this.outbox, this.limits), sentMs: performance.now() });
     });
   }
 
@@ -315,7 +315,8 @@ export function serveLink(
   let flushScheduled = false;
   const flush = (): void => {
     flushScheduled = false;
-    while (!closed && outbox.length > 0) call.write({ messages: takeFrame(outbox, limits) });
+    while (!closed && outbox.length > 0)
+      call.write({ messages: takeFrame(outbox, limits), sentMs: performance.now() });
   };
   const reply = (requestId: bigint, body: Body): void => {
     if (closed) return;
@@ -330,11 +331,18 @@ export function serveLink(
     if (err.code === 'internal') log.error({ peer: from, err }, 'peer request failed');
     reply(requestId, { $case: 'error', value: toErrorReply(err) });
   };
+  const lateness = new FrameLateness();
   call.on('data', (frame: LinkFrame) => {
+    const lateMs = lateness.of(frame.sentMs, performance.now());
     for (const m of frame.messages) {
       const body = m.body;
       if (body === undefined || !isRequest(body)) {
         fail(m.requestId, refused('invalid-argument', 'not a request message'));
+        continue;
+      }
+      if (lateMs >= m.timeoutMs) {
+        // Held up past its deadline: the sender gave up on it, so it is dropped unanswered.
+        log.debug({ peer: from, kind: body.$case, lateMs }, 'peer request arrived too late');
         continue;
       }
       if (serving >= limits.servingMax) {
@@ -342,7 +350,8 @@ export function serveLink(
         continue;
       }
       serving++;
-      void handle(handlers, body, { from, deadlineMs: Date.now() + m.timeoutMs })
+      const deadlineMs = Date.now() + m.timeoutMs - lateMs;
+      void handle(handlers, body, { from, deadlineMs })
         .then(
           (r) => reply(m.requestId, r),
           (e: unknown) => fail(m.requestId, e),
@@ -359,6 +368,23 @@ export function serveLink(
     close();
     call.end();
   });
+}
+
+/**
+ * How late frames of one stream arrive, without synchronized clocks: each frame carries the
+ * sender's monotonic time; the smallest (arrival - sent) seen so far is the stream's baseline (the
+ * clocks' offset plus the fastest trip), and a frame's lateness is how far it lags that baseline.
+ */
+export class FrameLateness {
+  private baselineMs: number | undefined;
+
+  /** The frame's lateness in ms (0 when the sender does not stamp frames). */
+  of(sentMs: number, arrivedMs: number): number {
+    if (!(sentMs > 0)) return 0;
+    const offsetMs = arrivedMs - sentMs;
+    if (this.baselineMs === undefined || offsetMs < this.baselineMs) this.baselineMs = offsetMs;
+    return offsetMs - this.baselineMs;
+  }
 }
 
 /** Calls the handler of the message's kind and wraps its answer in the matching reply case. */

@@ -11,6 +11,18 @@ import { values } from '@ringstore/vclock';
 import type { KeyObject } from '../../object.js';
 import type { TokenBucket } from './token-bucket.js';
 import { scanPartition } from './trees.js';
+import { exchangeRequestTimeoutMs } from './exchange.js';
+import { handoffRequestTimeoutMs } from '../handoff/handoff.js';
+
+/**
+ * The shortest tombstone grace period that keeps deletes deleted: longer than any peer message that
+ * carries an object may take to arrive (a receiver drops one later than its timeout), so no copy
+ * written before the delete is still on its way when the tombstone is removed. Clock skew between
+ * the delete's coordinator and the reaper comes on top.
+ */
+export function tombstoneGraceSafeMinMs(requestTimeoutMs: number): number {
+  return Math.max(requestTimeoutMs, exchangeRequestTimeoutMs, handoffRequestTimeoutMs);
+}
 
 /** Tombstones considered per partition per round at most. */
 export const reapCandidatesMax = 1_000;

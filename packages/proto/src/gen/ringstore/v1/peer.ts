@@ -29,6 +29,14 @@ export const protobufFileName = "ringstore/v1/peer.proto";
 
 export interface LinkFrame {
   messages: LinkMessage[];
+  /**
+   * The sender's monotonic clock (ms, any origin) when it wrote the frame. The receiver keeps the
+   * smallest (arrival - sent_ms) seen on the stream as its baseline; a frame arriving later than
+   * that by a request's timeout or more was held up on the way (TCP retransmits through a
+   * partition for as long as the connection lives) and its requests are dropped unhandled: the
+   * sender gave up on them, and a write applied that late could undo a later delete. 0: unknown.
+   */
+  sentMs: number;
 }
 
 export interface LinkMessage {
@@ -285,13 +293,16 @@ export interface TransferReportResponse {
 }
 
 function createBaseLinkFrame(): LinkFrame {
-  return { messages: [] };
+  return { messages: [], sentMs: 0 };
 }
 
 export const LinkFrame: MessageFns<LinkFrame> = {
   encode(message: LinkFrame, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.messages) {
       LinkMessage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.sentMs !== 0) {
+      writer.uint32(17).double(message.sentMs);
     }
     return writer;
   },
@@ -317,6 +328,14 @@ export const LinkFrame: MessageFns<LinkFrame> = {
             message.messages.push(LinkMessage.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.sentMs = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -334,6 +353,11 @@ export const LinkFrame: MessageFns<LinkFrame> = {
       messages: globalThis.Array.isArray(object?.messages)
         ? object.messages.map((e: any) => LinkMessage.fromJSON(e))
         : [],
+      sentMs: isSet(object.sentMs)
+        ? globalThis.Number(object.sentMs)
+        : isSet(object.sent_ms)
+        ? globalThis.Number(object.sent_ms)
+        : 0,
     };
   },
 
@@ -341,6 +365,9 @@ export const LinkFrame: MessageFns<LinkFrame> = {
     const obj: any = {};
     if (message.messages?.length) {
       obj.messages = message.messages.map((e) => LinkMessage.toJSON(e));
+    }
+    if (message.sentMs !== 0) {
+      obj.sentMs = floatToJson(message.sentMs);
     }
     return obj;
   },
@@ -351,6 +378,7 @@ export const LinkFrame: MessageFns<LinkFrame> = {
   fromPartial(object: DeepPartial<LinkFrame>): LinkFrame {
     const message = createBaseLinkFrame();
     message.messages = object.messages?.map((e) => LinkMessage.fromPartial(e)) || [];
+    message.sentMs = object.sentMs ?? 0;
     return message;
   },
 };
@@ -4190,6 +4218,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
