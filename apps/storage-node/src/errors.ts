@@ -210,6 +210,11 @@ export function fromErrorReply(peerId: string, reply: ErrorReply): RingstoreErro
   return new RingstoreError(code, `${peerId}: ${reply.message}`, failure, stale, peerId);
 }
 
+/** An error's message for logs and reasons (anything thrown, not only Errors). */
+export function reasonOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 /**
  * Whether a failed peer request is a reason to suspect the peer (routing avoids it for a while):
  * only when no answer came. A peer that answered with an error (a quorum it could not reach, a

@@ -9,7 +9,7 @@ import {
 import type { PushRingRequest, PushRingResponse, RingDocument as Message } from '@ringstore/proto';
 import type { StorageEngine } from '@ringstore/storage';
 import { ConfigError, type NodeConfig } from '../config.js';
-import { RingstoreError } from '../errors.js';
+import { RingstoreError, reasonOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { fetchRingFrom, type Peers } from '../peer/peers.js';
 import {
@@ -107,7 +107,7 @@ async function fetchFromSeeds(seeds: readonly string[], log: Logger): Promise<Ri
       try {
         return documentFromMessage(await fetchRingFrom(seed, seedTimeoutMs));
       } catch (e) {
-        last = `${seed}: ${e instanceof Error ? e.message : String(e)}`;
+        last = `${seed}: ${reasonOf(e)}`;
       }
     }
     log.warn({ attempt: attempt + 1, reason: last }, 'no seed answered; retrying');

@@ -1,4 +1,5 @@
 import type { RingDocument } from '@ringstore/membership';
+import { reasonOf } from '../../errors.js';
 import { fenceOf } from '../../peer/link.js';
 import type { StorageEngine } from '@ringstore/storage';
 import type { ClusterView } from '../../cluster-view.js';
@@ -153,7 +154,7 @@ export class Reaper {
 
   private notReaped(partition: number, e: unknown): void {
     this.deps.log.debug(
-      { partition, reason: e instanceof Error ? e.message : String(e) },
+      { partition, reason: reasonOf(e) },
       'tombstones not reaped: a node did not confirm',
     );
   }

@@ -14,7 +14,7 @@ import {
 import type { PreferenceEntry } from '@ringstore/ring';
 import type { StorageEngine } from '@ringstore/storage';
 import type { StoredValue, VersionVector } from '@ringstore/vclock';
-import { quorumError, suspectsPeer } from '../../errors.js';
+import { quorumError, reasonOf, suspectsPeer } from '../../errors.js';
 import type { Liveness } from '../../liveness.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
@@ -265,8 +265,4 @@ export class Coordinator {
 /** Time left until an absolute deadline, at least 1 ms (a machine needs a positive timeout). */
 export function remainingMs(deadlineMs: number): number {
   return Math.max(1, deadlineMs - Date.now());
-}
-
-function reasonOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -16,7 +16,7 @@ import {
   type Member,
   type MemberState as MemberMessage,
 } from '@ringstore/proto';
-import { RingstoreError } from '../../errors.js';
+import { RingstoreError, reasonOf } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Liveness } from '../../liveness.js';
 import type { Peers } from '../../peer/peers.js';
@@ -281,10 +281,7 @@ export class Gossiper implements Liveness {
       const theirs = ringOfMember(res.members, peer);
       if (theirs !== undefined) this.ring?.seen(peer, theirs);
     } catch (e) {
-      this.log.trace(
-        { peer, reason: e instanceof Error ? e.message : String(e) },
-        'gossip exchange failed',
-      );
+      this.log.trace({ peer, reason: reasonOf(e) }, 'gossip exchange failed');
     }
   }
 

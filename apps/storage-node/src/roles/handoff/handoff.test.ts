@@ -331,6 +331,60 @@ describe('Handoff: hints for a node that left or was removed', () => {
   });
 });
 
+describe('Handoff: hints of a partition a ring change took from their target', () => {
+  // n6 joined and the transition completed: some partitions n2 replicated are n6's now, and n1
+  // still holds hints made for n2 in them while n2 was down.
+  const base = initialDocument({
+    clusterId: 'c',
+    claimant: 'n1',
+    partitionCount: 256,
+    replicas: 3,
+    nodes: [...nodes, { id: 'n6', address: '127.0.0.1:7106' }].map((n) => ({ ...n, zone: '' })),
+  });
+  const now = new ClusterView('n1', base);
+  const moved = ((): Key => {
+    for (let i = 0; i < keySearchMax; i++) {
+      const key = `moved-${i}`;
+      const partition = view.partitionOf(Buffer.from(key));
+      const before = view.primaries(partition);
+      const after = now.primaries(partition);
+      if (before.includes('n2') && !after.includes('n2') && !after.includes('n1'))
+        return { key, partition };
+    }
+    throw new Error('no key moved away from n2');
+  })();
+
+  it("go to the partition's current replicas instead of the target", async () => {
+    const f = fixture({}, now);
+    await hint(f, 'n2', moved, 'v');
+    await f.handoff.tick();
+    expect(f.links.calls.map((c) => c.nodeId).sort()).toEqual(now.writeSet(moved.partition).sort());
+    for (const call of f.links.calls) expect(carried(call)).toEqual([`${moved.key}=v`]);
+    expect(f.storage.hintCounts()).toEqual(new Map());
+  });
+
+  it('are refused by a node that does not store the partition, which keeps nothing', async () => {
+    // n1 receives hints for `moved`, a partition it does not store.
+    const f = fixture({}, now);
+    const objects = [
+      {
+        partition: moved.partition,
+        key: Buffer.from(moved.key),
+        object: Buffer.alloc(0),
+        hintFor: '',
+        ...unfenced,
+      },
+    ];
+    const handler = f.handoff.handlers.handoff;
+    const e: unknown = await handler(
+      { objects },
+      { from: 'n3', deadlineMs: Date.now() + 1_000 },
+    ).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'failed-precondition' });
+    expect(stored(f.storage, moved)).toBeUndefined();
+  });
+});
+
 describe("Handoff: the fallback's own copy after an ack", () => {
   it('is removed in a partition n1 does not replicate, kept where n1 is a primary', async () => {
     const f = fixture();

@@ -4,6 +4,7 @@ import type { ClusterView } from '../../cluster-view.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import type { Liveness } from '../../liveness.js';
+import { RingstoreError, reasonOf, suspectsPeer } from '../../errors.js';
 import { unfenced, type LinkHandlers } from '../../peer/link.js';
 import type { Peers } from '../../peer/peers.js';
 import type { Replica } from '../replica/replica.js';
@@ -78,7 +79,19 @@ export class Handoff {
     return {};
   }
 
+  /**
+   * Hints delivered here. Refused whole, before anything is stored, when one is of a partition
+   * this node does not store (its ring moved on since the hint was written): a row kept there
+   * would be read by nobody, and found stale if the partition came back here. The sender keeps
+   * the hints and re-targets them once its ring shows the partition's current replicas.
+   */
   private async receive(req: HandoffRequest): Promise<HandoffResponse> {
+    const foreign = req.objects.find((o) => !this.deps.view.holds(o.partition));
+    if (foreign !== undefined)
+      throw new RingstoreError(
+        'failed-precondition',
+        `partition ${foreign.partition} is not stored here: deliver its hints to its replicas`,
+      );
     for (const object of req.objects) await this.deps.replica.replicate({ ...object, hintFor: '' });
     return { applied: req.objects.length };
   }
@@ -137,7 +150,7 @@ export class Handoff {
       }
       if (!this.deps.liveness.isUp(target) || this.deps.view.addressOf(target) === undefined)
         continue;
-      await this.deliverTo(target, budget);
+      await this.deliverTo(target, budget, (hints) => this.deliverOrRetarget(target, hints));
     }
   }
 
@@ -145,7 +158,7 @@ export class Handoff {
   private async deliverTo(
     target: string,
     budget: number,
-    deliver: (hints: readonly Hint[]) => Promise<boolean> = (h) => this.deliverBatch(target, h),
+    deliver: (hints: readonly Hint[]) => Promise<boolean>,
   ): Promise<void> {
     const batchesMax = Math.ceil(budget / handoffBatchMax);
     let left = budget;
@@ -179,7 +192,7 @@ export class Handoff {
           handoffRequestTimeoutMs,
         );
       } catch (e) {
-        const reason = e instanceof Error ? e.message : String(e);
+        const reason = reasonOf(e);
         this.deps.log.debug({ departed, replica, reason }, 're-targeted hint delivery failed');
         return false;
       }
@@ -203,6 +216,17 @@ export class Handoff {
     }
   }
 
+  /**
+   * Hints of partitions the target still stores (in this node's ring) go to it; those of
+   * partitions a ring change took away from it go to the partition's current replicas.
+   */
+  private async deliverOrRetarget(target: string, hints: readonly Hint[]): Promise<boolean> {
+    const stored = hints.filter((h) => this.deps.view.writeSet(h.partition).includes(target));
+    const moved = hints.filter((h) => !stored.includes(h));
+    if (stored.length > 0 && !(await this.deliverBatch(target, stored))) return false;
+    return moved.length === 0 || this.retarget(target, moved);
+  }
+
   private async deliverBatch(target: string, hints: readonly Hint[]): Promise<boolean> {
     const objects = objectsToSend(hints, localCopies(this.deps.storage, hints));
     try {
@@ -212,11 +236,8 @@ export class Handoff {
         handoffRequestTimeoutMs,
       );
     } catch (e) {
-      this.deps.liveness.suspect(target, e instanceof Error ? e.message : String(e));
-      this.deps.log.debug(
-        { target, reason: e instanceof Error ? e.message : String(e) },
-        'hint delivery failed; retrying later',
-      );
+      if (suspectsPeer(e)) this.deps.liveness.suspect(target, reasonOf(e));
+      this.deps.log.debug({ target, reason: reasonOf(e) }, 'hint delivery failed; retrying later');
       return false;
     }
     await this.finish(hints, objects);

@@ -12,7 +12,7 @@ import type {
 import { primaryReplicas } from '@ringstore/ring';
 import type { StorageEngine } from '@ringstore/storage';
 import type { ClusterView } from '../../cluster-view.js';
-import { RingstoreError } from '../../errors.js';
+import { RingstoreError, reasonOf } from '../../errors.js';
 import type { Liveness } from '../../liveness.js';
 import type { Metrics } from '../../metrics.js';
 import type { Logger } from '../../logger.js';
@@ -232,7 +232,7 @@ export class Transfers {
       p.stalled = '';
       await this.report(transition, t, p);
     } catch (e) {
-      p.stalled = e instanceof Error ? e.message : String(e);
+      p.stalled = reasonOf(e);
       this.deps.log.warn(
         { partition: t.partition, state: t.state, reason: p.stalled },
         'transfer stalled',
