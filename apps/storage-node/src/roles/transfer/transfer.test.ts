@@ -9,7 +9,7 @@ import {
 import type { TransferPageRequest, TransferPageResponse } from '@ringstore/proto';
 import { primaryReplicas } from '@ringstore/ring';
 import { openMemoryEngine, type StorageEngine } from '@ringstore/storage';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClusterView } from '../../cluster-view.js';
 import { RingstoreError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
@@ -214,6 +214,36 @@ describe('Transfers.page: who may be asked', () => {
     expect(new ClusterView('n1', readNew).isReplica(handed.partition)).toBe(false);
     const page = s.transfers.page(request(handed.partition));
     expect([page.objects.length, page.done]).toEqual([3, true]);
+  });
+});
+
+describe('Transfers: clean-up of partitions no longer held', () => {
+  const all = doc.transfers.map((t) => t.partition);
+  const step = (d: RingDocument, from: 'streaming' | 'catch-up' | 'read-new') =>
+    ok(advanceTransfers(d, all, from));
+  const readNew = step(step(doc, 'streaming'), 'catch-up');
+  const done = step(readNew, 'read-new');
+  const handed = doc.transfers.find((t) => t.removed.includes('n1'))!.partition;
+  const rows = (st: StorageEngine, p: number) => st.scan(p, { limit: 100 }).length;
+
+  it("deletes a handed-over partition at its transfer's done step, and only then", async () => {
+    const s = await source('n1', readNew, { partition: handed, objects: 3 });
+    const view = (s.transfers as unknown as { deps: { view: ClusterView } }).deps.view;
+    expect(view.holds(handed)).toBe(true); // read-new: n1 still takes the partition's writes
+    view.apply(done);
+    expect(view.holds(handed)).toBe(false);
+    await vi.waitFor(() => expect(rows(s.storage, handed)).toBe(0));
+  });
+
+  it('deletes at start the rows of partitions it does not hold, and keeps the ones it does', async () => {
+    const s = await source('n1', doc, { partition: notMine, objects: 3 });
+    await Promise.all(
+      [0, 1].map((i) => s.storage.update(mine, keyOf(i), () => Buffer.from('mine'))),
+    );
+    s.transfers.start();
+    await vi.waitFor(() => expect(rows(s.storage, notMine)).toBe(0));
+    await s.transfers.stop();
+    expect(rows(s.storage, mine)).toBe(2);
   });
 });
 

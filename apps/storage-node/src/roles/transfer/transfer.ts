@@ -96,6 +96,7 @@ export class Transfers {
   };
 
   start(): void {
+    this.cleanUpLater(this.leftovers());
     const loop = (): void => {
       if (this.stopped) return;
       this.tick();
@@ -198,10 +199,12 @@ export class Transfers {
   private ringChanged(doc: RingDocument, previous: RingDocument): void {
     this.deps.trees.follow(this.deps.view.partitionsHeld());
     if (previous.transition !== doc.transition) this.progress.clear();
-    const dropped = heldBy(previous, this.deps.selfId).filter(
-      (p) => !this.deps.view.holds(p) && !doc.transfers.some((t) => t.partition === p),
-    );
-    if (dropped.length > 0) this.cleaning = this.cleaning.then(() => this.cleanUp(dropped));
+    // A partition stops being held here at a transfer's `done` step (writes go to the new replicas
+    // only, reads moved one deadline earlier) or when a transition is cancelled: delete it then.
+    // (Waiting until no transfer names it missed every partition: at completion it was already
+    // not held in the previous version, so nothing was ever cleaned up.)
+    const dropped = heldBy(previous, this.deps.selfId).filter((p) => !this.deps.view.holds(p));
+    this.cleanUpLater(dropped);
     this.tick();
   }
 
@@ -367,6 +370,24 @@ export class Transfers {
       reportTimeoutMs,
     );
     if (!reply.accepted) p.stalled = `claimant ${claimant} did not take the ${t.state} report`;
+  }
+
+  /**
+   * Rows left in partitions this node does not hold: a clean-up a crash or a stop interrupted,
+   * or data from before clean-ups ran. Deleted at start, so a partition that comes back to this
+   * node as a receiver starts from what it streams, not from stale rows (fallback copies go too;
+   * each hint keeps its own copy of what it delivers).
+   */
+  private leftovers(): number[] {
+    const out: number[] = [];
+    for (let p = 0; p < this.deps.view.partitionCount; p++)
+      if (!this.deps.view.holds(p) && this.deps.storage.scan(p, { limit: 1 }).length > 0)
+        out.push(p);
+    return out;
+  }
+
+  private cleanUpLater(partitions: readonly number[]): void {
+    if (partitions.length > 0) this.cleaning = this.cleaning.then(() => this.cleanUp(partitions));
   }
 
   /** Deletes a partition this node no longer holds, in batches (only if unchanged since read). */
