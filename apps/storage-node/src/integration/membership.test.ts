@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { initialDocument } from '@ringstore/membership';
+import type { Change } from '@ringstore/proto';
+import { partitionOf } from '@ringstore/ring';
 import { openSqliteEngine } from '@ringstore/storage';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,11 +15,15 @@ import {
   type TestCluster,
 } from '../test-support/cluster-fixture.js';
 import { antiEntropyStatus, statusOf } from '../test-support/kv-client.js';
+import { eventually } from '../test-support/eventually.js';
+import { objectsHeld } from '../test-support/hints.js';
+import { replicasOf, ringOf } from '../test-support/keys.js';
 import {
   converged,
   joinChange,
   leaveChange,
   membership,
+  planAndCommit,
   settled,
   wrongValues,
 } from '../test-support/membership-client.js';
@@ -62,6 +68,59 @@ describe('membership changes on a running cluster (real nodes)', () => {
     await tc?.stop();
     tc = undefined;
   }, 30_000);
+
+  it('grows 3 -> 4 -> 5 one node at a time and shrinks back to 3; every key reads at R=3 after each step, and each node stores exactly its partitions', async () => {
+    tc = await startTestCluster(3, args);
+    const cluster = tc;
+    const keys = new Map(Array.from({ length: 1_000 }, (_, i) => [`grow-${i}`, `g-${i}`] as const));
+    await converged(cluster, ['n1', 'n2', 'n3']);
+    for (const [k, v] of keys) await putUnlessUnapplied(cluster, 'n1', k, v, 3);
+    const steps: { change: (address: Map<string, string>) => Change; members: string[] }[] = [
+      { change: (a) => joinChange('n4', a.get('n4')!), members: ['n1', 'n2', 'n3', 'n4'] },
+      { change: (a) => joinChange('n5', a.get('n5')!), members: ['n1', 'n2', 'n3', 'n4', 'n5'] },
+      { change: () => leaveChange('n4'), members: ['n1', 'n2', 'n3', 'n5'] },
+      { change: () => leaveChange('n5'), members: ['n1', 'n2', 'n3'] },
+    ];
+    const addresses = new Map<string, string>();
+    for (const [i, step] of steps.entries()) {
+      const joining = step.members.find((id) => !cluster.cluster.nodes.some((n) => n.id === id));
+      if (joining !== undefined)
+        addresses.set(joining, (await cluster.cluster.addNode(joining)).address);
+      await membership.stage(cluster.address('n1'), step.change(addresses));
+      await planAndCommit(cluster.address('n1'));
+      const leaving = cluster.cluster.nodes.find((n) => n.running && !step.members.includes(n.id));
+      if (leaving !== undefined) expect(await cluster.cluster.waitExit(leaving.id, 60_000)).toBe(0);
+      await settled(cluster, step.members);
+      const ring = ringOf(await cluster.client('n1').ring());
+      expect(
+        ring.members
+          .map((m) => m.id)
+          .filter((id) => step.members.includes(id))
+          .sort(),
+      ).toEqual([...step.members].sort());
+      for (const id of [step.members[0]!, step.members.at(-1)!])
+        expect(await wrongValues(cluster, id, keys), `step ${i}, read through ${id}`).toEqual([]);
+      // Clean-up: every node stores the keys of the partitions it replicates, and nothing else.
+      for (const id of step.members) {
+        const expected = new Map<number, number>();
+        for (const k of keys.keys()) {
+          const p = partitionOf(Buffer.from(k), ring.partitionCount);
+          if (replicasOf(ring, k).includes(id)) expected.set(p, (expected.get(p) ?? 0) + 1);
+        }
+        await eventually(
+          () => {
+            const held = objectsHeld(cluster.cluster.node(id).dataDir);
+            const same = [...new Set([...held.keys(), ...expected.keys()])].every(
+              (p) => held.get(p) === expected.get(p),
+            );
+            return same ? Promise.resolve() : Promise.reject(new Error(`${id} stores other rows`));
+          },
+          10_000,
+          100,
+        );
+      }
+    }
+  }, 300_000);
 
   it('refuses to start with --seeds on a data directory of another cluster', async () => {
     tc = await startTestCluster(1, [...args, '--replicas', '1', '--r', '1', '--w', '1']);

@@ -23,6 +23,26 @@ export function hintsHeld(dataDir: string): Map<string, number> {
   return counts;
 }
 
+/** Objects a node stores per partition, read the same way. */
+export function objectsHeld(dataDir: string): Map<number, number> {
+  const counts = new Map<number, number>();
+  const db = new Database(join(dataDir, 'ringstore.db'), {
+    readonly: true,
+    fileMustExist: true,
+    timeout: 5_000,
+  });
+  try {
+    for (const row of db
+      .prepare('SELECT partition, COUNT(*) AS n FROM objects GROUP BY partition')
+      .all() as { partition: number; n: number }[]) {
+      counts.set(row.partition, row.n);
+    }
+  } finally {
+    db.close();
+  }
+  return counts;
+}
+
 export function totalHints(dataDirs: readonly string[], target?: string): number {
   let total = 0;
   for (const dir of dataDirs)
