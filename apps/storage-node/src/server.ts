@@ -106,6 +106,8 @@ function deadlineOf(call: ServerUnaryCall<unknown, unknown>, requestTimeoutMs: n
 
 /** Response metadata naming the ring version, so smart clients notice a newer ring. */
 export const ringVersionHeader = 'x-ringstore-ring-version';
+/** And its term: a ring of a new term (a forced claimant take-over) may have a lower version. */
+export const ringTermHeader = 'x-ringstore-ring-term';
 
 function unary<Req, Res>(
   deps: ServerDeps,
@@ -117,6 +119,7 @@ function unary<Req, Res>(
     if (withRingVersion) {
       const md = new Metadata();
       md.set(ringVersionHeader, deps.view.version.toString());
+      md.set(ringTermHeader, String(deps.view.document.term));
       call.sendMetadata(md);
     }
     if (!deps.inflight.enter()) {

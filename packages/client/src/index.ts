@@ -31,5 +31,5 @@ export type {
   RingTransfer,
   RingVersion,
 } from './ring-view.js';
-export { ringVersionHeader } from './unary.js';
+export { ringTermHeader, ringVersionHeader } from './unary.js';
 export { AssertionError } from './assert.js';

@@ -1,6 +1,6 @@
 import type { NodePool } from './node-pool.js';
-import { RingView, isNewerRing } from './ring-view.js';
-import { callUnary, type InflightCalls } from './unary.js';
+import { RingView, isNewerRing, type RingVersion } from './ring-view.js';
+import { callUnary, type HeaderRing, type InflightCalls } from './unary.js';
 
 /** Addresses one ring fetch may try, one after the other, each with the client's deadline. */
 export const ringFetchAddressesMax = 8;
@@ -59,8 +59,8 @@ export class RingCache {
   private view: RingView;
   private flight: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** A version some node named that no fetch has returned yet: not chased again until the timer. */
-  private chasedVersion = -1n;
+  /** A ring some node named that no fetch has returned yet: not chased again until the timer. */
+  private chased: RingVersion | undefined;
   private lastUnreachableRefreshMs = -Infinity;
   private stopped = false;
   /** Fetches that returned a ring (newer or not), and fetches that found no ring. */
@@ -79,7 +79,7 @@ export class RingCache {
 
   startTimer(): void {
     this.timer = setInterval(() => {
-      this.chasedVersion = -1n;
+      this.chased = undefined;
       void this.refresh(undefined);
     }, this.options.ringRefreshMs);
     this.timer.unref();
@@ -92,15 +92,15 @@ export class RingCache {
   }
 
   /**
-   * A node at `address` answered with ring `version`: refetch, from it first, when that is newer.
-   * The header names the version only, so it is taken to be of the cached ring's term: newer when
-   * greater than the cached version. A ring of a higher term but no greater version (the old
-   * claimant wrote on past a forced take-over, and this client saw it) is found by the timer's
-   * refetch (or one after a node could not be reached), which compares (term, version).
+   * A node at `address` answered naming ring (term, version): refetch, from it first, when that is
+   * newer than the cached ring and than the last ring chased. A node that sends no term (older
+   * than the term header) is taken to speak of the cached ring's term.
    */
-  noteVersion(version: bigint, address: string): void {
-    if (version <= this.view.version || version <= this.chasedVersion) return;
-    this.chasedVersion = version;
+  noteVersion(named: HeaderRing, address: string): void {
+    const ring = { term: named.term ?? this.view.term, version: named.version };
+    if (!isNewerRing(ring, this.view)) return;
+    if (this.chased !== undefined && !isNewerRing(ring, this.chased)) return;
+    this.chased = ring;
     void this.refresh(address);
   }
 
@@ -130,8 +130,6 @@ export class RingCache {
     this.counts.refreshes++;
     const { view } = found;
     if (!isNewerRing(view, this.view) || !sameCluster(view, this.view)) return;
-    // A version chased in an older term (one its deposed claimant wrote) says nothing of this one.
-    if (view.term !== this.view.term) this.chasedVersion = -1n;
     this.view = view;
     this.options.onChange(view);
   }

@@ -129,6 +129,25 @@ describe('when the cluster changes', () => {
     expect(client.ringVersion()).toEqual({ term: 2n, version: 2n });
   });
 
+  it('refetches on a header naming a higher term, whatever its version', async () => {
+    const cluster = await fakeCluster({ nodeCount: 4 });
+    const client = await clientOf(cluster);
+    cluster.setRing(['n01', 'n02', 'n03', 'n04'], 5n);
+    await client.refreshRing();
+    const refreshes = client.stats().ringRefreshes;
+    // A forced take-over: term 2 starts again at version 1, and n04 is removed.
+    const shape = { term: 2n, alsoListed: ['n04'], statuses: { n04: 'removed' } } as const;
+    cluster.setRing(['n01', 'n02', 'n03'], 1n, shape);
+    await client.get('k');
+    await vi.waitFor(() => expect(client.ringVersion()).toEqual({ term: 2n, version: 1n }));
+    expect(client.stats().ringRefreshes).toBe(refreshes + 1);
+    // A node that names no term speaks of the cached term: version 1 is not newer.
+    cluster.advertisedTerm = null;
+    await client.get('k');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(client.stats().ringRefreshes).toBe(refreshes + 1);
+  });
+
   it('does not refetch on a header naming a version at or below the cached one', async () => {
     const cluster = await fakeCluster({ nodeCount: 3 });
     const client = await clientOf(cluster);

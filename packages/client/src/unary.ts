@@ -9,6 +9,14 @@ import {
 
 /** Response metadata in which every node names its ring version (a decimal string). */
 export const ringVersionHeader = 'x-ringstore-ring-version';
+/** Response metadata in which a node names its ring's term (a decimal string; older nodes do not). */
+export const ringTermHeader = 'x-ringstore-ring-term';
+
+/** The ring a node's response headers name: its version, and its term when the node sent one. */
+export interface HeaderRing {
+  readonly term: bigint | undefined;
+  readonly version: bigint;
+}
 
 /** A generated client method in its four-argument form. */
 export type UnaryMethod<Req, Res> = (
@@ -20,13 +28,13 @@ export type UnaryMethod<Req, Res> = (
 
 /** How one unary call ended. */
 export type UnaryOutcome<Res> =
-  | { readonly ok: true; readonly response: Res; readonly ringVersion: bigint | undefined }
+  | { readonly ok: true; readonly response: Res; readonly ringVersion: HeaderRing | undefined }
   | {
       readonly ok: false;
       readonly error: ServiceError;
       /** The node sent response headers: the request reached its handler. */
       readonly answered: boolean;
-      readonly ringVersion: bigint | undefined;
+      readonly ringVersion: HeaderRing | undefined;
     };
 
 /**
@@ -52,11 +60,15 @@ export interface NotSent {
 /** Calls that may be cancelled by `close()`. */
 export type InflightCalls = Set<ClientUnaryCall>;
 
-/** The ring version of a node's response headers, when it sent a well-formed one. */
-export function ringVersionOf(metadata: Metadata): bigint | undefined {
-  const value = metadata.get(ringVersionHeader)[0];
-  if (typeof value !== 'string' || !/^\d{1,20}$/.test(value)) return undefined;
-  return BigInt(value);
+/** The ring of a node's response headers, when it sent a well-formed version (and term). */
+export function ringVersionOf(metadata: Metadata): HeaderRing | undefined {
+  const version = decimalOf(metadata.get(ringVersionHeader)[0]);
+  if (version === undefined) return undefined;
+  return { term: decimalOf(metadata.get(ringTermHeader)[0]), version };
+}
+
+function decimalOf(value: unknown): bigint | undefined {
+  return typeof value === 'string' && /^\d{1,20}$/.test(value) ? BigInt(value) : undefined;
 }
 
 /**
@@ -71,7 +83,7 @@ export function callUnary<Req, Res>(
 ): Promise<UnaryOutcome<Res>> {
   return new Promise((resolve) => {
     let answered = false;
-    let ringVersion: bigint | undefined;
+    let ringVersion: HeaderRing | undefined;
     const call = method(request, new Metadata(), { deadline }, (error, response) => {
       inflight.delete(call);
       if (error === null) resolve({ ok: true, response, ringVersion });

@@ -113,6 +113,8 @@ export interface FakeCluster {
   setRing(nodeIds: readonly string[], version: bigint, shape?: RingShape): void;
   /** The version KV responses name; default: the ring's own. */
   advertisedVersion: bigint | undefined;
+  /** The term KV responses name; default: the ring's own; null: none (a node older than it). */
+  advertisedTerm: bigint | null | undefined;
   /** Delay before GetRing answers, to make refetches overlap. */
   getRingDelayMs: number;
   node(id: string): FakeNode;
@@ -144,6 +146,7 @@ export async function startFakeCluster(options: FakeClusterOptions): Promise<Fak
     served: [],
     store: new Map(),
     advertisedVersion: undefined,
+    advertisedTerm: undefined,
     getRingDelayMs: 0,
     ring: () => state.ring,
     ringMessage: () => ringMessageOf(state, replicas, nodes),
@@ -271,6 +274,9 @@ function kvHandler<Req extends GetRequest | PutRequest | DeleteRequest, Res>(
     if (node.hanging) return;
     const md = new grpc.Metadata();
     md.set('x-ringstore-ring-version', (cluster.advertisedVersion ?? ringVersion()).toString());
+    const term =
+      cluster.advertisedTerm === undefined ? cluster.ringMessage().term : cluster.advertisedTerm;
+    if (term !== null) md.set('x-ringstore-ring-term', term.toString());
     call.sendMetadata(md);
     const key = call.request.key.toString('utf8');
     const forwarded = !cluster.primariesOf(key).includes(node.id);
