@@ -1,18 +1,14 @@
 import {
   advanceTransfers,
-  commit,
-  initialDocument,
-  plan,
-  stage,
   type ChangeCommand,
   type NodeStatus,
   type RingDocument,
-  type Staged,
   type TransferState,
 } from '@ringstore/membership';
 import { primaryReplicas, type PreferenceEntry } from '@ringstore/ring';
 import { describe, expect, it } from 'vitest';
 import { ClusterView } from './cluster-view.js';
+import { committed, founded as foundedCluster, ok } from './test-support/documents.js';
 
 // ClusterView while a transition runs: read ring, pending replicas, fence, addresses.
 
@@ -24,38 +20,9 @@ const upExcept =
   (id: string): boolean =>
     !down.includes(id);
 
-/** n1..n5, claimant n1, Q=16, N=3: version 1. */
+/** n1..n5, claimant n1, Q=16, N=3: version 1 (addresses 10.0.0.i:7000). */
 function founded(): RingDocument {
-  return initialDocument({
-    clusterId: 'c1',
-    claimant: 'n1',
-    partitionCount,
-    replicas,
-    nodes: Array.from({ length: 5 }, (_, i) => ({
-      id: `n${i + 1}`,
-      address: `10.0.0.${i + 1}:7000`,
-      zone: '',
-    })),
-  });
-}
-
-function ok<T>(
-  outcome: { ok: true; document: T } | { ok: false; refusal: { message: string } },
-): T {
-  if (!outcome.ok) throw new Error(`setup refused: ${outcome.refusal.message}`);
-  return outcome.document;
-}
-
-/** `commands` staged, planned and committed on `doc`: version + 1, every transfer pending. */
-function committed(doc: RingDocument, commands: readonly ChangeCommand[]): RingDocument {
-  let staged: Staged | undefined;
-  for (const c of commands) {
-    const outcome = stage(doc, staged, c, allUp);
-    if (!outcome.ok) throw new Error(outcome.refusal.message);
-    staged = outcome.staged;
-  }
-  if (staged === undefined) throw new Error('setup needs a command');
-  return ok(commit(doc, staged, plan(doc, staged)));
+  return foundedCluster(5, { partitionCount, replicas });
 }
 
 const joinN6: ChangeCommand = { kind: 'join', id: 'n6', address: '10.0.0.6:7000', zone: '' };

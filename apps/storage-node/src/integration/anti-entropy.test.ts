@@ -16,6 +16,8 @@ import {
 } from '../test-support/kv-client.js';
 
 const ids = ['n1', 'n2', 'n3'];
+/** Few partitions, exchanges only when triggered, tombstones reapable after half a second. */
+const reapArgs = ['--partitions', '4', '--ae-interval-ms', '0', '--tombstone-grace-ms', '500'];
 
 /** Partition -> root as each node holds it; resolves when all nodes agree on every partition. */
 async function treesEqual(tc: TestCluster): Promise<void> {
@@ -93,14 +95,7 @@ describe('anti-entropy, 3 nodes', () => {
   }, 90_000);
 
   it('never brings a deleted key back, and reaps the tombstone once every replica holds it past the grace period', async () => {
-    tc = await startTestCluster(3, [
-      '--partitions',
-      '4',
-      '--ae-interval-ms',
-      '0',
-      '--tombstone-grace-ms',
-      '500',
-    ]);
+    tc = await startTestCluster(3, reapArgs);
     const cluster = tc;
     await cluster.client('n1').put('doomed', 'alive', { w: 3 });
     await cluster.kill('n3');
@@ -188,14 +183,7 @@ describe('tombstone reaping with a fallback, 4 nodes, N=3', () => {
   }, 30_000);
 
   it('reaps nothing while a node that may hold an older hinted copy is down, and resurrects nothing after', async () => {
-    tc = await startTestCluster(4, [
-      '--partitions',
-      '4',
-      '--ae-interval-ms',
-      '0',
-      '--tombstone-grace-ms',
-      '500',
-    ]);
+    tc = await startTestCluster(4, reapArgs);
     const cluster = tc;
     const ring = ringOf(await cluster.client('n1').ring());
     const [key] = keysFor(ring, 'n4', 1, 'ghost', false);

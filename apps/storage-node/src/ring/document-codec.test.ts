@@ -1,15 +1,9 @@
-import {
-  advanceTransfers,
-  commit,
-  initialDocument,
-  plan,
-  stage,
-  type RingDocument,
-} from '@ringstore/membership';
+import { advanceTransfers, type RingDocument } from '@ringstore/membership';
 import type { RingDocument as DocumentMessage } from '@ringstore/proto';
 import type { Ring } from '@ringstore/ring';
 import { describe, expect, it } from 'vitest';
 import { RingstoreError } from '../errors.js';
+import { committedJoin, founded, ok } from '../test-support/documents.js';
 import {
   decodeDocument,
   documentFromMessage,
@@ -21,25 +15,8 @@ import {
 const partitionCount = 16;
 
 /** n1..n3 in zones a, b, c, claimant n1, Q=16, N=3: version 1. */
-function founded(): RingDocument {
-  return initialDocument({
-    clusterId: 'c1',
-    claimant: 'n1',
-    partitionCount,
-    replicas: 3,
-    nodes: ['a', 'b', 'c'].map((zone, i) => ({
-      id: `n${i + 1}`,
-      address: `10.0.0.${i + 1}:7000`,
-      zone,
-    })),
-  });
-}
-
-function ok<T>(
-  outcome: { ok: true; document: T } | { ok: false; refusal: { message: string } },
-): T {
-  if (!outcome.ok) throw new Error(`setup refused: ${outcome.refusal.message}`);
-  return outcome.document;
+function foundedInZones(): RingDocument {
+  return founded(3, { partitionCount, zones: ['a', 'b', 'c'] });
 }
 
 /**
@@ -47,13 +24,9 @@ function ok<T>(
  * streaming (3) and the first of them in catch-up (4): a next ring and transfers in three states.
  */
 function inTransition(): RingDocument {
-  const base = founded();
-  const join = { kind: 'join', id: 'n4', address: '10.0.0.4:7000', zone: 'a' } as const;
-  const staged = stage(base, undefined, join, () => true);
-  if (!staged.ok) throw new Error(staged.refusal.message);
-  const committed = ok(commit(base, staged.staged, plan(base, staged.staged)));
-  const [first, second] = committed.transfers.map((t) => t.partition);
-  const streaming = ok(advanceTransfers(committed, [first!, second!], 'pending'));
+  const joined = committedJoin(foundedInZones(), 'n4', 'a');
+  const [first, second] = joined.transfers.map((t) => t.partition);
+  const streaming = ok(advanceTransfers(joined, [first!, second!], 'pending'));
   return ok(advanceTransfers(streaming, [first!], 'streaming'));
 }
 
@@ -93,14 +66,14 @@ describe('document codec: round trips', () => {
   });
 
   it('an idle document survives the round trip with no next ring', () => {
-    const doc = founded();
+    const doc = foundedInZones();
     const back = documentFromMessage(documentToMessage(doc));
     expect(back).toEqual(doc);
     expect(back.next).toBeUndefined();
   });
 
   it('encodeDocument and decodeDocument round trip through base64 text', () => {
-    for (const doc of [founded(), inTransition()]) {
+    for (const doc of [foundedInZones(), inTransition()]) {
       const text = encodeDocument(doc);
       expect(text).toMatch(/^[A-Za-z0-9+/]+=*$/);
       expect(decodeDocument(text)).toEqual(doc);
@@ -108,7 +81,11 @@ describe('document codec: round trips', () => {
   });
 
   it('keeps numbers exact up to the largest safe integer', () => {
-    const doc = { ...founded(), term: Number.MAX_SAFE_INTEGER, version: Number.MAX_SAFE_INTEGER };
+    const doc = {
+      ...foundedInZones(),
+      term: Number.MAX_SAFE_INTEGER,
+      version: Number.MAX_SAFE_INTEGER,
+    };
     expect(documentFromMessage(documentToMessage(doc))).toEqual(doc);
   });
 });
@@ -218,7 +195,7 @@ describe('document codec: malformed input is INVALID_ARGUMENT', () => {
 
 describe('ringMessage: the public Cluster.Ring', () => {
   it('indexes owners into the document nodes, a retired node included, next_owners empty when idle', () => {
-    const base = founded();
+    const base = foundedInZones();
     // A removed n0 sorts first: every ring member's node index is one more than its member index.
     const removed = { id: 'n0', address: '10.0.0.9:7000', zone: 'a', status: 'removed' as const };
     const doc: RingDocument = { ...base, nodes: [removed, ...base.nodes] };

@@ -1,11 +1,4 @@
-import {
-  commit,
-  initialDocument,
-  plan,
-  stage,
-  type RingDocument,
-  type Staged,
-} from '@ringstore/membership';
+import type { RingDocument } from '@ringstore/membership';
 import { openMemoryEngine, type StorageEngine } from '@ringstore/storage';
 import type { StoredValue } from '@ringstore/vclock';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +9,7 @@ import { Metrics } from '../../metrics.js';
 import { coordinateWrite, encodeObject } from '../../object.js';
 import { fenceOf, unfenced, type RequestContext } from '../../peer/link.js';
 import { testActors } from '../../test-support/actors.js';
+import { committedJoin, founded } from '../../test-support/documents.js';
 import { FakeLiveness } from '../../test-support/fake-liveness.js';
 import { FakePeers } from '../../test-support/fake-peers.js';
 import { Replica } from '../replica/replica.js';
@@ -31,24 +25,8 @@ const key = Buffer.from('k');
 
 /** n1..n5, Q=16, N=3 (version 1), and the same with n6's join committed (version 2). */
 function documents(): { founded: RingDocument; joining: RingDocument } {
-  const founded = initialDocument({
-    clusterId: 'c1',
-    claimant: 'n1',
-    partitionCount: 16,
-    replicas: 3,
-    nodes: Array.from({ length: 5 }, (_, i) => ({
-      id: `n${i + 1}`,
-      address: `10.0.0.${i + 1}:7000`,
-      zone: '',
-    })),
-  });
-  const command = { kind: 'join', id: 'n6', address: '10.0.0.6:7000', zone: '' } as const;
-  const outcome = stage(founded, undefined, command, () => true);
-  if (!outcome.ok) throw new Error(outcome.refusal.message);
-  const staged: Staged = outcome.staged;
-  const committed = commit(founded, staged, plan(founded, staged));
-  if (!committed.ok) throw new Error(committed.refusal.message);
-  return { founded, joining: committed.document };
+  const base = founded(5);
+  return { founded: base, joining: committedJoin(base, 'n6') };
 }
 
 const value = (tombstone: boolean, timestampMs: number): StoredValue => ({
@@ -58,9 +36,9 @@ const value = (tombstone: boolean, timestampMs: number): StoredValue => ({
 });
 
 function fixture(doc: RingDocument) {
-  const { founded } = documents();
-  const view = new ClusterView('n1', founded);
-  if (doc.version !== founded.version) view.apply(doc);
+  const first = documents().founded;
+  const view = new ClusterView('n1', first);
+  if (doc.version !== first.version) view.apply(doc);
   const storage: StorageEngine = openMemoryEngine();
   const metrics = new Metrics();
   const peers = new FakePeers([], log, metrics);
@@ -127,7 +105,7 @@ describe("the 'reap' peer message", () => {
   });
 
   it('refuses a partition in a transition, and a reaper behind on the ring (ring stale)', async () => {
-    const { founded, joining } = documents();
+    const { founded: before, joining } = documents();
     const f = fixture(joining);
     opened.push(f.storage);
     const moving = joining.transfers.map((t) => t.partition);
@@ -142,7 +120,7 @@ describe("the 'reap' peer message", () => {
     expect(e.code).toBe('failed-precondition');
     expect(e.message).toMatch(/in a transition/);
     // Made under version 1, before the partition's replica set changed at version 2.
-    const behind = { partition: inTransfer, key, object, ...fenceOf(founded) };
+    const behind = { partition: inTransfer, key, object, ...fenceOf(before) };
     const stale = await refusal(f.antiEntropy.handlers.reap(behind, ctx));
     expect(stale.ringStale).toEqual({ term: joining.term, version: joining.version });
     expect(f.held(inTransfer)).toBe(true);

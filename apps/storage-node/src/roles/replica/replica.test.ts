@@ -1,12 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import {
-  advanceTransfers,
-  commit,
-  initialDocument,
-  plan,
-  stage,
-  type RingDocument,
-} from '@ringstore/membership';
+import { advanceTransfers, type RingDocument } from '@ringstore/membership';
 import {
   Applied,
   ErrorReply,
@@ -21,6 +14,7 @@ import { createLogger } from '../../logger.js';
 import { Metrics } from '../../metrics.js';
 import { coordinateWrite, encodeObject } from '../../object.js';
 import { testActors } from '../../test-support/actors.js';
+import { committedJoin, founded, ok } from '../../test-support/documents.js';
 import type { RequestContext } from '../../peer/link.js';
 import { Replica } from './replica.js';
 
@@ -38,31 +32,14 @@ const object = Buffer.from(
   ),
 );
 
-function ok<T>(
-  outcome: { ok: true; document: T } | { ok: false; refusal: { message: string } },
-): T {
-  if (!outcome.ok) throw new Error(`setup refused: ${outcome.refusal.message}`);
-  return outcome.document;
-}
-
 /**
  * n4 joins n1..n3 (version 2, every transfer pending); the first moving partition streams at 3,
  * then reaches catch-up at 4, while the second streams from 3 on. The replica holds version 4.
  */
 function transition(): { doc: RingDocument; changedAt4: number; changedAt3: number } {
-  const base = initialDocument({
-    clusterId: 'c1',
-    claimant: 'n1',
-    partitionCount: 16,
-    replicas: 3,
-    nodes: ['n1', 'n2', 'n3'].map((id, i) => ({ id, address: `10.0.0.${i + 1}:7000`, zone: '' })),
-  });
-  const join = { kind: 'join', id: 'n4', address: '10.0.0.4:7000', zone: '' } as const;
-  const staged = stage(base, undefined, join, () => true);
-  if (!staged.ok) throw new Error(staged.refusal.message);
-  const committed = ok(commit(base, staged.staged, plan(base, staged.staged)));
-  const [first, second] = committed.transfers.map((t) => t.partition);
-  const streaming = ok(advanceTransfers(committed, [first!, second!], 'pending'));
+  const joined = committedJoin(founded(3), 'n4');
+  const [first, second] = joined.transfers.map((t) => t.partition);
+  const streaming = ok(advanceTransfers(joined, [first!, second!], 'pending'));
   const doc = ok(advanceTransfers(streaming, [first!], 'streaming'));
   return { doc, changedAt4: first!, changedAt3: second! };
 }

@@ -1,11 +1,4 @@
-import {
-  advanceTransfers,
-  commit,
-  initialDocument,
-  plan,
-  stage,
-  type RingDocument,
-} from '@ringstore/membership';
+import { advanceTransfers, type RingDocument } from '@ringstore/membership';
 import type { TransferPageRequest, TransferPageResponse } from '@ringstore/proto';
 import { primaryReplicas } from '@ringstore/ring';
 import { openMemoryEngine, type StorageEngine } from '@ringstore/storage';
@@ -15,6 +8,7 @@ import { RingstoreError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { Metrics } from '../../metrics.js';
 import type { Peers } from '../../peer/peers.js';
+import { committedJoin, founded, ok } from '../../test-support/documents.js';
 import { FakeLiveness } from '../../test-support/fake-liveness.js';
 import type { Exchanger } from '../anti-entropy/exchange.js';
 import { PartitionTrees } from '../anti-entropy/trees.js';
@@ -24,38 +18,13 @@ import { Transfers, pageBytesMax, pageObjectsMax } from './transfer.js';
 const log = createLogger({ level: 'silent', nodeId: 't', pretty: false });
 const partitionCount = 16;
 
-function ok<T>(
-  outcome: { ok: true; document: T } | { ok: false; refusal: { message: string } },
-): T {
-  if (!outcome.ok) throw new Error(`setup refused: ${outcome.refusal.message}`);
-  return outcome.document;
-}
-
 /** n1..n5, claimant n1, Q=16, N=3, and n6 joining: version 2, then every transfer streaming (3). */
-function founded(): RingDocument {
-  return initialDocument({
-    clusterId: 'c1',
-    claimant: 'n1',
-    partitionCount,
-    replicas: 3,
-    nodes: Array.from({ length: 5 }, (_, i) => ({
-      id: `n${i + 1}`,
-      address: `10.0.0.${i + 1}:7000`,
-      zone: '',
-    })),
-  });
-}
-
 function streaming(): RingDocument {
-  const base = founded();
-  const join = { kind: 'join', id: 'n6', address: '10.0.0.6:7000', zone: '' } as const;
-  const staged = stage(base, undefined, join, () => true);
-  if (!staged.ok) throw new Error(staged.refusal.message);
-  const committed = ok(commit(base, staged.staged, plan(base, staged.staged)));
+  const joined = committedJoin(founded(5, { partitionCount }), 'n6');
   return ok(
     advanceTransfers(
-      committed,
-      committed.transfers.map((t) => t.partition),
+      joined,
+      joined.transfers.map((t) => t.partition),
       'pending',
     ),
   );
@@ -175,7 +144,7 @@ describe('Transfers.page: who may be asked', () => {
   });
 
   it('refuses any page while no transition runs', async () => {
-    const s = await source('n1', founded(), { partition: mine, objects: 1 });
+    const s = await source('n1', founded(5, { partitionCount }), { partition: mine, objects: 1 });
     const e = refusalOf(() => s.transfers.page(request(mine, { transition: 0n })));
     expect(e.message).toBe('transfer of transition 0 asked, this node runs 0');
   });
