@@ -92,6 +92,11 @@ export class ClusterView {
     return this.addresses.get(nodeId);
   }
 
+  /** Members neither left nor removed: they gossip, may hold copies and hints, may return. */
+  activeNodes(): RingDocument['nodes'] {
+    return activeNodesOf(this.doc);
+  }
+
   statusOf(nodeId: string): NodeStatus | undefined {
     return this.doc.nodes.find((n) => n.id === nodeId)?.status;
   }
@@ -200,4 +205,9 @@ function readRingOf(doc: RingDocument): Ring {
 /** A left node keeps its address (it is told it left, then exits); a removed one is gone. */
 function addressesOf(doc: RingDocument): Map<string, string> {
   return new Map(doc.nodes.filter((n) => n.status !== 'removed').map((n) => [n.id, n.address]));
+}
+
+/** The document's members neither left nor removed. */
+export function activeNodesOf(doc: RingDocument): RingDocument['nodes'] {
+  return doc.nodes.filter((n) => n.status !== 'left' && n.status !== 'removed');
 }

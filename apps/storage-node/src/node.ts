@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { livenessDefaults } from '@ringstore/membership';
 import { openSqliteEngine, type StorageEngine } from '@ringstore/storage';
 import type { RingDocument } from '@ringstore/membership';
-import { ClusterView } from './cluster-view.js';
+import { ClusterView, activeNodesOf } from './cluster-view.js';
 import { loadDocument, RingKeeper } from './ring/ring-keeper.js';
 import { Claimant } from './roles/claimant/claimant.js';
 import { Transfers } from './roles/transfer/transfer.js';
@@ -142,10 +142,6 @@ function storageActor(storage: StorageEngine, nodeId: string): string {
 }
 
 /** Members gossip talks to: every node of the document but the departed ones. */
-function activeNodes(doc: RingDocument): { id: string; address: string; zone: string }[] {
-  return doc.nodes.filter((n) => n.status !== 'left' && n.status !== 'removed');
-}
-
 function buildRoles(
   config: NodeConfig,
   storage: StorageEngine,
@@ -162,7 +158,7 @@ function buildRoles(
   peers.fence = () => fenceOf(view.document);
   const gossiper = new Gossiper(
     { id: config.id, address: config.listen, zone: config.zone, generation: Date.now() },
-    activeNodes(document).filter((n) => n.id !== config.id),
+    activeNodesOf(document).filter((n) => n.id !== config.id),
     {
       gossipIntervalMs: config.gossipIntervalMs,
       phiThreshold: config.phiThreshold,
@@ -172,7 +168,7 @@ function buildRoles(
     log,
     { version: () => view.document, seen: (id, v) => keeper.pullIfBehind(id, v) },
   );
-  view.onChange((doc) => gossiper.follow(activeNodes(doc)));
+  view.onChange((doc) => gossiper.follow(activeNodesOf(doc)));
   const liveness = gossiper;
   // Every object write goes through `tracked`, so the partitions' Merkle trees follow the data.
   const trees = new PartitionTrees(storage, view.partitionsHeld());

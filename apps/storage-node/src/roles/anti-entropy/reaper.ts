@@ -69,7 +69,10 @@ export class Reaper {
     if (inTransition(view.document, partition)) return 0;
     const primaries = view.primaries(partition);
     if (!primaries.includes(selfId)) return 0;
-    const members = activeMembers(view.document).filter((id) => id !== selfId);
+    const members = view
+      .activeNodes()
+      .map((n) => n.id)
+      .filter((id) => id !== selfId);
     if (members.some((id) => !liveness.isUp(id))) return 0;
     const candidates = this.candidates(partition);
     if (candidates.length === 0) return 0;
@@ -158,11 +161,6 @@ export class Reaper {
       'tombstones not reaped: a node did not confirm',
     );
   }
-}
-
-/** Members that may hold copies or hints: every node neither left nor removed. */
-function activeMembers(doc: RingDocument): string[] {
-  return doc.nodes.filter((n) => n.status !== 'left' && n.status !== 'removed').map((n) => n.id);
 }
 
 export function inTransition(doc: RingDocument, partition: number): boolean {
