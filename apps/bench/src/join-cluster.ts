@@ -35,6 +35,7 @@ export interface JoinCluster {
 export async function startJoinCluster(
   dir: string,
   partitions: number,
+  transferRate: number,
   onSpawn: (id: string, pid: number) => void,
 ): Promise<JoinCluster> {
   const ports = await freePorts(foundersCount + 1);
@@ -43,7 +44,10 @@ export async function startJoinCluster(
     nodes: foundersCount,
     basePort: 0,
     dataDir: dir,
-    extraArgs: ['--log-level', 'warn', '--partitions', String(partitions), '--r', '2', '--w', '2'],
+    extraArgs: [
+      ...['--log-level', 'warn', '--partitions', String(partitions), '--r', '2', '--w', '2'],
+      ...['--transfer-rate', String(transferRate)],
+    ],
     // The launcher gives every node the same extra arguments; a shell (exec: the pid stays the
     // node's) appends each node's own metrics address.
     commandPrefix: (id) => {

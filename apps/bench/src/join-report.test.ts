@@ -17,6 +17,7 @@ const settings: JoinSettings = {
   valueBytes: 100,
   ratePerSecond: 500,
   partitions: 64,
+  transferRate: 0,
   loadConcurrency: 64,
   baselineSeconds: 20,
   distribution: 'zipfian',
@@ -153,5 +154,12 @@ describe('joinMarkdown', () => {
     expect(md).toContain('| objects/s moved | >= 5000 | 3750 | NO |');
     expect(md).toContain('| push to every node (ms) | <= 1000 | 41.6 | yes |');
     expect(md).toContain('Seed 7');
+    expect(md).toContain('then n4 joins (unthrottled).');
+    const throttled = joinMarkdown(
+      joinReport({ ...settings, transferRate: 5_000 }, measurements(), machine, 't'),
+    );
+    expect(throttled).toContain(
+      'then n4 joins (transfers throttled to 5000 objects/s per receiver).',
+    );
   });
 });

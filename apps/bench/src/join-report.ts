@@ -10,6 +10,8 @@ export interface JoinSettings {
   readonly valueBytes: number;
   readonly ratePerSecond: number;
   readonly partitions: number;
+  /** Objects per second a node receives in transfers; 0: unthrottled. */
+  readonly transferRate: number;
   readonly loadConcurrency: number;
   readonly baselineSeconds: number;
   readonly distribution: Distribution;
@@ -283,7 +285,7 @@ export function joinMarkdown(r: JoinReport): string {
     '',
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}. Seed ${s.seed}.`,
     '',
-    `3 nodes (N=3, R=W=2, ${s.partitions} partitions) holding ${s.records} records of ${s.valueBytes} bytes, then n4 joins (unthrottled).`,
+    `3 nodes (N=3, R=W=2, ${s.partitions} partitions) holding ${s.records} records of ${s.valueBytes} bytes, then n4 joins (${s.transferRate > 0 ? `transfers throttled to ${s.transferRate} objects/s per receiver` : 'unthrottled'}).`,
     `Load: ${s.records} records in ${load.durationMs} ms (${r.derived.loadRecordsPerSecond}/s at ${s.loadConcurrency} in flight, ${load.retries} retries).`,
     '',
     ...workloadTable(r),

@@ -52,6 +52,8 @@ export interface JoinFlags {
   valueBytes: number;
   rate: number;
   partitions: number;
+  /** Objects per second each node receives in transfers (its --transfer-rate); 0: unthrottled. */
+  transferRate: number;
   loadConcurrency: number;
   baselineSeconds: number;
   settleTimeoutSeconds: number;
@@ -62,6 +64,8 @@ export interface JoinFlags {
   json?: boolean;
 }
 
+/** The node's own ceiling for --transfer-rate. */
+export const transferRateMax = 10_000_000;
 /** Issue 12's figure is for a million records. */
 export const joinRecordsDefault = 1_000_000;
 /** A baseline long enough for a stable p99 at 500 ops/s (10,000 operations). */
@@ -98,6 +102,12 @@ function joinCommand(io: BenchIo): Command {
     .option('--value-bytes <n>', 'value size', intIn('--value-bytes', 1, valueBytesMax), 100)
     .option('--rate <ops/s>', 'fixed rate of workload A', intIn('--rate', 1, ratePerSecondMax), 500)
     .option('--partitions <n>', 'Q of the cluster (a power of two)', powerOfTwo('--partitions'), 64)
+    .option(
+      '--transfer-rate <objects/s>',
+      'passed to every node: objects per second a node receives in transfers (0: unthrottled)',
+      intIn('--transfer-rate', 0, transferRateMax),
+      0,
+    )
     .option(
       '--load-concurrency <n>',
       'puts in flight while loading',
@@ -263,7 +273,7 @@ async function scenario(
   startedAt: Date,
 ): Promise<JoinReport> {
   const log = (s: string): void => void io.stderr.write(`ringstore-bench join: ${s}\n`);
-  const jc = await startJoinCluster(dir, f.partitions, (id, pid) =>
+  const jc = await startJoinCluster(dir, f.partitions, f.transferRate, (id, pid) =>
     log(`${id} started, pid ${pid}`),
   );
   running.cluster = jc;
@@ -294,6 +304,7 @@ async function scenario(
     valueBytes: f.valueBytes,
     ratePerSecond: f.rate,
     partitions: f.partitions,
+    transferRate: f.transferRate,
     loadConcurrency: f.loadConcurrency,
     baselineSeconds: f.baselineSeconds,
     distribution: f.distribution,
