@@ -10,10 +10,12 @@ import { Metrics } from '../../metrics.js';
 import type { Peers } from '../../peer/peers.js';
 import { committedJoin, founded, ok } from '../../test-support/documents.js';
 import { FakeLiveness } from '../../test-support/fake-liveness.js';
+import { testActors } from '../../test-support/actors.js';
+import { coordinateWrite, encodeObject } from '../../object.js';
 import type { Exchanger } from '../anti-entropy/exchange.js';
 import { PartitionTrees } from '../anti-entropy/trees.js';
 import { Replica } from '../replica/replica.js';
-import { Transfers, pageBytesMax, pageObjectsMax } from './transfer.js';
+import { Transfers, applySliceMax, pageBytesMax, pageObjectsMax } from './transfer.js';
 
 const log = createLogger({ level: 'silent', nodeId: 't', pretty: false });
 const partitionCount = 16;
@@ -213,6 +215,70 @@ describe('Transfers: clean-up of partitions no longer held', () => {
     await vi.waitFor(() => expect(rows(s.storage, notMine)).toBe(0));
     await s.transfers.stop();
     expect(rows(s.storage, mine)).toBe(2);
+  });
+});
+
+describe('Transfers: the receiver', () => {
+  it('merges each page in slices, one commit each, and holds the whole partition after', async () => {
+    const t = doc.transfers.find((x) => x.added.includes('n6'))!;
+    // The source: 1,000 real objects (one page) in the partition, served by its Transfers.page.
+    const values = Array.from({ length: pageObjectsMax }, (_, i) =>
+      encodeObject(
+        coordinateWrite(
+          undefined,
+          { bytes: Buffer.from(`v${i}`), tombstone: false, timestampMs: 1 },
+          [],
+          testActors('n1'),
+        ),
+      ),
+    );
+    const from = await source('n1', doc, { partition: t.partition, objects: 0 });
+    await Promise.all(values.map((v, i) => from.storage.update(t.partition, keyOf(i), () => v)));
+    const peers = {
+      request: (_id: string, body: { $case: string; value: unknown }) =>
+        Promise.resolve(
+          body.$case === 'transferPage'
+            ? from.transfers.page(body.value as TransferPageRequest)
+            : { accepted: true },
+        ),
+    };
+    const storage = openMemoryEngine();
+    storages.push(storage);
+    const view = new ClusterView('n6', doc);
+    const metrics = new Metrics();
+    const replica = new Replica(storage, log, metrics);
+    let inFlight = 0;
+    let inFlightMax = 0;
+    const apply = replica.apply.bind(replica);
+    replica.apply = async (...args: Parameters<Replica['apply']>) => {
+      inFlightMax = Math.max(inFlightMax, ++inFlight);
+      try {
+        return await apply(...args);
+      } finally {
+        inFlight--;
+      }
+    };
+    const receiver = new Transfers({
+      selfId: 'n6',
+      storage,
+      view,
+      peers: peers as unknown as Peers,
+      liveness: new FakeLiveness(),
+      replica,
+      trees: new PartitionTrees(storage, view.partitionsHeld()),
+      exchanger: {} as unknown as Exchanger,
+      log,
+      metrics,
+      limits: { concurrency: 2, objectsPerSecond: 0, bytesPerSecond: 0 },
+    });
+    receiver.start();
+    await vi.waitFor(
+      () => expect(storage.getMeta(`transfer:${doc.transition}:${t.partition}`)).toBe('done'),
+      { timeout: 10_000, interval: 50 },
+    );
+    await receiver.stop();
+    expect(storage.scan(t.partition, { limit: 2 * pageObjectsMax })).toHaveLength(pageObjectsMax);
+    expect(inFlightMax).toBe(applySliceMax);
   });
 });
 

@@ -25,6 +25,8 @@ import type { Replica } from '../replica/replica.js';
 
 /** A page of a transfer: ~1,000 objects or 1 MiB (MEMBERSHIP.md section 3), whichever first. */
 export const pageObjectsMax = 1_000;
+/** Objects of a page merged per commit on the receiver: a few milliseconds of event loop each. */
+export const applySliceMax = 100;
 export const pageBytesMax = 1024 * 1024;
 /** A page request's deadline: a page is one indexed range read on the source. */
 const pageTimeoutMs = 10_000;
@@ -298,17 +300,24 @@ export class Transfers {
     throw new RingstoreError('unavailable', 'node stopping');
   }
 
+  /**
+   * Merges a page in slices of applySliceMax objects, each committed before the next is decoded:
+   * a whole page in one commit held the event loop for tens of milliseconds, which client requests
+   * on this node waited out (p99 during a join grew 4x even at 2,000 objects/s).
+   */
   private async apply(partition: number, reply: TransferPageResponse, p: Progress): Promise<void> {
     let bytes = 0;
-    const writes: Promise<unknown>[] = [];
-    for (const o of reply.objects) {
-      const object = tryDecodeObject(o.object);
-      if (object === undefined)
-        throw new RingstoreError('failed-precondition', 'a streamed object does not decode');
-      writes.push(this.deps.replica.apply(partition, o.key, object));
-      bytes += o.key.length + o.object.length;
+    for (let start = 0; start < reply.objects.length; start += applySliceMax) {
+      const writes: Promise<unknown>[] = [];
+      for (const o of reply.objects.slice(start, start + applySliceMax)) {
+        const object = tryDecodeObject(o.object);
+        if (object === undefined)
+          throw new RingstoreError('failed-precondition', 'a streamed object does not decode');
+        writes.push(this.deps.replica.apply(partition, o.key, object));
+        bytes += o.key.length + o.object.length;
+      }
+      await Promise.all(writes);
     }
-    await Promise.all(writes);
     await this.throttle(reply.objects.length, bytes);
     p.objectsDone += reply.objects.length;
     p.bytesDone += bytes;
