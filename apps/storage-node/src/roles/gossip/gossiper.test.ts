@@ -1,6 +1,7 @@
 import { livenessDefaults } from '@ringstore/membership';
 import type { GossipRequest, GossipResponse, MemberState } from '@ringstore/proto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RingstoreError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import type { Peers } from '../../peer/peers.js';
 import { Gossiper } from './gossiper.js';
@@ -65,6 +66,37 @@ describe('Gossiper following the ring', () => {
     expect(new Set(f.asked)).toEqual(new Set(['n2', 'n3']));
     expect(g.members().map((m) => m.node?.id)).toEqual(['n1', 'n2', 'n3']);
     expect(g.isUp('n4')).toBe(false);
+  });
+
+  it('gossips with an answering peer every round, one that does not answer only as a probe', async () => {
+    // n3 never answers (cut off from n1 only); n2 does. Each round's request carries n1's
+    // heartbeat, one more per round: the ones n2 received show which rounds reached it.
+    const toN2: number[] = [];
+    const peers = {
+      gossip: (nodeId: string, req: GossipRequest): Promise<GossipResponse> => {
+        if (nodeId === 'n3') return Promise.reject(new RingstoreError('unavailable', 'no route'));
+        toN2.push(Number(req.members.find((m) => m.id === 'n1')?.heartbeat ?? 0));
+        return Promise.resolve({
+          members: [member('n2', toN2.length), member('n3', toN2.length)],
+          ring: undefined,
+        });
+      },
+      redial: () => undefined,
+    } as unknown as Peers;
+    g = gossiper(peers, ['n2', 'n3']);
+    g.start();
+    await vi.waitFor(() => expect(toN2.length).toBeGreaterThanOrEqual(160), {
+      timeout: 10_000,
+      interval: 5,
+    });
+    // Heard of through n2's gossip, n3 is up for routing: only gossip leaves it out.
+    expect(g.isUp('n3')).toBe(true);
+    // Each unanswered try doubles the rounds n3 is left out of the live pick (4, 8, 16, 32, then
+    // every 64): of 160 rounds, about 6 go to n3 alone. Before, it was the live pick every other
+    // round (about 80 rounds without n2).
+    const rounds = toN2.slice(0, 160);
+    const missed = rounds.at(-1)! - rounds[0]! + 1 - rounds.length;
+    expect(missed).toBeLessThanOrEqual(8);
   });
 
   it('ignores gossip about ids the ring does not name, and adds a member once it does', () => {

@@ -3,7 +3,7 @@ import {
   changedMembers,
   checkGossipState,
   mergeState,
-  pickGossipPeer,
+  pickGossipPeers,
   type GossipState,
   type MemberState,
   memberStatuses,
@@ -97,6 +97,18 @@ function fromMessages(members: readonly MemberMessage[]): GossipState | Ringstor
   return sortedState(state);
 }
 
+/** Rounds a peer that did not answer a gossip exchange is left out of the live pick, at first. */
+const silentRoundsMin = 4;
+/** At most: a peer that answers again is back in the live pick within a minute of rounds. */
+const silentRoundsMax = 64;
+
+/** A unary call that got no answer (the peer unreachable, or silent until the deadline). */
+function noAnswer(e: unknown): boolean {
+  return (
+    e instanceof RingstoreError && (e.code === 'unavailable' || e.code === 'deadline-exceeded')
+  );
+}
+
 function sortedState(state: ReadonlyMap<string, MemberState>): GossipState {
   return new Map([...state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -111,6 +123,11 @@ export class Gossiper implements Liveness {
   private state: GossipState;
   private readonly table: LivenessTable;
   private readonly upListeners: ((nodeId: string) => void)[] = [];
+  /**
+   * Peers whose gossip exchanges got no answer: left out of the live pick for the rounds left,
+   * a span that doubles with each unanswered try (silentRoundsMin..silentRoundsMax).
+   */
+  private readonly silent = new Map<string, { roundsLeft: number; span: number }>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -202,7 +219,10 @@ export class Gossiper implements Liveness {
     const next = new Map<string, MemberState>();
     for (const [id, m] of this.state) {
       if (id === this.self.id || active.has(id)) next.set(id, m);
-      else this.table.forget(id);
+      else {
+        this.table.forget(id);
+        this.silent.delete(id);
+      }
     }
     for (const m of members) {
       if (next.has(m.id)) continue;
@@ -264,24 +284,48 @@ export class Gossiper implements Liveness {
       (id) => id !== this.self.id && !this.isUp(id),
     ).length;
     const live = this.state.size - 1 - down;
-    // Cassandra: a down member is picked with probability down / (live + 1), at most 1.
-    const peer = pickGossipPeer(
+    // Cassandra: a live member every round, and a down one with probability down / (live + 1).
+    // A peer that did not answer lately counts as down here (it may be up for everyone else).
+    for (const s of this.silent.values()) s.roundsLeft--;
+    const answering = (id: string): boolean =>
+      this.isUp(id) && (this.silent.get(id)?.roundsLeft ?? 0) <= 0;
+    const peers = pickGossipPeers(
       this.state,
       this.self.id,
-      (id) => this.isUp(id),
+      answering,
       Math.random,
       Math.min(1, down / (live + 1)),
     );
-    if (peer === undefined) return;
+    await Promise.all(peers.map((peer) => this.gossipWith(peer)));
+  }
+
+  private async gossipWith(peer: string): Promise<void> {
+    let res: GossipResponse;
     try {
-      const res = await this.exchange(peer);
+      res = await this.exchange(peer);
+    } catch (e) {
+      // No answer: the next rounds' live pick goes to peers that answer. The others' gossip keeps
+      // its heartbeat fresh here, so a peer cut off from this node alone was picked again and
+      // again as live, each time for a whole timeout; now it is only probed, as a down one is.
+      if (noAnswer(e)) {
+        const span = Math.min(
+          silentRoundsMax,
+          2 * (this.silent.get(peer)?.span ?? silentRoundsMin / 2),
+        );
+        this.silent.set(peer, { roundsLeft: span, span });
+      }
+      this.log.trace({ peer, reason: reasonOf(e) }, 'gossip exchange failed');
+      return;
+    }
+    this.silent.delete(peer);
+    try {
       const remote = fromMessages(res.members);
       if (remote instanceof RingstoreError) throw remote;
       this.merge(remote);
       const theirs = ringOfMember(res.members, peer);
       if (theirs !== undefined) this.ring?.seen(peer, theirs);
     } catch (e) {
-      this.log.trace({ peer, reason: reasonOf(e) }, 'gossip exchange failed');
+      this.log.trace({ peer, reason: reasonOf(e) }, 'gossip answer refused');
     }
   }
 
