@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { startCluster, type Cluster } from '@ringstore/tools';
 import { status } from '@grpc/grpc-js';
 import { Applied } from '@ringstore/proto';
-import { connectNode, statusOf, type NodeClient } from './kv-client.js';
+import { connectNode, listMembers, statusOf, type NodeClient } from './kv-client.js';
 
 /** A real cluster of ringstore-node processes on 127.0.0.1 free ports, in a temporary directory. */
 export interface TestCluster {
@@ -36,6 +36,13 @@ export async function startTestCluster(
       extraArgs: [...extraArgs],
     });
   } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  try {
+    await everyIncarnationKnown(cluster);
+  } catch (e) {
+    await cluster.stop();
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
@@ -112,3 +119,32 @@ export async function putUnlessUnapplied(
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
+
+/**
+ * Every node has heard, through gossip, of every other node's current incarnation (its
+ * generation). A node redials a peer the first time it hears of it, so from then on no channel is
+ * still in the reconnect backoff of a dial made before that peer listened: a W=N write right
+ * after the start would fail on such a channel (it may have applied, so it is not repeated).
+ */
+async function everyIncarnationKnown(cluster: Cluster): Promise<void> {
+  const deadline = Date.now() + incarnationsWaitMs;
+  for (;;) {
+    const views = await Promise.all(
+      cluster.nodes.map((n) => listMembers(n.address).catch(() => [])),
+    );
+    const known = views.every(
+      (members) =>
+        members.length === cluster.nodes.length &&
+        members.every((m) => m.generation > 0n && m.alive),
+    );
+    if (known) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `nodes did not learn each other's incarnation within ${incarnationsWaitMs} ms`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Bound on gossip spreading every incarnation at start: a few rounds of a second. */
+const incarnationsWaitMs = 30_000;

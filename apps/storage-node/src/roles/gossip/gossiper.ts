@@ -268,11 +268,12 @@ export class Gossiper implements Liveness {
     const now = monotonicMs();
     for (const id of changedMembers(before, this.state)) {
       this.table.heard(id, now);
-      // A member restarted (a newer generation than one we knew): dial it afresh instead of
-      // waiting out the reconnect backoff its downtime built up on our channel to it.
+      // A member restarted, or is heard of for the first time (a newer generation than the one we
+      // knew, 0 at start): dial it afresh instead of waiting out the reconnect backoff its
+      // downtime built up on our channel to it (at start: dialled before it listened, where a
+      // W=N write failed at once). A channel already talking to it is left alone.
       const knownGeneration = before.get(id)?.generation ?? 0;
-      if (knownGeneration > 0 && knownGeneration < (this.state.get(id)?.generation ?? 0))
-        this.peers.redial(id);
+      if (knownGeneration < (this.state.get(id)?.generation ?? 0)) this.peers.redial(id);
     }
     this.reportTransitions();
   }
