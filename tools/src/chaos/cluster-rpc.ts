@@ -7,6 +7,7 @@ import {
   type CommitPlanResponse,
   type ListMembersResponse,
   type ListTransfersResponse,
+  type MoveClaimantResponse,
   type Member,
   type Plan,
   type Ring,
@@ -60,6 +61,12 @@ export const clusterRpc = {
     call(address, (c, r, m, o, cb) => c.clearChanges(r, m, o, cb), {}),
   transfers: (address: string): Promise<ListTransfersResponse> =>
     call(address, (c, r, m, o, cb) => c.listTransfers(r, m, o, cb), {}),
+  /** Hands the claimant role to `to` (at the claimant); the ring it wrote. */
+  moveClaimant: (address: string, to: string): Promise<Ring | undefined> =>
+    call(address, (c, r, m, o, cb: Callback<MoveClaimantResponse>) => c.moveClaimant(r, m, o, cb), {
+      to,
+      force: false,
+    }).then((r) => r.ring),
 };
 
 /** The staged form of a join, leave or replace. */

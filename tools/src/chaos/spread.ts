@@ -6,10 +6,8 @@
 // nodes' gossip (a pull once a peer shows a newer version), which gives the gossip-alone time.
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { credentials, Metadata } from '@grpc/grpc-js';
-import { ClusterClient, type MoveClaimantResponse } from '@ringstore/proto';
 import { startCluster, type Cluster } from '../cluster.js';
-import { clusterRpc, clusterRpcDeadlineMs } from './cluster-rpc.js';
+import { clusterRpc } from './cluster-rpc.js';
 import { openNetwork, type Network } from './network.js';
 
 export interface SpreadOptions {
@@ -94,8 +92,8 @@ async function oneRound(cluster: Cluster, network: Network, index: number): Prom
     ]),
   );
   try {
-    const moved = await moveClaimant(cluster.node(claimant).address, next);
-    const version = Number(moved.ring?.version ?? 0n);
+    const moved = await clusterRpc.moveClaimant(cluster.node(claimant).address, next);
+    const version = Number(moved?.version ?? 0n);
     const answeredMs = performance.now();
     const applied = await appliedTimes(cluster, version, answeredMs);
     const push = cluster.nodes.filter((n) => n.id !== cutOff).map((n) => applied.get(n.id) ?? 0);
@@ -135,16 +133,4 @@ async function appliedTimes(
     await sleep(pollMs);
   }
   return applied;
-}
-
-function moveClaimant(address: string, to: string): Promise<MoveClaimantResponse> {
-  const client = new ClusterClient(address, credentials.createInsecure());
-  return new Promise<MoveClaimantResponse>((resolve, reject) =>
-    client.moveClaimant(
-      { to, force: false },
-      new Metadata(),
-      { deadline: new Date(Date.now() + clusterRpcDeadlineMs) },
-      (e, r) => (e === null ? resolve(r) : reject(e)),
-    ),
-  ).finally(() => client.close());
 }
