@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { nodeArgs, startCluster, type ClusterNode } from './cluster.js';
+import { nodeArgs, seedArgs, startCluster, type ClusterNode } from './cluster.js';
 import { ClusterError } from './errors.js';
 import { freePort, isPortFree } from './free-port.js';
 import { checkHealth, healthClient } from './health.js';
@@ -50,16 +50,19 @@ async function startsOf(node: ClusterNode): Promise<number> {
 }
 
 describe('startCluster', () => {
-  it('starts every node on its own free port and returns once all answer SERVING; stop() ends them with SIGTERM', async () => {
+  it('starts every node on its own free client and peer ports and returns once all answer SERVING; stop() ends them with SIGTERM', async () => {
     const cluster = await harness.start({ nodes: 3, extraArgs: ['--fake-delay-ms', '300'] });
     const nodes = cluster.nodes;
     expect(nodes.map((node) => node.id)).toEqual(['n1', 'n2', 'n3']);
-    expect(new Set(nodes.map((node) => node.address)).size).toBe(3);
+    const addresses = nodes.flatMap((node) => [node.address, node.peerAddress]);
+    expect(new Set(addresses).size).toBe(6);
     expect(harness.spawnedPids).toEqual(nodes.map((node) => node.pid));
     for (const node of nodes) {
       expect(node.running).toBe(true);
       expect(node.address).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(node.peerAddress).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(await healthOf(node.address)).toBe('SERVING');
+      expect(await healthOf(node.peerAddress)).toBe('SERVING');
       expect(node.logFile).toBe(join(harness.dir, 'data', `${node.id}.log`));
       expect(await readFile(node.logFile, 'utf8')).toContain(`fake node ${node.id}: SERVING`);
     }
@@ -70,23 +73,28 @@ describe('startCluster', () => {
       expect(await readFile(node.logFile, 'utf8')).toContain('stopping on SIGTERM');
   });
 
-  it('uses consecutive ports from basePort, logs to logDir, and passes id, address, data, members and extra arguments', async () => {
-    const basePort = await twoFreeConsecutivePorts();
+  it('uses consecutive client/peer port pairs from basePort, logs to logDir, and passes id, addresses, data, members and extra arguments', async () => {
+    const basePort = await freeConsecutivePorts(4);
     const logDir = join(harness.dir, 'logs');
     const cluster = await harness.start({ nodes: 2, basePort, logDir, extraArgs: ['--w', '1'] });
     const [n1, n2] = cluster.nodes;
-    expect([n1!.address, n2!.address]).toEqual([
+    // Each node's peer port is its client port + 1 (the node's default), the next node two on.
+    expect([n1!.address, n1!.peerAddress, n2!.address, n2!.peerAddress]).toEqual([
       `127.0.0.1:${basePort}`,
       `127.0.0.1:${basePort + 1}`,
+      `127.0.0.1:${basePort + 2}`,
+      `127.0.0.1:${basePort + 3}`,
     ]);
     expect(n2!.dataDir).toBe(join(harness.dir, 'data', 'n2'));
     const argv = JSON.parse(await readFile(join(n2!.dataDir, 'argv.json'), 'utf8')) as string[];
-    const members = `n1=${n1!.address},n2=${n2!.address}`;
+    const members = `n1=${n1!.address}/${n1!.peerAddress},n2=${n2!.address}/${n2!.peerAddress}`;
     expect(argv).toEqual([
       '--id',
       'n2',
       '--listen',
       n2!.address,
+      '--peer-listen',
+      n2!.peerAddress,
       '--data',
       n2!.dataDir,
       '--nodes',
@@ -105,6 +113,20 @@ describe('startCluster', () => {
       const error = await clusterErrorOf(harness.start({ nodes: 2, basePort: port }));
       expect(error.code).toBe('port_in_use');
       expect(error.message).toContain(`127.0.0.1:${port} is already in use`);
+      expect(harness.spawnedPids).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses a taken peer port of the base port range, before starting anything', async () => {
+    const basePort = await freeConsecutivePorts(4);
+    // n2's peer port (basePort + 3) is taken: every pair is probed, not only the client ports.
+    const server = await holdPort(basePort + 3);
+    try {
+      const error = await clusterErrorOf(harness.start({ nodes: 2, basePort }));
+      expect(error.code).toBe('port_in_use');
+      expect(error.message).toContain(`127.0.0.1:${basePort + 3} is already in use`);
       expect(harness.spawnedPids).toEqual([]);
     } finally {
       server.close();
@@ -149,6 +171,16 @@ describe('startCluster', () => {
       nodeBin: fakeNodeBin,
     });
     expect((await clusterErrorOf(tooHigh)).code).toBe('invalid_options');
+    // One node needs two ports: its client port and its peer port.
+    const noPeerPort = startCluster({
+      nodes: 1,
+      basePort: 65_535,
+      dataDir: '/tmp/x',
+      nodeBin: fakeNodeBin,
+    });
+    const noRoom = await clusterErrorOf(noPeerPort);
+    expect(noRoom.code).toBe('invalid_options');
+    expect(noRoom.message).toContain('leaves no room for 2 ports');
     const missing = startCluster({ nodes: 1, dataDir: '/tmp/x', nodeBin: '/nonexistent/node.js' });
     const error = await clusterErrorOf(missing);
     expect(error.code).toBe('node_bin_missing');
@@ -181,6 +213,7 @@ describe('a running cluster', () => {
     const after = cluster.node('n2');
     expect(after.pid).not.toBe(before.pid);
     expect(after.address).toBe(before.address);
+    expect(after.peerAddress).toBe(before.peerAddress);
     expect(after.running).toBe(true);
     expect(await healthOf(after.address)).toBe('SERVING');
     expect(await startsOf(after)).toBe(2);
@@ -221,31 +254,72 @@ describe('a running cluster', () => {
   });
 });
 
-describe('nodeArgs', () => {
-  it('names the node, its address and data, every member, then the extra arguments', () => {
-    const members = [
-      { id: 'n1', address: 'h:1' },
-      { id: 'n2', address: 'h:2' },
-    ];
-    expect(nodeArgs({ id: 'n1', address: 'h:1', dataDir: '/d/n1' }, members, ['--r', '1'])).toEqual(
-      ['--id', 'n1', '--listen', 'h:1', '--data', '/d/n1', '--nodes', 'n1=h:1,n2=h:2', '--r', '1'],
-    );
+describe('addNode', () => {
+  it("starts a node on two free ports with --seeds naming the running nodes' peer addresses", async () => {
+    const cluster = await harness.start({ nodes: 2 });
+    await cluster.kill('n2');
+    const n3 = await cluster.addNode('n3');
+    const taken = cluster.nodes
+      .filter((n) => n.id !== 'n3')
+      .flatMap((n) => [n.address, n.peerAddress]);
+    expect(taken).not.toContain(n3.address);
+    expect(taken).not.toContain(n3.peerAddress);
+    expect(n3.peerAddress).not.toBe(n3.address);
+    expect(await healthOf(n3.peerAddress)).toBe('SERVING');
+    const argv = JSON.parse(await readFile(join(n3.dataDir, 'argv.json'), 'utf8')) as string[];
+    // Only n1 runs: a killed node is no seed.
+    expect(argv).toEqual([
+      ...['--id', 'n3', '--listen', n3.address, '--peer-listen', n3.peerAddress],
+      ...['--data', n3.dataDir, '--seeds', cluster.node('n1').peerAddress],
+    ]);
+  });
+
+  it('given a client address, takes its port + 1 as the peer address', async () => {
+    const client = await freeConsecutivePorts(2);
+    const cluster = await harness.start({ nodes: 1 });
+    const n2 = await cluster.addNode('n2', `127.0.0.1:${client}`);
+    expect([n2.address, n2.peerAddress]).toEqual([
+      `127.0.0.1:${client}`,
+      `127.0.0.1:${client + 1}`,
+    ]);
   });
 });
 
-async function twoFreeConsecutivePorts(): Promise<number> {
+describe('nodeArgs and seedArgs', () => {
+  it('name the node, its client and peer addresses and data, every member or the seeds, then the extra arguments', () => {
+    const members = [
+      { id: 'n1', address: 'h:1', peerAddress: 'h:2' },
+      { id: 'n2', address: 'h:3', peerAddress: 'h:9' },
+    ];
+    const n1 = { id: 'n1', address: 'h:1', peerAddress: 'h:2', dataDir: '/d/n1' };
+    expect(nodeArgs(n1, members, ['--r', '1'])).toEqual([
+      ...['--id', 'n1', '--listen', 'h:1', '--peer-listen', 'h:2', '--data', '/d/n1'],
+      ...['--nodes', 'n1=h:1/h:2,n2=h:3/h:9', '--r', '1'],
+    ]);
+    const n3 = { id: 'n3', address: 'h:5', peerAddress: 'h:6', dataDir: '/d/n3' };
+    expect(seedArgs(n3, ['h:2', 'h:9'], ['--r', '1'])).toEqual([
+      ...['--id', 'n3', '--listen', 'h:5', '--peer-listen', 'h:6', '--data', '/d/n3'],
+      ...['--seeds', 'h:2,h:9', '--r', '1'],
+    ]);
+  });
+});
+
+/** The first of `count` consecutive ports free on 127.0.0.1 (a client and a peer port per node). */
+async function freeConsecutivePorts(count: number): Promise<number> {
   const attemptsMax = 20;
   for (let attempt = 0; attempt < attemptsMax; attempt++) {
     const port = await freePort();
-    if (port < 65_535 && (await isPortFree(port + 1))) return port;
+    if (port + count - 1 > 65_535) continue;
+    const rest = Array.from({ length: count - 1 }, (_, i) => port + 1 + i);
+    if ((await Promise.all(rest.map((p) => isPortFree(p)))).every(Boolean)) return port;
   }
-  throw new Error(`no two consecutive free ports in ${attemptsMax} attempts`);
+  throw new Error(`no ${count} consecutive free ports in ${attemptsMax} attempts`);
 }
 
-function holdPort(): Promise<Server> {
+function holdPort(port = 0): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => resolve(server));
+    server.listen({ host: '127.0.0.1', port }, () => resolve(server));
   });
 }

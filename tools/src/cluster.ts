@@ -7,7 +7,9 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterError, assert, type ClusterErrorCode } from './errors.js';
-import { freePort, freePorts, isPortFree } from './free-port.js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { defaultPeerAddress } from '@ringstore/membership';
+import { freePorts, isPortFree } from './free-port.js';
 import { waitForServing } from './health.js';
 import { readLogTail } from './log-tail.js';
 import {
@@ -52,8 +54,9 @@ export interface StartClusterOptions {
   readonly nodeBin?: string | undefined;
   readonly host?: '127.0.0.1' | undefined;
   /**
-   * host:port of each node, n1 first (one per node); replaces host and basePort. The launcher
-   * does not probe them: they may belong to other network namespaces (the chaos harness).
+   * host:port of each node's client port, n1 first (one per node); replaces host and basePort;
+   * each node's peer port is its client port + 1. The launcher does not probe them: they may
+   * belong to other network namespaces (the chaos harness).
    */
   readonly addresses?: readonly string[] | undefined;
   /**
@@ -63,6 +66,10 @@ export interface StartClusterOptions {
   readonly commandPrefix?: ((id: string) => readonly string[]) | undefined;
   readonly startTimeoutMs?: number | undefined;
   readonly stopTimeoutMs?: number | undefined;
+  /** Flags for one node only, after extraArgs (e.g. its own certificate files). */
+  readonly nodeArgs?: ((id: string) => readonly string[]) | undefined;
+  /** How the launcher reaches the client port for health checks: TLS when the nodes serve it. */
+  readonly clientCredentials?: ChannelCredentials | undefined;
   /** Added to the launcher's environment for every node. */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   /** Called after every process start (restarts included), e.g. to record pids. */
@@ -73,8 +80,10 @@ export interface StartClusterOptions {
 
 export interface ClusterNode {
   readonly id: string;
-  /** host:port of its gRPC server. */
+  /** host:port of its client port (KV, Cluster, health). */
   readonly address: string;
+  /** host:port of its peer port (node-to-node traffic; `--seeds` names these). */
+  readonly peerAddress: string;
   /** Pid of the current (or last) process. */
   readonly pid: number;
   readonly dataDir: string;
@@ -97,9 +106,10 @@ export interface Cluster {
   /** Wait until every node that should be running answers SERVING. */
   waitHealthy(timeoutMs: number): Promise<void>;
   /**
-   * Starts one more node on a free port with `--seeds` (the running nodes' addresses) instead of
-   * `--nodes`: it learns the ring and waits to be joined. Resolves once it answers SERVING.
-   * `address`: where it listens instead (not probed: it may be in its own network namespace).
+   * Starts one more node on free ports with `--seeds` (the running nodes' peer addresses) instead
+   * of `--nodes`: it learns the ring and waits to be joined. Resolves once it answers SERVING.
+   * `address`: its client address instead, the peer port + 1 (not probed: it may be in its own
+   * network namespace).
    */
   addNode(id?: string, address?: string): Promise<ClusterNode>;
   /** Waits for the node's process to exit by itself (a node that left); its exit code. */
@@ -121,12 +131,15 @@ interface Settings {
   readonly onUnexpectedExit: ((node: ClusterNode, exit: ExitInfo) => void) | undefined;
   readonly addresses: readonly string[] | undefined;
   readonly commandPrefix: ((id: string) => readonly string[]) | undefined;
+  readonly nodeArgs: ((id: string) => readonly string[]) | undefined;
+  readonly clientCredentials: ChannelCredentials | undefined;
 }
 
 /** One node of the cluster; its process comes and goes with kill and restart. */
 interface Slot {
   readonly id: string;
   readonly address: string;
+  readonly peerAddress: string;
   readonly dataDir: string;
   readonly logFile: string;
   child: ChildHandle | undefined;
@@ -141,8 +154,12 @@ interface Slot {
 export async function startCluster(options: StartClusterOptions): Promise<Cluster> {
   const settings = validate(options);
   const addresses =
-    settings.addresses ?? (await choosePorts(settings)).map((port) => `${settings.host}:${port}`);
-  const slots = addresses.map((address, index) => newSlot(settings, `n${index + 1}`, address));
+    settings.addresses?.map((address) => ({ address, peerAddress: defaultPeerAddress(address) })) ??
+    (await choosePorts(settings)).map(([client, peer]) => ({
+      address: `${settings.host}:${client}`,
+      peerAddress: `${settings.host}:${peer}`,
+    }));
+  const slots = addresses.map((a, index) => newSlot(settings, `n${index + 1}`, a));
   await mkdir(settings.logDir, { recursive: true });
   await Promise.all(slots.map((slot) => mkdir(slot.dataDir, { recursive: true })));
   const cluster = new LocalCluster(settings, slots);
@@ -165,10 +182,10 @@ function validate(options: StartClusterOptions): Settings {
       `nodes must be an integer from 1 to ${nodesMax}, got ${options.nodes}`,
     );
   }
-  if (!Number.isInteger(basePort) || basePort < 0 || basePort + options.nodes - 1 > portMax) {
+  if (!Number.isInteger(basePort) || basePort < 0 || basePort + 2 * options.nodes - 1 > portMax) {
     throw new ClusterError(
       'invalid_options',
-      `basePort ${basePort} leaves no room for ${options.nodes} ports`,
+      `basePort ${basePort} leaves no room for ${2 * options.nodes} ports (a client and a peer port per node)`,
     );
   }
   const nodeBin = resolve(options.nodeBin ?? repoNodeBin);
@@ -202,13 +219,25 @@ function validate(options: StartClusterOptions): Settings {
     onUnexpectedExit: options.onUnexpectedExit,
     addresses: options.addresses,
     commandPrefix: options.commandPrefix,
+    nodeArgs: options.nodeArgs,
+    clientCredentials: options.clientCredentials,
   };
 }
 
-async function choosePorts(settings: Settings): Promise<number[]> {
-  if (settings.basePort === 0) return freePorts(settings.nodes, settings.host);
-  const ports = Array.from({ length: settings.nodes }, (_, index) => settings.basePort + index);
-  for (const port of ports) {
+/**
+ * [client, peer] port of each node: from basePort on, n1 basePort and basePort + 1, n2 the next
+ * two and so on (so each peer port is its client port + 1, the node's default); or free ports.
+ */
+async function choosePorts(settings: Settings): Promise<[number, number][]> {
+  if (settings.basePort === 0) {
+    const free = await freePorts(2 * settings.nodes, settings.host);
+    return Array.from({ length: settings.nodes }, (_, i) => [free[2 * i]!, free[2 * i + 1]!]);
+  }
+  const pairs = Array.from({ length: settings.nodes }, (_, index): [number, number] => [
+    settings.basePort + 2 * index,
+    settings.basePort + 2 * index + 1,
+  ]);
+  for (const port of pairs.flat()) {
     if (!(await isPortFree(port, settings.host))) {
       throw new ClusterError(
         'port_in_use',
@@ -216,13 +245,18 @@ async function choosePorts(settings: Settings): Promise<number[]> {
       );
     }
   }
-  return ports;
+  return pairs;
 }
 
-function newSlot(settings: Settings, id: string, address: string): Slot {
+function newSlot(
+  settings: Settings,
+  id: string,
+  a: { readonly address: string; readonly peerAddress: string },
+): Slot {
   return {
     id,
-    address,
+    address: a.address,
+    peerAddress: a.peerAddress,
     dataDir: join(settings.dataDir, id),
     logFile: join(settings.logDir, `${id}.log`),
     child: undefined,
@@ -230,18 +264,32 @@ function newSlot(settings: Settings, id: string, address: string): Slot {
   };
 }
 
+/** What a node's command line names of it. */
+export interface LaunchedNode {
+  readonly id: string;
+  readonly address: string;
+  readonly peerAddress: string;
+  readonly dataDir: string;
+}
+
 /** The command line of one node: who it is, where it listens and keeps data, and its peers. */
 export function nodeArgs(
-  node: { readonly id: string; readonly address: string; readonly dataDir: string },
-  members: readonly { readonly id: string; readonly address: string }[],
+  node: LaunchedNode,
+  members: readonly {
+    readonly id: string;
+    readonly address: string;
+    readonly peerAddress: string;
+  }[],
   extraArgs: readonly string[],
 ): string[] {
-  const memberList = members.map((member) => `${member.id}=${member.address}`).join(',');
+  const memberList = members.map((m) => `${m.id}=${m.address}/${m.peerAddress}`).join(',');
   return [
     '--id',
     node.id,
     '--listen',
     node.address,
+    '--peer-listen',
+    node.peerAddress,
     '--data',
     node.dataDir,
     '--nodes',
@@ -252,11 +300,12 @@ export function nodeArgs(
 
 /** The command line of a node added to a running cluster: it learns the ring from the seeds. */
 export function seedArgs(
-  node: { readonly id: string; readonly address: string; readonly dataDir: string },
+  node: LaunchedNode,
   seeds: readonly string[],
   extraArgs: readonly string[],
 ): string[] {
-  const base = ['--id', node.id, '--listen', node.address, '--data', node.dataDir];
+  const listen = ['--listen', node.address, '--peer-listen', node.peerAddress];
+  const base = ['--id', node.id, ...listen, '--data', node.dataDir];
   return [...base, '--seeds', seeds.join(','), ...extraArgs];
 }
 
@@ -271,12 +320,16 @@ class LocalCluster implements Cluster {
   async addNode(id = `n${this.slots.length + 1}`, address?: string): Promise<ClusterNode> {
     if (this.slots.some((s) => s.id === id))
       throw new ClusterError('invalid_options', `${id} exists`);
+    const host = this.settings.host;
+    const [client, peer] = address === undefined ? await freePorts(2, host) : [];
     const slot = newSlot(
       this.settings,
       id,
-      address ?? `${this.settings.host}:${await freePort(this.settings.host)}`,
+      address === undefined
+        ? { address: `${host}:${client}`, peerAddress: `${host}:${peer}` }
+        : { address, peerAddress: defaultPeerAddress(address) },
     );
-    slot.seeds = this.slots.filter((s) => s.state === 'running').map((s) => s.address);
+    slot.seeds = this.slots.filter((s) => s.state === 'running').map((s) => s.peerAddress);
     await mkdir(slot.dataDir, { recursive: true });
     this.slots.push(slot);
     this.spawn(slot);
@@ -309,11 +362,12 @@ class LocalCluster implements Cluster {
   spawn(slot: Slot): void {
     assert(slot.state !== 'running', `node ${slot.id} is already running`);
     const founders = this.slots.filter((s) => s.seeds === undefined);
+    const extraArgs = [...this.settings.extraArgs, ...(this.settings.nodeArgs?.(slot.id) ?? [])];
     const args = [
       this.settings.nodeBin,
       ...(slot.seeds === undefined
-        ? nodeArgs(slot, founders, this.settings.extraArgs)
-        : seedArgs(slot, slot.seeds, this.settings.extraArgs)),
+        ? nodeArgs(slot, founders, extraArgs)
+        : seedArgs(slot, slot.seeds, extraArgs)),
     ];
     const [command, ...prefixArgs] = [
       ...(this.settings.commandPrefix?.(slot.id) ?? []),
@@ -398,7 +452,11 @@ class LocalCluster implements Cluster {
     };
     const early = exitReason();
     if (early !== undefined) return nodeFailure('node_exited', slot, early);
-    const result = await waitForServing(slot.address, { timeoutMs, abortReason: exitReason });
+    const result = await waitForServing(slot.address, {
+      timeoutMs,
+      abortReason: exitReason,
+      credentials: this.settings.clientCredentials,
+    });
     if (result.serving) return undefined;
     const code: ClusterErrorCode = exitReason() === undefined ? 'start_timeout' : 'node_exited';
     return nodeFailure(code, slot, result.reason);
@@ -426,6 +484,7 @@ function snapshot(slot: Slot): ClusterNode {
   return {
     id: slot.id,
     address: slot.address,
+    peerAddress: slot.peerAddress,
     pid: slot.child?.pid ?? 0,
     dataDir: slot.dataDir,
     logFile: slot.logFile,

@@ -26,8 +26,11 @@ const channelOptions: grpc.ChannelOptions = {
 };
 
 /** A health client for one address; close it when done. */
-export function healthClient(address: string): grpc.Client {
-  return new grpc.Client(address, grpc.credentials.createInsecure(), channelOptions);
+export function healthClient(
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): grpc.Client {
+  return new grpc.Client(address, credentials, channelOptions);
 }
 
 /**
@@ -68,6 +71,8 @@ export interface WaitForServingOptions {
   readonly pollIntervalMs?: number;
   /** Called between attempts; a string stops the wait early with that reason (e.g. the process exited). */
   readonly abortReason?: () => string | undefined;
+  /** TLS to the client port (plaintext when absent). */
+  readonly credentials?: grpc.ChannelCredentials | undefined;
 }
 
 export type WaitResult =
@@ -78,7 +83,7 @@ export async function waitForServing(
   address: string,
   options: WaitForServingOptions,
 ): Promise<WaitResult> {
-  const client = healthClient(address);
+  const client = healthClient(address, options.credentials);
   const giveUpAtMs = Date.now() + options.timeoutMs;
   let lastAnswer = 'no answer yet';
   try {

@@ -78,6 +78,7 @@ describe('runLauncher usage', () => {
     const io = capture();
     expect(await runLauncher(['--help'], io, never)).toBe(0);
     expect(io.out).toContain('--base-port');
+    expect(io.out).toMatch(/peer\s+port/);
   });
 });
 
@@ -119,7 +120,9 @@ describe('runLauncher', () => {
     expect(pids).toHaveLength(2);
     expect(io.out).toMatch(/n1 {2}127\.0\.0\.1:\d+ {2}pid \d+/);
     expect(io.out).toMatch(/npx ringctl --node 127\.0\.0\.1:\d+ put greeting hello/);
-    expect(await readFile(join(dir, 'n1', 'argv.json'), 'utf8')).toContain('"--r","1"');
+    const n1Argv = await readFile(join(dir, 'n1', 'argv.json'), 'utf8');
+    expect(n1Argv).toContain('"--r","1"');
+    expect(n1Argv).toMatch(/"--listen","127\.0\.0\.1:\d+","--peer-listen","127\.0\.0\.1:\d+"/);
 
     stop.abort();
     expect(await running).toBe(0);
@@ -141,16 +144,19 @@ describe('formatBanner', () => {
     const node = (id: string, port: number): ClusterNode => ({
       id,
       address: `127.0.0.1:${port}`,
+      peerAddress: `127.0.0.1:${port + 1}`,
       pid: 100 + port,
       dataDir: `/d/${id}`,
       logFile: `/d/${id}.log`,
       running: true,
     });
-    const banner = formatBanner([node('n1', 7001), node('n2', 7002)]);
+    const banner = formatBanner([node('n1', 7001), node('n2', 7003)]);
     expect(banner).toContain(
       'Ringstore: 2 nodes serving\n  n1  127.0.0.1:7001  pid 7101  data /d/n1  log /d/n1.log\n',
     );
-    expect(banner).toContain('npx ringctl --node 127.0.0.1:7002 get greeting');
+    expect(banner).toContain('npx ringctl --node 127.0.0.1:7003 get greeting');
+    // Clients are pointed at client ports only, never at a peer port.
+    expect(banner).not.toContain('127.0.0.1:7002');
     expect(banner).toContain(
       `grpcurl -plaintext -d '{"key":"Z3JlZXRpbmc="}' 127.0.0.1:7001 ringstore.v1.KV/Get`,
     );

@@ -78,7 +78,7 @@ export function parseLauncherArgs(argv: readonly string[], io: LauncherIo): Star
     .option('--nodes <n>', 'how many nodes (n1, n2, ...)', String(nodeCountDefault))
     .option(
       '--base-port <port>',
-      'port of n1, the others follow; 0 picks free ports',
+      'client port of n1 (its peer port is the next one), the other nodes follow two by two; 0 picks free ports',
       String(basePortDefault),
     )
     .option('--data <dir>', 'data directory: node ni keeps its data in <dir>/ni', dataDirDefault)

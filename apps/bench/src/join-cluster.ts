@@ -74,8 +74,10 @@ export class ClusterRpc {
     return ring;
   }
 
-  async stageJoin(id: string, address: string): Promise<void> {
-    const change = { kind: { $case: 'join' as const, value: { id, address, zone: '' } } };
+  async stageJoin(id: string, address: string, peerAddress: string): Promise<void> {
+    const change = {
+      kind: { $case: 'join' as const, value: { id, address, peerAddress, zone: '' } },
+    };
     await callUnary(this.client.stageChange.bind(this.client), { change }, clusterRpcDeadlineMs);
   }
 

@@ -442,10 +442,10 @@ interface Workload {
 async function stageAndPlan(
   log: (s: string) => void,
   rpcs: readonly ClusterRpc[],
-  joinerAddress: string,
+  joiner: { readonly address: string; readonly peerAddress: string },
 ): Promise<{ claimant: { id: string; rpc: ClusterRpc }; plan: Plan }> {
   const claimant = await findClaimant(rpcs);
-  await claimant.rpc.stageJoin(joinerId, joinerAddress);
+  await claimant.rpc.stageJoin(joinerId, joiner.address, joiner.peerAddress);
   const plan = await claimant.rpc.plan();
   const warnings = plan.warnings.length > 0 ? `; warnings: ${plan.warnings.join('; ')}` : '';
   log(`plan at ${claimant.id}: ${plan.replicaPartitionsMoving} replica-partitions move${warnings}`);
@@ -494,7 +494,7 @@ async function joinWindow(
   log(`${joinerId} serving at ${joiner.address} (--seeds); staging its join`);
   const rpcs = jc.cluster.nodes.map((n) => new ClusterRpc(n.address));
   try {
-    const { claimant, plan } = await stageAndPlan(log, rpcs, joiner.address);
+    const { claimant, plan } = await stageAndPlan(log, rpcs, joiner);
     const ids = [...founderIds(), joinerId];
     const before = await sampleCluster(jc.metrics, ids);
     const cpu = process.cpuUsage();

@@ -25,7 +25,13 @@ function founded(): RingDocument {
   return foundedCluster(5, { partitionCount, replicas });
 }
 
-const joinN6: ChangeCommand = { kind: 'join', id: 'n6', address: '10.0.0.6:7000', zone: '' };
+const joinN6: ChangeCommand = {
+  kind: 'join',
+  id: 'n6',
+  address: '10.0.0.6:7000',
+  peerAddress: '10.0.0.6:7001',
+  zone: '',
+};
 
 /** Every transfer of `doc` moved, one version per step, up to `state`. */
 function advancedTo(doc: RingDocument, state: TransferState): RingDocument {

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { ClusterView } from './cluster-view.js';
 
 const nodeIds = ['n1', 'n2', 'n3', 'n4', 'n5'];
-const nodes = nodeIds.map((id, i) => ({ id, address: `127.0.0.1:${7_001 + i}` }));
+const nodes = nodeIds.map((id, i) => ({
+  id,
+  address: `127.0.0.1:${7_001 + i}`,
+  peerAddress: `127.0.0.1:${7_101 + i}`,
+}));
 const partitionCount = 256;
 const replicas = 3;
 const view = ClusterView.ofNodes('n1', nodes, partitionCount, replicas);
@@ -76,11 +80,35 @@ describe('ClusterView: primaries and isReplica', () => {
 
   it('knows every node address and maps keys to partitions as the ring does', () => {
     for (const n of nodes) expect(view.addressOf(n.id)).toBe(n.address);
+    for (const n of nodes) expect(view.peerAddressOf(n.id)).toBe(n.peerAddress);
     expect(view.addressOf('n6')).toBeUndefined();
+    expect(view.peerAddressOf('n6')).toBeUndefined();
     for (const k of ['a', 'user:42', '', 'ü']) {
       const key = new TextEncoder().encode(k);
       expect(view.partitionOf(key)).toBe(partitionOf(key, partitionCount));
     }
+  });
+});
+
+describe('ClusterView addresses', () => {
+  it('gives a node named without a peer address its client port + 1, as --nodes does', () => {
+    const bare = ClusterView.ofNodes('n1', [{ id: 'n1', address: '10.0.0.1:7001' }], 16, 1);
+    expect(bare.addressOf('n1')).toBe('10.0.0.1:7001');
+    expect(bare.peerAddressOf('n1')).toBe('10.0.0.1:7002');
+  });
+
+  it('keeps both addresses of a node that left, forgets those of a removed one', () => {
+    const doc = view.document;
+    const statusOf = (id: string) => (id === 'n4' ? 'left' : id === 'n5' ? 'removed' : 'valid');
+    const after = new ClusterView('n1', {
+      ...doc,
+      nodes: doc.nodes.map((n) => ({ ...n, status: statusOf(n.id) })),
+    });
+    expect([after.addressOf('n4'), after.peerAddressOf('n4')]).toEqual([
+      '127.0.0.1:7004',
+      '127.0.0.1:7104',
+    ]);
+    expect([after.addressOf('n5'), after.peerAddressOf('n5')]).toEqual([undefined, undefined]);
   });
 });
 

@@ -1,4 +1,5 @@
 import {
+  defaultPeerAddress,
   initialDocument,
   lastChange,
   partitionReplicas,
@@ -24,7 +25,7 @@ import { ringMessage } from './ring/document-codec.js';
 export class ClusterView {
   private doc: RingDocument;
   private read: Ring;
-  private addresses: ReadonlyMap<string, string>;
+  private addresses: ReadonlyMap<string, RingDocument['nodes'][number]>;
   private readonly listeners: ((doc: RingDocument, previous: RingDocument) => void)[] = [];
 
   constructor(
@@ -49,7 +50,12 @@ export class ClusterView {
       claimant: [...nodes].map((n) => n.id).sort()[0]!,
       partitionCount,
       replicas,
-      nodes: nodes.map((n) => ({ id: n.id, address: n.address, zone: '' })),
+      nodes: nodes.map((n) => ({
+        id: n.id,
+        address: n.address,
+        peerAddress: n.peerAddress ?? defaultPeerAddress(n.address),
+        zone: '',
+      })),
     });
     return new ClusterView(selfId, doc);
   }
@@ -88,8 +94,14 @@ export class ClusterView {
     this.listeners.push(listener);
   }
 
+  /** host:port of a node's client port (KV, Cluster): what clients are told. */
   addressOf(nodeId: string): string | undefined {
-    return this.addresses.get(nodeId);
+    return this.addresses.get(nodeId)?.address;
+  }
+
+  /** host:port of a node's peer port: where this node dials it. */
+  peerAddressOf(nodeId: string): string | undefined {
+    return this.addresses.get(nodeId)?.peerAddress;
   }
 
   /** Members neither left nor removed: they gossip, may hold copies and hints, may return. */
@@ -203,8 +215,8 @@ function readRingOf(doc: RingDocument): Ring {
 }
 
 /** A left node keeps its address (it is told it left, then exits); a removed one is gone. */
-function addressesOf(doc: RingDocument): Map<string, string> {
-  return new Map(doc.nodes.filter((n) => n.status !== 'removed').map((n) => [n.id, n.address]));
+function addressesOf(doc: RingDocument): Map<string, RingDocument['nodes'][number]> {
+  return new Map(doc.nodes.filter((n) => n.status !== 'removed').map((n) => [n.id, n]));
 }
 
 /** The document's members neither left nor removed. */

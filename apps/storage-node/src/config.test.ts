@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
-const base = ['--id', 'n1', '--data', '/tmp/x', '--nodes', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002'];
+// Client ports two apart: each node's default peer port (client + 1) is free of the others'.
+const base = ['--id', 'n1', '--data', '/tmp/x', '--nodes', 'n1=127.0.0.1:7001,n2=127.0.0.1:7003'];
 const dir = mkdtempSync(join(tmpdir(), 'ringstore-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -30,11 +31,77 @@ describe('loadConfig', () => {
       keyBytesMax: 1024,
       valueBytesMax: 1048576,
       listen: '127.0.0.1:7001',
+      peerListen: '127.0.0.1:7002',
     });
     expect(c.nodes).toEqual([
-      { id: 'n1', address: '127.0.0.1:7001' },
-      { id: 'n2', address: '127.0.0.1:7002' },
+      { id: 'n1', address: '127.0.0.1:7001', peerAddress: '127.0.0.1:7002' },
+      { id: 'n2', address: '127.0.0.1:7003', peerAddress: '127.0.0.1:7004' },
     ]);
+  });
+
+  it('listens for peers on --peer-listen, by default the --listen port + 1', () => {
+    expect(loadConfig([...base, '--listen', '127.0.0.1:9000'], {}).peerListen).toBe(
+      '127.0.0.1:9001',
+    );
+    const given = ['--listen', '127.0.0.1:9000', '--peer-listen', '127.0.0.1:9500'];
+    expect(loadConfig([...base, ...given], {})).toMatchObject({
+      listen: '127.0.0.1:9000',
+      peerListen: '127.0.0.1:9500',
+    });
+    expect(loadConfig(base, { RINGSTORE_PEER_LISTEN: '127.0.0.1:9600' }).peerListen).toBe(
+      '127.0.0.1:9600',
+    );
+  });
+
+  it('refuses a --peer-listen equal to --listen, or not host:port', () => {
+    expect(
+      errorOf([...base, '--listen', '127.0.0.1:9000', '--peer-listen', '127.0.0.1:9000']),
+    ).toBe(
+      '--peer-listen: must differ from --listen (127.0.0.1:9000): the peer port is its own port',
+    );
+    expect(errorOf([...base, '--peer-listen', '127.0.0.1:7001'])).toContain(
+      '--peer-listen: must differ from --listen',
+    );
+    expect(errorOf([...base, '--peer-listen', 'localhost'])).toContain('--peer-listen');
+  });
+
+  it('takes each --nodes member as ID=CLIENT_ADDR/PEER_ADDR, the peer part optional', () => {
+    const nodes =
+      'n1=127.0.0.1:7001/127.0.0.1:8001, n2=127.0.0.1:7002/127.0.0.1:8002,n3=127.0.0.1:7100';
+    expect(loadConfig(['--id', 'n1', '--data', 'd', '--nodes', nodes], {}).nodes).toEqual([
+      { id: 'n1', address: '127.0.0.1:7001', peerAddress: '127.0.0.1:8001' },
+      { id: 'n2', address: '127.0.0.1:7002', peerAddress: '127.0.0.1:8002' },
+      { id: 'n3', address: '127.0.0.1:7100', peerAddress: '127.0.0.1:7101' },
+    ]);
+  });
+
+  it.each([
+    // n1's default peer port (7002) is n2's client port.
+    ['n1=127.0.0.1:7001,n2=127.0.0.1:7002', 'address 127.0.0.1:7002 given twice (n1 and n2)'],
+    // n2's peer port is n1's client port.
+    [
+      'n1=127.0.0.1:7001,n2=127.0.0.1:7005/127.0.0.1:7001',
+      'address 127.0.0.1:7001 given twice (n1 and n2)',
+    ],
+    // Two peer ports alike.
+    [
+      'n1=127.0.0.1:7001/127.0.0.1:8000,n2=127.0.0.1:7005/127.0.0.1:8000',
+      'address 127.0.0.1:8000 given twice (n1 and n2)',
+    ],
+    // One node's peer port is its own client port.
+    ['n1=127.0.0.1:7001/127.0.0.1:7001', 'address 127.0.0.1:7001 given twice (n1 and n1)'],
+  ])('refuses --nodes %s whose addresses collide', (nodes, expected) => {
+    expect(errorOf(['--id', 'n1', '--data', 'd', '--nodes', nodes])).toBe(`--nodes: ${expected}`);
+  });
+
+  it('refuses a --nodes member whose peer part is not host:port, or with two', () => {
+    expect(errorOf(['--id', 'n1', '--data', 'd', '--nodes', 'n1=127.0.0.1:7001/nope'])).toContain(
+      '--nodes',
+    );
+    const two = 'n1=127.0.0.1:7001/127.0.0.1:8001/127.0.0.1:9001';
+    expect(errorOf(['--id', 'n1', '--data', 'd', '--nodes', two])).toBe(
+      `--nodes: "${two}" is not ID=CLIENT_ADDR[/PEER_ADDR]`,
+    );
   });
 
   it('takes RINGSTORE_* environment variables, and flags win over them', () => {
@@ -50,7 +117,8 @@ describe('loadConfig', () => {
       JSON.stringify({
         id: 'n2',
         data: '/tmp/y',
-        nodes: 'n2=127.0.0.1:9000',
+        nodes: 'n2=127.0.0.1:9000/127.0.0.1:9100',
+        peerListen: '127.0.0.1:9100',
         partitions: 64,
         logLevel: 'warn',
       }),
@@ -59,7 +127,8 @@ describe('loadConfig', () => {
       id: 'n2',
       partitions: 64,
       logLevel: 'warn',
-      nodes: [{ id: 'n2', address: '127.0.0.1:9000' }],
+      nodes: [{ id: 'n2', address: '127.0.0.1:9000', peerAddress: '127.0.0.1:9100' }],
+      peerListen: '127.0.0.1:9100',
     });
     expect(loadConfig(['--config', file, '--partitions', '128'], {}).partitions).toBe(128);
   });
@@ -73,10 +142,10 @@ describe('loadConfig', () => {
     [[...base, '--listen', 'localhost'], '--listen: must be host:port'],
     [['--id', 'n3', '--data', 'd', '--nodes', 'n1=127.0.0.1:1'], 'must include this node (n3)'],
     [
-      ['--id', 'n1', '--data', 'd', '--nodes', 'n1=127.0.0.1:1,n1=127.0.0.1:2'],
+      ['--id', 'n1', '--data', 'd', '--nodes', 'n1=127.0.0.1:1,n1=127.0.0.1:3'],
       'node n1 named twice',
     ],
-    [['--id', 'n1', '--data', 'd', '--nodes', 'n1'], 'is not id=host:port'],
+    [['--id', 'n1', '--data', 'd', '--nodes', 'n1'], 'is not ID=CLIENT_ADDR[/PEER_ADDR]'],
     [[...base, '--log-level', 'loud'], '--log-level'],
     [[...base, '--bogus', '1'], "unknown option '--bogus'"],
     [[...base, '--value-bytes-max', String(8 * 1024 * 1024)], '--value-bytes-max'],
@@ -95,7 +164,7 @@ describe('loadConfig', () => {
     });
   });
 
-  it('takes --seeds instead of --nodes: a node to be joined, which need not list itself', () => {
+  it('takes --seeds (peer addresses) instead of --nodes: a node to be joined, which need not list itself', () => {
     const joiner = ['--id', 'n4', '--data', 'd', '--seeds', ' 127.0.0.1:7001, 127.0.0.1:7002,'];
     const c = loadConfig(joiner, {});
     expect(c.seeds).toEqual(['127.0.0.1:7001', '127.0.0.1:7002']);

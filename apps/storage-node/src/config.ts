@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
+import { defaultPeerAddress } from '@ringstore/membership';
 
 /** Hard ceilings no configuration may exceed (DESIGN.md section 2). */
 export const keyBytesCeiling = 4 * 1024 * 1024;
@@ -14,12 +15,17 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 export interface NodeAddress {
   readonly id: string;
+  /** host:port of the client port. */
   readonly address: string;
+  /** host:port of the peer port; absent: the client port + 1. */
+  readonly peerAddress?: string | undefined;
 }
 
 export interface NodeConfig {
   readonly id: string;
   readonly listen: string;
+  /** Where the Peer service listens (node-to-node traffic); default: the client port + 1. */
+  readonly peerListen: string;
   readonly data: string;
   /** Creates a new cluster of these nodes; empty when the node joins through --seeds. */
   readonly nodes: readonly NodeAddress[];
@@ -57,6 +63,33 @@ export interface NodeConfig {
   readonly aeIntervalMs: number;
   readonly aeRate: number;
   readonly tombstoneGraceMs: number;
+  /** Client port TLS: certificate and key files ('' = plaintext). */
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA that client certificates must be signed by (with clientCertAuth). */
+  readonly trustedCaFile: string;
+  /** Require a client certificate signed by trustedCaFile on the client port. */
+  readonly clientCertAuth: boolean;
+  /** Peer port mTLS: this node's certificate and key, and the cluster CA (all three, or none). */
+  readonly peerCertFile: string;
+  readonly peerKeyFile: string;
+  readonly peerTrustedCaFile: string;
+  /** Allows plaintext on a non-loopback address (logged as a warning). */
+  readonly insecure: boolean;
+  /** Bearer tokens with roles ('' = no authentication). */
+  readonly authTokenFile: string;
+  /** NAME=OPS_PER_S[:BURST] per token name ('*' or 'default': everyone else). */
+  readonly rateLimit: readonly string[];
+  /** Client requests in progress at once; beyond: RESOURCE_EXHAUSTED. */
+  readonly maxInflightRequests: number;
+  /** Bytes of client requests in progress at once; beyond: RESOURCE_EXHAUSTED. */
+  readonly maxInflightBytes: number;
+}
+
+/** Whether a host:port listens only on the loopback interface. */
+export function isLoopback(hostPort: string): boolean {
+  const host = hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** A configuration problem: reported to the operator with exit code 2. */
@@ -77,8 +110,12 @@ function parseNodes(list: string): NodeAddress[] {
     .filter((s) => s !== '')
     .map((entry) => {
       const eq = entry.indexOf('=');
-      if (eq <= 0) throw new ConfigError(`--nodes: "${entry}" is not id=host:port`);
-      return { id: entry.slice(0, eq), address: entry.slice(eq + 1) };
+      if (eq <= 0) throw new ConfigError(`--nodes: "${entry}" is not ID=CLIENT_ADDR[/PEER_ADDR]`);
+      const [address = '', peerAddress, ...rest] = entry.slice(eq + 1).split('/');
+      if (rest.length > 0)
+        throw new ConfigError(`--nodes: "${entry}" is not ID=CLIENT_ADDR[/PEER_ADDR]`);
+      const id = entry.slice(0, eq);
+      return peerAddress === undefined ? { id, address } : { id, address, peerAddress };
     });
 }
 
@@ -88,8 +125,15 @@ const schema = z
       .string()
       .regex(idPattern, 'must be 1-64 letters, digits, _ . - (starting with a letter or digit)'),
     listen: hostPort,
+    peerListen: z.union([z.literal(''), hostPort]),
     data: z.string().min(1),
-    nodes: z.array(z.object({ id: z.string().regex(idPattern, 'bad node id'), address: hostPort })),
+    nodes: z.array(
+      z.object({
+        id: z.string().regex(idPattern, 'bad node id'),
+        address: hostPort,
+        peerAddress: hostPort.optional(),
+      }),
+    ),
     seeds: z.array(hostPort).max(64),
     transferConcurrency: z.number().int().min(1).max(64),
     transferRate: z.number().int().min(0).max(100_000_000),
@@ -140,8 +184,44 @@ const schema = z
       .int()
       .min(0)
       .max(365 * 24 * 3_600_000),
+    certFile: z.string(),
+    keyFile: z.string(),
+    trustedCaFile: z.string(),
+    clientCertAuth: z.boolean(),
+    peerCertFile: z.string(),
+    peerKeyFile: z.string(),
+    peerTrustedCaFile: z.string(),
+    insecure: z.boolean(),
+    authTokenFile: z.string(),
+    rateLimit: z.array(z.string()).max(10_000),
+    maxInflightRequests: z.number().int().min(1).max(1_000_000),
+    maxInflightBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(64 * 1024 * 1024 * 1024),
   })
   .superRefine((c, ctx) => {
+    checkTls(c, ctx);
+    const peerListen = c.peerListen === '' ? defaultPeerAddress(c.listen) : c.peerListen;
+    if (peerListen === c.listen && !c.listen.endsWith(':0'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['peerListen'],
+        message: `must differ from --listen (${c.listen}): the peer port is its own port`,
+      });
+    const addresses = new Map<string, string>();
+    for (const n of c.nodes)
+      for (const a of [n.address, n.peerAddress ?? defaultPeerAddress(n.address)]) {
+        const holder = addresses.get(a);
+        if (holder !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['nodes'],
+            message: `address ${a} given twice (${holder} and ${n.id})`,
+          });
+        addresses.set(a, n.id);
+      }
     const ids = new Set<string>();
     for (const n of c.nodes) {
       if (ids.has(n.id))
@@ -186,11 +266,55 @@ const schema = z
       });
   });
 
+/** TLS flags come in working sets; plaintext only on loopback unless --insecure. */
+function checkTls(
+  c: {
+    listen: string;
+    peerListen: string;
+    certFile: string;
+    keyFile: string;
+    trustedCaFile: string;
+    clientCertAuth: boolean;
+    peerCertFile: string;
+    peerKeyFile: string;
+    peerTrustedCaFile: string;
+    insecure: boolean;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const issue = (path: string, message: string): void =>
+    ctx.addIssue({ code: 'custom', path: [path], message });
+  if ((c.certFile === '') !== (c.keyFile === ''))
+    issue('certFile', 'give both --cert-file and --key-file, or neither');
+  if (c.clientCertAuth && (c.trustedCaFile === '' || c.certFile === ''))
+    issue('clientCertAuth', 'needs --cert-file, --key-file and --trusted-ca-file');
+  if (c.trustedCaFile !== '' && c.certFile === '')
+    issue('trustedCaFile', 'needs --cert-file and --key-file (client TLS)');
+  const peer = [c.peerCertFile, c.peerKeyFile, c.peerTrustedCaFile];
+  if (peer.some((f) => f !== '') && peer.some((f) => f === ''))
+    issue(
+      'peerCertFile',
+      'peer mTLS needs all of --peer-cert-file, --peer-key-file and --peer-trusted-ca-file',
+    );
+  if (c.insecure) return;
+  if (c.certFile === '' && !isLoopback(c.listen))
+    issue(
+      'listen',
+      `${c.listen} is not a loopback address: give --cert-file/--key-file (TLS), or --insecure to serve plaintext anyway`,
+    );
+  const peerListen = c.peerListen === '' ? defaultPeerAddress(c.listen) : c.peerListen;
+  if (c.peerCertFile === '' && !isLoopback(peerListen))
+    issue(
+      'peerListen',
+      `${peerListen} is not a loopback address: give --peer-cert-file/--peer-key-file/--peer-trusted-ca-file (mTLS), or --insecure to serve plaintext anyway`,
+    );
+}
+
 interface FlagSpec {
   readonly key: keyof NodeConfig;
   readonly flag: string;
   readonly help: string;
-  readonly kind: 'string' | 'int' | 'nodes' | 'list';
+  readonly kind: 'string' | 'int' | 'nodes' | 'list' | 'bool';
   readonly fallback?: string | number;
 }
 
@@ -203,18 +327,25 @@ const flagSpecs: readonly FlagSpec[] = [
     kind: 'string',
     fallback: '127.0.0.1:7001',
   },
+  {
+    key: 'peerListen',
+    flag: 'peer-listen',
+    help: 'listen address host:port of the peer port (node-to-node traffic; default: the --listen port + 1)',
+    kind: 'string',
+    fallback: '',
+  },
   { key: 'data', flag: 'data', help: 'data directory (SQLite database)', kind: 'string' },
   {
     key: 'nodes',
     flag: 'nodes',
-    help: 'creates a new cluster of these members: id=host:port,... (this node included)',
+    help: 'creates a new cluster of these members: ID=CLIENT_ADDR[/PEER_ADDR],... (this node included; the peer port defaults to the client port + 1)',
     kind: 'nodes',
     fallback: '',
   },
   {
     key: 'seeds',
     flag: 'seeds',
-    help: 'host:port,... of nodes of an existing cluster: learn the ring there, wait to be joined',
+    help: 'peer addresses host:port,... of nodes of an existing cluster: learn the ring there, wait to be joined',
     kind: 'list',
     fallback: '',
   },
@@ -375,6 +506,90 @@ const flagSpecs: readonly FlagSpec[] = [
     kind: 'int',
     fallback: 86_400_000,
   },
+  {
+    key: 'certFile',
+    flag: 'cert-file',
+    help: 'client port TLS certificate (PEM); re-read on SIGHUP',
+    kind: 'string',
+    fallback: '',
+  },
+  {
+    key: 'keyFile',
+    flag: 'key-file',
+    help: 'client port TLS private key (PEM); re-read on SIGHUP',
+    kind: 'string',
+    fallback: '',
+  },
+  {
+    key: 'trustedCaFile',
+    flag: 'trusted-ca-file',
+    help: 'CA (PEM) that client certificates must be signed by (with --client-cert-auth)',
+    kind: 'string',
+    fallback: '',
+  },
+  {
+    key: 'clientCertAuth',
+    flag: 'client-cert-auth',
+    help: 'require a client certificate signed by --trusted-ca-file on the client port',
+    kind: 'bool',
+    fallback: 'false',
+  },
+  {
+    key: 'peerCertFile',
+    flag: 'peer-cert-file',
+    help: "peer port mTLS: this node's certificate (PEM, made by `ringctl certs node`); re-read on SIGHUP",
+    kind: 'string',
+    fallback: '',
+  },
+  {
+    key: 'peerKeyFile',
+    flag: 'peer-key-file',
+    help: "peer port mTLS: this node's private key (PEM); re-read on SIGHUP",
+    kind: 'string',
+    fallback: '',
+  },
+  {
+    key: 'peerTrustedCaFile',
+    flag: 'peer-trusted-ca-file',
+    help: 'peer port mTLS: the cluster CA (PEM) both sides verify the other against',
+    kind: 'string',
+    fallback: '',
+  },
+  {
+    key: 'insecure',
+    flag: 'insecure',
+    help: 'serve plaintext on a non-loopback address (a warning is logged)',
+    kind: 'bool',
+    fallback: 'false',
+  },
+  {
+    key: 'authTokenFile',
+    flag: 'auth-token-file',
+    help: 'bearer tokens, lines "TOKEN ROLE [NAME]" or "sha256:HEX ROLE [NAME]" (roles read, write, admin); re-read on SIGHUP; "" = no authentication',
+    kind: 'string',
+    fallback: '',
+  },
+  {
+    key: 'rateLimit',
+    flag: 'rate-limit',
+    help: 'per-client rate limits NAME=OPS_PER_S[:BURST],... by token name ("*" = every other client)',
+    kind: 'list',
+    fallback: '',
+  },
+  {
+    key: 'maxInflightRequests',
+    flag: 'max-inflight-requests',
+    help: 'client requests in progress at once; beyond, RESOURCE_EXHAUSTED',
+    kind: 'int',
+    fallback: 1024,
+  },
+  {
+    key: 'maxInflightBytes',
+    flag: 'max-inflight-bytes',
+    help: 'bytes of client requests in progress at once; beyond, RESOURCE_EXHAUSTED',
+    kind: 'int',
+    fallback: 64 * 1024 * 1024,
+  },
 ];
 
 function envName(flag: string): string {
@@ -396,6 +611,13 @@ function convert(spec: FlagSpec, raw: unknown, source: string): unknown {
       .split(',')
       .map((x) => x.trim())
       .filter((x) => x !== '');
+  }
+  if (spec.kind === 'bool') {
+    if (typeof raw === 'boolean') return raw;
+    const text = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+    if (text === 'true' || text === '1') return true;
+    if (text === 'false' || text === '0') return false;
+    throw new ConfigError(`${source}: expected true or false`);
   }
   if (spec.kind === 'int') {
     if (typeof raw === 'number') return raw;
@@ -435,9 +657,12 @@ export function buildCommand(): Command {
     .allowExcessArguments(false);
   for (const spec of flagSpecs) {
     const fallback =
-      spec.fallback === undefined ? '' : ` (default ${JSON.stringify(spec.fallback)})`;
+      spec.fallback === undefined || spec.kind === 'bool'
+        ? ''
+        : ` (default ${JSON.stringify(spec.fallback)})`;
+    const value = spec.kind === 'bool' ? '' : ' <value>';
     cmd.addOption(
-      new Option(`--${spec.flag} <value>`, `${spec.help}${fallback}; env ${envName(spec.flag)}`),
+      new Option(`--${spec.flag}${value}`, `${spec.help}${fallback}; env ${envName(spec.flag)}`),
     );
   }
   return cmd;
@@ -468,7 +693,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Nod
     const issues = result.error.issues.map((i) => `${flagOf(i.path)}: ${i.message}`);
     throw new ConfigError(issues.join('; '));
   }
-  return result.data;
+  const config = result.data;
+  return {
+    ...config,
+    nodes: config.nodes.map((n) => ({
+      ...n,
+      peerAddress: n.peerAddress ?? defaultPeerAddress(n.address),
+    })),
+    peerListen: config.peerListen === '' ? defaultPeerAddress(config.listen) : config.peerListen,
+  };
 }
 
 function camel(flag: string): string {

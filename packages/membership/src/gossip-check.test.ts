@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { GossipState, MemberState } from './index.js';
 import { checkGossipState } from './index.js';
-import { idLengthMax, membersMax } from './gossip-check.js';
+import { addressLengthMax, idLengthMax, membersMax } from './gossip-check.js';
 import { initialState } from './gossip-state.js';
 
 const member: MemberState = {
   id: 'n1',
   address: '10.0.0.1:7000',
+  peerAddress: '10.0.0.1:7001',
   zone: 'a',
   generation: 1,
   heartbeat: 0,
@@ -22,12 +23,16 @@ describe('checkGossipState', () => {
   it('accepts well-formed gossip', () => {
     expect(checkGossipState(initialState(member), new Map())).toBeUndefined();
     expect(checkGossipState(remoteWith({ zone: '' }), initialState(member))).toBeUndefined();
+    // A node that does not name its peer port gossips '' (its peer port is then client + 1).
+    expect(checkGossipState(remoteWith({ peerAddress: '' }), new Map())).toBeUndefined();
   });
 
   it('names the field that is wrong', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ id: '' }, /id-mismatch|id must be/],
-      [{ address: '' }, /address must be/],
+      [{ address: '' }, /^field-invalid .*: address must be/],
+      [{ peerAddress: 'p'.repeat(addressLengthMax + 1) }, /peer address must be/],
+      [{ peerAddress: 7001 }, /peer address must be/],
       [{ zone: 'z'.repeat(65) }, /zone must be/],
       [{ generation: -1 }, /generation -1 is not a counter/],
       [{ heartbeat: 1.5 }, /heartbeat 1.5 is not a counter/],

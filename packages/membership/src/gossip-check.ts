@@ -55,6 +55,8 @@ function invalidField(member: MemberState): string | undefined {
   if (!isText(member.id, 1, idLengthMax)) return `id must be 1..${idLengthMax} characters`;
   if (!isText(member.address, 1, addressLengthMax))
     return `address must be 1..${addressLengthMax} characters`;
+  if (!isText(member.peerAddress, 0, addressLengthMax))
+    return `peer address must be 0..${addressLengthMax} characters`;
   if (!isText(member.zone, 0, zoneLengthMax)) return `zone must be 0..${zoneLengthMax} characters`;
   if (!isCounter(member.generation))
     return `generation ${String(member.generation)} is not a counter`;

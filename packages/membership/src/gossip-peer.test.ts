@@ -7,7 +7,15 @@ function stateOf(members: readonly [id: string, status: MemberStatus][]): Gossip
   return new Map(
     members.map(([id, status]): [string, MemberState] => [
       id,
-      { id, address: `${id}:7000`, zone: '', generation: 1, heartbeat: 1, status },
+      {
+        id,
+        address: `${id}:7000`,
+        peerAddress: `${id}:7001`,
+        zone: '',
+        generation: 1,
+        heartbeat: 1,
+        status,
+      },
     ]),
   );
 }

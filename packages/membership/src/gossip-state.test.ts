@@ -12,6 +12,8 @@ function memberArbitrary(id: fc.Arbitrary<string>): fc.Arbitrary<MemberState> {
   return fc.record({
     id,
     address: fc.constantFrom('10.0.0.1:7000', '10.0.0.2:7000'),
+    // '' is what a node that does not name its peer port gossips.
+    peerAddress: fc.constantFrom('', '10.0.0.1:7001', '10.0.0.9:7001'),
     zone: fc.constantFrom('', 'a', 'b'),
     generation: fc.nat(3),
     heartbeat: fc.nat(3),
@@ -53,6 +55,7 @@ describe('mergeMember', () => {
     const old = {
       id: 'n1',
       address: 'x:1',
+      peerAddress: 'x:2',
       zone: '',
       generation: 5,
       heartbeat: 9_000,
@@ -66,6 +69,7 @@ describe('mergeMember', () => {
     const base: MemberState = {
       id: 'n1',
       address: 'x:1',
+      peerAddress: 'x:2',
       zone: '',
       generation: 1,
       heartbeat: 4,
@@ -82,6 +86,7 @@ describe('mergeMember', () => {
     const a: MemberState = {
       id: 'n1',
       address: 'x:1',
+      peerAddress: 'x:2',
       zone: '',
       generation: 1,
       heartbeat: 1,
@@ -128,6 +133,7 @@ describe('beat and changedMembers', () => {
   const self: MemberState = {
     id: 'n2',
     address: 'b:1',
+    peerAddress: 'b:2',
     zone: 'z',
     generation: 7,
     heartbeat: 0,
@@ -136,6 +142,7 @@ describe('beat and changedMembers', () => {
   const other: MemberState = {
     id: 'n1',
     address: 'a:1',
+    peerAddress: 'a:2',
     zone: 'z',
     generation: 3,
     heartbeat: 10,

@@ -12,7 +12,10 @@ export const memberStatuses: readonly MemberStatus[] = ['joining', 'up', 'leavin
 
 export interface MemberState {
   readonly id: string;
+  /** host:port of the client port. */
   readonly address: string;
+  /** host:port of the peer port ('' from a node that does not say). */
+  readonly peerAddress: string;
   /** '' when zones are not configured. */
   readonly zone: string;
   /** Incarnation: grows on every restart (e.g. start time in seconds), so a restart always wins. */
@@ -43,6 +46,7 @@ export function compareMember(a: MemberState, b: MemberState): number {
     Math.sign(a.heartbeat - b.heartbeat) ||
     Math.sign(statusRank[a.status] - statusRank[b.status]) ||
     compareStrings(a.address, b.address) ||
+    compareStrings(a.peerAddress, b.peerAddress) ||
     compareStrings(a.zone, b.zone)
   );
 }

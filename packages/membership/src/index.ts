@@ -21,6 +21,7 @@ export type {
 export {
   checkRingDocument,
   compareVersions,
+  defaultPeerAddress,
   initialDocument,
   lastChange,
   mergeDocument,

@@ -2,8 +2,14 @@ import { claim } from '@ringstore/ring';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { NodeStatus, RingDocument, RingNode } from './index.js';
-import { checkRingDocument, compareVersions, initialDocument, mergeDocument } from './index.js';
-import { membersMax } from './gossip-check.js';
+import {
+  checkRingDocument,
+  compareVersions,
+  defaultPeerAddress,
+  initialDocument,
+  mergeDocument,
+} from './index.js';
+import { addressLengthMax, membersMax } from './gossip-check.js';
 import { commit, plan, stage } from './staging.js';
 import { deepFreeze, documentOf, newNodes } from './test-support/documents.js';
 
@@ -32,7 +38,13 @@ describe('initialDocument', () => {
     expect({ term: doc.term, version: doc.version }).toEqual({ term: 1, version: 1 });
     expect(doc.nodes.map((n) => n.id)).toEqual(['n1', 'n2', 'n3', 'n4']);
     expect(doc.nodes.every((n) => n.status === 'valid')).toBe(true);
-    expect(doc.nodes[0]).toEqual({ id: 'n1', address: '10.0.0.1:7000', zone: '', status: 'valid' });
+    expect(doc.nodes[0]).toEqual({
+      id: 'n1',
+      address: '10.0.0.1:7000',
+      peerAddress: '10.0.0.1:7001',
+      zone: '',
+      status: 'valid',
+    });
     expect({ clusterId: doc.clusterId, claimant: doc.claimant, replicas: doc.replicas }).toEqual({
       clusterId: 'c1',
       claimant: 'n2',
@@ -51,6 +63,20 @@ describe('initialDocument', () => {
   it('asserts when the claimant is not one of the nodes (a programmer error)', () => {
     const c = { clusterId: 'c1', claimant: 'n9', partitionCount: 16, replicas: 3, nodes };
     expect(() => initialDocument(c)).toThrow(/claimant n9 is not a node/);
+  });
+});
+
+describe('defaultPeerAddress', () => {
+  it('is the client port + 1 on the same host', () => {
+    expect(defaultPeerAddress('127.0.0.1:7001')).toBe('127.0.0.1:7002');
+    expect(defaultPeerAddress('db-3.example:9')).toBe('db-3.example:10');
+    expect(defaultPeerAddress('[::1]:7001')).toBe('[::1]:7002');
+    expect(defaultPeerAddress('h:65534')).toBe('h:65535');
+  });
+
+  it('returns an address without a usable port unchanged (validation refuses it later)', () => {
+    for (const address of ['no-port', 'h:x', 'h:65535', 'h:1.5'])
+      expect(defaultPeerAddress(address)).toBe(address);
   });
 });
 
@@ -156,7 +182,7 @@ describe('checkRingDocument', () => {
     const staged = stage(
       doc,
       undefined,
-      { kind: 'join', id: 'n4', address: '10.0.0.4:7000', zone: '' },
+      { kind: 'join', id: 'n4', address: '10.0.0.4:7000', peerAddress: '10.0.0.4:7001', zone: '' },
       () => true,
     );
     if (!staged.ok) throw new Error(staged.refusal.message);
@@ -170,6 +196,7 @@ describe('checkRingDocument', () => {
   const node = (id: string, status: NodeStatus = 'valid'): RingNode => ({
     id,
     address: `${id}:7000`,
+    peerAddress: `${id}:7001`,
     zone: '',
     status,
   });
@@ -202,6 +229,18 @@ describe('checkRingDocument', () => {
       name: 'an unknown status',
       broken: { ...doc, nodes: [node('n1'), node('n2', 'gone' as NodeStatus), node('n3')] },
       problem: /node n2: unknown status/,
+    },
+    {
+      name: 'a peer address too long',
+      broken: {
+        ...doc,
+        nodes: [
+          node('n1'),
+          { ...node('n2'), peerAddress: 'p'.repeat(addressLengthMax + 1) },
+          node('n3'),
+        ],
+      },
+      problem: /node n2: address or zone too long/,
     },
     {
       name: 'a claimant that is not a node',

@@ -20,7 +20,10 @@ export const nodeStatuses: readonly NodeStatus[] = [
 
 export interface RingNode {
   readonly id: string;
+  /** host:port of the client port (KV, Cluster). */
   readonly address: string;
+  /** host:port of the peer port (node-to-node traffic). */
+  readonly peerAddress: string;
   /** '' when zones are not configured. */
   readonly zone: string;
   readonly status: NodeStatus;
@@ -84,6 +87,21 @@ export interface RingDocument extends RingVersion {
   readonly settledAt: number;
 }
 
+/**
+ * The peer address a node has when none is given: its client port + 1 (as etcd's 2379/2380);
+ * port 0 (any free port) stays 0. `host:port` in, `host:port` out; an address without a valid
+ * port, or with port 65535, is returned unchanged (and then refused as equal to the client's).
+ */
+export function defaultPeerAddress(clientAddress: string): string {
+  const i = clientAddress.lastIndexOf(':');
+  const portText = clientAddress.slice(i + 1);
+  if (i < 0 || !/^\d{1,5}$/.test(portText)) return clientAddress;
+  const port = Number(portText);
+  if (port === 0) return clientAddress;
+  if (port >= 65_535) return clientAddress;
+  return `${clientAddress.slice(0, i)}:${port + 1}`;
+}
+
 export interface NewCluster {
   readonly clusterId: string;
   readonly claimant: string;
@@ -92,6 +110,7 @@ export interface NewCluster {
   readonly nodes: readonly {
     readonly id: string;
     readonly address: string;
+    readonly peerAddress: string;
     readonly zone: string;
   }[];
 }
@@ -178,7 +197,11 @@ function checkNodes(nodes: readonly RingNode[]): string | undefined {
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i]!;
     if (n.id.length < 1 || n.id.length > idLengthMax) return `node ${i}: bad id`;
-    if (n.address.length > addressLengthMax || n.zone.length > zoneLengthMax)
+    if (
+      n.address.length > addressLengthMax ||
+      n.peerAddress.length > addressLengthMax ||
+      n.zone.length > zoneLengthMax
+    )
       return `node ${n.id}: address or zone too long`;
     if (!nodeStatuses.includes(n.status)) return `node ${n.id}: unknown status`;
     if (i > 0 && !(nodes[i - 1]!.id < n.id)) return 'nodes must be sorted by id, without repeats';

@@ -66,10 +66,11 @@ function expectNDistinctPrimaries(ring: Ring): void {
 const doc3 = documentOf(3);
 const doc4 = documentOf(4);
 const doc5 = documentOf(5);
-// n6 left and n7 was removed: their ids stay taken, their addresses are free again.
+// n6 left and n7 was removed: their ids stay taken, their addresses (client and peer) are free
+// again.
 const withRetired = withRetiredNodes(doc4, [
-  { id: 'n6', address: '10.0.0.6:7000', zone: '', status: 'left' },
-  { id: 'n7', address: '10.0.0.7:7000', zone: '', status: 'removed' },
+  { id: 'n6', address: '10.0.0.6:7000', peerAddress: '10.0.0.6:7001', zone: '', status: 'left' },
+  { id: 'n7', address: '10.0.0.7:7000', peerAddress: '10.0.0.7:7001', zone: '', status: 'removed' },
 ]);
 
 describe('stage refuses, naming the problem, with the ring unchanged', () => {
@@ -105,9 +106,34 @@ describe('stage refuses, naming the problem, with the ring unchanged', () => {
     );
   });
 
-  it('but not a join at the address of a node that left (a new id is a new actor)', () => {
+  it('a join whose client or peer address is either address of a member or staged joiner', () => {
+    // n2 is at 10.0.0.2:7000, its peer port 10.0.0.2:7001.
+    const cases: [client: string, peer: string, taken: string][] = [
+      ['10.0.2.5:7000', '10.0.0.2:7001', '10.0.0.2:7001'],
+      ['10.0.2.5:7000', '10.0.0.2:7000', '10.0.0.2:7000'],
+      ['10.0.0.2:7001', '10.0.2.5:7001', '10.0.0.2:7001'],
+    ];
+    for (const [client, peer, taken] of cases)
+      expectRefused(
+        doc4,
+        () => stage(doc4, undefined, join('n5', client, peer), allUp),
+        'invalid-argument',
+        new RegExp(`address ${taken.replace(/\./g, '\\.')} is already in the ring \\(node n2\\)`),
+      );
+    const s = staged(doc4, [join('n5', '10.0.2.5:7000', '10.0.2.5:9000')]);
+    expectRefused(
+      doc4,
+      () => stage(doc4, s, join('n6', '10.0.2.6:7000', '10.0.2.5:9000'), allUp),
+      'invalid-argument',
+      /address 10\.0\.2\.5:9000 is already in the ring \(node n5\)/,
+    );
+  });
+
+  it('but not a join at the addresses of a node that left (a new id is a new actor)', () => {
     const outcome = stage(withRetired, undefined, join('n8', '10.0.0.6:7000'), allUp);
-    expect(outcome.ok).toBe(true);
+    expect(outcome.ok && outcome.staged.changes).toEqual([join('n8', '10.0.0.6:7000')]);
+    const peerOfRemoved = join('n8', '10.0.2.8:7000', '10.0.0.7:7001');
+    expect(stage(withRetired, undefined, peerOfRemoved, allUp).ok).toBe(true);
   });
 
   it('a leave or remove that would leave fewer than N nodes, staged changes counted', () => {
@@ -201,6 +227,14 @@ describe('stage refuses, naming the problem, with the ring unchanged', () => {
       () => stage(doc4, undefined, replace('n4', 'n5', false, '10.0.0.2:7000'), allUp),
       'invalid-argument',
       /address 10\.0\.0\.2:7000 is already in the ring \(node n2\)/,
+    );
+    // The old node's own peer address too: it is leaving, still a member.
+    const atPeerOfOld = replace('n4', 'n5', false, '10.0.2.5:7000', '10.0.0.4:7001');
+    expectRefused(
+      doc4,
+      () => stage(doc4, undefined, atPeerOfOld, allUp),
+      'invalid-argument',
+      /address 10\.0\.0\.4:7001 is already in the ring \(node n4\)/,
     );
   });
 
@@ -303,7 +337,12 @@ describe('stage refuses, naming the problem, with the ring unchanged', () => {
       [join('', '10.0.5.1:7000'), /node id "" is not/],
       [join('n 5', '10.0.5.1:7000'), /node id "n 5" is not/],
       [join('n5', 'no-port'), /address "no-port" is not HOST:PORT/],
-      [{ kind: 'join', id: 'n5', address: '10.0.5.1:7000', zone: 'z'.repeat(65) }, /zone/],
+      [join('n5', '10.0.5.1:7000', 'no-port'), /address "no-port" is not HOST:PORT/],
+      [join('n5', '10.0.5.1:7000', ''), /address "" is not HOST:PORT/],
+      [join('n5', '10.0.5.1:7000', '10.0.5.1:65536'), /address "10.0.5.1:65536" is not/],
+      [join('n5', '10.0.5.1:7000', '10.0.5.1:7000'), /client and peer address are both/],
+      [replace('n4', 'n5', false, '10.0.5.1:7000', ':7001'), /address ":7001" is not/],
+      [{ ...join('n5', '10.0.5.1:7000'), zone: 'z'.repeat(65) } as ChangeCommand, /zone/],
       [replace('n4', 'n/5', false), /node id "n\/5" is not/],
     ];
     for (const [command, problem] of cases)
@@ -441,13 +480,20 @@ describe('commit', () => {
     expect(after.nodes.find((node) => node.id === 'n6')).toEqual({
       id: 'n6',
       address: '10.0.1.6:7000',
+      peerAddress: '10.0.1.6:7001',
       zone: '',
       status: 'joining',
     });
     // What a peer decodes: only the fields a RingNode has.
     const decoded: RingDocument = {
       ...after,
-      nodes: after.nodes.map(({ id, address, zone, status }) => ({ id, address, zone, status })),
+      nodes: after.nodes.map(({ id, address, peerAddress, zone, status }) => ({
+        id,
+        address,
+        peerAddress,
+        zone,
+        status,
+      })),
     };
     const outcome = mergeDocument(after, decoded);
     expect(outcome.ok ? 'ok' : outcome.problem.message).toBe('ok');
@@ -534,6 +580,7 @@ describe('over random clusters and one valid change', () => {
       const nodes = Array.from({ length: size }, (_, i) => ({
         id: `m${String(i).padStart(2, '0')}`,
         address: `10.1.0.${i}:7000`,
+        peerAddress: `10.1.0.${i}:7001`,
         zone: zones[zoneIndexes[i] ?? 0] ?? '',
       }));
       const claimant = nodes[claimantIndex % size]?.id ?? 'm00';
@@ -563,7 +610,12 @@ describe('over random clusters and one valid change', () => {
     const departing = ids.filter((id) => change.kind === 'join' || id !== doc.claimant);
     const target = departing[change.target % departing.length] ?? '';
     const others = ids.filter((id) => id !== target);
-    const fresh = { id: 'new', address: '10.2.0.1:7000', zone: change.zone };
+    const fresh = {
+      id: 'new',
+      address: '10.2.0.1:7000',
+      peerAddress: '10.2.0.1:7001',
+      zone: change.zone,
+    };
     switch (change.kind) {
       case 'join':
         return { command: { kind: 'join', ...fresh }, isUp: allUp, owners: [...ids, 'new'] };

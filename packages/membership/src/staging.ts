@@ -24,7 +24,13 @@ import {
  * and its last plan, and asks its failure detector for `isUp`.
  */
 export type ChangeCommand =
-  | { readonly kind: 'join'; readonly id: string; readonly address: string; readonly zone: string }
+  | {
+      readonly kind: 'join';
+      readonly id: string;
+      readonly address: string;
+      readonly peerAddress: string;
+      readonly zone: string;
+    }
   | { readonly kind: 'leave'; readonly id: string }
   /** A dead node: its partitions are rebuilt from the live old replicas. */
   | { readonly kind: 'remove'; readonly id: string }
@@ -34,6 +40,7 @@ export type ChangeCommand =
       readonly old: string;
       readonly id: string;
       readonly address: string;
+      readonly peerAddress: string;
       readonly zone: string;
       readonly dead: boolean;
     };
@@ -103,15 +110,34 @@ function checkCommandShape(c: ChangeCommand): ChangeRefusal | undefined {
       );
   }
   if (c.kind === 'join' || c.kind === 'replace') {
-    if (c.address.length < 1 || c.address.length > addressLengthMax || !c.address.includes(':'))
-      return refuse(
-        'invalid-argument',
-        `address ${JSON.stringify(c.address.slice(0, 60))} is not HOST:PORT`,
-      );
+    for (const address of [c.address, c.peerAddress])
+      if (!isHostPort(address))
+        return refuse(
+          'invalid-argument',
+          `address ${JSON.stringify(address.slice(0, 60))} is not HOST:PORT`,
+        );
+    if (c.address === c.peerAddress)
+      return refuse('invalid-argument', `client and peer address are both ${c.address}`);
     if (c.zone.length > zoneLengthMax)
       return refuse('invalid-argument', `zone is longer than ${zoneLengthMax}`);
   }
   return undefined;
+}
+
+function isHostPort(address: string): boolean {
+  const i = address.lastIndexOf(':');
+  if (address.length > addressLengthMax || i < 1) return false;
+  const port = address.slice(i + 1);
+  return /^\d{1,5}$/.test(port) && Number(port) <= 65_535;
+}
+
+function newNode(c: {
+  readonly id: string;
+  readonly address: string;
+  readonly peerAddress: string;
+  readonly zone: string;
+}) {
+  return { id: c.id, address: c.address, peerAddress: c.peerAddress, zone: c.zone };
 }
 
 /** The nodes as the staged changes leave them (before this command). */
@@ -122,13 +148,12 @@ function afterChanges(doc: RingDocument, changes: readonly ChangeCommand[]): Rin
     if (n !== undefined) nodes.set(id, { ...n, status });
   };
   for (const c of changes) {
-    if (c.kind === 'join')
-      nodes.set(c.id, { id: c.id, address: c.address, zone: c.zone, status: 'joining' });
+    if (c.kind === 'join') nodes.set(c.id, { ...newNode(c), status: 'joining' });
     if (c.kind === 'leave') set(c.id, 'leaving');
     if (c.kind === 'remove') set(c.id, 'removed');
     if (c.kind === 'replace') {
       set(c.old, c.dead ? 'removed' : 'leaving');
-      nodes.set(c.id, { id: c.id, address: c.address, zone: c.zone, status: 'joining' });
+      nodes.set(c.id, { ...newNode(c), status: 'joining' });
     }
   }
   return sortNodes([...nodes.values()]);
@@ -152,7 +177,7 @@ function checkCommand(
     if (staged.has(id)) return refuse('failed-precondition', `${id} already has a staged change`);
   switch (c.kind) {
     case 'join':
-      return checkNewNode(byId, nodes, c.id, c.address);
+      return checkNewNode(byId, nodes, c);
     case 'leave':
     case 'remove':
       return checkDeparture(doc, nodes, byId, c.kind, c.id, isUp);
@@ -164,23 +189,28 @@ function checkCommand(
 function checkNewNode(
   byId: ReadonlyMap<string, RingNode>,
   nodes: readonly RingNode[],
-  id: string,
-  address: string,
+  c: { readonly id: string; readonly address: string; readonly peerAddress: string },
 ): ChangeRefusal | undefined {
+  const id = c.id;
   const existing = byId.get(id);
   if (existing !== undefined)
     return refuse(
       'failed-precondition',
       `node ${id} exists already (${existing.status}): pick a new id`,
     );
-  const holder = nodes.find(
-    (n) => n.address === address && n.status !== 'left' && n.status !== 'removed',
-  );
-  if (holder !== undefined)
-    return refuse(
-      'invalid-argument',
-      `address ${address} is already in the ring (node ${holder.id})`,
+  for (const address of [c.address, c.peerAddress]) {
+    const holder = nodes.find(
+      (n) =>
+        (n.address === address || n.peerAddress === address) &&
+        n.status !== 'left' &&
+        n.status !== 'removed',
     );
+    if (holder !== undefined)
+      return refuse(
+        'invalid-argument',
+        `address ${address} is already in the ring (node ${holder.id})`,
+      );
+  }
   return undefined;
 }
 
@@ -235,7 +265,7 @@ function checkReplace(
     return refuse('failed-precondition', `node ${c.old} is up: replace it without --dead`);
   if (!c.dead && !isUp(c.old))
     return refuse('failed-precondition', `node ${c.old} is down: it cannot hand over; use --dead`);
-  return checkNewNode(byId, nodes, c.id, c.address);
+  return checkNewNode(byId, nodes, c);
 }
 
 /** The transition the staged changes make, as `ringctl cluster plan` shows it. */

@@ -360,6 +360,7 @@ const clusters = fc
     const nodes = Array.from({ length: size }, (_, i) => ({
       id: `m${String(i).padStart(2, '0')}`,
       address: `10.1.0.${i}:7000`,
+      peerAddress: `10.1.0.${i}:8000`,
       zone: zoned ? (zones[zoneIndexes[i] ?? 0] ?? '') : '',
     }));
     const claimant = nodes[claimantIndex % size]?.id ?? 'm00';
@@ -393,7 +394,12 @@ function changeFor(
   const target = departing[op.target % departing.length]?.id ?? '';
   run.joins += 1;
   const zone = run.zoned ? (zones[op.zone] ?? '') : '';
-  const fresh = { id: `j${run.joins}`, address: `10.2.0.${run.joins}:7000`, zone };
+  const fresh = {
+    id: `j${run.joins}`,
+    address: `10.2.0.${run.joins}:7000`,
+    peerAddress: `10.2.0.${run.joins}:8000`,
+    zone,
+  };
   const tooFew = owners.length <= n && (op.kind === 'leave' || op.kind === 'remove');
   const kind = tooFew ? 'join' : op.kind;
   run.seen.kinds.add(kind);

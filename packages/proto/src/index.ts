@@ -6,4 +6,4 @@ export * from './gen/ringstore/v1/peer.js';
 // Every generated file declares these helpers; name the one copy re-exported.
 export { protobufFileName, protobufPackage } from './gen/ringstore/v1/kv.js';
 export type { DeepPartial, MessageFns } from './gen/ringstore/v1/kv.js';
-export { protoRoot, publicProtoFiles } from './paths.js';
+export { clientProtoFiles, protoRoot, publicProtoFiles } from './paths.js';

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Change, Ring } from '@ringstore/proto';
 import type { Cluster } from '../cluster.js';
-import { changes, clusterRpc, detailsOf } from './cluster-rpc.js';
+import { changes, detailsOf, type ClusterRpc } from './cluster-rpc.js';
 import {
   departing,
   newNodes,
@@ -26,6 +26,13 @@ export interface MembershipDeps {
    * dead (killed), or started for a change that failed (killed). Never restarted or waited for.
    */
   readonly departed: Set<string>;
+  /** The Cluster RPCs, as the harness reaches the nodes. */
+  readonly rpc: ClusterRpc;
+  /**
+   * Called for each node a change adds, before it starts, with the address it will listen on
+   * (undefined: the launcher picks one on 127.0.0.1): makes its certificate in a secured run.
+   */
+  readonly prepareNode: (id: string, address: string | undefined) => Promise<void>;
 }
 
 /** What one membership window did, for the report. */
@@ -101,18 +108,22 @@ export async function changeMembership(
 async function prepare(change: MembershipChange, deps: MembershipDeps): Promise<Change[]> {
   if (change.type === 'leave') return [changes.leave(change.id)];
   const ids = change.type === 'join' ? change.ids : [change.id];
-  const addresses: string[] = [];
+  const added: { address: string; peerAddress: string }[] = [];
   for (const id of ids) {
     const place = await deps.network.addNode(id);
-    addresses.push((await deps.cluster.addNode(id, place)).address);
+    await deps.prepareNode(id, place);
+    added.push(await deps.cluster.addNode(id, place));
   }
-  if (change.type === 'join') return ids.map((id, i) => changes.join(id, addresses[i] as string));
+  if (change.type === 'join')
+    return ids.map((id, i) => changes.join(id, added[i]!.address, added[i]!.peerAddress));
   if (change.dead) {
     deps.departed.add(change.old);
     await deps.cluster.kill(change.old);
     await seenDown(change.old, deps);
   }
-  return [changes.replace(change.old, change.id, addresses[0] as string, change.dead)];
+  const [node] = added;
+  if (node === undefined) throw new Error(`replace ${change.old}: no node was started`);
+  return [changes.replace(change.old, change.id, node.address, node.peerAddress, change.dead)];
 }
 
 /** The claimant as some running node's ring names it. */
@@ -120,7 +131,7 @@ async function findClaimant(deps: MembershipDeps): Promise<{ id: string; address
   let last: unknown = new Error('no node is running');
   for (const node of live(deps)) {
     try {
-      const ring = await clusterRpc.ring(node.address);
+      const ring = await deps.rpc.ring(node.address);
       const claimant = ring.nodes.find((n) => n.id === ring.claimant);
       if (claimant !== undefined) return { id: claimant.id, address: claimant.address };
       last = new Error(`${node.id}'s ring names claimant ${ring.claimant}, not a node of it`);
@@ -151,12 +162,12 @@ async function stageAndCommit(
     let claimant = '';
     try {
       claimant = (await findClaimant(deps)).address;
-      for (const c of staged) await clusterRpc.stage(claimant, c);
-      const plan = await clusterRpc.plan(claimant);
-      await clusterRpc.commit(claimant);
+      for (const c of staged) await deps.rpc.stage(claimant, c);
+      const plan = await deps.rpc.plan(claimant);
+      await deps.rpc.commit(claimant);
       return { before: versionOf(plan.current) };
     } catch (e) {
-      if (claimant !== '') await clusterRpc.clear(claimant).catch(() => undefined);
+      if (claimant !== '') await deps.rpc.clear(claimant).catch(() => undefined);
       const retry = /transition|not the claimant|UNAVAILABLE|DEADLINE|no claimant/i.test(
         `${detailsOf(e)} ${(e as Error).message}`,
       );
@@ -194,7 +205,7 @@ async function seenDown(id: string, deps: MembershipDeps): Promise<void> {
   for (let i = 0; i < pollsMax && Date.now() < giveUpMs; i++) {
     const claimant = await findClaimant(deps).catch(() => undefined);
     const members =
-      claimant === undefined ? [] : await clusterRpc.members(claimant.address).catch(() => []);
+      claimant === undefined ? [] : await deps.rpc.members(claimant.address).catch(() => []);
     if (members.some((m) => m.node?.id === id && !m.alive)) return;
     await sleep(pollMs);
   }
@@ -211,7 +222,7 @@ export async function waitTransition(deps: MembershipDeps, boundMs: number): Pro
   for (let i = 0; i < pollsMax && Date.now() < giveUpMs; i++) {
     const nodes = live(deps);
     const rings = await Promise.all(
-      nodes.map((n) => clusterRpc.ring(n.address).catch(() => undefined)),
+      nodes.map((n) => deps.rpc.ring(n.address).catch(() => undefined)),
     );
     state = transitionState(nodes.map((n, k) => [n.id, rings[k]] as const));
     if (state === 'done') return Number(rings[0]?.version ?? 0n);
@@ -252,7 +263,7 @@ async function streamingTransfer(
   const giveUpMs = Date.now() + streamingWaitMs;
   for (let i = 0; i < pollsMax && Date.now() < giveUpMs; i++) {
     for (const node of live(deps)) {
-      const res = await clusterRpc.transfers(node.address).catch(() => undefined);
+      const res = await deps.rpc.transfers(node.address).catch(() => undefined);
       const t = res?.transfers.find(
         (x) => (x.state === 'streaming' || x.state === 'catch-up') && x.from !== '',
       );
@@ -260,7 +271,7 @@ async function streamingTransfer(
     }
     const rings = await Promise.all(
       live(deps).map(
-        async (n) => [n.id, await clusterRpc.ring(n.address).catch(() => undefined)] as const,
+        async (n) => [n.id, await deps.rpc.ring(n.address).catch(() => undefined)] as const,
       ),
     );
     if (transitionState(rings) === 'done') return undefined;

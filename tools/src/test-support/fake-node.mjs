@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// A stand-in for ringstore-node in the launcher's tests. It takes the same --id, --listen, --data
-// and --nodes flags, serves grpc.health.v1.Health, and stops on SIGTERM or SIGINT. Extra flags
+// A stand-in for ringstore-node in the launcher's tests. It takes the same --id, --listen,
+// --peer-listen, --data, --nodes and --seeds flags, serves grpc.health.v1.Health on both ports (as
+// the node does on its client and its peer port), and stops on SIGTERM or SIGINT. Extra flags
 // select a misbehaviour:
 //   --fake-delay-ms N        answer NOT_SERVING for N ms before SERVING (a slow start)
 //   --fake-crash             print an error and exit 1 at start (a node that cannot start)
@@ -23,6 +24,7 @@ const { values } = parseArgs({
   options: {
     id: { type: 'string' },
     listen: { type: 'string' },
+    'peer-listen': { type: 'string' },
     data: { type: 'string' },
     nodes: { type: 'string' },
     'fake-delay-ms': { type: 'string' },
@@ -49,17 +51,23 @@ if (values['fake-crash'] === true) {
 }
 
 const health = new HealthImplementation({ '': 'NOT_SERVING' });
-const server = new grpc.Server();
-health.addToServer(server);
+const servers = [];
 
-const listen = String(values.listen ?? '127.0.0.1:0');
-server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (error) => {
-  if (error !== null) {
-    process.stderr.write(`fake node ${id}: cannot listen on ${listen}: ${error.message}\n`);
-    process.exit(1);
-  }
-  log(`listening on ${listen}`);
-});
+function serve(address) {
+  const server = new grpc.Server();
+  health.addToServer(server);
+  servers.push(server);
+  server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => {
+    if (error !== null) {
+      process.stderr.write(`fake node ${id}: cannot listen on ${address}: ${error.message}\n`);
+      process.exit(1);
+    }
+    log(`listening on ${address}`);
+  });
+}
+
+serve(String(values.listen ?? '127.0.0.1:0'));
+if (typeof values['peer-listen'] === 'string') serve(values['peer-listen']);
 
 const stop = (signal) => {
   if (values['fake-ignore-sigterm'] === true) {
@@ -67,7 +75,7 @@ const stop = (signal) => {
     return;
   }
   log(`stopping on ${signal}`);
-  server.forceShutdown();
+  for (const server of servers) server.forceShutdown();
   process.exit(0);
 };
 process.on('SIGTERM', stop);

@@ -40,8 +40,10 @@ describe('the ringstore-node command line', () => {
     for (const flag of [
       '--id',
       '--listen',
+      '--peer-listen',
       '--data',
       '--nodes',
+      '--seeds',
       '--replicas',
       '--partitions',
       '--r',
@@ -60,6 +62,14 @@ describe('the ringstore-node command line', () => {
     { args: ['--partitions', '2'], message: /--partitions: must be at least replicas \(3\)/ },
     { args: ['--replicas', 'three'], message: /--replicas: "three" is not a whole number/ },
     { args: ['--nodes', 'n2=127.0.0.1:2'], message: /--nodes: must include this node \(n1\)/ },
+    {
+      args: ['--nodes', 'n1=127.0.0.1:1,n2=127.0.0.1:2'],
+      message: /--nodes: address 127\.0\.0\.1:2 given twice \(n1 and n2\)/,
+    },
+    {
+      args: ['--peer-listen', '127.0.0.1:1'],
+      message: /--peer-listen: must differ from --listen \(127\.0\.0\.1:1\)/,
+    },
     { args: ['--log-level', 'chatty'], message: /--log-level/ },
     { args: ['--bogus'], message: /unknown option '--bogus'/ },
   ])('exits 2 with a clear message for $args', ({ args, message }) => {

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { credentials, Metadata, status } from '@grpc/grpc-js';
-import { KVClient } from '@ringstore/proto';
+import { KVClient, PeerClient } from '@ringstore/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
 import { checkHealth, listServices } from '../test-support/grpc-probes.js';
@@ -136,19 +136,43 @@ describe('a 3-node cluster over real gRPC', () => {
     expect(res.siblings[0]?.value.length).toBe(oneMiB);
   });
 
-  it('answers health SERVING and lists its services by reflection', async () => {
+  it('answers health SERVING on both ports and lists its client services by reflection', async () => {
     for (const id of ['n1', 'n2', 'n3']) {
       expect(await checkHealth(tc.address(id))).toBe('SERVING');
+      expect(await checkHealth(tc.peerAddress(id))).toBe('SERVING');
     }
     const services = await listServices(tc.address('n1'));
     expect(services).toEqual(
-      expect.arrayContaining([
-        'ringstore.v1.KV',
-        'ringstore.v1.Cluster',
-        'ringstore.v1.Peer',
-        'grpc.health.v1.Health',
-      ]),
+      expect.arrayContaining(['ringstore.v1.KV', 'ringstore.v1.Cluster', 'grpc.health.v1.Health']),
     );
+    // The internal Peer service is served on the peer port only: not listed, not answered here.
+    expect(services).not.toContain('ringstore.v1.Peer');
+  });
+
+  it('answers a Peer call on the client port, and a KV call on the peer port, UNIMPLEMENTED', async () => {
+    const peer = new PeerClient(tc.address('n1'), credentials.createInsecure());
+    const kv = new KVClient(tc.peerAddress('n1'), credentials.createInsecure());
+    const deadline = (): number => Date.now() + 5_000;
+    try {
+      const fetchRing = new Promise((resolve, reject) =>
+        peer.fetchRing({}, new Metadata(), { deadline: deadline() }, (e, r) =>
+          e ? reject(e) : resolve(r),
+        ),
+      );
+      expect((await statusOf(fetchRing)).code).toBe(status.UNIMPLEMENTED);
+      const get = new Promise((resolve, reject) =>
+        kv.get(
+          { key: Buffer.from('k'), r: 0, strictQuorum: false },
+          new Metadata(),
+          { deadline: deadline() },
+          (e, r) => (e ? reject(e) : resolve(r)),
+        ),
+      );
+      expect((await statusOf(get)).code).toBe(status.UNIMPLEMENTED);
+    } finally {
+      peer.close();
+      kv.close();
+    }
   });
 
   it('survives garbage bytes on its port', async () => {

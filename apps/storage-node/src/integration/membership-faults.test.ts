@@ -101,7 +101,7 @@ describe('membership changes under faults (real nodes)', () => {
     const expected = await preload(cluster, 1_500);
     const n4 = await cluster.cluster.addNode('n4');
     const load = writeLoad(cluster, ['n1', 'n2', 'n3']);
-    await membership.stage(cluster.address('n1'), joinChange('n4', n4.address));
+    await membership.stage(cluster.address('n1'), joinChange('n4', n4));
     await planAndCommit(cluster.address('n1'));
     // Mid-stream: some objects arrived, the partition is not finished.
     await eventually(
@@ -145,7 +145,7 @@ describe('membership changes under faults (real nodes)', () => {
     const value = 'x'.repeat(valueBytes);
     for (const key of keys) await putUnlessUnapplied(cluster, 'n1', key, value, 3);
     const n4 = await cluster.cluster.addNode('n4');
-    await membership.stage(cluster.address('n1'), joinChange('n4', n4.address));
+    await membership.stage(cluster.address('n1'), joinChange('n4', n4));
     await planAndCommit(cluster.address('n1'));
     const ring = await cluster.client('n1').ring();
     const moved = ring.transfers.filter((t) => t.added.includes('n4')).map((t) => t.partition);
@@ -189,7 +189,7 @@ describe('membership changes under faults (real nodes)', () => {
     const expected = await preload(cluster, 1_000);
     const n4 = await cluster.cluster.addNode('n4');
     const load = writeLoad(cluster, ['n1', 'n2', 'n3']);
-    await membership.stage(cluster.address('n1'), joinChange('n4', n4.address));
+    await membership.stage(cluster.address('n1'), joinChange('n4', n4));
     const before = (await planAndCommit(cluster.address('n1'))).current?.version ?? 0n;
     await eventually(
       async () => {
@@ -216,7 +216,7 @@ describe('membership changes under faults (real nodes)', () => {
     const expected = await preload(cluster, 1_500);
     const n4 = await cluster.cluster.addNode('n4');
     const load = writeLoad(cluster, ['n1', 'n2', 'n3']);
-    await membership.stage(cluster.address('n1'), joinChange('n4', n4.address));
+    await membership.stage(cluster.address('n1'), joinChange('n4', n4));
     await planAndCommit(cluster.address('n1'));
     const source = await eventually(
       async () => {
@@ -250,7 +250,7 @@ describe('membership changes under faults (real nodes)', () => {
     await cluster.kill('n3');
     await seenDown(cluster, ['n1', 'n2', 'n4'], 'n3');
     const n5 = await cluster.cluster.addNode('n5');
-    await membership.stage(cluster.address('n1'), joinChange('n5', n5.address));
+    await membership.stage(cluster.address('n1'), joinChange('n5', n5));
     await planAndCommit(cluster.address('n1'));
     const version = await settled(cluster, ['n1', 'n2', 'n4', 'n5']);
     await cluster.restart('n3');
@@ -313,14 +313,18 @@ describe('membership changes under faults (real nodes)', () => {
 
     // n5 takes exactly n3's partitions; n3 hands them over and exits.
     const n5 = await cluster.cluster.addNode('n5');
-    const taken = await statusOf(
-      membership.stage(
-        cluster.address('n1'),
-        replaceChange('n3', 'n5', cluster.address('n2'), false),
-      ),
-    );
-    expect(taken.details).toMatch(/address/);
-    await membership.stage(cluster.address('n1'), replaceChange('n3', 'n5', n5.address, false));
+    // Neither of its addresses may be one a member has (its client port, or its peer port).
+    const taken = [
+      { address: cluster.address('n2'), peerAddress: n5.peerAddress },
+      { address: n5.address, peerAddress: cluster.peerAddress('n2') },
+    ];
+    for (const at of taken) {
+      const refused = await statusOf(
+        membership.stage(cluster.address('n1'), replaceChange('n3', 'n5', at, false)),
+      );
+      expect(refused.details).toMatch(/address .* is already in the ring \(node n2\)/);
+    }
+    await membership.stage(cluster.address('n1'), replaceChange('n3', 'n5', n5, false));
     const plan = await planAndCommit(cluster.address('n1'));
     expect(plan.movement.find((m) => m.node === 'n5')?.partitionsIn).toBeGreaterThan(0);
     expect(await cluster.cluster.waitExit('n3', 90_000)).toBe(0);

@@ -24,6 +24,7 @@ import {
   leaveChange,
   membership,
   planAndCommit,
+  type NodePorts,
   settled,
   wrongValues,
 } from '../test-support/membership-client.js';
@@ -75,17 +76,16 @@ describe('membership changes on a running cluster (real nodes)', () => {
     const keys = new Map(Array.from({ length: 1_000 }, (_, i) => [`grow-${i}`, `g-${i}`] as const));
     await converged(cluster, ['n1', 'n2', 'n3']);
     for (const [k, v] of keys) await putUnlessUnapplied(cluster, 'n1', k, v, 3);
-    const steps: { change: (address: Map<string, string>) => Change; members: string[] }[] = [
+    const steps: { change: (at: Map<string, NodePorts>) => Change; members: string[] }[] = [
       { change: (a) => joinChange('n4', a.get('n4')!), members: ['n1', 'n2', 'n3', 'n4'] },
       { change: (a) => joinChange('n5', a.get('n5')!), members: ['n1', 'n2', 'n3', 'n4', 'n5'] },
       { change: () => leaveChange('n4'), members: ['n1', 'n2', 'n3', 'n5'] },
       { change: () => leaveChange('n5'), members: ['n1', 'n2', 'n3'] },
     ];
-    const addresses = new Map<string, string>();
+    const addresses = new Map<string, NodePorts>();
     for (const [i, step] of steps.entries()) {
       const joining = step.members.find((id) => !cluster.cluster.nodes.some((n) => n.id === id));
-      if (joining !== undefined)
-        addresses.set(joining, (await cluster.cluster.addNode(joining)).address);
+      if (joining !== undefined) addresses.set(joining, await cluster.cluster.addNode(joining));
       await membership.stage(cluster.address('n1'), step.change(addresses));
       await planAndCommit(cluster.address('n1'));
       const leaving = cluster.cluster.nodes.find((n) => n.running && !step.members.includes(n.id));
@@ -132,14 +132,17 @@ describe('membership changes on a running cluster (real nodes)', () => {
         claimant: 'x1',
         partitionCount: 16,
         replicas: 1,
-        nodes: [{ id: 'x1', address: '127.0.0.1:1', zone: '' }],
+        nodes: [{ id: 'x1', address: '127.0.0.1:1', peerAddress: '127.0.0.1:2', zone: '' }],
       });
       const storage = openSqliteEngine({ path: join(dir, 'ringstore.db') });
       storage.setMeta('ring_document', encodeDocument(other));
       await storage.close();
       const res = spawnSync(
         process.execPath,
-        [bin, '--id', 'x1', '--listen', '127.0.0.1:1', '--data', dir, '--seeds', tc.address('n1')],
+        [
+          ...[bin, '--id', 'x1', '--listen', '127.0.0.1:1', '--data', dir],
+          ...['--seeds', tc.peerAddress('n1')],
+        ],
         { encoding: 'utf8', timeout: 20_000 },
       );
       expect(res.status).toBe(2);
@@ -160,11 +163,11 @@ describe('membership changes on a running cluster (real nodes)', () => {
     expect(seen.nodes.map((n) => n.id)).toEqual(['n1', 'n2', 'n3']);
 
     // Commit without a plan is refused; the staged join is planned, then committed.
-    await membership.stage(tc.address('n2'), joinChange('n4', n4.address)).then(
+    await membership.stage(tc.address('n2'), joinChange('n4', n4)).then(
       () => expect.fail('a non-claimant staged a change'),
       (e: unknown) => expect(String(e)).toMatch(/not the claimant: .*n1/),
     );
-    await membership.stage(tc.address('n1'), joinChange('n4', n4.address));
+    await membership.stage(tc.address('n1'), joinChange('n4', n4));
     const refused = await statusOfCall(membership.commit(tc.address('n1')));
     expect(refused).toMatch(/no plan/);
     const plan = await membership.plan(tc.address('n1'));
@@ -176,6 +179,8 @@ describe('membership changes on a running cluster (real nodes)', () => {
     await settled(tc, ids);
     const ring = await tc.client('n1').ring();
     expect(ring.nodes.find((n) => n.id === 'n4')?.status).toBe('valid');
+    // Its peer port is the free port it was started on, not taken for client + 1: the join named it.
+    expect(ring.nodes.find((n) => n.id === 'n4')?.peerAddress).toBe(n4.peerAddress);
     const n4Index = ring.nodes.findIndex((n) => n.id === 'n4');
     expect(ring.owners.filter((o) => o === n4Index).length).toBeGreaterThan(0);
     // Before any read (reads repair): n4 holds every key of its partitions, streamed to it.
@@ -215,10 +220,12 @@ describe('membership changes on a running cluster (real nodes)', () => {
         'n4',
         '--listen',
         n4.address,
+        '--peer-listen',
+        n4.peerAddress,
         '--data',
         n4.dataDir,
         '--seeds',
-        tc.address('n1'),
+        tc.peerAddress('n1'),
       ],
       { encoding: 'utf8', timeout: 20_000 },
     );

@@ -72,6 +72,22 @@ describe('document codec: round trips', () => {
     expect(back.next).toBeUndefined();
   });
 
+  it("keeps each node's peer address; a ring written before the split (none) gets client + 1", () => {
+    const base = foundedInZones();
+    const doc: RingDocument = {
+      ...base,
+      nodes: base.nodes.map((n, i) => ({ ...n, peerAddress: `10.9.9.${i + 1}:9000` })),
+    };
+    expect(documentFromMessage(documentToMessage(doc))).toEqual(doc);
+    const m = documentToMessage(doc);
+    const old = { ...m, nodes: m.nodes.map((n) => ({ ...n, peerAddress: '' })) };
+    expect(documentFromMessage(old).nodes.map((n) => [n.address, n.peerAddress])).toEqual([
+      ['10.0.0.1:7000', '10.0.0.1:7001'],
+      ['10.0.0.2:7000', '10.0.0.2:7001'],
+      ['10.0.0.3:7000', '10.0.0.3:7001'],
+    ]);
+  });
+
   it('encodeDocument and decodeDocument round trip through base64 text', () => {
     for (const doc of [foundedInZones(), inTransition()]) {
       const text = encodeDocument(doc);
@@ -197,7 +213,13 @@ describe('ringMessage: the public Cluster.Ring', () => {
   it('indexes owners into the document nodes, a retired node included, next_owners empty when idle', () => {
     const base = foundedInZones();
     // A removed n0 sorts first: every ring member's node index is one more than its member index.
-    const removed = { id: 'n0', address: '10.0.0.9:7000', zone: 'a', status: 'removed' as const };
+    const removed = {
+      id: 'n0',
+      address: '10.0.0.9:7000',
+      peerAddress: '10.0.0.9:7001',
+      zone: 'a',
+      status: 'removed' as const,
+    };
     const doc: RingDocument = { ...base, nodes: [removed, ...base.nodes] };
     const m = ringMessage(doc, doc.ring);
     expect(m.nodes.map((n) => n.id)).toEqual(['n0', 'n1', 'n2', 'n3']);

@@ -2,6 +2,7 @@ import {
   checkRingDocument,
   nodeStatuses,
   transferStates,
+  defaultPeerAddress,
   type RingDocument,
   type TransferState,
 } from '@ringstore/membership';
@@ -71,7 +72,9 @@ export function documentFromMessage(m: DocumentMessage): RingDocument {
   const nodes = m.nodes.map((n) => {
     const status = nodeStatuses.find((s) => s === n.status);
     if (status === undefined) throw invalid(`node ${n.id.slice(0, 64)}: unknown status`);
-    return { id: n.id, address: n.address, zone: n.zone, status };
+    // Rings written before the ports were split name no peer address: the client port + 1.
+    const peerAddress = n.peerAddress === '' ? defaultPeerAddress(n.address) : n.peerAddress;
+    return { id: n.id, address: n.address, peerAddress, zone: n.zone, status };
   });
   const transfers = m.transfers.map((t) => {
     const state: TransferState | undefined = transferStates.find((s) => s === t.state);

@@ -17,7 +17,12 @@ import { RingKeeper, documentOfNodes, loadDocument } from './ring-keeper.js';
 const log = createLogger({ level: 'silent', nodeId: 't', pretty: false });
 /** The meta row ring-keeper.ts persists the document in. */
 const ringMeta = 'ring_document';
-const members = ['n1=127.0.0.1:7001', 'n2=127.0.0.1:7002', 'n3=127.0.0.1:7003'];
+// Consecutive client ports: each peer port is named (the default, client + 1, would collide).
+const members = [
+  'n1=127.0.0.1:7001/127.0.0.1:7101',
+  'n2=127.0.0.1:7002/127.0.0.1:7102',
+  'n3=127.0.0.1:7003/127.0.0.1:7103',
+];
 
 function configOf(id: string, nodes: readonly string[] = members): NodeConfig {
   return loadConfig(['--id', id, '--data', '/unused', '--nodes', nodes.join(',')], {});
@@ -36,7 +41,13 @@ function memory(): StorageEngine {
 
 /** `doc` one version on, with n4 staged, planned and committed (a transition starts). */
 function joined(doc: RingDocument): RingDocument {
-  const join = { kind: 'join', id: 'n4', address: '127.0.0.1:7004', zone: '' } as const;
+  const join = {
+    kind: 'join',
+    id: 'n4',
+    address: '127.0.0.1:7004',
+    peerAddress: '127.0.0.1:7104',
+    zone: '',
+  } as const;
   const staged = stage(doc, undefined, join, () => true);
   if (!staged.ok) throw new Error(staged.refusal.message);
   const outcome = commit(doc, staged.staged, plan(doc, staged.staged));
@@ -125,10 +136,10 @@ describe('loadDocument', () => {
       version: 1,
       claimant: 'n1',
     });
-    expect(doc.nodes.map((n) => [n.id, n.address, n.status])).toEqual([
-      ['n1', '127.0.0.1:7001', 'valid'],
-      ['n2', '127.0.0.1:7002', 'valid'],
-      ['n3', '127.0.0.1:7003', 'valid'],
+    expect(doc.nodes.map((n) => [n.id, n.address, n.peerAddress, n.status])).toEqual([
+      ['n1', '127.0.0.1:7001', '127.0.0.1:7101', 'valid'],
+      ['n2', '127.0.0.1:7002', '127.0.0.1:7102', 'valid'],
+      ['n3', '127.0.0.1:7003', '127.0.0.1:7103', 'valid'],
     ]);
     expect(persisted(storage)).toEqual(doc);
   });
@@ -143,6 +154,7 @@ describe('loadDocument', () => {
     expect(docs[0]!.clusterId).toMatch(/^[0-9a-f]{16}$/);
     // The cluster id is made of the member list: another list is another cluster.
     const moved = documentOfNodes(configOf('n1', [members[0]!, members[1]!, 'n3=127.0.0.1:7009']));
+    expect(moved.nodes.find((n) => n.id === 'n3')?.peerAddress).toBe('127.0.0.1:7010');
     expect(moved.clusterId).not.toBe(docs[0]!.clusterId);
     const fewer = documentOfNodes(configOf('n1', members.slice(0, 2)));
     expect(fewer.clusterId).not.toBe(docs[0]!.clusterId);
@@ -152,7 +164,7 @@ describe('loadDocument', () => {
     const f = await fixture();
     const next = joined(f.view.document);
     expect(f.keeper.offer(next, 'n2')).toBe(true);
-    const other = configOf('n1', [members[0]!, 'n5=127.0.0.1:7005']);
+    const other = configOf('n1', [members[0]!, 'n5=127.0.0.1:7005/127.0.0.1:7105']);
     expect(await loadDocument(other, f.storage, log)).toEqual(next);
     expect(persisted(f.storage)).toEqual(next);
   });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   compareVersions,
   initialDocument,
+  defaultPeerAddress,
   mergeDocument,
   type RingDocument,
   type RingVersion,
@@ -11,7 +12,7 @@ import type { StorageEngine } from '@ringstore/storage';
 import { ConfigError, type NodeConfig } from '../config.js';
 import { RingstoreError, reasonOf } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { fetchRingFrom, type Peers } from '../peer/peers.js';
+import { fetchRingFrom, type PeerChannel, type Peers } from '../peer/peers.js';
 import {
   decodeDocument,
   documentFromMessage,
@@ -37,6 +38,8 @@ export async function loadDocument(
   config: NodeConfig,
   storage: StorageEngine,
   log: Logger,
+  /** How to dial a seed (any node of the cluster, with mTLS); plaintext by default. */
+  seedChannel?: PeerChannel,
 ): Promise<RingDocument> {
   const stored = storage.getMeta(metaKey);
   const persisted = stored === undefined ? undefined : storedDocument(stored);
@@ -46,7 +49,7 @@ export async function loadDocument(
     if (persisted === undefined) storage.setMeta(metaKey, encodeDocument(created));
     return created;
   }
-  const fetched = await fetchFromSeeds(config.seeds, log);
+  const fetched = await fetchFromSeeds(config, log, seedChannel);
   if (persisted !== undefined && persisted.clusterId !== fetched.clusterId)
     throw new ConfigError(
       `data directory belongs to cluster ${persisted.clusterId}, the seeds are in cluster ${fetched.clusterId}`,
@@ -83,29 +86,45 @@ function refuseRetired(doc: RingDocument, id: string): void {
 
 /** Every node started with the same --nodes computes the same document, cluster id included. */
 export function documentOfNodes(config: {
-  nodes: readonly { id: string; address: string }[];
+  nodes: readonly { id: string; address: string; peerAddress?: string | undefined }[];
   partitions: number;
   replicas: number;
   zone?: string;
 }): RingDocument {
   const sorted = [...config.nodes].sort((a, b) => (a.id < b.id ? -1 : 1));
-  const seed = `${sorted.map((n) => `${n.id}=${n.address}`).join(',')}/${config.partitions}/${config.replicas}`;
+  // A peer address counts only when it is not the default, so ids made before the ports were
+  // split stay the same; founders that differ in one do not share an id.
+  const entry = (n: (typeof sorted)[number]): string =>
+    n.peerAddress === undefined || n.peerAddress === defaultPeerAddress(n.address)
+      ? `${n.id}=${n.address}`
+      : `${n.id}=${n.address}/${n.peerAddress}`;
+  const seed = `${sorted.map(entry).join(',')}/${config.partitions}/${config.replicas}`;
   const clusterId = createHash('sha256').update(seed).digest('hex').slice(0, 16);
   return initialDocument({
     clusterId,
     claimant: sorted[0]!.id,
     partitionCount: config.partitions,
     replicas: config.replicas,
-    nodes: sorted.map((n) => ({ id: n.id, address: n.address, zone: '' })),
+    nodes: sorted.map((n) => ({
+      id: n.id,
+      address: n.address,
+      peerAddress: n.peerAddress ?? defaultPeerAddress(n.address),
+      zone: '',
+    })),
   });
 }
 
-async function fetchFromSeeds(seeds: readonly string[], log: Logger): Promise<RingDocument> {
+async function fetchFromSeeds(
+  config: Pick<NodeConfig, 'id' | 'seeds'>,
+  log: Logger,
+  seedChannel: PeerChannel | undefined,
+): Promise<RingDocument> {
   let last = '';
   for (let attempt = 0; attempt < seedAttemptsMax; attempt++) {
-    for (const seed of seeds) {
+    for (const seed of config.seeds) {
       try {
-        return documentFromMessage(await fetchRingFrom(seed, seedTimeoutMs));
+        const message = await fetchRingFrom(seed, seedTimeoutMs, config.id, seedChannel);
+        return documentFromMessage(message);
       } catch (e) {
         last = `${seed}: ${reasonOf(e)}`;
       }

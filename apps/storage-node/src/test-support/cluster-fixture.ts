@@ -12,7 +12,10 @@ export interface TestCluster {
   readonly dir: string;
   /** A client for node `id` (n1, n2, ...), cached until the node restarts. */
   client(id: string): NodeClient;
+  /** host:port of node `id`'s client port. */
   address(id: string): string;
+  /** host:port of node `id`'s peer port (what `--seeds` names). */
+  peerAddress(id: string): string;
   kill(id: string): Promise<void>;
   /** SIGTERM (graceful), then SIGKILL after a bound. */
   stopNode(id: string): Promise<void>;
@@ -47,11 +50,12 @@ export async function startTestCluster(
     throw e;
   }
   const clients = new Map<string, NodeClient>();
-  const address = (id: string): string => {
+  const nodeOf = (id: string) => {
     const node = cluster.nodes.find((n) => n.id === id);
     if (node === undefined) throw new Error(`no node ${id}`);
-    return node.address;
+    return node;
   };
+  const address = (id: string): string => nodeOf(id).address;
   const dropClient = (id: string): void => {
     clients.get(id)?.close();
     clients.delete(id);
@@ -60,6 +64,7 @@ export async function startTestCluster(
     cluster,
     dir,
     address,
+    peerAddress: (id) => nodeOf(id).peerAddress,
     client(id) {
       let c = clients.get(id);
       if (c === undefined) {

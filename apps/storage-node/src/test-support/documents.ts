@@ -16,7 +16,7 @@ export function ok<T>(
   return outcome.document;
 }
 
-/** Version 1 of a cluster of `count` nodes n1.. at 10.0.0.i:7000, claimant n1. */
+/** Version 1 of a cluster of `count` nodes n1.. at 10.0.0.i:7000 (peer port 7001), claimant n1. */
 export function founded(
   count: number,
   options: { partitionCount?: number; replicas?: number; zones?: readonly string[] } = {},
@@ -29,6 +29,7 @@ export function founded(
     nodes: Array.from({ length: count }, (_, i) => ({
       id: `n${i + 1}`,
       address: `10.0.0.${i + 1}:7000`,
+      peerAddress: `10.0.0.${i + 1}:7001`,
       zone: options.zones?.[i] ?? '',
     })),
   });
@@ -46,8 +47,12 @@ export function committed(doc: RingDocument, commands: readonly ChangeCommand[])
   return ok(commit(doc, staged, plan(doc, staged)));
 }
 
-/** Node `id` joining `doc` at 10.0.0.<its number>:7000: committed, every transfer pending. */
+/**
+ * Node `id` joining `doc` at 10.0.0.<its number>:7000 (peer port 7001): committed, every transfer
+ * pending.
+ */
 export function committedJoin(doc: RingDocument, id: string, zone = ''): RingDocument {
   const address = `10.0.0.${id.slice(1)}:7000`;
-  return committed(doc, [{ kind: 'join', id, address, zone }]);
+  const peerAddress = `10.0.0.${id.slice(1)}:7001`;
+  return committed(doc, [{ kind: 'join', id, address, peerAddress, zone }]);
 }

@@ -42,13 +42,22 @@ function call<Req, Res>(
   ).finally(() => client.close());
 }
 
-export const joinChange = (id: string, address: string, zone = ''): Change => ({
-  kind: { $case: 'join', value: { id, address, zone } },
+/** Where a new node listens: its client port and its peer port (a ClusterNode is one). */
+export interface NodePorts {
+  readonly address: string;
+  readonly peerAddress: string;
+}
+
+export const joinChange = (id: string, at: NodePorts, zone = ''): Change => ({
+  kind: { $case: 'join', value: { id, address: at.address, peerAddress: at.peerAddress, zone } },
 });
 export const leaveChange = (id: string): Change => ({ kind: { $case: 'leave', value: { id } } });
 export const removeChange = (id: string): Change => ({ kind: { $case: 'remove', value: { id } } });
-export const replaceChange = (old: string, id: string, address: string, dead: boolean): Change => ({
-  kind: { $case: 'replace', value: { old, id, address, zone: '', dead } },
+export const replaceChange = (old: string, id: string, at: NodePorts, dead: boolean): Change => ({
+  kind: {
+    $case: 'replace',
+    value: { old, id, address: at.address, peerAddress: at.peerAddress, zone: '', dead },
+  },
 });
 
 export const membership = {

@@ -1,4 +1,5 @@
 import {
+  defaultPeerAddress,
   initialDocument,
   type RingDocument,
   type RingNode,
@@ -6,11 +7,14 @@ import {
 } from '../ring-document.js';
 import { commit, plan, stage, type ChangeCommand, type Plan, type Staged } from '../staging.js';
 
-/** Node ids n1..n<count>, each at its own address 10.0.0.<i>:7000, no zone. */
-export function newNodes(count: number): { id: string; address: string; zone: string }[] {
+/** Node ids n1..n<count>, each at its own address 10.0.0.<i>:7000 (peer port 7001), no zone. */
+export function newNodes(
+  count: number,
+): { id: string; address: string; peerAddress: string; zone: string }[] {
   return Array.from({ length: count }, (_, i) => ({
     id: `n${i + 1}`,
     address: `10.0.0.${i + 1}:7000`,
+    peerAddress: `10.0.0.${i + 1}:7001`,
     zone: '',
   }));
 }
@@ -51,13 +55,12 @@ export const downOnly =
   (id: string): boolean =>
     !down.includes(id);
 
-/** A join of `id` at 10.0.1.<digits of id>:7000, no zone. */
-export const join = (id: string, address = `10.0.1.${id.slice(1)}:7000`): ChangeCommand => ({
-  kind: 'join',
-  id,
-  address,
-  zone: '',
-});
+/** A join of `id` at 10.0.1.<digits of id>:7000, its peer port the client port + 1, no zone. */
+export const join = (
+  id: string,
+  address = `10.0.1.${id.slice(1)}:7000`,
+  peerAddress = defaultPeerAddress(address),
+): ChangeCommand => ({ kind: 'join', id, address, peerAddress, zone: '' });
 export const leave = (id: string): ChangeCommand => ({ kind: 'leave', id });
 export const remove = (id: string): ChangeCommand => ({ kind: 'remove', id });
 export const replace = (
@@ -65,7 +68,8 @@ export const replace = (
   id: string,
   dead: boolean,
   address = `10.0.1.${id.slice(1)}:7000`,
-): ChangeCommand => ({ kind: 'replace', old, id, address, zone: '', dead });
+  peerAddress = defaultPeerAddress(address),
+): ChangeCommand => ({ kind: 'replace', old, id, address, peerAddress, zone: '', dead });
 
 /** Stages each command in turn, throwing on a refusal: the starting point of a case. */
 export function stagedOf(

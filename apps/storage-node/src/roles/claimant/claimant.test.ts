@@ -23,14 +23,19 @@ const log = createLogger({ level: 'silent', nodeId: 't', pretty: false });
 const ringMeta = 'ring_document';
 const allUp = (): boolean => true;
 
-/** n1..n3 at 127.0.0.1:7001.., claimant n1, Q=16, N=3: version 1. */
+/** n1..n3 at 127.0.0.1:7001.. (peer ports 127.0.0.1:7101..), claimant n1, Q=16, N=3: version 1. */
 function founded(): RingDocument {
   return initialDocument({
     clusterId: 'c1',
     claimant: 'n1',
     partitionCount: 16,
     replicas: 3,
-    nodes: ['n1', 'n2', 'n3'].map((id, i) => ({ id, address: `127.0.0.1:${7_001 + i}`, zone: '' })),
+    nodes: ['n1', 'n2', 'n3'].map((id, i) => ({
+      id,
+      address: `127.0.0.1:${7_001 + i}`,
+      peerAddress: `127.0.0.1:${7_101 + i}`,
+      zone: '',
+    })),
   });
 }
 
@@ -38,6 +43,7 @@ const join = (id: string): ChangeCommand => ({
   kind: 'join',
   id,
   address: `127.0.0.1:${7_000 + Number(id.slice(1))}`,
+  peerAddress: `127.0.0.1:${7_100 + Number(id.slice(1))}`,
   zone: '',
 });
 
@@ -155,6 +161,17 @@ describe('Claimant: staging, planning, committing', () => {
   it.each([
     ['a join of an existing id', join('n2'), 'failed-precondition'],
     ['a leave of an unknown node', { kind: 'leave', id: 'n9' } as const, 'invalid-argument'],
+    [
+      "a join at a member's peer address",
+      {
+        kind: 'join',
+        id: 'n5',
+        address: '127.0.0.1:7005',
+        peerAddress: '127.0.0.1:7102',
+        zone: '',
+      } as const,
+      'invalid-argument',
+    ],
   ] as const)('refuses %s with the staging message, staging nothing', (_, command, code) => {
     const f = fixture();
     f.claimant.stageChange(stageOf(join('n4')));
@@ -164,6 +181,22 @@ describe('Claimant: staging, planning, committing', () => {
     expect([e.code, e.message]).toEqual([code, expected.refusal.message]);
     expect(f.claimant.status().staged).toEqual([changeMessage(join('n4'))]);
     expect(f.claimant.clearChanges()).toBe(1);
+  });
+
+  it('stages a join or replace naming no peer address at the client port + 1', () => {
+    const f = fixture();
+    const join4 = { id: 'n4', address: '127.0.0.1:7004', peerAddress: '', zone: '' };
+    const replace3 = { old: 'n3', id: 'n5', address: '127.0.0.1:7007', peerAddress: '', zone: '' };
+    f.claimant.stageChange({ change: { kind: { $case: 'join', value: join4 } } });
+    const staged = f.claimant.stageChange({
+      change: { kind: { $case: 'replace', value: { ...replace3, dead: false } } },
+    });
+    expect(staged).toEqual(
+      [
+        { ...join4, kind: 'join', peerAddress: '127.0.0.1:7005' } as const,
+        { ...replace3, kind: 'replace', peerAddress: '127.0.0.1:7008', dead: false } as const,
+      ].map(changeMessage),
+    );
   });
 
   it('refuses a change request without a change', () => {

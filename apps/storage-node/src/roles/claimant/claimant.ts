@@ -11,6 +11,7 @@ import {
   type Plan,
   type RingDocument,
   type Staged,
+  defaultPeerAddress,
 } from '@ringstore/membership';
 import type {
   Change,
@@ -318,6 +319,11 @@ function refusalError(r: ChangeRefusal): RingstoreError {
   return new RingstoreError(r.code, r.message);
 }
 
+/** A change names the new node's peer port, or leaves it to the default (client port + 1). */
+function peerAddressOr(peerAddress: string, address: string): string {
+  return peerAddress !== '' ? peerAddress : defaultPeerAddress(address);
+}
+
 function commandOf(change: Change | undefined): ChangeCommand {
   const kind = change?.kind;
   if (kind === undefined) throw new RingstoreError('invalid-argument', 'no change given');
@@ -327,6 +333,7 @@ function commandOf(change: Change | undefined): ChangeCommand {
         kind: 'join',
         id: kind.value.id,
         address: kind.value.address,
+        peerAddress: peerAddressOr(kind.value.peerAddress, kind.value.address),
         zone: kind.value.zone,
       };
     case 'leave':
@@ -334,14 +341,23 @@ function commandOf(change: Change | undefined): ChangeCommand {
     case 'remove':
       return { kind: 'remove', id: kind.value.id };
     case 'replace':
-      return { kind: 'replace', ...kind.value };
+      return {
+        kind: 'replace',
+        ...kind.value,
+        peerAddress: peerAddressOr(kind.value.peerAddress, kind.value.address),
+      };
   }
 }
 
 export function changeMessage(c: ChangeCommand): Change {
   switch (c.kind) {
     case 'join':
-      return { kind: { $case: 'join', value: { id: c.id, address: c.address, zone: c.zone } } };
+      return {
+        kind: {
+          $case: 'join',
+          value: { id: c.id, address: c.address, peerAddress: c.peerAddress, zone: c.zone },
+        },
+      };
     case 'leave':
       return { kind: { $case: 'leave', value: { id: c.id } } };
     case 'remove':
@@ -350,7 +366,10 @@ export function changeMessage(c: ChangeCommand): Change {
       return {
         kind: {
           $case: 'replace',
-          value: { old: c.old, id: c.id, address: c.address, zone: c.zone, dead: c.dead },
+          value: {
+            ...{ old: c.old, id: c.id, address: c.address, peerAddress: c.peerAddress },
+            ...{ zone: c.zone, dead: c.dead },
+          },
         },
       };
   }

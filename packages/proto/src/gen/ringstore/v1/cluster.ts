@@ -33,6 +33,11 @@ export interface Node {
   zone: string;
   /** The member's place in the ring: joining, valid, leaving, left or removed. */
   status: string;
+  /**
+   * host:port of the node's peer port (node-to-node traffic: the Peer service). Empty in rings
+   * written before the ports were split: then the client port + 1.
+   */
+  peerAddress: string;
 }
 
 export interface Ring {
@@ -165,6 +170,8 @@ export interface JoinChange {
   id: string;
   address: string;
   zone: string;
+  /** The new node's peer port; empty: the client port + 1. */
+  peerAddress: string;
 }
 
 /** A live node hands its partitions over, then stops serving and exits. */
@@ -184,6 +191,8 @@ export interface ReplaceChange {
   address: string;
   zone: string;
   dead: boolean;
+  /** The new node's peer port; empty: the client port + 1. */
+  peerAddress: string;
 }
 
 export interface StageChangeRequest {
@@ -386,7 +395,7 @@ export const GetRingRequest: MessageFns<GetRingRequest> = {
 };
 
 function createBaseNode(): Node {
-  return { id: "", address: "", zone: "", status: "" };
+  return { id: "", address: "", zone: "", status: "", peerAddress: "" };
 }
 
 export const Node: MessageFns<Node> = {
@@ -402,6 +411,9 @@ export const Node: MessageFns<Node> = {
     }
     if (message.status !== "") {
       writer.uint32(34).string(message.status);
+    }
+    if (message.peerAddress !== "") {
+      writer.uint32(42).string(message.peerAddress);
     }
     return writer;
   },
@@ -451,6 +463,14 @@ export const Node: MessageFns<Node> = {
             message.status = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.peerAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -469,6 +489,11 @@ export const Node: MessageFns<Node> = {
       address: isSet(object.address) ? globalThis.String(object.address) : "",
       zone: isSet(object.zone) ? globalThis.String(object.zone) : "",
       status: isSet(object.status) ? globalThis.String(object.status) : "",
+      peerAddress: isSet(object.peerAddress)
+        ? globalThis.String(object.peerAddress)
+        : isSet(object.peer_address)
+        ? globalThis.String(object.peer_address)
+        : "",
     };
   },
 
@@ -486,6 +511,9 @@ export const Node: MessageFns<Node> = {
     if (message.status !== "") {
       obj.status = message.status;
     }
+    if (message.peerAddress !== "") {
+      obj.peerAddress = message.peerAddress;
+    }
     return obj;
   },
 
@@ -498,6 +526,7 @@ export const Node: MessageFns<Node> = {
     message.address = object.address ?? "";
     message.zone = object.zone ?? "";
     message.status = object.status ?? "";
+    message.peerAddress = object.peerAddress ?? "";
     return message;
   },
 };
@@ -2138,7 +2167,7 @@ export const Change: MessageFns<Change> = {
 };
 
 function createBaseJoinChange(): JoinChange {
-  return { id: "", address: "", zone: "" };
+  return { id: "", address: "", zone: "", peerAddress: "" };
 }
 
 export const JoinChange: MessageFns<JoinChange> = {
@@ -2151,6 +2180,9 @@ export const JoinChange: MessageFns<JoinChange> = {
     }
     if (message.zone !== "") {
       writer.uint32(26).string(message.zone);
+    }
+    if (message.peerAddress !== "") {
+      writer.uint32(34).string(message.peerAddress);
     }
     return writer;
   },
@@ -2192,6 +2224,14 @@ export const JoinChange: MessageFns<JoinChange> = {
             message.zone = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.peerAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2209,6 +2249,11 @@ export const JoinChange: MessageFns<JoinChange> = {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       address: isSet(object.address) ? globalThis.String(object.address) : "",
       zone: isSet(object.zone) ? globalThis.String(object.zone) : "",
+      peerAddress: isSet(object.peerAddress)
+        ? globalThis.String(object.peerAddress)
+        : isSet(object.peer_address)
+        ? globalThis.String(object.peer_address)
+        : "",
     };
   },
 
@@ -2223,6 +2268,9 @@ export const JoinChange: MessageFns<JoinChange> = {
     if (message.zone !== "") {
       obj.zone = message.zone;
     }
+    if (message.peerAddress !== "") {
+      obj.peerAddress = message.peerAddress;
+    }
     return obj;
   },
 
@@ -2234,6 +2282,7 @@ export const JoinChange: MessageFns<JoinChange> = {
     message.id = object.id ?? "";
     message.address = object.address ?? "";
     message.zone = object.zone ?? "";
+    message.peerAddress = object.peerAddress ?? "";
     return message;
   },
 };
@@ -2373,7 +2422,7 @@ export const RemoveChange: MessageFns<RemoveChange> = {
 };
 
 function createBaseReplaceChange(): ReplaceChange {
-  return { old: "", id: "", address: "", zone: "", dead: false };
+  return { old: "", id: "", address: "", zone: "", dead: false, peerAddress: "" };
 }
 
 export const ReplaceChange: MessageFns<ReplaceChange> = {
@@ -2392,6 +2441,9 @@ export const ReplaceChange: MessageFns<ReplaceChange> = {
     }
     if (message.dead !== false) {
       writer.uint32(40).bool(message.dead);
+    }
+    if (message.peerAddress !== "") {
+      writer.uint32(50).string(message.peerAddress);
     }
     return writer;
   },
@@ -2449,6 +2501,14 @@ export const ReplaceChange: MessageFns<ReplaceChange> = {
             message.dead = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.peerAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2468,6 +2528,11 @@ export const ReplaceChange: MessageFns<ReplaceChange> = {
       address: isSet(object.address) ? globalThis.String(object.address) : "",
       zone: isSet(object.zone) ? globalThis.String(object.zone) : "",
       dead: isSet(object.dead) ? globalThis.Boolean(object.dead) : false,
+      peerAddress: isSet(object.peerAddress)
+        ? globalThis.String(object.peerAddress)
+        : isSet(object.peer_address)
+        ? globalThis.String(object.peer_address)
+        : "",
     };
   },
 
@@ -2488,6 +2553,9 @@ export const ReplaceChange: MessageFns<ReplaceChange> = {
     if (message.dead !== false) {
       obj.dead = message.dead;
     }
+    if (message.peerAddress !== "") {
+      obj.peerAddress = message.peerAddress;
+    }
     return obj;
   },
 
@@ -2501,6 +2569,7 @@ export const ReplaceChange: MessageFns<ReplaceChange> = {
     message.address = object.address ?? "";
     message.zone = object.zone ?? "";
     message.dead = object.dead ?? false;
+    message.peerAddress = object.peerAddress ?? "";
     return message;
   },
 };

@@ -170,6 +170,8 @@ export interface MemberState {
   /** The ring version the member has applied: a member behind pulls the document (FetchRing). */
   ringTerm: bigint;
   ringVersion: bigint;
+  /** host:port of the member's peer port (address is its client port). */
+  peerAddress: string;
 }
 
 export interface GossipRequest {
@@ -2076,7 +2078,17 @@ export const ErrorReply: MessageFns<ErrorReply> = {
 };
 
 function createBaseMemberState(): MemberState {
-  return { id: "", address: "", zone: "", generation: 0n, heartbeat: 0n, status: "", ringTerm: 0n, ringVersion: 0n };
+  return {
+    id: "",
+    address: "",
+    zone: "",
+    generation: 0n,
+    heartbeat: 0n,
+    status: "",
+    ringTerm: 0n,
+    ringVersion: 0n,
+    peerAddress: "",
+  };
 }
 
 export const MemberState: MessageFns<MemberState> = {
@@ -2116,6 +2128,9 @@ export const MemberState: MessageFns<MemberState> = {
         throw new globalThis.Error("value provided for field message.ringVersion of type uint64 too large");
       }
       writer.uint32(64).uint64(message.ringVersion);
+    }
+    if (message.peerAddress !== "") {
+      writer.uint32(74).string(message.peerAddress);
     }
     return writer;
   },
@@ -2197,6 +2212,14 @@ export const MemberState: MessageFns<MemberState> = {
             message.ringVersion = reader.uint64() as bigint;
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.peerAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2227,6 +2250,11 @@ export const MemberState: MessageFns<MemberState> = {
         : isSet(object.ring_version)
         ? BigInt(object.ring_version)
         : 0n,
+      peerAddress: isSet(object.peerAddress)
+        ? globalThis.String(object.peerAddress)
+        : isSet(object.peer_address)
+        ? globalThis.String(object.peer_address)
+        : "",
     };
   },
 
@@ -2256,6 +2284,9 @@ export const MemberState: MessageFns<MemberState> = {
     if (message.ringVersion !== 0n) {
       obj.ringVersion = message.ringVersion.toString();
     }
+    if (message.peerAddress !== "") {
+      obj.peerAddress = message.peerAddress;
+    }
     return obj;
   },
 
@@ -2276,6 +2307,7 @@ export const MemberState: MessageFns<MemberState> = {
     message.ringVersion = (object.ringVersion !== undefined && object.ringVersion !== null)
       ? BigInt(object.ringVersion)
       : 0n;
+    message.peerAddress = object.peerAddress ?? "";
     return message;
   },
 };
