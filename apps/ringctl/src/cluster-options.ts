@@ -42,17 +42,29 @@ export function parseNodeId(what: string, text: string): string {
 export interface MemberSpec {
   readonly id: string;
   readonly address: string;
+  /** '' when not given: the node's client port + 1. */
+  readonly peerAddress: string;
 }
 
-/** ID=HOST:PORT, as `cluster join` and `cluster replace` take the new node. */
+/**
+ * ID=HOST:PORT[/PEER_HOST:PEER_PORT], as `cluster join` and `cluster replace` take the new node:
+ * its client address and, when not the client port + 1, its peer address.
+ */
 export function parseMemberSpec(text: string): MemberSpec {
   const equals = text.indexOf('=');
   if (equals < 0) {
-    throw new UsageError(`expected ID=HOST:PORT (e.g. n4=127.0.0.1:7004), got '${text}'`);
+    throw new UsageError(
+      `expected ID=HOST:PORT[/PEER_HOST:PEER_PORT] (e.g. n4=127.0.0.1:7007/127.0.0.1:7008), got '${text}'`,
+    );
   }
   const id = parseNodeId(`the node id in '${text}'`, text.slice(0, equals));
-  const address = parseNodeAddress(`the address of ${id}`, text.slice(equals + 1));
-  return { id, address };
+  const [client = '', peer, ...rest] = text.slice(equals + 1).split('/');
+  if (rest.length > 0) throw new UsageError(`expected one '/' at most in '${text}'`);
+  const address = parseNodeAddress(`the address of ${id}`, client);
+  const peerAddress = peer === undefined ? '' : parseNodeAddress(`the peer address of ${id}`, peer);
+  if (peerAddress === address)
+    throw new UsageError(`the peer address of ${id} must differ from its client address`);
+  return { id, address, peerAddress };
 }
 
 export function parseZone(text: string | undefined): string {
@@ -66,8 +78,10 @@ export function parseZone(text: string | undefined): string {
 }
 
 export function joinChange(specText: string, zoneText: string | undefined): Change {
-  const { id, address } = parseMemberSpec(specText);
-  return { kind: { $case: 'join', value: { id, address, zone: parseZone(zoneText) } } };
+  const { id, address, peerAddress } = parseMemberSpec(specText);
+  return {
+    kind: { $case: 'join', value: { id, address, peerAddress, zone: parseZone(zoneText) } },
+  };
 }
 
 export function leaveChange(idText: string): Change {
@@ -85,10 +99,11 @@ export function replaceChange(
   dead: boolean,
 ): Change {
   const old = parseNodeId('the node to replace', oldText);
-  const { id, address } = parseMemberSpec(specText);
+  const { id, address, peerAddress } = parseMemberSpec(specText);
   if (id === old) throw new UsageError(`the replacement needs a new id, not ${old} again`);
+  const zone = parseZone(zoneText);
   return {
-    kind: { $case: 'replace', value: { old, id, address, zone: parseZone(zoneText), dead } },
+    kind: { $case: 'replace', value: { old, id, address, peerAddress, zone, dead } },
   };
 }
 

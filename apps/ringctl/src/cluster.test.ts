@@ -59,8 +59,46 @@ describe('cluster join, leave, remove, replace', () => {
       });
       expect(methods(other)).toEqual(['getRing']);
       expect(methods(claimant)).toEqual(['stageChange']);
+      // No peer address given: '' (the claimant takes the client port + 1).
       expect(stageRequests()).toEqual([
-        { kind: { $case: 'join', value: { id: 'n4', address: '127.0.0.1:7004', zone: '' } } },
+        {
+          kind: {
+            $case: 'join',
+            value: { id: 'n4', address: '127.0.0.1:7004', peerAddress: '', zone: '' },
+          },
+        },
+      ]);
+    },
+    testTimeoutMs,
+  );
+
+  it(
+    'sends the peer address given as ID=HOST:PORT/PEER_HOST:PEER_PORT',
+    async () => {
+      expect((await cli(['cluster', 'join', 'n4=127.0.0.1:7004/127.0.0.1:8004'])).code).toBe(0);
+      expect(
+        (await cli(['cluster', 'replace', 'n3', 'n5=127.0.0.1:7005/10.0.0.5:8005'])).code,
+      ).toBe(0);
+      expect(stageRequests()).toEqual([
+        {
+          kind: {
+            $case: 'join',
+            value: { id: 'n4', address: '127.0.0.1:7004', peerAddress: '127.0.0.1:8004', zone: '' },
+          },
+        },
+        {
+          kind: {
+            $case: 'replace',
+            value: {
+              old: 'n3',
+              id: 'n5',
+              address: '127.0.0.1:7005',
+              peerAddress: '10.0.0.5:8005',
+              zone: '',
+              dead: false,
+            },
+          },
+        },
       ]);
     },
     testTimeoutMs,
@@ -107,7 +145,14 @@ describe('cluster join, leave, remove, replace', () => {
         {
           kind: {
             $case: 'replace',
-            value: { old: 'n3', id: 'n5', address: '127.0.0.1:7005', zone: 'rack-2', dead: true },
+            value: {
+              old: 'n3',
+              id: 'n5',
+              address: '127.0.0.1:7005',
+              peerAddress: '',
+              zone: 'rack-2',
+              dead: true,
+            },
           },
         },
       ]);
@@ -118,21 +163,29 @@ describe('cluster join, leave, remove, replace', () => {
   it(
     'join --zone, and --json: every staged change as one document',
     async () => {
-      const result = await cli(['cluster', 'join', 'n4=127.0.0.1:7004', '--zone', 'z2', '--json']);
+      const join = ['cluster', 'join', 'n4=127.0.0.1:7004/127.0.0.1:8004', '--zone', 'z2'];
+      const result = await cli([...join, '--json']);
       expect(result.code).toBe(0);
       expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
-      expect(JSON.parse(result.stdout)).toEqual({
-        staged: [{ type: 'join', id: 'n4', address: '127.0.0.1:7004', zone: 'z2' }],
-      });
+      const joined = {
+        type: 'join',
+        id: 'n4',
+        address: '127.0.0.1:7004',
+        peerAddress: '127.0.0.1:8004',
+        zone: 'z2',
+      };
+      expect(JSON.parse(result.stdout)).toEqual({ staged: [joined] });
+      // The fake claimant answers the changes as sent: no peer address given is ''.
       const replace = await cli(['cluster', 'replace', 'n3', 'n5=127.0.0.1:7005', '--json']);
       expect(JSON.parse(replace.stdout)).toEqual({
         staged: [
-          { type: 'join', id: 'n4', address: '127.0.0.1:7004', zone: 'z2' },
+          joined,
           {
             type: 'replace',
             old: 'n3',
             id: 'n5',
             address: '127.0.0.1:7005',
+            peerAddress: '',
             zone: '',
             dead: false,
           },
@@ -147,7 +200,12 @@ describe('cluster plan, commit, clear', () => {
   beforeEach(() => {
     claimant.plan = joinPlan(ring);
     claimant.staged = [
-      { kind: { $case: 'join', value: { id: 'n4', address: '127.0.0.1:7004', zone: '' } } },
+      {
+        kind: {
+          $case: 'join',
+          value: { id: 'n4', address: '127.0.0.1:7004', peerAddress: '127.0.0.1:7005', zone: '' },
+        },
+      },
     ];
   });
 
@@ -648,7 +706,27 @@ describe('cluster usage errors exit 2 without any RPC', () => {
     [
       'join without =',
       ['cluster', 'join', 'n4'],
-      "expected ID=HOST:PORT (e.g. n4=127.0.0.1:7004), got 'n4'",
+      "expected ID=HOST:PORT[/PEER_HOST:PEER_PORT] (e.g. n4=127.0.0.1:7007/127.0.0.1:7008), got 'n4'",
+    ],
+    [
+      'join with a bad peer address',
+      ['cluster', 'join', 'n4=127.0.0.1:7004/127.0.0.1'],
+      'the peer address of n4 must be host:port',
+    ],
+    [
+      'join with the peer address its client address',
+      ['cluster', 'join', 'n4=127.0.0.1:7004/127.0.0.1:7004'],
+      'the peer address of n4 must differ from its client address',
+    ],
+    [
+      'join with two peer addresses',
+      ['cluster', 'join', 'n4=127.0.0.1:7004/127.0.0.1:8004/127.0.0.1:9004'],
+      "expected one '/' at most",
+    ],
+    [
+      'replace with a bad peer address',
+      ['cluster', 'replace', 'n3', 'n5=127.0.0.1:7005/'],
+      'the peer address of n5 must be host:port',
     ],
     ['join with an empty id', ['cluster', 'join', '=127.0.0.1:7004'], 'the node id in '],
     [

@@ -150,6 +150,7 @@ function nodeJson(node: Node | undefined): Node {
   return {
     id: node?.id ?? '',
     address: node?.address ?? '',
+    peerAddress: node?.peerAddress ?? '',
     zone: node?.zone ?? '',
     status: node?.status ?? '',
   };

@@ -11,6 +11,7 @@ import {
   type PutResult,
   type RoutingMode,
 } from '@ringstore/client';
+import type { Connection } from './connection-options.js';
 import { RpcError } from './errors.js';
 
 export interface KvConnectOptions {
@@ -21,6 +22,8 @@ export interface KvConnectOptions {
   readonly routing: RoutingMode;
   /** Only the key's primary replicas count towards R and W (--strict). */
   readonly strictQuorum: boolean;
+  /** TLS and the bearer token, for the ring fetch and every call; absent: plaintext, no token. */
+  readonly connection?: Connection | undefined;
 }
 
 export interface PutArgs {
@@ -58,8 +61,17 @@ export function connectKv(options: KvConnectOptions): KvApi {
   let connected: Client | undefined;
   let closed = false;
   const open = async (): Promise<Client> => {
-    const { seed, deadlineMs, routing } = options;
-    const opened = await connect({ seeds: [seed], deadlineMs, routing });
+    const { seed, deadlineMs, routing, connection } = options;
+    const opened = await connect({
+      seeds: [seed],
+      deadlineMs,
+      routing,
+      tls:
+        connection?.tls === undefined
+          ? undefined
+          : { ca: connection.tls.ca, cert: connection.tls.cert, key: connection.tls.key },
+      token: connection?.token,
+    });
     // Closed while connecting: nobody will use it.
     if (closed) opened.close();
     connected = opened;

@@ -1,5 +1,8 @@
 // Process entry point of ringctl: hands the real streams to run() and sets the exit code.
+import { dropIpServerNameWarning } from './process-warnings.js';
 import { run } from './run.js';
+
+dropIpServerNameWarning(process);
 
 // `ringctl ring | head -1`: the reader went away; stop quietly as other shell tools do.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -16,6 +16,7 @@ import {
   type TransferLimits,
   type TriggerAntiEntropyResponse,
 } from '@ringstore/proto';
+import { plaintextConnection, type Connection, type TlsFiles } from './connection-options.js';
 import { RpcError } from './errors.js';
 
 /** Largest message either side may send; matches gRPC's default so the limit is explicit. */
@@ -74,11 +75,20 @@ type UnaryMethod<Req, Res> = (
   callback: Callback<Res>,
 ) => grpc.ClientUnaryCall;
 
-/** Opens no connection until the first call (a usage error found later costs nothing). */
-export function connectCluster(address: string, deadlineMs: number): ClusterApi {
-  const cluster = new ClusterClient(address, grpc.credentials.createInsecure(), channelOptions);
+/**
+ * Opens no connection until the first call (a usage error found later costs nothing). With
+ * `connection.tls` the channel uses TLS; `connection.token` goes with every call as metadata
+ * (not call credentials, which grpc-js refuses on plaintext channels).
+ */
+export function connectCluster(
+  address: string,
+  deadlineMs: number,
+  connection: Connection = plaintextConnection,
+): ClusterApi {
+  const cluster = new ClusterClient(address, channelCredentials(connection.tls), channelOptions);
+  const { token } = connection;
   const call = <Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> =>
-    unary(method, request, deadlineMs);
+    unary(method, request, deadlineMs, token);
   return {
     getRing: () => call(cluster.getRing.bind(cluster), {}),
     listMembers: async () => (await call(cluster.listMembers.bind(cluster), {})).members,
@@ -105,14 +115,22 @@ export function connectCluster(address: string, deadlineMs: number): ClusterApi 
   };
 }
 
+function channelCredentials(tls: TlsFiles | undefined): grpc.ChannelCredentials {
+  if (tls === undefined) return grpc.credentials.createInsecure();
+  return grpc.credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null);
+}
+
 function unary<Req, Res>(
   method: UnaryMethod<Req, Res>,
   request: Req,
   deadlineMs: number,
+  token: string | undefined,
 ): Promise<Res> {
   const options: Partial<grpc.CallOptions> = { deadline: Date.now() + deadlineMs };
+  const metadata = new grpc.Metadata({ waitForReady: false });
+  if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
   return new Promise((resolve, reject) => {
-    method(request, new grpc.Metadata({ waitForReady: false }), options, (error, response) => {
+    method(request, metadata, options, (error, response) => {
       if (error === null) resolve(response);
       else reject(toRpcError(error));
     });

@@ -263,6 +263,7 @@ describe('ring and members', () => {
     const nodes = [1, 2, 3].map((i) => ({
       id: `n${i}`,
       address: `127.0.0.1:700${i}`,
+      peerAddress: `127.0.0.1:710${i}`,
       zone: '',
       status: 'up',
     }));
@@ -308,9 +309,14 @@ describe('ring and members', () => {
       partitionCount: 8,
       replicas: 3,
       nodes: [
-        { id: 'n1', address: '127.0.0.1:7001', zone: '', status: 'up', partitions: 4 },
-        { id: 'n2', address: '127.0.0.1:7002', zone: '', status: 'up', partitions: 2 },
-        { id: 'n3', address: '127.0.0.1:7003', zone: '', status: 'up', partitions: 2 },
+        ...[1, 2, 3].map((i) => ({
+          id: `n${i}`,
+          address: `127.0.0.1:700${i}`,
+          peerAddress: `127.0.0.1:710${i}`,
+          zone: '',
+          status: 'up',
+          partitions: i === 1 ? 4 : 2,
+        })),
       ],
       owners: ['n1', 'n2', 'n3', 'n1', 'n2', 'n3', 'n1', 'n1'],
     });
@@ -350,6 +356,7 @@ describe('ring and members', () => {
     expect(document.members[0]).toEqual({
       id: 'n1',
       address: '127.0.0.1:7001',
+      peerAddress: '127.0.0.1:7101',
       zone: '',
       status: 'up',
       alive: true,

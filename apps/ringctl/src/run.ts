@@ -12,6 +12,13 @@ import {
   type CommonOptions,
 } from './commands.js';
 import type { Action, Bind, RawOptions } from './cli-types.js';
+import { addCertsCommands } from './certs-commands.js';
+import {
+  addConnectionOptions,
+  parseConnection,
+  type Connection,
+  type ConnectionRawOptions,
+} from './connection-options.js';
 import { addClusterCommands } from './run-cluster.js';
 import { ClusterError, exitCode, InputError, RpcError, UsageError } from './errors.js';
 import type { RunIo } from './io.js';
@@ -30,6 +37,7 @@ import {
 } from './options.js';
 import { connectKv } from './kv.js';
 import { connectCluster } from './rpc.js';
+import { withTlsHint } from './tls-hints.js';
 import { readValue } from './value-source.js';
 
 /** Runs ringctl with the given arguments (without "node ringctl") and returns the exit code. */
@@ -41,10 +49,11 @@ export async function run(argv: readonly string[], io: RunIo): Promise<number> {
       // commander calls actions with (...positionals, options, command).
       const command = args.at(-1) as Command;
       const positionals = args.slice(0, -2) as (string | undefined)[];
-      const raw = command.optsWithGlobals<RawOptions>();
+      const raw = command.optsWithGlobals<RawOptions & ConnectionRawOptions>();
       code = await withNode(
         io,
         commonOptions(raw, io, commandDeadlineMsDefault),
+        await parseConnection(raw, io),
         raw,
         positionals,
         action,
@@ -92,6 +101,7 @@ function buildProgram(io: RunIo, bind: Bind): Command {
       '--strict',
       "strict quorum: only the key's primary replicas count towards R and W, no fallbacks",
     );
+  addConnectionOptions(program);
   addDataCommands(program, bind);
   program
     .command('ring')
@@ -103,6 +113,7 @@ function buildProgram(io: RunIo, bind: Bind): Command {
     .action(bind((context) => membersCommand(context)));
   addAeCommands(program, bind);
   addClusterCommands(program, bind);
+  addCertsCommands(program, io);
   return program;
 }
 
@@ -238,17 +249,20 @@ function commonOptions(
 async function withNode(
   io: RunIo,
   options: CommonOptions,
+  connection: Connection,
   raw: RawOptions,
   positionals: readonly (string | undefined)[],
   action: Action,
 ): Promise<number> {
   const { node, deadlineMs, routing, strict } = options;
   // Neither connects before its first call, so a command uses only the one it needs.
-  const cluster = connectCluster(node, deadlineMs);
-  const kv = connectKv({ seed: node, deadlineMs, routing, strictQuorum: strict });
+  const cluster = connectCluster(node, deadlineMs, connection);
+  const kv = connectKv({ seed: node, deadlineMs, routing, strictQuorum: strict, connection });
   try {
-    const dial = (address: string) => connectCluster(address, deadlineMs);
+    const dial = (address: string) => connectCluster(address, deadlineMs, connection);
     return await action({ options, kv, cluster, dial, io }, raw, positionals);
+  } catch (error) {
+    throw withTlsHint(error, connection);
   } finally {
     kv.close();
     cluster.close();

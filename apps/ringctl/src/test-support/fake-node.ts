@@ -137,6 +137,7 @@ export function ringOver(addresses: readonly string[], firstOwner = 0): Ring {
   const nodes = addresses.map((address, index) => ({
     id: `n${index + 1}`,
     address,
+    peerAddress: peerAddressOf(address),
     zone: '',
     status: 'valid',
   }));
@@ -149,6 +150,12 @@ export function ringOver(addresses: readonly string[], firstOwner = 0): Ring {
     nodes,
     owners: new Array<number>(partitionCount).fill(firstOwner),
   };
+}
+
+/** host:port + 1: where a node listens for peers when its peer port is not given. */
+export function peerAddressOf(address: string): string {
+  const colon = address.lastIndexOf(':');
+  return `${address.slice(0, colon)}:${Number(address.slice(colon + 1)) + 1}`;
 }
 
 /** The membership fields of a ring with no transition running, n1 its claimant. */

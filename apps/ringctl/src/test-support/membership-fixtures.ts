@@ -1,10 +1,11 @@
 // Rings, plans and transfer reports for the cluster command tests: a 3-node cluster n1..n3 that
 // a fourth node, n4, joins.
 import type { Node, Plan, Ring, Transfer, TransferProgress } from '@ringstore/proto';
-import { idleRingFields } from './fake-node.js';
+import { idleRingFields, peerAddressOf } from './fake-node.js';
 
+/** A ring node; its peer port, as a node's default, the client port + 1. */
 export function node(id: string, address: string, status = 'valid', zone = ''): Node {
-  return { id, address, zone, status };
+  return { id, address, peerAddress: peerAddressOf(address), zone, status };
 }
 
 /** n1..n3 at `addresses`, 8 partitions, first owners n1 n2 n3 n1 n2 n3 n1 n2. */
