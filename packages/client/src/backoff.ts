@@ -8,8 +8,42 @@ export const backoffCapMs = 200;
  * [0, min(cap, base * 2^(retry-1))], and never past the remaining deadline. `random` returns [0, 1).
  */
 export function backoffMs(retry: number, remainingMs: number, random: () => number): number {
-  const ceilingMs = Math.min(backoffCapMs, backoffBaseMs * 2 ** Math.max(0, retry - 1));
-  return Math.max(0, Math.min(remainingMs, Math.floor(random() * ceilingMs)));
+  return Math.max(0, Math.min(remainingMs, Math.floor(random() * ceilingMs(retry))));
+}
+
+/**
+ * The least time a retry after an overload refusal must have left once it has waited: less, and
+ * it would likely time out, turning a clean "not applied" refusal into a write that may have
+ * been applied. The operation fails with the refusal instead.
+ */
+export const overloadAttemptMsMin = 20;
+/**
+ * Jitter after an overload refusal goes up to this fraction of the node's `retry-after-ms` (when
+ * that is more than the usual backoff), so callers refused together do not all come back at once.
+ */
+export const overloadJitterRatio = 0.25;
+
+/**
+ * The wait before retry number `retry` after a node refused as overloaded, asking for
+ * `retryAfterMs` (0 when it did not say): at least that, plus jitter uniform in
+ * [0, max(backoff ceiling, retryAfterMs * overloadJitterRatio)], the jitter cut to what the
+ * deadline leaves. Undefined when even `retryAfterMs` would leave the retry less than
+ * `overloadAttemptMsMin`: the operation should fail now.
+ */
+export function overloadWaitMs(
+  retry: number,
+  retryAfterMs: number,
+  remainingMs: number,
+  random: () => number,
+): number | undefined {
+  const spareMs = remainingMs - retryAfterMs - overloadAttemptMsMin;
+  if (spareMs < 0) return undefined;
+  const jitterCeilingMs = Math.max(ceilingMs(retry), retryAfterMs * overloadJitterRatio);
+  return retryAfterMs + Math.min(spareMs, Math.floor(random() * jitterCeilingMs));
+}
+
+function ceilingMs(retry: number): number {
+  return Math.min(backoffCapMs, backoffBaseMs * 2 ** Math.max(0, retry - 1));
 }
 
 /** Timers the client can cancel all at once on close, so none outlives it. */

@@ -7,9 +7,9 @@ import type {
 } from '@ringstore/proto';
 import { membersMax } from '@ringstore/ring';
 import { assert } from './assert.js';
-import { Sleeper, backoffMs } from './backoff.js';
+import { Sleeper } from './backoff.js';
 import { toBuffer, type Bytes } from './bytes.js';
-import { Dispatcher, mayRetry, type NodeRequestStats } from './dispatch.js';
+import { Dispatcher, mayRetry, retryWaitMs, type NodeRequestStats } from './dispatch.js';
 import { clientError, RingstoreClientError } from './errors.js';
 import { FailedNodes } from './failed-nodes.js';
 import { NodePool } from './node-pool.js';
@@ -91,13 +91,20 @@ export interface ClientStats {
   readonly requests: number;
   /** Requests that repeated an operation on another (or the same) node. */
   readonly retries: number;
+  /**
+   * Requests a node refused as overloaded (RESOURCE_EXHAUSTED before any work: not applied),
+   * retried or not. Not failures: the node is alive, just busy, and is not avoided for it.
+   */
+  readonly overloaded: number;
+  /** Requests refused for the client's credentials (UNAUTHENTICATED, PERMISSION_DENIED). */
+  readonly authRefused: number;
   /** Ring fetches after connect that returned a ring. */
   readonly ringRefreshes: number;
   /** Ring fetches after connect that reached no node. */
   readonly ringRefreshFailures: number;
   /** gRPC channels open now: the ring's serving nodes used so far, and any closing after a call. */
   readonly channels: number;
-  /** Requests and failed requests per node id. */
+  /** Requests, failed requests and overload refusals per node id. */
   readonly perNode: Map<string, NodeRequestStats>;
 }
 
@@ -226,8 +233,11 @@ export class Client {
     const { r, w, strictQuorum } = options;
     let last: RingstoreClientError | undefined;
     for (let round = 1; round <= roundsMax; round++) {
-      if (round > 1)
-        await this.sleeper.sleep(backoffMs(round - 1, deadlineAt - Date.now(), Math.random));
+      if (last !== undefined) {
+        const waitMs = retryWaitMs(round - 1, last, deadlineAt - Date.now(), Math.random);
+        if (waitMs === undefined) throw last;
+        await this.sleeper.sleep(waitMs);
+      }
       const remainingMs = deadlineAt - Date.now();
       if (remainingMs <= 0) break;
       let phase: 'read' | 'write' = 'read';
@@ -284,12 +294,14 @@ export class Client {
 
   /** A snapshot of the client's counters. */
   stats(): ClientStats {
-    const { requests, retries, perNode } = this.dispatcher.counts;
+    const { requests, retries, overloaded, authRefused, perNode } = this.dispatcher.counts;
     const copy = new Map(Array.from(perNode, ([id, s]) => [id, { ...s }]));
     const { refreshes, failures } = this.ringCache.counts;
     return {
       requests,
       retries,
+      overloaded,
+      authRefused,
       ringRefreshes: refreshes,
       ringRefreshFailures: failures,
       channels: this.pool.size,
@@ -338,11 +350,13 @@ function addressesOf(view: RingView): Set<string> {
 /**
  * Connects to a cluster: fetches the ring with Cluster.GetRing from the first seed that answers
  * (each seed once, in order, each with the deadline), then routes every request with it.
- * Channels to nodes are opened on first use. Rejects with UNAVAILABLE when no seed answers.
+ * Channels to nodes are opened on first use. Rejects when no seed returns a ring: with
+ * UnauthenticatedError or PermissionDeniedError when one refused the credentials (the token,
+ * or its absence), otherwise with UNAVAILABLE (a failed TLS handshake among them).
  */
 export async function connect(options: ConnectOptions): Promise<Client> {
   const resolved = resolveOptions(options);
-  const pool = new NodePool(resolved.channelOptions, membersMax + seedsMax);
+  const pool = new NodePool(resolved.channelOptions, membersMax + seedsMax, resolved.transport);
   const inflight: InflightCalls = new Set();
   const found = await fetchRing(resolved.seeds, {
     pool,
@@ -351,7 +365,9 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   });
   if (!('view' in found)) {
     pool.close();
-    throw clientError(status.UNAVAILABLE, `no seed returned a ring: ${found.problems.join('; ')}`);
+    const details = `no seed returned a ring: ${found.problems.join('; ')}`;
+    if (found.refusal === undefined) throw clientError(status.UNAVAILABLE, details);
+    throw clientError(found.refusal.code, details, { notApplied: true });
   }
   return new Client(resolved, { pool, inflight }, found.view);
 }

@@ -1,10 +1,12 @@
 import { status } from '@grpc/grpc-js';
 import type { KVClient } from '@ringstore/proto';
 import { assert } from './assert.js';
-import { backoffMs, type Sleeper } from './backoff.js';
+import { backoffMs, overloadWaitMs, type Sleeper } from './backoff.js';
 import {
+  OverloadedError,
   clientError,
   fromServiceError,
+  isAuthRefusal,
   notSent,
   type FailedAttempt,
   type RingstoreClientError,
@@ -25,20 +27,44 @@ import { callWhenConnected, type InflightCalls, type UnaryMethod } from './unary
  * trailer and DEADLINE_EXCEEDED included, may have left the value on some replicas: repeating it
  * would write it again under a new dot, a duplicate sibling the application never asked for, so
  * the error goes to the caller, who can read and decide. Bad input (INVALID_ARGUMENT, applied
- * none) is never repeated: another node would refuse it the same way.
+ * none) is never repeated: another node would refuse it the same way, nor is a refusal of the
+ * caller's credentials (UNAUTHENTICATED, PERMISSION_DENIED). An overload refusal
+ * (OverloadedError: RESOURCE_EXHAUSTED before any work) is repeated for reads and writes alike,
+ * after the wait the node asked for (see `retryWaitMs`).
  */
 export type OpKind = 'read' | 'write';
 
 export function mayRetry(kind: OpKind, error: RingstoreClientError): boolean {
+  if (error instanceof OverloadedError) return true;
   const retryable =
     error.code === Number(status.UNAVAILABLE) || error.code === Number(status.DEADLINE_EXCEEDED);
   return kind === 'write' ? retryable && error.notApplied : retryable;
 }
 
-/** Attempts at one node (sent, or not sent because it was not connected), and how many failed. */
+/**
+ * The wait before retry number `retry` (1 for the first) after `last` failed, with `remainingMs`
+ * of the deadline left: after an overload refusal at least the node's `retry-after-ms` plus
+ * jitter, otherwise the usual backoff. Undefined when the node's wait would not leave the retry
+ * time to run: the operation fails with `last` now rather than wait for a deadline it would miss.
+ */
+export function retryWaitMs(
+  retry: number,
+  last: RingstoreClientError,
+  remainingMs: number,
+  random: () => number,
+): number | undefined {
+  if (last instanceof OverloadedError)
+    return overloadWaitMs(retry, last.retryAfterMs ?? 0, remainingMs, random);
+  return backoffMs(retry, remainingMs, random);
+}
+
+/** Attempts at one node (sent, or not sent because it was not connected), and how they failed. */
 export interface NodeRequestStats {
   requests: number;
+  /** Failed attempts, overload refusals excepted: not connected, errors, credentials refused. */
   failures: number;
+  /** Attempts the node refused as overloaded (OverloadedError): alive, just busy. */
+  overloaded: number;
 }
 
 /** Counters of the dispatcher, for tests and benchmarks. */
@@ -47,6 +73,10 @@ export interface DispatchCounts {
   requests: number;
   /** Attempts after the first of their operation. */
   retries: number;
+  /** Attempts refused as overloaded (RESOURCE_EXHAUSTED before any work), retried or not. */
+  overloaded: number;
+  /** Attempts refused for the caller's credentials (UNAUTHENTICATED, PERMISSION_DENIED). */
+  authRefused: number;
   readonly perNode: Map<string, NodeRequestStats>;
 }
 
@@ -71,7 +101,13 @@ type AttemptResult<Res> =
  * within `attemptsMax` attempts and the operation's deadline, with jittered backoff in between.
  */
 export class Dispatcher {
-  readonly counts: DispatchCounts = { requests: 0, retries: 0, perNode: new Map() };
+  readonly counts: DispatchCounts = {
+    requests: 0,
+    retries: 0,
+    overloaded: 0,
+    authRefused: 0,
+    perNode: new Map(),
+  };
   private roundRobin = 0;
 
   constructor(private readonly deps: DispatchDeps) {}
@@ -94,7 +130,8 @@ export class Dispatcher {
 
   /**
    * Runs one operation: resolves with the first success, rejects with a RingstoreClientError.
-   * `method` picks the KV method to call, bound to its client.
+   * `method` picks the KV method to call, bound to its client. Between attempts it waits (see
+   * `retryWaitMs`); an overload refusal whose wait the deadline cannot afford ends it at once.
    */
   async run<Req, Res>(
     kind: OpKind,
@@ -109,10 +146,11 @@ export class Dispatcher {
     let last: RingstoreClientError | undefined;
     let cursor = 0;
     for (let attempt = 0; attempt < attemptsMax; attempt++) {
-      if (attempt > 0)
-        await this.deps.sleeper.sleep(
-          backoffMs(attempt, deadlineAt - Date.now(), this.deps.random),
-        );
+      if (last !== undefined) {
+        const waitMs = retryWaitMs(attempt, last, deadlineAt - Date.now(), this.deps.random);
+        if (waitMs === undefined) throw last;
+        await this.deps.sleeper.sleep(waitMs);
+      }
       if (this.deps.pool.isClosed)
         throw clientError(status.CANCELLED, 'client is closed', { attempts: attempt });
       const remainingMs = deadlineAt - Date.now();
@@ -162,8 +200,15 @@ export class Dispatcher {
     const stats = this.nodeStats(nodeId);
     stats.requests++;
     this.counts.requests++;
-    const outcome = await this.deps.pool.use(address, ({ kv }) =>
-      callWhenConnected(kv.getChannel(), method(kv), request, deadline, this.deps.inflight),
+    const outcome = await this.deps.pool.use(address, ({ kv, callMetadata }) =>
+      callWhenConnected(
+        kv.getChannel(),
+        method(kv),
+        request,
+        callMetadata(),
+        deadline,
+        this.deps.inflight,
+      ),
     );
     if ('channelState' in outcome) {
       stats.failures++;
@@ -176,8 +221,20 @@ export class Dispatcher {
       this.deps.failed.forget(nodeId);
       return { ok: true, response: outcome.response };
     }
+    const failed = fromServiceError(outcome.error, outcome.answered, nodeId);
+    this.countFailure(stats, failed.error);
+    return this.failed(nodeId, failed);
+  }
+
+  /** An overload refusal is counted apart from failures: the node is alive, just busy. */
+  private countFailure(stats: NodeRequestStats, error: RingstoreClientError): void {
+    if (error instanceof OverloadedError) {
+      stats.overloaded++;
+      this.counts.overloaded++;
+      return;
+    }
     stats.failures++;
-    return this.failed(nodeId, fromServiceError(outcome.error, outcome.answered, nodeId));
+    if (isAuthRefusal(error)) this.counts.authRefused++;
   }
 
   /** A failed attempt; an unreachable node is tried last for a while, and the ring refetched. */
@@ -193,7 +250,7 @@ export class Dispatcher {
   private nodeStats(nodeId: string): NodeRequestStats {
     let stats = this.counts.perNode.get(nodeId);
     if (stats === undefined) {
-      stats = { requests: 0, failures: 0 };
+      stats = { requests: 0, failures: 0, overloaded: 0 };
       this.counts.perNode.set(nodeId, stats);
     }
     return stats;
@@ -215,12 +272,16 @@ function noCandidate(candidates: readonly string[], view: RingView): RingstoreCl
   );
 }
 
-/** The error of an operation whose deadline ran out between attempts (or before the first). */
+/**
+ * The error of an operation whose deadline ran out between attempts (or before the first). An
+ * overload refusal stays one: the caller learns the node was busy, and how long it asked to wait.
+ */
 function deadlineError(
   last: RingstoreClientError | undefined,
   deadlineMs: number,
 ): RingstoreClientError {
-  if (last?.code === Number(status.DEADLINE_EXCEEDED)) return last;
+  if (last?.code === Number(status.DEADLINE_EXCEEDED) || last instanceof OverloadedError)
+    return last;
   const after = last === undefined ? '' : `; last error: ${last.message}`;
   return clientError(status.DEADLINE_EXCEEDED, `deadline of ${deadlineMs} ms passed${after}`, {
     acked: last?.acked,

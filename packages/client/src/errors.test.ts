@@ -1,14 +1,18 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { Applied, Failure } from '@ringstore/proto';
 import { describe, expect, it } from 'vitest';
-import { backoffCapMs, backoffMs } from './backoff.js';
-import { mayRetry } from './dispatch.js';
+import { backoffCapMs, backoffMs, overloadAttemptMsMin, overloadWaitMs } from './backoff.js';
+import { mayRetry, retryWaitMs } from './dispatch.js';
 import {
+  errorOf,
   failureOf,
   failureTrailer,
   fromServiceError,
   notSent,
+  OverloadedError,
+  PermissionDeniedError,
   RingstoreClientError,
+  UnauthenticatedError,
 } from './errors.js';
 import { FailedNodes } from './failed-nodes.js';
 
@@ -17,8 +21,10 @@ function serviceError(
   code: status,
   details: string,
   trailer: Failure | Buffer | undefined,
+  more: Readonly<Record<string, string>> = {},
 ): ServiceError {
   const metadata = new Metadata();
+  for (const [key, value] of Object.entries(more)) metadata.set(key, value);
   if (trailer !== undefined)
     metadata.set(
       failureTrailer,
@@ -156,6 +162,100 @@ describe('fromServiceError', () => {
   });
 });
 
+describe('fromServiceError: credentials refused', () => {
+  it.each([
+    [status.UNAUTHENTICATED, UnauthenticatedError, 'UnauthenticatedError'],
+    [status.PERMISSION_DENIED, PermissionDeniedError, 'PermissionDeniedError'],
+  ])('makes status %i a typed error, not applied, from a live node', (code, type, name) => {
+    // Trailers only, no headers (answered false): refused before any work.
+    const { error, nodeUnreachable } = fromServiceError(
+      serviceError(code, 'no', undefined),
+      false,
+      'n1',
+    );
+    expect(error).toBeInstanceOf(type);
+    expect(error).toBeInstanceOf(RingstoreClientError);
+    expect(error).toMatchObject({ name, code, notApplied: true, nodeId: 'n1', attempts: 1 });
+    expect(nodeUnreachable).toBe(false);
+    expect(error.withAttempts(3)).toBeInstanceOf(type);
+  });
+
+  it('trusts a Failure trailer over the status', () => {
+    const { error } = fromServiceError(
+      serviceError(status.PERMISSION_DENIED, 'no', appliedMaybe(0, 0, 1)),
+      true,
+      'n1',
+    );
+    expect(error).toMatchObject({ notApplied: false });
+  });
+});
+
+describe('fromServiceError: overload', () => {
+  const limits = {
+    'retry-after-ms': '250',
+    'x-ratelimit-limit': '100',
+    'x-ratelimit-remaining': '0',
+  };
+
+  it('makes an admission refusal (retry-after-ms) an OverloadedError with its numbers', () => {
+    const { error, nodeUnreachable } = fromServiceError(
+      serviceError(status.RESOURCE_EXHAUSTED, 'rate limited', undefined, limits),
+      false,
+      'n1',
+    );
+    expect(error).toBeInstanceOf(OverloadedError);
+    expect(error).toMatchObject({
+      name: 'OverloadedError',
+      code: status.RESOURCE_EXHAUSTED,
+      statusName: 'RESOURCE_EXHAUSTED',
+      notApplied: true,
+      retryAfterMs: 250,
+      rateLimit: 100,
+      rateLimitRemaining: 0,
+    });
+    expect(nodeUnreachable).toBe(false);
+    const again = error.withAttempts(2);
+    expect(again).toBeInstanceOf(OverloadedError);
+    expect(again).toMatchObject({ attempts: 2, retryAfterMs: 250, rateLimit: 100 });
+  });
+
+  it('makes an overloaded engine (APPLIED_NONE, no retry-after-ms) an OverloadedError', () => {
+    const { error } = fromServiceError(
+      serviceError(status.RESOURCE_EXHAUSTED, 'queue full', appliedNone(0, 0, 0)),
+      true,
+      'n1',
+    );
+    expect(error).toBeInstanceOf(OverloadedError);
+    expect(error).toMatchObject({ notApplied: true, retryAfterMs: undefined });
+  });
+
+  it.each([
+    ['no trailer at all (grpc-js: message larger than max)', undefined, {}],
+    ['APPLIED_MAYBE beside retry-after-ms', appliedMaybe(1, 2, 3), { 'retry-after-ms': '10' }],
+    ['a malformed retry-after-ms', undefined, { 'retry-after-ms': '1.5' }],
+    ['a negative retry-after-ms', undefined, { 'retry-after-ms': '-1' }],
+    ['a retry-after-ms past an hour', undefined, { 'retry-after-ms': '3600001' }],
+  ])('keeps RESOURCE_EXHAUSTED with %s possibly applied', (_, trailer, more) => {
+    const { error } = fromServiceError(
+      serviceError(status.RESOURCE_EXHAUSTED, 'x', trailer, more),
+      true,
+      'n1',
+    );
+    expect(error).not.toBeInstanceOf(OverloadedError);
+    expect(error).toMatchObject({ code: status.RESOURCE_EXHAUSTED, notApplied: false });
+  });
+
+  it('reads no overload numbers from other statuses', () => {
+    const { error } = fromServiceError(
+      serviceError(status.UNAVAILABLE, 'x', undefined, limits),
+      true,
+      'n1',
+    );
+    expect(error).not.toBeInstanceOf(OverloadedError);
+    expect(error.fields()).not.toHaveProperty('retryAfterMs');
+  });
+});
+
 describe('notSent', () => {
   it('is an UNAVAILABLE that proves the write not applied, from an unreachable node', () => {
     const { error, nodeUnreachable } = notSent('n1', 'node n1 is not connected');
@@ -166,7 +266,7 @@ describe('notSent', () => {
 
 describe('mayRetry', () => {
   const error = (code: status, notApplied: boolean): RingstoreClientError =>
-    new RingstoreClientError({ code, details: '', notApplied });
+    errorOf({ code, details: '', notApplied });
 
   it('retries reads on UNAVAILABLE and DEADLINE_EXCEEDED only', () => {
     expect(mayRetry('read', error(status.UNAVAILABLE, false))).toBe(true);
@@ -183,7 +283,50 @@ describe('mayRetry', () => {
 
   it('never retries bad input, though the node proves it applied nothing', () => {
     expect(mayRetry('write', error(status.INVALID_ARGUMENT, true))).toBe(false);
-    expect(mayRetry('write', error(status.RESOURCE_EXHAUSTED, true))).toBe(false);
+  });
+
+  it('never retries refused credentials', () => {
+    for (const code of [status.UNAUTHENTICATED, status.PERMISSION_DENIED]) {
+      expect(mayRetry('read', error(code, true))).toBe(false);
+      expect(mayRetry('write', error(code, true))).toBe(false);
+    }
+  });
+
+  it('retries an overload refusal (RESOURCE_EXHAUSTED, not applied), read or write', () => {
+    expect(mayRetry('read', error(status.RESOURCE_EXHAUSTED, true))).toBe(true);
+    expect(mayRetry('write', error(status.RESOURCE_EXHAUSTED, true))).toBe(true);
+    expect(mayRetry('write', error(status.RESOURCE_EXHAUSTED, false))).toBe(false);
+  });
+});
+
+describe('overloadWaitMs', () => {
+  it('waits at least retry-after-ms, plus jitter cut to what the deadline leaves', () => {
+    expect(overloadWaitMs(1, 400, 10_000, () => 0)).toBe(400);
+    // Jitter up to a quarter of retry-after-ms when that is more than the backoff ceiling.
+    expect(overloadWaitMs(1, 400, 10_000, () => 0.999)).toBe(499);
+    expect(overloadWaitMs(1, 0, 10_000, () => 0.999)).toBe(9);
+    expect(overloadWaitMs(1, 400, 400 + overloadAttemptMsMin + 5, () => 0.999)).toBe(405);
+  });
+
+  it('gives up when retry-after-ms would leave the retry less than overloadAttemptMsMin', () => {
+    expect(overloadWaitMs(1, 400, 400 + overloadAttemptMsMin, () => 0)).toBe(400);
+    expect(overloadWaitMs(1, 400, 400 + overloadAttemptMsMin - 1, () => 0)).toBeUndefined();
+    expect(overloadWaitMs(1, 0, overloadAttemptMsMin - 1, () => 0)).toBeUndefined();
+  });
+});
+
+describe('retryWaitMs', () => {
+  it("honours an overloaded node's retry-after-ms, and backs off as usual after the rest", () => {
+    const overloaded = errorOf({
+      code: status.RESOURCE_EXHAUSTED,
+      details: '',
+      notApplied: true,
+      retryAfterMs: 300,
+    });
+    expect(retryWaitMs(1, overloaded, 1_000, () => 0)).toBe(300);
+    expect(retryWaitMs(1, overloaded, 200, () => 0)).toBeUndefined();
+    const unavailable = errorOf({ code: status.UNAVAILABLE, details: '', notApplied: true });
+    expect(retryWaitMs(1, unavailable, 1_000, () => 0.999)).toBe(9);
   });
 });
 

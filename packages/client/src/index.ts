@@ -15,8 +15,18 @@ export type {
 export { Client, connect } from './client.js';
 export type { NodeRequestStats } from './dispatch.js';
 export type { RingstoreClientErrorFields } from './errors.js';
-export { RingstoreClientError, failureTrailer } from './errors.js';
+export {
+  OverloadedError,
+  PermissionDeniedError,
+  RingstoreClientError,
+  UnauthenticatedError,
+  failureTrailer,
+  rateLimitRemainingTrailer,
+  rateLimitTrailer,
+  retryAfterTrailer,
+} from './errors.js';
 export type { ConnectOptions, RoutingMode } from './options.js';
+export type { TlsOptions } from './transport.js';
 export {
   attemptsMaxDefault,
   channelOptionsDefault,

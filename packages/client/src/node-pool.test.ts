@@ -2,6 +2,7 @@ import { connectivityState } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NodePool, type NodeStubs } from './node-pool.js';
 import { channelOptionsDefault } from './options.js';
+import { transportOf } from './transport.js';
 
 // Channels connect lazily: these addresses are never dialled, only opened and closed.
 const a = '127.0.0.1:1';
@@ -10,7 +11,7 @@ const b = '127.0.0.1:2';
 const pools: NodePool[] = [];
 
 function poolOf(channelsMax = 8): NodePool {
-  const pool = new NodePool(channelOptionsDefault, channelsMax);
+  const pool = new NodePool(channelOptionsDefault, channelsMax, transportOf(undefined, undefined));
   pools.push(pool);
   return pool;
 }

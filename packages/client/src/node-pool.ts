@@ -1,10 +1,13 @@
-import { credentials, type ChannelOptions } from '@grpc/grpc-js';
+import type { ChannelOptions, Metadata } from '@grpc/grpc-js';
 import { ClusterClient, KVClient } from '@ringstore/proto';
+import type { Transport } from './transport.js';
 
 /** One node's gRPC stubs, sharing one channel. */
 export interface NodeStubs {
   readonly kv: KVClient;
   readonly cluster: ClusterClient;
+  /** The metadata each call on this channel starts with (the token, on a plaintext channel). */
+  readonly callMetadata: () => Metadata;
 }
 
 /** A channel and the calls using it now. */
@@ -30,6 +33,8 @@ export class NodePool {
     private readonly channelOptions: ChannelOptions,
     /** Channels this pool may hold: the ring's nodes plus the seeds. */
     private readonly channelsMax: number,
+    /** TLS or plaintext, and the token, of every channel. */
+    private readonly transport: Transport,
   ) {}
 
   /**
@@ -77,12 +82,15 @@ export class NodePool {
     const known = this.channels.get(address);
     if (known !== undefined) return known;
     if (this.channels.size >= this.channelsMax) this.closeOne();
-    const kv = new KVClient(address, credentials.createInsecure(), this.channelOptions);
-    const cluster = new ClusterClient(address, credentials.createInsecure(), {
+    const { channelCredentials, callMetadata } = this.transport;
+    const kv = new KVClient(address, channelCredentials, this.channelOptions);
+    // The channel carries the credentials (call credentials included): Cluster calls get the
+    // token as KV calls do.
+    const cluster = new ClusterClient(address, channelCredentials, {
       ...this.channelOptions,
       channelOverride: kv.getChannel(),
     });
-    const created: PooledChannel = { stubs: { kv, cluster }, users: 0 };
+    const created: PooledChannel = { stubs: { kv, cluster, callMetadata }, users: 0 };
     this.channels.set(address, created);
     return created;
   }

@@ -1,5 +1,6 @@
 import type { ChannelOptions } from '@grpc/grpc-js';
 import { assert } from './assert.js';
+import { transportOf, type TlsOptions, type Transport } from './transport.js';
 
 /**
  * How the client picks the node for a request.
@@ -26,6 +27,17 @@ export interface ConnectOptions {
   readonly failedNodeMemoryMs?: number | undefined;
   /** grpc-js channel options, laid over the SDK's (keepalives, message sizes, no built-in retries). */
   readonly channelOptions?: ChannelOptions | undefined;
+  /**
+   * TLS on every channel, the nodes' certificates verified against `tls.ca`, and a client
+   * certificate presented when `cert` and `key` are given. Absent: plaintext.
+   */
+  readonly tls?: TlsOptions | undefined;
+  /**
+   * Bearer token sent with every call, KV and Cluster (ring fetches included), as
+   * `authorization: Bearer <token>`. Absent: no authorization header. Without `tls` it crosses
+   * the network in the clear.
+   */
+  readonly token?: string | undefined;
 }
 
 /** The options with every default filled in. */
@@ -37,6 +49,8 @@ export interface ResolvedOptions {
   readonly attemptsMax: number;
   readonly failedNodeMemoryMs: number;
   readonly channelOptions: ChannelOptions;
+  /** Channel credentials and per-call metadata from `tls` and `token` (which it alone holds). */
+  readonly transport: Transport;
 }
 
 /** Seeds a client accepts: connect tries each once, in order. */
@@ -98,6 +112,7 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
     attemptsMax: options.attemptsMax ?? attemptsMaxDefault,
     failedNodeMemoryMs: options.failedNodeMemoryMs ?? failedNodeMemoryMsDefault,
     channelOptions: { ...channelOptionsDefault, ...options.channelOptions },
+    transport: transportOf(options.tls, options.token),
   };
   assert(
     resolved.routing === 'zero-hop' || resolved.routing === 'any-node',

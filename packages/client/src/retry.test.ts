@@ -44,7 +44,7 @@ describe('failover', () => {
     cluster.node(first!).stop();
     await client.put('k', 'v');
     expect(cluster.served.map((s) => s.nodeId)).toEqual([second]);
-    expect(client.stats().perNode.get(first!)).toEqual({ requests: 1, failures: 1 });
+    expect(client.stats().perNode.get(first!)).toEqual({ requests: 1, failures: 1, overloaded: 0 });
     expect(client.stats().retries).toBe(1);
 
     // Remembered: the next requests go straight to the second replica.
@@ -258,7 +258,7 @@ describe('write retry safety', () => {
     const client = await clientOf(cluster);
     await client.put(key!, 'v');
     expect(cluster.served.map((s) => [s.op, s.nodeId])).toEqual([['put', second]]);
-    expect(client.stats().perNode.get(first!)).toEqual({ requests: 1, failures: 1 });
+    expect(client.stats().perNode.get(first!)).toEqual({ requests: 1, failures: 1, overloaded: 0 });
   });
 
   it('retries a put refused by a node that is shutting down', async () => {

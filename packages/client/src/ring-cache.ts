@@ -1,3 +1,4 @@
+import { fromServiceError, isAuthRefusal, type RingstoreClientError } from './errors.js';
 import type { NodePool } from './node-pool.js';
 import { RingView, isNewerRing, type RingVersion } from './ring-view.js';
 import { callUnary, type HeaderRing, type InflightCalls } from './unary.js';
@@ -14,26 +15,41 @@ export interface RingFetchDeps {
   readonly deadlineMs: number;
 }
 
-/** The first valid ring one of `addresses` returns, in order, or every address's reason for failing. */
+/** No ring found: every address's reason, and the first that refused the client's credentials. */
+export interface RingNotFound {
+  readonly problems: string[];
+  readonly refusal: RingstoreClientError | undefined;
+}
+
+/** The first valid ring one of `addresses` returns, in order, or why none did. */
 export async function fetchRing(
   addresses: readonly string[],
   deps: RingFetchDeps,
-): Promise<{ view: RingView } | { problems: string[] }> {
+): Promise<{ view: RingView } | RingNotFound> {
   const problems: string[] = [];
+  let refusal: RingstoreClientError | undefined;
   for (const address of addresses) {
     if (deps.pool.isClosed) break;
-    const outcome = await deps.pool.use(address, ({ cluster }) =>
-      callUnary(cluster.getRing.bind(cluster), {}, Date.now() + deps.deadlineMs, deps.inflight),
+    const outcome = await deps.pool.use(address, ({ cluster, callMetadata }) =>
+      callUnary(
+        cluster.getRing.bind(cluster),
+        {},
+        callMetadata(),
+        Date.now() + deps.deadlineMs,
+        deps.inflight,
+      ),
     );
     if (!outcome.ok) {
-      problems.push(`${address}: ${outcome.error.details || outcome.error.message}`);
+      const { error } = fromServiceError(outcome.error, outcome.answered, undefined);
+      if (isAuthRefusal(error)) refusal ??= error;
+      problems.push(`${address}: ${error.details}`);
       continue;
     }
     const view = RingView.fromMessage(outcome.response);
     if (typeof view !== 'string') return { view };
     problems.push(`${address}: ${view}`);
   }
-  return { problems };
+  return { problems, refusal };
 }
 
 /** Options of a RingCache. */

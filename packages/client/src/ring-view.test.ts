@@ -29,6 +29,7 @@ function ringMessage(
       address: `10.0.0.${i + 1}:7000`,
       zone: '',
       status: statuses[id] ?? 'valid',
+      peerAddress: '',
     })),
     owners,
     nextOwners: [],

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
+  Metadata,
   connectivityState,
   type ChannelInterface,
   type ClientUnaryCall,
@@ -66,7 +67,14 @@ describe('callWhenConnected', () => {
   it('sends on a READY channel', async () => {
     const { channel } = scriptedChannel(connectivityState.READY, []);
     const { method, sent } = answeringMethod();
-    const outcome = await callWhenConnected(channel, method, 'put', Date.now() + 1_000, inflight);
+    const outcome = await callWhenConnected(
+      channel,
+      method,
+      'put',
+      new Metadata(),
+      Date.now() + 1_000,
+      inflight,
+    );
     expect(outcome).toMatchObject({ ok: true, response: 'ok' });
     expect(sent).toEqual(['put']);
   });
@@ -77,7 +85,14 @@ describe('callWhenConnected', () => {
       vi.useFakeTimers();
       const { channel } = scriptedChannel(state, []);
       const { method, sent } = answeringMethod();
-      const outcome = await callWhenConnected(channel, method, 'put', Date.now() + 1_000, inflight);
+      const outcome = await callWhenConnected(
+        channel,
+        method,
+        'put',
+        new Metadata(),
+        Date.now() + 1_000,
+        inflight,
+      );
       expect(outcome).toEqual({ sent: false, channelState: connectivityState[state] });
       expect(sent).toEqual([]);
     },
@@ -89,7 +104,14 @@ describe('callWhenConnected', () => {
       connectivityState.READY,
     ]);
     const { method, sent } = answeringMethod();
-    const outcome = await callWhenConnected(channel, method, 'put', Date.now() + 1_000, inflight);
+    const outcome = await callWhenConnected(
+      channel,
+      method,
+      'put',
+      new Metadata(),
+      Date.now() + 1_000,
+      inflight,
+    );
     expect(outcome).toMatchObject({ ok: true });
     expect(sent).toEqual(['put']);
     expect(asked.every((tryToConnect) => tryToConnect)).toBe(true);
@@ -100,7 +122,14 @@ describe('callWhenConnected', () => {
       connectivityState.TRANSIENT_FAILURE,
     ]);
     const { method, sent } = answeringMethod();
-    const outcome = await callWhenConnected(channel, method, 'put', Date.now() + 1_000, inflight);
+    const outcome = await callWhenConnected(
+      channel,
+      method,
+      'put',
+      new Metadata(),
+      Date.now() + 1_000,
+      inflight,
+    );
     expect(outcome).toEqual({ sent: false, channelState: 'TRANSIENT_FAILURE' });
     expect(sent).toEqual([]);
   });
@@ -110,7 +139,14 @@ describe('callWhenConnected', () => {
     const { channel } = scriptedChannel(connectivityState.CONNECTING, []);
     const { method, sent } = answeringMethod();
     let settled: unknown;
-    void callWhenConnected(channel, method, 'put', Date.now() + 10_000, inflight).then((o) => {
+    void callWhenConnected(
+      channel,
+      method,
+      'put',
+      new Metadata(),
+      Date.now() + 10_000,
+      inflight,
+    ).then((o) => {
       settled = o;
     });
     await vi.advanceTimersByTimeAsync(connectWaitMsMax - 1);
@@ -125,9 +161,11 @@ describe('callWhenConnected', () => {
     const { channel } = scriptedChannel(connectivityState.IDLE, []);
     const { method, sent } = answeringMethod();
     let settled: unknown;
-    void callWhenConnected(channel, method, 'put', Date.now() + 50, inflight).then((o) => {
-      settled = o;
-    });
+    void callWhenConnected(channel, method, 'put', new Metadata(), Date.now() + 50, inflight).then(
+      (o) => {
+        settled = o;
+      },
+    );
     await vi.advanceTimersByTimeAsync(50);
     expect(settled).toEqual({ sent: false, channelState: 'IDLE' });
     expect(sent).toEqual([]);

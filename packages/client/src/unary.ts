@@ -1,6 +1,6 @@
 import {
-  Metadata,
   connectivityState,
+  type Metadata,
   type CallOptions,
   type ChannelInterface,
   type ClientUnaryCall,
@@ -72,19 +72,21 @@ function decimalOf(value: unknown): bigint | undefined {
 }
 
 /**
- * One unary call with an absolute deadline (ms since the epoch). Never rejects: the outcome says
+ * One unary call with an absolute deadline (ms since the epoch), sending `metadata` (the
+ * transport's call metadata: see Transport.callMetadata). Never rejects: the outcome says
  * whether the node answered, and with which ring version.
  */
 export function callUnary<Req, Res>(
   method: UnaryMethod<Req, Res>,
   request: Req,
+  metadata: Metadata,
   deadline: number,
   inflight: InflightCalls,
 ): Promise<UnaryOutcome<Res>> {
   return new Promise((resolve) => {
     let answered = false;
     let ringVersion: HeaderRing | undefined;
-    const call = method(request, new Metadata(), { deadline }, (error, response) => {
+    const call = method(request, metadata, { deadline }, (error, response) => {
       inflight.delete(call);
       if (error === null) resolve({ ok: true, response, ringVersion });
       else resolve({ ok: false, error, answered, ringVersion });
@@ -128,11 +130,12 @@ export async function callWhenConnected<Req, Res>(
   channel: ChannelInterface,
   method: UnaryMethod<Req, Res>,
   request: Req,
+  metadata: Metadata,
   deadline: number,
   inflight: InflightCalls,
 ): Promise<UnaryOutcome<Res> | NotSent> {
   const state = await settledState(channel, Math.min(deadline, Date.now() + connectWaitMsMax));
   if (state !== connectivityState.READY)
     return { sent: false, channelState: connectivityState[state] };
-  return callUnary(method, request, deadline, inflight);
+  return callUnary(method, request, metadata, deadline, inflight);
 }

@@ -2,7 +2,9 @@
 // Cluster.GetRing over one shared in-memory store. Every node serves every key (as a real node
 // would, by forwarding), records which node served which key, names the ring version in its
 // response metadata, and can be told to fail (with the ringstore-failure-bin trailer a real node
-// sends with every KV error), hang or stop.
+// sends with every KV error, and any other trailers, such as an admission check's retry-after-ms),
+// hang or stop. It records every call's authorization header, can require a bearer token on every
+// call, and can serve TLS.
 import * as grpc from '@grpc/grpc-js';
 import {
   ClusterService,
@@ -32,6 +34,16 @@ export interface ServedRequest {
   readonly forwarded: boolean;
   /** The request as received (context, w, r...). */
   readonly request: GetRequest | PutRequest | DeleteRequest;
+  /** When it arrived (Date.now()). */
+  readonly atMs: number;
+}
+
+/** One call a fake node received, KV or Cluster.GetRing, refused or not. */
+export interface ReceivedCall {
+  readonly nodeId: string;
+  readonly method: KvOp | 'getRing';
+  /** The call's `authorization` metadata; undefined when it had none. */
+  readonly authorization: string | undefined;
 }
 
 /** The trailing metadata entry of proto/ringstore/v1/kv.proto, spelled out as a node spells it. */
@@ -51,6 +63,13 @@ export interface InjectedFailure {
   readonly op?: KvOp | undefined;
   /** How many requests fail; absent: all of them until cleared. */
   times?: number | undefined;
+  /** More trailing metadata, such as `retry-after-ms`. */
+  readonly trailers?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Refused before the response headers (a trailers-only response), as a node's admission or
+   * credentials check does before any work; absent: after the headers, as the handler does.
+   */
+  readonly beforeHeaders?: boolean | undefined;
 }
 
 export interface FakeNode {
@@ -79,6 +98,8 @@ export interface FakeClusterOptions {
   readonly ringNodeCount?: number | undefined;
   readonly partitionCount?: number | undefined;
   readonly replicas?: number | undefined;
+  /** Credentials every node serves with; default plaintext. */
+  readonly serverCredentials?: grpc.ServerCredentials | undefined;
 }
 
 /** What a ring set with `setRing` holds beyond its owners. */
@@ -97,8 +118,15 @@ export interface RingShape {
 
 export interface FakeCluster {
   readonly nodes: readonly FakeNode[];
-  /** Requests in arrival order. */
+  /** Requests in arrival order (those refused by `requiredToken` left out). */
   readonly served: ServedRequest[];
+  /** Every call received, in arrival order, with its authorization header. */
+  readonly calls: ReceivedCall[];
+  /**
+   * When set, every call (KV and GetRing) without `authorization: Bearer <requiredToken>` is
+   * refused with UNAUTHENTICATED before any work, as a node with tokens configured does.
+   */
+  requiredToken: string | undefined;
   readonly store: Map<string, StoredKey>;
   /** The ring GetRing returns (its version included). */
   ringMessage(): RingMessage;
@@ -144,6 +172,8 @@ export async function startFakeCluster(options: FakeClusterOptions): Promise<Fak
   const cluster: FakeCluster = {
     nodes,
     served: [],
+    calls: [],
+    requiredToken: undefined,
     store: new Map(),
     advertisedVersion: undefined,
     advertisedTerm: undefined,
@@ -171,7 +201,8 @@ export async function startFakeCluster(options: FakeClusterOptions): Promise<Fak
     },
   };
   for (let i = 0; i < options.nodeCount; i++) {
-    const node = await startNode(nodeIdOf(i), cluster, () => state.version);
+    const credentials = options.serverCredentials ?? grpc.ServerCredentials.createInsecure();
+    const node = await startNode(nodeIdOf(i), cluster, () => state.version, credentials);
     nodes.push(node);
   }
   cluster.setRing(
@@ -220,6 +251,7 @@ function ringMessageOf(
       address: addressOf(m.id),
       zone: m.zone,
       status: shape.statuses?.[m.id] ?? 'valid',
+      peerAddress: '',
     })),
     owners: [...ring.owners],
     nextOwners: [],
@@ -231,6 +263,7 @@ async function startNode(
   id: string,
   cluster: FakeCluster,
   ringVersion: () => bigint,
+  credentials: grpc.ServerCredentials,
 ): Promise<FakeNodeState> {
   const server = new grpc.Server();
   let stopped = false;
@@ -252,7 +285,7 @@ async function startNode(
   server.addService(KVService, kvServer(node, cluster, ringVersion));
   server.addService(ClusterService, clusterServer(node, cluster));
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
+    server.bindAsync('127.0.0.1:0', credentials, (error, boundPort) => {
       if (error === null) resolve(boundPort);
       else reject(error);
     });
@@ -271,19 +304,15 @@ function kvHandler<Req extends GetRequest | PutRequest | DeleteRequest, Res>(
   serve: (req: Req) => Res,
 ): Handler<Req, Res> {
   return (call, callback) => {
+    if (!admitted(node, op, cluster, call, callback)) return;
     if (node.hanging) return;
-    const md = new grpc.Metadata();
-    md.set('x-ringstore-ring-version', (cluster.advertisedVersion ?? ringVersion()).toString());
-    const term =
-      cluster.advertisedTerm === undefined ? cluster.ringMessage().term : cluster.advertisedTerm;
-    if (term !== null) md.set('x-ringstore-ring-term', term.toString());
-    call.sendMetadata(md);
+    const failure = takeFailure(node, op);
+    if (failure?.beforeHeaders !== true) call.sendMetadata(headersOf(cluster, ringVersion));
     const key = call.request.key.toString('utf8');
     const forwarded = !cluster.primariesOf(key).includes(node.id);
-    cluster.served.push({ nodeId: node.id, op, key, forwarded, request: call.request });
-    const failure = node.failure;
-    if (failure !== undefined && (failure.op === undefined || failure.op === op)) {
-      if (failure.times !== undefined && --failure.times <= 0) node.failure = undefined;
+    const atMs = Date.now();
+    cluster.served.push({ nodeId: node.id, op, key, forwarded, request: call.request, atMs });
+    if (failure !== undefined) {
       callback({ code: failure.code, details: failure.details, metadata: trailersOf(failure) });
       return;
     }
@@ -291,10 +320,49 @@ function kvHandler<Req extends GetRequest | PutRequest | DeleteRequest, Res>(
   };
 }
 
+function headersOf(cluster: FakeCluster, ringVersion: () => bigint): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set('x-ringstore-ring-version', (cluster.advertisedVersion ?? ringVersion()).toString());
+  const term =
+    cluster.advertisedTerm === undefined ? cluster.ringMessage().term : cluster.advertisedTerm;
+  if (term !== null) md.set('x-ringstore-ring-term', term.toString());
+  return md;
+}
+
+/** The node's injected failure if it applies to `op`, used up once its `times` are. */
+function takeFailure(node: FakeNodeState, op: KvOp): InjectedFailure | undefined {
+  const failure = node.failure;
+  if (failure === undefined || (failure.op !== undefined && failure.op !== op)) return undefined;
+  if (failure.times !== undefined && --failure.times <= 0) node.failure = undefined;
+  return failure;
+}
+
+/**
+ * Records the call, and refuses it (UNAUTHENTICATED, trailers only) when the cluster requires a
+ * token the call does not carry. True when the call may go on.
+ */
+function admitted(
+  node: FakeNodeState,
+  method: ReceivedCall['method'],
+  cluster: FakeCluster,
+  call: { readonly metadata: grpc.Metadata },
+  callback: (error: Partial<grpc.StatusObject>) => void,
+): boolean {
+  const value = call.metadata.get('authorization')[0];
+  const authorization = typeof value === 'string' ? value : undefined;
+  cluster.calls.push({ nodeId: node.id, method, authorization });
+  const required = cluster.requiredToken;
+  if (required === undefined || authorization === `Bearer ${required}`) return true;
+  const details = authorization === undefined ? 'no bearer token' : 'unknown bearer token';
+  callback({ code: grpc.status.UNAUTHENTICATED, details });
+  return false;
+}
+
 function trailersOf(failure: InjectedFailure): grpc.Metadata {
   const trailers = new grpc.Metadata();
   if (failure.trailer !== undefined)
     trailers.set(failureTrailerKey, Buffer.from(Failure.encode(failure.trailer).finish()));
+  for (const [key, value] of Object.entries(failure.trailers ?? {})) trailers.set(key, value);
   return trailers;
 }
 
@@ -335,7 +403,8 @@ function unimplemented(_call: unknown, callback: grpc.sendUnaryData<never>): voi
 
 function clusterServer(node: FakeNodeState, cluster: FakeCluster): ClusterServer {
   return {
-    getRing: (_call, callback) => {
+    getRing: (call, callback) => {
+      if (!admitted(node, 'getRing', cluster, call, callback)) return;
       node.getRingCalls++;
       const answer = (): void => callback(null, cluster.ringMessage());
       if (cluster.getRingDelayMs > 0) setTimeout(answer, cluster.getRingDelayMs);
