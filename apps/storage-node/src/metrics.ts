@@ -1,6 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** The pending-hints label of targets the ring does not name (node ids cannot hold parentheses). */
+export const unknownTargetLabel = '(unknown)';
+
 /** The node's Prometheus metrics; served over HTTP when --metrics-listen is set. */
 export class Metrics {
   readonly registry = new Registry();
@@ -8,6 +11,12 @@ export class Metrics {
     name: 'ringstore_requests_total',
     help: 'Client requests by operation and outcome (gRPC status name)',
     labelNames: ['op', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly refused = new Counter({
+    name: 'ringstore_requests_refused_total',
+    help: 'Client requests refused before any work, by reason (deadline, unauthenticated, permission_denied, rate_limited, overloaded)',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
   readonly forwarded = new Counter({
@@ -73,6 +82,17 @@ export class Metrics {
     help: 'Bytes of anti-entropy exchange traffic (tree levels, key digests, objects) this node sent and received',
     registers: [this.registry],
   });
+  readonly gossipIgnored = new Counter({
+    name: 'ringstore_gossip_ignored_total',
+    help: 'Gossip not merged, by reason: unknown-member (an id the ring does not name), generation-ahead and heartbeat-ahead (beyond what the clock allows), malformed (a whole message refused)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly suspicionsSuppressed = new Counter({
+    name: 'ringstore_suspicions_suppressed_total',
+    help: 'Failure-detector rounds and peer suspicions skipped because this node was saturated (event-loop lag or its own request queue): its own slowness, not its peers',
+    registers: [this.registry],
+  });
   readonly tombstonesReaped = new Counter({
     name: 'ringstore_tombstones_reaped_total',
     help: 'Tombstones removed after every replica held them past the grace period',
@@ -83,7 +103,6 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Sets the pending-hints gauge from the store's counts (called when metrics are scraped). */
   readonly transferObjects = new Counter({
     name: 'ringstore_transfer_objects_total',
     help: 'Objects this node received in partition transfers (a page re-sent after a crash counts again)',
@@ -130,17 +149,24 @@ export class Metrics {
   private membership:
     (() => { term: number; version: number; active: number; stalled: number }) | undefined;
 
-  trackPendingHints(counts: () => ReadonlyMap<string, number>): void {
+  /**
+   * Sets the pending-hints gauge from the store's counts at each scrape. With `known`, a target it
+   * does not know (a hint row from before targets were checked) is counted under
+   * unknownTargetLabel: a label value never comes from the wire unless it names a ring member.
+   */
+  trackPendingHints(
+    counts: () => ReadonlyMap<string, number>,
+    known?: (nodeId: string) => boolean,
+  ): void {
     this.pendingHints = counts;
+    this.knownTarget = known;
   }
 
   private pendingHints: (() => ReadonlyMap<string, number>) | undefined;
+  private knownTarget: ((nodeId: string) => boolean) | undefined;
 
   async text(): Promise<string> {
-    if (this.pendingHints !== undefined) {
-      this.hintsPending.reset();
-      for (const [target, n] of this.pendingHints()) this.hintsPending.set({ target }, n);
-    }
+    if (this.pendingHints !== undefined) this.setPendingHints(this.pendingHints());
     if (this.membership !== undefined) {
       const m = this.membership();
       this.ringTerm.set(m.term);
@@ -149,6 +175,16 @@ export class Metrics {
       this.transfersStalled.set(m.stalled);
     }
     return this.registry.metrics();
+  }
+
+  private setPendingHints(counts: ReadonlyMap<string, number>): void {
+    this.hintsPending.reset();
+    const byLabel = new Map<string, number>();
+    for (const [target, n] of counts) {
+      const label = (this.knownTarget?.(target) ?? true) ? target : unknownTargetLabel;
+      byLabel.set(label, (byLabel.get(label) ?? 0) + n);
+    }
+    for (const [target, n] of byLabel) this.hintsPending.set({ target }, n);
   }
 
   /** Serves /metrics; resolves with the bound server. */

@@ -1,6 +1,7 @@
 import { DecodeError } from './decode-error.js';
 import { readUtf8, utf8Length, writeUtf8 } from './utf8.js';
 import { type ByteReader, varintBytes, writeVarint } from './varint.js';
+import { counterMax } from './version-vector.js';
 
 /**
  * Pieces shared by the object and context encodings: the format version byte, counts checked
@@ -30,6 +31,18 @@ export function readCounter(reader: ByteReader): number {
   if (counter === 0)
     throw new DecodeError('malformed', `counter 0 at byte ${reader.offsetBytes - 1}`);
   return counter;
+}
+
+/**
+ * Refuses a counter above counterMax: a clock that holds one cannot take another write under that
+ * actor, so it is refused where it enters (from disk, a peer or a client) rather than stored.
+ */
+export function expectCounterInRange(counter: number, actor: string): void {
+  if (counter > counterMax)
+    throw new DecodeError(
+      'malformed',
+      `counter out of range: ${JSON.stringify(actor)} at ${counter}, at most ${counterMax}`,
+    );
 }
 
 /**

@@ -1,6 +1,6 @@
 import { assert } from './assert.js';
 import type { DVVSet } from './dvvset.js';
-import type { VersionVector } from './version-vector.js';
+import { counterMax, type VersionVector } from './version-vector.js';
 
 /**
  * Per-key actor epochs (Riak's fix for kv679, "dot reuse"). A node's dots name `base/epoch`, not
@@ -61,7 +61,9 @@ export function reusableActor<V>(
     server.entries.map((e) => [e.actor, e.counter] as const),
     base,
   );
-  if (stored === undefined) return undefined;
+  // An epoch whose counter is used up (only a hostile or broken peer gets it there) is left
+  // behind: the write starts a new one instead of failing for good.
+  if (stored === undefined || stored.counter >= counterMax) return undefined;
   const seen = newestEpoch(context, base);
   if (seen === undefined) return stored.actor;
   const behind =

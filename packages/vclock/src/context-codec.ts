@@ -1,6 +1,7 @@
 import {
   actorBytes,
   expectAfter,
+  expectCounterInRange,
   readActor,
   readCount,
   readCounter,
@@ -59,7 +60,9 @@ export function decodeContext(
     const actor = readActor(reader, limits.actorBytesMax);
     expectAfter(previous, actor);
     previous = actor;
-    vv.push([actor, readCounter(reader)]);
+    const counter = readCounter(reader);
+    expectCounterInRange(counter, actor);
+    vv.push([actor, counter]);
   }
   reader.expectEnd('context');
   return vv;

@@ -17,3 +17,19 @@ export class DecodeError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * An update refused because the actor's counter is at counterMax: the next dot cannot be named
+ * (an operating error: the stored clock or the client's context came from a hostile or broken
+ * peer). Nothing was changed.
+ */
+export class CounterRangeError extends Error {
+  override readonly name = 'CounterRangeError';
+
+  constructor(
+    readonly actor: string,
+    readonly counter: number,
+  ) {
+    super(`counter out of range: ${actor} is at ${counter}, the most a clock holds`);
+  }
+}

@@ -1,4 +1,5 @@
 import { assert } from './assert.js';
+import { CounterRangeError } from './decode-error.js';
 import {
   assertActor,
   assertVersionVector,
@@ -43,7 +44,7 @@ export function clockProblem<V>(c: DVVSet<V>): string | undefined {
     if (!isActor(actor)) return `actor ${JSON.stringify(actor)} is empty or not well formed`;
     if (previous !== undefined && previous >= actor)
       return `actors not sorted: ${previous} then ${actor}`;
-    if (!isCounter(counter)) return `counter of ${actor} is ${counter}, not in 1..2^53-1`;
+    if (!isCounter(counter)) return `counter of ${actor} is ${counter}, not in 1..${counterMax}`;
     if (values.length > counter)
       return `${actor} has ${values.length} values but only ${counter} dots`;
     previous = actor;
@@ -68,7 +69,8 @@ export function fresh<V>(value: V, context: VersionVector = []): DVVSet<V> {
 /**
  * A coordinator's put (dvvset:update/3): discard the values of `server` that the client's context
  * covers, then add the client's value at dot (actor, next counter). `server` is the coordinator's
- * stored clock for the key, undefined when it has none. `client` must come from `fresh`.
+ * stored clock for the key, undefined when it has none. `client` must come from `fresh`. Throws
+ * CounterRangeError, changing nothing, when the actor's counter is already at counterMax.
  */
 export function update<V>(
   client: DVVSet<V>,
@@ -207,10 +209,7 @@ function addEvent<V>(entries: readonly Entry<V>[], actor: string, value: V): Ent
   let added = false;
   for (const entry of entries) {
     if (!added && entry.actor === actor) {
-      assert(
-        entry.counter < counterMax,
-        () => `counter of ${actor} is at its maximum ${counterMax}`,
-      );
+      if (entry.counter >= counterMax) throw new CounterRangeError(actor, entry.counter);
       result.push({ actor, counter: entry.counter + 1, values: [value, ...entry.values] });
       added = true;
     } else {

@@ -2,6 +2,7 @@ import { assert } from './assert.js';
 import {
   actorBytes,
   expectAfter,
+  expectCounterInRange,
   readActor,
   readCount,
   readCounter,
@@ -120,6 +121,7 @@ function readEntry(
       'malformed',
       `${count} values at ${counter} dots of ${JSON.stringify(actor)}`,
     );
+  expectCounterInRange(counter, actor);
   return { actor, counter, values: readValues(reader, budget, count) };
 }
 

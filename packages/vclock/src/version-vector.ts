@@ -7,8 +7,14 @@ import { assert } from './assert.js';
  */
 export type VersionVector = readonly (readonly [actor: string, counter: number])[];
 
-/** Largest counter: counters are exact JavaScript integers and fit a varint of 8 bytes. */
-export const counterMax = Number.MAX_SAFE_INTEGER;
+/**
+ * Largest counter a clock holds. Counters are exact JavaScript integers (varints of at most 8
+ * bytes carry up to 2^53 - 1); this stops 2^32 short of that, so a counter is never one increment
+ * from the edge of the representation. No key reaches it honestly (a billion writes a second
+ * through one actor would take over three months); one that claims more came from a hostile or
+ * broken peer, and is refused when decoded.
+ */
+export const counterMax = Number.MAX_SAFE_INTEGER - 2 ** 32;
 
 /** Lone UTF-16 surrogates would not survive UTF-8 encoding, so actors must not contain them. */
 const loneSurrogate = /\p{Surrogate}/u;
@@ -22,7 +28,7 @@ export function isActor(actor: string): boolean {
 }
 
 export function isCounter(counter: number): boolean {
-  return Number.isSafeInteger(counter) && counter > 0;
+  return Number.isSafeInteger(counter) && counter > 0 && counter <= counterMax;
 }
 
 export function assertActor(actor: string): void {
@@ -38,7 +44,7 @@ export function assertVersionVector(vv: VersionVector): void {
     assertActor(actor);
     assert(
       isCounter(counter),
-      () => `counter of ${actor} must be an integer in 1..2^53-1, got ${counter}`,
+      () => `counter of ${actor} must be an integer in 1..${counterMax}, got ${counter}`,
     );
     assert(
       previous === undefined || previous < actor,

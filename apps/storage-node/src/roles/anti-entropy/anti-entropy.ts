@@ -18,6 +18,7 @@ import { tryDecodeObject } from '../../object.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import type { Liveness } from '../../liveness.js';
+import { checkKey, checkPartition as checkPartitionOf } from '../../peer/checks.js';
 import type { LinkHandlers } from '../../peer/link.js';
 import type { Peers } from '../../peer/peers.js';
 import type { Replica } from '../replica/replica.js';
@@ -251,6 +252,7 @@ export class AntiEntropy {
 
   /** Peer.MerkleLevel */
   merkleLevel(req: MerkleLevelRequest): MerkleLevelResponse {
+    this.checkPartition(req.partition);
     const tree = this.deps.trees.tree(req.partition);
     if (tree === undefined)
       throw new RingstoreError(
@@ -264,7 +266,9 @@ export class AntiEntropy {
 
   /** Peer.SegmentKeys */
   segmentKeys(req: SegmentKeysRequest): SegmentKeysResponse {
-    if (!this.deps.trees.partitions.includes(req.partition))
+    this.checkPartition(req.partition);
+    const tree = this.deps.trees.tree(req.partition);
+    if (tree === undefined)
       throw new RingstoreError(
         'failed-precondition',
         `partition ${req.partition} is not replicated by ${this.deps.selfId}`,
@@ -273,6 +277,10 @@ export class AntiEntropy {
       throw invalidArgument(
         `SegmentKeys: ${req.segments.length} segments, at most ${segmentsPerRequestMax}`,
       );
+    const segments = tree.options.segments;
+    const wrong = req.segments.find((s) => !Number.isInteger(s) || s < 0 || s >= segments);
+    if (wrong !== undefined)
+      throw invalidArgument(`SegmentKeys: segment ${wrong} out of range 0..${segments - 1}`);
     return { entries: this.deps.trees.segmentEntries(req.partition, req.segments) };
   }
 
@@ -285,19 +293,26 @@ export class AntiEntropy {
   /**
    * Link 'reap': removes the tombstone if the stored object is still exactly the one every replica
    * held. Refused for a reaper behind on the ring (fenced like a read), a partition in a
-   * transition here, and an object that is not a tombstone past the grace period here.
+   * transition here or not stored here, and an object that is not a tombstone past the grace
+   * period here. What is judged is this node's own copy, never the bytes the request carries:
+   * a key whose copy here is anything else (live, young, another version, absent) stays.
    */
   private async reapHere(req: ReapRequest): Promise<ReapResponse> {
     this.checkPartition(req.partition);
+    checkKey(req.key);
     if (req.ringVersion === 0n) throw invalidArgument('reap: the request carries no ring version');
     this.deps.replica.checkFence(req);
     if (inTransition(this.deps.view.document, req.partition))
       throw refused('failed-precondition', `partition ${req.partition} is in a transition`);
-    const object = tryDecodeObject(req.object);
+    if (!this.deps.view.holds(req.partition))
+      throw refused('failed-precondition', `partition ${req.partition} is not stored here`);
+    const local = this.deps.storage.get(req.partition, req.key);
+    if (local.status !== 'found' || !bytesEqual(local.object, req.object)) return { reaped: false };
+    const object = tryDecodeObject(local.object);
     const cutoffMs = Date.now() - this.deps.options.tombstoneGraceMs;
     if (object === undefined || !isReapable(object, cutoffMs))
       throw invalidArgument('reap: the object is not a tombstone past the grace period');
-    const reaped = await this.deps.storage.remove(req.partition, req.key, req.object);
+    const reaped = await this.deps.storage.remove(req.partition, req.key, local.object);
     if (reaped) this.deps.metrics.tombstonesReaped.inc();
     return { reaped };
   }
@@ -309,9 +324,12 @@ export class AntiEntropy {
   }
 
   private checkPartition(partition: number): void {
-    if (partition >= this.deps.view.partitionCount)
-      throw invalidArgument(
-        `partition ${partition} out of range 0..${this.deps.view.partitionCount - 1}`,
-      );
+    checkPartitionOf(partition, this.deps.view.partitionCount);
   }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
 }

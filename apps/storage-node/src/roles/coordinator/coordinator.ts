@@ -13,10 +13,10 @@ import {
 } from '@ringstore/quorum';
 import type { PreferenceEntry } from '@ringstore/ring';
 import type { StorageEngine } from '@ringstore/storage';
-import type { StoredValue, VersionVector } from '@ringstore/vclock';
-import { quorumError, reasonOf, suspectsPeer } from '../../errors.js';
+import { CounterRangeError, type StoredValue, type VersionVector } from '@ringstore/vclock';
+import { RingstoreError, quorumError, reasonOf, refused, suspectsPeer } from '../../errors.js';
 import type { Liveness } from '../../liveness.js';
-import type { Logger } from '../../logger.js';
+import { keyTag, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import {
   clientView,
@@ -99,7 +99,12 @@ export class Coordinator {
     const result = await drive(start, stepPut, (effect, feed) =>
       this.performPut(run, effect, feed, value, context),
     );
-    if (!result.ok) throw quorumError(result.failure, run.localError);
+    if (!result.ok) {
+      // A local write refused as bad input ran before any replicate: that refusal is the answer.
+      const local = run.localError;
+      if (local instanceof RingstoreError && local.code === 'invalid-argument') throw local;
+      throw quorumError(result.failure, local);
+    }
     if (run.object === undefined) throw new Error('put answered ok without a local write');
     return run.object;
   }
@@ -177,12 +182,18 @@ export class Coordinator {
     }
   }
 
-  /** The coordinator's own write: supersede what the context covers, add this node's dot. */
+  /**
+   * The coordinator's own write: supersede what the context covers, add this node's dot. A clock
+   * whose counter for the dot's actor is used up (only a hostile or broken peer or client gets it
+   * there) is refused INVALID_ARGUMENT, writing nothing: never an overflowed counter, never INTERNAL.
+   */
   private async persistLocal(run: PutRun, value: StoredValue, context: VersionVector) {
     const { partition, key } = run.req;
     this.deps.actors.prepare(); // an epoch may be taken inside the commit, where meta is not written
     await this.deps.storage.update(partition, key, (current) => {
-      run.object = coordinateWrite(current, value, context, this.deps.actors);
+      run.object = refuseCounterRange(() =>
+        coordinateWrite(current, value, context, this.deps.actors),
+      );
       const bytes = encodeObject(run.object);
       // The replicas get the very bytes stored here: encoded once, viewed, not copied.
       run.bytes = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -243,7 +254,7 @@ export class Coordinator {
       ...unfenced,
     };
     // The quorum machine repairs replicas that answered behind, without the key, or corrupt.
-    const keyShown = Buffer.from(req.key).toString('base64');
+    const keyShown = keyTag(req.key);
     const cause = 'behind, missing or corrupt';
     this.deps.log.info(
       { partition: req.partition, key: keyShown, replicas: nodeIds, cause },
@@ -259,6 +270,15 @@ export class Coordinator {
         this.deps.log.debug({ peer: nodeId, reason: reasonOf(e) }, 'read repair failed'),
       );
     }
+  }
+}
+
+function refuseCounterRange<T>(write: () => T): T {
+  try {
+    return write();
+  } catch (e) {
+    if (e instanceof CounterRangeError) throw refused('invalid-argument', e.message);
+    throw e;
   }
 }
 

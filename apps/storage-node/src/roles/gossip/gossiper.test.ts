@@ -7,9 +7,13 @@ import type { Peers } from '../../peer/peers.js';
 import { Gossiper } from './gossiper.js';
 
 const intervalMs = 2;
+const clientAddress = (id: string): string => `127.0.0.1:${7_000 + Number(id.slice(1))}`;
+const peerAddress = (id: string): string => `127.0.0.1:${7_100 + Number(id.slice(1))}`;
+
 const member = (id: string, heartbeat = 1): MemberState => ({
   id,
-  address: `127.0.0.1:${7_000 + Number(id.slice(1))}`,
+  address: clientAddress(id),
+  peerAddress: peerAddress(id),
   zone: '',
   generation: 5n,
   heartbeat: BigInt(heartbeat),
@@ -32,9 +36,19 @@ function fakePeers(members: () => MemberState[]) {
 }
 
 function gossiper(peers: Peers, ids: readonly string[]): Gossiper {
-  const others = ids.map((id) => ({ id, address: `127.0.0.1:${7_000 + Number(id.slice(1))}` }));
+  const others = ids.map((id) => ({
+    id,
+    address: clientAddress(id),
+    peerAddress: peerAddress(id),
+  }));
   return new Gossiper(
-    { id: 'n1', address: '127.0.0.1:7001', zone: '', generation: 1 },
+    {
+      id: 'n1',
+      address: clientAddress('n1'),
+      peerAddress: peerAddress('n1'),
+      zone: '',
+      generation: 1,
+    },
     others,
     { gossipIntervalMs: intervalMs, phiThreshold: 8, ...livenessDefaults(intervalMs) },
     peers,
@@ -43,7 +57,7 @@ function gossiper(peers: Peers, ids: readonly string[]): Gossiper {
 }
 
 const active = (ids: readonly string[]) =>
-  ids.map((id) => ({ id, address: `127.0.0.1:${7_000 + Number(id.slice(1))}`, zone: '' }));
+  ids.map((id) => ({ id, address: clientAddress(id), peerAddress: peerAddress(id), zone: '' }));
 
 describe('Gossiper following the ring', () => {
   let g: Gossiper | undefined;
@@ -107,5 +121,26 @@ describe('Gossiper following the ring', () => {
     g.follow(active(['n2', 'n9']));
     expect(g.members().map((m) => m.node?.id)).toEqual(['n1', 'n2', 'n9']);
     expect(g.isUp('n9')).toBe(true);
+  });
+
+  it('lists and gossips each member with its client and its peer address', async () => {
+    const sent: GossipRequest[] = [];
+    const peers = {
+      gossip: (_nodeId: string, req: GossipRequest): Promise<GossipResponse> => {
+        sent.push(req);
+        return Promise.resolve({ members: [], ring: undefined });
+      },
+      redial: () => undefined,
+    } as unknown as Peers;
+    g = gossiper(peers, ['n2']);
+    g.handle({ from: 'n2', members: [member('n2', 7)], ring: undefined });
+    expect(g.members().map((m) => [m.node?.id, m.node?.address, m.node?.peerAddress])).toEqual([
+      ['n1', '127.0.0.1:7001', '127.0.0.1:7101'],
+      ['n2', '127.0.0.1:7002', '127.0.0.1:7102'],
+    ]);
+    g.start();
+    await vi.waitFor(() => expect(sent.length).toBeGreaterThan(0), { timeout: 5_000, interval: 5 });
+    const self = sent[0]!.members.find((m) => m.id === 'n1');
+    expect([self?.address, self?.peerAddress]).toEqual(['127.0.0.1:7001', '127.0.0.1:7101']);
   });
 });

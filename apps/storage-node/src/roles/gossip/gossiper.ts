@@ -19,15 +19,32 @@ import {
 import { RingstoreError, reasonOf } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Liveness } from '../../liveness.js';
+import type { Metrics } from '../../metrics.js';
 import type { Peers } from '../../peer/peers.js';
+import {
+  gossipIgnoreReasons,
+  outbid,
+  screenGossip,
+  type GossipIgnoreReason,
+} from './gossip-screen.js';
 
 export interface GossipOptions extends LivenessOptions {
   readonly gossipIntervalMs: number;
+  /**
+   * Whether this node is saturated right now (event-loop lag, its own request queue full): then
+   * late heartbeats and timed-out requests say more about this node than about its peers, so no
+   * peer is convicted or suspected (Cassandra's "not marking nodes down due to local pause").
+   */
+  readonly localPause?: () => boolean;
 }
+
+/** Gossip rounds after a local pause during which verdicts stay frozen (heartbeats catch up). */
+const pauseGraceRounds = 2;
 
 export interface GossipSelf {
   readonly id: string;
   readonly address: string;
+  readonly peerAddress: string;
   readonly zone: string;
   /** Start time in ms: a restarted node's state always wins over its previous incarnation's. */
   readonly generation: number;
@@ -49,6 +66,7 @@ function toMessage(m: MemberState, ring?: { term: number; version: number }): Me
   return {
     id: m.id,
     address: m.address,
+    peerAddress: m.peerAddress,
     zone: m.zone,
     generation: BigInt(m.generation),
     heartbeat: BigInt(m.heartbeat),
@@ -88,6 +106,7 @@ function fromMessages(members: readonly MemberMessage[]): GossipState | Ringstor
     state.set(m.id, {
       id: m.id,
       address: m.address,
+      peerAddress: m.peerAddress,
       zone: m.zone,
       generation: Number(m.generation),
       heartbeat: Number(m.heartbeat),
@@ -130,20 +149,33 @@ export class Gossiper implements Liveness {
   private readonly silent = new Map<string, { roundsLeft: number; span: number }>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Each member's up/down as judged in the last round this node was not paused. */
+  private readonly verdicts = new Map<string, boolean>();
+  /** Verdicts stay frozen until then (monotonic ms): a local pause and its grace rounds. */
+  private frozenUntilMs = 0;
+  private suppressed = 0;
+  private readonly ignoredCounts = new Map<GossipIgnoreReason, number>(
+    gossipIgnoreReasons.map((r) => [r, 0]),
+  );
 
   constructor(
     private readonly self: GossipSelf,
-    members: readonly { id: string; address: string }[],
+    members: readonly { id: string; address: string; peerAddress: string }[],
     private readonly options: GossipOptions,
     private readonly peers: Peers,
     private readonly log: Logger,
     private readonly ring?: GossipRing,
+    /** Where ignored gossip is counted (ringstore_gossip_ignored_total), besides ignored(). */
+    private readonly metrics?: Pick<Metrics, 'gossipIgnored' | 'suspicionsSuppressed'>,
+    /** Wall-clock time in ms, which generations (start times) are compared with. */
+    private readonly wallClockMs: () => number = Date.now,
   ) {
     const initial = new Map<string, MemberState>();
     for (const m of members)
       initial.set(m.id, {
         id: m.id,
         address: m.address,
+        peerAddress: m.peerAddress,
         zone: '',
         generation: 0,
         heartbeat: 0,
@@ -152,6 +184,7 @@ export class Gossiper implements Liveness {
     initial.set(self.id, {
       id: self.id,
       address: self.address,
+      peerAddress: self.peerAddress,
       zone: self.zone,
       generation: self.generation,
       heartbeat: 0,
@@ -182,10 +215,33 @@ export class Gossiper implements Liveness {
   }
 
   isUp(nodeId: string): boolean {
-    return this.table.isUp(nodeId, monotonicMs());
+    const now = monotonicMs();
+    if (this.frozen(now)) {
+      const verdict = this.verdicts.get(nodeId);
+      if (verdict !== undefined) return verdict;
+    }
+    return this.table.isUp(nodeId, now);
+  }
+
+  /** Suspicions and convictions not made because this node was paused (saturated). */
+  suppressedSuspicions(): number {
+    return this.suppressed;
+  }
+
+  /** Paused now (then frozen for the grace rounds after), or still in the grace rounds. */
+  private frozen(now: number): boolean {
+    if (this.options.localPause?.() === true)
+      this.frozenUntilMs = now + pauseGraceRounds * this.options.gossipIntervalMs;
+    return now < this.frozenUntilMs;
   }
 
   suspect(nodeId: string, reason: string): void {
+    if (this.frozen(monotonicMs())) {
+      this.suppressed++;
+      this.metrics?.suspicionsSuppressed.inc();
+      this.log.debug({ peer: nodeId, reason }, 'not suspecting a peer: this node is saturated');
+      return;
+    }
     const wasUp = this.isUp(nodeId);
     this.table.suspect(nodeId, monotonicMs());
     if (wasUp && !this.isUp(nodeId))
@@ -197,11 +253,14 @@ export class Gossiper implements Liveness {
     this.upListeners.push(listener);
   }
 
+  /** Gossip entries not merged since start, by reason (what ringstore_gossip_ignored_total counts). */
+  ignored(): Readonly<Record<GossipIgnoreReason, number>> {
+    return Object.fromEntries(this.ignoredCounts) as Record<GossipIgnoreReason, number>;
+  }
+
   /** The Peer.Gossip handler: merge what the caller knows, answer with what we know. */
   handle(req: GossipRequest): GossipResponse {
-    const remote = fromMessages(req.members);
-    if (remote instanceof RingstoreError) throw remote;
-    this.merge(remote);
+    this.merge(this.decode(req.members));
     const theirs = ringOfMember(req.members, req.from);
     if (theirs !== undefined && this.state.has(req.from)) this.ring?.seen(req.from, theirs);
     return { members: this.messages(), ring: undefined };
@@ -213,7 +272,9 @@ export class Gossiper implements Liveness {
    * a departed one is forgotten, so it is never picked as a "down" peer to probe and its stale
    * entry, still in other nodes' gossip, is not taken back (see merge).
    */
-  follow(members: readonly { id: string; address: string; zone: string }[]): void {
+  follow(
+    members: readonly { id: string; address: string; peerAddress: string; zone: string }[],
+  ): void {
     const now = monotonicMs();
     const active = new Set(members.map((m) => m.id));
     const next = new Map<string, MemberState>();
@@ -244,7 +305,13 @@ export class Gossiper implements Liveness {
     return [...this.state.values()].map((m) => {
       const l = this.table.of(m.id, now);
       return {
-        node: { id: m.id, address: m.address, zone: m.zone, status: m.status },
+        node: {
+          id: m.id,
+          address: m.address,
+          peerAddress: m.peerAddress,
+          zone: m.zone,
+          status: m.status,
+        },
         alive: l.up, // the wire name (cluster.proto Member.alive) of "up"
         phi: Number.isFinite(l.phi) ? l.phi : Number.MAX_VALUE,
         heartbeat: BigInt(m.heartbeat),
@@ -254,17 +321,47 @@ export class Gossiper implements Liveness {
     });
   }
 
-  private merge(remote: GossipState): void {
-    // Nobody else may speak for us: drop the entry about ourselves (ours is always the newest).
-    // Only members of the ring are gossiped about: entries of departed or unknown ids are left
-    // out (a peer behind on the ring still lists a departed member; a new member is added by
-    // follow once the ring document names it).
-    const others = new Map([...remote].filter(([id]) => id !== this.self.id && this.state.has(id)));
-    const problem = checkGossipState(others, this.state);
+  /**
+   * A peer's member list as a gossip state, refused whole (counted 'malformed') when an entry is
+   * not well formed or it names more than membersMax members, whether the ring knows them or not.
+   */
+  private decode(members: readonly MemberMessage[]): GossipState {
+    const remote = fromMessages(members);
+    if (remote instanceof RingstoreError) return this.refuse(remote);
+    const problem = checkGossipState(remote, new Map());
     if (problem !== undefined)
-      throw new RingstoreError('invalid-argument', `gossip refused: ${problem.message}`);
+      return this.refuse(
+        new RingstoreError('invalid-argument', `gossip refused: ${problem.message}`),
+      );
+    return remote;
+  }
+
+  private refuse(e: RingstoreError): never {
+    this.countIgnored('malformed', 1);
+    throw e;
+  }
+
+  private countIgnored(reason: GossipIgnoreReason, count: number): void {
+    this.ignoredCounts.set(reason, (this.ignoredCounts.get(reason) ?? 0) + count);
+    this.metrics?.gossipIgnored.inc({ reason }, count);
+  }
+
+  private merge(remote: GossipState): void {
+    // Nobody else may speak for us: the entry about ourselves is never merged (ours is always the
+    // newest; a newer one is outbid). Only members of the ring are gossiped about: entries of
+    // departed or unknown ids are left out (a peer behind on the ring still lists a departed
+    // member; a new member is added by follow once the ring document names it). Entries beyond
+    // what this node's clock allows are left out too (gossip-screen.ts).
+    const screened = screenGossip(
+      remote,
+      this.self.id,
+      (id) => this.state.has(id),
+      this.wallClockMs(),
+    );
+    for (const [reason, count] of screened.ignored) this.countIgnored(reason, count);
+    if (screened.aboutSelf !== undefined) this.outbidClaim(screened.aboutSelf);
     const before = this.state;
-    this.state = mergeState(before, others);
+    this.state = mergeState(before, screened.others);
     const now = monotonicMs();
     for (const id of changedMembers(before, this.state)) {
       this.table.heard(id, now);
@@ -278,9 +375,31 @@ export class Gossiper implements Liveness {
     this.reportTransitions();
   }
 
+  /** A peer holds a newer state of this node than its own: raise ours above it (gossip-screen.ts). */
+  private outbidClaim(claimed: MemberState): void {
+    const own = this.state.get(this.self.id);
+    const next = own === undefined ? undefined : outbid(own, claimed);
+    if (next === undefined) return;
+    this.state = sortedState(new Map(this.state).set(this.self.id, next));
+    this.log.warn(
+      {
+        claimed: { generation: claimed.generation, heartbeat: claimed.heartbeat },
+        own: { generation: next.generation, heartbeat: next.heartbeat },
+      },
+      'gossip holds a newer state of this node than its own: outbid it',
+    );
+  }
+
   private async round(): Promise<void> {
     this.state = beat(this.state, this.self.id);
-    this.reportTransitions();
+    if (this.frozen(monotonicMs())) {
+      this.suppressed++;
+      this.metrics?.suspicionsSuppressed.inc();
+    } else {
+      this.reportTransitions();
+      const now = monotonicMs();
+      for (const id of this.state.keys()) this.verdicts.set(id, this.table.isUp(id, now));
+    }
     const down = [...this.state.keys()].filter(
       (id) => id !== this.self.id && !this.isUp(id),
     ).length;
@@ -320,9 +439,7 @@ export class Gossiper implements Liveness {
     }
     this.silent.delete(peer);
     try {
-      const remote = fromMessages(res.members);
-      if (remote instanceof RingstoreError) throw remote;
-      this.merge(remote);
+      this.merge(this.decode(res.members));
       const theirs = ringOfMember(res.members, peer);
       if (theirs !== undefined) this.ring?.seen(peer, theirs);
     } catch (e) {

@@ -19,6 +19,7 @@ import {
 const nodes = ['n1', 'n2', 'n3', 'n4', 'n5'].map((id, i) => ({
   id,
   address: `127.0.0.1:${7_101 + i}`,
+  peerAddress: `127.0.0.1:${7_201 + i}`,
 }));
 const view = ClusterView.ofNodes('n1', nodes, 256, 3);
 const log = createLogger({ level: 'silent', nodeId: 't', pretty: false });
@@ -304,7 +305,11 @@ describe('Handoff: hints for a node that left or was removed', () => {
     replicas: 3,
     nodes: nodes.filter((n) => n.id !== 'n2').map((n) => ({ ...n, zone: '' })),
   });
-  const removed = { id: 'n2', address: nodes[1]!.address, zone: '', status: 'removed' as const };
+  const removed = {
+    ...nodes[1]!,
+    zone: '',
+    status: 'removed' as const,
+  };
   const after = new ClusterView('n1', {
     ...base,
     nodes: [...base.nodes, removed].sort((a, b) => (a.id < b.id ? -1 : 1)),
@@ -339,7 +344,9 @@ describe('Handoff: hints of a partition a ring change took from their target', (
     claimant: 'n1',
     partitionCount: 256,
     replicas: 3,
-    nodes: [...nodes, { id: 'n6', address: '127.0.0.1:7106' }].map((n) => ({ ...n, zone: '' })),
+    nodes: [...nodes, { id: 'n6', address: '127.0.0.1:7106', peerAddress: '127.0.0.1:7206' }].map(
+      (n) => ({ ...n, zone: '' }),
+    ),
   });
   const now = new ClusterView('n1', base);
   const moved = ((): Key => {

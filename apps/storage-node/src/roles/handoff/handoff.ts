@@ -4,7 +4,8 @@ import type { ClusterView } from '../../cluster-view.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import type { Liveness } from '../../liveness.js';
-import { RingstoreError, reasonOf, suspectsPeer } from '../../errors.js';
+import { RingstoreError, asRingstoreError, invalidArgument, reasonOf, refused, suspectsPeer } from '../../errors.js';
+import { checkKey, checkPartition, decodeReceived, madeUnderNewerRing } from '../../peer/checks.js';
 import { unfenced, type LinkHandlers } from '../../peer/link.js';
 import type { Peers } from '../../peer/peers.js';
 import type { Replica } from '../replica/replica.js';
@@ -71,28 +72,64 @@ export class Handoff {
 
   /**
    * A write this node takes as a fallback for a down replica (a replicate with hintFor set):
-   * merge it like any replica, then keep the hint for its delivery.
+   * merge it like any replica, then keep the hint for its delivery. Refused, changing nothing,
+   * unless the target is a ring member that replicates the partition: a hint row, and the
+   * pending-hints metric label of its target, never name an id a peer made up.
    */
   async hintedWrite(req: ReplicateRequest): Promise<Record<string, never>> {
+    checkPartition(req.partition, this.deps.view.partitionCount);
+    checkKey(req.key);
+    this.checkHintTarget(req);
     const stored = await this.deps.replica.replicate(req);
     await this.addHint(req, stored);
     return {};
   }
 
   /**
+   * The hint's target: not this node, an active member of the ring, and one of the partition's
+   * replicas (read or pending). The last is waived for a request made under a newer ring than
+   * this node's, which may have made the target a replica since; never the first two.
+   */
+  private checkHintTarget(req: ReplicateRequest): void {
+    const { view } = this.deps;
+    const target = req.hintFor;
+    const shown = JSON.stringify(target.slice(0, 64));
+    if (target === view.selfId) throw invalidArgument('a hint names the node that would keep it');
+    if (!view.activeNodes().some((n) => n.id === target))
+      throw refused('failed-precondition', `hint target ${shown} is not a member of the ring`);
+    if (view.writeSet(req.partition).includes(target) || madeUnderNewerRing(req, view.document))
+      return;
+    throw refused(
+      'failed-precondition',
+      `hint target ${shown} does not replicate partition ${req.partition}`,
+    );
+  }
+
+  /**
    * Hints delivered here. Refused whole, before anything is stored, when one is of a partition
    * this node does not store (its ring moved on since the hint was written): a row kept there
    * would be read by nobody, and found stale if the partition came back here. The sender keeps
-   * the hints and re-targets them once its ring shows the partition's current replicas.
+   * the hints and re-targets them once its ring shows the partition's current replicas. Also
+   * refused whole when a message holds more than a batch or an object that does not decode.
    */
   private async receive(req: HandoffRequest): Promise<HandoffResponse> {
+    if (req.objects.length > handoffBatchMax)
+      throw invalidArgument(`handoff of ${req.objects.length} objects, at most ${handoffBatchMax}`);
+    for (const o of req.objects) {
+      checkPartition(o.partition, this.deps.view.partitionCount);
+      checkKey(o.key);
+    }
     const foreign = req.objects.find((o) => !this.deps.view.holds(o.partition));
     if (foreign !== undefined)
       throw new RingstoreError(
         'failed-precondition',
         `partition ${foreign.partition} is not stored here: deliver its hints to its replicas`,
       );
-    for (const object of req.objects) await this.deps.replica.replicate({ ...object, hintFor: '' });
+    const decoded = req.objects.map((o) => ({
+      ...o,
+      received: decodeReceived(o.object, 'handed-off object'),
+    }));
+    for (const o of decoded) await this.deps.replica.apply(o.partition, o.key, o.received);
     return { applied: req.objects.length };
   }
 
@@ -118,10 +155,18 @@ export class Handoff {
   private schedule(afterMs: number): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.running = this.tick().finally(() => {
-        this.running = undefined;
-        if (!this.stopped) this.schedule(this.deps.options.handoffIntervalMs);
-      });
+      // A round that fails (the disk full while dropping old hints) is tried again next round;
+      // unhandled, its rejection would end the process.
+      this.running = this.tick()
+        .catch((e: unknown) => {
+          const err = asRingstoreError(e);
+          if (err.code !== 'resource-exhausted')
+            this.deps.log.warn({ reason: err.message }, 'hint delivery round failed');
+        })
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.schedule(this.deps.options.handoffIntervalMs);
+        });
     }, afterMs);
   }
 

@@ -1,10 +1,11 @@
 import type { StorageEngine } from '@ringstore/storage';
 import type { ReadReplicaResponse, ReplicateRequest } from '@ringstore/proto';
-import type { Logger } from '../../logger.js';
+import { keyTag, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { encodeObject, mergeReceived, tryDecodeObject, type KeyObject } from '../../object.js';
-import { invalidArgument, ringStale } from '../../errors.js';
+import { refused, ringStale } from '../../errors.js';
 import type { ClusterView } from '../../cluster-view.js';
+import { checkKey, checkPartition, decodeReceived, madeUnderNewerRing } from '../../peer/checks.js';
 import type { LinkHandlers } from '../../peer/link.js';
 
 export interface LocalCopy {
@@ -20,24 +21,56 @@ export class Replica {
     private readonly storage: StorageEngine,
     private readonly log: Logger,
     private readonly metrics: Metrics,
-    private readonly view?: Pick<ClusterView, 'document' | 'lastChange'>,
+    /** The ring the peer messages are checked against (tests of the merge alone leave it out). */
+    private readonly view?: Pick<
+      ClusterView,
+      'document' | 'lastChange' | 'holds' | 'partitionCount' | 'selfId'
+    >,
   ) {}
 
   /**
    * The replica role's peer messages: a coordinator's replicate (no hint) and read, each refused
-   * "ring stale" when made under a ring older than the partition's last replica-set change.
+   * "ring stale" when made under a ring older than the partition's last replica-set change. A
+   * replicate is stored only in a partition this node stores, and only an object that decodes
+   * with its counters in range; anything else is refused and changes nothing.
    */
   readonly handlers: Pick<LinkHandlers, 'replicate' | 'read'> = {
     replicate: async (req) => {
+      this.checkKeyShape(req);
       this.checkFence(req);
+      this.checkStored(req);
       await this.replicate(req);
       return {};
     },
     read: (req) => {
+      this.checkKeyShape(req);
       this.checkFence(req);
       return Promise.resolve(this.readMessage(req.partition, req.key));
     },
   };
+
+  /** Partition in range and key within limits (where the key belongs is checkPeerRequest's). */
+  private checkKeyShape(req: { partition: number; key: Uint8Array }): void {
+    if (this.view !== undefined) checkPartition(req.partition, this.view.partitionCount);
+    checkKey(req.key);
+  }
+
+  /**
+   * Refuses a replicate of a partition this node does not store, unless the request was made
+   * under a newer ring than this node's: then this node may be a pending replica of it that has
+   * not applied that ring yet (refusing would fail a W+p write); should the ring never give it the
+   * partition, the row goes with the others of partitions it does not hold (Transfers' clean-up).
+   */
+  private checkStored(req: ReplicateRequest): void {
+    const view = this.view;
+    if (view === undefined || view.holds(req.partition)) return;
+    if (madeUnderNewerRing(req, view.document)) return;
+    const { term, version } = view.document;
+    throw refused(
+      'failed-precondition',
+      `partition ${req.partition} is not stored by ${view.selfId} (ring ${term}.${version}): replicate to its replicas`,
+    );
+  }
 
   /** Refuses "ring stale" a request made under a ring older than the partition's last change. */
   checkFence(req: { partition: number; ringTerm: bigint; ringVersion: bigint }): void {
@@ -60,9 +93,9 @@ export class Replica {
     return result.next ?? encodeObject(object);
   }
 
+  /** Merges a received object; INVALID_ARGUMENT, storing nothing, when it does not decode. */
   async replicate(req: ReplicateRequest): Promise<Uint8Array> {
-    const object = tryDecodeObject(req.object);
-    if (object === undefined) throw invalidArgument('replicated object does not decode');
+    const object = decodeReceived(req.object, 'replicated object');
     return this.apply(req.partition, req.key, object);
   }
 
@@ -79,7 +112,7 @@ export class Replica {
         if (object !== undefined) return { object, bytes: result.object, corrupt: false };
         this.metrics.corruptObjects.inc();
         this.log.warn(
-          { partition, key: Buffer.from(key).toString('base64') },
+          { partition, key: keyTag(key) },
           'stored object does not decode: treated as missing',
         );
         return { object: undefined, bytes: undefined, corrupt: true };
