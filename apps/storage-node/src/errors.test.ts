@@ -105,6 +105,7 @@ describe('asRingstoreError', () => {
       overloaded: ['resource-exhausted', 'none'],
       closed: ['unavailable', 'none'],
       io: ['unavailable', 'none'],
+      disk_full: ['resource-exhausted', 'none'],
       object_too_large: ['invalid-argument', 'none'],
       schema: ['failed-precondition', 'none'],
       pragma_refused: ['failed-precondition', 'none'],

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'resource-exhausted'
   | 'failed-precondition'
   | 'cancelled'
+  | 'unauthenticated'
+  | 'permission-denied'
   | 'internal';
 
 /**
@@ -37,6 +39,8 @@ export const failureTrailer = 'ringstore-failure-bin';
 export class RingstoreError extends Error {
   override readonly name = 'RingstoreError';
   readonly failure: FailureDetail;
+  /** Trailing metadata for the caller (retry-after-ms, x-ratelimit-*), beside the Failure. */
+  trailers: readonly (readonly [string, string])[] = [];
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -71,7 +75,9 @@ export function ringStale(
 
 /** Bad input is refused before anything happens; anything else is 'maybe' unless proven. */
 function defaultFailure(code: ErrorCode): FailureDetail {
-  return { applied: code === 'invalid-argument' ? 'none' : 'maybe', acked: 0, needed: 0, tried: 0 };
+  const none =
+    code === 'invalid-argument' || code === 'unauthenticated' || code === 'permission-denied';
+  return { applied: none ? 'none' : 'maybe', acked: 0, needed: 0, tried: 0 };
 }
 
 /** A refusal made before the request reached any replica: provably nothing applied. */
@@ -91,7 +97,8 @@ const quorumCodes: Record<QuorumFailure['kind'], ErrorCode> = {
 
 /**
  * A quorum machine's failure as an error. A failed local write keeps the storage error's own code
- * (an overloaded engine is RESOURCE_EXHAUSTED, a closing one UNAVAILABLE).
+ * (an overloaded engine or a full disk is RESOURCE_EXHAUSTED, a closing one UNAVAILABLE), and its
+ * reason after the machine's numbers, so the caller reads why ("...: disk full: ...").
  */
 export function quorumError(f: QuorumFailure, localError?: unknown): RingstoreError {
   const detail: FailureDetail = {
@@ -100,11 +107,10 @@ export function quorumError(f: QuorumFailure, localError?: unknown): RingstoreEr
     needed: f.needed,
     tried: f.tried,
   };
-  const code =
-    f.kind === 'local-failed' && localError !== undefined
-      ? asRingstoreError(localError).code
-      : quorumCodes[f.kind];
-  return new RingstoreError(code, f.message, detail);
+  const local = f.kind === 'local-failed' ? localError : undefined;
+  const code = local !== undefined ? asRingstoreError(local).code : quorumCodes[f.kind];
+  const message = local instanceof StorageError ? `${f.message}: ${local.message}` : f.message;
+  return new RingstoreError(code, message, detail);
 }
 
 const storageCodes: Record<StorageErrorCode, ErrorCode> = {
@@ -114,6 +120,9 @@ const storageCodes: Record<StorageErrorCode, ErrorCode> = {
   reserved_meta_name: 'internal',
   schema: 'failed-precondition',
   pragma_refused: 'failed-precondition',
+  // Not UNAVAILABLE: the node is up and serves reads; retrying elsewhere or later is the caller's
+  // choice, and the failure says nothing was stored.
+  disk_full: 'resource-exhausted',
   io: 'unavailable',
 };
 
@@ -124,6 +133,8 @@ const toGrpc: Record<ErrorCode, status> = {
   'resource-exhausted': status.RESOURCE_EXHAUSTED,
   'failed-precondition': status.FAILED_PRECONDITION,
   cancelled: status.CANCELLED,
+  unauthenticated: status.UNAUTHENTICATED,
+  'permission-denied': status.PERMISSION_DENIED,
   internal: status.INTERNAL,
 };
 
@@ -145,8 +156,8 @@ function errorCodeOfGrpc(grpcCode: number): ErrorCode {
 export function asRingstoreError(e: unknown): RingstoreError {
   if (e instanceof RingstoreError) return e;
   if (e instanceof StorageError) {
-    // The engine refused the call or SQLite rolled its transaction back ('io'): nothing of it
-    // was stored, the same proof the put machine's local-failed gives.
+    // The engine refused the call or SQLite rolled its transaction back ('io', 'disk_full'):
+    // nothing of it was stored, the same proof the put machine's local-failed gives.
     return new RingstoreError(storageCodes[e.code], e.message, {
       applied: 'none',
       acked: 0,
@@ -184,6 +195,7 @@ export function toServiceError(e: unknown): Partial<ServiceError> {
   const err = asRingstoreError(e);
   const metadata = new Metadata();
   metadata.set(failureTrailer, Buffer.from(Failure.encode(toWire(err.failure)).finish()));
+  for (const [key, value] of err.trailers) metadata.set(key, value);
   return { code: grpcCodeOf(err.code), details: err.message, metadata };
 }
 

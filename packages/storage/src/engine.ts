@@ -54,6 +54,10 @@ function failed(error: unknown): Outcome<never> {
   return { ok: false, error };
 }
 
+function isDiskFullError(error: unknown): error is StorageError {
+  return error instanceof StorageError && error.code === 'disk_full';
+}
+
 function checksumReason(stored: number, computed: number): string {
   return `checksum mismatch: stored ${stored}, computed ${computed}`;
 }
@@ -80,6 +84,7 @@ export class Engine implements StorageEngine {
         this.counters.commits++;
         this.counters.writes += writes;
       },
+      onFailed: (error, writes) => this.reportDiskFull(error, writes),
     });
   }
 
@@ -296,9 +301,14 @@ export class Engine implements StorageEngine {
   /** A synchronous write in its own transaction, counted like a group commit of one. */
   private writeNow<T>(write: () => T): T {
     let result: T | undefined;
-    this.backend.transaction(() => {
-      result = write();
-    });
+    try {
+      this.backend.transaction(() => {
+        result = write();
+      });
+    } catch (error) {
+      this.reportDiskFull(error, 1);
+      throw error;
+    }
     this.counters.commits++;
     this.counters.writes++;
     return result as T;
@@ -335,11 +345,25 @@ export class Engine implements StorageEngine {
     return false;
   }
 
+  /**
+   * Housekeeping inside a read: on a full disk the corrupt hints stay (and are reported again by
+   * the next read) rather than failing the read.
+   */
   private dropCorruptHints(corrupt: readonly StoredHint[]): void {
     if (this.state !== 'open') return;
-    this.writeNow(() => {
-      for (const hint of corrupt) this.backend.deleteHint(hint.id);
-    });
+    try {
+      this.writeNow(() => {
+        for (const hint of corrupt) this.backend.deleteHint(hint.id);
+      });
+    } catch (error) {
+      if (!isDiskFullError(error)) throw error;
+    }
+  }
+
+  /** A write transaction refused for a full disk: onDiskFull counts and reports it, once. */
+  private reportDiskFull(error: unknown, writes: number): void {
+    if (isDiskFullError(error) && writes > 0)
+      this.options.onDiskFull?.({ writes, reason: error.message });
   }
 
   private reportCorruption(event: CorruptionEvent): void {

@@ -18,7 +18,14 @@ export type StorageErrorCode =
   | 'schema'
   /** SQLite refused a pragma the engine depends on (for example WAL on a special file). */
   | 'pragma_refused'
-  /** SQLite failed to read or commit (disk full, I/O error, locked file); `cause` holds its error. */
+  /**
+   * The disk (or the database's size limit) is full: SQLite said SQLITE_FULL, or a file operation
+   * said ENOSPC. The write's transaction was rolled back, so nothing of it was stored; reads keep
+   * working, and writes succeed again once space is freed, without reopening. `cause` holds the
+   * original error.
+   */
+  | 'disk_full'
+  /** SQLite failed to read or commit (I/O error, locked file); `cause` holds its error. */
   | 'io';
 
 export class StorageError extends Error {

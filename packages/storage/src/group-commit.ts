@@ -17,6 +17,12 @@ export interface GroupCommitOptions {
   transaction: (work: () => void) => void;
   /** Called after each committed batch with the number of writes that succeeded in it. */
   onCommitted: (writes: number) => void;
+  /**
+   * Called after a batch whose transaction did not commit, once its writes were rejected, with
+   * the transaction's error and how many writes it rejected (a write that failed on its own keeps
+   * its own error and is not counted). The queue goes on with the next batch.
+   */
+  onFailed: (error: unknown, writes: number) => void;
 }
 
 /**
@@ -82,10 +88,17 @@ export class GroupCommitQueue {
         for (const write of batch) outcomes.push(write.apply());
       });
     } catch (error) {
+      let refused = 0;
       batch.forEach((write, index) => {
         const outcome = outcomes[index];
-        write.reject(outcome !== undefined && !outcome.ok ? outcome.error : error);
+        if (outcome !== undefined && !outcome.ok) {
+          write.reject(outcome.error);
+        } else {
+          refused++;
+          write.reject(error);
+        }
       });
+      this.options.onFailed(error, refused);
       return;
     }
     this.options.onCommitted(outcomes.filter((outcome) => outcome.ok).length);

@@ -5,6 +5,8 @@ export { hintsPerCallMax, keyBytesMax, pageRowsMax } from './limits.js';
 export type {
   CorruptionEvent,
   CorruptionListener,
+  DiskFullEvent,
+  DiskFullListener,
   EngineOptions,
   Hint,
   MemoryOptions,

@@ -6,13 +6,14 @@ import {
   objectBytesMaxDefault,
   pendingWritesMaxDefault,
 } from './limits.js';
-import type { CorruptionListener, EngineOptions } from './types.js';
+import type { CorruptionListener, DiskFullListener, EngineOptions } from './types.js';
 
 export interface ResolvedEngineOptions {
   groupCommitMax: number;
   pendingWritesMax: number;
   objectBytesMax: number;
   onCorruption: CorruptionListener | undefined;
+  onDiskFull: DiskFullListener | undefined;
 }
 
 /** Checks an integer option against its range; a bad value is a caller bug, so it asserts. */
@@ -45,5 +46,6 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
       objectBytesCeiling,
     ),
     onCorruption: options.onCorruption,
+    onDiskFull: options.onDiskFull,
   };
 }

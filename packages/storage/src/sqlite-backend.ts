@@ -134,13 +134,33 @@ export class SqliteBackend implements Backend {
     this.statements.writeMeta.run(name, value);
   }
 
-  /** BEGIN IMMEDIATE: takes the write lock up front, so a second connection cannot make it fail halfway. */
+  /**
+   * BEGIN IMMEDIATE: takes the write lock up front, so a second connection cannot make it fail
+   * halfway. A failed transaction is never left open (SQLite rolls back on SQLITE_FULL, and
+   * better-sqlite3 otherwise; should that rollback fail too, this one tries again): an open one
+   * would fail every later BEGIN, wedging the engine until a restart.
+   */
   transaction(work: () => void): void {
-    this.guard('commit', () => this.runTransaction.immediate(work));
+    const outermost = !this.db.inTransaction;
+    try {
+      this.runTransaction.immediate(work);
+    } catch (error) {
+      if (outermost) this.rollbackLeftover();
+      throw toIoError(error, `commit on ${this.path}`);
+    }
   }
 
   close(): void {
     this.guard('close', () => this.db.close());
+  }
+
+  private rollbackLeftover(): void {
+    if (!this.db.inTransaction) return;
+    try {
+      this.db.exec('ROLLBACK');
+    } catch {
+      // The commit's error is the one to report; a connection still stuck fails the next BEGIN.
+    }
   }
 
   private guard<T>(action: string, run: () => T): T {

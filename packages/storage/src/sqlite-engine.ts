@@ -13,7 +13,7 @@ import {
 import { integerOption, resolveEngineOptions, type ResolvedEngineOptions } from './options.js';
 import { schemaVersionMetaName } from './schema.js';
 import { SqliteBackend } from './sqlite-backend.js';
-import { toIoError } from './sqlite-errors.js';
+import { isDiskFull, toIoError } from './sqlite-errors.js';
 import { openSchema } from './sqlite-schema.js';
 import type { SqliteOptions, SqlitePragmas, SqliteStorageEngine } from './types.js';
 
@@ -113,6 +113,7 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
   try {
     return new Database(path, { timeout: busyTimeoutMs });
   } catch (error) {
+    if (isDiskFull(error)) throw toIoError(error, `cannot open ${path}`);
     const reason = error instanceof Error ? error.message : String(error);
     throw new StorageError('io', `cannot open ${path}: ${reason}`, { cause: error });
   }
@@ -120,9 +121,21 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
 
 /**
  * Opens (creating when missing) the node's SQLite database: WAL, synchronous NORMAL unless FULL
- * is asked for, schema created or checked. Throws StorageError 'schema', 'pragma_refused' or 'io'.
+ * is asked for, schema created or checked. Throws StorageError 'schema', 'pragma_refused',
+ * 'disk_full' or 'io'.
  */
 export function openSqliteEngine(options: SqliteOptions): SqliteStorageEngine {
+  return openSqliteEngineWithConnection(options).engine;
+}
+
+/**
+ * openSqliteEngine, also handing back the engine's connection. Internal (not exported from
+ * index.ts): tests use it to set per-connection pragmas such as max_page_count.
+ */
+export function openSqliteEngineWithConnection(options: SqliteOptions): {
+  engine: SqliteStorageEngine;
+  db: Database.Database;
+} {
   assert(options.path.length > 0, 'path must not be empty');
   const engineOptions = resolveEngineOptions(options);
   const settings = resolveSqliteSettings(options);
@@ -130,7 +143,7 @@ export function openSqliteEngine(options: SqliteOptions): SqliteStorageEngine {
   try {
     applyPragmas(db, settings, options.path);
     openSchema(db, options.path);
-    return new SqliteEngine(db, options.path, engineOptions);
+    return { engine: new SqliteEngine(db, options.path, engineOptions), db };
   } catch (error) {
     db.close();
     throw toIoError(error, `opening ${options.path}`);

@@ -34,6 +34,20 @@ export interface CorruptionEvent {
 /** Must not throw: it runs inside reads and inside group-commit transactions. */
 export type CorruptionListener = (event: CorruptionEvent) => void;
 
+/**
+ * Reported once per write transaction refused as 'disk_full': a group commit's whole batch, or one
+ * synchronous write (setMeta, dropHints*). Nothing of it was stored.
+ */
+export interface DiskFullEvent {
+  /** Write calls refused together (every write of the failed batch). */
+  writes: number;
+  /** The StorageError's message: what SQLite said, and where. */
+  reason: string;
+}
+
+/** Must not throw: it runs in the group-commit turn of the event loop, after the batch settled. */
+export type DiskFullListener = (event: DiskFullEvent) => void;
+
 export interface StorageStats {
   /** Rows (objects or hints) whose checksum did not match, counted each time they are read. */
   corruptReads: number;
@@ -110,6 +124,12 @@ export interface EngineOptions {
   /** Largest object accepted; larger ones are refused as 'object_too_large' (default 64 MiB). */
   objectBytesMax?: number | undefined;
   onCorruption?: CorruptionListener | undefined;
+  /**
+   * Told of every write transaction refused because the disk is full (the writes themselves
+   * reject with StorageError 'disk_full'): one place to count and rate-limit the news, rather
+   * than each caller logging each refusal.
+   */
+  onDiskFull?: DiskFullListener | undefined;
 }
 
 export type MemoryOptions = EngineOptions;
