@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
@@ -14,4 +15,13 @@ export function createLogger(options: { level: string; nodeId: string; pretty?: 
       options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
     },
   });
+}
+
+/**
+ * How logs name a key: a short digest, never the key itself (keys are data and may be personal or
+ * secret; docs/security.md). The same key always gets the same tag, so log lines can be matched
+ * up, and `ringctl` can compute it for a key it knows.
+ */
+export function keyTag(key: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
 }

@@ -41,6 +41,11 @@ async function main(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    // Certificates and token files are re-read without a restart (rotation).
+    process.on('SIGHUP', () => {
+      log.info({ signal: 'SIGHUP' }, 'signal received: re-reading certificates and tokens');
+      running.reload();
+    });
     // A node that has left the cluster stops serving and exits 0; its data directory is kept.
     void running.retired.then(() => {
       log.info('left the cluster: stopping');

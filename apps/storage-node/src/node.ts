@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import { livenessDefaults } from '@ringstore/membership';
@@ -10,9 +10,11 @@ import { loadDocument, RingKeeper } from './ring/ring-keeper.js';
 import { Claimant } from './roles/claimant/claimant.js';
 import { Transfers } from './roles/transfer/transfer.js';
 import { ConfigError, type NodeConfig } from './config.js';
-import type { Logger } from './logger.js';
+import { keyTag, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { fenceOf, linkLimitsDefault, type LinkHandlers } from './peer/link.js';
+import { withPeerChecks } from './peer/checks.js';
+import { DiskFullLog } from './disk-full-log.js';
 import { Peers } from './peer/peers.js';
 import { AntiEntropy } from './roles/anti-entropy/anti-entropy.js';
 import { trackWrites } from './roles/anti-entropy/tracked-storage.js';
@@ -25,7 +27,17 @@ import { KvHandler } from './roles/coordinator/kv-handler.js';
 import { Gossiper } from './roles/gossip/gossiper.js';
 import { Handoff } from './roles/handoff/handoff.js';
 import { Replica } from './roles/replica/replica.js';
-import { InflightTracker, startGrpcServer, type RunningServer } from './server.js';
+import {
+  InflightTracker,
+  clientMessageBytesMax,
+  startGrpcServer,
+  type RunningServer,
+} from './server.js';
+import { transportOf, type TransportSecurity } from './transport.js';
+import { ClientGuard } from './security/guard.js';
+import { SaturationMonitor, eventLoopDelayHistogram } from './security/admission.js';
+import { RateLimitSpecError, parseRateLimits } from './security/rate-limit.js';
+import { TokenFileError } from './security/tokens.js';
 
 /** How often pending hints are looked at; a peer seen up again triggers delivery at once. */
 const handoffIntervalMs = 1_000;
@@ -34,6 +46,9 @@ const serverShutdownMinMs = 100;
 
 export interface RunningNode {
   readonly port: number;
+  readonly peerPort: number;
+  /** SIGHUP: re-reads certificates (and token files). */
+  reload(): void;
   readonly actor: string;
   readonly metrics: Metrics;
   /** Resolves once this node has left the cluster: it owns nothing and holds no hints. */
@@ -70,14 +85,24 @@ interface Started {
  */
 export async function startNode(config: NodeConfig, log: Logger): Promise<RunningNode> {
   const metrics = new Metrics();
+  const transport = transportOf(config);
+  warnIfInsecure(config, transport, log);
+  const guard = guardOf(config, metrics, log);
+  const saturation = new SaturationMonitor({
+    histogram: eventLoopDelayHistogram(),
+    now: () => performance.now(),
+    admission: guard.admission,
+  });
+  const localPause = cachedFor(localPauseCheckMs, () => saturation.saturated());
   const storage = openStorage(config, log);
   const started: Started = {};
   try {
-    const document = await loadDocument(config, storage, log);
-    const roles = buildRoles(config, storage, document, metrics, log);
+    const document = await loadDocument(config, storage, log, transport.peerChannel(undefined));
+    const roles = buildRoles(config, storage, document, { metrics, log, transport, localPause });
     started.roles = roles;
     const inflight = new InflightTracker();
-    Object.assign(started, await startServers(config, roles, metrics, inflight, log));
+    const security = { transport, guard };
+    Object.assign(started, await startServers(config, roles, metrics, inflight, log, security));
     const grpc = started.grpc;
     if (grpc === undefined) throw new Error('startServers returned no gRPC server');
     startLoops(roles, grpc);
@@ -85,6 +110,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       {
         listen: config.listen,
         port: grpc.port,
+        peerListen: config.peerListen,
+        peerPort: grpc.peerPort,
         actor: roles.actor,
         cluster: document.clusterId,
         ringVersion: document.version,
@@ -99,24 +126,89 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       const parts = { ...roles, grpc, http: started.http, storage, inflight, log };
-      stopping ??= shutdown({ ...parts, timeoutMs: config.shutdownTimeoutMs });
+      stopping ??= shutdown({ ...parts, timeoutMs: config.shutdownTimeoutMs }).finally(() =>
+        saturation.close(),
+      );
       return stopping;
     };
-    return { port: grpc.port, actor: roles.actor, metrics, retired, stop };
+    const reload = (): void => {
+      transport.reload(log);
+      guard.reload();
+    };
+    const { port, peerPort } = grpc;
+    return { port, peerPort, actor: roles.actor, metrics, retired, stop, reload };
   } catch (e) {
     await abortStart(started, storage);
     throw e;
   }
 }
 
+/** How often the saturation verdict is recomputed: it is asked on every routing decision. */
+const localPauseCheckMs = 25;
+
+/** fn's answer, recomputed at most every periodMs. */
+function cachedFor<T>(periodMs: number, fn: () => T): () => T {
+  let at = -Infinity;
+  let value: T;
+  return () => {
+    const now = performance.now();
+    if (now - at >= periodMs) {
+      value = fn();
+      at = now;
+    }
+    return value;
+  };
+}
+
+/** The client port's gate; a broken token file or rate limit is a ConfigError (exit 2). */
+function guardOf(config: NodeConfig, metrics: Metrics, log: Logger): ClientGuard {
+  try {
+    return new ClientGuard({
+      authTokenFile: config.authTokenFile,
+      rateLimits: parseRateLimits(config.rateLimit),
+      admission: { requestsMax: config.maxInflightRequests, bytesMax: config.maxInflightBytes },
+      log,
+      onRefused: (reason) => metrics.refused.inc({ reason }),
+    });
+  } catch (e) {
+    if (e instanceof TokenFileError) throw new ConfigError(`--auth-token-file: ${e.message}`);
+    if (e instanceof RateLimitSpecError) throw new ConfigError(`--rate-limit: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Plaintext where it is allowed (loopback, or --insecure, which is logged) and what is secured. */
+function warnIfInsecure(config: NodeConfig, transport: TransportSecurity, log: Logger): void {
+  const clientTls = config.certFile !== '';
+  if (config.insecure && (!clientTls || !transport.peerTls))
+    log.warn(
+      { clientTls, peerTls: transport.peerTls },
+      '--insecure: serving plaintext; anyone who reaches these ports can read and write (and, on the peer port, speak for any node)',
+    );
+  else log.info({ clientTls, peerTls: transport.peerTls }, 'transport security');
+}
+
+/** The data directory is the node's alone: 0700, its files 0600 (SQLite's WAL files follow). */
+const dataDirMode = 0o700;
+const dataFileMode = 0o600;
+
 function openStorage(config: NodeConfig, log: Logger): StorageEngine {
-  mkdirSync(config.data, { recursive: true });
+  mkdirSync(config.data, { recursive: true, mode: dataDirMode });
+  chmodSync(config.data, dataDirMode);
+  const path = join(config.data, 'ringstore.db');
+  // Created (or narrowed) before SQLite opens it: SQLite gives its -wal and -shm files the
+  // database file's permissions.
+  closeSync(openSync(path, 'a', dataFileMode));
+  for (const file of [path, `${path}-wal`, `${path}-shm`])
+    if (existsSync(file)) chmodSync(file, dataFileMode);
+  const diskFull = new DiskFullLog(log);
   return openSqliteEngine({
-    path: join(config.data, 'ringstore.db'),
+    path,
     synchronous: config.synchronous,
+    onDiskFull: (e) => diskFull.refused(e, Date.now()),
     onCorruption: (e) =>
       log.warn(
-        { partition: e.partition, key: Buffer.from(e.key).toString('base64'), reason: e.reason },
+        { partition: e.partition, key: keyTag(e.key), reason: e.reason },
         'corrupt object: treated as missing',
       ),
   });
@@ -146,27 +238,50 @@ function buildRoles(
   config: NodeConfig,
   storage: StorageEngine,
   document: RingDocument,
-  metrics: Metrics,
-  log: Logger,
+  {
+    metrics,
+    log,
+    transport,
+    localPause,
+  }: {
+    metrics: Metrics;
+    log: Logger;
+    transport: TransportSecurity;
+    localPause: () => boolean;
+  },
 ): Roles {
   const actors = new ActorEpochs(storage, storageActor(storage, config.id));
   const actor = actors.base;
   const view = new ClusterView(config.id, document);
-  const peers = new Peers(config.id, (id) => view.addressOf(id), log, linkLimitsDefault);
+  const peers = new Peers(
+    config.id,
+    (id) => view.peerAddressOf(id),
+    log,
+    linkLimitsDefault,
+    (id) => transport.peerChannel(id),
+  );
   const keeper = new RingKeeper(config.id, view, storage, peers, log);
   peers.onRingStale = (id, v, timeoutMs) => keeper.pullNow(id, v, timeoutMs);
   peers.fence = () => fenceOf(view.document);
   const gossiper = new Gossiper(
-    { id: config.id, address: config.listen, zone: config.zone, generation: Date.now() },
+    {
+      id: config.id,
+      address: config.listen,
+      peerAddress: config.peerListen,
+      zone: config.zone,
+      generation: Date.now(),
+    },
     activeNodesOf(document).filter((n) => n.id !== config.id),
     {
       gossipIntervalMs: config.gossipIntervalMs,
       phiThreshold: config.phiThreshold,
       ...livenessDefaults(config.gossipIntervalMs),
+      localPause,
     },
     peers,
     log,
     { version: () => view.document, seen: (id, v) => keeper.pullIfBehind(id, v) },
+    metrics,
   );
   view.onChange((doc) => gossiper.follow(activeNodesOf(doc)));
   const liveness = gossiper;
@@ -187,7 +302,11 @@ function buildRoles(
       handoffIntervalMs,
     },
   });
-  metrics.trackPendingHints(() => storage.hintCounts());
+  // A hint row naming a node the ring never had is counted under one '(unknown)' label.
+  metrics.trackPendingHints(
+    () => storage.hintCounts(),
+    (id) => view.statusOf(id) !== undefined,
+  );
   metrics.trackMembership(() => ({
     term: view.document.term,
     version: view.document.version,
@@ -241,7 +360,10 @@ function buildRoles(
     transferStallMs: config.transferStallMs,
     perPartition: () => perPartitionEstimate(storage, trees),
   });
-  const linkHandlers = assembleLinkHandlers(replica, handoff, antiEntropy, kv, transfers, claimant);
+  const linkHandlers = withPeerChecks(
+    assembleLinkHandlers(replica, handoff, antiEntropy, kv, transfers, claimant),
+    view,
+  );
   return {
     ...{ actor, view, keeper, claimant, transfers, peers, gossiper, handoff, antiEntropy },
     ...{ kv, forwarder, linkHandlers },
@@ -314,11 +436,13 @@ async function startServers(
   metrics: Metrics,
   inflight: InflightTracker,
   log: Logger,
+  { transport, guard }: { transport: TransportSecurity; guard: ClientGuard },
 ): Promise<{ grpc: RunningServer; http?: HttpServer }> {
   const { view, kv, gossiper, antiEntropy, forwarder, transfers, linkHandlers } = roles;
   const grpc = await startGrpcServer(
     {
       view,
+      peerIdOf: (call) => transport.peerIdOf(call),
       kv,
       keeper: roles.keeper,
       claimant: roles.claimant,
@@ -336,8 +460,15 @@ async function startServers(
       log,
       requestTimeoutMs: config.requestTimeoutMs,
       inflight,
+      guard,
+      clientMessageBytesMax: clientMessageBytesMax(config),
     },
-    config.listen,
+    {
+      listen: config.listen,
+      peerListen: config.peerListen,
+      credentials: transport.clientServer,
+      peerCredentials: transport.peerServer,
+    },
   );
   if (config.metricsListen === '') return { grpc };
   try {
@@ -345,6 +476,7 @@ async function startServers(
     return { grpc, http: await metrics.serve(host, port) };
   } catch (e) {
     grpc.server.forceShutdown();
+    grpc.peerServer.forceShutdown();
     throw e;
   }
 }
@@ -370,6 +502,7 @@ async function abortStart(started: Started, storage: StorageEngine): Promise<voi
   await roles?.antiEntropy.stop();
   roles?.peers.close();
   started.grpc?.server.forceShutdown();
+  started.grpc?.peerServer.forceShutdown();
   started.http?.close();
   await storage.close();
 }

@@ -1,7 +1,7 @@
+import type { ServerCredentials } from '@grpc/grpc-js';
 import {
   Metadata,
   Server,
-  ServerCredentials,
   type handleUnaryCall,
   type ServerUnaryCall,
   type sendUnaryData,
@@ -13,14 +13,21 @@ import {
   KVService,
   PeerService,
   protoRoot,
-  publicProtoFiles,
+  clientProtoFiles,
   type ClusterServer,
   type KVServer,
   type PeerServer,
   type MoveClaimantRequest,
   type SetTransferLimitsRequest,
   type StageChangeRequest,
+  type GossipRequest,
+  type MerkleLevelRequest,
+  type SegmentKeysRequest,
+  type PushRingRequest,
 } from '@ringstore/proto';
+import type { TransportSecurity } from './transport.js';
+import { isUndecodable, tolerant, undecodableReason } from './undecodable.js';
+import { requestBytes, type Admitted, type ClientGuard } from './security/guard.js';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ClusterView } from './cluster-view.js';
 import {
@@ -41,8 +48,17 @@ import type { Claimant } from './roles/claimant/claimant.js';
 import type { Transfers } from './roles/transfer/transfer.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 
-/** Largest client message: the hard value ceiling (4 MiB) plus room for key and context. */
-export const clientMessageBytesMax = 5 * 1024 * 1024;
+/** Room in a client message beside its key and value: the context, field tags, framing. */
+export const clientMessageOverheadBytes = 64 * 1024;
+
+/**
+ * Largest message the client port takes: the configured key and value limits plus overhead
+ * (about 1.1 MiB by default), so a larger one is refused by grpc-js as it arrives
+ * (RESOURCE_EXHAUSTED), never buffered whole first.
+ */
+export function clientMessageBytesMax(limits: { keyBytesMax: number; valueBytesMax: number }) {
+  return limits.keyBytesMax + limits.valueBytesMax + clientMessageOverheadBytes;
+}
 
 /** Counts client requests in progress, so shutdown can wait for them (bounded). */
 export class InflightTracker {
@@ -77,6 +93,8 @@ export class InflightTracker {
 
 export interface ServerDeps {
   readonly view: ClusterView;
+  /** Who a peer call comes from (its certificate with mTLS). */
+  readonly peerIdOf: TransportSecurity['peerIdOf'];
   readonly gossip: Gossiper;
   readonly antiEntropy: AntiEntropy;
   readonly kv: KvHandler;
@@ -95,6 +113,10 @@ export interface ServerDeps {
   readonly log: Logger;
   readonly requestTimeoutMs: number;
   readonly inflight: InflightTracker;
+  /** Tokens, roles, rate limits and admission, before any work. */
+  readonly guard: ClientGuard;
+  /** Largest message the client port receives (clientMessageBytesMax). */
+  readonly clientMessageBytesMax: number;
 }
 
 function deadlineOf(call: ServerUnaryCall<unknown, unknown>, requestTimeoutMs: number): number {
@@ -109,6 +131,12 @@ export const ringVersionHeader = 'x-ringstore-ring-version';
 /** And its term: a ring of a new term (a forced claimant take-over) may have a lower version. */
 export const ringTermHeader = 'x-ringstore-ring-term';
 
+/** A request whose body did not decode (undecodable.ts): INVALID_ARGUMENT, nothing done. */
+function refuseUndecodable(request: unknown): void {
+  if (isUndecodable(request))
+    throw refused('invalid-argument', `request does not decode: ${undecodableReason(request)}`);
+}
+
 function unary<Req, Res>(
   deps: ServerDeps,
   op: string,
@@ -116,18 +144,36 @@ function unary<Req, Res>(
   withRingVersion = false,
 ): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    const deadlineMs = deadlineOf(call, deps.requestTimeoutMs);
+    let admitted: Admitted;
+    try {
+      refuseUndecodable(call.request);
+      admitted = deps.guard.admit(
+        call.getPath(),
+        call.metadata,
+        requestBytes(call.request),
+        deadlineMs,
+      );
+    } catch (e) {
+      const err = asRingstoreError(e);
+      deps.metrics.requests.inc({ op, status: grpcStatus[grpcCodeOf(err.code)] });
+      callback(toServiceError(err));
+      return;
+    }
+    const md = new Metadata();
+    for (const [key, value] of admitted.headers) md.set(key, value);
     if (withRingVersion) {
-      const md = new Metadata();
       md.set(ringVersionHeader, deps.view.version.toString());
       md.set(ringTermHeader, String(deps.view.document.term));
-      call.sendMetadata(md);
     }
+    call.sendMetadata(md);
     if (!deps.inflight.enter()) {
+      admitted.leave();
       callback(toServiceError(refused('unavailable', 'node is shutting down')));
       return;
     }
     const endTimer = deps.metrics.latency.startTimer({ op });
-    void fn(call.request, deadlineOf(call, deps.requestTimeoutMs))
+    void fn(call.request, deadlineMs)
       .then(
         (res) => {
           deps.metrics.requests.inc({ op, status: 'OK' });
@@ -143,6 +189,7 @@ function unary<Req, Res>(
       .finally(() => {
         endTimer();
         deps.inflight.leave();
+        admitted.leave();
       });
   };
 }
@@ -175,10 +222,21 @@ function clusterService(deps: ServerDeps): ClusterServer {
     ...membershipService(deps),
     // Runs whole exchanges: bounded by the caller's deadline only, not the node's request timeout.
     triggerAntiEntropy: (call, callback) => {
-      deps.antiEntropy.trigger(call.request.partitions, call.request.rebuild).then(
-        (res) => callback(null, res),
-        (e: unknown) => callback(toServiceError(e)),
-      );
+      let admitted: Admitted;
+      try {
+        refuseUndecodable(call.request);
+        admitted = deps.guard.admit(call.getPath(), call.metadata, 0, Infinity);
+      } catch (e) {
+        callback(toServiceError(e));
+        return;
+      }
+      deps.antiEntropy
+        .trigger(call.request.partitions, call.request.rebuild)
+        .then(
+          (res) => callback(null, res),
+          (e: unknown) => callback(toServiceError(e)),
+        )
+        .finally(() => admitted.leave());
     },
   };
 }
@@ -249,51 +307,74 @@ function checkedLimits(req: SetTransferLimitsRequest) {
 
 type LinkCall = Parameters<PeerServer['link']>[0];
 
+/**
+ * The node a peer call comes from, checked: a node identity (its certificate's, with mTLS) is
+ * required, and but for FetchRing (a new node learning the ring from a seed) it must be a member
+ * of the ring (neither removed nor unknown). UNAUTHENTICATED / PERMISSION_DENIED otherwise.
+ */
+function peerCaller(
+  deps: ServerDeps,
+  call: Parameters<ServerDeps['peerIdOf']>[0],
+  anyNode = false,
+): string {
+  const id = deps.peerIdOf(call);
+  if (id === undefined)
+    throw refused('unauthenticated', 'peer calls need a node identity (a node certificate)');
+  if (anyNode) return id;
+  const member = deps.view.document.nodes.some((n) => n.id === id && n.status !== 'removed');
+  if (!member) throw refused('permission-denied', `${id.slice(0, 64)} is not a member of the ring`);
+  return id;
+}
+
+/** A unary Peer handler: the caller checked, then fn; errors as statuses, never thrown. */
+function peerUnary<Req, Res>(
+  deps: ServerDeps,
+  fn: (req: Req, from: string) => Res,
+  anyNode = false,
+): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    try {
+      const from = peerCaller(deps, call, anyNode);
+      refuseUndecodable(call.request);
+      callback(null, fn(call.request, from));
+    } catch (e) {
+      callback(toServiceError(e));
+    }
+  };
+}
+
 function peerService(deps: ServerDeps, served: Set<LinkCall>): PeerServer {
   return {
     link: (call) => {
+      let from: string;
+      try {
+        from = peerCaller(deps, call);
+      } catch (e) {
+        call.emit('error', toServiceError(e));
+        return;
+      }
       served.add(call);
       const forget = (): void => void served.delete(call);
       call.on('close', forget);
       call.on('error', forget);
       call.on('cancelled', forget);
-      serveLink(call, deps.linkHandlers, deps.log, deps.linkLimits);
+      serveLink(call, deps.linkHandlers, deps.log, deps.linkLimits, from);
     },
-    gossip: (call, callback) => {
-      try {
-        callback(null, deps.gossip.handle(call.request));
-      } catch (e) {
-        callback(toServiceError(e));
-      }
-    },
-    merkleLevel: (call, callback) => {
-      try {
-        callback(null, deps.antiEntropy.merkleLevel(call.request));
-      } catch (e) {
-        callback(toServiceError(e));
-      }
-    },
-    segmentKeys: (call, callback) => {
-      try {
-        callback(null, deps.antiEntropy.segmentKeys(call.request));
-      } catch (e) {
-        callback(toServiceError(e));
-      }
-    },
-    fetchRing: (_call, callback) => callback(null, deps.keeper.fetchRing()),
-    pushRing: (call, callback) => {
-      try {
-        callback(null, deps.keeper.pushRing(call.request));
-      } catch (e) {
-        callback(toServiceError(e));
-      }
-    },
+    gossip: peerUnary(deps, (req: GossipRequest, from) => {
+      if (req.from !== from)
+        throw refused('permission-denied', `${from} may not gossip as ${req.from.slice(0, 64)}`);
+      return deps.gossip.handle(req);
+    }),
+    merkleLevel: peerUnary(deps, (req: MerkleLevelRequest) => deps.antiEntropy.merkleLevel(req)),
+    segmentKeys: peerUnary(deps, (req: SegmentKeysRequest) => deps.antiEntropy.segmentKeys(req)),
+    fetchRing: peerUnary(deps, () => deps.keeper.fetchRing(), true),
+    pushRing: peerUnary(deps, (req: PushRingRequest) => deps.keeper.pushRing(req)),
   };
 }
 
-/** Server reflection over the .proto sources, so grpcurl works without them. */
+/** Server reflection over the client port's .proto sources, so grpcurl works without them. */
 function addReflection(server: Server): void {
-  const definition = loadSync([...publicProtoFiles, healthProtoPath], {
+  const definition = loadSync([...clientProtoFiles, healthProtoPath], {
     includeDirs: [protoRoot],
     keepCase: false,
     longs: String,
@@ -303,11 +384,23 @@ function addReflection(server: Server): void {
 }
 
 export interface RunningServer {
+  /** The client port: KV, Cluster, health and reflection. */
   readonly server: Server;
+  /** The peer port: the Peer service (node-to-node traffic) and health. */
+  readonly peerServer: Server;
   readonly health: HealthImplementation;
   readonly port: number;
+  readonly peerPort: number;
   /** Graceful stop: ends the peers' links, refuses new calls (GOAWAY), waits for the rest, bounded. */
   shutdown(timeoutMs: number): Promise<void>;
+}
+
+/** Where the two ports listen and with which transport security. */
+export interface Listeners {
+  readonly listen: string;
+  readonly peerListen: string;
+  readonly credentials: ServerCredentials;
+  readonly peerCredentials: ServerCredentials;
 }
 
 /**
@@ -317,42 +410,70 @@ export interface RunningServer {
 const serverKeepaliveMs = 30_000;
 const serverKeepaliveTimeoutMs = 10_000;
 
-export async function startGrpcServer(deps: ServerDeps, listen: string): Promise<RunningServer> {
-  const server = new Server({
-    'grpc.max_receive_message_length': Math.max(
-      clientMessageBytesMax,
-      deps.linkLimits.messageBytesMax,
-    ),
-    'grpc.max_send_message_length': deps.linkLimits.messageBytesMax,
+function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, credentials, (e, bound) => (e ? reject(e) : resolve(bound)));
+  });
+}
+
+function stopServer(server: Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Starts the client port (KV, Cluster, health, reflection) and the peer port (Peer, health): the
+ * internal Peer service is never served where clients connect (as etcd's 2379/2380).
+ */
+export async function startGrpcServer(
+  deps: ServerDeps,
+  listeners: Listeners,
+): Promise<RunningServer> {
+  const keepalive = {
     'grpc.keepalive_time_ms': serverKeepaliveMs,
     'grpc.keepalive_timeout_ms': serverKeepaliveTimeoutMs,
     'grpc.keepalive_permit_without_calls': 1,
+  };
+  const server = new Server({
+    'grpc.max_receive_message_length': deps.clientMessageBytesMax,
+    'grpc.max_send_message_length': deps.linkLimits.messageBytesMax,
+    ...keepalive,
   });
-  server.addService(KVService, kvService(deps));
-  server.addService(ClusterService, clusterService(deps));
+  const peerServer = new Server({
+    'grpc.max_receive_message_length': deps.linkLimits.messageBytesMax,
+    'grpc.max_send_message_length': deps.linkLimits.messageBytesMax,
+    ...keepalive,
+  });
+  server.addService(tolerant(KVService), kvService(deps));
+  server.addService(tolerant(ClusterService), clusterService(deps));
   const served = new Set<LinkCall>();
-  server.addService(PeerService, peerService(deps, served));
+  peerServer.addService(tolerant(PeerService), peerService(deps, served));
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'ringstore.v1.KV': 'NOT_SERVING' });
   health.addToServer(server);
+  health.addToServer(peerServer);
   addReflection(server);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (e, bound) =>
-      e ? reject(e) : resolve(bound),
-    );
-  });
-  const shutdown = (timeoutMs: number): Promise<void> => {
+  let port: number;
+  let peerPort: number;
+  try {
+    port = await bind(server, listeners.listen, listeners.credentials);
+    peerPort = await bind(peerServer, listeners.peerListen, listeners.peerCredentials);
+  } catch (e) {
+    server.forceShutdown();
+    peerServer.forceShutdown();
+    throw e;
+  }
+  const shutdown = async (timeoutMs: number): Promise<void> => {
     for (const call of served) call.end(); // peers see the link end and fail over at once
     served.clear();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, timeoutMs);
-      server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await Promise.all([stopServer(server, timeoutMs), stopServer(peerServer, timeoutMs)]);
   };
-  return { server, health, port, shutdown };
+  return { server, peerServer, health, port, peerPort, shutdown };
 }

@@ -19,12 +19,14 @@ import type {
   TransferPageResponse,
   TransferReportResponse,
 } from '@ringstore/proto';
+import { isUndecodable, undecodableReason } from '../undecodable.js';
 import {
   RingstoreError,
   asRingstoreError,
   fromErrorReply,
   refused,
   toErrorReply,
+  toServiceError,
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -227,9 +229,7 @@ export class LinkConnection {
   }
 
   private open(): ClientDuplexStream<LinkFrame, LinkFrame> {
-    const metadata = new Metadata();
-    metadata.set('x-ringstore-from', this.selfId);
-    const stream = this.client.link(metadata);
+    const stream = this.client.link(fromMetadata(this.selfId));
     this.stream = stream;
     stream.on('data', (frame: LinkFrame) => this.deliver(frame));
     stream.on('error', (e: Error) => this.broken(stream, e.message));
@@ -276,6 +276,18 @@ export class LinkConnection {
   }
 }
 
+/**
+ * The x-ringstore-from header naming the calling node: what a plaintext peer port (loopback or
+ * --insecure) goes by; with mTLS the certificate names the caller and the header is ignored.
+ */
+export const fromHeader = 'x-ringstore-from';
+
+export function fromMetadata(selfId: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set(fromHeader, selfId);
+  return metadata;
+}
+
 export function replyCaseOf(c: RequestCase): ReplyBody['$case'] {
   switch (c) {
     case 'replicate':
@@ -307,8 +319,9 @@ export function serveLink(
   handlers: LinkHandlers,
   log: Logger,
   limits: LinkLimits = linkLimitsDefault,
+  /** The calling node, as its credentials say (server.ts peerCaller). */
+  from = 'unknown',
 ): void {
-  const from = String(call.metadata.get('x-ringstore-from')[0] ?? 'unknown');
   const outbox: LinkMessage[] = [];
   let serving = 0;
   let closed = false;
@@ -333,6 +346,14 @@ export function serveLink(
   };
   const lateness = new FrameLateness();
   call.on('data', (frame: LinkFrame) => {
+    if (closed) return;
+    if (isUndecodable(frame)) {
+      // No request id to answer: the stream ends, the sender's requests fail (nothing applied).
+      closed = true;
+      log.warn({ peer: from, reason: undecodableReason(frame) }, 'peer link frame does not decode');
+      call.emit('error', toServiceError(refused('invalid-argument', 'link frame does not decode')));
+      return;
+    }
     const lateMs = lateness.of(frame.sentMs, performance.now());
     for (const m of frame.messages) {
       const body = m.body;

@@ -1,4 +1,11 @@
-import { connectivityState, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  connectivityState,
+  credentials,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type Metadata,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import {
   PeerClient,
   type GossipRequest,
@@ -15,6 +22,7 @@ import { RingstoreError, asRingstoreError, refused } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
   LinkConnection,
+  fromMetadata,
   linkLimitsDefault,
   peerChannelOptions,
   replyCaseOf,
@@ -23,6 +31,14 @@ import {
   type RequestBody,
   type RequestCase,
 } from './link.js';
+
+/** How a channel to a peer is dialled: its credentials and the options they need. */
+export interface PeerChannel {
+  readonly credentials: ChannelCredentials;
+  readonly options: ChannelOptions;
+}
+
+const plaintextChannel: PeerChannel = { credentials: credentials.createInsecure(), options: {} };
 
 /** One peer: its channel (one set of options), the Link stream over it, and its unary calls. */
 interface Peer {
@@ -59,6 +75,8 @@ export class Peers {
     private readonly addressOf: (nodeId: string) => string | undefined,
     private readonly log: Logger,
     private readonly limits: LinkLimits = linkLimitsDefault,
+    /** How to dial a node (mTLS checks the certificate names it); plaintext by default. */
+    private readonly channelFor: (nodeId: string) => PeerChannel = () => plaintextChannel,
   ) {}
 
   /** A request over the peer's Link stream, answered with the reply of its kind. */
@@ -169,7 +187,7 @@ export class Peers {
   ): Promise<Res> {
     const { client } = this.peer(nodeId);
     return new Promise<Res>((resolve, reject) => {
-      call(client, new Metadata(), { deadline: Date.now() + timeoutMs }, (e, res) =>
+      call(client, fromMetadata(this.selfId), { deadline: Date.now() + timeoutMs }, (e, res) =>
         e === null ? resolve(res) : reject(asRingstoreError(e)),
       );
     });
@@ -185,8 +203,9 @@ export class Peers {
       peer = undefined;
     }
     if (peer === undefined) {
-      const options = peerChannelOptions(this.limits);
-      const client = new PeerClient(address, credentials.createInsecure(), options);
+      const channel = this.channelFor(nodeId);
+      const options = { ...peerChannelOptions(this.limits), ...channel.options };
+      const client = new PeerClient(address, channel.credentials, options);
       const link = new LinkConnection(this.selfId, nodeId, client, this.limits, this.log);
       peer = { address, client, link };
       this.peers.set(nodeId, peer);
@@ -202,11 +221,14 @@ export class Peers {
 export function fetchRingFrom(
   address: string,
   timeoutMs: number,
+  selfId: string,
+  channel: PeerChannel = plaintextChannel,
   limits: LinkLimits = linkLimitsDefault,
 ): Promise<RingDocumentMessage> {
-  const client = new PeerClient(address, credentials.createInsecure(), peerChannelOptions(limits));
+  const options = { ...peerChannelOptions(limits), ...channel.options };
+  const client = new PeerClient(address, channel.credentials, options);
   return new Promise<RingDocumentMessage>((resolve, reject) => {
-    client.fetchRing({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (e, res) => {
+    client.fetchRing({}, fromMetadata(selfId), { deadline: Date.now() + timeoutMs }, (e, res) => {
       client.close();
       if (e === null) resolve(res);
       else reject(asRingstoreError(e));
