@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Sibling } from '@ringstore/proto';
 import type { Actors } from './actor-epochs.js';
 import {
+  contextKeyFingerprintBytes,
   DecodeError,
   decodeObject,
   encodeContext,
@@ -62,8 +64,24 @@ export function mergeReceived(
   return sameVersion(merged, stored) ? undefined : encodeObject(merged);
 }
 
-/** What a client sees: the siblings (none when every value is a tombstone) and the context. */
-export function clientView(object: KeyObject | undefined): {
+/**
+ * The key fingerprint a client context carries (docs/api.md): the first 8 bytes of SHA-256(key),
+ * the same bytes that name the key in logs (keyTag), so a refused context can be matched up with
+ * log lines. Not MD5: the ring's MD5 keeps only a key's top bits, and SHA-256 is native here and
+ * allowed where MD5 is not (FIPS); any digest would do, the fingerprint is not a MAC.
+ */
+export function contextFingerprint(key: Uint8Array): Uint8Array {
+  return createHash('sha256').update(key).digest().subarray(0, contextKeyFingerprintBytes);
+}
+
+/**
+ * What a client sees: the siblings (none when every value is a tombstone) and the context, made
+ * for `key` (a context passed back with another key is refused).
+ */
+export function clientView(
+  key: Uint8Array,
+  object: KeyObject | undefined,
+): {
   siblings: Sibling[];
   context: Buffer;
 } {
@@ -73,7 +91,8 @@ export function clientView(object: KeyObject | undefined): {
   const siblings = live
     ? all.map((v) => ({ value: Buffer.from(v.bytes), deleted: v.tombstone }))
     : [];
-  return { siblings, context: Buffer.from(encodeContext(join(object))) };
+  const context = encodeContext(join(object), contextFingerprint(key));
+  return { siblings, context: Buffer.from(context.buffer, context.byteOffset, context.byteLength) };
 }
 
 export { encodeObject };

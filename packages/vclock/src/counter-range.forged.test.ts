@@ -59,13 +59,17 @@ describe('counters near the edge of what a number holds', () => {
   });
 
   it('decodeContext refuses one too, so a client cannot hand one in', () => {
-    const e = decodeFailure(() => decodeContext(contextAt(Number.MAX_SAFE_INTEGER)));
+    const fingerprint = new Uint8Array(8);
+    const e = decodeFailure(() => decodeContext(contextAt(Number.MAX_SAFE_INTEGER), fingerprint));
     expect([e.code, e.message]).toEqual([
       'malformed',
       expect.stringMatching(/counter out of range/),
     ]);
-    expect(decodeContext(contextAt(counterMax))).toEqual([['a', counterMax]]);
-    expect(Buffer.from(encodeContext([['a', counterMax]]))).toEqual(contextAt(counterMax));
+    expect(decodeContext(contextAt(counterMax), fingerprint)).toEqual([['a', counterMax]]);
+    const v2 = Buffer.from(encodeContext([['a', counterMax]], fingerprint));
+    expect(v2).toEqual(
+      Buffer.concat([Buffer.of(2), fingerprint, contextAt(counterMax).subarray(1)]),
+    );
   });
 
   it('update at counterMax throws CounterRangeError (an operating error), not an assertion', () => {

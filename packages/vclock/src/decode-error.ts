@@ -3,9 +3,12 @@
  * - truncated: the input ends before the structure it announces;
  * - oversized: a length, count or the whole input exceeds a DecodeLimits bound;
  * - malformed: the bytes are not the canonical encoding of a valid clock or context;
- * - unsupported-version: the format version byte is not one this code reads.
+ * - unsupported-version: the format version byte is not one this code reads;
+ * - key-mismatch: a context whose key fingerprint is not that of the key it came with (a context
+ *   made for another key).
  */
-export type DecodeErrorCode = 'truncated' | 'oversized' | 'malformed' | 'unsupported-version';
+export type DecodeErrorCode =
+  'truncated' | 'oversized' | 'malformed' | 'unsupported-version' | 'key-mismatch';
 
 /** The only error the decoders throw: an operating error with a stable code. */
 export class DecodeError extends Error {

@@ -7,5 +7,5 @@ export { CounterRangeError, DecodeError } from './decode-error.js';
 export type { DecodeLimits } from './decode-limits.js';
 export type { StoredValue } from './stored-value.js';
 export { decodeObject, encodeObject } from './object-codec.js';
-export { decodeContext, encodeContext } from './context-codec.js';
+export { contextKeyFingerprintBytes, decodeContext, encodeContext } from './context-codec.js';
 export { epochActor, epochOf, epochSeparator, reusableActor } from './actor-epoch.js';

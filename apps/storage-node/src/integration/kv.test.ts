@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { credentials, Metadata, status } from '@grpc/grpc-js';
-import { KVClient, PeerClient } from '@ringstore/proto';
+import { Applied, KVClient, PeerClient } from '@ringstore/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
 import { checkHealth, listServices } from '../test-support/grpc-probes.js';
@@ -129,6 +129,23 @@ describe('a 3-node cluster over real gRPC', () => {
       ]);
     },
   );
+
+  it('refuses a put of B with the context of a get of A: INVALID_ARGUMENT, B unchanged', async () => {
+    await tc.client('n1').put('context-of-a', 'a1', { w: 3 });
+    await tc.client('n1').put('context-for-b', 'b1', { w: 3 });
+    const contextOfA = (await tc.client('n2').get('context-of-a')).context;
+    const failure = await statusOf(
+      tc.client('n3').put('context-for-b', 'b2', { context: contextOfA, w: 3 }),
+    );
+    expect([failure.code, failure.details]).toEqual([
+      status.INVALID_ARGUMENT,
+      expect.stringMatching(/^context was made for another key/),
+    ]);
+    expect(failure.failure?.applied).toBe(Applied.APPLIED_NONE);
+    for (const id of ['n1', 'n2', 'n3']) {
+      expect(siblingValues(await tc.client(id).get('context-for-b', { r: 3 }))).toEqual(['b1']);
+    }
+  });
 
   it('accepts a value of exactly 1 MiB', async () => {
     await tc.client('n1').put('exactly-max', Buffer.alloc(oneMiB, 7));

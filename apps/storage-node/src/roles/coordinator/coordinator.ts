@@ -13,13 +13,12 @@ import {
 } from '@ringstore/quorum';
 import type { PreferenceEntry } from '@ringstore/ring';
 import type { StorageEngine } from '@ringstore/storage';
-import { CounterRangeError, type StoredValue, type VersionVector } from '@ringstore/vclock';
+import { CounterRangeError, join, type StoredValue, type VersionVector } from '@ringstore/vclock';
 import { RingstoreError, quorumError, reasonOf, refused, suspectsPeer } from '../../errors.js';
 import type { Liveness } from '../../liveness.js';
 import { keyTag, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import {
-  clientView,
   coordinateWrite,
   encodeObject,
   objectOps,
@@ -29,7 +28,6 @@ import {
 import type { Peers } from '../../peer/peers.js';
 import type { Replica } from '../replica/replica.js';
 import { drive, type PerformedEffect } from './drive.js';
-import { parseContext } from './validate.js';
 
 /** How long a get keeps listening for slower replicas after answering, to read-repair them. */
 export const repairWaitMs = 200;
@@ -130,7 +128,7 @@ export class Coordinator {
    * does), so the delete supersedes what the replicas hold.
    */
   async delete(req: KeyRequest, context: VersionVector | undefined, w: number, r: number) {
-    const covered = context ?? parseContext(clientView(await this.get(req, r)).context);
+    const covered = context ?? contextOf(await this.get(req, r));
     const tombstone = { bytes: new Uint8Array(), tombstone: true, timestampMs: Date.now() };
     await this.put(req, tombstone, covered, w);
   }
@@ -271,6 +269,11 @@ export class Coordinator {
       );
     }
   }
+}
+
+/** The context a Get would return for `object`: the join of its clock; none for no object. */
+function contextOf(object: KeyObject | undefined): VersionVector {
+  return object === undefined ? [] : join(object);
 }
 
 function refuseCounterRange<T>(write: () => T): T {

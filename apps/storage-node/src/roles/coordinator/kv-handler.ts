@@ -65,13 +65,13 @@ export class KvHandler {
         this.peers.request(node, { $case: 'forwardGet', value: req }, ms),
       );
     }
-    return clientView(await this.coordinator.get(route.req, r));
+    return clientView(req.key, await this.coordinator.get(route.req, r));
   }
 
   async put(req: PutRequest, deadlineMs: number, forwarded = false): Promise<PutResponse> {
     validateKey(req.key, this.options);
     validateValue(req.value, this.options);
-    const context = parseContext(req.context);
+    const context = parseContext(req.context, req.key);
     const w = quorumOf('w', req.w, this.options.w, this.options);
     const route = this.route(req.key, req.strictQuorum, deadlineMs, forwarded);
     if (route.kind === 'forward') {
@@ -80,12 +80,12 @@ export class KvHandler {
       );
     }
     const value = { bytes: req.value, tombstone: false, timestampMs: Date.now() };
-    return clientView(await this.coordinator.put(route.req, value, context, w));
+    return clientView(req.key, await this.coordinator.put(route.req, value, context, w));
   }
 
   async delete(req: DeleteRequest, deadlineMs: number, forwarded = false): Promise<DeleteResponse> {
     validateKey(req.key, this.options);
-    const context = req.context.length === 0 ? undefined : parseContext(req.context);
+    const context = req.context.length === 0 ? undefined : parseContext(req.context, req.key);
     const w = quorumOf('w', req.w, this.options.w, this.options);
     const route = this.route(req.key, req.strictQuorum, deadlineMs, forwarded);
     if (route.kind === 'forward') {

@@ -1,5 +1,6 @@
 import { DecodeError, decodeContext, type VersionVector } from '@ringstore/vclock';
 import { invalidArgument } from '../../errors.js';
+import { contextFingerprint } from '../../object.js';
 
 export interface RequestLimits {
   readonly keyBytesMax: number;
@@ -41,15 +42,23 @@ export function quorumOf(
   return requested;
 }
 
-export function parseContext(bytes: Uint8Array): VersionVector {
+/**
+ * The context a client sent with `key`: empty (seen nothing), one a Get or Put of this key
+ * returned, or a version 1 context from before contexts named their key (accepted). Anything
+ * else, a context made for another key included, is INVALID_ARGUMENT before anything is written.
+ */
+export function parseContext(bytes: Uint8Array, key: Uint8Array): VersionVector {
   try {
-    return decodeContext(bytes);
+    return decodeContext(bytes, contextFingerprint(key));
   } catch (e) {
-    if (e instanceof DecodeError) {
+    if (!(e instanceof DecodeError)) throw e;
+    if (e.code === 'key-mismatch') {
       throw invalidArgument(
-        `context is malformed (${e.code}): pass back the context a Get or Put returned, or none`,
+        'context was made for another key: pass back the context a Get or Put of this key returned, or none',
       );
     }
-    throw e;
+    throw invalidArgument(
+      `context is malformed (${e.code}): pass back the context a Get or Put returned, or none`,
+    );
   }
 }
