@@ -34,6 +34,7 @@ export {
 } from './launcher.js';
 export { readLogTail, logTailBytesMax } from './log-tail.js';
 export { createRng, seedMax, type Rng } from './chaos/prng.js';
+export { createTestPki, type PkiNode, type TestPki } from './chaos/pki.js';
 export {
   describeExit,
   killAllChildren,

@@ -8,6 +8,7 @@ function cell(
   opsPerSecond: number,
   p99Ms: number,
   workload: 'A' | 'C' = 'A',
+  serverCpuUsPerOp: number | null = null,
 ): Cell {
   const latency = { count: 10, meanMs: 1, p50Ms: 1, p95Ms: 2, p99Ms, p999Ms: p99Ms, maxMs: p99Ms };
   const result: PhaseResult = {
@@ -30,6 +31,7 @@ function cell(
     concurrency: 8,
     valueBytes: 100,
     result,
+    serverCpuUsPerOp,
   };
 }
 
@@ -47,6 +49,19 @@ describe('ratios', () => {
       ['ringstore/etcd', 2, 0.5],
       ['ringstore/echo', 0.25, 4],
       ['ringstore/any-node', 1.25, 0.8],
+    ]);
+  });
+
+  it('divides TLS on by TLS off, server CPU per operation too when both were measured', () => {
+    const rs = ratios([
+      cell('ringstore', 1000, 20, 'A', 800),
+      cell('ringstore-tls', 900, 25, 'A', 1000),
+      cell('ringstore', 2000, 10, 'C'),
+      cell('ringstore-tls', 1500, 10, 'C', 500),
+    ]);
+    expect(rs.map((r) => [r.name, r.workload, r.throughput, r.p99, r.cpuPerOp])).toEqual([
+      ['ringstore-tls/ringstore', 'A', 0.9, 1.25, 1.25],
+      ['ringstore-tls/ringstore', 'C', 0.75, 1, null],
     ]);
   });
 
@@ -72,7 +87,12 @@ describe('output', () => {
     };
     const md = markdown(report);
     expect(md).toContain('| ringstore | A | zipfian | 3 | 1000 | 1234 |');
-    expect(md).toContain('| ringstore/echo | A | 3 | 1000 | 0.5x | 4.75x |');
+    expect(md).toContain('| ringstore/echo | A | 3 | 1000 | 0.5x | 4.75x | - |');
+    const secured = cell('ringstore-tls', 1000, 9.5, 'A', 812);
+    expect(summaryLine(secured)).toBe(
+      'ringstore-tls A zipfian nodes=3 records=1000 c=8: 1000 ops/s, p50 1 p99 9.5 p99.9 9.5 max 9.5 ms, server CPU 812 us/op, errors 0',
+    );
+    expect(markdown({ ...report, cells: [secured], ratios: [] })).toContain('| 9.5 | 812 | 0 |');
     expect(md).toContain('Seed 7');
   });
 });

@@ -15,6 +15,8 @@ export interface Cell {
   readonly concurrency: number;
   readonly valueBytes: number;
   readonly result: PhaseResult;
+  /** The servers' CPU (all processes) per measured operation, microseconds; null when not seen. */
+  readonly serverCpuUsPerOp: number | null;
 }
 
 export interface Ratio {
@@ -25,6 +27,8 @@ export interface Ratio {
   readonly records: number;
   readonly throughput: number;
   readonly p99: number;
+  /** Server CPU per operation of the first over the second; null when either was not measured. */
+  readonly cpuPerOp: number | null;
 }
 
 export interface Machine {
@@ -61,11 +65,15 @@ export function machine(): Machine {
   };
 }
 
-/** The pairs we compare, when both sides ran: ours against etcd, against the RPC ceiling, and zero-hop against any-node. */
+/**
+ * The pairs we compare, when both sides ran: ours against etcd, against the RPC ceiling, zero-hop
+ * against any-node, and TLS on against off.
+ */
 export const ratioPairs: readonly (readonly [TargetName, TargetName])[] = [
   ['ringstore', 'etcd'],
   ['ringstore', 'echo'],
   ['ringstore', 'any-node'],
+  ['ringstore-tls', 'ringstore'],
 ];
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
@@ -82,7 +90,6 @@ export function ratios(cells: readonly Cell[]): Ratio[] {
         c.distribution === like.distribution,
     );
   for (const cell of cells) {
-    if (cell.target !== 'ringstore') continue;
     for (const [a, b] of ratioPairs) {
       const other = find(b, cell);
       if (a !== cell.target || other === undefined) continue;
@@ -95,10 +102,21 @@ export function ratios(cells: readonly Cell[]): Ratio[] {
         records: cell.records,
         throughput: denominatorOps > 0 ? round2(cell.result.opsPerSecond / denominatorOps) : 0,
         p99: denominatorP99 > 0 ? round2(cell.result.latency.p99Ms / denominatorP99) : 0,
+        cpuPerOp: cpuRatio(cell.serverCpuUsPerOp, other.serverCpuUsPerOp),
       });
     }
   }
   return out;
+}
+
+function cpuRatio(numerator: number | null, denominator: number | null): number | null {
+  return numerator === null || denominator === null || denominator <= 0
+    ? null
+    : round2(numerator / denominator);
+}
+
+function cpuText(usPerOp: number | null): string {
+  return usPerOp === null ? '-' : String(usPerOp);
 }
 
 function errorsText(r: PhaseResult): string {
@@ -112,14 +130,15 @@ function errorsText(r: PhaseResult): string {
 export function summaryLine(c: Cell): string {
   const r = c.result;
   const l = r.latency;
-  return `${c.target} ${c.workload} ${c.distribution} nodes=${c.nodes} records=${c.records} c=${c.concurrency}: ${r.opsPerSecond} ops/s, p50 ${l.p50Ms} p99 ${l.p99Ms} p99.9 ${l.p999Ms} max ${l.maxMs} ms, errors ${errorsText(r)}`;
+  const cpu = c.serverCpuUsPerOp === null ? '' : `, server CPU ${c.serverCpuUsPerOp} us/op`;
+  return `${c.target} ${c.workload} ${c.distribution} nodes=${c.nodes} records=${c.records} c=${c.concurrency}: ${r.opsPerSecond} ops/s, p50 ${l.p50Ms} p99 ${l.p99Ms} p99.9 ${l.p999Ms} max ${l.maxMs} ms${cpu}, errors ${errorsText(r)}`;
 }
 
 export function ratiosLine(rs: readonly Ratio[]): string {
   return rs
     .map(
       (r) =>
-        `${r.name} ${r.workload}/${r.nodes}n/${r.records}: ${r.throughput}x ops/s, ${r.p99}x p99`,
+        `${r.name} ${r.workload}/${r.nodes}n/${r.records}: ${r.throughput}x ops/s, ${r.p99}x p99${r.cpuPerOp === null ? '' : `, ${r.cpuPerOp}x CPU/op`}`,
     )
     .join('; ');
 }
@@ -135,22 +154,22 @@ export function markdown(report: Report): string {
       .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
       .join(', ')}`,
     '',
-    '| target | workload | keys | nodes | records | ops/s | mean ms | p50 | p95 | p99 | p99.9 | max | errors |',
-    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| target | workload | keys | nodes | records | ops/s | mean ms | p50 | p95 | p99 | p99.9 | max | server CPU us/op | errors |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...report.cells.map((c) => {
       const l = c.result.latency;
-      return `| ${c.target} | ${c.workload} | ${c.distribution} | ${c.nodes} | ${c.records} | ${c.result.opsPerSecond} | ${l.meanMs} | ${l.p50Ms} | ${l.p95Ms} | ${l.p99Ms} | ${l.p999Ms} | ${l.maxMs} | ${errorsText(c.result)} |`;
+      return `| ${c.target} | ${c.workload} | ${c.distribution} | ${c.nodes} | ${c.records} | ${c.result.opsPerSecond} | ${l.meanMs} | ${l.p50Ms} | ${l.p95Ms} | ${l.p99Ms} | ${l.p999Ms} | ${l.maxMs} | ${cpuText(c.serverCpuUsPerOp)} | ${errorsText(c.result)} |`;
     }),
   ];
   if (report.ratios.length > 0) {
     lines.push(
       '',
-      '| ratio | workload | nodes | records | throughput | p99 |',
-      '|---|---|---:|---:|---:|---:|',
+      '| ratio | workload | nodes | records | throughput | p99 | server CPU/op |',
+      '|---|---|---:|---:|---:|---:|---:|',
     );
     for (const r of report.ratios)
       lines.push(
-        `| ${r.name} | ${r.workload} | ${r.nodes} | ${r.records} | ${r.throughput}x | ${r.p99}x |`,
+        `| ${r.name} | ${r.workload} | ${r.nodes} | ${r.records} | ${r.throughput}x | ${r.p99}x | ${r.cpuPerOp === null ? '-' : `${r.cpuPerOp}x`} |`,
       );
   }
   if (report.loads.length > 0) {

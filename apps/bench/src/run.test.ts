@@ -31,13 +31,13 @@ afterEach(() => {
 });
 
 describe('ringstore-bench (smoke: the CI variant of npm run bench)', () => {
-  it('runs workload A against a local 3-node ringstore cluster and the echo server, side by side, and writes JSON and Markdown', async () => {
+  it('runs workload A against a local 3-node ringstore cluster, a secured one and the echo server, side by side, and writes JSON and Markdown', async () => {
     const { io, out, err } = captureIo();
     const dir = outDir();
     const code = await run(
       [
         '--compare',
-        'ringstore,echo',
+        'ringstore,ringstore-tls,echo',
         '--workload',
         'A',
         '--operations',
@@ -56,7 +56,14 @@ describe('ringstore-bench (smoke: the CI variant of npm run bench)', () => {
     );
     expect(code, err()).toBe(0);
     const report = JSON.parse(out()) as Report;
-    expect(report.cells.map((c) => c.target)).toEqual(['ringstore', 'echo']);
+    expect(report.cells.map((c) => [c.target, c.serverCpuUsPerOp === null])).toEqual([
+      ['ringstore', false],
+      ['ringstore-tls', false],
+      ['echo', true],
+    ]);
+    expect(report.cells[1]!.backend).toMatch(
+      /^ringstore-tls: 3 local nodes.*TLS on the client port/,
+    );
     for (const c of report.cells) {
       expect(c.result.errors).toBe(0);
       expect(c.result.ok).toBe(300);
@@ -68,10 +75,12 @@ describe('ringstore-bench (smoke: the CI variant of npm run bench)', () => {
     }
     expect(report.loads).toEqual([
       expect.objectContaining({ backend: 'ringstore', records: 200 }),
+      expect.objectContaining({ backend: 'ringstore-tls', records: 200 }),
       expect.objectContaining({ backend: 'echo', records: 200 }),
     ]);
-    expect(report.ratios.map((r) => r.name)).toEqual(['ringstore/echo']);
+    expect(report.ratios.map((r) => r.name)).toEqual(['ringstore/echo', 'ringstore-tls/ringstore']);
     expect(report.ratios[0]!.throughput).toBeGreaterThan(0);
+    expect(report.ratios[1]!.cpuPerOp).toBeGreaterThan(0);
     const files = readdirSync(dir).sort();
     expect(files.filter((f) => f.endsWith('.json'))).toHaveLength(1);
     const md = readFileSync(
@@ -86,6 +95,16 @@ describe('ringstore-bench (smoke: the CI variant of npm run bench)', () => {
     // Everything the bench started is stopped.
     expect(liveChildPids()).toEqual([]);
   }, 120_000);
+
+  it('refuses --tls (and ringstore-tls) with --ringstore-address: the secured cluster is its own', async () => {
+    for (const flags of [['--tls'], ['--compare', 'ringstore-tls']]) {
+      const { io, err } = captureIo();
+      expect(
+        await run([...flags, '--ringstore-address', '127.0.0.1:7001', '--out', outDir()], io),
+      ).toBe(2);
+      expect(err()).toContain('not with --ringstore-address');
+    }
+  });
 
   it('prints one summary line per run without --json, in workload order', async () => {
     const { io, out, err } = captureIo();

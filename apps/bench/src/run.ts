@@ -126,6 +126,7 @@ interface Flags {
   echoAddress?: string[];
   etcdAddress?: string[];
   etcdBin?: string;
+  tls?: boolean;
   profileDir?: string;
   out: string;
   json?: boolean;
@@ -143,6 +144,7 @@ function command(io: BenchIo): Command {
   const cmd = new Command('ringstore-bench').description(
     'YCSB-style workloads against Ringstore, side by side with etcd and a no-op gRPC server, in one run.\n' +
       'Targets: ringstore (smart client, zero-hop), any-node (same cluster, round-robin: one extra hop for most requests),\n' +
+      'ringstore-tls (zero-hop on a cluster of its own with TLS on both ports, client certificates and a token),\n' +
       'echo (a no-op grpc-js KV server: the one-RPC ceiling), etcd (a local etcd cluster through its gRPC KV API).\n' +
       'Each target is started and stopped by the bench unless its --*-address is given.',
   );
@@ -166,7 +168,7 @@ function addMatrixOptions(cmd: Command): void {
     )
     .option(
       '--compare <list>',
-      'same as --target; ratios are printed for every pair that ran (ringstore/etcd, ringstore/echo, ringstore/any-node)',
+      'same as --target; ratios are printed for every pair that ran (ringstore/etcd, ringstore/echo, ringstore/any-node, ringstore-tls/ringstore)',
       listOf('--compare', targetNames),
     )
     .option(
@@ -259,6 +261,10 @@ function addPlaceOptions(cmd: Command): void {
     )
     .option('--etcd-bin <path>', 'the etcd binary (default: etcd on PATH, else /usr/bin/etcd)')
     .option(
+      '--tls',
+      'run the ringstore and any-node targets on a secured cluster, as ringstore-tls: TLS on the client port with client certificates, mutual TLS on the peer port, a bearer token (certificates made for the run)',
+    )
+    .option(
       '--profile-dir <dir>',
       'write a V8 CPU profile of every ringstore node started here (node --cpu-prof)',
     )
@@ -268,7 +274,8 @@ function addPlaceOptions(cmd: Command): void {
 }
 
 const starters: Record<BackendKind, (o: BackendOptions) => Promise<Backend>> = {
-  ringstore: startRingstore,
+  ringstore: (o) => startRingstore(o, false),
+  'ringstore-tls': (o) => startRingstore(o, true),
   echo: startEcho,
   etcd: startEtcd,
 };
@@ -330,6 +337,13 @@ export async function run(argv: readonly string[], io: BenchIo): Promise<number>
   if (typeof f === 'number') return f;
   const targets: TargetName[] = [...new Set([...(f.target ?? []), ...(f.compare ?? [])])];
   if (targets.length === 0) targets.push('ringstore');
+  const secured = targets.some((t) => backendOf(t, f.tls === true) === 'ringstore-tls');
+  if (secured && f.ringstoreAddress !== undefined) {
+    io.stderr.write(
+      'ringstore-bench: --tls and ringstore-tls start a secured cluster of their own: not with --ringstore-address\n',
+    );
+    return 2;
+  }
   const stop: Stop =
     f.operations !== undefined
       ? { operations: f.operations }
@@ -337,7 +351,7 @@ export async function run(argv: readonly string[], io: BenchIo): Promise<number>
   const seed = f.seed ?? Math.floor(Math.random() * seedMax);
   const startedAt = new Date();
   io.stderr.write(
-    `ringstore-bench: seed ${seed}; targets ${targets.join(',')}; workloads ${f.workload.join(',')}; ${f.distribution}; records ${f.records.join(',')}; nodes ${f.nodes.join(',')}\n`,
+    `ringstore-bench: seed ${seed}; targets ${targets.join(',')}${f.tls === true ? ' (--tls)' : ''}; workloads ${f.workload.join(',')}; ${f.distribution}; records ${f.records.join(',')}; nodes ${f.nodes.join(',')}\n`,
   );
   const r: BenchRun = {
     f,
@@ -382,7 +396,7 @@ function parseFlags(argv: readonly string[], io: BenchIo): Flags | number {
 
 /** Every size (nodes, records) against every backend the targets need, one backend at a time. */
 async function runMatrix(r: BenchRun): Promise<void> {
-  const kinds = [...new Set(r.targets.map(backendOf))];
+  const kinds = [...new Set(r.targets.map((t) => backendOf(t, r.f.tls === true)))];
   for (const nodes of r.f.nodes)
     for (const records of r.f.records)
       for (const kind of kinds) await runBackend(r, { kind, nodes, records });
@@ -393,7 +407,7 @@ async function runBackend(r: BenchRun, at: Place): Promise<void> {
   const backend = await startBackend(r, at);
   if (backend === undefined) return;
   try {
-    const mine = r.targets.filter((t) => backendOf(t) === at.kind);
+    const mine = r.targets.filter((t) => backendOf(t, r.f.tls === true) === at.kind);
     if (at.records > 0) await loadBackend(r, at, backend, mine[0]!);
     for (const target of mine) await runTarget(r, at, backend, target);
   } catch (e) {
@@ -409,6 +423,7 @@ async function startBackend(r: BenchRun, at: Place): Promise<Backend | undefined
   const f = r.f;
   const given: Record<BackendKind, string[] | undefined> = {
     ringstore: f.ringstoreAddress,
+    'ringstore-tls': undefined,
     echo: f.echoAddress,
     etcd: f.etcdAddress,
   };
@@ -481,7 +496,9 @@ async function runTarget(
           stop: { durationMs: f.warmupSeconds * 1000 },
           onProgress: undefined,
         });
+      const cpuBefore = await backend.cpuSeconds?.();
       const result = await measure(r, `${target} ${name}`, base);
+      const cpuAfter = await backend.cpuSeconds?.();
       const cell: Cell = {
         target,
         backend: backend.description,
@@ -492,6 +509,7 @@ async function runTarget(
         concurrency: f.concurrency,
         valueBytes: f.valueBytes,
         result,
+        serverCpuUsPerOp: cpuPerOpUs(cpuBefore, cpuAfter, result.operations),
       };
       r.cells.push(cell);
       if (f.json !== true) r.io.stdout.write(`${summaryLine(cell)}\n`);
@@ -499,6 +517,16 @@ async function runTarget(
   } finally {
     await driver.close();
   }
+}
+
+/** Server CPU microseconds per operation between two readings; null without both, or no operation. */
+export function cpuPerOpUs(
+  beforeSeconds: number | undefined,
+  afterSeconds: number | undefined,
+  operations: number,
+): number | null {
+  if (beforeSeconds === undefined || afterSeconds === undefined || operations === 0) return null;
+  return Math.round(((afterSeconds - beforeSeconds) * 1e6) / operations);
 }
 
 /** The measured phase of one cell, with the progress bar counting operations or seconds. */
@@ -535,6 +563,7 @@ function writeResults(r: BenchRun, startedAt: Date): void {
       distribution: f.distribution,
       records: f.records,
       nodes: f.nodes,
+      tls: f.tls === true,
       valueBytes: f.valueBytes,
       concurrency: f.concurrency,
       ...r.stop,

@@ -95,6 +95,30 @@ describe('checkSet', () => {
       valid: true,
     });
   });
+
+  it('counts refusals as overloaded apart from failures, and every overload answer, retried or not', () => {
+    const history = new History(() => 0);
+    history.complete(history.invoke('set', 0, 'add', 's', '1'), 'ok', { overloadAnswers: 2 });
+    history.complete(history.invoke('set', 0, 'add', 's', '2'), 'fail', {
+      overloadAnswers: 3,
+      overloaded: true,
+    });
+    history.complete(history.invoke('set', 0, 'add', 's', '3'), 'fail');
+    history.complete(history.invoke('unique-keys', 0, 'write', 'k', 'v'), 'fail', {
+      overloadAnswers: 1,
+      overloaded: true,
+    });
+    const result = checkSet('set', history.events, [read('n1', ['s=1'])]);
+    expect(result).toMatchObject({
+      attempted: 3,
+      acknowledged: 1,
+      failed: 1,
+      overloaded: 1,
+      overloadAnswers: 5,
+      lost: 0,
+      valid: true,
+    });
+  });
 });
 
 /**

@@ -17,8 +17,12 @@ export interface CheckResult {
   readonly attempted: number;
   /** Completed ok: acknowledged. */
   readonly acknowledged: number;
-  /** Completed fail: certainly not applied. */
+  /** Completed fail: certainly not applied (refusals as overloaded apart, below). */
   readonly failed: number;
+  /** Completed fail because a node refused it as overloaded (RESOURCE_EXHAUSTED), after the SDK's retries. */
+  readonly overloaded: number;
+  /** RESOURCE_EXHAUSTED answers the operations' attempts got, retried (and then maybe ok) or not. */
+  readonly overloadAnswers: number;
   /** Completed unknown: may or may not have been applied. */
   readonly unknown: number;
   /** Acknowledged and missing from at least one reader's final read: must be 0. */
@@ -70,6 +74,7 @@ export function checkSet(
   reads: readonly FinalRead[],
 ): CheckResult {
   const outcomes = outcomesOf(workload, events);
+  const overload = overloadOf(workload, events);
   const counts = { ok: 0, fail: 0, unknown: 0 };
   for (const outcome of outcomes.values()) counts[outcome.type]++;
   const lostByReader: Record<string, number> = {};
@@ -102,7 +107,8 @@ export function checkSet(
     workload,
     attempted: outcomes.size,
     acknowledged: counts.ok,
-    failed: counts.fail,
+    failed: counts.fail - overload.overloaded,
+    ...overload,
     unknown: counts.unknown,
     lost,
     lostEverywhere,
@@ -117,6 +123,21 @@ export function checkSet(
     resurrectedExamples: [],
     valid: lost === 0 && unverified === 0 && unexpectedItems.size === 0,
   };
+}
+
+/** Operations of the workload refused as overloaded in the end, and the overload answers of all. */
+export function overloadOf(
+  workload: WorkloadName,
+  events: readonly OpEvent[],
+): { overloaded: number; overloadAnswers: number } {
+  let overloaded = 0;
+  let overloadAnswers = 0;
+  for (const event of events) {
+    if (event.workload !== workload || event.type === 'invoke') continue;
+    if (event.overloaded === true) overloaded++;
+    overloadAnswers += event.overloadAnswers ?? 0;
+  }
+  return { overloaded, overloadAnswers };
 }
 
 /** The outcome of every item of the workload; an invoke without completion counts as unknown. */

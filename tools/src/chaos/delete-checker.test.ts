@@ -115,6 +115,25 @@ describe('checkDeletes', () => {
     expect(result.unexpectedExamples).toEqual(['x=never']);
   });
 
+  it('counts a delete refused as overloaded apart from failures: the value it covered must stay', () => {
+    let t = 0;
+    const h = new History(() => (t += 10));
+    h.complete(h.invoke('delete', 0, 'write', 'k', 'v', []), 'ok', { overloadAnswers: 1 });
+    h.complete(h.invoke('delete', 0, 'delete', 'k', 'tomb-k', ['v']), 'fail', {
+      overloadAnswers: 3,
+      overloaded: true,
+    });
+    const result = checkDeletes(h.events, [read('n1', [])]);
+    expect(result).toMatchObject({
+      acknowledged: 1,
+      failed: 0,
+      overloaded: 1,
+      overloadAnswers: 4,
+      lost: 1,
+      valid: false,
+    });
+  });
+
   it('refuses a history that writes one value twice (the checker needs unique values)', () => {
     const h = historyOf([
       ['write', 'k', 'v', 'ok'],

@@ -5,7 +5,7 @@
 // reached it); a value acknowledged and superseded by nothing that might have been applied must be
 // in every final read, else it is lost. A later value of the key (a rewrite after the delete) is
 // a value of its own: present, it resurrects nothing. Pure.
-import { examplesMax, type CheckResult, type FinalRead } from './checker.js';
+import { examplesMax, overloadOf, type CheckResult, type FinalRead } from './checker.js';
 import { itemOf, type CompletionType, type OpEvent } from './history.js';
 
 interface Operation {
@@ -58,11 +58,13 @@ export function checkDeletes(events: readonly OpEvent[], reads: readonly FinalRe
   for (const read of reads)
     for (const item of read.present) if (!writes.has(item)) unexpected.add(item);
   const { lostByReader, lostExamples, resurrectedExamples, ...counts } = tally;
+  const overload = overloadOf('delete', events);
   return {
     workload: 'delete',
     attempted: ops.length,
     acknowledged: ops.filter((o) => o.type === 'ok').length,
-    failed: ops.filter((o) => o.type === 'fail').length,
+    failed: ops.filter((o) => o.type === 'fail').length - overload.overloaded,
+    ...overload,
     unknown: ops.filter((o) => o.type === 'unknown').length,
     ...counts,
     unexpected: unexpected.size,

@@ -11,7 +11,7 @@ describe('History', () => {
     );
     const op = history.invoke('unique-keys', 2, 'write', 'k1', 'v1');
     now = 130;
-    history.complete(op, 'unknown', 'DEADLINE_EXCEEDED: deadline');
+    history.complete(op, 'unknown', { error: 'DEADLINE_EXCEEDED: deadline' });
     expect(history.events).toEqual([
       {
         op,
@@ -52,5 +52,26 @@ describe('History', () => {
       ['2', 'unknown'],
     ]);
     expect(itemOf('s', '2')).toBe('s=2');
+  });
+
+  it('records the overload answers an operation got, and whether it ended refused as overloaded (only a fail)', () => {
+    const history = new History(() => 0);
+    const a = history.invoke('unique-keys', 0, 'write', 'a', '1');
+    const b = history.invoke('unique-keys', 0, 'write', 'b', '1');
+    const c = history.invoke('unique-keys', 0, 'write', 'c', '1');
+    history.complete(a, 'ok', { overloadAnswers: 2 });
+    history.complete(b, 'fail', {
+      error: 'RESOURCE_EXHAUSTED',
+      overloadAnswers: 3,
+      overloaded: true,
+    });
+    expect(() => history.complete(c, 'unknown', { overloaded: true })).toThrow(/overloaded/);
+    history.complete(c, 'ok', { overloadAnswers: 0 });
+    const done = history.events.filter((e) => e.type !== 'invoke');
+    expect(done.map((e) => [e.key, e.overloadAnswers, e.overloaded])).toEqual([
+      ['a', 2, undefined],
+      ['b', 3, true],
+      ['c', undefined, undefined],
+    ]);
   });
 });

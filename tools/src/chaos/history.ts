@@ -27,6 +27,19 @@ export interface OpEvent {
   readonly timeMs: number;
   /** Completions that were not ok: the error (status and message). */
   readonly error?: string;
+  /** Completions: RESOURCE_EXHAUSTED answers (overload, rate limit) its attempts got, when any. */
+  readonly overloadAnswers?: number;
+  /** Completions: it ended refused as overloaded, after the SDK's retries (a fail: not applied). */
+  readonly overloaded?: true;
+}
+
+/** What a completion says besides its type. */
+export interface CompletionDetail {
+  readonly error?: string | undefined;
+  /** RESOURCE_EXHAUSTED answers the operation's attempts got, retried or not. */
+  readonly overloadAnswers?: number | undefined;
+  /** The operation ended refused as overloaded (OverloadedError). */
+  readonly overloaded?: boolean | undefined;
 }
 
 /** An item the checker follows: one element of one key. */
@@ -78,16 +91,26 @@ export class History {
   }
 
   /** Records how op ended. Completing an op twice or one never invoked is a programmer error. */
-  complete(op: number, type: CompletionType, error?: string): void {
+  complete(op: number, type: CompletionType, detail: CompletionDetail = {}): void {
     const invoke = this.open.get(op);
     if (invoke === undefined) throw new Error(`assertion failed: op ${op} is not open`);
+    if (detail.overloaded === true && type !== 'fail')
+      throw new Error(`assertion failed: op ${op} refused as overloaded cannot be ${type}`);
     this.open.delete(op);
-    this.push({ ...invoke, type, timeMs: this.nowMs(), ...(error === undefined ? {} : { error }) });
+    const { error, overloadAnswers } = detail;
+    this.push({
+      ...invoke,
+      type,
+      timeMs: this.nowMs(),
+      ...(error === undefined ? {} : { error }),
+      ...(overloadAnswers === undefined || overloadAnswers === 0 ? {} : { overloadAnswers }),
+      ...(detail.overloaded === true ? { overloaded: true as const } : {}),
+    });
   }
 
   /** Operations invoked and not completed (the run ended under them): unknown. */
   closeOpen(reason: string): void {
-    for (const op of [...this.open.keys()]) this.complete(op, 'unknown', reason);
+    for (const op of [...this.open.keys()]) this.complete(op, 'unknown', { error: reason });
   }
 
   private push(event: OpEvent): void {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Cluster, ClusterNode } from '../cluster.js';
+import { plaintextAccess } from './access.js';
+import { clusterRpc } from './cluster-rpc.js';
 import { runSchedule, type NemesisDeps } from './nemesis.js';
 import type { Network } from './network.js';
 import type { FaultWindow } from './schedule.js';
@@ -14,6 +16,7 @@ function fakes(options: { partitionUnavailable?: string; restartFails?: boolean 
   const node = (id: string): ClusterNode => ({
     id,
     address: '',
+    peerAddress: '',
     pid: 0,
     dataDir: '',
     logFile: '',
@@ -53,6 +56,8 @@ function fakes(options: { partitionUnavailable?: string; restartFails?: boolean 
     nowMs: () => Date.now() - t0,
     log: () => undefined,
     departed: new Set<string>(),
+    rpc: clusterRpc(plaintextAccess),
+    prepareNode: () => Promise.resolve(),
   };
   return { deps, calls };
 }

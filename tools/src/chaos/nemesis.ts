@@ -2,21 +2,13 @@
 // at its end it is healed. A fault this machine cannot do is skipped with the reason, never faked.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from '../cluster.js';
-import { changeMembership } from './membership.js';
+import { changeMembership, type MembershipDeps } from './membership.js';
 import type { MembershipFault } from './membership-schedule.js';
-import type { Network } from './network.js';
 import type { WindowRecord } from './report.js';
 import { describeFault, type Fault, type FaultWindow } from './schedule.js';
 
-export interface NemesisDeps {
-  readonly cluster: Cluster;
-  readonly network: Network;
-  /** Milliseconds since the start of the workload. */
-  readonly nowMs: () => number;
-  readonly log: (line: string) => void;
-  /** Nodes the membership nemesis took out of the cluster for good (see MembershipDeps). */
-  readonly departed: Set<string>;
-}
+/** The cluster, its network, the clock and log, the departed nodes, the Cluster RPCs. */
+export type NemesisDeps = MembershipDeps;
 
 type HealingFault = Exclude<Fault, MembershipFault>;
 

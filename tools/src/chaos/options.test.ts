@@ -41,11 +41,34 @@ describe('parseChaosArgs', () => {
       quietMs: 8_000,
       endOnFault: true,
       failOnDivergence: true,
+      tls: true,
       smoke: true,
     });
     expect(
       parseChaosArgs(['--smoke', '--duration', '30s', '--nemesis', 'kill'], 1, quiet()),
     ).toMatchObject({ durationMs: 30_000, nemeses: ['kill'] });
+  });
+
+  it('--tls secures the cluster, off by default; the smoke turns it on and --no-tls off again', () => {
+    expect(parseChaosArgs([], 1, quiet()).tls).toBe(false);
+    expect(parseChaosArgs(['--tls'], 1, quiet()).tls).toBe(true);
+    expect(parseChaosArgs(['--no-tls'], 1, quiet()).tls).toBe(false);
+    expect(parseChaosArgs(['--self-test', 'catch-up'], 1, quiet()).tls).toBe(false);
+    expect(parseChaosArgs(['--smoke', '--no-tls'], 1, quiet())).toMatchObject({
+      tls: false,
+      smoke: true,
+      durationMs: 90_000,
+    });
+    expect(replayCommand(parseChaosArgs(['--tls', '--nemesis', 'kill'], 1, quiet()))).toBe(
+      'npm run chaos -- --tls --nemesis kill --seed 1',
+    );
+    let help = '';
+    const command = chaosCommand().configureOutput({
+      writeOut: (text) => (help += text),
+      writeErr: () => undefined,
+    });
+    expect(() => parseChaosArgs(['--help'], 1, command)).toThrow();
+    expect(help).toMatch(/--smoke\s+CI preset: .*--tls/s);
   });
 
   it('takes a seed, a nemesis list (cycled), and the self-test (set workload only)', () => {

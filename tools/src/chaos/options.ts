@@ -39,6 +39,11 @@ export interface ChaosOptions {
   /** Passed to every node when the delete workload runs, so the reaper collects tombstones within the run. */
   readonly tombstoneGraceMs: number;
   readonly net: 'auto' | 'netns' | 'loopback';
+  /**
+   * TLS on both ports with client certificates, and bearer tokens: a CA and certificates made for
+   * the run in its output directory, a write token for the workload, an admin one for the harness.
+   */
+  readonly tls: boolean;
   readonly out: string | undefined;
   readonly selfTest: SelfTest | null;
   readonly failOnDivergence: boolean;
@@ -55,7 +60,8 @@ export class ChaosUsageError extends Error {
 
 /**
  * The --smoke preset (CI): a join, one partition, one kill -9, one pause, a leave, both workloads,
- * about 90 s of load (more when a transition outlasts its window).
+ * about 90 s of load (more when a transition outlasts its window), on a secured cluster (every
+ * secured mode runs in the smoke: TLS on both ports, client certificates, tokens).
  */
 export const smokePreset = {
   nemesis: 'membership,partition,kill,pause',
@@ -67,6 +73,7 @@ export const smokePreset = {
   settleMs: '60000',
   endOnFault: true,
   failOnDivergence: true,
+  tls: true,
 } as const;
 
 /**
@@ -120,6 +127,7 @@ interface Raw {
   transferRate: string;
   tombstoneGraceMs: string;
   net: string;
+  tls?: boolean;
   out?: string;
   selfTest?: string;
   failOnDivergence?: boolean;
@@ -230,6 +238,11 @@ function addRunOptions(command: Command): void {
       'auto',
     )
     .option(
+      '--tls',
+      'secure the cluster: TLS on the client port (client certificates required) and mutual TLS on the peer port, with certificates made for the run (ringctl certs) in its output directory, and bearer tokens (write for the workload, admin for the harness)',
+    )
+    .option('--no-tls', 'plaintext (the default; turns off the --smoke preset\u2019s --tls)')
+    .option(
       '--out <dir>',
       'where the report, history and node logs go (default chaos-results/<time>-seed<seed>)',
     )
@@ -240,7 +253,7 @@ function addRunOptions(command: Command): void {
     .option('--fail-on-divergence', 'exit 1 when replicas still disagree after --settle-ms')
     .option(
       '--keep-data',
-      'keep the nodes\u2019 data directories (default: removed when the run passes)',
+      'keep the nodes\u2019 data directories and the --tls certificates and keys (default: removed when the run passes)',
     )
     .option('--smoke', `CI preset: ${presetText(smokePreset)} (flags given win)`);
 }
@@ -392,6 +405,7 @@ export function parseChaosArgs(
     transferRate: int('transfer-rate', raw.transferRate, 0, transferRateMax),
     tombstoneGraceMs: int('tombstone-grace-ms', raw.tombstoneGraceMs, 0, tombstoneGraceMsMax),
     net: oneOf('net', raw.net, ['auto', 'netns', 'loopback'] as const),
+    tls: raw.tls === true,
     out: raw.out,
     selfTest,
     failOnDivergence: raw.failOnDivergence === true,

@@ -8,6 +8,8 @@ function result(workload: CheckResult['workload'], fields: Partial<CheckResult> 
     attempted: 10,
     acknowledged: 8,
     failed: 1,
+    overloaded: 0,
+    overloadAnswers: 0,
     unknown: 1,
     lost: 0,
     lostEverywhere: 0,
@@ -120,6 +122,7 @@ describe('renderMarkdown', () => {
       startedAt: '2026-11-30T00:00:00.000Z',
       network: 'loopback',
       networkNote: 'not running as root',
+      security: { tls: true, note: 'TLS on both ports, tokens' },
       nodes: 5,
       replicas: 3,
       partitions: 64,
@@ -141,6 +144,8 @@ describe('renderMarkdown', () => {
       workloads: [
         result('unique-keys', {
           lost: 1,
+          overloaded: 2,
+          overloadAnswers: 7,
           lostExamples: [{ item: 'k=v', ackedAtMs: 1_000, missingAt: ['n3'] }],
         }),
       ],
@@ -161,7 +166,8 @@ describe('renderMarkdown', () => {
     const md = renderMarkdown(report, 'timeline.svg');
     expect(md).toContain('seed 99: FAIL');
     expect(md).toContain('`npm run chaos -- --smoke --seed 99`');
-    expect(md).toContain('| unique-keys | 10 | 8 | 1 | 1 | **1** | **0** |');
+    expect(md).toContain('| unique-keys | 10 | 8 | 1 | 2 | 7 | 1 | **1** | **0** |');
+    expect(md).toContain('- Security: TLS on both ports, tokens');
     expect(md).toContain(
       'Ring: 2 membership transitions; at the end v7 on every live node, members n1 n2 n3 n4 n5 n6',
     );

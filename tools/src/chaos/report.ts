@@ -47,6 +47,8 @@ export interface RunReport {
   readonly startedAt: string;
   readonly network: 'netns' | 'loopback';
   readonly networkNote: string;
+  /** --tls: TLS on both ports and tokens, described; or plaintext. */
+  readonly security: { readonly tls: boolean; readonly note: string };
   readonly nodes: number;
   readonly replicas: number;
   readonly partitions: number;
@@ -152,14 +154,15 @@ export function renderMarkdown(report: RunReport, timelineFile: string): string 
     `- Replay: \`${report.replay}\``,
     `- Started ${report.startedAt}; ${report.nodes} nodes, N=${report.replicas}, W=${report.writeQuorum}, Q=${report.partitions}; workload ${ms(report.durationMs)}; whole run ${ms(report.wallMs)}`,
     `- Network: ${report.network} (${report.networkNote})`,
+    `- Security: ${report.security.note}`,
     `- Nemeses: ${report.nemeses.join(', ')} (${report.order})${report.selfTest === null ? '' : `; self-test ${report.selfTest}`}`,
     ...report.unavailable.map((u) => `- Not available here, skipped: ${u.kind}: ${u.reason}`),
     '',
-    '| workload | attempted | acknowledged | failed | unknown | lost | resurrected | unknown but present | failed but present | unexpected | unverified |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| workload | attempted | acknowledged | failed | overloaded | overload answers | unknown | lost | resurrected | unknown but present | failed but present | unexpected | unverified |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...report.workloads.map(
       (w) =>
-        `| ${w.workload} | ${w.attempted} | ${w.acknowledged} | ${w.failed} | ${w.unknown} | **${w.lost}** | **${w.resurrected}** | ${w.unknownPresent} | ${w.failedPresent} | ${w.unexpected} | ${w.unverified} |`,
+        `| ${w.workload} | ${w.attempted} | ${w.acknowledged} | ${w.failed} | ${w.overloaded} | ${w.overloadAnswers} | ${w.unknown} | **${w.lost}** | **${w.resurrected}** | ${w.unknownPresent} | ${w.failedPresent} | ${w.unexpected} | ${w.unverified} |`,
     ),
     '',
     ringLine(report.ring),

@@ -12,6 +12,7 @@ function ring(
   const nodes = Object.entries(members).map(([id, status]) => ({
     id,
     address: `${id}:7001`,
+    peerAddress: `${id}:7002`,
     zone: '',
     status,
   }));

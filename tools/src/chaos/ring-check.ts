@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Ring } from '@ringstore/proto';
-import { clusterRpc } from './cluster-rpc.js';
+import type { ClusterRpc } from './cluster-rpc.js';
 import type { NodeAddress } from './settle.js';
 
 export interface RingCheck {
@@ -101,14 +101,13 @@ export async function waitForRing(
   replicas: number,
   boundMs: number,
   pollMs: number,
+  rpc: ClusterRpc,
 ): Promise<RingCheck> {
   const startedMs = performance.now();
   let check = checkRings(new Map(), replicas);
   for (let i = 0; i < ringPollsMax; i++) {
     const rings = await Promise.all(
-      nodes.map(
-        async (n) => [n.id, await clusterRpc.ring(n.address).catch(() => undefined)] as const,
-      ),
+      nodes.map(async (n) => [n.id, await rpc.ring(n.address).catch(() => undefined)] as const),
     );
     check = checkRings(new Map(rings), replicas);
     const waitedMs = Math.round(performance.now() - startedMs);

@@ -73,4 +73,42 @@ describe('runChaos on a real 3-node cluster (loopback)', () => {
     expect(history.length).toBe(2 * report.workloads.reduce((n, w) => n + w.attempted, 0));
     expect(liveChildPids()).toEqual([]);
   }, 90_000);
+
+  it('--tls: a secured cluster (TLS on both ports, client certificates, tokens) through a join and a kill, nothing lost', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ringstore-chaos-tls-'));
+    const options = parseChaosArgs(
+      [
+        ...['--tls', '--net', 'loopback', '--nodes', '3', '--partitions', '16'],
+        ...['--nemesis', 'membership,kill', '--membership-changes', 'join', '--rate', '20'],
+        ...['--duration', '10s', '--fault-ms', '2500', '--quiet-ms', '2000', '--end-on-fault'],
+        ...['--settle-ms', '30000', '--out', dir],
+      ],
+      20261207,
+    );
+    const lines: string[] = [];
+    const report = await runChaos(
+      options,
+      { log: (line) => lines.push(line) },
+      new AbortController().signal,
+    );
+
+    expect(report.verdict, lines.join('\n')).toMatchObject({ pass: true, exitCode: 0 });
+    expect(report.security.tls).toBe(true);
+    expect(report.windows.map((w) => [w.kind, w.error])).toEqual([
+      ['membership', undefined],
+      ['kill', undefined],
+    ]);
+    expect(report.ring.members).toEqual(['n1', 'n2', 'n3', 'n4']);
+    for (const w of report.workloads) {
+      expect(w.acknowledged).toBeGreaterThan(20);
+      expect(w).toMatchObject({ lost: 0, failed: 0, overloaded: 0 });
+    }
+    // Every node, the one the join added too, ran with its own certificate and without --insecure.
+    for (const id of ['n1', 'n4']) {
+      const log = readFileSync(join(dir, 'logs', `${id}.log`), 'utf8');
+      expect(log).toContain(`--peer-cert-file ${join(dir, 'pki', `${id}.pem`)}`);
+      expect(log).not.toContain('--insecure');
+    }
+    expect(liveChildPids()).toEqual([]);
+  }, 120_000);
 });

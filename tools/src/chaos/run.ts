@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startCluster, type Cluster } from '../cluster.js';
 import { checkSet, type CheckResult, type FinalRead } from './checker.js';
+import { clusterRpc } from './cluster-rpc.js';
 import { checkDeletes } from './delete-checker.js';
 import { History, itemOf, type OpEvent, type WorkloadName } from './history.js';
 import { runSchedule } from './nemesis.js';
@@ -22,6 +23,7 @@ import {
 } from './report.js';
 import { describeFault, generateSchedule, type FaultWindow } from './schedule.js';
 import { waitForRing, type RingCheck } from './ring-check.js';
+import { plaintextSecurity, tlsSecurity, type RunSecurity } from './security.js';
 import { decodeSet } from './set-value.js';
 import {
   readEverywhere,
@@ -89,12 +91,17 @@ export async function runChaos(
     });
     for (const u of unavailable)
       io.log(`chaos: nemesis ${u.kind} is not available here and is skipped: ${u.reason}`);
+    const security = options.tls
+      ? await tlsSecurity(join(outDir, 'pki'), nodeIds, network.addresses)
+      : plaintextSecurity(network.addresses !== undefined);
+    io.log(`chaos: security: ${security.note}`);
     const departed = new Set<string>();
-    const cluster = await startNodes(options, network, outDir, io, departed);
+    const cluster = await startNodes({ options, network, security, outDir, io }, departed);
     try {
       const report = await exercise({
         options,
         network,
+        security,
         cluster,
         departed,
         schedule,
@@ -105,8 +112,10 @@ export async function runChaos(
         startedAt,
         wallStart,
       });
+      // The run's throwaway PKI (keys included) goes with the data: kept only to debug a failure.
       if (report.verdict.pass && !options.keepData)
-        await rm(join(outDir, 'data'), { recursive: true, force: true });
+        for (const dir of ['data', 'pki'])
+          await rm(join(outDir, dir), { recursive: true, force: true });
       return report;
     } finally {
       await cluster
@@ -134,14 +143,22 @@ export function nodeFlags(options: ChaosOptions): string[] {
   ].flatMap(([flag, value]) => [String(flag), String(value)]);
 }
 
+/** What the nodes start with: the run's flags, its network, its security. */
+interface Start {
+  readonly options: ChaosOptions;
+  readonly network: Network;
+  readonly security: RunSecurity;
+  readonly outDir: string;
+  readonly io: RunIo;
+}
+
 async function startNodes(
-  options: ChaosOptions,
-  network: Network,
-  outDir: string,
-  io: RunIo,
+  { options, network, security, outDir, io }: Start,
   departed: ReadonlySet<string>,
 ): Promise<Cluster> {
-  const extraArgs = nodeFlags(options);
+  // Plaintext on the private addresses of network namespaces needs --insecure (docs/security.md);
+  // under --tls each node also gets its own certificate files (nodeArgs).
+  const extraArgs = [...nodeFlags(options), ...security.clusterArgs];
   io.log(`chaos: starting ${options.nodes} nodes (${network.mode}) ${extraArgs.join(' ')}`);
   return startCluster({
     nodes: options.nodes,
@@ -149,6 +166,8 @@ async function startNodes(
     dataDir: join(outDir, 'data'),
     logDir: join(outDir, 'logs'),
     extraArgs,
+    nodeArgs: security.nodeArgs,
+    clientCredentials: security.healthCredentials,
     addresses: network.addresses,
     commandPrefix: network.commandPrefix,
     onUnexpectedExit: (node, exit) =>
@@ -163,6 +182,7 @@ async function startNodes(
 interface Exercise {
   readonly options: ChaosOptions;
   readonly network: Network;
+  readonly security: RunSecurity;
   readonly cluster: Cluster;
   /** Nodes out of the cluster for good (left, replaced): the final checks leave them out. */
   readonly departed: Set<string>;
@@ -185,7 +205,7 @@ async function exercise(x: Exercise): Promise<RunReport> {
   const { windows, stoppedMs } = await underLoad(x, nodes, history, nowMs);
   await new Promise<void>((done) => historyFile.end(done));
   const { live, ring, convergence } = await settle(x, windows, stoppedMs);
-  const workloads = await checkAll(options, live, history.events, io);
+  const workloads = await checkAll(options, live, history.events, x.security, io);
   const verdict = decideVerdict(
     workloads,
     convergence,
@@ -201,6 +221,7 @@ async function exercise(x: Exercise): Promise<RunReport> {
     startedAt: x.startedAt,
     network: x.network.mode,
     networkNote: `${x.network.note}; link faults: ${x.network.linkMethod}`,
+    security: { tls: x.security.tls, note: x.security.note },
     nodes: options.nodes,
     replicas: options.replicas,
     partitions: options.partitions,
@@ -215,7 +236,7 @@ async function exercise(x: Exercise): Promise<RunReport> {
     ring: {
       ...ring,
       transitions: windows.filter((w) => w.kind === 'membership' && w.error === undefined).length,
-      tombstonesReaped: await tombstonesReaped(live),
+      tombstonesReaped: await tombstonesReaped(live, x.security.access),
     },
     selfTest: options.selfTest,
     failOnDivergence: options.failOnDivergence,
@@ -243,7 +264,14 @@ async function settle(
   io.log(
     `chaos: load stopped at ${(stoppedMs / 1000).toFixed(1)} s; waiting up to ${options.settleMs / 1000} s for one ring on ${live.map((n) => n.id).join(' ')} and for every replica to agree`,
   );
-  const ring = await waitForRing(live, options.replicas, options.settleMs, agreementPollMs);
+  const access = x.security.access;
+  const ring = await waitForRing(
+    live,
+    options.replicas,
+    options.settleMs,
+    agreementPollMs,
+    clusterRpc(access),
+  );
   io.log(
     ring.problems.length === 0
       ? `chaos: ring v${ring.version} on every live node, members ${ring.members.join(' ')}, no transfers`
@@ -255,6 +283,7 @@ async function settle(
     options.replicas,
     Math.max(0, options.settleMs - ring.waitedMs),
     agreementPollMs,
+    access,
   );
   const afterMs = agreed.agreedAfterMs === null ? null : ring.waitedMs + agreed.agreedAfterMs;
   const convergence: ConvergenceResult = {
@@ -309,6 +338,7 @@ async function underLoad(
         },
         {
           seeds,
+          security: x.security.client,
           history,
           nowMs,
           wallMs: () => Date.now(),
@@ -319,7 +349,15 @@ async function underLoad(
     );
     const windows = await runSchedule(
       x.schedule,
-      { cluster: x.cluster, network: x.network, nowMs, log: io.log, departed: x.departed },
+      {
+        cluster: x.cluster,
+        network: x.network,
+        nowMs,
+        log: io.log,
+        departed: x.departed,
+        rpc: clusterRpc(x.security.access),
+        prepareNode: (id, address) => x.security.prepareNode(id, address),
+      },
       stop.signal,
     );
     if (options.endOnFault && windows.length > 0) stop.abort();
@@ -356,6 +394,7 @@ async function checkAll(
   options: ChaosOptions,
   nodes: readonly NodeAddress[],
   events: readonly OpEvent[],
+  security: RunSecurity,
   io: RunIo,
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
@@ -368,13 +407,13 @@ async function checkAll(
     io.log(
       `chaos: ${workload}: reading ${keys.length} keys with R=${options.replicas} through each of ${nodes.length} nodes`,
     );
-    const reads = (await readEverywhere(nodes, keys, options.replicas)).map((r) =>
+    const reads = (await readEverywhere(nodes, keys, options.replicas, security.access)).map((r) =>
       finalReadOf(workload, r),
     );
     const result =
       workload === 'delete' ? checkDeletes(events, reads) : checkSet(workload, events, reads);
     io.log(
-      `chaos: ${workload}: attempted ${result.attempted}, acknowledged ${result.acknowledged}, failed ${result.failed}, unknown ${result.unknown}, ` +
+      `chaos: ${workload}: attempted ${result.attempted}, acknowledged ${result.acknowledged}, failed ${result.failed}, overloaded ${result.overloaded} (${result.overloadAnswers} overload answers), unknown ${result.unknown}, ` +
         `lost ${result.lost}, unknown-but-present ${result.unknownPresent}, unexpected ${result.unexpected}, unverified ${result.unverified}` +
         (workload === 'delete' ? `, resurrected ${result.resurrected}` : ''),
     );

@@ -2,13 +2,13 @@
 // (hints delivered, anti-entropy done), then read every key with R=N through every node.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { credentials, Metadata } from '@grpc/grpc-js';
 import {
   ClusterClient,
   KVClient,
   type GetResponse,
   type PartitionAntiEntropy,
 } from '@ringstore/proto';
+import type { NodeAccess } from './access.js';
 
 /** Deadline of each GetAntiEntropy and final Get. */
 export const rpcDeadlineMs = 3_000;
@@ -59,11 +59,14 @@ export function agreementOf(
   };
 }
 
-function antiEntropyOf(client: ClusterClient): Promise<PartitionAntiEntropy[] | undefined> {
+function antiEntropyOf(
+  client: ClusterClient,
+  access: NodeAccess,
+): Promise<PartitionAntiEntropy[] | undefined> {
   return new Promise((resolve) => {
     client.getAntiEntropy(
       {},
-      new Metadata(),
+      access.metadata(),
       { deadline: new Date(Date.now() + rpcDeadlineMs) },
       (e, res) => resolve(e === null ? res.partitions : undefined),
     );
@@ -83,10 +86,11 @@ export async function waitForAgreement(
   replicas: number,
   settleMs: number,
   pollMs: number,
+  access: NodeAccess,
 ): Promise<WaitResult> {
   const clients = nodes.map((n) => ({
     id: n.id,
-    client: new ClusterClient(n.address, credentials.createInsecure()),
+    client: new ClusterClient(n.address, access.credentials),
   }));
   // Monotonic, like the run's clock (nowMs): agreedAfterMs is added to times measured by that.
   const startedMs = performance.now();
@@ -95,7 +99,7 @@ export async function waitForAgreement(
   try {
     for (; polls < agreementPollsMax;) {
       const states = await Promise.all(
-        clients.map(async (c) => [c.id, await antiEntropyOf(c.client)] as const),
+        clients.map(async (c) => [c.id, await antiEntropyOf(c.client, access)] as const),
       );
       polls++;
       agreement = agreementOf(new Map(states), replicas);
@@ -111,12 +115,16 @@ export async function waitForAgreement(
 }
 
 /** Tombstones the nodes' reapers removed, all partitions of every node that answered together. */
-export async function tombstonesReaped(nodes: readonly NodeAddress[]): Promise<number> {
+export async function tombstonesReaped(
+  nodes: readonly NodeAddress[],
+  access: NodeAccess,
+): Promise<number> {
   let reaped = 0;
   for (const n of nodes) {
-    const client = new ClusterClient(n.address, credentials.createInsecure());
+    const client = new ClusterClient(n.address, access.credentials);
     try {
-      for (const p of (await antiEntropyOf(client)) ?? []) reaped += Number(p.tombstonesReaped);
+      for (const p of (await antiEntropyOf(client, access)) ?? [])
+        reaped += Number(p.tombstonesReaped);
     } finally {
       client.close();
     }
@@ -136,23 +144,25 @@ export async function readEverywhere(
   nodes: readonly NodeAddress[],
   keys: readonly string[],
   r: number,
+  access: NodeAccess,
 ): Promise<NodeReads[]> {
-  return Promise.all(nodes.map((n) => readThrough(n, keys, r)));
+  return Promise.all(nodes.map((n) => readThrough(n, keys, r, access)));
 }
 
 async function readThrough(
   node: NodeAddress,
   keys: readonly string[],
   r: number,
+  access: NodeAccess,
 ): Promise<NodeReads> {
-  const client = new KVClient(node.address, credentials.createInsecure());
+  const client = new KVClient(node.address, access.credentials);
   const values = new Map<string, Buffer[]>();
   const unreadable = new Set<string>();
   let next = 0;
   const reader = async (): Promise<void> => {
     for (let i = next++; i < keys.length; i = next++) {
       const key = keys[i] as string;
-      const res = await getWithRetries(client, key, r);
+      const res = await getWithRetries(client, key, r, access);
       if (res === undefined) unreadable.add(key);
       else
         values.set(
@@ -173,12 +183,13 @@ async function getWithRetries(
   client: KVClient,
   key: string,
   r: number,
+  access: NodeAccess,
 ): Promise<GetResponse | undefined> {
   for (let attempt = 1; attempt <= readAttemptsMax; attempt++) {
     const res = await new Promise<GetResponse | undefined>((resolve) => {
       client.get(
         { key: Buffer.from(key), r, strictQuorum: true },
-        new Metadata(),
+        access.metadata(),
         { deadline: new Date(Date.now() + rpcDeadlineMs) },
         (e, response) => resolve(e === null ? response : undefined),
       );

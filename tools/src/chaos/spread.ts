@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster, type Cluster } from '../cluster.js';
-import { clusterRpc } from './cluster-rpc.js';
+import { plaintextAccess } from './access.js';
+import { clusterRpc as clusterRpcOf } from './cluster-rpc.js';
 import { openNetwork, type Network } from './network.js';
 
 export interface SpreadOptions {
@@ -31,6 +32,9 @@ export interface SpreadRound {
   readonly gossipMs: number;
 }
 
+/** The cluster of bench:spread runs plaintext (with --insecure): its figures are gossip's. */
+const clusterRpc = clusterRpcOf(plaintextAccess);
+
 /** Between polls of every node's ring. */
 const pollMs = 10;
 /** A round that has not reached every node by then failed. */
@@ -47,7 +51,8 @@ export async function measureSpread(options: SpreadOptions): Promise<SpreadRound
       basePort: 0,
       dataDir: join(options.outDir, 'data'),
       logDir: join(options.outDir, 'logs'),
-      extraArgs: ['--gossip-interval-ms', String(options.gossipIntervalMs)],
+      // Private addresses in network namespaces: plaintext needs --insecure (docs/security.md).
+      extraArgs: ['--gossip-interval-ms', String(options.gossipIntervalMs), '--insecure'],
       addresses: network.addresses,
       commandPrefix: network.commandPrefix,
     });

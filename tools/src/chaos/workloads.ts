@@ -1,10 +1,17 @@
 // The client side of a run: workers that write unique keys (put at W), add elements to a few
 // sets (the SDK's update, read-merge-write), or write, delete and write again keys of their own
-// (delete), each operation recorded as invoke and ok / fail / unknown. A worker has its own SDK
-// client, as independent application servers would.
+// (delete), each operation recorded as invoke and ok / fail / unknown, with the overload answers
+// (RESOURCE_EXHAUSTED) its attempts got. A worker has its own SDK client, as independent
+// application servers would, plaintext or TLS with a write token (--tls).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
-import { connect, RingstoreClientError, type Client } from '@ringstore/client';
+import {
+  connect,
+  OverloadedError,
+  RingstoreClientError,
+  type Client,
+  type ConnectOptions,
+} from '@ringstore/client';
 import type { CompletionType, History, WorkloadName } from './history.js';
 import { mergeFor, type SetMerge } from './set-value.js';
 
@@ -21,8 +28,12 @@ export interface WorkloadOptions {
   readonly merge: SetMerge;
 }
 
+/** How the workload's SDK clients reach the nodes: nothing (plaintext), or TLS and a token. */
+export type ClientSecurity = Pick<ConnectOptions, 'tls' | 'token'>;
+
 export interface WorkloadDeps {
   readonly seeds: readonly string[];
+  readonly security: ClientSecurity;
   readonly history: History;
   /** Milliseconds since the start of the workload. */
   readonly nowMs: () => number;
@@ -84,7 +95,7 @@ interface WorkerContext {
 }
 
 async function worker(index: number, ctx: WorkerContext, stop: AbortSignal): Promise<void> {
-  const client = await connectUntil(ctx.deps.seeds, ctx.options.deadlineMs, stop);
+  const client = await connectUntil(ctx.deps, ctx.options.deadlineMs, stop);
   if (client === undefined) return;
   const keys: DeleteKeys = { live: [], deleted: [] };
   try {
@@ -107,13 +118,14 @@ async function worker(index: number, ctx: WorkerContext, stop: AbortSignal): Pro
 
 /** connect() retried every half second while every seed is down, until stop. */
 async function connectUntil(
-  seeds: readonly string[],
+  deps: WorkloadDeps,
   deadlineMs: number,
   stop: AbortSignal,
 ): Promise<Client | undefined> {
+  const seeds = [...deps.seeds];
   for (let attempt = 0; attempt < connectAttemptsMax && !stop.aborted; attempt++) {
     try {
-      return await connect({ seeds, deadlineMs, failedNodeMemoryMs });
+      return await connect({ seeds, deadlineMs, failedNodeMemoryMs, ...deps.security });
     } catch {
       await sleep(connectRetryMs);
     }
@@ -130,11 +142,12 @@ async function writeUnique(
   const key = `chaos-u-${worker}-${seq}`;
   const value = `v-${worker}-${seq}`;
   const op = ctx.deps.history.invoke('unique-keys', worker, 'write', key, value);
+  const done = completion(ctx.deps.history, client, op);
   try {
     await client.put(key, value, { w: ctx.options.w, deadlineMs: ctx.options.deadlineMs });
-    ctx.deps.history.complete(op, 'ok');
+    done('ok');
   } catch (e) {
-    ctx.deps.history.complete(op, classifyError(e, true), describe(e));
+    done(classifyError(e, true), e);
   }
 }
 
@@ -142,6 +155,7 @@ async function addElement(client: Client, worker: number, ctx: WorkerContext): P
   const key = setKey(ctx.deps.pickKey(ctx.options.setKeys));
   const element = String(ctx.elements.next++);
   const op = ctx.deps.history.invoke('set', worker, 'add', key, element);
+  const done = completion(ctx.deps.history, client, op);
   let merged = false;
   const merge = mergeFor(ctx.options.merge, element, ctx.deps.wallMs());
   try {
@@ -153,10 +167,10 @@ async function addElement(client: Client, worker: number, ctx: WorkerContext): P
       },
       { w: ctx.options.w, deadlineMs: ctx.options.deadlineMs },
     );
-    ctx.deps.history.complete(op, 'ok');
+    done('ok');
   } catch (e) {
     // No merge call: no round got past its read, so nothing was written.
-    ctx.deps.history.complete(op, classifyError(e, merged), describe(e));
+    done(classifyError(e, merged), e);
   }
 }
 
@@ -221,22 +235,24 @@ async function deleteKey(
   key: string,
   ctx: WorkerContext,
 ): Promise<void> {
+  const overloadedBefore = client.stats().overloaded;
   const read = await readFirst(client, key, ctx);
   if (read === undefined) return remember(step.keys.live, key);
   const element = `tomb-${step.worker}-${step.seq}`;
   const history = ctx.deps.history;
   const op = history.invoke('delete', step.worker, 'delete', key, element, read.covers);
+  const done = completion(history, client, op, overloadedBefore);
   try {
     await client.delete(key, {
       context: read.context,
       w: ctx.options.w,
       deadlineMs: ctx.options.deadlineMs,
     });
-    history.complete(op, 'ok');
+    done('ok');
     remember(step.keys.deleted, key);
   } catch (e) {
     const type = classifyError(e, true);
-    history.complete(op, type, describe(e));
+    done(type, e);
     // A delete that may have been applied leaves the key out of both lists.
     if (type === 'fail') remember(step.keys.live, key);
   }
@@ -250,23 +266,44 @@ async function writeKey(
   ctx: WorkerContext,
 ): Promise<void> {
   const key = again ?? `chaos-d-${step.worker}-${step.seq}`;
+  const overloadedBefore = client.stats().overloaded;
   const read =
     again === undefined ? { covers: [], context: undefined } : await readFirst(client, again, ctx);
   if (read === undefined) return remember(step.keys.deleted, key);
   const value = `d-${step.worker}-${step.seq}`;
   const history = ctx.deps.history;
   const op = history.invoke('delete', step.worker, 'write', key, value, read.covers);
+  const done = completion(history, client, op, overloadedBefore);
   try {
     await client.put(key, value, {
       context: read.context,
       w: ctx.options.w,
       deadlineMs: ctx.options.deadlineMs,
     });
-    history.complete(op, 'ok');
+    done('ok');
     remember(step.keys.live, key);
   } catch (e) {
-    history.complete(op, classifyError(e, true), describe(e));
+    done(classifyError(e, true), e);
   }
+}
+
+/**
+ * Completes `op` in the history: its type, the error, whether it ended refused as overloaded, and
+ * the overload answers its attempts got (the worker's client runs one operation at a time, so its
+ * counter's growth since `overloadedBefore` is this operation's).
+ */
+function completion(
+  history: History,
+  client: Client,
+  op: number,
+  overloadedBefore = client.stats().overloaded,
+): (type: CompletionType, e?: unknown) => void {
+  return (type, e) =>
+    history.complete(op, type, {
+      error: e === undefined ? undefined : describe(e),
+      overloadAnswers: client.stats().overloaded - overloadedBefore,
+      overloaded: e instanceof OverloadedError,
+    });
 }
 
 function describe(e: unknown): string {

@@ -45,6 +45,7 @@ export async function startEcho(options: BackendOptions): Promise<Backend> {
       description: `echo server at ${given}`,
       inserts,
       driver: () => Promise.resolve(echoDriver(given, options.deadlineMs)),
+      cpuSeconds: undefined,
       stop: () => Promise.resolve(),
     };
   }
@@ -79,6 +80,7 @@ export async function startEcho(options: BackendOptions): Promise<Backend> {
     description: `echo: a no-op grpc-js server implementing ringstore.v1.KV (pid ${server.child.pid})`,
     inserts,
     driver: () => Promise.resolve(echoDriver(address, options.deadlineMs)),
+    cpuSeconds: undefined,
     stop: () => server.stop(),
   };
 }

@@ -118,6 +118,7 @@ export async function startEtcd(options: BackendOptions): Promise<Backend> {
     description: `etcd (${bin}): ${options.nodes} local members, linearizable reads, fsync per commit`,
     inserts,
     driver: () => Promise.resolve(etcdDriver(addresses, options.deadlineMs)),
+    cpuSeconds: undefined,
     stop,
   };
 }
@@ -139,6 +140,7 @@ function givenEtcd(
     description: `etcd at ${addresses.join(',')}`,
     inserts,
     driver: () => Promise.resolve(etcdDriver(addresses, deadlineMs)),
+    cpuSeconds: undefined,
     stop: () => Promise.resolve(),
   };
 }

@@ -1,12 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '@ringstore/client';
+import { connect, UnauthenticatedError } from '@ringstore/client';
 import { startCluster, type Cluster } from '@ringstore/tools';
 import { InsertSequence, loadRecords, runPhase } from '../harness.js';
 import { workloads, recordKey } from '../workload.js';
-import { ringstoreDriver } from './ringstore.js';
+import { cpuPerOpUs } from '../run.js';
+import { benchNodeArgs, nodeIds, ringstoreDriver, startRingstore } from './ringstore.js';
 
 describe('the ringstore driver (real 3-node cluster)', () => {
   let dir: string;
@@ -55,6 +56,54 @@ describe('the ringstore driver (real 3-node cluster)', () => {
       }
     } finally {
       client.close();
+    }
+  }, 60_000);
+});
+
+describe('the ringstore backends', () => {
+  it('gives each node its metrics port and, secured, its certificate flags', () => {
+    expect(nodeIds(3)).toEqual(['n1', 'n2', 'n3']);
+    expect(benchNodeArgs('127.0.0.1:9100', [])).toEqual(['--metrics-listen', '127.0.0.1:9100']);
+    expect(benchNodeArgs('127.0.0.1:9100', ['--cert-file', '/p/n1.pem'])).toEqual([
+      ...['--metrics-listen', '127.0.0.1:9100', '--cert-file', '/p/n1.pem'],
+    ]);
+    expect(() => benchNodeArgs(undefined, [])).toThrow(/assertion/);
+  });
+
+  it('counts server CPU per operation only with both readings and some operations', () => {
+    expect(cpuPerOpUs(1.5, 2.5, 1000)).toBe(1000);
+    expect(cpuPerOpUs(undefined, 2.5, 1000)).toBeNull();
+    expect(cpuPerOpUs(1, 2, 0)).toBeNull();
+  });
+
+  it('secured (ringstore-tls): the driver speaks TLS with a token, the CPU counter moves, and a plaintext client is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringstore-bench-tls-'));
+    const backend = await startRingstore(
+      { nodes: 3, deadlineMs: 5_000, valueBytes: 20, workDir: dir, records: 0 },
+      true,
+    );
+    try {
+      expect(backend.kind).toBe('ringstore-tls');
+      const cpuBefore = await backend.cpuSeconds!();
+      const driver = await backend.driver('ringstore-tls');
+      await loadRecords(driver, 20, 20, 4, 1);
+      await driver.close();
+      expect(await backend.cpuSeconds!()).toBeGreaterThan(cpuBefore);
+      const log = readFileSync(join(dir, 'ringstore', 'n1.log'), 'utf8');
+      expect(log).toContain('--client-cert-auth');
+      expect(log).not.toContain('--insecure');
+      const address = /--listen (\S+)/.exec(log)?.[1];
+      expect(address).toBeDefined();
+      await expect(connect({ seeds: [address!], deadlineMs: 2_000 })).rejects.toThrow();
+      const ca = readFileSync(join(dir, 'pki', 'ca.pem'));
+      const cert = readFileSync(join(dir, 'pki', 'harness.pem'));
+      const key = readFileSync(join(dir, 'pki', 'harness-key.pem'));
+      await expect(
+        connect({ seeds: [address!], deadlineMs: 2_000, tls: { ca, cert, key } }),
+      ).rejects.toBeInstanceOf(UnauthenticatedError);
+    } finally {
+      await backend.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });

@@ -1,11 +1,15 @@
 import { join } from 'node:path';
-import { connect, type Client } from '@ringstore/client';
-import { startCluster } from '@ringstore/tools';
+import { connect, type Client, type ConnectOptions } from '@ringstore/client';
+import { createTestPki, freePorts, startCluster, type TestPki } from '@ringstore/tools';
 import { InsertSequence, type Driver } from '../harness.js';
+import { scrapeNode } from '../node-metrics.js';
 import type { Backend, BackendOptions, TargetName } from './target.js';
 
 /** Contexts the driver remembers (one per key, least recently used dropped beyond this). */
 export const contextCacheMax = 1_000_000;
+
+/** How the driver's client reaches the nodes: nothing (plaintext), or TLS and a token. */
+export type DriverSecurity = Pick<ConnectOptions, 'tls' | 'token'>;
 
 /**
  * The SDK, as an application uses it: an update sends the causal context of the last read or
@@ -18,8 +22,9 @@ export async function ringstoreDriver(
   routing: 'zero-hop' | 'any-node',
   deadlineMs: number,
   contexts: Map<string, Buffer> = new Map(),
+  security: DriverSecurity = {},
 ): Promise<Driver> {
-  const client: Client = await connect({ seeds: [...seeds], routing, deadlineMs });
+  const client: Client = await connect({ seeds: [...seeds], routing, deadlineMs, ...security });
   const remember = (key: Buffer, context: Buffer): void => {
     const k = key.toString('latin1');
     contexts.delete(k);
@@ -50,18 +55,44 @@ export async function ringstoreDriver(
 /** The storage node's own N and R=W, which the bench leaves as they are (for the description). */
 const nodeReplicasDefault = 3;
 const nodeQuorumDefault = 2;
+/** Where the bench starts its nodes: certificates name it. */
+const host = '127.0.0.1';
 
-/** A local cluster of `nodes` ringstore-node processes (N=3, R=W=2, the defaults), or a given one. */
-export async function startRingstore(options: BackendOptions): Promise<Backend> {
+/** What secures the cluster of ringstore-tls (and of --tls), in the description. */
+export const tlsDescription =
+  'TLS on the client port with client certificates, mutual TLS on the peer port, a bearer token';
+
+/** The launcher's node ids for a cluster of `nodes`. */
+export function nodeIds(nodes: number): string[] {
+  return Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+}
+
+/**
+ * A node's own flags: its metrics on its own port (the bench reads the nodes' CPU there) and,
+ * when secured, its certificate and the token file.
+ */
+export function benchNodeArgs(
+  metricsAddress: string | undefined,
+  securedArgs: readonly string[],
+): string[] {
+  if (metricsAddress === undefined) throw new Error('assertion failed: no metrics port');
+  return ['--metrics-listen', metricsAddress, ...securedArgs];
+}
+
+/**
+ * A local cluster of `nodes` ringstore-node processes (N=3, R=W=2, the defaults), or a given one.
+ * `tls`: secured as docs/security.md describes, with a PKI made for the run in the work directory
+ * (a CA, a certificate per node, the bench's client certificate, a write token).
+ */
+export async function startRingstore(options: BackendOptions, tls = false): Promise<Backend> {
   const inserts = new InsertSequence(options.records);
   const contexts = new Map<string, Buffer>();
   const make = (
     addresses: readonly string[],
-    description: string,
-    stop: () => Promise<void>,
+    more: Pick<Backend, 'description' | 'cpuSeconds' | 'stop'>,
+    security: DriverSecurity,
   ): Backend => ({
-    kind: 'ringstore',
-    description,
+    kind: tls ? 'ringstore-tls' : 'ringstore',
     inserts,
     driver: (target: TargetName) =>
       ringstoreDriver(
@@ -69,35 +100,68 @@ export async function startRingstore(options: BackendOptions): Promise<Backend> 
         target === 'any-node' ? 'any-node' : 'zero-hop',
         options.deadlineMs,
         contexts,
+        security,
       ),
-    stop,
+    ...more,
   });
-  if (options.addresses)
-    return make(options.addresses, `ringstore at ${options.addresses.join(',')}`, () =>
-      Promise.resolve(),
+  if (options.addresses) {
+    if (tls)
+      throw new Error('a secured cluster is started by the bench: not with --ringstore-address');
+    const description = `ringstore at ${options.addresses.join(',')}`;
+    return make(
+      options.addresses,
+      { description, cpuSeconds: undefined, stop: () => Promise.resolve() },
+      {},
     );
-  // --cpu-prof is refused in NODE_OPTIONS: put it on each node's command line (exec keeps the pid).
-  const profileDir = options.profileDir;
-  const commandPrefix = profileDir
-    ? () => [
-        '/bin/sh',
-        '-c',
-        'n="$1"; shift; exec "$n" --cpu-prof --cpu-prof-dir="$0" "$@"',
-        profileDir,
-      ]
+  }
+  const ids = nodeIds(options.nodes);
+  const pki = tls
+    ? await createTestPki({
+        dir: join(options.workDir, 'pki'),
+        nodes: ids.map((id) => ({ id, host })),
+      })
     : undefined;
+  const ports = await freePorts(options.nodes, host);
+  const metrics = new Map(ids.map((id, i) => [id, `${host}:${ports[i]}`]));
   const cluster = await startCluster({
     nodes: options.nodes,
     basePort: 0,
     dataDir: join(options.workDir, 'ringstore'),
     extraArgs: ['--log-level', 'warn'],
-    commandPrefix,
+    nodeArgs: (id) => benchNodeArgs(metrics.get(id), pki?.nodeArgs(id) ?? []),
+    clientCredentials: pki?.channelCredentials,
+    commandPrefix: profilePrefix(options.profileDir),
   });
   const replicas = Math.min(nodeReplicasDefault, options.nodes);
   const quorum = Math.min(nodeQuorumDefault, replicas);
   return make(
     cluster.nodes.map((n) => n.address),
-    `ringstore: ${options.nodes} local nodes, N=${replicas} R=${quorum} W=${quorum}, SQLite synchronous=NORMAL`,
-    () => cluster.stop(),
+    {
+      description: `ringstore${tls ? '-tls' : ''}: ${options.nodes} local nodes, N=${replicas} R=${quorum} W=${quorum}, SQLite synchronous=NORMAL${tls ? `; ${tlsDescription}` : ''}`,
+      cpuSeconds: () => clusterCpuSeconds([...metrics.values()]),
+      stop: () => cluster.stop(),
+    },
+    securityOf(pki),
   );
+}
+
+function securityOf(pki: TestPki | undefined): DriverSecurity {
+  return pki === undefined ? {} : { tls: pki.tls, token: pki.tokens.write };
+}
+
+/** --cpu-prof is refused in NODE_OPTIONS: put it on each node's command line (exec keeps the pid). */
+function profilePrefix(profileDir: string | undefined): (() => string[]) | undefined {
+  if (profileDir === undefined) return undefined;
+  return () => [
+    '/bin/sh',
+    '-c',
+    'n="$1"; shift; exec "$n" --cpu-prof --cpu-prof-dir="$0" "$@"',
+    profileDir,
+  ];
+}
+
+/** The nodes' CPU seconds so far, from each node's metrics (process_cpu_seconds_total). */
+async function clusterCpuSeconds(metricsAddresses: readonly string[]): Promise<number> {
+  const samples = await Promise.all(metricsAddresses.map((a) => scrapeNode(a)));
+  return samples.reduce((sum, s) => sum + s.cpuSeconds, 0);
 }

@@ -1,13 +1,25 @@
 import type { Driver, InsertSequence } from '../harness.js';
 
-/** What the benchmark can drive. ringstore and any-node share one cluster (and its data). */
-export type TargetName = 'ringstore' | 'any-node' | 'echo' | 'etcd';
-export const targetNames: readonly TargetName[] = ['ringstore', 'any-node', 'echo', 'etcd'];
+/**
+ * What the benchmark can drive. ringstore and any-node share one cluster (and its data);
+ * ringstore-tls is zero-hop on a cluster of its own, secured (TLS on both ports, client
+ * certificates, a token), for TLS on vs off from one run.
+ */
+export type TargetName = 'ringstore' | 'ringstore-tls' | 'any-node' | 'echo' | 'etcd';
+export const targetNames: readonly TargetName[] = [
+  'ringstore',
+  'ringstore-tls',
+  'any-node',
+  'echo',
+  'etcd',
+];
 
-export type BackendKind = 'ringstore' | 'echo' | 'etcd';
+export type BackendKind = 'ringstore' | 'ringstore-tls' | 'echo' | 'etcd';
 
-export function backendOf(target: TargetName): BackendKind {
-  return target === 'any-node' ? 'ringstore' : target;
+/** The backend a target runs against; `tls` (--tls) secures the ringstore and any-node cluster. */
+export function backendOf(target: TargetName, tls: boolean): BackendKind {
+  if (target === 'ringstore' || target === 'any-node') return tls ? 'ringstore-tls' : 'ringstore';
+  return target;
 }
 
 /** A running server (started by the bench, or given by address) that targets drive. */
@@ -18,6 +30,11 @@ export interface Backend {
   /** Record numbers for inserts, continued across every run against this data. */
   readonly inserts: InsertSequence;
   driver(target: TargetName): Promise<Driver>;
+  /**
+   * CPU seconds the servers have used so far, all processes together; undefined when the bench
+   * cannot see them (a given address, echo, etcd).
+   */
+  readonly cpuSeconds: (() => Promise<number>) | undefined;
   /** Stops what the bench started (by pid); leaves a given address alone. */
   stop(): Promise<void>;
 }
