@@ -203,4 +203,53 @@ describe('loadConfig', () => {
     writeFileSync(file, '{ not json');
     expect(errorOf(['--config', file])).toContain('is not a JSON object');
   });
+
+  it('serves plaintext only on loopback, unless --insecure', () => {
+    const at = (listen: string, ...more: string[]) => [
+      '--id',
+      'n1',
+      '--data',
+      'd',
+      '--listen',
+      listen,
+      '--nodes',
+      `n1=${listen}`,
+      ...more,
+    ];
+    expect(errorOf(at('10.0.0.1:7001'))).toContain(
+      '--listen: 10.0.0.1:7001 is not a loopback address',
+    );
+    expect(errorOf(at('10.0.0.1:7001'))).toContain('--peer-listen: 10.0.0.1:7002');
+    expect(loadConfig(at('10.0.0.1:7001', '--insecure'), {}).insecure).toBe(true);
+    expect(loadConfig(at('localhost:7001'), {}).insecure).toBe(false);
+    expect(loadConfig(at('127.0.0.2:7001'), {}).listen).toBe('127.0.0.2:7001');
+    // TLS on the client port only: the peer port still needs mTLS or --insecure.
+    const tls = ['--cert-file', 'c.pem', '--key-file', 'k.pem'];
+    const e = errorOf(at('10.0.0.1:7001', ...tls));
+    expect(e).not.toContain('--listen:');
+    expect(e).toContain('--peer-listen: 10.0.0.1:7002 is not a loopback address');
+    const mtls = ['--peer-cert-file', 'c.pem', '--peer-key-file', 'k.pem'];
+    expect(
+      loadConfig(at('10.0.0.1:7001', ...tls, ...mtls, '--peer-trusted-ca-file', 'ca.pem'), {})
+        .peerTrustedCaFile,
+    ).toBe('ca.pem');
+    expect(loadConfig(at('10.0.0.1:7001'), { RINGSTORE_INSECURE: 'true' }).insecure).toBe(true);
+  });
+
+  it('takes TLS flags only in working sets', () => {
+    expect(errorOf([...base, '--cert-file', 'c.pem'])).toContain(
+      'give both --cert-file and --key-file, or neither',
+    );
+    expect(
+      errorOf([...base, '--cert-file', 'c', '--key-file', 'k', '--client-cert-auth']),
+    ).toContain('--client-cert-auth: needs --cert-file, --key-file and --trusted-ca-file');
+    expect(errorOf([...base, '--peer-cert-file', 'c', '--peer-key-file', 'k'])).toContain(
+      'peer mTLS needs all of --peer-cert-file, --peer-key-file and --peer-trusted-ca-file',
+    );
+    expect(errorOf([...base, '--max-inflight-requests', '0'])).toContain('--max-inflight-requests');
+    expect(loadConfig([...base, '--rate-limit', 'app=10:20,*=5'], {}).rateLimit).toEqual([
+      'app=10:20',
+      '*=5',
+    ]);
+  });
 });
