@@ -579,9 +579,9 @@ const flagSpecs: readonly FlagSpec[] = [
   {
     key: 'maxInflightRequests',
     flag: 'max-inflight-requests',
-    help: 'client requests in progress at once; beyond, RESOURCE_EXHAUSTED',
+    help: 'client requests in progress at once (and HTTP/2 streams per client connection); beyond, RESOURCE_EXHAUSTED',
     kind: 'int',
-    fallback: 1024,
+    fallback: 256,
   },
   {
     key: 'maxInflightBytes',

@@ -11,6 +11,7 @@ import {
   grpcCodeOf,
   quorumError,
   refused,
+  suspectsPeer,
   toErrorReply,
   toServiceError,
   type ErrorCode,
@@ -197,5 +198,18 @@ describe('toErrorReply and fromErrorReply', () => {
       ...notStale,
     });
     expect(unspecified.failure.applied).toBe('maybe');
+  });
+});
+
+describe('suspectsPeer', () => {
+  it('suspects a peer that gave no answer, but not one that answered, nor a late timer of ours', () => {
+    const timeout = new RingstoreError('deadline-exceeded', 'n2 did not answer in time');
+    expect(suspectsPeer(timeout)).toBe(true);
+    expect(suspectsPeer(new Error('link broke'))).toBe(true);
+    const answered = fromErrorReply('n2', toErrorReply(refused('unavailable', 'quorum')));
+    expect(suspectsPeer(answered)).toBe(false);
+    const paused = new RingstoreError('deadline-exceeded', 'n2 did not answer in time');
+    paused.localPause = true;
+    expect(suspectsPeer(paused)).toBe(false);
   });
 });

@@ -41,6 +41,11 @@ export class RingstoreError extends Error {
   readonly failure: FailureDetail;
   /** Trailing metadata for the caller (retry-after-ms, x-ratelimit-*), beside the Failure. */
   trailers: readonly (readonly [string, string])[] = [];
+  /**
+   * A timeout noticed late because this node's own event loop was stalled (a local pause): it
+   * says nothing about the peer (Cassandra's "not marking nodes down due to local pause").
+   */
+  localPause = false;
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -229,11 +234,11 @@ export function reasonOf(e: unknown): string {
 
 /**
  * Whether a failed peer request is a reason to suspect the peer (routing avoids it for a while):
- * only when no answer came. A peer that answered with an error (a quorum it could not reach, a
+ * only when no answer came, and not when the timeout fired late because this node stalled. A peer that answered with an error (a quorum it could not reach, a
  * refusal, its own overload) is alive; suspecting it would route around a healthy node.
  */
 export function suspectsPeer(e: unknown): boolean {
-  return !(e instanceof RingstoreError && e.answeredBy !== undefined);
+  return !(e instanceof RingstoreError && (e.answeredBy !== undefined || e.localPause));
 }
 
 function safeNumber(n: bigint): number {

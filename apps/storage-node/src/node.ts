@@ -462,6 +462,7 @@ async function startServers(
       inflight,
       guard,
       clientMessageBytesMax: clientMessageBytesMax(config),
+      clientStreamsMax: config.maxInflightRequests,
     },
     {
       listen: config.listen,

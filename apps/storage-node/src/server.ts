@@ -117,6 +117,12 @@ export interface ServerDeps {
   readonly guard: ClientGuard;
   /** Largest message the client port receives (clientMessageBytesMax). */
   readonly clientMessageBytesMax: number;
+  /**
+   * HTTP/2 streams one client connection may have open: beyond, the client queues the call
+   * instead of the node's HTTP/2 layer, before the gate and the request timer see it (calls queued
+   * there were not capped by the request timeout).
+   */
+  readonly clientStreamsMax: number;
 }
 
 function deadlineOf(call: ServerUnaryCall<unknown, unknown>, requestTimeoutMs: number): number {
@@ -444,6 +450,7 @@ export async function startGrpcServer(
   };
   const server = new Server({
     'grpc.max_receive_message_length': deps.clientMessageBytesMax,
+    'grpc.max_concurrent_streams': deps.clientStreamsMax,
     'grpc.max_send_message_length': deps.linkLimits.messageBytesMax,
     ...keepalive,
   });

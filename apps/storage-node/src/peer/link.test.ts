@@ -2,7 +2,15 @@ import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js'
 import { PeerClient, PeerService, type LinkFrame, type PeerServer } from '@ringstore/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
-import { FrameLateness, serveLink, unfenced, type LinkHandlers } from './link.js';
+import { RingstoreError, suspectsPeer } from '../errors.js';
+import {
+  FrameLateness,
+  LinkConnection,
+  linkLimitsDefault,
+  serveLink,
+  unfenced,
+  type LinkHandlers,
+} from './link.js';
 
 const log = createLogger({ level: 'silent', nodeId: 'test', pretty: false });
 
@@ -24,6 +32,15 @@ describe('FrameLateness', () => {
     const l = new FrameLateness();
     expect(l.of(0, 5_000)).toBe(0);
     expect(l.of(0, 9_000)).toBe(0);
+  });
+
+  it('ignores stamps that are not finite (a forged frame), and keeps its baseline', () => {
+    const l = new FrameLateness();
+    expect(l.of(100, 1_100)).toBe(0);
+    expect(l.of(Infinity, 1_200)).toBe(0);
+    expect(l.of(Number.NaN, 1_300)).toBe(0);
+    expect(l.of(-Infinity, 1_400)).toBe(0);
+    expect(l.of(300, 1_310)).toBe(10);
   });
 });
 
@@ -90,5 +107,54 @@ describe('serveLink', () => {
     expect(served).toEqual(['on-time', 'late-but-patient', 'on-time-again']);
     expect(replies.sort()).toEqual([1n, 3n, 4n]);
     stream.end();
+  });
+});
+
+describe('LinkConnection timeouts', () => {
+  let server: Server | undefined;
+  let client: PeerClient | undefined;
+  afterEach(async () => {
+    client?.close();
+    await new Promise<void>((resolve) =>
+      server ? server.tryShutdown(() => resolve()) : resolve(),
+    );
+  });
+
+  it('marks a timeout noticed long after it was due as a local pause, not the peer', async () => {
+    // A peer that takes requests and never answers them.
+    server = new Server();
+    const unused = (_c: unknown, cb: (e: Error) => void): void => cb(new Error('unused'));
+    server.addService(PeerService, {
+      link: () => undefined,
+      gossip: unused,
+      merkleLevel: unused,
+      segmentKeys: unused,
+      fetchRing: unused,
+      pushRing: unused,
+    } satisfies PeerServer);
+    const port = await new Promise<number>((resolve, reject) =>
+      server?.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    client = new PeerClient(`127.0.0.1:${port}`, credentials.createInsecure());
+    const link = new LinkConnection('n1', 'n2', client, linkLimitsDefault, log);
+    const read = {
+      $case: 'read' as const,
+      value: { partition: 0, key: Buffer.from('k'), ...unfenced },
+    };
+    const onTime = await link.request(read, 30).catch((e: unknown) => e);
+    expect(onTime).toBeInstanceOf(RingstoreError);
+    expect((onTime as RingstoreError).localPause).toBe(false);
+    expect(suspectsPeer(onTime)).toBe(true);
+    const stalled = link.request(read, 30).catch((e: unknown) => e);
+    // This node's event loop stalls (a long GC, a CPU-starved process) past the timer.
+    const until = performance.now() + 300;
+    while (performance.now() < until);
+    const late = await stalled;
+    expect((late as RingstoreError).code).toBe('deadline-exceeded');
+    expect((late as RingstoreError).localPause).toBe(true);
+    expect(suspectsPeer(late)).toBe(false);
+    link.close();
   });
 });

@@ -98,6 +98,12 @@ export interface LinkLimits {
   readonly messageBytesMax: number;
 }
 
+/**
+ * A request timer firing this much after it was due marks the timeout as this node's own stall
+ * (a local pause), so the peer is not suspected for it.
+ */
+export const localPauseLateMs = 100;
+
 export const linkLimitsDefault: LinkLimits = {
   frameMessagesMax: 512,
   frameBytesMax: 4 * 1024 * 1024,
@@ -198,7 +204,8 @@ export class LinkConnection {
     const stream = this.stream ?? this.open();
     const requestId = this.nextRequestId++;
     return new Promise<ReplyBody>((resolve, reject) => {
-      const timer = setTimeout(() => this.expire(requestId), timeoutMs);
+      const dueMs = performance.now() + timeoutMs;
+      const timer = setTimeout(() => this.expire(requestId, dueMs), timeoutMs);
       this.pending.set(requestId, { resolve, reject, timer });
       this.outbox.push({ requestId, timeoutMs: Math.max(1, Math.floor(timeoutMs)), body });
       this.scheduleFlush(stream);
@@ -210,11 +217,16 @@ export class LinkConnection {
     return this.stream !== undefined;
   }
 
-  private expire(requestId: bigint): void {
+  private expire(requestId: bigint, dueMs: number): void {
     const p = this.pending.get(requestId);
     if (p === undefined) return;
     this.pending.delete(requestId);
-    p.reject(new RingstoreError('deadline-exceeded', `${this.nodeId} did not answer in time`));
+    const lateMs = performance.now() - dueMs;
+    const e = new RingstoreError('deadline-exceeded', `${this.nodeId} did not answer in time`);
+    // A timer that fires long after it was due says this node's event loop was stalled: the
+    // answer may have been waiting to be read. Not evidence against the peer (errors.ts).
+    if (lateMs > localPauseLateMs) e.localPause = true;
+    p.reject(e);
   }
 
   private scheduleFlush(stream: ClientDuplexStream<LinkFrame, LinkFrame>): void {
@@ -399,9 +411,10 @@ export function serveLink(
 export class FrameLateness {
   private baselineMs: number | undefined;
 
-  /** The frame's lateness in ms (0 when the sender does not stamp frames). */
+  /** The frame's lateness in ms (0 when the sender does not stamp frames, or stamps nonsense). */
   of(sentMs: number, arrivedMs: number): number {
-    if (!(sentMs > 0)) return 0;
+    // Infinity or NaN (a forged frame; the fuzz suite found it) would make every deadline NaN.
+    if (!(sentMs > 0) || !Number.isFinite(sentMs)) return 0;
     const offsetMs = arrivedMs - sentMs;
     if (this.baselineMs === undefined || offsetMs < this.baselineMs) this.baselineMs = offsetMs;
     return offsetMs - this.baselineMs;

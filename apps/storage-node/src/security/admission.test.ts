@@ -31,12 +31,12 @@ function refusal(result: Ticket | AdmissionRefusal): AdmissionRefusal {
 }
 
 describe('Admission', { timeout: testTimeoutMs }, () => {
-  it('defaults to 1024 requests and 64 MiB', () => {
+  it('defaults to 256 requests and 64 MiB', () => {
     expect(new Admission({ now: () => 0 }).limits).toEqual({
-      requestsMax: 1024,
+      requestsMax: 256,
       bytesMax: 64 * 1024 * 1024,
     });
-    expect(admissionDefaults).toEqual({ requestsMax: 1024, bytesMax: 67_108_864 });
+    expect(admissionDefaults).toEqual({ requestsMax: 256, bytesMax: 67_108_864 });
   });
 
   it('admits up to requestsMax, refuses the next, and admits again after a leave', () => {

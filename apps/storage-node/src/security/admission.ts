@@ -14,7 +14,7 @@ export interface AdmissionLimits {
 
 export const admissionDefaults: AdmissionLimits = {
   /** Enough to keep a node's storage and peer links busy; beyond it, requests only queue. */
-  requestsMax: 1024,
+  requestsMax: 256,
   /** About a dozen of the largest messages (5 MiB) with room for many small ones. */
   bytesMax: 64 * 1024 * 1024,
 };
