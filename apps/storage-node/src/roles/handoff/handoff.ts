@@ -4,7 +4,14 @@ import type { ClusterView } from '../../cluster-view.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import type { Liveness } from '../../liveness.js';
-import { RingstoreError, asRingstoreError, invalidArgument, reasonOf, refused, suspectsPeer } from '../../errors.js';
+import {
+  RingstoreError,
+  asRingstoreError,
+  invalidArgument,
+  reasonOf,
+  refused,
+  suspectsPeer,
+} from '../../errors.js';
 import { checkKey, checkPartition, decodeReceived, madeUnderNewerRing } from '../../peer/checks.js';
 import { unfenced, type LinkHandlers } from '../../peer/link.js';
 import type { Peers } from '../../peer/peers.js';
