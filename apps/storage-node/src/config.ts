@@ -579,7 +579,7 @@ const flagSpecs: readonly FlagSpec[] = [
   {
     key: 'maxInflightRequests',
     flag: 'max-inflight-requests',
-    help: 'client requests in progress at once (and HTTP/2 streams per client connection); beyond, RESOURCE_EXHAUSTED',
+    help: 'client requests in progress at once (HTTP/2 streams per client connection: twice that); beyond, RESOURCE_EXHAUSTED',
     kind: 'int',
     fallback: 256,
   },

@@ -143,6 +143,14 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   }
 }
 
+/**
+ * HTTP/2 streams one client connection may open, per request the gate admits: more than the gate
+ * takes, so one client's excess reaches the gate and is answered RESOURCE_EXHAUSTED with
+ * retry-after-ms (with a cap equal to the limit it would only queue unseen in the client), yet
+ * bounded, so a flood waits in the client instead of in the node's HTTP/2 layer.
+ */
+const clientStreamsPerRequest = 2;
+
 /** How often the saturation verdict is recomputed: it is asked on every routing decision. */
 const localPauseCheckMs = 25;
 
@@ -462,7 +470,7 @@ async function startServers(
       inflight,
       guard,
       clientMessageBytesMax: clientMessageBytesMax(config),
-      clientStreamsMax: config.maxInflightRequests,
+      clientStreamsMax: clientStreamsPerRequest * config.maxInflightRequests,
     },
     {
       listen: config.listen,

@@ -120,7 +120,8 @@ export interface ServerDeps {
   /**
    * HTTP/2 streams one client connection may have open: beyond, the client queues the call
    * instead of the node's HTTP/2 layer, before the gate and the request timer see it (calls queued
-   * there were not capped by the request timeout).
+   * there were not capped by the request timeout). Above the admission limit, so that one
+   * client's excess reaches the gate and is refused with retry-after-ms.
    */
   readonly clientStreamsMax: number;
 }
