@@ -93,12 +93,17 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     now: () => performance.now(),
     admission: guard.admission,
   });
-  const localPause = cachedFor(localPauseCheckMs, () => saturation.saturated());
+  const saturated = cachedFor(localPauseCheckMs, () => saturation.reason());
+  const localPause = (): boolean => saturated() === 'event-loop-lag';
+  const busy = (): boolean => saturated() !== undefined;
   const storage = openStorage(config, log);
   const started: Started = {};
   try {
     const document = await loadDocument(config, storage, log, transport.peerChannel(undefined));
-    const roles = buildRoles(config, storage, document, { metrics, log, transport, localPause });
+    const roles = buildRoles(config, storage, document, {
+      ...{ metrics, log, transport },
+      ...{ localPause, busy },
+    });
     started.roles = roles;
     const inflight = new InflightTracker();
     const security = { transport, guard };
@@ -251,11 +256,13 @@ function buildRoles(
     log,
     transport,
     localPause,
+    busy,
   }: {
     metrics: Metrics;
     log: Logger;
     transport: TransportSecurity;
     localPause: () => boolean;
+    busy: () => boolean;
   },
 ): Roles {
   const actors = new ActorEpochs(storage, storageActor(storage, config.id));
@@ -285,6 +292,7 @@ function buildRoles(
       phiThreshold: config.phiThreshold,
       ...livenessDefaults(config.gossipIntervalMs),
       localPause,
+      busy,
     },
     peers,
     log,

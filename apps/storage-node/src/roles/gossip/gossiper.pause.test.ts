@@ -20,7 +20,7 @@ const member = (id: string, heartbeat: number): MemberState => ({
 });
 
 /** n2 answers every exchange; its heartbeat advances only while `beating` says so. */
-function setup(localPause: () => boolean) {
+function setup(localPause: () => boolean, busy: () => boolean = () => false) {
   let heartbeat = 1;
   let beating = true;
   let rounds = 0;
@@ -40,6 +40,7 @@ function setup(localPause: () => boolean) {
       phiThreshold: 8,
       ...livenessDefaults(intervalMs),
       localPause,
+      busy,
     },
     peers,
     createLogger({ level: 'silent', nodeId: 'n1', pretty: false }),
@@ -84,6 +85,21 @@ describe('Gossiper while this node is saturated (a local pause)', () => {
     expect(s.g.isUp('n2')).toBe(true);
     expect(s.g.suppressedSuspicions()).toBeGreaterThan(300);
     paused = false;
+    await vi.waitFor(() => expect(s.g.isUp('n2')).toBe(false), { timeout: 5_000, interval: 5 });
+  });
+
+  it('while only busy (its queue nearly full), ignores failed requests but still convicts by heartbeats', async () => {
+    const s = setup(
+      () => false,
+      () => true,
+    );
+    g = s.g;
+    g.start();
+    await vi.waitFor(() => expect(s.rounds()).toBeGreaterThan(20), { timeout: 5_000, interval: 5 });
+    s.g.suspect('n2', 'a request timed out');
+    expect(s.g.isUp('n2')).toBe(true);
+    expect(s.g.suppressedSuspicions()).toBe(1);
+    s.stopBeating();
     await vi.waitFor(() => expect(s.g.isUp('n2')).toBe(false), { timeout: 5_000, interval: 5 });
   });
 });

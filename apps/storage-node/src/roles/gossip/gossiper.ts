@@ -31,11 +31,17 @@ import {
 export interface GossipOptions extends LivenessOptions {
   readonly gossipIntervalMs: number;
   /**
-   * Whether this node is saturated right now (event-loop lag, its own request queue full): then
-   * late heartbeats and timed-out requests say more about this node than about its peers, so no
-   * peer is convicted or suspected (Cassandra's "not marking nodes down due to local pause").
+   * Whether this node's event loop is stalled right now (a local pause): then late heartbeats
+   * and timed-out requests say more about this node than about its peers, so no peer is
+   * convicted or suspected (Cassandra's "not marking nodes down due to local pause").
    */
   readonly localPause?: () => boolean;
+  /**
+   * Whether this node's own request queue is nearly full: its timeouts are then its own, so a
+   * failed request does not make it suspect the peer; heartbeats still convict (a dead peer is
+   * still found under load).
+   */
+  readonly busy?: () => boolean;
 }
 
 /** Gossip rounds after a local pause during which verdicts stay frozen (heartbeats catch up). */
@@ -236,7 +242,7 @@ export class Gossiper implements Liveness {
   }
 
   suspect(nodeId: string, reason: string): void {
-    if (this.frozen(monotonicMs())) {
+    if (this.frozen(monotonicMs()) || this.options.busy?.() === true) {
       this.suppressed++;
       this.metrics?.suspicionsSuppressed.inc();
       this.log.debug({ peer: nodeId, reason }, 'not suspecting a peer: this node is saturated');
