@@ -22,7 +22,8 @@ describe('SIGTERM', () => {
   }, 30_000);
 
   it('finishes in-flight requests, refuses new ones cleanly, and closes storage', async () => {
-    tc = await startTestCluster(3);
+    // 300 puts in flight: above the default admission limit (256), which this test is not about.
+    tc = await startTestCluster(3, ['--max-inflight-requests', '1024']);
     const cluster = tc;
     const n1 = cluster.client('n1');
     await n1.put('warm-up', 'x'); // the connection is up before the load starts
