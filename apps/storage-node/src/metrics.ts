@@ -39,7 +39,8 @@ export class Metrics {
     name: 'ringstore_request_seconds',
     help: 'Client request latency at the node that answered the client',
     labelNames: ['op'] as const,
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    // 1.25 and 1.5 around the default 1 s request timeout: whether the cap held shows in them.
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 1.25, 1.5, 2.5, 5],
     registers: [this.registry],
   });
 

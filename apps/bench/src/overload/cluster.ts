@@ -101,6 +101,8 @@ export interface NodeCounters {
   /** ringstore_requests_total of puts by status: every put the node answered, as it saw it. */
   readonly putsByStatus: Record<string, number>;
   readonly suspicionsSuppressed: number;
+  /** ringstore_request_seconds_bucket of puts by `le`: admitted puts answered within each bound. */
+  readonly putLatencyBuckets: Record<string, number>;
 }
 
 /**
@@ -144,6 +146,7 @@ export async function nodeCounters(metricsAddress: string): Promise<NodeCounters
       refused: sumsBy(text, 'ringstore_requests_refused_total', 'reason'),
       putsByStatus: sumsBy(text, 'ringstore_requests_total', 'status', { op: 'put' }),
       suspicionsSuppressed: metricSum(text, 'ringstore_suspicions_suppressed_total') ?? 0,
+      putLatencyBuckets: sumsBy(text, 'ringstore_request_seconds_bucket', 'le', { op: 'put' }),
     };
   } catch {
     return undefined;

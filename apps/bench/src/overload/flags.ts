@@ -6,13 +6,14 @@ export interface OverloadFlags {
   inflight: number;
   rounds: number;
   valueBytes: number;
-  deadlineMs: number;
+  /** Absent: chosen from the calibration wave (deadlineFor in report.ts). */
+  deadlineMs?: number;
   clientProcesses: number;
   floodMessages: number;
   floodMib: number;
   /** Phase 0: one wave at a no-op echo server first (--no-calibrate skips it). */
   calibrate: boolean;
-  /** Passed to every node; absent: the node's default (1,024). */
+  /** Passed to every node; absent: the node's default (256). */
   maxInflightRequests?: number;
   json?: string;
   out: string;
@@ -78,9 +79,9 @@ function overloadCommand(io: OverloadIo): Command {
     )
     .option(
       '--deadline-ms <ms>',
-      'deadline of each phase-1 put',
+      'deadline of each phase-1 put (default: twice the time the no-op server took to answer ' +
+        'the calibration wave, at least 2 s; 10 s with --no-calibrate)',
       intIn('--deadline-ms', 1, deadlineMsMax),
-      2_000,
     )
     .option(
       '--client-processes <p>',
@@ -102,7 +103,7 @@ function overloadCommand(io: OverloadIo): Command {
     )
     .option(
       '--max-inflight-requests <n>',
-      "passed to every node (default: the node's own, 1,024)",
+      "passed to every node (default: the node's own, 256)",
       intIn('--max-inflight-requests', 1, nodeInflightRequestsMax),
     )
     .option('--no-calibrate', 'skip phase 0 (one wave at a no-op echo server: the machine ceiling)')

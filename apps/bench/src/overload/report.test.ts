@@ -5,12 +5,14 @@ import { parseOverloadFlags } from './flags.js';
 import { statusFieldBytes } from './proc.js';
 import {
   checks,
+  deadlineFor,
   failures,
   latencyFigures,
   percentile,
   sharesOf,
   type Phase1,
   type Phase2,
+  type WaveLine,
 } from './report.js';
 import { shares } from './senders.js';
 import { emptyTally, mergeTally, record } from './wave.js';
@@ -33,7 +35,6 @@ describe('parseOverloadFlags', () => {
       inflight: 10_000,
       rounds: 6,
       valueBytes: 100,
-      deadlineMs: 2_000,
       clientProcesses: 2,
       floodMessages: 24,
       floodMib: 60,
@@ -46,6 +47,34 @@ describe('parseOverloadFlags', () => {
     expect(parseOverloadFlags(['--flood-mib', '1'], quiet)).toBe(2);
     expect(parseOverloadFlags(['--inflight', '0'], quiet)).toBe(2);
     expect(parseOverloadFlags(['--rounds', '1.5'], quiet)).toBe(2);
+  });
+});
+
+describe('deadlineFor', () => {
+  const wave = (ok: number, durationMs: number): WaveLine => ({
+    wave: 0,
+    counts: { OK: ok, RESOURCE_EXHAUSTED: 0, UNAVAILABLE: 0, DEADLINE_EXCEEDED: 10 - ok, other: 0 },
+    clientDeadline: 10 - ok,
+    durationMs,
+    issueMs: 1,
+    clientCpuMs: 1,
+  });
+
+  it('takes --deadline-ms as given', () => {
+    expect(deadlineFor(1_500, wave(10, 9_000), 60_000).deadlineMs).toBe(1_500);
+  });
+
+  it('picks twice the no-op wave, in whole seconds, between 2 s and the ceiling', () => {
+    expect(deadlineFor(undefined, wave(10, 5_900), 60_000).deadlineMs).toBe(12_000);
+    expect(deadlineFor(undefined, wave(10, 300), 60_000).deadlineMs).toBe(2_000);
+    expect(deadlineFor(undefined, wave(10, 45_000), 60_000).deadlineMs).toBe(60_000);
+  });
+
+  it('takes the ceiling when the no-op server could not answer every call, 10 s without one', () => {
+    const short = deadlineFor(undefined, wave(7, 60_000), 60_000);
+    expect(short.deadlineMs).toBe(60_000);
+    expect(short.basis).toMatch(/only 7 of 10/);
+    expect(deadlineFor(undefined, null, 60_000).deadlineMs).toBe(10_000);
   });
 });
 
@@ -120,10 +149,25 @@ describe('figures', () => {
       OK: 3,
       RESOURCE_EXHAUSTED: 2,
     });
+    const histogram = [
+      'ringstore_request_seconds_bucket{le="1.5",op="put"} 98',
+      'ringstore_request_seconds_bucket{le="+Inf",op="put"} 100',
+      'ringstore_request_seconds_bucket{le="+Inf",op="get"} 5',
+    ].join('\n');
+    expect(sumsBy(histogram, 'ringstore_request_seconds_bucket', 'le', { op: 'put' })).toEqual({
+      '1.5': 98,
+      '+Inf': 100,
+    });
   });
 });
 
 describe('checks', () => {
+  const target = {
+    refused: {},
+    putsByStatus: { OK: 50 },
+    suspicionsSuppressed: 0,
+    putLatencyBuckets: { '1': 48, '1.25': 50, '1.5': 50, '+Inf': 50 },
+  };
   const rss = {
     beforeBytes: 0,
     peakBytes: 0,
@@ -156,7 +200,7 @@ describe('checks', () => {
     probe: { status: 'OK', latencyMs: 12, detail: '' },
     peersMarkedDown: { n1: [], n2: [], n3: [] },
     membersNotAlive: [],
-    counters: {},
+    counters: { n1: target },
     ...over,
   });
   const phase2: Phase2 = {
@@ -174,6 +218,10 @@ describe('checks', () => {
   it('passes at 1% UNAVAILABLE and fails above it, naming what failed', () => {
     const ok = checks({ phase1: phase1({}), phase2, peersMarkedDownAtEnd: {} }, 2000, 1024);
     expect(failures(ok)).toEqual([]);
+    const slow = {
+      ...target,
+      putLatencyBuckets: { '1': 90, '1.25': 95, '1.5': 97, '+Inf': 100 },
+    };
     const counts = {
       OK: 50,
       RESOURCE_EXHAUSTED: 48,
@@ -183,7 +231,12 @@ describe('checks', () => {
     };
     const bad = checks(
       {
-        phase1: phase1({ counts, shares: sharesOf(counts), peersMarkedDown: { n2: ['n1'] } }),
+        phase1: phase1({
+          counts,
+          shares: sharesOf(counts),
+          peersMarkedDown: { n2: ['n1'] },
+          counters: { n1: slow },
+        }),
         phase2: { ...phase2, rssDeltaMib: 50 },
         peersMarkedDownAtEnd: { n2: ['n1'] },
       },
@@ -193,6 +246,7 @@ describe('checks', () => {
     expect(failures(bad).map((f) => f.split(':')[1]?.trim())).toEqual([
       'UNAVAILABLE share <= 1.00%',
       'no peer marked down',
+      'request-timeout cap',
       'flood RSS delta < 50 MiB',
     ]);
   });

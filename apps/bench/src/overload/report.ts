@@ -13,8 +13,66 @@ export const unavailableShareMax = 0.01;
 export const probeLatencyMsMax = 500;
 /** The flood may raise the node's RSS by less than this (the issue's 50 MB, VmRSS kB / 1024). */
 export const floodRssDeltaMibMax = 50;
-/** The node's --max-inflight-requests default: more puts in flight than this must meet refusals. */
-export const nodeInflightRequestsDefault = 1024;
+/**
+ * The node's --max-inflight-requests default (apps/storage-node config.ts): more puts in flight
+ * than this must meet refusals.
+ */
+export const nodeInflightRequestsDefault = 256;
+/**
+ * The request-timeout cap held when n1 answered every put it admitted within this many seconds
+ * of admitting it: its default --request-timeout-ms (1 s) plus half of it for a busy event loop.
+ * A bucket of ringstore_request_seconds, so the node's own histogram answers it.
+ */
+export const capBucketSeconds = '1.5';
+/** Shortest deadline the bench picks by itself: the deadline of the issue's first runs. */
+export const deadlineFloorMs = 2_000;
+/** The deadline without --deadline-ms and without a calibration wave to choose one from. */
+export const deadlineUncalibratedMs = 10_000;
+/** Chosen deadline = this many times the no-op server's time to answer the whole wave. */
+export const deadlineCalibrationFactor = 2;
+
+export interface DeadlineChoice {
+  readonly deadlineMs: number;
+  /** Why this deadline: the flag, the calibration wave, or the fallback. */
+  readonly basis: string;
+}
+
+/**
+ * Phase 1's deadline. A deadline this machine cannot meet even against a no-op server measures
+ * the load generator, not the node (and its expiry cancels thousands of streams at once, which
+ * the node's HTTP/2 layer takes for a rapid-reset attack): so, unless --deadline-ms says
+ * otherwise, twice the time the no-op server took to answer the whole calibration wave, at
+ * least deadlineFloorMs, at most ceilingMs (the calibration's own deadline).
+ */
+export function deadlineFor(
+  flagMs: number | undefined,
+  calibration: WaveLine | null,
+  ceilingMs: number,
+): DeadlineChoice {
+  if (flagMs !== undefined) return { deadlineMs: flagMs, basis: '--deadline-ms' };
+  if (calibration === null)
+    return { deadlineMs: deadlineUncalibratedMs, basis: 'no calibration wave (--no-calibrate)' };
+  const total = statusClasses.reduce((s, k) => s + calibration.counts[k], 0);
+  if (calibration.counts.OK < total)
+    return {
+      deadlineMs: ceilingMs,
+      basis: `the no-op server answered only ${calibration.counts.OK} of ${total} within ${ceilingMs} ms`,
+    };
+  const chosen = Math.ceil((deadlineCalibrationFactor * calibration.durationMs) / 1000) * 1000;
+  return {
+    deadlineMs: Math.min(ceilingMs, Math.max(deadlineFloorMs, chosen)),
+    basis: `${deadlineCalibrationFactor} x the ${calibration.durationMs} ms the no-op server took to answer the calibration wave`,
+  };
+}
+
+/** Puts the node admitted and answered later than `bucket` seconds after admitting them. */
+export function answeredLaterThan(c: NodeCounters | null, bucket: string): number | null {
+  if (c === null) return null;
+  const all = c.putLatencyBuckets['+Inf'];
+  const within = c.putLatencyBuckets[bucket];
+  if (all === undefined || within === undefined) return null;
+  return all - within;
+}
 
 export interface LatencyFigures {
   readonly count: number;
@@ -152,7 +210,13 @@ const percent = (share: number): string => `${(share * 100).toFixed(2)}%`;
 const probeLine = (p: ProbeResult): string =>
   `${p.status} in ${p.latencyMs} ms${p.detail ? ` (${p.detail})` : ''}`;
 
+/** The node the waves went to: the first in the counters (n1). */
+const targetIdOf = (p1: Phase1): string => Object.keys(p1.counters)[0] ?? 'n1';
+
 function phase1Checks(p1: Phase1, downEnd: number, inflight: number, limit: number): Check[] {
+  const target = p1.counters[targetIdOf(p1)] ?? null;
+  const late = answeredLaterThan(target, capBucketSeconds);
+  const admitted = target?.putLatencyBuckets['+Inf'];
   const down1 = downCount(p1.peersMarkedDown);
   const notAlive = p1.membersNotAlive.filter((m) => m.notAlive.length > 0);
   const seen = notAlive.map((m) => `${m.id} sees ${m.notAlive.join(', ')}`).join('; ');
@@ -173,6 +237,14 @@ function phase1Checks(p1: Phase1, downEnd: number, inflight: number, limit: numb
       detail:
         `'peer is down' lines: ${down1} after phase 1 (${named(p1.peersMarkedDown)}), ` +
         `${downEnd} at the end; ListMembers not alive: ${seen === '' ? 'none' : seen}`,
+    },
+    {
+      name: `request-timeout cap: ${targetIdOf(p1)} answered each put it admitted within ${capBucketSeconds} s`,
+      ok: late === 0,
+      detail:
+        late === null
+          ? 'ringstore_request_seconds not read'
+          : `${n(late)} of ${n(admitted ?? 0)} admitted puts answered later`,
     },
     {
       name: `probe after phase 1 served within ${probeLatencyMsMax} ms`,
@@ -245,8 +317,6 @@ export function waveText(w: WaveLine): string {
   );
 }
 
-/** The node the waves went to: the first in the counters (n1). */
-const targetIdOf = (p1: Phase1): string => Object.keys(p1.counters)[0] ?? 'n1';
 
 /**
  * The target's own view: answers the client may never have seen (it had stopped waiting), so

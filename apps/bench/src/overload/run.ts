@@ -18,10 +18,16 @@ import {
   type OverloadCluster,
 } from './cluster.js';
 import { encodedHugePut, flood, floodClient, probe, type ProbeResult } from './flood.js';
-import { parseOverloadFlags, type OverloadFlags, type OverloadIo } from './flags.js';
+import {
+  deadlineMsMax,
+  parseOverloadFlags,
+  type OverloadFlags,
+  type OverloadIo,
+} from './flags.js';
 import { cpuSeconds, RssSampler, type RssWindow } from './proc.js';
 import {
   checks,
+  deadlineFor,
   failures,
   latencyFigures,
   mibOf,
@@ -33,6 +39,7 @@ import {
   type NodeCpu,
   type OverloadReport,
   type Phase1,
+  type DeadlineChoice,
   type Phase2,
   type WaveLine,
 } from './report.js';
@@ -81,6 +88,7 @@ interface Waves {
 async function fireWaves(
   oc: OverloadCluster,
   flags: OverloadFlags,
+  deadlineMs: number,
   io: OverloadIo,
 ): Promise<Waves> {
   const n1 = oc.cluster.node(targetId);
@@ -95,7 +103,7 @@ async function fireWaves(
     const t0 = performance.now();
     sampler.start();
     for (let w = 1; w <= flags.rounds; w++) {
-      const t = await senders.fire(w, flags.inflight, flags.valueBytes, flags.deadlineMs);
+      const t = await senders.fire(w, flags.inflight, flags.valueBytes, deadlineMs);
       mergeTally(total, t);
       lines.push(waveLine(w, t));
       io.stderr.write(`wave ${w}/${flags.rounds}: ${waveText(waveLine(w, t))}\n`);
@@ -111,8 +119,13 @@ async function fireWaves(
   }
 }
 
-async function phase1(oc: OverloadCluster, flags: OverloadFlags, io: OverloadIo): Promise<Phase1> {
-  const w = await fireWaves(oc, flags, io);
+async function phase1(
+  oc: OverloadCluster,
+  flags: OverloadFlags,
+  deadlineMs: number,
+  io: OverloadIo,
+): Promise<Phase1> {
+  const w = await fireWaves(oc, flags, deadlineMs, io);
   const total = w.total;
   const counters = await Promise.all(oc.ids.map((id) => nodeCounters(oc.metrics.get(id) ?? '')));
   const members = await Promise.all(oc.cluster.nodes.map((n) => membersSeen(n.address, n.id)));
@@ -173,17 +186,19 @@ async function phase2(oc: OverloadCluster, flags: OverloadFlags, io: OverloadIo)
 
 const loadAverage = (): number[] => loadavg().map((x) => Math.round(x * 100) / 100);
 
-function settingsOf(flags: OverloadFlags): Record<string, unknown> {
+function settingsOf(flags: OverloadFlags, deadline: DeadlineChoice): Record<string, unknown> {
   const limit = flags.maxInflightRequests;
   return {
     ...flags,
+    deadlineMs: deadline.deadlineMs,
+    deadlineBasis: deadline.basis,
     nodes: nodesCount,
     replicas: 3,
     w: 2,
     target: targetId,
     admission:
       limit === undefined
-        ? 'node defaults (--max-inflight-requests 1024, --max-inflight-bytes 64 MiB)'
+        ? `node defaults (--max-inflight-requests ${nodeInflightRequestsDefault}, --max-inflight-bytes 64 MiB)`
         : `--max-inflight-requests ${limit}, --max-inflight-bytes 64 MiB`,
   };
 }
@@ -194,7 +209,9 @@ async function calibration(
   io: OverloadIo,
 ): Promise<WaveLine | null> {
   if (!flags.calibrate) return null;
-  const t = await calibrate({ ...flags, logDir });
+  // Without --deadline-ms, the calibration wave gets the longest deadline: it finds how long the
+  // machine takes to answer the whole wave, and phase 1's deadline is chosen from that.
+  const t = await calibrate({ ...flags, deadlineMs: flags.deadlineMs ?? deadlineMsMax, logDir });
   const line = waveLine(0, t);
   io.stderr.write(`calibration (no-op echo server): ${waveText(line)}\n`);
   return line;
@@ -210,7 +227,9 @@ async function measure(
   const startedAt = new Date().toISOString();
   const loadAtStart = loadAverage();
   const calibrated = await calibration(flags, logDir, io);
-  const p1 = await phase1(oc, flags, io);
+  const deadline = deadlineFor(flags.deadlineMs, calibrated, deadlineMsMax);
+  io.stderr.write(`phase 1 deadline: ${deadline.deadlineMs} ms (${deadline.basis})\n`);
+  const p1 = await phase1(oc, flags, deadline.deadlineMs, io);
   await sleep(betweenPhasesMs);
   const p2 = await phase2(oc, flags, io);
   const atEnd = await peersMarkedDown(oc);
@@ -227,7 +246,7 @@ async function measure(
       loadAverageAtStart: loadAtStart,
       loadAverageAtEnd: loadAverage(),
     },
-    settings: settingsOf(flags),
+    settings: settingsOf(flags, deadline),
     calibration: calibrated,
     ...measured,
     checks: checks(measured, flags.inflight, limit),
