@@ -51,6 +51,8 @@ export interface NodeConfig {
   readonly keyBytesMax: number;
   readonly valueBytesMax: number;
   readonly synchronous: 'normal' | 'full';
+  /** quorum: a get reads R replicas (its own first), more on a failure or after their p95; all: every replica. */
+  readonly readFanout: 'quorum' | 'all';
   readonly logLevel: (typeof logLevels)[number];
   readonly metricsListen: string;
   readonly shutdownTimeoutMs: number;
@@ -157,6 +159,7 @@ const schema = z
     keyBytesMax: z.number().int().min(1).max(keyBytesCeiling),
     valueBytesMax: z.number().int().min(0).max(valueBytesCeiling),
     synchronous: z.enum(['normal', 'full']),
+    readFanout: z.enum(['quorum', 'all']),
     logLevel: z.enum(logLevels),
     metricsListen: z.union([z.literal(''), hostPort]),
     shutdownTimeoutMs: z.number().int().min(0).max(600_000),
@@ -421,6 +424,13 @@ const flagSpecs: readonly FlagSpec[] = [
     help: 'SQLite synchronous: normal or full',
     kind: 'string',
     fallback: 'normal',
+  },
+  {
+    key: 'readFanout',
+    flag: 'read-fanout',
+    help: 'replicas a get reads: quorum (R, its own first; the others after a failure or the p95 of replica reads) or all (every replica, as Riak)',
+    kind: 'string',
+    fallback: 'quorum',
   },
   {
     key: 'logLevel',

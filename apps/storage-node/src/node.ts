@@ -328,7 +328,12 @@ function buildRoles(
     version: view.document.version,
     ...transfers.counts(),
   }));
-  const coordinator = new Coordinator({ ...common, selfId: config.id, actors });
+  const coordinator = new Coordinator({
+    ...common,
+    selfId: config.id,
+    actors,
+    readFanout: config.readFanout,
+  });
   const antiEntropy = new AntiEntropy({
     ...common,
     selfId: config.id,

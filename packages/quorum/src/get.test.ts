@@ -336,3 +336,65 @@ describe('programmer errors', () => {
     expect(() => stepGet(state, repairTimeout)).toThrow(AssertionError);
   });
 });
+
+describe("fanout 'quorum'", () => {
+  const quorum = (overrides: Partial<GetOptions<Siblings>> = {}) =>
+    options({ fanout: { hedgeAfterMs: 30 }, ...overrides });
+  const hedge: Event = { type: 'hedge' };
+  const readsOf = (effects: readonly Effect[]) =>
+    effects.flatMap((e) => (e.type === 'read' ? [e.nodeId] : []));
+
+  it('reads the first R targets and arms the hedge before the deadline', () => {
+    const { steps } = run(quorum(), []);
+    expect(steps[0]).toEqual([
+      { type: 'read', nodeId: 'a' },
+      { type: 'read', nodeId: 'b' },
+      { type: 'schedule-timeout', afterMs: 1000, fire: { type: 'timeout' } },
+      { type: 'schedule-timeout', afterMs: 30, fire: { type: 'hedge' } },
+    ]);
+  });
+
+  it('answers from R replies and waits to repair only the replicas it read', () => {
+    const { steps } = run(quorum(), [reply('a', 'x'), reply('b')]);
+    expect(respondOf(steps[2]!)).toEqual([{ ok: true, object: siblings('x') }]);
+    // Nothing pending: no repair wait; b answered without the key and is repaired, c unread.
+    expect(repairOf(steps[2]!)).toEqual([{ nodeIds: ['b'], object: siblings('x') }]);
+    expect(types(steps[2]!)).toEqual(['respond', 'repair', 'done']);
+  });
+
+  it('reads the next target at once for each one that fails or is corrupt', () => {
+    const { steps } = run(quorum({ r: 1 }), [fail('a'), corrupt('b'), reply('c', 'x')]);
+    expect(readsOf(steps[0]!)).toEqual(['a']);
+    expect(readsOf(steps[1]!)).toEqual(['b']);
+    expect(readsOf(steps[2]!)).toEqual(['c']);
+    expect(respondOf(steps[3]!)).toEqual([{ ok: true, object: siblings('x') }]);
+  });
+
+  it('reads every target not yet read when the hedge fires while waiting', () => {
+    const { steps } = run(quorum({ r: 1 }), [hedge, reply('b', 'x')]);
+    expect(readsOf(steps[1]!)).toEqual(['b', 'c']);
+    expect(respondOf(steps[2]!)).toEqual([{ ok: true, object: siblings('x') }]);
+  });
+
+  it('ignores the hedge once answered', () => {
+    const { steps } = run(quorum(), [reply('a', 'x'), reply('b', 'x'), hedge]);
+    expect(steps[3]).toEqual([]);
+  });
+
+  it('fails only when the replies, those in flight and those unread cannot reach R', () => {
+    const { steps } = run(quorum(), [fail('a'), fail('b')]);
+    expect(readsOf(steps[1]!)).toEqual(['c']); // c in a's place: R=2 still in reach
+    expect(respondOf(steps[1]!)).toEqual([]);
+    expect(respondOf(steps[2]!)).toEqual([
+      {
+        ok: false,
+        failure: expect.objectContaining({ kind: 'unavailable', acked: 0, tried: 3 }) as unknown,
+      },
+    ]);
+  });
+
+  it('refuses an answer from a target it did not read', () => {
+    const { state } = run(quorum(), []);
+    expect(() => stepGet(state, reply('c', 'x'))).toThrow(AssertionError);
+  });
+});

@@ -13,6 +13,14 @@ export interface GetOptions<O> {
   /** How long to keep listening for slower replicas after answering, to read-repair them. */
   readonly repairWaitMs: number;
   readonly ops: ObjectOps<O>;
+  /**
+   * How the targets are read. 'all' (Riak's way, the default): every target at once. 'quorum'
+   * (Cassandra's): the first R targets in list order (put the coordinator's own replica first);
+   * one more for each that fails or is corrupt, and every other one once `hedgeAfterMs` passes
+   * without R readable replies (a speculative read, after about the replicas' p95 latency). Any R
+   * replies still meet every W write set when R + W > N; read repair covers the replicas read.
+   */
+  readonly fanout?: 'all' | { readonly hedgeAfterMs: number };
 }
 
 export type GetEvent<O> =
@@ -26,7 +34,9 @@ export type GetEvent<O> =
     }
   | { readonly type: 'fail'; readonly nodeId: string; readonly reason: string }
   | { readonly type: 'timeout' }
-  | { readonly type: 'repair-timeout' };
+  | { readonly type: 'repair-timeout' }
+  /** The speculative-read delay of a 'quorum' fanout passed: read the targets not yet read. */
+  | { readonly type: 'hedge' };
 
 export type GetResult<O> =
   | { readonly ok: true; readonly object: O | undefined }
@@ -64,6 +74,8 @@ interface GetInternal<O> {
   readonly targetIds: ReadonlySet<string>;
   readonly ops: ObjectOps<O>;
   readonly repairWaitMs: number;
+  /** targets[0, asked) have been read; the rest are read only on a failure or the hedge. */
+  readonly asked: number;
   readonly answers: ReadonlyMap<string, Answer<O>>;
   readonly replied: number;
   /** Merge of every readable reply so far, in arrival order; undefined while none has the key. */
@@ -74,19 +86,26 @@ interface GetInternal<O> {
 const seal = <O>(s: GetInternal<O>): GetState<O> => s as unknown as GetState<O>;
 const open = <O>(s: GetState<O>): GetInternal<O> => s as unknown as GetInternal<O>;
 
-/** Starts a get: read every target and arm the deadline, or fail at once when R > targets. */
+/**
+ * Starts a get: read the targets its fanout says (every one, or the first R) and arm the
+ * deadline (and the hedge), or fail at once when R > targets.
+ */
 export function startGet<O>(options: GetOptions<O>): GetStep<O> {
   const { preferenceList: targets, r, requestTimeoutMs, repairWaitMs, ops } = options;
+  const fanout = options.fanout ?? 'all';
   const targetIds = checkTargets(targets);
   checkQuorum('R', r);
   checkDurationMs('requestTimeoutMs', requestTimeoutMs, 1);
   checkDurationMs('repairWaitMs', repairWaitMs, 0);
+  if (fanout !== 'all') checkDurationMs('hedgeAfterMs', fanout.hedgeAfterMs, 0);
+  const asked = fanout === 'all' ? targets.length : Math.min(r, targets.length);
   const state: GetInternal<O> = {
     r,
     targets,
     targetIds,
     ops,
     repairWaitMs,
+    asked,
     answers: new Map(),
     replied: 0,
     merged: undefined,
@@ -104,8 +123,16 @@ export function startGet<O>(options: GetOptions<O>): GetStep<O> {
       effects: [{ type: 'respond', result: { ok: false, failure } }, { type: 'done' }],
     };
   }
-  const effects: GetEffect<O>[] = targets.map((t) => ({ type: 'read', nodeId: t.nodeId }));
+  const effects: GetEffect<O>[] = targets
+    .slice(0, asked)
+    .map((t) => ({ type: 'read', nodeId: t.nodeId }));
   effects.push({ type: 'schedule-timeout', afterMs: requestTimeoutMs, fire: { type: 'timeout' } });
+  if (fanout !== 'all' && asked < targets.length && fanout.hedgeAfterMs < requestTimeoutMs)
+    effects.push({
+      type: 'schedule-timeout',
+      afterMs: fanout.hedgeAfterMs,
+      fire: { type: 'hedge' },
+    });
   return { state: seal(state), effects };
 }
 
@@ -130,16 +157,36 @@ export function stepGet<O>(state: GetState<O>, event: GetEvent<O>): GetStep<O> {
     case 'repair-timeout':
       assert(s.phase === 'repairing', 'repair-timeout before the repair timer was scheduled');
       return finish(s, []);
+    case 'hedge':
+      // Answered already (or R out of reach and answered): nothing is gained by reading more.
+      if (s.phase !== 'waiting') return { state, effects: [] };
+      return ask(s, s.targets.length - s.asked, []);
   }
+}
+
+/** Reads `more` of the targets not yet read (as many as there are), in list order. */
+function ask<O>(s: GetInternal<O>, more: number, effects: GetEffect<O>[]): GetStep<O> {
+  const asked = Math.min(s.targets.length, s.asked + more);
+  for (const t of s.targets.slice(s.asked, asked)) effects.push({ type: 'read', nodeId: t.nodeId });
+  return { state: seal({ ...s, asked }), effects };
 }
 
 function answer<O>(s: GetInternal<O>, nodeId: string, a: Answer<O>): GetStep<O> {
   assert(s.targetIds.has(nodeId), `get event from ${nodeId}, which is not a target`);
+  assert(
+    s.targets.slice(0, s.asked).some((t) => t.nodeId === nodeId),
+    `get event from ${nodeId}, which was not read`,
+  );
   if (s.answers.has(nodeId)) return { state: seal(s), effects: [] };
   const answers = new Map(s.answers);
   answers.set(nodeId, a);
   const next: GetInternal<O> = { ...s, answers };
-  if (a.kind !== 'reply') return settle(next, []);
+  if (a.kind !== 'reply') {
+    // A failed or corrupt replica does not count: while R is not met, read one more in its place.
+    if (next.phase !== 'waiting' || next.asked === next.targets.length) return settle(next, []);
+    const step = ask(next, 1, []);
+    return settle(open(step.state), step.effects);
+  }
   const merged = mergeMaybe(s.ops, s.merged, a.object);
   return settle({ ...next, replied: s.replied + 1, merged }, []);
 }
@@ -150,13 +197,17 @@ function timeout<O>(s: GetInternal<O>): GetStep<O> {
   return finish(s, [{ type: 'respond', result: { ok: false, failure } }]);
 }
 
-/** Answers once R is met or out of reach; then waits for the rest, bounded by repairWaitMs. */
+/**
+ * Answers once R is met or out of reach; then waits for the rest of the replicas read, bounded
+ * by repairWaitMs (replicas never read are not waited for).
+ */
 function settle<O>(s: GetInternal<O>, effects: GetEffect<O>[]): GetStep<O> {
-  const pending = s.targets.length - s.answers.size;
+  const pending = s.asked - s.answers.size;
+  const unread = s.targets.length - s.asked;
   if (s.phase === 'waiting') {
     if (s.replied >= s.r) {
       effects.push({ type: 'respond', result: { ok: true, object: s.merged } });
-    } else if (s.replied + pending < s.r) {
+    } else if (s.replied + pending + unread < s.r) {
       const failure = getFailure('unavailable', counts(s), { ...tally(s), tooFewTargets: false });
       effects.push({ type: 'respond', result: { ok: false, failure } });
     } else {
@@ -217,5 +268,5 @@ function counts<O>(s: GetInternal<O>): {
   tried: number;
   replicas: number;
 } {
-  return { acked: s.replied, needed: s.r, tried: s.targets.length, replicas: s.targets.length };
+  return { acked: s.replied, needed: s.r, tried: s.asked, replicas: s.targets.length };
 }

@@ -1,8 +1,13 @@
-/** Retries `fn` until it resolves or `timeoutMs` passes (then rethrows its last error). */
+/**
+ * Retries `fn` until it resolves or `timeoutMs` passes (then rethrows its last error). With
+ * `retryable`, an error it does not accept is rethrown at once: only the expected transient
+ * failure is waited out, anything else fails the test.
+ */
 export async function eventually<T>(
   fn: () => Promise<T>,
   timeoutMs = 10_000,
   intervalMs = 100,
+  retryable: (e: unknown) => boolean = () => true,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   const attemptsMax = Math.ceil(timeoutMs / intervalMs) + 1;
@@ -11,6 +16,7 @@ export async function eventually<T>(
     try {
       return await fn();
     } catch (e) {
+      if (!retryable(e)) throw e;
       last = e;
       await new Promise((r) => setTimeout(r, intervalMs));
     }

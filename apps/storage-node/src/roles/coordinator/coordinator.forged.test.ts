@@ -72,6 +72,7 @@ function fixture(actors: ActorEpochs) {
     liveness: new FakeLiveness(),
     log,
     metrics,
+    readFanout: 'quorum',
   });
   const request = (): KeyRequest => ({
     key,

@@ -14,6 +14,7 @@ import { FakeLiveness } from '../../test-support/fake-liveness.js';
 import { FakePeers, type PeerCall } from '../../test-support/fake-peers.js';
 import { Replica } from '../replica/replica.js';
 import { Coordinator, remainingMs, repairTimeoutMs, type KeyRequest } from './coordinator.js';
+import { defaultHedgeMs } from './read-latency.js';
 
 const log = createLogger({ level: 'silent', nodeId: 't', pretty: false });
 const partition = 7;
@@ -46,7 +47,10 @@ afterEach(async () => {
 });
 
 /** n1 coordinating with its own engine and Replica; n2..n4 are FakePeers replicas. */
-function fixture(storage: StorageEngine = openMemoryEngine()): Fixture {
+function fixture(
+  storage: StorageEngine = openMemoryEngine(),
+  readFanout: 'quorum' | 'all' = 'quorum',
+): Fixture {
   const metrics = new Metrics();
   const peers = new FakePeers(['n2', 'n3', 'n4'], log, metrics);
   const liveness = new FakeLiveness();
@@ -69,6 +73,7 @@ function fixture(storage: StorageEngine = openMemoryEngine()): Fixture {
     liveness,
     log,
     metrics,
+    readFanout,
   });
   return { storage, peers, liveness, metrics, coordinator };
 }
@@ -247,6 +252,56 @@ describe('Coordinator.get', () => {
   });
 });
 
+describe('Coordinator.get fanout', () => {
+  const reads = (f: Fixture): string[] => f.peers.callsOf('read').map((c) => c.nodeId);
+
+  it('quorum: reads its own copy and R-1 others, its own first whatever the list order', async () => {
+    const f = fixture();
+    await store(f.peers.storageOf('n3'), newer);
+    const reversed = [...primaries].reverse(); // n3, n2, n1
+    expect(texts(await f.coordinator.get(request(reversed), 2))).toEqual(['new']);
+    expect(reads(f)).toEqual(['n3']);
+  });
+
+  it('quorum: reads the next replica at once when one fails', async () => {
+    const f = fixture();
+    await store(f.peers.storageOf('n3'), newer);
+    f.peers.answers.set('n2', () =>
+      Promise.reject(new RingstoreError('unavailable', 'link to n2 broken')),
+    );
+    expect(texts(await f.coordinator.get(request(), 2))).toEqual(['new']);
+    expect(reads(f)).toEqual(['n2', 'n3']);
+    // n1 answered without the key and is repaired; n2 failed and is left to hints and AE.
+    await vi.waitFor(() => expect(texts(storedObject(f.storage))).toEqual(['new']));
+    expect(f.peers.callsOf('replicate')).toEqual([]);
+  });
+
+  it('quorum: reads the others after the hedge delay when one is slow', async () => {
+    const f = fixture();
+    await store(f.peers.storageOf('n3'), newer);
+    let asked!: () => void;
+    const n2Asked = new Promise<void>((resolve) => (asked = resolve));
+    f.peers.answers.set('n2', () => new Promise(() => asked())); // never answers
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const got = f.coordinator.get(request(), 2);
+    await n2Asked;
+    expect(reads(f)).toEqual(['n2']);
+    await vi.advanceTimersByTimeAsync(defaultHedgeMs);
+    expect(reads(f)).toEqual(['n2', 'n3']);
+    expect(texts(await got)).toEqual(['new']);
+  });
+
+  it('all: reads every replica at once and repairs each one behind', async () => {
+    const f = fixture(openMemoryEngine(), 'all');
+    await store(f.storage, newer);
+    await store(f.peers.storageOf('n2'), newer);
+    await store(f.peers.storageOf('n3'), older);
+    expect(texts(await f.coordinator.get(request(), 2))).toEqual(['new']);
+    expect(reads(f)).toEqual(['n2', 'n3']);
+    await vi.waitFor(() => expect(texts(storedObject(f.peers.storageOf('n3')))).toEqual(['new']));
+  });
+});
+
 describe('Coordinator.delete', () => {
   it('without a context, reads first and writes a tombstone that covers what it read', async () => {
     const f = fixture();
@@ -254,7 +309,8 @@ describe('Coordinator.delete', () => {
       await store(s, older);
     await f.coordinator.delete(request(), undefined, 2, 2);
     const kinds = f.peers.calls.map((c) => `${c.body.$case} ${c.nodeId}`);
-    expect(kinds).toEqual(['read n2', 'read n3', 'replicate n2', 'replicate n3']);
+    // R=2: its own copy and n2's (quorum fanout); n3 is not read, but is written.
+    expect(kinds).toEqual(['read n2', 'replicate n2', 'replicate n3']);
     // Covered: the tombstone replaces the value instead of becoming its sibling.
     expect(texts(storedObject(f.storage))).toEqual(['<tombstone>']);
     const sent = f.peers.callsOf('replicate').map((c) => texts(tryDecodeObject(sentObject(c))));

@@ -28,6 +28,7 @@ import {
 import type { Peers } from '../../peer/peers.js';
 import type { Replica } from '../replica/replica.js';
 import { drive, type PerformedEffect } from './drive.js';
+import { ReadLatency } from './read-latency.js';
 
 /** How long a get keeps listening for slower replicas after answering, to read-repair them. */
 export const repairWaitMs = 200;
@@ -49,6 +50,8 @@ export interface CoordinatorDeps {
   readonly metrics: Metrics;
   /** The ring the coordinator's requests are made under (their version is fenced by replicas). */
   readonly view: Pick<ClusterView, 'document'>;
+  /** --read-fanout: R replicas first (this node's own first) and the rest on demand, or all. */
+  readonly readFanout: 'quorum' | 'all';
 }
 
 /** One key's request as the coordinator runs it: where it goes and until when. */
@@ -77,6 +80,9 @@ interface PutRun {
  * after R, read-repair the ones behind; a delete: a put of a tombstone.
  */
 export class Coordinator {
+  /** Remote replica reads' latency: the hedge delay of a quorum-fanout get. */
+  private readonly readLatency = new ReadLatency();
+
   constructor(private readonly deps: CoordinatorDeps) {}
 
   /** Writes locally (new dot under this node's actor), replicates, answers after W acks. */
@@ -107,14 +113,20 @@ export class Coordinator {
     return run.object;
   }
 
-  /** Reads R replicas, answers with the merge, then read-repairs the replicas that were behind. */
+  /**
+   * Reads R replicas (this node's own first; the others when one fails, or after the p95 of
+   * replica reads; every replica with --read-fanout all), answers with the merge, then
+   * read-repairs the replicas read that were behind.
+   */
   async get(req: KeyRequest, r: number): Promise<KeyObject | undefined> {
+    const quorum = this.deps.readFanout === 'quorum';
     const start = startGet<KeyObject>({
-      preferenceList: req.preferenceList,
+      preferenceList: quorum ? ownFirst(req.preferenceList, this.deps.selfId) : req.preferenceList,
       r,
       requestTimeoutMs: remainingMs(req.deadlineMs),
       repairWaitMs,
       ops: objectOps,
+      fanout: quorum ? { hedgeAfterMs: this.readLatency.hedgeAfterMs() } : 'all',
     });
     const result = await drive(start, stepGet<KeyObject>, (effect, feed) =>
       this.performGet(req, effect, feed),
@@ -218,7 +230,9 @@ export class Coordinator {
     }
     const value = { partition, key: Buffer.from(key), ...this.fence() };
     const timeoutMs = remainingMs(req.deadlineMs);
+    const sentAt = performance.now();
     const reply = await this.deps.peers.request(nodeId, { $case: 'read', value }, timeoutMs);
+    this.readLatency.record(performance.now() - sentAt);
     if (!reply.found) return { type: 'reply', nodeId, object: undefined, corrupt: reply.corrupt };
     const object = tryDecodeObject(reply.object);
     return { type: 'reply', nodeId, object, corrupt: object === undefined };
@@ -269,6 +283,12 @@ export class Coordinator {
       );
     }
   }
+}
+
+/** The preference list with this node's own entry first (a local read costs no message). */
+export function ownFirst(list: readonly PreferenceEntry[], selfId: string): PreferenceEntry[] {
+  const own = list.filter((t) => t.nodeId === selfId);
+  return own.length === 0 ? [...list] : [...own, ...list.filter((t) => t.nodeId !== selfId)];
 }
 
 /** The context a Get would return for `object`: the join of its clock; none for no object. */

@@ -69,6 +69,7 @@ function fixture(): Fixture {
     liveness,
     log,
     metrics,
+    readFanout: 'quorum',
   });
   const forwarder = new Forwarder(view, liveness, metrics);
   const kv = new KvHandler(view, coordinator, forwarder, peers.asPeers(), liveness, options);
