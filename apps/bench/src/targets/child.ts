@@ -6,6 +6,25 @@ import {
   stopChild,
   type ChildHandle,
 } from '@ringstore/tools';
+import { cpuSeconds } from '../overload/proc.js';
+
+/**
+ * The user + system CPU seconds the processes have used so far (/proc/PID/stat): a target's
+ * server CPU, read before and after each measured window. Rejects when one is gone, so a
+ * crashed server never reads as a cheap one.
+ */
+export function processesCpuSeconds(processes: readonly ServerProcess[]): () => Promise<number> {
+  return () => {
+    let sum = 0;
+    for (const p of processes) {
+      const s = cpuSeconds(p.child.pid);
+      if (s === undefined)
+        return Promise.reject(new Error(`server pid ${p.child.pid} is gone: no CPU reading`));
+      sum += s;
+    }
+    return Promise.resolve(sum);
+  };
+}
 
 /** A server process the bench starts: logs to a file, stopped by pid (SIGTERM, then SIGKILL). */
 export interface ServerProcess {

@@ -5,7 +5,7 @@ import { credentials } from '@grpc/grpc-js';
 import { KVClient } from '@ringstore/proto';
 import { freePort } from '@ringstore/tools';
 import { InsertSequence, type Driver } from '../harness.js';
-import { probeDeadlineMs, startServerProcess, waitReady } from './child.js';
+import { probeDeadlineMs, processesCpuSeconds, startServerProcess, waitReady } from './child.js';
 import type { Backend, BackendOptions } from './target.js';
 import { callUnary } from './unary.js';
 
@@ -80,7 +80,7 @@ export async function startEcho(options: BackendOptions): Promise<Backend> {
     description: `echo: a no-op grpc-js server implementing ringstore.v1.KV (pid ${server.child.pid})`,
     inserts,
     driver: () => Promise.resolve(echoDriver(address, options.deadlineMs)),
-    cpuSeconds: undefined,
+    cpuSeconds: processesCpuSeconds([server]),
     stop: () => server.stop(),
   };
 }

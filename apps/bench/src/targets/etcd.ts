@@ -10,7 +10,13 @@ import {
 import { loadSync } from '@grpc/proto-loader';
 import { freePorts } from '@ringstore/tools';
 import { InsertSequence, type Driver } from '../harness.js';
-import { probeDeadlineMs, startServerProcess, waitReady, type ServerProcess } from './child.js';
+import {
+  probeDeadlineMs,
+  processesCpuSeconds,
+  startServerProcess,
+  waitReady,
+  type ServerProcess,
+} from './child.js';
 import type { Backend, BackendOptions } from './target.js';
 import { callUnary, type UnaryMethod } from './unary.js';
 
@@ -118,7 +124,7 @@ export async function startEtcd(options: BackendOptions): Promise<Backend> {
     description: `etcd (${bin}): ${options.nodes} local members, linearizable reads, fsync per commit`,
     inserts,
     driver: () => Promise.resolve(etcdDriver(addresses, options.deadlineMs)),
-    cpuSeconds: undefined,
+    cpuSeconds: processesCpuSeconds(processes),
     stop,
   };
 }
