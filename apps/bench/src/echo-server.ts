@@ -37,6 +37,29 @@ const kv: KVServer = {
   put: (call, callback) =>
     callback(null, { context, siblings: [{ value: call.request.value, deleted: false }] }),
   delete: (_call, callback) => callback(null, { context }),
+  // A batch's no-op answer: one result per item, as a node gives.
+  batchGet: (call, callback) =>
+    callback(null, {
+      results: call.request.items.map(() => ({
+        result: { $case: 'ok', value: { siblings: [{ value, deleted: false }], context } },
+      })),
+    }),
+  batchPut: (call, callback) =>
+    callback(null, {
+      results: call.request.items.map((item) =>
+        item.write?.$case === 'delete'
+          ? { result: { $case: 'delete', value: {} } }
+          : {
+              result: {
+                $case: 'put',
+                value: {
+                  context,
+                  siblings: [{ value: item.write?.value.value ?? value, deleted: false }],
+                },
+              },
+            },
+      ),
+    }),
 };
 const server = new Server();
 server.addService(KVService, kv);

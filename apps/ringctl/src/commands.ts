@@ -1,6 +1,6 @@
 // One function per command: validated arguments in, exit code out. Output goes to io; errors a
 // user can act on are thrown as UsageError, InputError or RpcError and reported by run().
-import type { RoutingMode } from '@ringstore/client';
+import { manyItemsMax, type RoutingMode } from '@ringstore/client';
 import { exitCode, UsageError, type ExitCode } from './errors.js';
 import {
   antiEntropyJson,
@@ -68,6 +68,46 @@ export async function getCommand(
   else if (found) io.stdout.write(formatGetHuman(response));
   if (found) return exitCode.ok;
   io.stderr.write('not found\n');
+  return exitCode.failure;
+}
+
+/**
+ * Reads many keys in few calls (BatchGet, grouped per node): each key's siblings and context, or
+ * "not found", or its own error. Exit 1 when any key could not be read (not found is an answer).
+ */
+export async function mgetCommand(
+  context: CommandContext,
+  keys: readonly string[],
+  r: number,
+): Promise<ExitCode> {
+  const { kv, io, options } = context;
+  if (keys.length === 0) throw new UsageError('mget needs at least one key');
+  if (keys.length > manyItemsMax)
+    throw new UsageError(`mget takes at most ${manyItemsMax} keys, got ${keys.length}`);
+  const results = await kv.getMany(
+    keys.map((key) => keyBytes(key, options)),
+    r,
+  );
+  const failed = results.filter((res) => !res.ok).length;
+  if (options.json) {
+    printJson(io, {
+      results: results.map((res, i) => {
+        const key = keys[i] ?? '';
+        if (res.ok) return getJson(key, res.value);
+        const { code, statusName, details } = res.error;
+        return { key, error: { code, status: statusName, message: details } };
+      }),
+    });
+  } else {
+    results.forEach((res, i) => {
+      io.stdout.write(`== ${keys[i] ?? ''}\n`);
+      if (!res.ok) io.stdout.write(`error: ${res.error.statusName}: ${res.error.details}\n`);
+      else if (isFound(res.value)) io.stdout.write(formatGetHuman(res.value));
+      else io.stdout.write('not found\n');
+    });
+  }
+  if (failed === 0) return exitCode.ok;
+  io.stderr.write(`${failed} of ${keys.length} keys could not be read\n`);
   return exitCode.failure;
 }
 

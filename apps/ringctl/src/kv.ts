@@ -8,6 +8,7 @@ import {
   RingstoreClientError,
   type Client,
   type GetResult,
+  type ItemResult,
   type PutResult,
   type RoutingMode,
 } from '@ringstore/client';
@@ -45,6 +46,8 @@ export interface DeleteArgs {
 export interface KvApi {
   /** r = 0: the cluster default. */
   get(key: Buffer, r: number): Promise<GetResult>;
+  /** Many keys in few calls (BatchGet): one result per key, in order. */
+  getMany(keys: readonly Buffer[], r: number): Promise<ItemResult<GetResult>[]>;
   /** The context of the new version and every sibling it covers, the written value included. */
   put(args: PutArgs): Promise<PutResult>;
   delete(args: DeleteArgs): Promise<void>;
@@ -81,6 +84,7 @@ export function connectKv(options: KvConnectOptions): KvApi {
   const { strictQuorum } = options;
   return {
     get: (key, r) => sdkCall(async () => (await client()).get(key, { r, strictQuorum })),
+    getMany: (keys, r) => sdkCall(async () => (await client()).getMany(keys, { r, strictQuorum })),
     put: (args) =>
       sdkCall(async () =>
         (await client()).put(args.key, args.value, {

@@ -3,7 +3,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { Applied, type DeleteRequest, type GetRequest, type PutRequest } from '@ringstore/proto';
+import {
+  Applied,
+  type BatchGetRequest,
+  type DeleteRequest,
+  type GetRequest,
+  type PutRequest,
+} from '@ringstore/proto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   idleRingFields,
@@ -157,6 +163,72 @@ describe('put', () => {
       stdout: ['siblings: 2', '[1] older', '[2] newer', `context: ${b64('v8')}`, ''].join('\n'),
       stderr: '',
     });
+  });
+});
+
+describe('mget', () => {
+  it('reads every key in one BatchGet and prints each as get does, "not found" for a missing one', async () => {
+    seed('a', [{ value: 'one' }]);
+    seed('b', [{ value: 'two' }, { value: '', deleted: true }], 9);
+    const result = await cli(['mget', 'a', 'missing', 'b', '--r', '2']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      [
+        '== a',
+        'siblings: 1',
+        '[1] one',
+        `context: ${b64('v7')}`,
+        '== missing',
+        'not found',
+        '== b',
+        'siblings: 2',
+        '[1] two',
+        '[2] (deleted)',
+        `context: ${b64('v9')}`,
+        '',
+      ].join('\n'),
+    );
+    expect(dataMethods(node)).toEqual(['batchGet']);
+    const request = lastRequest<BatchGetRequest>();
+    expect(request.items.map((i) => [i.key.toString(), i.r])).toEqual([
+      ['a', 2],
+      ['missing', 2],
+      ['b', 2],
+    ]);
+  });
+
+  it('prints one JSON document of results with --json', async () => {
+    seed('a', [{ value: 'one' }]);
+    const result = await cli(['--json', 'mget', 'a', 'missing']);
+    expect(result.code).toBe(0);
+    const doc = JSON.parse(result.stdout) as { results: { key: string; found: boolean }[] };
+    expect(doc.results.map((r) => [r.key, r.found])).toEqual([
+      ['a', true],
+      ['missing', false],
+    ]);
+  });
+
+  it('reads key by key from a node without BatchGet, and exits 1 when a key could not be read', async () => {
+    seed('a', [{ value: 'one' }]);
+    node.failNext = { method: 'batchGet', code: grpc.status.UNIMPLEMENTED, details: 'no batch' };
+    let armed = false;
+    node.onCall = (method) => {
+      if (method !== 'get' || armed) return;
+      armed = true;
+      node.failNext = {
+        method: 'get',
+        code: grpc.status.INVALID_ARGUMENT,
+        details: 'bad key',
+        trailer: { applied: Applied.APPLIED_NONE, acked: 0, needed: 0, tried: 0 },
+      };
+    };
+    const result = await cli(['mget', 'a', 'b']);
+    expect(dataMethods(node)).toEqual(['batchGet', 'get', 'get']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(
+      ['== a', 'error: INVALID_ARGUMENT: bad key', '== b', 'not found', ''].join('\n'),
+    );
+    expect(result.stderr).toBe('1 of 2 keys could not be read\n');
   });
 });
 

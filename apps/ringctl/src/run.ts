@@ -7,6 +7,7 @@ import {
   deleteCommand,
   getCommand,
   membersCommand,
+  mgetCommand,
   putCommand,
   ringCommand,
   type CommonOptions,
@@ -125,6 +126,22 @@ function addDataCommands(program: Command, bind: Bind): void {
     .option('--r <n>', 'replicas that must answer (default: the cluster default)')
     .action(
       bind((context, raw, [key]) => getCommand(context, key ?? '', quorumOrDefault('--r', raw.r))),
+    );
+  program
+    .command('mget')
+    .description(
+      'read many keys in few calls (BatchGet, grouped per node): each one as get shows it, "not found", or its error',
+    )
+    .argument('<keys...>')
+    .option('--r <n>', 'replicas that must answer for each key (default: the cluster default)')
+    .action(
+      bind((context, raw, [keys]) =>
+        mgetCommand(
+          context,
+          (keys as unknown as string[] | undefined) ?? [],
+          quorumOrDefault('--r', raw.r),
+        ),
+      ),
     );
   program
     .command('put')

@@ -1,5 +1,5 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { Applied, Failure, type ErrorReply } from '@ringstore/proto';
+import { Applied, Failure, type ErrorReply, type ItemError } from '@ringstore/proto';
 import type { QuorumFailure } from '@ringstore/quorum';
 import { StorageError, type StorageErrorCode } from '@ringstore/storage';
 
@@ -202,6 +202,21 @@ export function toServiceError(e: unknown): Partial<ServiceError> {
   metadata.set(failureTrailer, Buffer.from(Failure.encode(toWire(err.failure)).finish()));
   for (const [key, value] of err.trailers) metadata.set(key, value);
   return { code: grpcCodeOf(err.code), details: err.message, metadata };
+}
+
+/**
+ * One failed item of a batch: the status, message and Failure the same unary call would carry,
+ * and its retry hint (the `retry-after-ms` trailer) as a field.
+ */
+export function toItemError(e: unknown): ItemError {
+  const err = asRingstoreError(e);
+  const retryAfter = Number(err.trailers.find(([k]) => k === 'retry-after-ms')?.[1] ?? 0);
+  return {
+    code: grpcCodeOf(err.code),
+    message: err.message,
+    failure: toWire(err.failure),
+    retryAfterMs: Number.isSafeInteger(retryAfter) && retryAfter > 0 ? retryAfter : 0,
+  };
 }
 
 /** The peer link's ErrorReply for an error. */

@@ -27,6 +27,12 @@ import {
 } from '@ringstore/proto';
 import type { TransportSecurity } from './transport.js';
 import { isUndecodable, tolerant, undecodableReason } from './undecodable.js';
+import {
+  batchGet,
+  batchGetItemsMax,
+  batchPut,
+  batchPutItemsMax,
+} from './roles/coordinator/batch.js';
 import { requestBytes, type Admitted, type ClientGuard } from './security/guard.js';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ClusterView } from './cluster-view.js';
@@ -149,6 +155,8 @@ function unary<Req, Res>(
   op: string,
   fn: (req: Req, deadlineMs: number) => Promise<Res>,
   withRingVersion = false,
+  /** Operations the request carries (a batch's items): what admission and rate limits count. */
+  unitsOf: (req: Req) => number = () => 1,
 ): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const deadlineMs = deadlineOf(call, deps.requestTimeoutMs);
@@ -160,6 +168,7 @@ function unary<Req, Res>(
         call.metadata,
         requestBytes(call.request),
         deadlineMs,
+        Math.max(1, unitsOf(call.request)),
       );
     } catch (e) {
       const err = asRingstoreError(e);
@@ -206,6 +215,20 @@ function kvService(deps: ServerDeps): KVServer {
     get: unary(deps, 'get', (req, deadlineMs) => deps.kv.get(req, deadlineMs), true),
     put: unary(deps, 'put', (req, deadlineMs) => deps.kv.put(req, deadlineMs), true),
     delete: unary(deps, 'delete', (req, deadlineMs) => deps.kv.delete(req, deadlineMs), true),
+    batchGet: unary(
+      deps,
+      'batch_get',
+      (req, deadlineMs) => batchGet(deps.kv, req, deadlineMs),
+      true,
+      (req) => Math.min(req.items.length, batchGetItemsMax),
+    ),
+    batchPut: unary(
+      deps,
+      'batch_put',
+      (req, deadlineMs) => batchPut(deps.kv, req, deadlineMs),
+      true,
+      (req) => Math.min(req.items.length, batchPutItemsMax),
+    ),
   };
 }
 

@@ -1,10 +1,13 @@
 import { status } from '@grpc/grpc-js';
 import type {
+  BatchWrite,
   DeleteRequest,
   GetRequest,
+  GetResponse,
   PutRequest,
   Sibling as SiblingMessage,
 } from '@ringstore/proto';
+import { getMany, putMany, type BatchDeps, type ItemResult } from './batch.js';
 import { membersMax } from '@ringstore/ring';
 import { assert } from './assert.js';
 import { Sleeper } from './backoff.js';
@@ -67,6 +70,20 @@ export interface PutOptions {
 
 /** Options of `delete`. */
 export type DeleteOptions = PutOptions;
+
+/** One write of `putMany`: a put of `value`, or (with `delete: true`) a delete. */
+export type WriteItem =
+  | {
+      readonly key: Bytes;
+      readonly value: Bytes;
+      /** As PutOptions.context. */
+      readonly context?: Uint8Array | undefined;
+      readonly delete?: false | undefined;
+    }
+  | { readonly key: Bytes; readonly delete: true; readonly context?: Uint8Array | undefined };
+
+/** Options of `putMany`: those of `put`, for every item (each item has its own context). */
+export type PutManyOptions = Omit<PutOptions, 'context'>;
 
 /** Options of `update`. */
 export interface UpdateOptions {
@@ -169,8 +186,99 @@ export class Client {
       (kv) => kv.get.bind(kv),
       this.deadlineOf(options.deadlineMs),
     );
-    const siblings = response.siblings.map(siblingOf);
-    return { siblings, context: response.context, found: siblings.some((s) => !s.deleted) };
+    return getResultOf(response);
+  }
+
+  /**
+   * Reads many keys with few calls: grouped by the node each key is sent to first, at most 100
+   * per BatchGet call. One result per key, in order: its GetResult, or the error its own `get`
+   * would have thrown (an item that failed as `get` would retry is retried alone, within the
+   * deadline; a node without BatchGet is asked key by key). Not a snapshot: each key is read on
+   * its own. Repeated keys are refused (INVALID_ARGUMENT) for the repeats.
+   */
+  async getMany(
+    keys: readonly Bytes[],
+    options: GetOptions = {},
+  ): Promise<ItemResult<GetResult>[]> {
+    const r = quorum(options.r, 'r');
+    const strictQuorum = options.strictQuorum ?? false;
+    const results = await getMany(this.batchDeps(), {
+      keys: keys.map(toBuffer),
+      r,
+      strictQuorum,
+      deadlineMs: this.deadlineOf(options.deadlineMs),
+      single: (key, deadlineMs) =>
+        this.dispatcher.run(
+          'read',
+          key,
+          { key, r, strictQuorum },
+          (kv) => kv.get.bind(kv),
+          deadlineMs,
+        ),
+    });
+    return results.map((res) => (res.ok ? { ok: true, value: getResultOf(res.value) } : res));
+  }
+
+  /**
+   * Writes many keys with few calls: grouped by the node each key is sent to first, at most 25
+   * per BatchPut call. One result per item, in order: the PutResult of a put (undefined for a
+   * delete), or the error its own `put` or `delete` would have thrown (an item refused before it
+   * was applied is retried alone, within the deadline; one that may have been applied is not).
+   * Not a transaction: each item is applied on its own. Repeated keys are refused for the repeats.
+   */
+  async putMany(
+    items: readonly WriteItem[],
+    options: PutManyOptions = {},
+  ): Promise<ItemResult<PutResult | undefined>[]> {
+    const w = quorum(options.w, 'w');
+    const strictQuorum = options.strictQuorum ?? false;
+    const writes: BatchWrite[] = items.map((item) => {
+      const key = toBuffer(item.key);
+      const context = toBuffer(item.context ?? Buffer.alloc(0));
+      return item.delete === true
+        ? { write: { $case: 'delete', value: { key, context, w, strictQuorum } } }
+        : {
+            write: {
+              $case: 'put',
+              value: { key, value: toBuffer(item.value), context, w, strictQuorum },
+            },
+          };
+    });
+    const results = await putMany(this.batchDeps(), {
+      items: writes,
+      deadlineMs: this.deadlineOf(options.deadlineMs),
+      single: async (item, deadlineMs) => {
+        const write = item.write;
+        assert(write !== undefined, 'putMany builds every item as a put or a delete');
+        if (write.$case === 'put')
+          return this.dispatcher.run(
+            'write',
+            write.value.key,
+            write.value,
+            (kv) => kv.put.bind(kv),
+            deadlineMs,
+          );
+        await this.dispatcher.run(
+          'write',
+          write.value.key,
+          write.value,
+          (kv) => kv.delete.bind(kv),
+          deadlineMs,
+        );
+        return undefined;
+      },
+    });
+    return results.map((res) =>
+      res.ok
+        ? {
+            ok: true,
+            value:
+              res.value === undefined
+                ? undefined
+                : { context: res.value.context, siblings: res.value.siblings.map(siblingOf) },
+          }
+        : res,
+    );
   }
 
   /**
@@ -318,6 +426,14 @@ export class Client {
     this.inflight.clear();
   }
 
+  private batchDeps(): BatchDeps {
+    return {
+      run: (kind, key, request, method, deadlineMs) =>
+        this.dispatcher.run(kind, key, request, method, deadlineMs),
+      firstReplica: (key) => this.ringCache.current().primaries(key)[0] ?? '',
+    };
+  }
+
   private deadlineOf(deadlineMs: number | undefined): number {
     const ms = deadlineMs ?? this.options.deadlineMs;
     assert(Number.isFinite(ms) && ms > 0, `deadlineMs must be a positive number, got ${ms}`);
@@ -370,4 +486,9 @@ export async function connect(options: ConnectOptions): Promise<Client> {
     throw clientError(found.refusal.code, details, { notApplied: true });
   }
   return new Client(resolved, { pool, inflight }, found.view);
+}
+
+function getResultOf(response: GetResponse): GetResult {
+  const siblings = response.siblings.map(siblingOf);
+  return { siblings, context: response.context, found: siblings.some((s) => !s.deleted) };
 }

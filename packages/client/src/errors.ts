@@ -1,5 +1,5 @@
 import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
-import { Applied, Failure } from '@ringstore/proto';
+import { Applied, Failure, type ItemError } from '@ringstore/proto';
 
 /**
  * The binary trailing metadata entry in which a node explains every failed KV call: one
@@ -233,6 +233,29 @@ export interface FailedAttempt {
   readonly error: RingstoreClientError;
   /** The node never answered (nothing sent, or no response headers): remember it as failed. */
   readonly nodeUnreachable: boolean;
+}
+
+/**
+ * One failed item of a node's BatchGet or BatchPut answer, judged exactly as the same unary
+ * call's status and trailers would be (its ItemError carries both as fields).
+ */
+export function fromItemError(item: ItemError, nodeId: string | undefined): RingstoreClientError {
+  const code = item.code === 0 ? Number(status.UNKNOWN) : item.code;
+  const failure = item.failure;
+  const quorum = failure !== undefined && failure.needed > 0 ? failure : undefined;
+  const exhausted = code === Number(status.RESOURCE_EXHAUSTED);
+  const retryAfterMs =
+    exhausted && item.retryAfterMs > 0 ? Math.min(item.retryAfterMs, retryAfterMsMax) : undefined;
+  return errorOf({
+    code,
+    details: item.message,
+    acked: quorum?.acked,
+    needed: quorum?.needed,
+    tried: quorum?.tried,
+    notApplied: notAppliedOf(code, failure, retryAfterMs),
+    nodeId,
+    retryAfterMs,
+  });
 }
 
 /**

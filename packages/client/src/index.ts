@@ -7,11 +7,15 @@ export type {
   GetOptions,
   GetResult,
   MergeFunction,
+  PutManyOptions,
   PutOptions,
   PutResult,
   Sibling,
   UpdateOptions,
+  WriteItem,
 } from './client.js';
+export type { ItemResult } from './batch.js';
+export { batchGetItemsMax, batchPutItemsMax, manyItemsMax } from './batch.js';
 export { Client, connect } from './client.js';
 export type { NodeRequestStats } from './dispatch.js';
 export type { RingstoreClientErrorFields } from './errors.js';

@@ -1,9 +1,11 @@
-// Fuzzed messages of the client port: KV Get, Put and Delete, and every Cluster RPC. A generator
+// Fuzzed messages of the client port: KV Get, Put, Delete, BatchGet and BatchPut, and every Cluster RPC. A generator
 // returns the message encoded, whether byte-level mutations of it are safe (they may turn it into
 // any other message of its type), and which nodes it may go to. Writes go only to keys that are
 // not known keys, and nothing can commit a membership change: CommitPlan, CancelTransition and
 // MoveClaimant (never forced) go only to nodes that are not the claimant, which refuse them.
 import {
+  BatchGetRequest,
+  BatchPutRequest,
   ClusterService,
   DeleteRequest,
   GetRequest,
@@ -62,7 +64,7 @@ function value(rng: Rng): Buffer {
 const encode = (bytes: Uint8Array): Buffer => Buffer.from(bytes);
 
 function kvSpecs(): RpcSpec[] {
-  const spec = (name: 'get' | 'put' | 'delete', weight: number) => ({
+  const spec = (name: 'get' | 'put' | 'delete' | 'batchGet' | 'batchPut', weight: number) => ({
     rpc: `KV.${name[0]?.toUpperCase()}${name.slice(1)}`,
     path: KVService[name].path,
     port: 'client' as const,
@@ -112,7 +114,65 @@ function kvSpecs(): RpcSpec[] {
         mutable: true,
       }),
     },
+    {
+      ...spec('batchGet', 2),
+      generate: (rng, world) => ({
+        body: encode(
+          BatchGetRequest.encode({
+            // 0..110: empty and over-the-limit batches too; keys may repeat.
+            items: Array.from({ length: batchCount(rng, 100) }, () => ({
+              key: anyKey(rng, world),
+              r: quorum(rng),
+              strictQuorum: chance(rng, 0.3),
+            })),
+          }).finish(),
+        ),
+        mutable: true,
+      }),
+    },
+    {
+      ...spec('batchPut', 2),
+      generate: (rng, world) => ({
+        body: encode(
+          BatchPutRequest.encode({
+            items: Array.from({ length: batchCount(rng, 25) }, () => {
+              const key = writableKey(rng, world);
+              const w = quorum(rng);
+              const strictQuorum = chance(rng, 0.3);
+              return chance(rng, 0.7)
+                ? {
+                    write: {
+                      $case: 'put' as const,
+                      value: {
+                        key,
+                        value: randomBytes(rng, rng.int(0, 200)),
+                        context: context(rng, world),
+                        w,
+                        strictQuorum,
+                      },
+                    },
+                  }
+                : {
+                    write: {
+                      $case: 'delete' as const,
+                      value: { key, context: context(rng, world), w, strictQuorum },
+                    },
+                  };
+            }),
+          }).finish(),
+        ),
+        mutable: true,
+      }),
+    },
   ];
+}
+
+/** Items of a fuzzed batch: mostly within the limit, sometimes none or over it. */
+function batchCount(rng: Rng, max: number): number {
+  const r = rng.next();
+  if (r < 0.05) return 0;
+  if (r < 0.1) return rng.int(max + 1, max + 10);
+  return rng.int(1, Math.min(max, 12));
 }
 
 function change(rng: Rng, world: FuzzWorld): Change {

@@ -6,6 +6,7 @@ import {
   PushRingRequest,
   PutRequest,
   type RingDocument,
+  BatchPutRequest,
 } from '@ringstore/proto';
 import { describe, expect, it } from 'vitest';
 import { RequestSequence } from './generate.js';
@@ -57,6 +58,10 @@ function writtenKeys(r: FuzzRequest): Uint8Array[] {
       return [PutRequest.decode(r.body).key];
     case 'KV.Delete':
       return [DeleteRequest.decode(r.body).key];
+    case 'KV.BatchPut':
+      return BatchPutRequest.decode(r.body).items.flatMap((i) =>
+        i.write === undefined ? [] : [i.write.value.key],
+      );
     case 'Peer.Link':
       return LinkFrame.decode(r.body).messages.flatMap((m) => {
         const body = m.body;

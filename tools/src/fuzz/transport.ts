@@ -2,7 +2,7 @@
 // whether or not it decodes) and says what came back: the status of a unary call; for a Link
 // frame, the stream's end and each message's reply (matched by request id).
 import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
-import { LinkFrame } from '@ringstore/proto';
+import { BatchGetResponse, BatchPutResponse, LinkFrame } from '@ringstore/proto';
 import type { FuzzRequest } from './world.js';
 
 /** What one RPC (or one Link message kind) answered: a gRPC status name, or a pseudo-status. */
@@ -31,6 +31,32 @@ export function statusName(code: number): string {
 }
 
 const identity = (b: Buffer): Buffer => b;
+
+/**
+ * A batch answered OK still answers each item with its own status: those count as answers too
+ * ('KV.BatchGet.item'), so an item that failed INTERNAL is a finding like a call that did.
+ */
+export function itemResults(rpc: string, reply: Buffer | undefined): Result[] {
+  if (reply === undefined || (rpc !== 'KV.BatchGet' && rpc !== 'KV.BatchPut')) return [];
+  let errors: ({ code: number; message: string } | undefined)[];
+  try {
+    errors =
+      rpc === 'KV.BatchGet'
+        ? BatchGetResponse.decode(reply).results.map((r) =>
+            r.result?.$case === 'error' ? r.result.value : undefined,
+          )
+        : BatchPutResponse.decode(reply).results.map((r) =>
+            r.result?.$case === 'error' ? r.result.value : undefined,
+          );
+  } catch (e) {
+    return [{ rpc: `${rpc}.item`, code: undecodableReply, details: String(e) }];
+  }
+  return errors.map((err) => ({
+    rpc: `${rpc}.item`,
+    code: err === undefined ? 'OK' : statusName(err.code),
+    details: err?.message ?? '',
+  }));
+}
 
 /** The gRPC channels of one run, one per address. */
 export class Wire {
@@ -77,9 +103,10 @@ export class Wire {
         request.body,
         md,
         { deadline: Date.now() + request.deadlineMs },
-        (e: ServiceError | null) => {
+        (e: ServiceError | null, reply?: Buffer) => {
           const code = e === null ? 'OK' : statusName(e.code);
-          resolve([{ rpc: request.rpc, code, details: e?.details ?? '' }]);
+          const call = { rpc: request.rpc, code, details: e?.details ?? '' };
+          resolve([call, ...(e === null ? itemResults(request.rpc, reply) : [])]);
         },
       );
     });

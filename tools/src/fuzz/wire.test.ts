@@ -1,6 +1,10 @@
+import { BatchGetResponse } from '@ringstore/proto';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../chaos/prng.js';
 import { mutateBytes, truncate } from './mutate.js';
+import { Tally } from './stats.js';
+import { itemResults } from './transport.js';
+import type { FuzzRequest } from './world.js';
 import { actorsOf, encodeRawContext, encodeRawObject, partitionOf, varint } from './wire.js';
 
 describe('hand-made encodings', () => {
@@ -61,5 +65,32 @@ describe('byte mutations', () => {
       expect(cut.length).toBeLessThan(input.length);
       expect(input.subarray(0, cut.length).equals(cut)).toBe(true);
     }
+  });
+});
+
+describe('itemResults', () => {
+  it("counts each item of a batch answered OK, so an item's INTERNAL is a finding", () => {
+    const reply = Buffer.from(
+      BatchGetResponse.encode({
+        results: [
+          { result: { $case: 'ok', value: { siblings: [], context: Buffer.alloc(0) } } },
+          { result: { $case: 'error', value: { code: 13, message: 'boom', retryAfterMs: 0 } } },
+        ],
+      }).finish(),
+    );
+    const results = itemResults('KV.BatchGet', reply);
+    expect(results.map((r) => [r.rpc, r.code])).toEqual([
+      ['KV.BatchGet.item', 'OK'],
+      ['KV.BatchGet.item', 'INTERNAL'],
+    ]);
+    const tally = new Tally();
+    const request = { index: 0, rpc: 'KV.BatchGet', path: '', port: 'client', node: 'n1' };
+    tally.answered(
+      { ...request, variant: 'message', body: Buffer.alloc(0) } as unknown as FuzzRequest,
+      results,
+    );
+    expect(tally.findingsTotal).toBe(1);
+    expect(itemResults('KV.Get', reply)).toEqual([]);
+    expect(itemResults('KV.BatchPut', Buffer.from([0xff]))[0]?.code).toBe('UNDECODABLE_REPLY');
   });
 });

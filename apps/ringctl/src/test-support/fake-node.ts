@@ -9,6 +9,7 @@ import {
   ClusterService,
   Failure,
   KVService,
+  type BatchGetRequest,
   type Change,
   type ClusterServer,
   type DeleteRequest,
@@ -38,6 +39,7 @@ export type FakeMethod =
   | 'get'
   | 'put'
   | 'delete'
+  | 'batchGet'
   | 'getRing'
   | 'listMembers'
   | 'getAntiEntropy'
@@ -57,6 +59,7 @@ export interface RecordedRequest {
   readonly method: FakeMethod;
   readonly request:
     | GetRequest
+    | BatchGetRequest
     | PutRequest
     | DeleteRequest
     | TriggerAntiEntropyRequest
@@ -301,6 +304,19 @@ function kvServer(node: FakeNode): KVServer {
       write(request, { value: Buffer.alloc(0), deleted: true });
       return {};
     }),
+    batchGet: handle(node, 'batchGet', (request: BatchGetRequest) => ({
+      results: request.items.map((item) => {
+        const current = stored(item.key);
+        return {
+          result: {
+            $case: 'ok' as const,
+            value: { siblings: current.siblings, context: contextOf(current.version) },
+          },
+        };
+      }),
+    })),
+    batchPut: (_call, callback) =>
+      callback({ code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' }),
   };
 }
 

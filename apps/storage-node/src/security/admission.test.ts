@@ -77,6 +77,22 @@ describe('Admission', { timeout: testTimeoutMs }, () => {
     large.leave();
   });
 
+  it('counts a batch as its units, and admits one larger than the limit only alone', () => {
+    const a = new Admission({ now: new FakeClock().now, requestsMax: 10 });
+    const batch = admitted(a.tryEnter(0, 8));
+    expect(a.inflight).toBe(8);
+    expect(refusal(a.tryEnter(0, 3)).reason).toBe('requests');
+    const one = admitted(a.tryEnter(0));
+    expect(a.inflight).toBe(9);
+    batch.leave();
+    one.leave();
+    expect(a.inflight).toBe(0);
+    const huge = admitted(a.tryEnter(0, 25));
+    expect(refusal(a.tryEnter(0)).reason).toBe('requests');
+    huge.leave();
+    expect(a.inflight).toBe(0);
+  });
+
   it('counts a ticket once however often it leaves', () => {
     const admission = new Admission({ now: () => 0, requestsMax: 2 });
     const a = admitted(admission.tryEnter(5));

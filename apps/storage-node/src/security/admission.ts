@@ -97,22 +97,25 @@ export class Admission {
   }
 
   /**
-   * Admits a request of `bytes` or refuses it. A request alone is admitted whatever its size
-   * (the gRPC message limit bounds it), so one larger than bytesMax is not refused forever.
+   * Admits a request of `bytes` that counts as `units` requests (a batch: one per item) or
+   * refuses it. A request alone is admitted whatever its size and units (the gRPC message limit
+   * and the batch limits bound them), so it is never refused forever.
    */
-  tryEnter(bytes: number): Ticket | AdmissionRefusal {
+  tryEnter(bytes: number, units = 1): Ticket | AdmissionRefusal {
     assert(Number.isSafeInteger(bytes) && bytes >= 0, `bytes ${bytes}`);
+    assert(Number.isSafeInteger(units) && units >= 1, `units ${units}`);
     const { requestsMax, bytesMax } = this.limits;
-    if (this.inflightCount >= requestsMax)
-      return this.refuse('requests', (this.inflightCount + 1) / requestsMax);
+    const alone = this.inflightCount === 0;
+    if (!alone && this.inflightCount + units > requestsMax)
+      return this.refuse('requests', (this.inflightCount + units) / requestsMax);
     if (this.inflightByteCount > 0 && this.inflightByteCount + bytes > bytesMax)
       return this.refuse('bytes', (this.inflightByteCount + bytes) / bytesMax);
-    this.inflightCount++;
+    this.inflightCount += units;
     this.inflightByteCount += bytes;
-    return this.ticket(bytes, this.now());
+    return this.ticket(bytes, units, this.now());
   }
 
-  private ticket(bytes: number, enteredAtMs: number): Ticket {
+  private ticket(bytes: number, units: number, enteredAtMs: number): Ticket {
     let left = false;
     return {
       refused: false,
@@ -120,13 +123,13 @@ export class Admission {
       leave: () => {
         if (left) return;
         left = true;
-        this.release(bytes, this.now() - enteredAtMs);
+        this.release(bytes, units, this.now() - enteredAtMs);
       },
     };
   }
 
-  private release(bytes: number, durationMs: number): void {
-    this.inflightCount--;
+  private release(bytes: number, units: number, durationMs: number): void {
+    this.inflightCount -= units;
     this.inflightByteCount -= bytes;
     assert(this.inflightCount >= 0 && this.inflightByteCount >= 0, 'left more than entered');
     const sample = Math.max(0, durationMs);

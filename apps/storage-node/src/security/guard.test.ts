@@ -130,5 +130,13 @@ describe('ClientGuard', () => {
       requestBytes({ key: Buffer.alloc(10), value: new Uint8Array(100), w: 2, note: 'abc' }),
     ).toBe(113);
     expect(requestBytes(undefined)).toBe(0);
+    // A batch: its items' fields count, however they nest.
+    const batch = {
+      items: [
+        { write: { $case: 'put', value: { key: Buffer.alloc(5), value: Buffer.alloc(50) } } },
+        { write: { $case: 'delete', value: { key: Buffer.alloc(7), context: Buffer.alloc(8) } } },
+      ],
+    };
+    expect(requestBytes(batch)).toBe(5 + 50 + 7 + 8 + 'put'.length + 'delete'.length);
   });
 });

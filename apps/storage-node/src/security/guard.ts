@@ -53,15 +53,22 @@ function exhausted(
 }
 
 /** Bytes a request holds in memory while it is served: its byte and string fields. */
-export function requestBytes(request: unknown): number {
-  if (typeof request !== 'object' || request === null) return 0;
+export function requestBytes(request: unknown, depth = 0): number {
+  if (typeof request !== 'object' || request === null || depth > requestDepthMax) return 0;
   let bytes = 0;
   for (const v of Object.values(request as Record<string, unknown>)) {
     if (v instanceof Uint8Array) bytes += v.length;
     else if (typeof v === 'string') bytes += v.length;
+    else if (typeof v === 'object' && v !== null) bytes += requestBytes(v, depth + 1);
   }
   return bytes;
 }
+
+/**
+ * Nesting requestBytes follows: a batch (request -> items -> item -> oneof -> request) is four
+ * levels; the client messages nest no deeper, and the bound keeps a hostile shape cheap.
+ */
+export const requestDepthMax = 6;
 
 export class ClientGuard {
   private tokens: TokenTable | undefined;
@@ -109,7 +116,8 @@ export class ClientGuard {
    * (neither says anything of the key), over the rate limit or the node's admission limits
    * RESOURCE_EXHAUSTED with retry-after-ms.
    */
-  admit(path: string, metadata: Metadata, bytes: number, deadlineMs: number): Admitted {
+  /** `units`: operations the request carries (a batch's items), for the rate limit and admission. */
+  admit(path: string, metadata: Metadata, bytes: number, deadlineMs: number, units = 1): Admitted {
     if (deadlinePassed(deadlineMs, Date.now()))
       throw this.refuse(
         'deadline',
@@ -121,14 +129,14 @@ export class ClientGuard {
       throw this.refuse(kind, refused(auth.code, auth.message));
     }
     const name = auth.principal?.name ?? anonymous;
-    const rate = this.limiter.take(name, performance.now());
+    const rate = this.limiter.take(name, performance.now(), units);
     const headers = rateLimitMetadata(rate);
     if (!rate.allowed)
       throw this.refuse(
         'rate_limited',
         exhausted(`rate limit of ${name}: retry in ${rate.retryAfterMs} ms`, headers),
       );
-    const ticket = this.admission.tryEnter(bytes);
+    const ticket = this.admission.tryEnter(bytes, units);
     if (ticket.refused)
       throw this.refuse(
         'overloaded',

@@ -90,6 +90,14 @@ describe('parseRateLimits', { timeout: testTimeoutMs }, () => {
 });
 
 describe('RateLimiter.take', { timeout: testTimeoutMs }, () => {
+  it('takes one token per item of a batch, at most the burst', () => {
+    const limiter = new RateLimiter(limits({ app: [10, 5] }));
+    expect(limiter.take('app', 0, 3)).toEqual({ allowed: true, limit: 5, remaining: 2 });
+    expect(limiter.take('app', 0, 3)).toMatchObject({ allowed: false, retryAfterMs: 100 });
+    // A batch larger than the burst costs the burst: refused until the bucket is full, never forever.
+    expect(limiter.take('app', 300, 25)).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
   it('spends the burst, then refuses with the time until the next token', () => {
     const limiter = new RateLimiter(limits({ app: [10, 3] }));
     expect(limiter.take('app', 0)).toEqual({ allowed: true, limit: 3, remaining: 2 });

@@ -147,18 +147,23 @@ export class RateLimiter {
     return this.buckets.size;
   }
 
-  /** Takes one token from `name`'s bucket at time nowMs (a monotonic clock, in ms). */
-  take(name: string, nowMs: number): RateDecision {
+  /**
+   * Takes `count` tokens (one per operation: a batch of n items takes n, at most the burst, so a
+   * batch is never refused forever) from `name`'s bucket at time nowMs (a monotonic clock, ms).
+   */
+  take(name: string, nowMs: number, count = 1): RateDecision {
     assert(Number.isFinite(nowMs), `nowMs ${nowMs}`);
+    assert(Number.isSafeInteger(count) && count >= 1, `count ${count}`);
     const limit = this.limitOf(name);
     if (limit === undefined) return { allowed: true, limit: undefined, remaining: undefined };
     const bucket = this.bucketOf(name, limit, nowMs);
     refill(bucket, limit, nowMs);
-    if (bucket.level >= unit) {
-      bucket.level -= unit;
+    const cost = Math.min(count, limit.burst) * unit;
+    if (bucket.level >= cost) {
+      bucket.level -= cost;
       return { allowed: true, limit: limit.burst, remaining: Math.floor(bucket.level / unit) };
     }
-    const retryAfterMs = Math.ceil((unit - bucket.level) / limit.opsPerSecond);
+    const retryAfterMs = Math.ceil((cost - bucket.level) / limit.opsPerSecond);
     return { allowed: false, limit: limit.burst, remaining: 0, retryAfterMs };
   }
 

@@ -21,6 +21,8 @@ export const methodRoles: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['/ringstore.v1.KV/Get', 'read'],
   ['/ringstore.v1.KV/Put', 'write'],
   ['/ringstore.v1.KV/Delete', 'write'],
+  ['/ringstore.v1.KV/BatchGet', 'read'],
+  ['/ringstore.v1.KV/BatchPut', 'write'],
   // The ring and the members: what a zero-hop client needs to route, so any reader may see them.
   ['/ringstore.v1.Cluster/GetRing', 'read'],
   ['/ringstore.v1.Cluster/ListMembers', 'read'],

@@ -394,6 +394,9 @@ function kvServer(node: FakeNodeState, cluster: FakeCluster, ringVersion: () => 
       write(req.key, req.context, { value: Buffer.alloc(0), deleted: true });
       return {};
     }),
+    // An older node: no batch calls (the SDK then sends each item alone).
+    batchGet: unimplemented,
+    batchPut: unimplemented,
   };
 }
 

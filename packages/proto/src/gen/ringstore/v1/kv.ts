@@ -152,6 +152,56 @@ export interface Failure {
   tried: number;
 }
 
+/**
+ * Why one item of a batch failed: the status and message the same unary call would have
+ * returned, with its Failure (whether it may have been applied) and its retry hint.
+ */
+export interface ItemError {
+  /** A google.rpc.Code (gRPC status code), never OK. */
+  code: number;
+  message: string;
+  failure:
+    | Failure
+    | undefined;
+  /** Set with RESOURCE_EXHAUSTED: when to try the item again, in milliseconds. */
+  retryAfterMs: number;
+}
+
+export interface BatchGetRequest {
+  /** 1 to 100 reads, each as a Get (its own r and strict_quorum); keys must be distinct. */
+  items: GetRequest[];
+}
+
+export interface BatchGetResult {
+  result: { $case: "ok"; value: GetResponse } | { $case: "error"; value: ItemError } | undefined;
+}
+
+export interface BatchGetResponse {
+  /** One per item of the request, in its order. */
+  results: BatchGetResult[];
+}
+
+export interface BatchWrite {
+  write: { $case: "put"; value: PutRequest } | { $case: "delete"; value: DeleteRequest } | undefined;
+}
+
+export interface BatchPutRequest {
+  /** 1 to 25 writes, each as a Put or Delete; keys must be distinct. */
+  items: BatchWrite[];
+}
+
+export interface BatchWriteResult {
+  result: { $case: "put"; value: PutResponse } | { $case: "delete"; value: DeleteResponse } | {
+    $case: "error";
+    value: ItemError;
+  } | undefined;
+}
+
+export interface BatchPutResponse {
+  /** One per item of the request, in its order. */
+  results: BatchWriteResult[];
+}
+
 function createBaseGetRequest(): GetRequest {
   return { key: Buffer.alloc(0), r: 0, strictQuorum: false };
 }
@@ -939,6 +989,733 @@ export const Failure: MessageFns<Failure> = {
   },
 };
 
+function createBaseItemError(): ItemError {
+  return { code: 0, message: "", failure: undefined, retryAfterMs: 0 };
+}
+
+export const ItemError: MessageFns<ItemError> = {
+  encode(message: ItemError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).uint32(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.failure !== undefined) {
+      Failure.encode(message.failure, writer.uint32(26).fork()).join();
+    }
+    if (message.retryAfterMs !== 0) {
+      writer.uint32(32).uint32(message.retryAfterMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ItemError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseItemError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.failure = Failure.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.retryAfterMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ItemError {
+    return {
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      failure: isSet(object.failure) ? Failure.fromJSON(object.failure) : undefined,
+      retryAfterMs: isSet(object.retryAfterMs)
+        ? globalThis.Number(object.retryAfterMs)
+        : isSet(object.retry_after_ms)
+        ? globalThis.Number(object.retry_after_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ItemError): unknown {
+    const obj: any = {};
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.failure !== undefined) {
+      obj.failure = Failure.toJSON(message.failure);
+    }
+    if (message.retryAfterMs !== 0) {
+      obj.retryAfterMs = Math.round(message.retryAfterMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ItemError>): ItemError {
+    return ItemError.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ItemError>): ItemError {
+    const message = createBaseItemError();
+    message.code = object.code ?? 0;
+    message.message = object.message ?? "";
+    message.failure = (object.failure !== undefined && object.failure !== null)
+      ? Failure.fromPartial(object.failure)
+      : undefined;
+    message.retryAfterMs = object.retryAfterMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseBatchGetRequest(): BatchGetRequest {
+  return { items: [] };
+}
+
+export const BatchGetRequest: MessageFns<BatchGetRequest> = {
+  encode(message: BatchGetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      GetRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchGetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchGetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(GetRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchGetRequest {
+    return {
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => GetRequest.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: BatchGetRequest): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => GetRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchGetRequest>): BatchGetRequest {
+    return BatchGetRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchGetRequest>): BatchGetRequest {
+    const message = createBaseBatchGetRequest();
+    message.items = object.items?.map((e) => GetRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBatchGetResult(): BatchGetResult {
+  return { result: undefined };
+}
+
+export const BatchGetResult: MessageFns<BatchGetResult> = {
+  encode(message: BatchGetResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.result?.$case) {
+      case "ok":
+        GetResponse.encode(message.result.value, writer.uint32(10).fork()).join();
+        break;
+      case "error":
+        ItemError.encode(message.result.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchGetResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchGetResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = { $case: "ok", value: GetResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = { $case: "error", value: ItemError.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchGetResult {
+    return {
+      result: isSet(object.ok)
+        ? { $case: "ok", value: GetResponse.fromJSON(object.ok) }
+        : isSet(object.error)
+        ? { $case: "error", value: ItemError.fromJSON(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: BatchGetResult): unknown {
+    const obj: any = {};
+    if (message.result?.$case === "ok") {
+      obj.ok = GetResponse.toJSON(message.result.value);
+    } else if (message.result?.$case === "error") {
+      obj.error = ItemError.toJSON(message.result.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchGetResult>): BatchGetResult {
+    return BatchGetResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchGetResult>): BatchGetResult {
+    const message = createBaseBatchGetResult();
+    switch (object.result?.$case) {
+      case "ok": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "ok", value: GetResponse.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "error", value: ItemError.fromPartial(object.result.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseBatchGetResponse(): BatchGetResponse {
+  return { results: [] };
+}
+
+export const BatchGetResponse: MessageFns<BatchGetResponse> = {
+  encode(message: BatchGetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      BatchGetResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchGetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchGetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(BatchGetResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchGetResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => BatchGetResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: BatchGetResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => BatchGetResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchGetResponse>): BatchGetResponse {
+    return BatchGetResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchGetResponse>): BatchGetResponse {
+    const message = createBaseBatchGetResponse();
+    message.results = object.results?.map((e) => BatchGetResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBatchWrite(): BatchWrite {
+  return { write: undefined };
+}
+
+export const BatchWrite: MessageFns<BatchWrite> = {
+  encode(message: BatchWrite, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.write?.$case) {
+      case "put":
+        PutRequest.encode(message.write.value, writer.uint32(10).fork()).join();
+        break;
+      case "delete":
+        DeleteRequest.encode(message.write.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchWrite {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchWrite();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.write = { $case: "put", value: PutRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.write = { $case: "delete", value: DeleteRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchWrite {
+    return {
+      write: isSet(object.put)
+        ? { $case: "put", value: PutRequest.fromJSON(object.put) }
+        : isSet(object.delete)
+        ? { $case: "delete", value: DeleteRequest.fromJSON(object.delete) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: BatchWrite): unknown {
+    const obj: any = {};
+    if (message.write?.$case === "put") {
+      obj.put = PutRequest.toJSON(message.write.value);
+    } else if (message.write?.$case === "delete") {
+      obj.delete = DeleteRequest.toJSON(message.write.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchWrite>): BatchWrite {
+    return BatchWrite.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchWrite>): BatchWrite {
+    const message = createBaseBatchWrite();
+    switch (object.write?.$case) {
+      case "put": {
+        if (object.write?.value !== undefined && object.write?.value !== null) {
+          message.write = { $case: "put", value: PutRequest.fromPartial(object.write.value) };
+        }
+        break;
+      }
+      case "delete": {
+        if (object.write?.value !== undefined && object.write?.value !== null) {
+          message.write = { $case: "delete", value: DeleteRequest.fromPartial(object.write.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseBatchPutRequest(): BatchPutRequest {
+  return { items: [] };
+}
+
+export const BatchPutRequest: MessageFns<BatchPutRequest> = {
+  encode(message: BatchPutRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      BatchWrite.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchPutRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchPutRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(BatchWrite.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchPutRequest {
+    return {
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => BatchWrite.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: BatchPutRequest): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => BatchWrite.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchPutRequest>): BatchPutRequest {
+    return BatchPutRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchPutRequest>): BatchPutRequest {
+    const message = createBaseBatchPutRequest();
+    message.items = object.items?.map((e) => BatchWrite.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBatchWriteResult(): BatchWriteResult {
+  return { result: undefined };
+}
+
+export const BatchWriteResult: MessageFns<BatchWriteResult> = {
+  encode(message: BatchWriteResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.result?.$case) {
+      case "put":
+        PutResponse.encode(message.result.value, writer.uint32(10).fork()).join();
+        break;
+      case "delete":
+        DeleteResponse.encode(message.result.value, writer.uint32(18).fork()).join();
+        break;
+      case "error":
+        ItemError.encode(message.result.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchWriteResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchWriteResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = { $case: "put", value: PutResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = { $case: "delete", value: DeleteResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.result = { $case: "error", value: ItemError.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchWriteResult {
+    return {
+      result: isSet(object.put)
+        ? { $case: "put", value: PutResponse.fromJSON(object.put) }
+        : isSet(object.delete)
+        ? { $case: "delete", value: DeleteResponse.fromJSON(object.delete) }
+        : isSet(object.error)
+        ? { $case: "error", value: ItemError.fromJSON(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: BatchWriteResult): unknown {
+    const obj: any = {};
+    if (message.result?.$case === "put") {
+      obj.put = PutResponse.toJSON(message.result.value);
+    } else if (message.result?.$case === "delete") {
+      obj.delete = DeleteResponse.toJSON(message.result.value);
+    } else if (message.result?.$case === "error") {
+      obj.error = ItemError.toJSON(message.result.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchWriteResult>): BatchWriteResult {
+    return BatchWriteResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchWriteResult>): BatchWriteResult {
+    const message = createBaseBatchWriteResult();
+    switch (object.result?.$case) {
+      case "put": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "put", value: PutResponse.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "delete": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "delete", value: DeleteResponse.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "error", value: ItemError.fromPartial(object.result.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseBatchPutResponse(): BatchPutResponse {
+  return { results: [] };
+}
+
+export const BatchPutResponse: MessageFns<BatchPutResponse> = {
+  encode(message: BatchPutResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      BatchWriteResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchPutResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchPutResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(BatchWriteResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchPutResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => BatchWriteResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: BatchPutResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => BatchWriteResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchPutResponse>): BatchPutResponse {
+    return BatchPutResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchPutResponse>): BatchPutResponse {
+    const message = createBaseBatchPutResponse();
+    message.results = object.results?.map((e) => BatchWriteResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * KV reads and writes keys. Any node serves any key: a node that does not replicate the key
  * forwards the request to one that does.
@@ -975,6 +1752,34 @@ export const KVService = {
     responseSerialize: (value: DeleteResponse): Buffer => Buffer.from(DeleteResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteResponse => DeleteResponse.decode(value),
   },
+  /**
+   * BatchGet reads 1 to 100 keys in one call (DynamoDB's BatchGetItem). Each key is read on its
+   * own, exactly as Get would (not a snapshot, not a transaction), and gets its own result, in
+   * the order of the request: a bad key, a repeated key or a failed read fails that item only.
+   */
+  batchGet: {
+    path: "/ringstore.v1.KV/BatchGet" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BatchGetRequest): Buffer => Buffer.from(BatchGetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BatchGetRequest => BatchGetRequest.decode(value),
+    responseSerialize: (value: BatchGetResponse): Buffer => Buffer.from(BatchGetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BatchGetResponse => BatchGetResponse.decode(value),
+  },
+  /**
+   * BatchPut applies 1 to 25 puts and deletes in one call (DynamoDB's BatchWriteItem). Each is
+   * applied on its own, exactly as Put or Delete would (not a transaction): one result per item,
+   * in the order of the request; a bad, repeated or failed item fails that item only.
+   */
+  batchPut: {
+    path: "/ringstore.v1.KV/BatchPut" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BatchPutRequest): Buffer => Buffer.from(BatchPutRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BatchPutRequest => BatchPutRequest.decode(value),
+    responseSerialize: (value: BatchPutResponse): Buffer => Buffer.from(BatchPutResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BatchPutResponse => BatchPutResponse.decode(value),
+  },
 } as const;
 
 export interface KVServer extends UntypedServiceImplementation {
@@ -984,6 +1789,18 @@ export interface KVServer extends UntypedServiceImplementation {
   put: handleUnaryCall<PutRequest, PutResponse>;
   /** Delete writes a tombstone that supersedes what the context covers. */
   delete: handleUnaryCall<DeleteRequest, DeleteResponse>;
+  /**
+   * BatchGet reads 1 to 100 keys in one call (DynamoDB's BatchGetItem). Each key is read on its
+   * own, exactly as Get would (not a snapshot, not a transaction), and gets its own result, in
+   * the order of the request: a bad key, a repeated key or a failed read fails that item only.
+   */
+  batchGet: handleUnaryCall<BatchGetRequest, BatchGetResponse>;
+  /**
+   * BatchPut applies 1 to 25 puts and deletes in one call (DynamoDB's BatchWriteItem). Each is
+   * applied on its own, exactly as Put or Delete would (not a transaction): one result per item,
+   * in the order of the request; a bad, repeated or failed item fails that item only.
+   */
+  batchPut: handleUnaryCall<BatchPutRequest, BatchPutResponse>;
 }
 
 export interface KVClient extends Client {
@@ -1028,6 +1845,46 @@ export interface KVClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * BatchGet reads 1 to 100 keys in one call (DynamoDB's BatchGetItem). Each key is read on its
+   * own, exactly as Get would (not a snapshot, not a transaction), and gets its own result, in
+   * the order of the request: a bad key, a repeated key or a failed read fails that item only.
+   */
+  batchGet(
+    request: BatchGetRequest,
+    callback: (error: ServiceError | null, response: BatchGetResponse) => void,
+  ): ClientUnaryCall;
+  batchGet(
+    request: BatchGetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BatchGetResponse) => void,
+  ): ClientUnaryCall;
+  batchGet(
+    request: BatchGetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BatchGetResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * BatchPut applies 1 to 25 puts and deletes in one call (DynamoDB's BatchWriteItem). Each is
+   * applied on its own, exactly as Put or Delete would (not a transaction): one result per item,
+   * in the order of the request; a bad, repeated or failed item fails that item only.
+   */
+  batchPut(
+    request: BatchPutRequest,
+    callback: (error: ServiceError | null, response: BatchPutResponse) => void,
+  ): ClientUnaryCall;
+  batchPut(
+    request: BatchPutRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BatchPutResponse) => void,
+  ): ClientUnaryCall;
+  batchPut(
+    request: BatchPutRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BatchPutResponse) => void,
   ): ClientUnaryCall;
 }
 
