@@ -20,6 +20,17 @@ export interface Driver {
   update(key: Buffer, value: Buffer): Promise<void>;
   insert(key: Buffer, value: Buffer): Promise<void>;
   close(): Promise<void>;
+  /** Many reads in one call (--batch): each key's error, or undefined, in order. */
+  readMany?(keys: readonly Buffer[]): Promise<(Error | undefined)[]>;
+  /** Many writes in one call (--batch): each item's error, or undefined, in order. */
+  writeMany?(items: readonly BatchWriteItem[]): Promise<(Error | undefined)[]>;
+}
+
+/** One write of a batch: an update (with the context last read) or an insert (without). */
+export interface BatchWriteItem {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly insert: boolean;
 }
 
 /** Most workers: far past the point where one client process saturates. */

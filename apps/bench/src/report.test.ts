@@ -29,6 +29,7 @@ function cell(
     nodes: 3,
     records: 1000,
     concurrency: 8,
+    batch: 1,
     valueBytes: 100,
     result,
     serverCpuUsPerOp,

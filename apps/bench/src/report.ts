@@ -13,6 +13,8 @@ export interface Cell {
   readonly nodes: number;
   readonly records: number;
   readonly concurrency: number;
+  /** Operations gathered per BatchGet/BatchPut (--batch); 1: one call each. */
+  readonly batch: number;
   readonly valueBytes: number;
   readonly result: PhaseResult;
   /** The servers' CPU (all processes) per measured operation, microseconds; null when not seen. */
@@ -131,7 +133,8 @@ export function summaryLine(c: Cell): string {
   const r = c.result;
   const l = r.latency;
   const cpu = c.serverCpuUsPerOp === null ? '' : `, server CPU ${c.serverCpuUsPerOp} us/op`;
-  return `${c.target} ${c.workload} ${c.distribution} nodes=${c.nodes} records=${c.records} c=${c.concurrency}: ${r.opsPerSecond} ops/s, p50 ${l.p50Ms} p99 ${l.p99Ms} p99.9 ${l.p999Ms} max ${l.maxMs} ms${cpu}, errors ${errorsText(r)}`;
+  const batch = c.batch > 1 ? ` batch=${c.batch}` : '';
+  return `${c.target} ${c.workload} ${c.distribution} nodes=${c.nodes} records=${c.records} c=${c.concurrency}${batch}: ${r.opsPerSecond} ops/s, p50 ${l.p50Ms} p99 ${l.p99Ms} p99.9 ${l.p999Ms} max ${l.maxMs} ms${cpu}, errors ${errorsText(r)}`;
 }
 
 export function ratiosLine(rs: readonly Ratio[]): string {

@@ -1,3 +1,4 @@
+import { coalescingDriver, readBatchMax } from './coalesce.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -120,6 +121,8 @@ interface Flags {
   operations?: number;
   warmupSeconds: number;
   loadConcurrency: number;
+  /** Operations gathered into one BatchGet/BatchPut (1: none). */
+  batch: number;
   deadlineMs: number;
   seed?: number;
   ringstoreAddress?: string[];
@@ -227,6 +230,13 @@ function addLoadOptions(cmd: Command): void {
       'requests in flight during the load phase',
       intIn('--load-concurrency', 1, concurrencyMax),
       64,
+    )
+    .option(
+      '--batch <n>',
+      'gather up to N operations started together into one BatchGet or BatchPut (writes: at most 25); ' +
+        'ringstore, ringstore-tls, any-node and echo; etcd runs unbatched',
+      intIn('--batch', 1, readBatchMax),
+      1,
     )
     .option(
       '--deadline-ms <ms>',
@@ -477,7 +487,9 @@ async function runTarget(
   target: TargetName,
 ): Promise<void> {
   const f = r.f;
-  const driver: Driver = await backend.driver(target);
+  const plain: Driver = await backend.driver(target);
+  const batch = f.batch > 1 && plain.readMany !== undefined ? f.batch : 1;
+  const driver = batch > 1 ? coalescingDriver(plain, batch) : plain;
   try {
     for (const name of f.workload) {
       const base = {
@@ -507,6 +519,7 @@ async function runTarget(
         nodes: at.nodes,
         records: at.records,
         concurrency: f.concurrency,
+        batch,
         valueBytes: f.valueBytes,
         result,
         serverCpuUsPerOp: cpuPerOpUs(cpuBefore, cpuAfter, result.operations),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, UnauthenticatedError } from '@ringstore/client';
 import { startCluster, type Cluster } from '@ringstore/tools';
+import { coalescingDriver } from '../coalesce.js';
 import { InsertSequence, loadRecords, runPhase } from '../harness.js';
 import { workloads, recordKey } from '../workload.js';
 import { cpuPerOpUs } from '../run.js';
@@ -54,6 +55,50 @@ describe('the ringstore driver (real 3-node cluster)', () => {
         const got = await client.get(recordKey(i), { r: 3 });
         expect(got.siblings, `record ${i}`).toHaveLength(1);
       }
+    } finally {
+      client.close();
+    }
+  }, 60_000);
+
+  it('with --batch, gathers concurrent operations into BatchGet/BatchPut calls that all succeed', async () => {
+    const seeds = cluster.nodes.map((n) => n.address);
+    const plain = await ringstoreDriver(seeds, 'zero-hop', 5_000);
+    const sizes: number[] = [];
+    const spied = {
+      ...plain,
+      readMany: (keys: readonly Buffer[]) => {
+        sizes.push(keys.length);
+        return plain.readMany!(keys);
+      },
+      writeMany: (items: Parameters<NonNullable<typeof plain.writeMany>>[0]) => {
+        sizes.push(items.length);
+        return plain.writeMany!(items);
+      },
+    };
+    const driver = coalescingDriver(spied, 8);
+    await loadRecords(driver, 40, 20, 16, 1);
+    const result = await runPhase({
+      driver,
+      workload: workloads.A,
+      distribution: 'uniform',
+      records: 40,
+      inserts: new InsertSequence(40),
+      valueBytes: 20,
+      concurrency: 16,
+      stop: { operations: 400 },
+      seed: 5,
+    });
+    await driver.close();
+    expect(result.errors).toBe(0);
+    const items = sizes.reduce((a, b) => a + b, 0);
+    expect(items).toBeGreaterThanOrEqual(440); // the load's 40 and the phase's 400, all batched
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(8);
+    expect(sizes.length).toBeLessThan(items / 2); // gathered: most calls carried several
+    const client = await connect({ seeds });
+    try {
+      const keys = Array.from({ length: 40 }, (_, i) => recordKey(i));
+      const got = await client.getMany(keys, { r: 3 });
+      got.forEach((g, i) => expect(g.ok && g.value.found, `record ${i}`).toBe(true));
     } finally {
       client.close();
     }

@@ -48,6 +48,23 @@ export async function ringstoreDriver(
       const result = await client.put(key, value);
       remember(key, result.context);
     },
+    readMany: async (keys) =>
+      (await client.getMany(keys)).map((res, i) => {
+        if (!res.ok) return res.error;
+        remember(keys[i]!, res.value.context);
+        return undefined;
+      }),
+    writeMany: async (items) => {
+      const writes = items.map(({ key, value, insert }) => {
+        const context = insert ? undefined : contexts.get(key.toString('latin1'));
+        return { key, value, ...(context === undefined ? {} : { context }) };
+      });
+      return (await client.putMany(writes)).map((res, i) => {
+        if (!res.ok) return res.error;
+        if (res.value !== undefined) remember(items[i]!.key, res.value.context);
+        return undefined;
+      });
+    },
     close: () => Promise.resolve(client.close()),
   };
 }
