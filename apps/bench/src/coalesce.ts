@@ -78,17 +78,16 @@ class Batcher<T> {
  * limits). The inner driver must have readMany and writeMany.
  */
 export function coalescingDriver(inner: Driver, batch: number): Driver {
-  const { readMany, writeMany } = inner;
-  if (readMany === undefined || writeMany === undefined)
+  if (inner.readMany === undefined || inner.writeMany === undefined)
     throw new Error('this target has no batch calls: run it without --batch');
+  const readMany = (keys: Buffer[]) => inner.readMany!(keys);
+  const writeMany = (items: BatchWriteItem[]) => inner.writeMany!(items);
   const keyOf = (key: Buffer): string => key.toString('latin1');
-  const reads = new Batcher<Buffer>(Math.min(batch, readBatchMax), keyOf, (keys) =>
-    readMany.call(inner, keys),
-  );
+  const reads = new Batcher<Buffer>(Math.min(batch, readBatchMax), keyOf, readMany);
   const writes = new Batcher<BatchWriteItem>(
     Math.min(batch, writeBatchMax),
     (item) => keyOf(item.key),
-    (items) => writeMany.call(inner, items),
+    writeMany,
   );
   return {
     read: (key) => reads.add(key),
