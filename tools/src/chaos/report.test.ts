@@ -161,6 +161,10 @@ describe('renderMarkdown', () => {
       selfTest: null,
       failOnDivergence: false,
       verdict: { pass: false, exitCode: 1, reasons: ['unique-keys: 1 acknowledged writes lost'] },
+      throughput: {
+        healthyOpsPerSecond: 150.5,
+        windows: [{ index: 1, label: 'pause n3', opsPerSecond: 120.4, ofHealthy: 0.8 }],
+      },
       wallMs: 80_000,
     };
     const md = renderMarkdown(report, 'timeline.svg');
@@ -175,5 +179,8 @@ describe('renderMarkdown', () => {
     expect(md).toContain('Not available here, skipped: partition: needs netns');
     expect(md).toContain('k=v: acknowledged at 1.0 s, missing at n3');
     expect(md).toContain('![timeline](timeline.svg)');
+    expect(md).toContain(
+      'Acknowledged operations per second: healthy 150.5; #1 pause n3 120.4 (80%).',
+    );
   });
 });

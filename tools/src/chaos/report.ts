@@ -1,4 +1,5 @@
 // The run report: one JSON document, a Markdown summary of it, and the verdict (exit code). Pure.
+import type { FaultThroughput } from './timeline.js';
 import type { CheckResult } from './checker.js';
 import type { TransitionRecord } from './membership.js';
 import type { SelfTest } from './options.js';
@@ -65,6 +66,8 @@ export interface RunReport {
   readonly selfTest: SelfTest | null;
   readonly failOnDivergence: boolean;
   readonly verdict: Verdict;
+  /** Acknowledged operations per second through each fault, against the healthy rate. */
+  readonly throughput: FaultThroughput;
   /** Wall time of the whole run, start-up and checks included. */
   readonly wallMs: number;
 }
@@ -171,6 +174,8 @@ export function renderMarkdown(report: RunReport, timelineFile: string): string 
     '',
     `![timeline](${timelineFile})`,
     '',
+    throughputLine(report.throughput),
+    '',
     '| # | fault | planned | applied | healed | note |',
     '| ---: | --- | --- | ---: | ---: | --- |',
     ...report.windows.map(
@@ -194,6 +199,16 @@ export function renderMarkdown(report: RunReport, timelineFile: string): string 
   if (resurrected.length > 0)
     lines.push('', '## Resurrected values (examples)', '', ...resurrected);
   return lines.join('\n') + '\n';
+}
+
+/** "Acknowledged ops/s: healthy 150.2; #1 pause n3 121.3 (81%), ..." */
+export function throughputLine(t: FaultThroughput): string {
+  const healthy = t.healthyOpsPerSecond === null ? 'n/a' : String(t.healthyOpsPerSecond);
+  const windows = t.windows.map(
+    (w) =>
+      `#${w.index} ${w.label} ${w.opsPerSecond}${w.ofHealthy === null ? '' : ` (${Math.round(w.ofHealthy * 100)}%)`}`,
+  );
+  return `Acknowledged operations per second: healthy ${healthy}${windows.length === 0 ? '' : `; ${windows.join('; ')}`}.`;
 }
 
 /** "v3 -> v9 in 4.2 s; <mid-transfer fault>; exit 0" for a membership window. */

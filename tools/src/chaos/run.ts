@@ -32,7 +32,7 @@ import {
   type NodeAddress,
   type NodeReads,
 } from './settle.js';
-import { bucketize, renderTimelineSvg } from './timeline.js';
+import { bucketize, faultThroughput, renderTimelineSvg } from './timeline.js';
 import { runWorkload } from './workloads.js';
 
 export interface RunIo {
@@ -241,6 +241,7 @@ async function exercise(x: Exercise): Promise<RunReport> {
     selfTest: options.selfTest,
     failOnDivergence: options.failOnDivergence,
     verdict,
+    throughput: faultThroughput(history.events, timelineWindows(windows), stoppedMs),
     wallMs: Math.round(performance.now() - x.wallStart),
   };
   await writeReport(report, history.events, x.outDir, io);
@@ -434,18 +435,24 @@ export function finalReadOf(workload: WorkloadName, reads: NodeReads): FinalRead
   return { reader: reads.node, present, unreadableKeys: reads.unreadable };
 }
 
+/** The fault windows as applied (planned times when not recorded), for the timeline and rates. */
+function timelineWindows(windows: readonly WindowRecord[]) {
+  return windows.map((w) => ({
+    index: w.index,
+    startMs: w.appliedMs ?? w.startMs,
+    endMs: w.healedMs ?? w.endMs,
+    label: w.description,
+    skipped: w.skipped !== undefined,
+  }));
+}
+
 async function writeReport(
   report: RunReport,
   events: readonly OpEvent[],
   outDir: string,
   io: RunIo,
 ): Promise<void> {
-  const windows = report.windows.map((w) => ({
-    startMs: w.appliedMs ?? w.startMs,
-    endMs: w.healedMs ?? w.endMs,
-    label: w.description,
-    skipped: w.skipped !== undefined,
-  }));
+  const windows = timelineWindows(report.windows);
   const svg = renderTimelineSvg(
     bucketize(events, report.durationMs, timelineBucketMs),
     windows,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OpEvent } from './history.js';
-import { bucketize, renderTimelineSvg } from './timeline.js';
+import { bucketize, faultThroughput, renderTimelineSvg } from './timeline.js';
 
 function event(
   type: OpEvent['type'],
@@ -58,5 +58,33 @@ describe('timeline', () => {
     expect(svg).toContain('<title>kill -9 n2 (skipped)</title>');
     expect(svg).toContain('>kill (skipped)</text>');
     expect(svg).not.toMatch(/NaN|undefined/);
+  });
+});
+
+describe('faultThroughput', () => {
+  const ok = (timeMs: number) =>
+    ({
+      op: 0,
+      type: 'ok',
+      workload: 'set',
+      process: 0,
+      f: 'write',
+      key: 'k',
+      element: 'e',
+      timeMs,
+    }) as unknown as OpEvent;
+  it('counts acknowledged operations per second inside each applied window against the rest', () => {
+    // 10 s: 100 acks a second outside [4 s, 6 s), 30 a second inside it.
+    const events: OpEvent[] = [];
+    for (let t = 0; t < 10_000; t += 10) if (t < 4_000 || t >= 6_000) events.push(ok(t));
+    for (let i = 0; i < 60; i++) events.push(ok(4_000 + (i * 2_000) / 60));
+    const windows = [
+      { index: 1, startMs: 4_000, endMs: 6_000, label: 'pause n3', skipped: false },
+      { index: 2, startMs: 7_000, endMs: 8_000, label: 'partition', skipped: true },
+    ];
+    expect(faultThroughput(events, windows, 10_000)).toEqual({
+      healthyOpsPerSecond: 100,
+      windows: [{ index: 1, label: 'pause n3', opsPerSecond: 30, ofHealthy: 0.3 }],
+    });
   });
 });

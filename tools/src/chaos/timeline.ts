@@ -183,3 +183,52 @@ export function escapeXml(text: string): string {
     (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c,
   );
 }
+
+/** Acknowledged operations per second in one fault window, and as a share of the healthy rate. */
+export interface WindowRate {
+  readonly index: number;
+  readonly label: string;
+  readonly opsPerSecond: number;
+  /** opsPerSecond over the healthy rate; null when there was no healthy time to compare with. */
+  readonly ofHealthy: number | null;
+}
+
+export interface FaultThroughput {
+  /** Acknowledged operations per second outside every fault window. */
+  readonly healthyOpsPerSecond: number | null;
+  readonly windows: readonly WindowRate[];
+}
+
+const perSecond = (count: number, ms: number): number => Math.round((count / ms) * 10_000) / 10;
+
+/**
+ * How much of the healthy rate the cluster kept through each fault: acknowledged operations
+ * (every workload) per second inside each applied window, against the rate outside all of them.
+ */
+export function faultThroughput(
+  events: readonly OpEvent[],
+  windows: readonly (TimelineWindow & { readonly index: number })[],
+  durationMs: number,
+): FaultThroughput {
+  const applied = windows.filter((w) => !w.skipped && w.endMs > w.startMs);
+  const inside = (t: number, w: TimelineWindow): boolean => t >= w.startMs && t < w.endMs;
+  const acks = events.filter((e) => e.type === 'ok').map((e) => e.timeMs);
+  let faultMs = 0;
+  for (const w of applied) faultMs += Math.min(durationMs, w.endMs) - Math.max(0, w.startMs);
+  const healthyMs = durationMs - faultMs;
+  const healthyAcks = acks.filter((t) => !applied.some((w) => inside(t, w))).length;
+  const healthy = healthyMs > 0 ? perSecond(healthyAcks, healthyMs) : null;
+  return {
+    healthyOpsPerSecond: healthy,
+    windows: applied.map((w) => {
+      const rate = perSecond(acks.filter((t) => inside(t, w)).length, w.endMs - w.startMs);
+      return {
+        index: w.index,
+        label: w.label,
+        opsPerSecond: rate,
+        ofHealthy:
+          healthy === null || healthy === 0 ? null : Math.round((rate / healthy) * 100) / 100,
+      };
+    }),
+  };
+}

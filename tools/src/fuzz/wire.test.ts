@@ -74,7 +74,12 @@ describe('itemResults', () => {
       BatchGetResponse.encode({
         results: [
           { result: { $case: 'ok', value: { siblings: [], context: Buffer.alloc(0) } } },
-          { result: { $case: 'error', value: { code: 13, message: 'boom', retryAfterMs: 0 } } },
+          {
+            result: {
+              $case: 'error',
+              value: { code: 13, message: 'boom', failure: undefined, retryAfterMs: 0 },
+            },
+          },
         ],
       }).finish(),
     );
