@@ -19,7 +19,10 @@ import { NodePool } from './node-pool.js';
 import { resolveOptions, seedsMax, type ConnectOptions, type ResolvedOptions } from './options.js';
 import { RingCache, fetchRing } from './ring-cache.js';
 import type { ClientRing, RingVersion, RingView } from './ring-view.js';
-import type { InflightCalls } from './unary.js';
+import { callUnary, type InflightCalls } from './unary.js';
+
+/** Deadline of the probe of a node that could not be reached: a live node answers in ms. */
+export const probeDeadlineMs = 250;
 
 /** One value of a key. More than one: concurrent writes, to be resolved by the application. */
 export interface Sibling {
@@ -115,6 +118,10 @@ export interface ClientStats {
   readonly overloaded: number;
   /** Requests refused for the client's credentials (UNAUTHENTICATED, PERMISSION_DENIED). */
   readonly authRefused: number;
+  /** Reads also sent to the next replica because the first had not answered by the p95 of reads. */
+  readonly hedges: number;
+  /** Probes of nodes that could not be reached (GetRing), and those the node answered. */
+  readonly probes: { readonly sent: number; readonly answered: number };
   /** Ring fetches after connect that returned a ring. */
   readonly ringRefreshes: number;
   /** Ring fetches after connect that reached no node. */
@@ -148,7 +155,9 @@ export class Client {
   ) {
     this.pool = parts.pool;
     this.inflight = parts.inflight;
-    this.failed = new FailedNodes(options.failedNodeMemoryMs, membersMax);
+    this.failed = new FailedNodes(options.failedNodeMemoryMs, membersMax, (id) =>
+      this.probeNode(id),
+    );
     this.ringCache = new RingCache(ring, {
       pool: this.pool,
       inflight: this.inflight,
@@ -161,6 +170,7 @@ export class Client {
     this.pool.retain(addressesOf(ring));
     this.dispatcher = new Dispatcher({
       routing: options.routing,
+      hedgeReads: options.hedgeReads,
       attemptsMax: options.attemptsMax,
       pool: this.pool,
       ring: this.ringCache,
@@ -402,7 +412,7 @@ export class Client {
 
   /** A snapshot of the client's counters. */
   stats(): ClientStats {
-    const { requests, retries, overloaded, authRefused, perNode } = this.dispatcher.counts;
+    const { requests, retries, overloaded, authRefused, hedges, perNode } = this.dispatcher.counts;
     const copy = new Map(Array.from(perNode, ([id, s]) => [id, { ...s }]));
     const { refreshes, failures } = this.ringCache.counts;
     return {
@@ -410,6 +420,8 @@ export class Client {
       retries,
       overloaded,
       authRefused,
+      hedges,
+      probes: { ...this.failed.probes },
       ringRefreshes: refreshes,
       ringRefreshFailures: failures,
       channels: this.pool.size,
@@ -424,6 +436,25 @@ export class Client {
     this.sleeper.cancelAll();
     for (const call of this.inflight) call.cancel();
     this.inflight.clear();
+  }
+
+  /**
+   * Whether a node that could not be reached answers again: one GetRing with a short deadline
+   * (FailedNodes keeps the node last until it does).
+   */
+  private async probeNode(nodeId: string): Promise<boolean> {
+    const address = this.ringCache.current().addressOf(nodeId);
+    if (address === undefined || this.pool.isClosed) return false;
+    const outcome = await this.pool.use(address, ({ cluster, callMetadata }) =>
+      callUnary(
+        cluster.getRing.bind(cluster),
+        {},
+        callMetadata(),
+        Date.now() + probeDeadlineMs,
+        this.inflight,
+      ),
+    );
+    return outcome.ok;
   }
 
   private batchDeps(): BatchDeps {

@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import type { KVClient } from '@ringstore/proto';
+import { HedgeDelay } from '@ringstore/quorum';
 import { assert } from './assert.js';
 import { backoffMs, overloadWaitMs, type Sleeper } from './backoff.js';
 import {
@@ -77,12 +78,16 @@ export interface DispatchCounts {
   overloaded: number;
   /** Attempts refused for the caller's credentials (UNAUTHENTICATED, PERMISSION_DENIED). */
   authRefused: number;
+  /** Reads also sent to the next candidate because the first had not answered by the p95. */
+  hedges: number;
   readonly perNode: Map<string, NodeRequestStats>;
 }
 
 /** What the dispatcher needs from the client. */
 export interface DispatchDeps {
   readonly routing: RoutingMode;
+  /** Hedge a read's first attempt to the next candidate after the p95 of reads. */
+  readonly hedgeReads: boolean;
   readonly attemptsMax: number;
   readonly pool: NodePool;
   readonly ring: RingCache;
@@ -93,8 +98,12 @@ export interface DispatchDeps {
   readonly random: () => number;
 }
 
-type AttemptResult<Res> =
-  { readonly ok: true; readonly response: Res } | ({ readonly ok: false } & FailedAttempt);
+type AttemptResult<Res> = (
+  { readonly ok: true; readonly response: Res } | ({ readonly ok: false } & FailedAttempt)
+) & {
+  /** A hedged read also asked the candidate at this index (the cursor moves past it). */
+  readonly hedgedTo?: number;
+};
 
 /**
  * Sends each operation to a node chosen by the routing mode, failing over to the next candidate
@@ -106,9 +115,12 @@ export class Dispatcher {
     retries: 0,
     overloaded: 0,
     authRefused: 0,
+    hedges: 0,
     perNode: new Map(),
   };
   private roundRobin = 0;
+  /** Successful reads' latency: when a read is hedged to the next candidate (its p95). */
+  private readonly readLatency = new HedgeDelay();
 
   constructor(private readonly deps: DispatchDeps) {}
 
@@ -163,12 +175,61 @@ export class Dispatcher {
       // a write gets all of it, since a timed-out write is never retried.
       const budgetMs = kind === 'read' && attempt < attemptsMax - 1 ? remainingMs / 2 : remainingMs;
       if (attempt > 0) this.counts.retries++;
-      const result = await this.attempt(nodeId, request, method, Date.now() + budgetMs);
+      const deadline = Date.now() + budgetMs;
+      const result =
+        kind === 'read' && attempt === 0 && this.deps.hedgeReads
+          ? await this.hedged(candidates, picked.index, request, method, deadline)
+          : await this.attempt(nodeId, request, method, deadline);
+      if (result.hedgedTo !== undefined) cursor = result.hedgedTo + 1;
       if (result.ok) return result.response;
       last = result.error.withAttempts(attempt + 1);
       if (!mayRetry(kind, last) || attempt === attemptsMax - 1) throw last;
     }
     throw deadlineError(last, deadlineMs);
+  }
+
+  /**
+   * A read's first attempt, hedged: when the node has not answered within the p95 of recent
+   * reads, the next candidate is asked too, and the first answer that succeeds wins (the other
+   * runs out unobserved; only reads are hedged, never writes, which could become siblings). A
+   * paused or slow node then costs a read its p95, not half its deadline; the attempt that is
+   * left running still marks the node failed when it times out.
+   */
+  private async hedged<Req, Res>(
+    candidates: readonly string[],
+    index: number,
+    request: Req,
+    method: (kv: KVClient) => UnaryMethod<Req, Res>,
+    deadline: number,
+  ): Promise<AttemptResult<Res>> {
+    const nodeId = candidates[index % candidates.length] ?? '';
+    const first = this.timedRead(nodeId, request, method, deadline);
+    let timer: NodeJS.Timeout | undefined;
+    const hedge = new Promise<'hedge'>((resolve) => {
+      timer = setTimeout(() => resolve('hedge'), this.readLatency.delayMs());
+    });
+    const early = await Promise.race([first, hedge]);
+    clearTimeout(timer);
+    if (early !== 'hedge') return early;
+    const next = candidates.length > 1 ? this.pick(candidates, index + 1) : undefined;
+    if (next === undefined || next.nodeId === nodeId) return first;
+    this.counts.hedges++;
+    const second = this.timedRead(next.nodeId, request, method, deadline);
+    const winner = await firstSuccess(first, second);
+    return { ...winner, hedgedTo: next.index };
+  }
+
+  /** An attempt whose success, when it is a read, teaches the hedge delay. */
+  private async timedRead<Req, Res>(
+    nodeId: string,
+    request: Req,
+    method: (kv: KVClient) => UnaryMethod<Req, Res>,
+    deadline: number,
+  ): Promise<AttemptResult<Res>> {
+    const startedAt = performance.now();
+    const result = await this.attempt(nodeId, request, method, deadline);
+    if (result.ok) this.readLatency.record(performance.now() - startedAt);
+    return result;
   }
 
   /**
@@ -290,5 +351,21 @@ function deadlineError(
     notApplied: last?.notApplied,
     nodeId: last?.nodeId,
     attempts: last?.attempts,
+  });
+}
+
+/** The first of two attempts to succeed; when both fail, the one that failed last. */
+function firstSuccess<T extends { readonly ok: boolean }>(
+  a: Promise<T>,
+  b: Promise<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let failures = 0;
+    const settle = (r: T): void => {
+      if (r.ok) resolve(r);
+      else if (++failures === 2) resolve(r);
+    };
+    a.then(settle, reject);
+    b.then(settle, reject);
   });
 }

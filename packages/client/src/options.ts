@@ -23,8 +23,17 @@ export interface ConnectOptions {
   readonly ringRefreshMs?: number | undefined;
   /** Attempts per operation, the first included (each on another node when it can). Default 3. */
   readonly attemptsMax?: number | undefined;
-  /** How long a node that could not be reached is tried last. Default 2000. */
+  /**
+   * How long a node that could not be reached is tried last; after it, the node stays last until
+   * a probe (a GetRing with a short deadline) answers. Default 2000.
+   */
   readonly failedNodeMemoryMs?: number | undefined;
+  /**
+   * Hedged reads: a read whose node has not answered within the p95 of recent reads is also sent
+   * to the key's next replica, and the first answer wins (never writes: they could become
+   * siblings). Default true.
+   */
+  readonly hedgeReads?: boolean | undefined;
   /** grpc-js channel options, laid over the SDK's (keepalives, message sizes, no built-in retries). */
   readonly channelOptions?: ChannelOptions | undefined;
   /**
@@ -48,6 +57,7 @@ export interface ResolvedOptions {
   readonly ringRefreshMs: number;
   readonly attemptsMax: number;
   readonly failedNodeMemoryMs: number;
+  readonly hedgeReads: boolean;
   readonly channelOptions: ChannelOptions;
   /** Channel credentials and per-call metadata from `tls` and `token` (which it alone holds). */
   readonly transport: Transport;
@@ -111,6 +121,7 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
     ringRefreshMs: options.ringRefreshMs ?? ringRefreshMsDefault,
     attemptsMax: options.attemptsMax ?? attemptsMaxDefault,
     failedNodeMemoryMs: options.failedNodeMemoryMs ?? failedNodeMemoryMsDefault,
+    hedgeReads: options.hedgeReads ?? true,
     channelOptions: { ...channelOptionsDefault, ...options.channelOptions },
     transport: transportOf(options.tls, options.token),
   };

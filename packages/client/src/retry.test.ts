@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { Applied, type Failure } from '@ringstore/proto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RingstoreClientError } from './errors.js';
 import {
   clientOf,
@@ -37,7 +37,7 @@ async function rejection(promise: Promise<unknown>): Promise<RingstoreClientErro
 }
 
 describe('failover', () => {
-  it('goes to the next replica when the first is stopped, and tries the stopped one last for a while', async () => {
+  it('goes to the next replica when the first is stopped, and keeps the stopped one last until a probe answers', async () => {
     const cluster = await fakeCluster({ nodeCount: 3 });
     const client = await clientOf(cluster, { failedNodeMemoryMs: 500 });
     const [first, second] = cluster.primariesOf('k');
@@ -53,11 +53,32 @@ describe('failover', () => {
     expect(client.stats().perNode.get(first!)?.requests).toBe(1);
     expect(client.stats().retries).toBe(1);
 
-    // Forgotten after failedNodeMemoryMs: tried first again (and fails over again).
+    // After failedNodeMemoryMs it is probed (GetRing), not sent the request: still down, so
+    // still last, and no request waits on it.
     await new Promise((resolve) => setTimeout(resolve, 550));
     const read = await client.get('k');
     expect(read.siblings.map((s) => s.value.toString())).toEqual(['v']);
-    expect(client.stats().perNode.get(first!)?.requests).toBe(2);
+    expect(client.stats().perNode.get(first!)?.requests).toBe(1);
+    await vi.waitFor(() => expect(client.stats().probes).toEqual({ sent: 1, answered: 0 }));
+  });
+
+  it('trusts a node that timed out again once a probe answers, and only then', async () => {
+    const cluster = await fakeCluster({ nodeCount: 3 });
+    const client = await clientOf(cluster, { failedNodeMemoryMs: 300, deadlineMs: 400 });
+    const [first, second] = cluster.primariesOf('k');
+    await client.put('k', 'v');
+    cluster.node(first!).hanging = true; // KV calls get no answer; GetRing still does
+    const e = await client.put('k', 'w').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RingstoreClientError);
+    // Timed out: the next request goes to the second replica at once.
+    cluster.node(first!).hanging = false;
+    await client.get('k');
+    expect(cluster.served.at(-1)?.nodeId).toBe(second);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    await client.get('k'); // memory over: this request is routed while the probe runs
+    await vi.waitFor(() => expect(client.stats().probes).toEqual({ sent: 1, answered: 1 }));
+    await client.get('k');
+    expect(cluster.served.at(-1)?.nodeId).toBe(first);
   });
 
   it('fails over for keys of every partition of the stopped node', async () => {

@@ -5,3 +5,5 @@ export type { PutEffect, PutEvent, PutOptions, PutResult, PutState, PutStep } fr
 export { startPut, stepPut } from './put.js';
 export type { GetEffect, GetEvent, GetOptions, GetResult, GetState, GetStep } from './get.js';
 export { startGet, stepGet } from './get.js';
+export type { HedgeOptions } from './hedge.js';
+export { HedgeDelay, hedgeDefaults } from './hedge.js';

@@ -14,7 +14,7 @@ import { FakeLiveness } from '../../test-support/fake-liveness.js';
 import { FakePeers, type PeerCall } from '../../test-support/fake-peers.js';
 import { Replica } from '../replica/replica.js';
 import { Coordinator, remainingMs, repairTimeoutMs, type KeyRequest } from './coordinator.js';
-import { defaultHedgeMs } from './read-latency.js';
+import { hedgeDefaults } from '@ringstore/quorum';
 
 const log = createLogger({ level: 'silent', nodeId: 't', pretty: false });
 const partition = 7;
@@ -286,7 +286,7 @@ describe('Coordinator.get fanout', () => {
     const got = f.coordinator.get(request(), 2);
     await n2Asked;
     expect(reads(f)).toEqual(['n2']);
-    await vi.advanceTimersByTimeAsync(defaultHedgeMs);
+    await vi.advanceTimersByTimeAsync(hedgeDefaults.defaultMs);
     expect(reads(f)).toEqual(['n2', 'n3']);
     expect(texts(await got)).toEqual(['new']);
   });

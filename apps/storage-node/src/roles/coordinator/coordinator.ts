@@ -2,6 +2,7 @@ import type { Actors } from '../../actor-epochs.js';
 import type { ClusterView } from '../../cluster-view.js';
 import { fenceOf, unfenced } from '../../peer/link.js';
 import {
+  HedgeDelay,
   startGet,
   startPut,
   stepGet,
@@ -28,7 +29,6 @@ import {
 import type { Peers } from '../../peer/peers.js';
 import type { Replica } from '../replica/replica.js';
 import { drive, type PerformedEffect } from './drive.js';
-import { ReadLatency } from './read-latency.js';
 
 /** How long a get keeps listening for slower replicas after answering, to read-repair them. */
 export const repairWaitMs = 200;
@@ -80,8 +80,8 @@ interface PutRun {
  * after R, read-repair the ones behind; a delete: a put of a tombstone.
  */
 export class Coordinator {
-  /** Remote replica reads' latency: the hedge delay of a quorum-fanout get. */
-  private readonly readLatency = new ReadLatency();
+  /** Remote replica reads' latency: the speculative-read delay of a quorum-fanout get (p95). */
+  private readonly readLatency = new HedgeDelay();
 
   constructor(private readonly deps: CoordinatorDeps) {}
 
@@ -126,7 +126,7 @@ export class Coordinator {
       requestTimeoutMs: remainingMs(req.deadlineMs),
       repairWaitMs,
       ops: objectOps,
-      fanout: quorum ? { hedgeAfterMs: this.readLatency.hedgeAfterMs() } : 'all',
+      fanout: quorum ? { hedgeAfterMs: this.readLatency.delayMs() } : 'all',
     });
     const result = await drive(start, stepGet<KeyObject>, (effect, feed) =>
       this.performGet(req, effect, feed),
