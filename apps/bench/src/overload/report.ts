@@ -317,7 +317,6 @@ export function waveText(w: WaveLine): string {
   );
 }
 
-
 /**
  * The target's own view: answers the client may never have seen (it had stopped waiting), so
  * quorum failures (UNAVAILABLE, its request timeout) show here even when the client's deadline

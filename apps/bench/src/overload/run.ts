@@ -18,12 +18,7 @@ import {
   type OverloadCluster,
 } from './cluster.js';
 import { encodedHugePut, flood, floodClient, probe, type ProbeResult } from './flood.js';
-import {
-  deadlineMsMax,
-  parseOverloadFlags,
-  type OverloadFlags,
-  type OverloadIo,
-} from './flags.js';
+import { deadlineMsMax, parseOverloadFlags, type OverloadFlags, type OverloadIo } from './flags.js';
 import { cpuSeconds, RssSampler, type RssWindow } from './proc.js';
 import {
   checks,
