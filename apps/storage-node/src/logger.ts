@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
@@ -23,5 +23,5 @@ export function createLogger(options: { level: string; nodeId: string; pretty?: 
  * up, and `ringctl` can compute it for a key it knows.
  */
 export function keyTag(key: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+  return `sha256:${hash('sha256', key, 'hex').slice(0, 16)}`;
 }

@@ -104,6 +104,35 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  /**
+   * The children of the per-request series, looked up once per label set: prom-client hashes a
+   * label object on every `inc({...})` (sorting its keys into a string), twice per request. The
+   * label sets are the operations and gRPC status names: a few hundred at most.
+   */
+  private readonly requestCounters = new Map<string, { inc(): void }>();
+  private readonly latencyTimers = new Map<string, { startTimer(): () => void }>();
+
+  /** ringstore_requests_total{op, status} += 1. */
+  countRequest(op: string, status: string): void {
+    const key = `${op}\0${status}`;
+    let child = this.requestCounters.get(key);
+    if (child === undefined) {
+      child = this.requests.labels({ op, status });
+      this.requestCounters.set(key, child);
+    }
+    child.inc();
+  }
+
+  /** Starts a ringstore_request_seconds{op} observation; call the result when the request ends. */
+  timeRequest(op: string): () => void {
+    let child = this.latencyTimers.get(op);
+    if (child === undefined) {
+      child = this.latency.labels({ op });
+      this.latencyTimers.set(op, child);
+    }
+    return child.startTimer();
+  }
+
   readonly transferObjects = new Counter({
     name: 'ringstore_transfer_objects_total',
     help: 'Objects this node received in partition transfers (a page re-sent after a crash counts again)',

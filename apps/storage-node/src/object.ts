@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Sibling } from '@ringstore/proto';
 import type { Actors } from './actor-epochs.js';
 import {
@@ -71,7 +71,7 @@ export function mergeReceived(
  * allowed where MD5 is not (FIPS); any digest would do, the fingerprint is not a MAC.
  */
 export function contextFingerprint(key: Uint8Array): Uint8Array {
-  return createHash('sha256').update(key).digest().subarray(0, contextKeyFingerprintBytes);
+  return hash('sha256', key, 'buffer').subarray(0, contextKeyFingerprintBytes);
 }
 
 /**

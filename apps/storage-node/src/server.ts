@@ -172,7 +172,7 @@ function unary<Req, Res>(
       );
     } catch (e) {
       const err = asRingstoreError(e);
-      deps.metrics.requests.inc({ op, status: grpcStatus[grpcCodeOf(err.code)] });
+      deps.metrics.countRequest(op, grpcStatus[grpcCodeOf(err.code)]);
       callback(toServiceError(err));
       return;
     }
@@ -188,16 +188,16 @@ function unary<Req, Res>(
       callback(toServiceError(refused('unavailable', 'node is shutting down')));
       return;
     }
-    const endTimer = deps.metrics.latency.startTimer({ op });
+    const endTimer = deps.metrics.timeRequest(op);
     void fn(call.request, deadlineMs)
       .then(
         (res) => {
-          deps.metrics.requests.inc({ op, status: 'OK' });
+          deps.metrics.countRequest(op, 'OK');
           callback(null, res);
         },
         (e: unknown) => {
           const err = asRingstoreError(e);
-          deps.metrics.requests.inc({ op, status: grpcStatus[grpcCodeOf(err.code)] });
+          deps.metrics.countRequest(op, grpcStatus[grpcCodeOf(err.code)]);
           if (err.code === 'internal') deps.log.error({ err, op }, 'request failed');
           callback(toServiceError(err));
         },
