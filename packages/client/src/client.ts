@@ -460,7 +460,7 @@ export class Client {
   private batchDeps(): BatchDeps {
     return {
       run: (kind, key, request, method, deadlineMs) =>
-        this.dispatcher.run(kind, key, request, method, deadlineMs),
+        this.dispatcher.run(kind, key, request, method, deadlineMs, { hedge: false }),
       firstReplica: (key) => this.ringCache.current().primaries(key)[0] ?? '',
     };
   }

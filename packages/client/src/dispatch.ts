@@ -144,6 +144,8 @@ export class Dispatcher {
    * Runs one operation: resolves with the first success, rejects with a RingstoreClientError.
    * `method` picks the KV method to call, bound to its client. Between attempts it waits (see
    * `retryWaitMs`); an overload refusal whose wait the deadline cannot afford ends it at once.
+   * `hedge: false` keeps a read from being hedged: a batch read takes longer than the single-key
+   * reads the hedge delay is learned from, and hedging it would send every batch twice.
    */
   async run<Req, Res>(
     kind: OpKind,
@@ -151,6 +153,7 @@ export class Dispatcher {
     request: Req,
     method: (kv: KVClient) => UnaryMethod<Req, Res>,
     deadlineMs: number,
+    { hedge = true }: { readonly hedge?: boolean } = {},
   ): Promise<Res> {
     const deadlineAt = Date.now() + deadlineMs;
     const candidates = this.candidates(key);
@@ -177,7 +180,7 @@ export class Dispatcher {
       if (attempt > 0) this.counts.retries++;
       const deadline = Date.now() + budgetMs;
       const result =
-        kind === 'read' && attempt === 0 && this.deps.hedgeReads
+        kind === 'read' && attempt === 0 && hedge && this.deps.hedgeReads
           ? await this.hedged(candidates, picked.index, request, method, deadline)
           : await this.attempt(nodeId, request, method, deadline);
       if (result.hedgedTo !== undefined) cursor = result.hedgedTo + 1;

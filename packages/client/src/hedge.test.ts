@@ -42,4 +42,21 @@ describe('hedged reads', { timeout: testTimeoutMs }, () => {
     expect(cluster.served).toEqual([]);
     expect(client.stats().hedges).toBe(0);
   });
+
+  it('never hedges a batch read: its first node is waited for, as an unhedged read is', async () => {
+    const cluster = await fakeCluster({ nodeCount: 3 });
+    const deadlineMs = 600;
+    const client = await clientOf(cluster, { hedgeReads: true, deadlineMs });
+    const [first] = cluster.primariesOf('k');
+    cluster.node(first!).hanging = true;
+    await client.getMany(['k']);
+    const batches = cluster.calls.filter((c) => c.method === 'batchGet');
+    expect(batches[0]?.nodeId).toBe(first);
+    // The next batch call is the retry after the first attempt's half of the deadline, not a
+    // hedge after the 20 ms hedge delay.
+    expect(batches.length).toBeGreaterThanOrEqual(2);
+    expect((batches[1]?.atMs ?? 0) - (batches[0]?.atMs ?? 0)).toBeGreaterThanOrEqual(
+      deadlineMs / 2 - 50,
+    );
+  });
 });

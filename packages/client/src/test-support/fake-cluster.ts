@@ -41,9 +41,11 @@ export interface ServedRequest {
 /** One call a fake node received, KV or Cluster.GetRing, refused or not. */
 export interface ReceivedCall {
   readonly nodeId: string;
-  readonly method: KvOp | 'getRing';
+  readonly method: KvOp | 'getRing' | 'batchGet' | 'batchPut';
   /** The call's `authorization` metadata; undefined when it had none. */
   readonly authorization: string | undefined;
+  /** When it arrived (Date.now()). */
+  readonly atMs: number;
 }
 
 /** The trailing metadata entry of proto/ringstore/v1/kv.proto, spelled out as a node spells it. */
@@ -350,7 +352,7 @@ function admitted(
 ): boolean {
   const value = call.metadata.get('authorization')[0];
   const authorization = typeof value === 'string' ? value : undefined;
-  cluster.calls.push({ nodeId: node.id, method, authorization });
+  cluster.calls.push({ nodeId: node.id, method, authorization, atMs: Date.now() });
   const required = cluster.requiredToken;
   if (required === undefined || authorization === `Bearer ${required}`) return true;
   const details = authorization === undefined ? 'no bearer token' : 'unknown bearer token';
@@ -394,9 +396,22 @@ function kvServer(node: FakeNodeState, cluster: FakeCluster, ringVersion: () => 
       write(req.key, req.context, { value: Buffer.alloc(0), deleted: true });
       return {};
     }),
-    // An older node: no batch calls (the SDK then sends each item alone).
-    batchGet: unimplemented,
-    batchPut: unimplemented,
+    // An older node: no batch calls (the SDK then sends each item alone). A hanging node does
+    // not answer them either.
+    batchGet: batchHandler('batchGet', node, cluster),
+    batchPut: batchHandler('batchPut', node, cluster),
+  };
+}
+
+function batchHandler(
+  method: 'batchGet' | 'batchPut',
+  node: FakeNodeState,
+  cluster: FakeCluster,
+): Handler<unknown, never> {
+  return (call, callback) => {
+    if (!admitted(node, method, cluster, call, callback)) return;
+    if (node.hanging) return;
+    unimplemented(call, callback);
   };
 }
 
