@@ -1,10 +1,16 @@
 // The benchmark's `echo` target: a grpc-js server that implements ringstore.v1.KV and does no
 // work, answering every Get and Put with messages of the sizes a real node sends (one sibling of
-// --value-bytes, a context). Driven by the same harness, it is the ceiling for one RPC per
-// operation on this machine. Usage: node dist/echo-server.js --listen 127.0.0.1:PORT --value-bytes N
+// --value-bytes, a context), and KV.Session's calls the same way. Driven by the same harness, it
+// is the ceiling for one RPC per operation on this machine, or for the session's frames. Usage: node dist/echo-server.js --listen 127.0.0.1:PORT --value-bytes N
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { Command, InvalidArgumentError } from 'commander';
-import { KVService, type KVServer } from '@ringstore/proto';
+import {
+  KVService,
+  type KVServer,
+  type SessionCall,
+  type SessionReply,
+  type SessionRequest,
+} from '@ringstore/proto';
 
 /** A context as long as a three-replica DVVSet context. */
 export const echoContextBytes = 48;
@@ -32,6 +38,26 @@ const { listen, valueBytes } = program.opts<{ listen: string; valueBytes: number
 
 const value = Buffer.alloc(valueBytes, 0x61);
 const context = Buffer.alloc(echoContextBytes, 0x01);
+/** A session call's no-op answer, as get, put and delete answer. */
+function sessionResult(c: SessionCall): SessionReply['result'] {
+  switch (c.call?.$case) {
+    case 'get':
+      return { $case: 'get', value: { siblings: [{ value, deleted: false }], context } };
+    case 'put':
+      return {
+        $case: 'put',
+        value: { context, siblings: [{ value: c.call.value.value, deleted: false }] },
+      };
+    case 'delete':
+      return { $case: 'delete', value: {} };
+    case undefined:
+      return {
+        $case: 'error',
+        value: { code: 3, message: 'no call', failure: undefined, retryAfterMs: 0 },
+      };
+  }
+}
+
 const kv: KVServer = {
   get: (_call, callback) => callback(null, { siblings: [{ value, deleted: false }], context }),
   put: (call, callback) =>
@@ -60,6 +86,16 @@ const kv: KVServer = {
             },
       ),
     }),
+  // The streaming echo: each frame of calls answered by one frame of replies, the ceiling of
+  // the SDK's pipelined session on this machine.
+  session: (call) => {
+    call.on('data', (frame: SessionRequest) => {
+      const replies = frame.calls.map((c) => ({ id: c.id, result: sessionResult(c) }));
+      call.write({ replies, ringVersion: 1n, ringTerm: 1n });
+    });
+    call.on('end', () => call.end());
+    call.on('error', () => undefined);
+  },
 };
 const server = new Server();
 server.addService(KVService, kv);

@@ -210,12 +210,17 @@ export function toServiceError(e: unknown): Partial<ServiceError> {
  */
 export function toItemError(e: unknown): ItemError {
   const err = asRingstoreError(e);
-  const retryAfter = Number(err.trailers.find(([k]) => k === 'retry-after-ms')?.[1] ?? 0);
+  const trailer = (key: string): number | undefined => {
+    const value = Number(err.trailers.find(([k]) => k === key)?.[1]);
+    return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  };
   return {
     code: grpcCodeOf(err.code),
     message: err.message,
     failure: toWire(err.failure),
-    retryAfterMs: Number.isSafeInteger(retryAfter) && retryAfter > 0 ? retryAfter : 0,
+    retryAfterMs: trailer('retry-after-ms') ?? 0,
+    rateLimit: trailer('x-ratelimit-limit'),
+    rateLimitRemaining: trailer('x-ratelimit-remaining'),
   };
 }
 

@@ -26,23 +26,19 @@ import {
   type PushRingRequest,
 } from '@ringstore/proto';
 import type { TransportSecurity } from './transport.js';
-import { isUndecodable, tolerant, undecodableReason } from './undecodable.js';
+import { isUndecodable, tolerant } from './undecodable.js';
+import { gated, refuseUndecodable } from './gate.js';
+import { Sessions, sessionLimitsDefault, type SessionLimits } from './session.js';
 import {
   batchGet,
   batchGetItemsMax,
   batchPut,
   batchPutItemsMax,
 } from './roles/coordinator/batch.js';
-import { requestBytes, type Admitted, type ClientGuard } from './security/guard.js';
+import type { Admitted, ClientGuard } from './security/guard.js';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ClusterView } from './cluster-view.js';
-import {
-  refused,
-  grpcCodeOf,
-  asRingstoreError,
-  invalidArgument,
-  toServiceError,
-} from './errors.js';
+import { refused, invalidArgument, toServiceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { serveLink, type LinkHandlers, type LinkLimits } from './peer/link.js';
@@ -52,7 +48,6 @@ import type { Gossiper } from './roles/gossip/gossiper.js';
 import type { RingKeeper } from './ring/ring-keeper.js';
 import type { Claimant } from './roles/claimant/claimant.js';
 import type { Transfers } from './roles/transfer/transfer.js';
-import { status as grpcStatus } from '@grpc/grpc-js';
 
 /** Room in a client message beside its key and value: the context, field tags, framing. */
 export const clientMessageOverheadBytes = 64 * 1024;
@@ -130,6 +125,8 @@ export interface ServerDeps {
    * client's excess reaches the gate and is refused with retry-after-ms.
    */
   readonly clientStreamsMax: number;
+  /** KV.Session's limits; default sessionLimitsDefault. */
+  readonly sessionLimits?: SessionLimits;
 }
 
 function deadlineOf(call: ServerUnaryCall<unknown, unknown>, requestTimeoutMs: number): number {
@@ -144,12 +141,6 @@ export const ringVersionHeader = 'x-ringstore-ring-version';
 /** And its term: a ring of a new term (a forced claimant take-over) may have a lower version. */
 export const ringTermHeader = 'x-ringstore-ring-term';
 
-/** A request whose body did not decode (undecodable.ts): INVALID_ARGUMENT, nothing done. */
-function refuseUndecodable(request: unknown): void {
-  if (isUndecodable(request))
-    throw refused('invalid-argument', `request does not decode: ${undecodableReason(request)}`);
-}
-
 function unary<Req, Res>(
   deps: ServerDeps,
   op: string,
@@ -159,59 +150,36 @@ function unary<Req, Res>(
   unitsOf: (req: Req) => number = () => 1,
 ): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    const deadlineMs = deadlineOf(call, deps.requestTimeoutMs);
-    let admitted: Admitted;
-    try {
-      refuseUndecodable(call.request);
-      admitted = deps.guard.admit(
-        call.getPath(),
-        call.metadata,
-        requestBytes(call.request),
-        deadlineMs,
-        Math.max(1, unitsOf(call.request)),
-      );
-    } catch (e) {
-      const err = asRingstoreError(e);
-      deps.metrics.countRequest(op, grpcStatus[grpcCodeOf(err.code)]);
-      callback(toServiceError(err));
-      return;
-    }
-    const md = new Metadata();
-    for (const [key, value] of admitted.headers) md.set(key, value);
-    if (withRingVersion) {
-      md.set(ringVersionHeader, deps.view.version.toString());
-      md.set(ringTermHeader, String(deps.view.document.term));
-    }
-    call.sendMetadata(md);
-    if (!deps.inflight.enter()) {
-      admitted.leave();
-      callback(toServiceError(refused('unavailable', 'node is shutting down')));
-      return;
-    }
-    const endTimer = deps.metrics.timeRequest(op);
-    void fn(call.request, deadlineMs)
-      .then(
-        (res) => {
-          deps.metrics.countRequest(op, 'OK');
-          callback(null, res);
-        },
-        (e: unknown) => {
-          const err = asRingstoreError(e);
-          deps.metrics.countRequest(op, grpcStatus[grpcCodeOf(err.code)]);
-          if (err.code === 'internal') deps.log.error({ err, op }, 'request failed');
-          callback(toServiceError(err));
-        },
-      )
-      .finally(() => {
-        endTimer();
-        deps.inflight.leave();
-        admitted.leave();
-      });
+    const onAdmitted = (headers: readonly (readonly [string, string])[]): void => {
+      const md = new Metadata();
+      for (const [key, value] of headers) md.set(key, value);
+      if (withRingVersion) {
+        md.set(ringVersionHeader, deps.view.version.toString());
+        md.set(ringTermHeader, String(deps.view.document.term));
+      }
+      call.sendMetadata(md);
+    };
+    const request = {
+      op,
+      path: call.getPath(),
+      metadata: call.metadata,
+      request: call.request,
+      deadlineMs: deadlineOf(call, deps.requestTimeoutMs),
+      // A request that did not decode counts 1 (gated refuses it first).
+      units: isUndecodable(call.request) ? 1 : unitsOf(call.request),
+      onAdmitted,
+    };
+    void gated(deps, request, fn).then((outcome) => {
+      if (outcome.ok) callback(null, outcome.response);
+      else callback(toServiceError(outcome.error));
+    });
   };
 }
 
-function kvService(deps: ServerDeps): KVServer {
+function kvService(deps: ServerDeps, sessions: Sessions): KVServer {
+  const sessionDeps = { ...deps, sessionLimits: deps.sessionLimits ?? sessionLimitsDefault };
   return {
+    session: (call) => sessions.serve(call, sessionDeps),
     get: unary(deps, 'get', (req, deadlineMs) => deps.kv.get(req, deadlineMs), true),
     put: unary(deps, 'put', (req, deadlineMs) => deps.kv.put(req, deadlineMs), true),
     delete: unary(deps, 'delete', (req, deadlineMs) => deps.kv.delete(req, deadlineMs), true),
@@ -483,7 +451,8 @@ export async function startGrpcServer(
     'grpc.max_send_message_length': deps.linkLimits.messageBytesMax,
     ...keepalive,
   });
-  server.addService(tolerant(KVService), kvService(deps));
+  const sessions = new Sessions();
+  server.addService(tolerant(KVService), kvService(deps, sessions));
   server.addService(tolerant(ClusterService), clusterService(deps));
   const served = new Set<LinkCall>();
   peerServer.addService(tolerant(PeerService), peerService(deps, served));
@@ -504,6 +473,7 @@ export async function startGrpcServer(
   const shutdown = async (timeoutMs: number): Promise<void> => {
     for (const call of served) call.end(); // peers see the link end and fail over at once
     served.clear();
+    sessions.drain(); // each session ends once its calls in progress are answered
     await Promise.all([stopServer(server, timeoutMs), stopServer(peerServer, timeoutMs)]);
   };
   return { server, peerServer, health, port, peerPort, shutdown };

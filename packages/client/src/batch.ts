@@ -14,12 +14,12 @@ import type {
   BatchWrite,
   GetResponse,
   ItemError,
-  KVClient,
   PutResponse,
 } from '@ringstore/proto';
 import { assert } from './assert.js';
 import { mayRetry, type OpKind } from './dispatch.js';
 import { fromItemError, RingstoreClientError } from './errors.js';
+import type { KvStub } from './session.js';
 import type { UnaryMethod } from './unary.js';
 
 /** Keys in one BatchGet call: the node's limit (DynamoDB's BatchGetItem). */
@@ -41,7 +41,7 @@ export interface BatchDeps {
     kind: OpKind,
     key: Uint8Array,
     request: Req,
-    method: (kv: KVClient) => UnaryMethod<Req, Res>,
+    method: (kv: KvStub) => UnaryMethod<Req, Res>,
     deadlineMs: number,
   ): Promise<Res>;
   /** The node the client sends `key` to first (its first primary replica). */
@@ -79,7 +79,7 @@ async function callChunk<Req, Res, R>(
   kind: OpKind,
   key: Uint8Array,
   request: Req,
-  method: (kv: KVClient) => UnaryMethod<Req, Res>,
+  method: (kv: KvStub) => UnaryMethod<Req, Res>,
   deadlineMs: number,
   resultsOf: (res: Res) => R[],
   expected: number,

@@ -503,7 +503,12 @@ function addressesOf(view: RingView): Set<string> {
  */
 export async function connect(options: ConnectOptions): Promise<Client> {
   const resolved = resolveOptions(options);
-  const pool = new NodePool(resolved.channelOptions, membersMax + seedsMax, resolved.transport);
+  const pool = new NodePool(
+    resolved.channelOptions,
+    membersMax + seedsMax,
+    resolved.transport,
+    resolved.sessions,
+  );
   const inflight: InflightCalls = new Set();
   const found = await fetchRing(resolved.seeds, {
     pool,

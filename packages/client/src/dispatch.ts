@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import type { KVClient } from '@ringstore/proto';
+import type { KvStub } from './session.js';
 import { HedgeDelay } from '@ringstore/quorum';
 import { assert } from './assert.js';
 import { backoffMs, overloadWaitMs, type Sleeper } from './backoff.js';
@@ -151,7 +151,7 @@ export class Dispatcher {
     kind: OpKind,
     key: Uint8Array,
     request: Req,
-    method: (kv: KVClient) => UnaryMethod<Req, Res>,
+    method: (kv: KvStub) => UnaryMethod<Req, Res>,
     deadlineMs: number,
     { hedge = true }: { readonly hedge?: boolean } = {},
   ): Promise<Res> {
@@ -202,7 +202,7 @@ export class Dispatcher {
     candidates: readonly string[],
     index: number,
     request: Req,
-    method: (kv: KVClient) => UnaryMethod<Req, Res>,
+    method: (kv: KvStub) => UnaryMethod<Req, Res>,
     deadline: number,
   ): Promise<AttemptResult<Res>> {
     const nodeId = candidates[index % candidates.length] ?? '';
@@ -226,7 +226,7 @@ export class Dispatcher {
   private async timedRead<Req, Res>(
     nodeId: string,
     request: Req,
-    method: (kv: KVClient) => UnaryMethod<Req, Res>,
+    method: (kv: KvStub) => UnaryMethod<Req, Res>,
     deadline: number,
   ): Promise<AttemptResult<Res>> {
     const startedAt = performance.now();
@@ -256,7 +256,7 @@ export class Dispatcher {
   private async attempt<Req, Res>(
     nodeId: string,
     request: Req,
-    method: (kv: KVClient) => UnaryMethod<Req, Res>,
+    method: (kv: KvStub) => UnaryMethod<Req, Res>,
     deadline: number,
   ): Promise<AttemptResult<Res>> {
     const address = this.deps.ring.current().addressOf(nodeId);

@@ -255,6 +255,9 @@ export function fromItemError(item: ItemError, nodeId: string | undefined): Ring
     notApplied: notAppliedOf(code, failure, retryAfterMs),
     nodeId,
     retryAfterMs,
+    ...(exhausted
+      ? { rateLimit: item.rateLimit, rateLimitRemaining: item.rateLimitRemaining }
+      : {}),
   });
 }
 

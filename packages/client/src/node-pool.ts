@@ -1,10 +1,12 @@
 import type { ChannelOptions, Metadata } from '@grpc/grpc-js';
 import { ClusterClient, KVClient } from '@ringstore/proto';
+import { sessionStub, unaryStub, type KvStub } from './session.js';
 import type { Transport } from './transport.js';
 
 /** One node's gRPC stubs, sharing one channel. */
 export interface NodeStubs {
-  readonly kv: KVClient;
+  /** Get, Put and Delete over the node's session stream (unless sessions are off), the rest unary. */
+  readonly kv: KvStub;
   readonly cluster: ClusterClient;
   /** The metadata each call on this channel starts with (the token, on a plaintext channel). */
   readonly callMetadata: () => Metadata;
@@ -35,6 +37,8 @@ export class NodePool {
     private readonly channelsMax: number,
     /** TLS or plaintext, and the token, of every channel. */
     private readonly transport: Transport,
+    /** Get, Put and Delete over one KV.Session stream per node (session.ts); else unary calls. */
+    private readonly sessions = false,
   ) {}
 
   /**
@@ -83,13 +87,14 @@ export class NodePool {
     if (known !== undefined) return known;
     if (this.channels.size >= this.channelsMax) this.closeOne();
     const { channelCredentials, callMetadata } = this.transport;
-    const kv = new KVClient(address, channelCredentials, this.channelOptions);
+    const client = new KVClient(address, channelCredentials, this.channelOptions);
     // The channel carries the credentials (call credentials included): Cluster calls get the
     // token as KV calls do.
     const cluster = new ClusterClient(address, channelCredentials, {
       ...this.channelOptions,
-      channelOverride: kv.getChannel(),
+      channelOverride: client.getChannel(),
     });
+    const kv = this.sessions ? sessionStub(client, callMetadata) : unaryStub(client);
     const created: PooledChannel = { stubs: { kv, cluster, callMetadata }, users: 0 };
     this.channels.set(address, created);
     return created;

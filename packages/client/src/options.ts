@@ -34,6 +34,11 @@ export interface ConnectOptions {
    * siblings). Default true.
    */
   readonly hedgeReads?: boolean | undefined;
+  /**
+   * Get, Put and Delete travel over one KV.Session stream per node, many calls per frame, instead
+   * of one HTTP/2 stream per call (a node without sessions gets unary calls). Default true.
+   */
+  readonly sessions?: boolean | undefined;
   /** grpc-js channel options, laid over the SDK's (keepalives, message sizes, no built-in retries). */
   readonly channelOptions?: ChannelOptions | undefined;
   /**
@@ -58,6 +63,7 @@ export interface ResolvedOptions {
   readonly attemptsMax: number;
   readonly failedNodeMemoryMs: number;
   readonly hedgeReads: boolean;
+  readonly sessions: boolean;
   readonly channelOptions: ChannelOptions;
   /** Channel credentials and per-call metadata from `tls` and `token` (which it alone holds). */
   readonly transport: Transport;
@@ -122,6 +128,7 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
     attemptsMax: options.attemptsMax ?? attemptsMaxDefault,
     failedNodeMemoryMs: options.failedNodeMemoryMs ?? failedNodeMemoryMsDefault,
     hedgeReads: options.hedgeReads ?? true,
+    sessions: options.sessions ?? true,
     channelOptions: { ...channelOptionsDefault, ...options.channelOptions },
     transport: transportOf(options.tls, options.token),
   };

@@ -19,6 +19,7 @@ import type {
   TransferPageResponse,
   TransferReportResponse,
 } from '@ringstore/proto';
+import { FrameOutbox, PendingCalls, type FrameLimits } from '@ringstore/frames';
 import { isUndecodable, undecodableReason } from '../undecodable.js';
 import {
   RingstoreError,
@@ -148,33 +149,18 @@ function approxBytes(body: Body): number {
   return n;
 }
 
-/** Splits queued messages into frames within the limits. */
-function takeFrame(outbox: LinkMessage[], limits: LinkLimits): LinkMessage[] {
-  let bytes = 0;
-  let count = 0;
-  while (count < outbox.length && count < limits.frameMessagesMax) {
-    const m = outbox[count];
-    if (m?.body === undefined) break;
-    bytes += approxBytes(m.body);
-    if (count > 0 && bytes > limits.frameBytesMax) break;
-    count++;
-  }
-  return outbox.splice(0, Math.max(count, 1));
+/** A link's frame limits, as the shared outbox takes them. */
+function frameLimitsOf(limits: LinkLimits): FrameLimits {
+  return { messagesMax: limits.frameMessagesMax, bytesMax: limits.frameBytesMax };
 }
 
-interface Pending {
-  resolve(body: ReplyBody): void;
-  reject(e: RingstoreError): void;
-  timer: NodeJS.Timeout;
-}
+const messageBytes = (m: LinkMessage): number => (m.body === undefined ? 64 : approxBytes(m.body));
 
 /** The dialling side of one link: requests out, replies in. */
 export class LinkConnection {
   private stream: ClientDuplexStream<LinkFrame, LinkFrame> | undefined;
-  private readonly pending = new Map<bigint, Pending>();
-  private readonly outbox: LinkMessage[] = [];
-  private flushScheduled = false;
-  private nextRequestId = 1n;
+  private readonly pending: PendingCalls<ReplyBody>;
+  private readonly outbox: FrameOutbox<LinkMessage>;
   private failures = 0;
   private retryAtMs = 0;
 
@@ -185,10 +171,16 @@ export class LinkConnection {
     private readonly client: PeerClient,
     private readonly limits: LinkLimits,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.pending = new PendingCalls(limits.inflightMax);
+    // A frame queued before the stream broke was dropped with its calls (broken() clears it).
+    this.outbox = new FrameOutbox(frameLimitsOf(limits), messageBytes, (messages) =>
+      this.stream?.write({ messages, sentMs: performance.now() }),
+    );
+  }
 
   request(body: RequestBody, timeoutMs: number): Promise<ReplyBody> {
-    if (this.pending.size >= this.limits.inflightMax) {
+    if (this.pending.full) {
       return Promise.reject(
         refused(
           'resource-exhausted',
@@ -201,43 +193,21 @@ export class LinkConnection {
         refused('unavailable', `${this.nodeId} unreachable (link down, retrying)`),
       );
     }
-    const stream = this.stream ?? this.open();
-    const requestId = this.nextRequestId++;
-    return new Promise<ReplyBody>((resolve, reject) => {
-      const dueMs = performance.now() + timeoutMs;
-      const timer = setTimeout(() => this.expire(requestId, dueMs), timeoutMs);
-      this.pending.set(requestId, { resolve, reject, timer });
-      this.outbox.push({ requestId, timeoutMs: Math.max(1, Math.floor(timeoutMs)), body });
-      this.scheduleFlush(stream);
+    if (this.stream === undefined) this.open();
+    const { id, reply } = this.pending.add(timeoutMs, ({ lateMs }) => {
+      const e = new RingstoreError('deadline-exceeded', `${this.nodeId} did not answer in time`);
+      // A timer that fires long after it was due says this node's event loop was stalled: the
+      // answer may have been waiting to be read. Not evidence against the peer (errors.ts).
+      if (lateMs > localPauseLateMs) e.localPause = true;
+      return e;
     });
+    this.outbox.push({ requestId: id, timeoutMs: Math.max(1, Math.floor(timeoutMs)), body });
+    return reply;
   }
 
   /** The stream is up (dialled and not broken since). */
   isOpen(): boolean {
     return this.stream !== undefined;
-  }
-
-  private expire(requestId: bigint, dueMs: number): void {
-    const p = this.pending.get(requestId);
-    if (p === undefined) return;
-    this.pending.delete(requestId);
-    const lateMs = performance.now() - dueMs;
-    const e = new RingstoreError('deadline-exceeded', `${this.nodeId} did not answer in time`);
-    // A timer that fires long after it was due says this node's event loop was stalled: the
-    // answer may have been waiting to be read. Not evidence against the peer (errors.ts).
-    if (lateMs > localPauseLateMs) e.localPause = true;
-    p.reject(e);
-  }
-
-  private scheduleFlush(stream: ClientDuplexStream<LinkFrame, LinkFrame>): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      if (this.stream !== stream) return; // broken meanwhile: its requests already failed
-      while (this.outbox.length > 0)
-        stream.write({ messages: takeFrame(this.outbox, this.limits), sentMs: performance.now() });
-    });
   }
 
   private open(): ClientDuplexStream<LinkFrame, LinkFrame> {
@@ -252,12 +222,11 @@ export class LinkConnection {
   private deliver(frame: LinkFrame): void {
     this.failures = 0;
     for (const m of frame.messages) {
-      const p = this.pending.get(m.requestId);
-      if (p === undefined || m.body === undefined) continue; // late reply after its deadline
-      this.pending.delete(m.requestId);
-      clearTimeout(p.timer);
-      if (m.body.$case === 'error') p.reject(fromErrorReply(this.nodeId, m.body.value));
-      else p.resolve(m.body as ReplyBody);
+      // A reply whose request is no longer pending (after its deadline) is ignored.
+      if (m.body === undefined) continue;
+      if (m.body.$case === 'error')
+        this.pending.fail(m.requestId, fromErrorReply(this.nodeId, m.body.value));
+      else this.pending.settle(m.requestId, m.body as ReplyBody);
     }
   }
 
@@ -272,13 +241,10 @@ export class LinkConnection {
     this.retryAtMs = Date.now() + backoffMs * (0.5 + Math.random() / 2);
     if (this.pending.size > 0 || this.failures === 1)
       this.log.debug({ peer: this.nodeId, reason, inflight: this.pending.size }, 'peer link broke');
-    const failed = [...this.pending.values()];
-    this.pending.clear();
-    this.outbox.length = 0;
-    for (const p of failed) {
-      clearTimeout(p.timer);
-      p.reject(new RingstoreError('unavailable', `link to ${this.nodeId} broke: ${reason}`));
-    }
+    this.outbox.clear();
+    this.pending.failAll(
+      () => new RingstoreError('unavailable', `link to ${this.nodeId} broke: ${reason}`),
+    );
     stream.cancel();
   }
 
@@ -334,22 +300,13 @@ export function serveLink(
   /** The calling node, as its credentials say (server.ts peerCaller). */
   from = 'unknown',
 ): void {
-  const outbox: LinkMessage[] = [];
   let serving = 0;
   let closed = false;
-  let flushScheduled = false;
-  const flush = (): void => {
-    flushScheduled = false;
-    while (!closed && outbox.length > 0)
-      call.write({ messages: takeFrame(outbox, limits), sentMs: performance.now() });
-  };
+  const outbox = new FrameOutbox<LinkMessage>(frameLimitsOf(limits), messageBytes, (messages) => {
+    if (!closed) call.write({ messages, sentMs: performance.now() });
+  });
   const reply = (requestId: bigint, body: Body): void => {
-    if (closed) return;
-    outbox.push({ requestId, timeoutMs: 0, body });
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
+    if (!closed) outbox.push({ requestId, timeoutMs: 0, body });
   };
   const fail = (requestId: bigint, e: unknown): void => {
     const err = asRingstoreError(e);

@@ -13,7 +13,11 @@ import {
   Failure,
   type DeleteRequest,
   type GetRequest,
+  type ItemError,
   type KVServer,
+  type SessionReply,
+  type SessionRequest,
+  type SessionResponse,
   type PutRequest,
   type Ring as RingMessage,
   type Sibling,
@@ -147,6 +151,13 @@ export interface FakeCluster {
   advertisedTerm: bigint | null | undefined;
   /** Delay before GetRing answers, to make refetches overlap. */
   getRingDelayMs: number;
+  /**
+   * Nodes serve KV.Session (default true): its calls are served, refused, failed and hung exactly
+   * as the unary ones, one reply frame per call. False: UNIMPLEMENTED, as a node older than it.
+   */
+  sessions: boolean;
+  /** KV.Session streams opened, per node id (UNIMPLEMENTED ones included). */
+  readonly sessionsOpened: Map<string, number>;
   node(id: string): FakeNode;
   stop(): void;
 }
@@ -180,6 +191,8 @@ export async function startFakeCluster(options: FakeClusterOptions): Promise<Fak
     advertisedVersion: undefined,
     advertisedTerm: undefined,
     getRingDelayMs: 0,
+    sessions: true,
+    sessionsOpened: new Map(),
     ring: () => state.ring,
     ringMessage: () => ringMessageOf(state, replicas, nodes),
     primariesOf: (key) =>
@@ -381,7 +394,7 @@ function kvServer(node: FakeNodeState, cluster: FakeCluster, ringVersion: () => 
     store.set(name, next);
     return next;
   };
-  return {
+  const unary = {
     get: kvHandler('get', node, cluster, ringVersion, (req: GetRequest) => {
       const current = store.get(req.key.toString('utf8'));
       return current === undefined
@@ -396,6 +409,17 @@ function kvServer(node: FakeNodeState, cluster: FakeCluster, ringVersion: () => 
       write(req.key, req.context, { value: Buffer.alloc(0), deleted: true });
       return {};
     }),
+  };
+  return {
+    ...unary,
+    session: (stream) => {
+      cluster.sessionsOpened.set(node.id, (cluster.sessionsOpened.get(node.id) ?? 0) + 1);
+      if (!cluster.sessions) {
+        stream.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' });
+        return;
+      }
+      serveSession(stream, unary, cluster, ringVersion);
+    },
     // An older node: no batch calls (the SDK then sends each item alone). A hanging node does
     // not answer them either.
     batchGet: batchHandler('batchGet', node, cluster),
@@ -412,6 +436,67 @@ function batchHandler(
     if (!admitted(node, method, cluster, call, callback)) return;
     if (node.hanging) return;
     unimplemented(call, callback);
+  };
+}
+
+/**
+ * A session's calls served by the unary handlers (admission, failures, hanging and records
+ * included): each answer becomes a reply frame naming the ring, each error an ItemError built
+ * from the status and trailers the unary call would have ended with.
+ */
+function serveSession(
+  stream: grpc.ServerDuplexStream<SessionRequest, SessionResponse>,
+  unary: Pick<KVServer, 'get' | 'put' | 'delete'>,
+  cluster: FakeCluster,
+  ringVersion: () => bigint,
+): void {
+  stream.on('data', (frame: SessionRequest) => {
+    for (const c of frame.calls) {
+      const body = c.call;
+      if (body === undefined) continue;
+      const handler = unary[body.$case] as Handler<unknown, unknown>;
+      const call = {
+        request: body.value,
+        metadata: stream.metadata,
+        sendMetadata: () => undefined,
+      } as unknown as grpc.ServerUnaryCall<unknown, unknown>;
+      handler(call, (error, response) => {
+        const result = (
+          error === null || error === undefined
+            ? { $case: body.$case, value: response }
+            : { $case: 'error', value: itemErrorOf(error) }
+        ) as SessionReply['result'];
+        const term =
+          cluster.advertisedTerm === undefined
+            ? cluster.ringMessage().term
+            : cluster.advertisedTerm;
+        stream.write({
+          replies: [{ id: c.id, result }],
+          ringVersion: cluster.advertisedVersion ?? ringVersion(),
+          ringTerm: term ?? 0n,
+        });
+      });
+    }
+  });
+  stream.on('end', () => stream.end());
+  stream.on('error', () => undefined);
+}
+
+function itemErrorOf(error: Partial<grpc.StatusObject> | grpc.ServerErrorResponse): ItemError {
+  const trailers = error.metadata;
+  const bin = trailers?.get(failureTrailerKey)[0];
+  const retryAfter = Number(trailers?.get('retry-after-ms')[0] ?? 0);
+  const numberOf = (key: string): number | undefined => {
+    const value = trailers?.get(key)[0];
+    return value === undefined ? undefined : Number(value);
+  };
+  return {
+    code: error.code ?? grpc.status.UNKNOWN,
+    message: error.details ?? '',
+    failure: Buffer.isBuffer(bin) ? Failure.decode(bin) : undefined,
+    retryAfterMs: Number.isSafeInteger(retryAfter) ? retryAfter : 0,
+    rateLimit: numberOf('x-ratelimit-limit'),
+    rateLimitRemaining: numberOf('x-ratelimit-remaining'),
   };
 }
 

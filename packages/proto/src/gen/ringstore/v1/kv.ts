@@ -10,8 +10,10 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -165,6 +167,12 @@ export interface ItemError {
     | undefined;
   /** Set with RESOURCE_EXHAUSTED: when to try the item again, in milliseconds. */
   retryAfterMs: number;
+  /**
+   * Set when a rate limit refused it: the caller's limit (its burst, the x-ratelimit-limit
+   * trailer of a unary call) and what was left of it (x-ratelimit-remaining).
+   */
+  rateLimit?: number | undefined;
+  rateLimitRemaining?: number | undefined;
 }
 
 export interface BatchGetRequest {
@@ -200,6 +208,46 @@ export interface BatchWriteResult {
 export interface BatchPutResponse {
   /** One per item of the request, in its order. */
   results: BatchWriteResult[];
+}
+
+export interface SessionRequest {
+  /** The calls of this frame, handled concurrently. */
+  calls: SessionCall[];
+}
+
+export interface SessionCall {
+  /** Chosen by the caller, unique among its calls in flight on the stream; the reply carries it. */
+  id: bigint;
+  /**
+   * How long the caller waits for the reply, in milliseconds (a unary call's deadline); the node
+   * caps it at its request timeout. 0: the node's request timeout.
+   */
+  timeoutMs: number;
+  call: { $case: "get"; value: GetRequest } | { $case: "put"; value: PutRequest } | {
+    $case: "delete";
+    value: DeleteRequest;
+  } | undefined;
+}
+
+export interface SessionResponse {
+  /** Replies to calls, in the order they finished. */
+  replies: SessionReply[];
+  /**
+   * The node's ring when it wrote this frame (the x-ringstore-ring-version and -term headers of a
+   * unary call).
+   */
+  ringVersion: bigint;
+  ringTerm: bigint;
+}
+
+export interface SessionReply {
+  id: bigint;
+  result: { $case: "get"; value: GetResponse } | { $case: "put"; value: PutResponse } | {
+    $case: "delete";
+    value: DeleteResponse;
+  } | //
+  /** The status the unary call would have ended with, its Failure and retry hint. */
+  { $case: "error"; value: ItemError } | undefined;
 }
 
 function createBaseGetRequest(): GetRequest {
@@ -990,7 +1038,14 @@ export const Failure: MessageFns<Failure> = {
 };
 
 function createBaseItemError(): ItemError {
-  return { code: 0, message: "", failure: undefined, retryAfterMs: 0 };
+  return {
+    code: 0,
+    message: "",
+    failure: undefined,
+    retryAfterMs: 0,
+    rateLimit: undefined,
+    rateLimitRemaining: undefined,
+  };
 }
 
 export const ItemError: MessageFns<ItemError> = {
@@ -1006,6 +1061,12 @@ export const ItemError: MessageFns<ItemError> = {
     }
     if (message.retryAfterMs !== 0) {
       writer.uint32(32).uint32(message.retryAfterMs);
+    }
+    if (message.rateLimit !== undefined) {
+      writer.uint32(40).uint32(message.rateLimit);
+    }
+    if (message.rateLimitRemaining !== undefined) {
+      writer.uint32(48).uint32(message.rateLimitRemaining);
     }
     return writer;
   },
@@ -1055,6 +1116,22 @@ export const ItemError: MessageFns<ItemError> = {
             message.retryAfterMs = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.rateLimit = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.rateLimitRemaining = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1077,6 +1154,16 @@ export const ItemError: MessageFns<ItemError> = {
         : isSet(object.retry_after_ms)
         ? globalThis.Number(object.retry_after_ms)
         : 0,
+      rateLimit: isSet(object.rateLimit)
+        ? globalThis.Number(object.rateLimit)
+        : isSet(object.rate_limit)
+        ? globalThis.Number(object.rate_limit)
+        : undefined,
+      rateLimitRemaining: isSet(object.rateLimitRemaining)
+        ? globalThis.Number(object.rateLimitRemaining)
+        : isSet(object.rate_limit_remaining)
+        ? globalThis.Number(object.rate_limit_remaining)
+        : undefined,
     };
   },
 
@@ -1094,6 +1181,12 @@ export const ItemError: MessageFns<ItemError> = {
     if (message.retryAfterMs !== 0) {
       obj.retryAfterMs = Math.round(message.retryAfterMs);
     }
+    if (message.rateLimit !== undefined) {
+      obj.rateLimit = Math.round(message.rateLimit);
+    }
+    if (message.rateLimitRemaining !== undefined) {
+      obj.rateLimitRemaining = Math.round(message.rateLimitRemaining);
+    }
     return obj;
   },
 
@@ -1108,6 +1201,8 @@ export const ItemError: MessageFns<ItemError> = {
       ? Failure.fromPartial(object.failure)
       : undefined;
     message.retryAfterMs = object.retryAfterMs ?? 0;
+    message.rateLimit = object.rateLimit ?? undefined;
+    message.rateLimitRemaining = object.rateLimitRemaining ?? undefined;
     return message;
   },
 };
@@ -1716,6 +1811,517 @@ export const BatchPutResponse: MessageFns<BatchPutResponse> = {
   },
 };
 
+function createBaseSessionRequest(): SessionRequest {
+  return { calls: [] };
+}
+
+export const SessionRequest: MessageFns<SessionRequest> = {
+  encode(message: SessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.calls) {
+      SessionCall.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calls.push(SessionCall.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionRequest {
+    return {
+      calls: globalThis.Array.isArray(object?.calls) ? object.calls.map((e: any) => SessionCall.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: SessionRequest): unknown {
+    const obj: any = {};
+    if (message.calls?.length) {
+      obj.calls = message.calls.map((e) => SessionCall.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SessionRequest>): SessionRequest {
+    return SessionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SessionRequest>): SessionRequest {
+    const message = createBaseSessionRequest();
+    message.calls = object.calls?.map((e) => SessionCall.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSessionCall(): SessionCall {
+  return { id: 0n, timeoutMs: 0, call: undefined };
+}
+
+export const SessionCall: MessageFns<SessionCall> = {
+  encode(message: SessionCall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0n) {
+      if (BigInt.asUintN(64, message.id) !== message.id) {
+        throw new globalThis.Error("value provided for field message.id of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.timeoutMs !== 0) {
+      writer.uint32(16).uint32(message.timeoutMs);
+    }
+    switch (message.call?.$case) {
+      case "get":
+        GetRequest.encode(message.call.value, writer.uint32(82).fork()).join();
+        break;
+      case "put":
+        PutRequest.encode(message.call.value, writer.uint32(90).fork()).join();
+        break;
+      case "delete":
+        DeleteRequest.encode(message.call.value, writer.uint32(98).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionCall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionCall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.timeoutMs = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.call = { $case: "get", value: GetRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.call = { $case: "put", value: PutRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.call = { $case: "delete", value: DeleteRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionCall {
+    return {
+      id: isSet(object.id) ? BigInt(object.id) : 0n,
+      timeoutMs: isSet(object.timeoutMs)
+        ? globalThis.Number(object.timeoutMs)
+        : isSet(object.timeout_ms)
+        ? globalThis.Number(object.timeout_ms)
+        : 0,
+      call: isSet(object.get)
+        ? { $case: "get", value: GetRequest.fromJSON(object.get) }
+        : isSet(object.put)
+        ? { $case: "put", value: PutRequest.fromJSON(object.put) }
+        : isSet(object.delete)
+        ? { $case: "delete", value: DeleteRequest.fromJSON(object.delete) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: SessionCall): unknown {
+    const obj: any = {};
+    if (message.id !== 0n) {
+      obj.id = message.id.toString();
+    }
+    if (message.timeoutMs !== 0) {
+      obj.timeoutMs = Math.round(message.timeoutMs);
+    }
+    if (message.call?.$case === "get") {
+      obj.get = GetRequest.toJSON(message.call.value);
+    } else if (message.call?.$case === "put") {
+      obj.put = PutRequest.toJSON(message.call.value);
+    } else if (message.call?.$case === "delete") {
+      obj.delete = DeleteRequest.toJSON(message.call.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SessionCall>): SessionCall {
+    return SessionCall.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SessionCall>): SessionCall {
+    const message = createBaseSessionCall();
+    message.id = (object.id !== undefined && object.id !== null) ? BigInt(object.id) : 0n;
+    message.timeoutMs = object.timeoutMs ?? 0;
+    switch (object.call?.$case) {
+      case "get": {
+        if (object.call?.value !== undefined && object.call?.value !== null) {
+          message.call = { $case: "get", value: GetRequest.fromPartial(object.call.value) };
+        }
+        break;
+      }
+      case "put": {
+        if (object.call?.value !== undefined && object.call?.value !== null) {
+          message.call = { $case: "put", value: PutRequest.fromPartial(object.call.value) };
+        }
+        break;
+      }
+      case "delete": {
+        if (object.call?.value !== undefined && object.call?.value !== null) {
+          message.call = { $case: "delete", value: DeleteRequest.fromPartial(object.call.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseSessionResponse(): SessionResponse {
+  return { replies: [], ringVersion: 0n, ringTerm: 0n };
+}
+
+export const SessionResponse: MessageFns<SessionResponse> = {
+  encode(message: SessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.replies) {
+      SessionReply.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.ringVersion !== 0n) {
+      if (BigInt.asUintN(64, message.ringVersion) !== message.ringVersion) {
+        throw new globalThis.Error("value provided for field message.ringVersion of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.ringVersion);
+    }
+    if (message.ringTerm !== 0n) {
+      if (BigInt.asUintN(64, message.ringTerm) !== message.ringTerm) {
+        throw new globalThis.Error("value provided for field message.ringTerm of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.ringTerm);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.replies.push(SessionReply.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ringVersion = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ringTerm = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionResponse {
+    return {
+      replies: globalThis.Array.isArray(object?.replies)
+        ? object.replies.map((e: any) => SessionReply.fromJSON(e))
+        : [],
+      ringVersion: isSet(object.ringVersion)
+        ? BigInt(object.ringVersion)
+        : isSet(object.ring_version)
+        ? BigInt(object.ring_version)
+        : 0n,
+      ringTerm: isSet(object.ringTerm)
+        ? BigInt(object.ringTerm)
+        : isSet(object.ring_term)
+        ? BigInt(object.ring_term)
+        : 0n,
+    };
+  },
+
+  toJSON(message: SessionResponse): unknown {
+    const obj: any = {};
+    if (message.replies?.length) {
+      obj.replies = message.replies.map((e) => SessionReply.toJSON(e));
+    }
+    if (message.ringVersion !== 0n) {
+      obj.ringVersion = message.ringVersion.toString();
+    }
+    if (message.ringTerm !== 0n) {
+      obj.ringTerm = message.ringTerm.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SessionResponse>): SessionResponse {
+    return SessionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SessionResponse>): SessionResponse {
+    const message = createBaseSessionResponse();
+    message.replies = object.replies?.map((e) => SessionReply.fromPartial(e)) || [];
+    message.ringVersion = (object.ringVersion !== undefined && object.ringVersion !== null)
+      ? BigInt(object.ringVersion)
+      : 0n;
+    message.ringTerm = (object.ringTerm !== undefined && object.ringTerm !== null) ? BigInt(object.ringTerm) : 0n;
+    return message;
+  },
+};
+
+function createBaseSessionReply(): SessionReply {
+  return { id: 0n, result: undefined };
+}
+
+export const SessionReply: MessageFns<SessionReply> = {
+  encode(message: SessionReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0n) {
+      if (BigInt.asUintN(64, message.id) !== message.id) {
+        throw new globalThis.Error("value provided for field message.id of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.id);
+    }
+    switch (message.result?.$case) {
+      case "get":
+        GetResponse.encode(message.result.value, writer.uint32(82).fork()).join();
+        break;
+      case "put":
+        PutResponse.encode(message.result.value, writer.uint32(90).fork()).join();
+        break;
+      case "delete":
+        DeleteResponse.encode(message.result.value, writer.uint32(98).fork()).join();
+        break;
+      case "error":
+        ItemError.encode(message.result.value, writer.uint32(106).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.uint64() as bigint;
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.result = { $case: "get", value: GetResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.result = { $case: "put", value: PutResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.result = { $case: "delete", value: DeleteResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.result = { $case: "error", value: ItemError.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionReply {
+    return {
+      id: isSet(object.id) ? BigInt(object.id) : 0n,
+      result: isSet(object.get)
+        ? { $case: "get", value: GetResponse.fromJSON(object.get) }
+        : isSet(object.put)
+        ? { $case: "put", value: PutResponse.fromJSON(object.put) }
+        : isSet(object.delete)
+        ? { $case: "delete", value: DeleteResponse.fromJSON(object.delete) }
+        : isSet(object.error)
+        ? { $case: "error", value: ItemError.fromJSON(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: SessionReply): unknown {
+    const obj: any = {};
+    if (message.id !== 0n) {
+      obj.id = message.id.toString();
+    }
+    if (message.result?.$case === "get") {
+      obj.get = GetResponse.toJSON(message.result.value);
+    } else if (message.result?.$case === "put") {
+      obj.put = PutResponse.toJSON(message.result.value);
+    } else if (message.result?.$case === "delete") {
+      obj.delete = DeleteResponse.toJSON(message.result.value);
+    } else if (message.result?.$case === "error") {
+      obj.error = ItemError.toJSON(message.result.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SessionReply>): SessionReply {
+    return SessionReply.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SessionReply>): SessionReply {
+    const message = createBaseSessionReply();
+    message.id = (object.id !== undefined && object.id !== null) ? BigInt(object.id) : 0n;
+    switch (object.result?.$case) {
+      case "get": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "get", value: GetResponse.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "put": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "put", value: PutResponse.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "delete": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "delete", value: DeleteResponse.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "error", value: ItemError.fromPartial(object.result.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 /**
  * KV reads and writes keys. Any node serves any key: a node that does not replicate the key
  * forwards the request to one that does.
@@ -1780,6 +2386,24 @@ export const KVService = {
     responseSerialize: (value: BatchPutResponse): Buffer => Buffer.from(BatchPutResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): BatchPutResponse => BatchPutResponse.decode(value),
   },
+  /**
+   * Session is a long-lived bidirectional stream that carries many Get, Put and Delete calls, each
+   * exactly as its unary RPC (the same checks, roles, limits and answers), many per message: the
+   * SDK keeps one per node so that a call costs a few bytes of a frame rather than an HTTP/2
+   * stream of its own. Calls are matched to replies by the id the caller gives them; replies come
+   * in the order calls finish, not the order they were sent. Credentials are those the stream was
+   * opened with and are checked on every call. A stream that breaks leaves its unanswered calls
+   * unknown (APPLIED_MAYBE for writes), as a unary call that lost its connection.
+   */
+  session: {
+    path: "/ringstore.v1.KV/Session" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: SessionRequest): Buffer => Buffer.from(SessionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SessionRequest => SessionRequest.decode(value),
+    responseSerialize: (value: SessionResponse): Buffer => Buffer.from(SessionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SessionResponse => SessionResponse.decode(value),
+  },
 } as const;
 
 export interface KVServer extends UntypedServiceImplementation {
@@ -1801,6 +2425,16 @@ export interface KVServer extends UntypedServiceImplementation {
    * in the order of the request; a bad, repeated or failed item fails that item only.
    */
   batchPut: handleUnaryCall<BatchPutRequest, BatchPutResponse>;
+  /**
+   * Session is a long-lived bidirectional stream that carries many Get, Put and Delete calls, each
+   * exactly as its unary RPC (the same checks, roles, limits and answers), many per message: the
+   * SDK keeps one per node so that a call costs a few bytes of a frame rather than an HTTP/2
+   * stream of its own. Calls are matched to replies by the id the caller gives them; replies come
+   * in the order calls finish, not the order they were sent. Credentials are those the stream was
+   * opened with and are checked on every call. A stream that breaks leaves its unanswered calls
+   * unknown (APPLIED_MAYBE for writes), as a unary call that lost its connection.
+   */
+  session: handleBidiStreamingCall<SessionRequest, SessionResponse>;
 }
 
 export interface KVClient extends Client {
@@ -1886,6 +2520,18 @@ export interface KVClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: BatchPutResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Session is a long-lived bidirectional stream that carries many Get, Put and Delete calls, each
+   * exactly as its unary RPC (the same checks, roles, limits and answers), many per message: the
+   * SDK keeps one per node so that a call costs a few bytes of a frame rather than an HTTP/2
+   * stream of its own. Calls are matched to replies by the id the caller gives them; replies come
+   * in the order calls finish, not the order they were sent. Credentials are those the stream was
+   * opened with and are checked on every call. A stream that breaks leaves its unanswered calls
+   * unknown (APPLIED_MAYBE for writes), as a unary call that lost its connection.
+   */
+  session(): ClientDuplexStream<SessionRequest, SessionResponse>;
+  session(options: Partial<CallOptions>): ClientDuplexStream<SessionRequest, SessionResponse>;
+  session(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<SessionRequest, SessionResponse>;
 }
 
 export const KVClient = makeGenericClientConstructor(KVService, "ringstore.v1.KV") as unknown as {
