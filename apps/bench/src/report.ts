@@ -68,12 +68,16 @@ export function machine(): Machine {
 }
 
 /**
- * The pairs we compare, when both sides ran: ours against etcd, against the RPC ceiling, zero-hop
- * against any-node, and TLS on against off.
+ * The pairs we compare, when both sides ran: ours against etcd, against the RPC ceilings (unary and
+ * session), sessions against unary calls, zero-hop against any-node, and TLS on against off.
  */
 export const ratioPairs: readonly (readonly [TargetName, TargetName])[] = [
   ['ringstore', 'etcd'],
   ['ringstore', 'echo'],
+  ['ringstore', 'echo-session'],
+  ['ringstore-unary', 'etcd'],
+  ['ringstore-unary', 'echo'],
+  ['ringstore', 'ringstore-unary'],
   ['ringstore', 'any-node'],
   ['ringstore-tls', 'ringstore'],
 ];

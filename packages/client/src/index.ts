@@ -31,6 +31,7 @@ export {
 } from './errors.js';
 export type { ConnectOptions, RoutingMode } from './options.js';
 export type { TlsOptions } from './transport.js';
+export { sessionStub, unaryStub, type KvStub } from './session.js';
 export {
   attemptsMaxDefault,
   channelOptionsDefault,

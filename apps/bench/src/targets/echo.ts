@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { credentials } from '@grpc/grpc-js';
+import { Metadata, credentials } from '@grpc/grpc-js';
+import { sessionStub, unaryStub } from '@ringstore/client';
 import { KVClient } from '@ringstore/proto';
 import { freePort } from '@ringstore/tools';
 import { InsertSequence, type Driver } from '../harness.js';
@@ -16,9 +17,13 @@ export const echoServerScript = fileURLToPath(
 /** Bound on the echo server's start: a node process loading grpc-js, on a busy CI machine too. */
 export const echoStartTimeoutMs = 15_000;
 
-/** Same requests as the SDK sends to a node, over one channel. */
-export function echoDriver(address: string, deadlineMs: number): Driver {
-  const client = new KVClient(address, credentials.createInsecure());
+/**
+ * Same requests as the SDK sends to a node, over one channel: unary calls, or (`session`) Get,
+ * Put and Delete over one KV.Session stream, framed as the SDK frames them (its own stub).
+ */
+export function echoDriver(address: string, deadlineMs: number, session = false): Driver {
+  const channel = new KVClient(address, credentials.createInsecure());
+  const client = session ? sessionStub(channel, () => new Metadata()) : unaryStub(channel);
   const put = async (key: Buffer, value: Buffer): Promise<void> => {
     await callUnary(
       client.put.bind(client),
@@ -70,7 +75,8 @@ export async function startEcho(options: BackendOptions): Promise<Backend> {
       kind: 'echo',
       description: `echo server at ${given}`,
       inserts,
-      driver: () => Promise.resolve(echoDriver(given, options.deadlineMs)),
+      driver: (target) =>
+        Promise.resolve(echoDriver(given, options.deadlineMs, target === 'echo-session')),
       cpuSeconds: undefined,
       stop: () => Promise.resolve(),
     };
@@ -103,9 +109,10 @@ export async function startEcho(options: BackendOptions): Promise<Backend> {
   }
   return {
     kind: 'echo',
-    description: `echo: a no-op grpc-js server implementing ringstore.v1.KV (pid ${server.child.pid})`,
+    description: `echo: a no-op grpc-js server implementing ringstore.v1.KV, unary and KV.Session (pid ${server.child.pid})`,
     inserts,
-    driver: () => Promise.resolve(echoDriver(address, options.deadlineMs)),
+    driver: (target) =>
+      Promise.resolve(echoDriver(address, options.deadlineMs, target === 'echo-session')),
     cpuSeconds: processesCpuSeconds([server]),
     stop: () => server.stop(),
   };

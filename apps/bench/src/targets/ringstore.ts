@@ -23,8 +23,15 @@ export async function ringstoreDriver(
   deadlineMs: number,
   contexts: Map<string, Buffer> = new Map(),
   security: DriverSecurity = {},
+  sessions = true,
 ): Promise<Driver> {
-  const client: Client = await connect({ seeds: [...seeds], routing, deadlineMs, ...security });
+  const client: Client = await connect({
+    seeds: [...seeds],
+    routing,
+    deadlineMs,
+    sessions,
+    ...security,
+  });
   const remember = (key: Buffer, context: Buffer): void => {
     const k = key.toString('latin1');
     contexts.delete(k);
@@ -118,6 +125,7 @@ export async function startRingstore(options: BackendOptions, tls = false): Prom
         options.deadlineMs,
         contexts,
         security,
+        target !== 'ringstore-unary',
       ),
     ...more,
   });

@@ -2,12 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { backendOf, targetNames } from './target.js';
 
 describe('backendOf', () => {
-  it('runs ringstore and any-node on one cluster, secured with --tls; ringstore-tls always on its own secured one', () => {
-    expect(targetNames).toContain('ringstore-tls');
+  it('runs ringstore, ringstore-unary and any-node on one cluster, secured with --tls; ringstore-tls always on its own secured one; echo-session on echo', () => {
+    expect(targetNames).toEqual([
+      'ringstore',
+      'ringstore-unary',
+      'ringstore-tls',
+      'any-node',
+      'echo',
+      'echo-session',
+      'etcd',
+    ]);
     expect(targetNames.map((t) => backendOf(t, false))).toEqual([
+      'ringstore',
       'ringstore',
       'ringstore-tls',
       'ringstore',
+      'echo',
       'echo',
       'etcd',
     ]);
@@ -15,6 +25,8 @@ describe('backendOf', () => {
       'ringstore-tls',
       'ringstore-tls',
       'ringstore-tls',
+      'ringstore-tls',
+      'echo',
       'echo',
       'etcd',
     ]);

@@ -1,16 +1,22 @@
 import type { Driver, InsertSequence } from '../harness.js';
 
 /**
- * What the benchmark can drive. ringstore and any-node share one cluster (and its data);
- * ringstore-tls is zero-hop on a cluster of its own, secured (TLS on both ports, client
- * certificates, a token), for TLS on vs off from one run.
+ * What the benchmark can drive. ringstore, ringstore-unary and any-node share one cluster (and
+ * its data): ringstore is the SDK as shipped (zero-hop, Get/Put/Delete over one KV.Session
+ * stream per node), ringstore-unary the same with one unary RPC per call; ringstore-tls is
+ * zero-hop on a cluster of its own, secured (TLS on both ports, client certificates, a token),
+ * for TLS on vs off from one run. echo and echo-session share one no-op server: the ceiling of
+ * one unary RPC per operation, and of the session's frames.
  */
-export type TargetName = 'ringstore' | 'ringstore-tls' | 'any-node' | 'echo' | 'etcd';
+export type TargetName =
+  'ringstore' | 'ringstore-unary' | 'ringstore-tls' | 'any-node' | 'echo' | 'echo-session' | 'etcd';
 export const targetNames: readonly TargetName[] = [
   'ringstore',
+  'ringstore-unary',
   'ringstore-tls',
   'any-node',
   'echo',
+  'echo-session',
   'etcd',
 ];
 
@@ -18,7 +24,9 @@ export type BackendKind = 'ringstore' | 'ringstore-tls' | 'echo' | 'etcd';
 
 /** The backend a target runs against; `tls` (--tls) secures the ringstore and any-node cluster. */
 export function backendOf(target: TargetName, tls: boolean): BackendKind {
-  if (target === 'ringstore' || target === 'any-node') return tls ? 'ringstore-tls' : 'ringstore';
+  if (target === 'ringstore' || target === 'any-node' || target === 'ringstore-unary')
+    return tls ? 'ringstore-tls' : 'ringstore';
+  if (target === 'echo-session') return 'echo';
   return target;
 }
 
