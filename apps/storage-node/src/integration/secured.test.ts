@@ -19,6 +19,7 @@ import {
   PeerClient,
   type GetResponse,
   type PutResponse,
+  type SessionResponse,
 } from '@ringstore/proto';
 import { checkHealth, healthClient, startCluster, type Cluster } from '@ringstore/tools';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -274,6 +275,68 @@ describe('a secured cluster', () => {
     expect(await stats(tokens.admin)).toBe(status.OK);
     expect(await codeOf(put(n1, tokens.admin, 'role-key', 'y'))).toBe(status.OK);
   }, 30_000);
+
+  it("checks a session's credentials on every call it carries, by the token's role", async () => {
+    const sessionAs = async (token: string | undefined) => {
+      const client = new KVClient(addressOf('n2'), tlsAs(pki, 'ops'), options);
+      const stream = client.session(bearer(token));
+      try {
+        const replies = new Promise<SessionResponse['replies']>((resolve, reject) => {
+          const got: SessionResponse['replies'] = [];
+          const timer = setTimeout(() => reject(new Error('no replies')), callDeadlineMs);
+          stream.on('data', (frame: SessionResponse) => {
+            got.push(...frame.replies);
+            if (got.length === 2) {
+              clearTimeout(timer);
+              resolve(got);
+            }
+          });
+          stream.on('error', (e: Error) => {
+            clearTimeout(timer);
+            reject(e);
+          });
+        });
+        stream.write({
+          calls: [
+            {
+              id: 1n,
+              timeoutMs: 2_000,
+              call: {
+                $case: 'get',
+                value: { key: Buffer.from('secured-key'), r: 0, strictQuorum: false },
+              },
+            },
+            {
+              id: 2n,
+              timeoutMs: 2_000,
+              call: {
+                $case: 'put',
+                value: {
+                  key: Buffer.from('secured-session'),
+                  value: Buffer.from('s'),
+                  context: Buffer.alloc(0),
+                  w: 0,
+                  strictQuorum: false,
+                },
+              },
+            },
+          ],
+        });
+        const byId = new Map((await replies).map((r) => [r.id, r.result]));
+        const codeOfResult = (id: bigint) => {
+          const r = byId.get(id);
+          return r?.$case === 'error' ? r.value.code : status.OK;
+        };
+        return [codeOfResult(1n), codeOfResult(2n)];
+      } finally {
+        stream.cancel();
+        client.close();
+      }
+    };
+    expect(await sessionAs(undefined)).toEqual([status.UNAUTHENTICATED, status.UNAUTHENTICATED]);
+    expect(await sessionAs(tokens.reader)).toEqual([status.OK, status.PERMISSION_DENIED]);
+    expect(await sessionAs(tokens.writer)).toEqual([status.OK, status.OK]);
+  }, 20_000);
 
   it('answers health without a token', async () => {
     const client = healthClient(addressOf('n2'), tlsAs(pki, 'ops'));

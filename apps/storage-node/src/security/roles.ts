@@ -41,6 +41,13 @@ export const methodRoles: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['/ringstore.v1.Cluster/CancelTransition', 'admin'],
 ]);
 
+/**
+ * Streams whose calls are checked one by one, each against its own method's entry above (a
+ * KV.Session get needs read, a put write), with the stream's credentials: opening one needs no
+ * role, as it reads and writes nothing by itself (session.ts).
+ */
+export const checkedPerCall: ReadonlySet<string> = new Set(['/ringstore.v1.KV/Session']);
+
 /** Services anyone may call: health checks (load balancers carry no token) and reflection. */
 export const openServices: ReadonlySet<string> = new Set([
   'grpc.health.v1.Health',
