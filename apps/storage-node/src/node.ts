@@ -67,6 +67,7 @@ interface Roles {
   readonly gossiper: Gossiper;
   readonly handoff: Handoff;
   readonly antiEntropy: AntiEntropy;
+  readonly trees: PartitionTrees;
   readonly kv: KvHandler;
   readonly forwarder: Forwarder;
   readonly linkHandlers: LinkHandlers;
@@ -105,6 +106,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       ...{ localPause, busy },
     });
     started.roles = roles;
+    // The partitions' Merkle trees, from storage, before the node serves (each scan paced).
+    await roles.trees.rebuildAll();
     const inflight = new InflightTracker();
     const security = { transport, guard };
     Object.assign(started, await startServers(config, roles, metrics, inflight, log, security));
@@ -303,7 +306,6 @@ function buildRoles(
   const liveness = gossiper;
   // Every object write goes through `tracked`, so the partitions' Merkle trees follow the data.
   const trees = new PartitionTrees(storage, view.partitionsHeld());
-  trees.rebuildAll();
   const tracked = trackWrites(storage, (p, key, previous, next) =>
     trees.onWrite(p, key, previous, next),
   );
@@ -387,7 +389,7 @@ function buildRoles(
   );
   return {
     ...{ actor, view, keeper, claimant, transfers, peers, gossiper, handoff, antiEntropy },
-    ...{ kv, forwarder, linkHandlers },
+    ...{ trees, kv, forwarder, linkHandlers },
   };
 }
 

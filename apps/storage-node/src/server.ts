@@ -327,17 +327,24 @@ function peerCaller(
 /** A unary Peer handler: the caller checked, then fn; errors as statuses, never thrown. */
 function peerUnary<Req, Res>(
   deps: ServerDeps,
-  fn: (req: Req, from: string) => Res,
+  fn: (req: Req, from: string) => Res | Promise<Res>,
   anyNode = false,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
+    let from: string;
     try {
-      const from = peerCaller(deps, call, anyNode);
+      from = peerCaller(deps, call, anyNode);
       refuseUndecodable(call.request);
-      callback(null, fn(call.request, from));
     } catch (e) {
       callback(toServiceError(e));
+      return;
     }
+    Promise.resolve()
+      .then(() => fn(call.request, from))
+      .then(
+        (res) => callback(null, res),
+        (e: unknown) => callback(toServiceError(e)),
+      );
   };
 }
 

@@ -44,10 +44,11 @@ function fixture() {
   opened.push(storage);
   const metrics = new Metrics();
   const replica = new Replica(storage, log, metrics, view);
+  const trees = new PartitionTrees(storage, view.partitionsHeld());
   const antiEntropy = new AntiEntropy({
     selfId: 'n1',
     storage,
-    trees: new PartitionTrees(storage, view.partitionsHeld()),
+    trees,
     view,
     replica,
     peers: new FakePeers([], log, metrics).asPeers(),
@@ -62,7 +63,7 @@ function fixture() {
     return bytes;
   };
   const held = (key: Buffer): boolean => storage.get(view.partitionOf(key), key).status === 'found';
-  return { storage, replica, antiEntropy, store, held };
+  return { storage, replica, antiEntropy, store, held, trees };
 }
 
 /** A key whose partition n1 stores (`stored`) or not. */
@@ -167,37 +168,39 @@ describe('a forged reap', () => {
 describe('MerkleLevel, SegmentKeys and hintsHeld out of range', () => {
   const mine = view.partitionsHeld()[0]!;
 
-  function codeOf(call: () => unknown): string {
+  async function codeOf(call: () => unknown): Promise<string> {
     try {
-      call();
+      await call();
     } catch (e) {
       return asRingstoreError(e).code;
     }
     return 'answered';
   }
 
-  it('MerkleLevel: a partition out of range is INVALID_ARGUMENT; so are a level or index out of range', () => {
+  it('MerkleLevel: a partition out of range is INVALID_ARGUMENT; so are a level or index out of range', async () => {
     const f = fixture();
+    await f.trees.rebuildAll();
     const ml = (partition: number, level: number, indexes: number[]) => () =>
       f.antiEntropy.merkleLevel({ partition, level, indexes });
-    expect(codeOf(ml(16, 0, [0]))).toBe('invalid-argument');
-    expect(codeOf(ml(0xffff_ffff, 0, [0]))).toBe('invalid-argument');
-    expect(codeOf(ml(mine, 0xffff_ffff, [0]))).toBe('invalid-argument');
-    expect(codeOf(ml(mine, 0, [1]))).toBe('invalid-argument');
-    expect(codeOf(ml(mine, 1, [0, 0]))).toBe('invalid-argument');
-    expect(codeOf(ml(mine, 0, [0]))).toBe('answered');
+    expect(await codeOf(ml(16, 0, [0]))).toBe('invalid-argument');
+    expect(await codeOf(ml(0xffff_ffff, 0, [0]))).toBe('invalid-argument');
+    expect(await codeOf(ml(mine, 0xffff_ffff, [0]))).toBe('invalid-argument');
+    expect(await codeOf(ml(mine, 0, [1]))).toBe('invalid-argument');
+    expect(await codeOf(ml(mine, 1, [0, 0]))).toBe('invalid-argument');
+    expect(await codeOf(ml(mine, 0, [0]))).toBe('answered');
   });
 
-  it('SegmentKeys: a partition or a segment out of range, or too many segments, is INVALID_ARGUMENT', () => {
+  it('SegmentKeys: a partition or a segment out of range, or too many segments, is INVALID_ARGUMENT', async () => {
     const f = fixture();
+    await f.trees.rebuildAll();
     const sk = (partition: number, segments: number[]) => () =>
       f.antiEntropy.segmentKeys({ partition, segments });
-    expect(codeOf(sk(16, [0]))).toBe('invalid-argument');
-    expect(codeOf(sk(mine, [1024]))).toBe('invalid-argument');
-    expect(codeOf(sk(mine, [0xffff_ffff]))).toBe('invalid-argument');
+    expect(await codeOf(sk(16, [0]))).toBe('invalid-argument');
+    expect(await codeOf(sk(mine, [1024]))).toBe('invalid-argument');
+    expect(await codeOf(sk(mine, [0xffff_ffff]))).toBe('invalid-argument');
     const many = Array.from({ length: segmentsPerRequestMax + 1 }, () => 0);
-    expect(codeOf(sk(mine, many))).toBe('invalid-argument');
-    expect(codeOf(sk(mine, [0, 1023]))).toBe('answered');
+    expect(await codeOf(sk(mine, many))).toBe('invalid-argument');
+    expect(await codeOf(sk(mine, [0, 1023]))).toBe('answered');
   });
 
   it('hintsHeld: a partition out of range is INVALID_ARGUMENT', async () => {

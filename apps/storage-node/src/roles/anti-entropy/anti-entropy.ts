@@ -218,7 +218,7 @@ export class AntiEntropy {
       .catch(() => undefined)
       .then(async () => {
         for (const partition of chosen) {
-          if (rebuild) this.deps.trees.rebuild(partition);
+          if (rebuild) await this.deps.trees.rebuild(partition);
           const r = await this.runPartition(partition);
           if (r.exchanged) total.exchanges++;
           total.differences += BigInt(r.differences);
@@ -265,7 +265,7 @@ export class AntiEntropy {
   }
 
   /** Peer.SegmentKeys */
-  segmentKeys(req: SegmentKeysRequest): SegmentKeysResponse {
+  async segmentKeys(req: SegmentKeysRequest): Promise<SegmentKeysResponse> {
     this.checkPartition(req.partition);
     const tree = this.deps.trees.tree(req.partition);
     if (tree === undefined)
@@ -281,7 +281,7 @@ export class AntiEntropy {
     const wrong = req.segments.find((s) => !Number.isInteger(s) || s < 0 || s >= segments);
     if (wrong !== undefined)
       throw invalidArgument(`SegmentKeys: segment ${wrong} out of range 0..${segments - 1}`);
-    return { entries: this.deps.trees.segmentEntries(req.partition, req.segments) };
+    return { entries: await this.deps.trees.segmentEntries(req.partition, req.segments) };
   }
 
   /** The anti-entropy role's Link messages; its unary ones are merkleLevel and segmentKeys. */

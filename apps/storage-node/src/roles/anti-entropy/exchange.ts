@@ -65,7 +65,7 @@ export class Exchanger {
       exchangeRequestTimeoutMs,
     );
     result.bytes += remote.entries.reduce((n, e) => n + e.key.length + e.digest.length, 0);
-    const local = this.deps.trees.segmentEntries(partition, segments);
+    const local = await this.deps.trees.segmentEntries(partition, segments);
     for (const key of differingKeys(local, remote.entries)) {
       result.differences++;
       await this.deps.bucket.take(1);

@@ -11,7 +11,7 @@ import type { Peers } from '../../peer/peers.js';
 import { values } from '@ringstore/vclock';
 import type { KeyObject } from '../../object.js';
 import type { TokenBucket } from './token-bucket.js';
-import { scanPartition } from './trees.js';
+import { scanPartitionPaced } from './trees.js';
 import { exchangeRequestTimeoutMs } from './exchange.js';
 import { handoffRequestTimeoutMs } from '../handoff/handoff.js';
 
@@ -74,7 +74,7 @@ export class Reaper {
       .map((n) => n.id)
       .filter((id) => id !== selfId);
     if (members.some((id) => !liveness.isUp(id))) return 0;
-    const candidates = this.candidates(partition);
+    const candidates = await this.candidates(partition);
     if (candidates.length === 0) return 0;
     if (!(await this.noHintsAnywhere(partition, members))) return 0;
     let reaped = 0;
@@ -85,14 +85,18 @@ export class Reaper {
     return reaped;
   }
 
-  private candidates(partition: number): { key: Uint8Array; object: Uint8Array }[] {
+  /** Tombstones past the grace period, from a paced scan that stops at reapCandidatesMax. */
+  private async candidates(partition: number): Promise<{ key: Uint8Array; object: Uint8Array }[]> {
     const cutoffMs = Date.now() - this.deps.options.tombstoneGraceMs;
     const found: { key: Uint8Array; object: Uint8Array }[] = [];
-    for (const row of scanPartition(this.deps.storage, partition)) {
-      const object = tryDecodeObject(row.object);
-      if (object !== undefined && isReapable(object, cutoffMs)) found.push(row);
-      if (found.length >= reapCandidatesMax) break;
-    }
+    await scanPartitionPaced(this.deps.storage, partition, (rows) => {
+      for (const row of rows) {
+        const object = tryDecodeObject(row.object);
+        if (object !== undefined && isReapable(object, cutoffMs)) found.push(row);
+        if (found.length >= reapCandidatesMax) return false;
+      }
+      return true;
+    });
     return found;
   }
 

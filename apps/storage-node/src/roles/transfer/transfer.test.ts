@@ -69,7 +69,7 @@ async function source(
   );
   const view = new ClusterView(selfId, document);
   const trees = new PartitionTrees(storage, view.partitionsHeld());
-  trees.rebuildAll();
+  await trees.rebuildAll();
   const metrics = new Metrics();
   const transfers = new Transfers({
     selfId,
