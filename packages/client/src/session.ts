@@ -53,7 +53,7 @@ export interface KvStub {
 export interface SessionLimits {
   /** Calls per frame and their approximate bytes (under the node's message size limit). */
   readonly frame: FrameLimits;
-  /** Calls in flight on one stream; more are refused (RESOURCE_EXHAUSTED, not sent). */
+  /** Calls in flight on one stream; more go unary until replies make room. */
   readonly inflightMax: number;
 }
 
@@ -146,6 +146,11 @@ export class Session {
     return this.pending.size;
   }
 
+  /** No room for another call: the next ones go unary until replies make room. */
+  get full(): boolean {
+    return this.pending.full;
+  }
+
   /** Sends a call; resolves with its reply, rejects with a ServiceError (or NoSession). */
   send(body: CallBody, deadline: number): { id: bigint; reply: Promise<Delivered> } {
     const timeoutMs = Math.floor(deadline - Date.now());
@@ -206,7 +211,9 @@ export class Session {
     const details = `session to the node broke: ${e.details || e.message}`;
     this.pending.failAll((id) => {
       if (e.code === status.UNIMPLEMENTED) return new NoSession();
-      if (e.code === status.CANCELLED) return e;
+      // Cancelled by close(); a CANCELLED from grpc-js otherwise is the node's side going away
+      // (its forced shutdown), a broken stream like any other.
+      if (e.code === status.CANCELLED && this.closed) return e;
       return unsent.has(id)
         ? notSentError(`${details}; the call was not sent`)
         : serviceError(status.UNAVAILABLE, details);
@@ -247,7 +254,7 @@ function sessionMethod<Req, Res>(
 ): UnaryMethod<Req, Res> {
   return (request, metadata, options: Partial<CallOptions>, callback) => {
     const body = bodyOf(request);
-    if (session.unsupported || approxBytes(body) > sessionCallBytesMax)
+    if (session.unsupported || session.full || approxBytes(body) > sessionCallBytesMax)
       return unary(request, metadata, options, callback);
     const deadline = Number(options.deadline ?? Date.now());
     const { id, reply } = session.send(body, deadline);

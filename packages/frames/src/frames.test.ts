@@ -201,7 +201,9 @@ describe('frames', { timeout: 10_000 }, () => {
         { messagesMax: 256, bytesMax: Number.NaN },
       ])
         expect(() => new FrameOutbox<number>(limits, sizeOf, send)).toThrow(RangeError);
-      expect(() => new FrameOutbox<number>({ messagesMax: 1, bytesMax: 1 }, sizeOf, send)).not.toThrow();
+      expect(
+        () => new FrameOutbox<number>({ messagesMax: 1, bytesMax: 1 }, sizeOf, send),
+      ).not.toThrow();
     });
   });
 
