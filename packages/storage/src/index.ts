@@ -1,4 +1,9 @@
 export { openSqliteEngine } from './sqlite-engine.js';
+export {
+  checkpointDefaults,
+  type CheckpointOptions,
+  type CheckpointStats,
+} from './checkpointer.js';
 export { openMemoryEngine } from './memory-engine.js';
 export { StorageError, type StorageErrorCode } from './errors.js';
 export { hintsPerCallMax, keyBytesMax, pageRowsMax } from './limits.js';

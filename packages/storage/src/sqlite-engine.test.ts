@@ -53,17 +53,20 @@ describe('sqlite engine', () => {
       busyTimeoutMs: 5_000,
       cacheBytes: 64 * 1024 * 1024,
       tempStore: 'memory',
+      walAutocheckpointPages: 0,
       schemaVersion: 2,
     });
     const full = open({
       synchronous: 'full',
       busyTimeoutMs: 250,
       cacheBytes: 8 * 1024 * 1024,
+      checkpoints: 'inline',
     }).pragmas();
     expect(full).toMatchObject({
       synchronous: 'full',
       busyTimeoutMs: 250,
       cacheBytes: 8 * 1024 * 1024,
+      walAutocheckpointPages: 1_000,
     });
   });
 

@@ -1,5 +1,11 @@
 import Database from 'better-sqlite3';
 import { assert } from './assert.js';
+import {
+  Checkpointer,
+  checkpointDefaults,
+  type CheckpointOptions,
+  type CheckpointStats,
+} from './checkpointer.js';
 import { Engine } from './engine.js';
 import { StorageError } from './errors.js';
 import {
@@ -24,6 +30,8 @@ interface SqliteSettings {
   synchronous: 'normal' | 'full';
   busyTimeoutMs: number;
   cacheBytes: number;
+  checkpoints: 'worker' | 'inline';
+  checkpointOptions: CheckpointOptions;
 }
 
 function resolveSqliteSettings(options: SqliteOptions): SqliteSettings {
@@ -32,8 +40,36 @@ function resolveSqliteSettings(options: SqliteOptions): SqliteSettings {
     synchronous === 'normal' || synchronous === 'full',
     `synchronous must be 'normal' or 'full'`,
   );
+  const checkpoints = options.checkpoints ?? 'worker';
+  assert(
+    checkpoints === 'worker' || checkpoints === 'inline',
+    `checkpoints must be 'worker' or 'inline'`,
+  );
+  const given = options.checkpointOptions ?? {};
+  const checkpointOptions: CheckpointOptions = {
+    intervalMs: integerOption(
+      'checkpointOptions.intervalMs',
+      given.intervalMs ?? checkpointDefaults.intervalMs,
+      1,
+      60_000,
+    ),
+    walBytesMax: integerOption(
+      'checkpointOptions.walBytesMax',
+      given.walBytesMax ?? checkpointDefaults.walBytesMax,
+      64 * 1024,
+      64 * 1024 * 1024 * 1024,
+    ),
+    timeoutMs: integerOption(
+      'checkpointOptions.timeoutMs',
+      given.timeoutMs ?? checkpointDefaults.timeoutMs,
+      1,
+      3_600_000,
+    ),
+  };
   return {
     synchronous,
+    checkpoints,
+    checkpointOptions,
     busyTimeoutMs: integerOption(
       'busyTimeoutMs',
       options.busyTimeoutMs ?? busyTimeoutMsDefault,
@@ -64,7 +100,10 @@ function applyPragmas(db: Database.Database, settings: SqliteSettings, path: str
   db.pragma('foreign_keys = ON');
   db.pragma(`cache_size = ${-Math.ceil(settings.cacheBytes / 1024)}`);
   db.pragma('temp_store = MEMORY');
-  db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages}`);
+  // 0: the checkpoint worker does it (checkpointer.ts), never a write on the event loop.
+  db.pragma(
+    `wal_autocheckpoint = ${settings.checkpoints === 'worker' ? 0 : walAutocheckpointPages}`,
+  );
   db.pragma(`journal_size_limit = ${walBytesKept}`);
 }
 
@@ -86,17 +125,47 @@ function readPragmas(db: Database.Database): SqlitePragmas {
     // A negative cache_size is in KiB, a positive one in pages.
     cacheBytes: cacheSize < 0 ? -cacheSize * 1024 : cacheSize * pragmaNumber(db, 'page_size'),
     tempStore: tempStoreNames[pragmaNumber(db, 'temp_store')] ?? 'default',
+    walAutocheckpointPages: pragmaNumber(db, 'wal_autocheckpoint'),
     schemaVersion: Number(schemaVersion),
   };
 }
 
 class SqliteEngine extends Engine implements SqliteStorageEngine {
+  private readonly checkpointer: Checkpointer | undefined;
+  private closingAll: Promise<void> | undefined;
+
   constructor(
     private readonly db: Database.Database,
     readonly path: string,
     options: ResolvedEngineOptions,
+    settings: SqliteSettings,
   ) {
     super(new SqliteBackend(db, path), options);
+    if (settings.checkpoints === 'worker') {
+      this.checkpointer = new Checkpointer(
+        path,
+        settings.busyTimeoutMs,
+        pragmaNumber(db, 'page_size'),
+        () => this.stats().commits,
+        // The worker is gone: SQLite checkpoints in the writes again, so the WAL stays bounded.
+        () => {
+          if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages}`);
+        },
+        settings.checkpointOptions,
+      );
+    }
+  }
+
+  checkpointStats(): CheckpointStats | undefined {
+    return this.checkpointer?.current;
+  }
+
+  /** Closes both connections; the last to close checkpoints what the WAL still holds. */
+  override close(): Promise<void> {
+    this.closingAll ??= Promise.all([super.close(), this.checkpointer?.close()]).then(
+      () => undefined,
+    );
+    return this.closingAll;
   }
 
   pragmas(): SqlitePragmas {
@@ -143,7 +212,7 @@ export function openSqliteEngineWithConnection(options: SqliteOptions): {
   try {
     applyPragmas(db, settings, options.path);
     openSchema(db, options.path);
-    return { engine: new SqliteEngine(db, options.path, engineOptions), db };
+    return { engine: new SqliteEngine(db, options.path, engineOptions, settings), db };
   } catch (error) {
     db.close();
     throw toIoError(error, `opening ${options.path}`);

@@ -1,3 +1,4 @@
+import type { CheckpointOptions, CheckpointStats } from './checkpointer.js';
 /** The result of reading one object: a checksum mismatch is 'corrupt' and never returns the bytes. */
 export type ReadResult =
   | { status: 'found'; object: Uint8Array }
@@ -143,6 +144,14 @@ export interface SqliteOptions extends EngineOptions {
   busyTimeoutMs?: number | undefined;
   /** SQLite page cache for this connection (default 64 MiB). */
   cacheBytes?: number | undefined;
+  /**
+   * Who checkpoints the WAL into the database file: 'worker' (default), a worker thread with its
+   * own connection, off the request path (checkpointer.ts); 'inline', SQLite's autocheckpoint in
+   * the write that crosses 1,000 WAL pages.
+   */
+  checkpoints?: 'worker' | 'inline' | undefined;
+  /** The checkpoint worker's interval, WAL bound and timeout (checkpointDefaults). */
+  checkpointOptions?: Partial<CheckpointOptions> | undefined;
 }
 
 /** The pragmas of an open SQLite engine, read back from its connection. */
@@ -153,10 +162,14 @@ export interface SqlitePragmas {
   busyTimeoutMs: number;
   cacheBytes: number;
   tempStore: 'default' | 'file' | 'memory';
+  /** 0 when the checkpoint worker checkpoints (or the worker is gone and SQLite does again). */
+  walAutocheckpointPages: number;
   schemaVersion: number;
 }
 
 export interface SqliteStorageEngine extends StorageEngine {
   readonly path: string;
   pragmas(): SqlitePragmas;
+  /** The checkpoint worker's record; undefined with inline checkpoints. */
+  checkpointStats(): CheckpointStats | undefined;
 }
