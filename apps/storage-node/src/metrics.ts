@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { CheckpointStats } from '@ringstore/storage';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The pending-hints label of targets the ring does not name (node ids cannot hold parentheses). */
@@ -101,7 +102,44 @@ export class Metrics {
   });
 
   constructor() {
+    // Includes nodejs_eventloop_lag_seconds and its percentiles (nodejs_eventloop_lag_p99_seconds):
+    // the event-loop delay a long scan or a checkpoint on the request path would show.
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The SQLite checkpoint worker's record, read at each scrape (storage checkpointer.ts). */
+  watchCheckpoints(stats: () => CheckpointStats | undefined): void {
+    new Gauge({
+      name: 'ringstore_wal_checkpoints',
+      help: 'WAL checkpoints run by the checkpoint worker since start, by kind (passive, truncate) and failed ones',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        const s = stats();
+        if (s === undefined) return;
+        this.set({ kind: 'passive' }, s.checkpoints - s.truncates);
+        this.set({ kind: 'truncate' }, s.truncates);
+        this.set({ kind: 'failed' }, s.failures);
+      },
+    });
+    new Gauge({
+      name: 'ringstore_wal_frames',
+      help: 'WAL frames left after the last checkpoint (a growing number: readers hold checkpoints back)',
+      registers: [this.registry],
+      collect() {
+        const s = stats();
+        if (s !== undefined) this.set(s.lastLogFrames - s.lastCheckpointedFrames);
+      },
+    });
+    new Gauge({
+      name: 'ringstore_wal_checkpoint_worker_down',
+      help: '1 when the checkpoint worker is gone and SQLite checkpoints in the writes again',
+      registers: [this.registry],
+      collect() {
+        const s = stats();
+        if (s !== undefined) this.set(s.fallenBack ? 1 : 0);
+      },
+    });
   }
 
   /**

@@ -3,7 +3,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import { livenessDefaults } from '@ringstore/membership';
-import { openSqliteEngine, type StorageEngine } from '@ringstore/storage';
+import { openSqliteEngine, type SqliteStorageEngine, type StorageEngine } from '@ringstore/storage';
 import type { RingDocument } from '@ringstore/membership';
 import { ClusterView, activeNodesOf } from './cluster-view.js';
 import { loadDocument, RingKeeper } from './ring/ring-keeper.js';
@@ -98,6 +98,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   const localPause = (): boolean => saturated() === 'event-loop-lag';
   const busy = (): boolean => saturated() !== undefined;
   const storage = openStorage(config, log);
+  metrics.watchCheckpoints(() => storage.checkpointStats());
   const started: Started = {};
   try {
     const document = await loadDocument(config, storage, log, transport.peerChannel(undefined));
@@ -208,7 +209,7 @@ function warnIfInsecure(config: NodeConfig, transport: TransportSecurity, log: L
 const dataDirMode = 0o700;
 const dataFileMode = 0o600;
 
-function openStorage(config: NodeConfig, log: Logger): StorageEngine {
+function openStorage(config: NodeConfig, log: Logger): SqliteStorageEngine {
   mkdirSync(config.data, { recursive: true, mode: dataDirMode });
   chmodSync(config.data, dataDirMode);
   const path = join(config.data, 'ringstore.db');

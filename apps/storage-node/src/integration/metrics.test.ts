@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { freePort } from '@ringstore/tools';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../test-support/cluster-fixture.js';
+import { eventually } from '../test-support/eventually.js';
 
 function get(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -60,6 +61,15 @@ describe('Prometheus metrics', () => {
     expect(res.body).toMatch(/^ringstore_ring_version 1$/m);
     expect(res.body).toMatch(/^ringstore_ring_term 1$/m);
     expect(res.body).toMatch(/^ringstore_transfers_active 0$/m);
+    // The checkpoint worker is up, and the event loop's delay is measured.
+    expect(res.body).toMatch(/^ringstore_wal_checkpoint_worker_down 0$/m);
+    expect(res.body).toMatch(/^ringstore_wal_checkpoints\{kind="failed"\} 0$/m);
+    expect(res.body).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m);
+    // The put is checkpointed into the database file by the worker, within a few intervals.
+    await eventually(async () => {
+      const body = (await get(`http://127.0.0.1:${port}/metrics`)).body;
+      expect(body).toMatch(/^ringstore_wal_checkpoints\{kind="passive"\} [1-9]/m);
+    }, 10_000);
     expect((await get(`http://127.0.0.1:${port}/other`)).status).toBe(404);
   }, 60_000);
 });
