@@ -12,7 +12,7 @@ import {
   type Operation,
   type Workload,
 } from './workload.js';
-import { Latency, errorKind, type LatencySummary } from './stats.js';
+import { Latency, errorKind, type LatencyCounts, type LatencySummary } from './stats.js';
 
 /** What a target must do for the harness; every call has its own deadline inside. */
 export interface Driver {
@@ -73,14 +73,30 @@ export interface PhaseResult {
   readonly byOperation: Partial<Record<Operation, LatencySummary>>;
 }
 
-/** Hands out fresh record numbers for inserts, so no two inserts write the same key. */
+/**
+ * Hands out fresh record numbers for inserts, so no two inserts write the same key. Load workers
+ * (--client-procs) each take every `step`th number from their own start, so theirs never meet;
+ * afterwards the bench's sequence passes every number they reached.
+ */
 export class InsertSequence {
-  constructor(private next: number) {}
+  constructor(
+    private next: number,
+    private readonly step = 1,
+  ) {
+    if (!Number.isSafeInteger(step) || step < 1)
+      throw new RangeError(`insert sequence step must be a positive integer, not ${step}`);
+  }
   take(): number {
-    return this.next++;
+    const n = this.next;
+    this.next += this.step;
+    return n;
   }
   get issued(): number {
     return this.next;
+  }
+  /** Continues at `next` unless already past it: after numbers another process took. */
+  passTo(next: number): void {
+    this.next = Math.max(this.next, next);
   }
 }
 
@@ -108,6 +124,34 @@ export interface Tally {
 
 export function newTally(): Tally {
   return { started: 0, ok: 0, errors: 0, errorsByStatus: {}, latency: {} };
+}
+
+/** A tally as data (structured-clone safe): what a load worker sends back after a phase. */
+export interface TallyData {
+  readonly started: number;
+  readonly ok: number;
+  readonly errors: number;
+  readonly errorsByStatus: Readonly<Record<string, number>>;
+  readonly latency: Partial<Record<Operation, LatencyCounts>>;
+}
+
+export function tallyToData(tally: Tally): TallyData {
+  const latency: Partial<Record<Operation, LatencyCounts>> = {};
+  for (const [op, l] of Object.entries(tally.latency) as [Operation, Latency][])
+    latency[op] = l.toCounts();
+  const { started, ok, errors } = tally;
+  return { started, ok, errors, errorsByStatus: { ...tally.errorsByStatus }, latency };
+}
+
+/** Adds what `data` counted to `tally`: counts summed, histograms merged bucket by bucket. */
+export function addTallyData(tally: Tally, data: TallyData): void {
+  tally.started += data.started;
+  tally.ok += data.ok;
+  tally.errors += data.errors;
+  for (const [kind, n] of Object.entries(data.errorsByStatus))
+    tally.errorsByStatus[kind] = (tally.errorsByStatus[kind] ?? 0) + n;
+  for (const [op, counts] of Object.entries(data.latency) as [Operation, LatencyCounts][])
+    (tally.latency[op] ??= new Latency()).add(Latency.fromCounts(counts));
 }
 
 export function recordOk(tally: Tally, op: Operation, latencyNs: bigint | number): void {
@@ -159,6 +203,14 @@ export function operationMaker(options: OperationOptions, seed: number): () => P
 }
 
 export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
+  const { tally, durationMs } = await runPhaseTally(options);
+  return phaseResult(tally, durationMs);
+}
+
+/** runPhase's phase, its tally as it stands at the end (what a load worker sends back). */
+export async function runPhaseTally(
+  options: PhaseOptions,
+): Promise<{ tally: Tally; durationMs: number }> {
   if (
     !Number.isInteger(options.concurrency) ||
     options.concurrency < 1 ||
@@ -183,7 +235,7 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     if (ticker) clearInterval(ticker);
   }
   progress?.(tally.ok + tally.errors);
-  return phaseResult(tally, performance.now() - startedMs);
+  return { tally, durationMs: performance.now() - startedMs };
 }
 
 /** Whether a worker may start another operation, by the clock that measures the phase. */

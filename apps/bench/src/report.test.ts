@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PhaseResult } from './harness.js';
-import { markdown, ratios, summaryLine, type Cell, type Report } from './report.js';
+import { markdown, ratios, ratiosLine, summaryLine, type Cell, type Report } from './report.js';
 import type { TargetName } from './targets/target.js';
 
 function cell(
@@ -9,6 +9,7 @@ function cell(
   p99Ms: number,
   workload: 'A' | 'C' = 'A',
   serverCpuUsPerOp: number | null = null,
+  clientCpuUsPerOp: number | null = null,
 ): Cell {
   const latency = { count: 10, meanMs: 1, p50Ms: 1, p95Ms: 2, p99Ms, p999Ms: p99Ms, maxMs: p99Ms };
   const result: PhaseResult = {
@@ -33,6 +34,9 @@ function cell(
     valueBytes: 100,
     result,
     serverCpuUsPerOp,
+    clientCpuUsPerOp,
+    clientProcesses: 1,
+    workers: [],
   };
 }
 
@@ -66,6 +70,23 @@ describe('ratios', () => {
     ]);
   });
 
+  it('divides client CPU per operation too, beside server CPU', () => {
+    const rs = ratios([
+      cell('ringstore', 1000, 20, 'C', 400, 90),
+      cell('echo', 4000, 5, 'C', 100, 60),
+      cell('ringstore', 1000, 20, 'A', 500, null),
+      cell('echo', 4000, 5, 'A', 100, 60),
+    ]);
+    expect(rs.map((r) => [r.name, r.workload, r.cpuPerOp, r.clientCpuPerOp])).toEqual([
+      ['ringstore/echo', 'C', 4, 1.5],
+      ['ringstore/echo', 'A', 5, null],
+    ]);
+    expect(ratiosLine(rs)).toBe(
+      'ringstore/echo C/3n/1000: 0.25x ops/s, 4x p99, 4x server CPU/op, 1.5x client CPU/op; ' +
+        'ringstore/echo A/3n/1000: 0.25x ops/s, 4x p99, 5x server CPU/op',
+    );
+  });
+
   it('has nothing to say when ringstore did not run', () => {
     expect(ratios([cell('echo', 1, 1), cell('etcd', 1, 1)])).toEqual([]);
   });
@@ -87,13 +108,48 @@ describe('output', () => {
       ratios: ratios([c, cell('echo', 2468, 2)]),
     };
     const md = markdown(report);
-    expect(md).toContain('| ringstore | A | zipfian | 3 | 1000 | 1234 |');
-    expect(md).toContain('| ringstore/echo | A | 3 | 1000 | 0.5x | 4.75x | - |');
-    const secured = cell('ringstore-tls', 1000, 9.5, 'A', 812);
+    expect(md).toContain('| ringstore | A | zipfian | 3 | 1000 | 1 | 1234 |');
+    expect(md).toContain('| ringstore/echo | A | 3 | 1000 | 0.5x | 4.75x | - | - |');
+    expect(md).not.toContain('Load workers');
+    const secured = cell('ringstore-tls', 1000, 9.5, 'A', 812, 95);
     expect(summaryLine(secured)).toBe(
-      'ringstore-tls A zipfian nodes=3 records=1000 c=8: 1000 ops/s, p50 1 p99 9.5 p99.9 9.5 max 9.5 ms, server CPU 812 us/op, errors 0',
+      'ringstore-tls A zipfian nodes=3 records=1000 c=8: 1000 ops/s, p50 1 p99 9.5 p99.9 9.5 max 9.5 ms, server CPU 812 us/op, client CPU 95 us/op, errors 0',
     );
-    expect(markdown({ ...report, cells: [secured], ratios: [] })).toContain('| 9.5 | 812 | 0 |');
+    expect(markdown({ ...report, cells: [secured], ratios: [] })).toContain(
+      '| 9.5 | 812 | 95 | 0 |',
+    );
+    const spread: Cell = {
+      ...secured,
+      clientProcesses: 2,
+      workers: [
+        {
+          pid: 101,
+          concurrency: 4,
+          operations: 6,
+          errors: 0,
+          opsPerSecond: 6,
+          durationMs: 1000,
+          cpuUs: 40_400,
+        },
+        {
+          pid: 102,
+          concurrency: 4,
+          operations: 4,
+          errors: 0,
+          opsPerSecond: 4,
+          durationMs: 1000,
+          cpuUs: 30_000,
+        },
+      ],
+    };
+    expect(summaryLine(spread)).toMatch(
+      /^ringstore-tls A zipfian nodes=3 records=1000 c=8 client-procs=2: /,
+    );
+    const spreadMd = markdown({ ...report, cells: [spread], ratios: [] });
+    expect(spreadMd).toContain('| 1000 | 2 | 1000 |');
+    expect(spreadMd).toContain(
+      '- ringstore-tls A 3n 1000: pid 101 c=4 6 ops 6 ops/s 40 ms; pid 102 c=4 4 ops 4 ops/s 30 ms',
+    );
     expect(md).toContain('Seed 7');
   });
 });

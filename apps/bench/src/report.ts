@@ -2,6 +2,7 @@
 // measured cell on stdout, and the ratios the team steers by (measured side by side in one run).
 import { cpus, totalmem } from 'node:os';
 import type { PhaseResult } from './harness.js';
+import type { WorkerShare } from './load-workers.js';
 import type { TargetName } from './targets/target.js';
 import type { Distribution, WorkloadName } from './workload.js';
 
@@ -19,6 +20,15 @@ export interface Cell {
   readonly result: PhaseResult;
   /** The servers' CPU (all processes) per measured operation, microseconds; null when not seen. */
   readonly serverCpuUsPerOp: number | null;
+  /**
+   * The load generator's CPU (user + system: the bench process's, or every load worker's) per
+   * measured operation, microseconds; null when no operation ran.
+   */
+  readonly clientCpuUsPerOp: number | null;
+  /** Processes the load came from (--client-procs): 1 is the bench process itself. */
+  readonly clientProcesses: number;
+  /** With clientProcesses > 1, what each load worker did in the measured phase; else empty. */
+  readonly workers: readonly WorkerShare[];
 }
 
 export interface Ratio {
@@ -31,6 +41,8 @@ export interface Ratio {
   readonly p99: number;
   /** Server CPU per operation of the first over the second; null when either was not measured. */
   readonly cpuPerOp: number | null;
+  /** Client CPU per operation of the first over the second; null when either ran no operation. */
+  readonly clientCpuPerOp: number | null;
 }
 
 export interface Machine {
@@ -109,6 +121,7 @@ export function ratios(cells: readonly Cell[]): Ratio[] {
         throughput: denominatorOps > 0 ? round2(cell.result.opsPerSecond / denominatorOps) : 0,
         p99: denominatorP99 > 0 ? round2(cell.result.latency.p99Ms / denominatorP99) : 0,
         cpuPerOp: cpuRatio(cell.serverCpuUsPerOp, other.serverCpuUsPerOp),
+        clientCpuPerOp: cpuRatio(cell.clientCpuUsPerOp, other.clientCpuUsPerOp),
       });
     }
   }
@@ -136,16 +149,22 @@ function errorsText(r: PhaseResult): string {
 export function summaryLine(c: Cell): string {
   const r = c.result;
   const l = r.latency;
-  const cpu = c.serverCpuUsPerOp === null ? '' : `, server CPU ${c.serverCpuUsPerOp} us/op`;
+  const serverCpu = c.serverCpuUsPerOp === null ? '' : `, server CPU ${c.serverCpuUsPerOp} us/op`;
+  const clientCpu = c.clientCpuUsPerOp === null ? '' : `, client CPU ${c.clientCpuUsPerOp} us/op`;
   const batch = c.batch > 1 ? ` batch=${c.batch}` : '';
-  return `${c.target} ${c.workload} ${c.distribution} nodes=${c.nodes} records=${c.records} c=${c.concurrency}${batch}: ${r.opsPerSecond} ops/s, p50 ${l.p50Ms} p99 ${l.p99Ms} p99.9 ${l.p999Ms} max ${l.maxMs} ms${cpu}, errors ${errorsText(r)}`;
+  const processes = c.clientProcesses > 1 ? ` client-procs=${c.clientProcesses}` : '';
+  return `${c.target} ${c.workload} ${c.distribution} nodes=${c.nodes} records=${c.records} c=${c.concurrency}${batch}${processes}: ${r.opsPerSecond} ops/s, p50 ${l.p50Ms} p99 ${l.p99Ms} p99.9 ${l.p999Ms} max ${l.maxMs} ms${serverCpu}${clientCpu}, errors ${errorsText(r)}`;
+}
+
+function ratioText(x: number | null): string {
+  return x === null ? '-' : `${x}x`;
 }
 
 export function ratiosLine(rs: readonly Ratio[]): string {
   return rs
     .map(
       (r) =>
-        `${r.name} ${r.workload}/${r.nodes}n/${r.records}: ${r.throughput}x ops/s, ${r.p99}x p99${r.cpuPerOp === null ? '' : `, ${r.cpuPerOp}x CPU/op`}`,
+        `${r.name} ${r.workload}/${r.nodes}n/${r.records}: ${r.throughput}x ops/s, ${r.p99}x p99${r.cpuPerOp === null ? '' : `, ${r.cpuPerOp}x server CPU/op`}${r.clientCpuPerOp === null ? '' : `, ${r.clientCpuPerOp}x client CPU/op`}`,
     )
     .join('; ');
 }
@@ -161,22 +180,36 @@ export function markdown(report: Report): string {
       .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
       .join(', ')}`,
     '',
-    '| target | workload | keys | nodes | records | ops/s | mean ms | p50 | p95 | p99 | p99.9 | max | server CPU us/op | errors |',
-    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| target | workload | keys | nodes | records | client procs | ops/s | mean ms | p50 | p95 | p99 | p99.9 | max | server CPU us/op | client CPU us/op | errors |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...report.cells.map((c) => {
       const l = c.result.latency;
-      return `| ${c.target} | ${c.workload} | ${c.distribution} | ${c.nodes} | ${c.records} | ${c.result.opsPerSecond} | ${l.meanMs} | ${l.p50Ms} | ${l.p95Ms} | ${l.p99Ms} | ${l.p999Ms} | ${l.maxMs} | ${cpuText(c.serverCpuUsPerOp)} | ${errorsText(c.result)} |`;
+      return `| ${c.target} | ${c.workload} | ${c.distribution} | ${c.nodes} | ${c.records} | ${c.clientProcesses} | ${c.result.opsPerSecond} | ${l.meanMs} | ${l.p50Ms} | ${l.p95Ms} | ${l.p99Ms} | ${l.p999Ms} | ${l.maxMs} | ${cpuText(c.serverCpuUsPerOp)} | ${cpuText(c.clientCpuUsPerOp)} | ${errorsText(c.result)} |`;
     }),
   ];
   if (report.ratios.length > 0) {
     lines.push(
       '',
-      '| ratio | workload | nodes | records | throughput | p99 | server CPU/op |',
-      '|---|---|---:|---:|---:|---:|---:|',
+      '| ratio | workload | nodes | records | throughput | p99 | server CPU/op | client CPU/op |',
+      '|---|---|---:|---:|---:|---:|---:|---:|',
     );
     for (const r of report.ratios)
       lines.push(
-        `| ${r.name} | ${r.workload} | ${r.nodes} | ${r.records} | ${r.throughput}x | ${r.p99}x | ${r.cpuPerOp === null ? '-' : `${r.cpuPerOp}x`} |`,
+        `| ${r.name} | ${r.workload} | ${r.nodes} | ${r.records} | ${r.throughput}x | ${r.p99}x | ${ratioText(r.cpuPerOp)} | ${ratioText(r.clientCpuPerOp)} |`,
+      );
+  }
+  const spread = report.cells.filter((c) => c.workers.length > 0);
+  if (spread.length > 0) {
+    lines.push('', 'Load workers (--client-procs), each: in flight, operations, ops/s, CPU ms:');
+    for (const c of spread)
+      lines.push(
+        `- ${c.target} ${c.workload} ${c.nodes}n ${c.records}: ` +
+          c.workers
+            .map(
+              (w) =>
+                `pid ${w.pid} c=${w.concurrency} ${w.operations} ops ${w.opsPerSecond} ops/s ${Math.round(w.cpuUs / 1000)} ms`,
+            )
+            .join('; '),
       );
   }
   if (report.loads.length > 0) {

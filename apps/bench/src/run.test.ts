@@ -56,11 +56,17 @@ describe('ringstore-bench (smoke: the CI variant of npm run bench)', () => {
     );
     expect(code, err()).toBe(0);
     const report = JSON.parse(out()) as Report;
-    expect(report.cells.map((c) => [c.target, c.serverCpuUsPerOp === null])).toEqual([
-      ['ringstore', false],
-      ['ringstore-tls', false],
-      ['echo', false],
+    expect(
+      report.cells.map((c) => [c.target, c.serverCpuUsPerOp === null, c.clientProcesses]),
+    ).toEqual([
+      ['ringstore', false, 1],
+      ['ringstore-tls', false, 1],
+      ['echo', false, 1],
     ]);
+    for (const c of report.cells) {
+      expect(c.clientCpuUsPerOp).toBeGreaterThan(0);
+      expect(c.workers).toEqual([]);
+    }
     expect(report.cells[1]!.backend).toMatch(
       /^ringstore-tls: 3 local nodes.*TLS on the client port/,
     );
@@ -129,7 +135,7 @@ describe('ringstore-bench (smoke: the CI variant of npm run bench)', () => {
     const lines = out().trim().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(
-      /^echo C zipfian nodes=3 records=50 c=32: \d+ ops\/s, p50 [\d.]+ p99 [\d.]+ p99.9 [\d.]+ max [\d.]+ ms, server CPU \d+ us\/op, errors 0$/,
+      /^echo C zipfian nodes=3 records=50 c=32: \d+ ops\/s, p50 [\d.]+ p99 [\d.]+ p99.9 [\d.]+ max [\d.]+ ms, server CPU \d+ us\/op, client CPU \d+ us\/op, errors 0$/,
     );
     expect(lines[1]).toMatch(/^echo W /);
   }, 60_000);

@@ -14,10 +14,15 @@ import {
   runPhase,
   valueBytesMax,
   type Driver,
-  type PhaseOptions,
   type PhaseResult,
   type Stop,
 } from './harness.js';
+import {
+  clientProcsMax,
+  startLoadWorkers,
+  type LoadPhase,
+  type WorkerShare,
+} from './load-workers.js';
 import {
   machine,
   markdown,
@@ -123,6 +128,8 @@ interface Flags {
   loadConcurrency: number;
   /** Operations gathered into one BatchGet/BatchPut (1: none). */
   batch: number;
+  /** Processes the load of each cell comes from: 1 is this one, more are load workers. */
+  clientProcs: number;
   deadlineMs: number;
   seed?: number;
   ringstoreAddress?: string[];
@@ -149,7 +156,8 @@ function command(io: BenchIo): Command {
       'Targets: ringstore (smart client, zero-hop), any-node (same cluster, round-robin: one extra hop for most requests),\n' +
       'ringstore-tls (zero-hop on a cluster of its own with TLS on both ports, client certificates and a token),\n' +
       'echo (a no-op grpc-js KV server: the one-RPC ceiling), etcd (a local etcd cluster through its gRPC KV API).\n' +
-      'Each target is started and stopped by the bench unless its --*-address is given.',
+      'Each target is started and stopped by the bench unless its --*-address is given.\n' +
+      'Every cell reports ops/s, latency percentiles, and CPU per operation of the servers and of the load generator (the bench process, or its --client-procs workers).',
   );
   // Help lists the options in the order they are added.
   addMatrixOptions(cmd);
@@ -236,6 +244,15 @@ function addLoadOptions(cmd: Command): void {
       'gather up to N operations started together into one BatchGet or BatchPut (writes: at most 25); ' +
         'ringstore, ringstore-tls, any-node and echo; etcd runs unbatched',
       intIn('--batch', 1, readBatchMax),
+      1,
+    )
+    .option(
+      '--client-procs <k>',
+      `run each warm-up and measured phase from K load worker processes (up to ${clientProcsMax}), ` +
+        'each with its own client, a K-th of --concurrency and of --operations, so one Node ' +
+        "process's CPU does not cap the load (each worker's JIT starts cold: give it a few seconds of " +
+        'warm-up); 1: from the bench process itself',
+      intIn('--client-procs', 1, clientProcsMax),
       1,
     )
     .option(
@@ -486,6 +503,10 @@ async function runTarget(
   backend: Backend,
   target: TargetName,
 ): Promise<void> {
+  if (r.f.clientProcs > 1) {
+    for (const name of r.f.workload) await runCellInWorkers(r, at, backend, target, name);
+    return;
+  }
   const f = r.f;
   const plain: Driver = await backend.driver(target);
   const batch = f.batch > 1 && plain.readMany !== undefined ? f.batch : 1;
@@ -508,27 +529,74 @@ async function runTarget(
           stop: { durationMs: f.warmupSeconds * 1000 },
           onProgress: undefined,
         });
-      const cpuBefore = await backend.cpuSeconds?.();
-      const result = await measure(r, `${target} ${name}`, base);
-      const cpuAfter = await backend.cpuSeconds?.();
-      const cell: Cell = {
-        target,
-        backend: backend.description,
-        workload: name,
-        distribution: f.distribution,
-        nodes: at.nodes,
-        records: at.records,
-        concurrency: f.concurrency,
-        batch,
-        valueBytes: f.valueBytes,
-        result,
-        serverCpuUsPerOp: cpuPerOpUs(cpuBefore, cpuAfter, result.operations),
-      };
-      r.cells.push(cell);
-      if (f.json !== true) r.io.stdout.write(`${summaryLine(cell)}\n`);
+      await measureCell(r, { at, backend, target, name, batch }, async (onProgress) => {
+        // The load generator is this process: its CPU over the phase is the client's.
+        const cpuBefore = process.cpuUsage();
+        const result = await runPhase({ ...base, stop: r.stop, onProgress });
+        const cpu = process.cpuUsage(cpuBefore);
+        return {
+          result,
+          clientCpuUs: cpu.user + cpu.system,
+          concurrency: f.concurrency,
+          workers: [],
+        };
+      });
     }
   } finally {
     await driver.close();
+  }
+}
+
+/**
+ * One cell from --client-procs load workers: started for it (each connects its own driver),
+ * its warm-up and measured phase split between them, stopped by pid however it ends. Each
+ * worker's ringstore driver keeps its own cache of causal contexts, empty at the start (the
+ * bench process's cache, filled by the load phase and earlier cells, stays here): an update of
+ * a key a worker has not read or written yet goes without a context until its warm-up has.
+ */
+async function runCellInWorkers(
+  r: BenchRun,
+  at: Place,
+  backend: Backend,
+  target: TargetName,
+  name: WorkloadName,
+): Promise<void> {
+  const f = r.f;
+  const workers = await startLoadWorkers(f.clientProcs, backend.driverSpec(target), f.batch);
+  try {
+    const phase: LoadPhase = {
+      workload: name,
+      distribution: f.distribution,
+      records: at.records,
+      valueBytes: f.valueBytes,
+      concurrency: f.concurrency,
+      stop: r.stop,
+      seed: r.seed,
+    };
+    if (f.warmupSeconds > 0)
+      await workers.run(
+        { ...phase, stop: { durationMs: f.warmupSeconds * 1000 } },
+        backend.inserts,
+      );
+    await measureCell(
+      r,
+      { at, backend, target, name, batch: workers.batch },
+      async (onProgress) => {
+        const {
+          result,
+          workers: shares,
+          cpuUs,
+        } = await workers.run(phase, backend.inserts, onProgress);
+        return {
+          result,
+          clientCpuUs: cpuUs,
+          concurrency: shares.reduce((sum, w) => sum + w.concurrency, 0),
+          workers: shares,
+        };
+      },
+    );
+  } finally {
+    await workers.stop();
   }
 }
 
@@ -542,25 +610,67 @@ export function cpuPerOpUs(
   return Math.round(((afterSeconds - beforeSeconds) * 1e6) / operations);
 }
 
-/** The measured phase of one cell, with the progress bar counting operations or seconds. */
-async function measure(
+/** What a cell is of: where, which target and workload, and the batch its driver gathers. */
+interface CellPlace {
+  readonly at: Place;
+  readonly backend: Backend;
+  readonly target: TargetName;
+  readonly name: WorkloadName;
+  readonly batch: number;
+}
+
+/** What one measured phase gave, wherever its load came from. */
+interface Measured {
+  readonly result: PhaseResult;
+  /** The load generator's user + system CPU over the phase (every worker's), microseconds. */
+  readonly clientCpuUs: number;
+  /** Requests in flight, all processes together. */
+  readonly concurrency: number;
+  readonly workers: readonly WorkerShare[];
+}
+
+/**
+ * The measured phase of one cell, `phase` run between two readings of the servers' CPU with the
+ * progress bar counting operations or seconds; the cell is recorded and, without --json, printed.
+ */
+async function measureCell(
   r: BenchRun,
-  label: string,
-  base: Omit<PhaseOptions, 'stop' | 'onProgress'>,
-): Promise<PhaseResult> {
+  place: CellPlace,
+  phase: (onProgress: (done: number) => void) => Promise<Measured>,
+): Promise<void> {
+  const { at, backend, target, name } = place;
+  const f = r.f;
   const stop = r.stop;
   const total = 'operations' in stop ? stop.operations : Math.round(stop.durationMs / 1000);
+  const cpuBefore = await backend.cpuSeconds?.();
   // The bar's seconds come from the monotonic clock the harness ends the phase by.
   const t0 = performance.now();
-  const tick = r.bar.start(label, total);
-  const result = await runPhase({
-    ...base,
-    stop,
-    onProgress: (done) =>
-      tick('operations' in stop ? done : Math.floor((performance.now() - t0) / 1000)),
-  });
+  const tick = r.bar.start(`${target} ${name}`, total);
+  const measured = await phase((done) =>
+    tick('operations' in stop ? done : Math.floor((performance.now() - t0) / 1000)),
+  );
   r.bar.stop();
-  return result;
+  const cpuAfter = await backend.cpuSeconds?.();
+  const { result } = measured;
+  const cell: Cell = {
+    target,
+    backend: backend.description,
+    workload: name,
+    distribution: f.distribution,
+    nodes: at.nodes,
+    records: at.records,
+    concurrency: measured.concurrency,
+    batch: place.batch,
+    valueBytes: f.valueBytes,
+    result,
+    serverCpuUsPerOp: cpuPerOpUs(cpuBefore, cpuAfter, result.operations),
+    clientCpuUsPerOp:
+      result.operations === 0 ? null : Math.round(measured.clientCpuUs / result.operations),
+    clientProcesses: f.clientProcs,
+    workers: measured.workers,
+  };
+  r.cells.push(cell);
+  if (f.json !== true) r.io.stdout.write(`${summaryLine(cell)}\n`);
 }
 
 /** The report as JSON and Markdown under --out, and on stdout what the flags ask for. */
@@ -579,6 +689,7 @@ function writeResults(r: BenchRun, startedAt: Date): void {
       tls: f.tls === true,
       valueBytes: f.valueBytes,
       concurrency: f.concurrency,
+      clientProcesses: f.clientProcs,
       ...r.stop,
       warmupSeconds: f.warmupSeconds,
       deadlineMs: f.deadlineMs,

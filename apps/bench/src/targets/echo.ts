@@ -7,7 +7,7 @@ import { KVClient } from '@ringstore/proto';
 import { freePort } from '@ringstore/tools';
 import { InsertSequence, type Driver } from '../harness.js';
 import { probeDeadlineMs, processesCpuSeconds, startServerProcess, waitReady } from './child.js';
-import type { Backend, BackendOptions } from './target.js';
+import type { Backend, BackendOptions, EchoDriverSpec, TargetName } from './target.js';
 import { callUnary } from './unary.js';
 
 /** The built echo server (tsc output), from src/targets or dist/targets alike. */
@@ -64,6 +64,24 @@ export function echoDriver(address: string, deadlineMs: number, session = false)
   };
 }
 
+/** echoDriver as `spec` describes it. */
+export function echoDriverFromSpec(spec: EchoDriverSpec): Driver {
+  return echoDriver(spec.address, spec.deadlineMs, spec.session);
+}
+
+/** The driver specs of the echo server at `address`: echo-session over a stream, echo unary. */
+function echoDriverSpecs(
+  address: string,
+  deadlineMs: number,
+): (target: TargetName) => EchoDriverSpec {
+  return (target) => ({
+    kind: 'echo',
+    address,
+    deadlineMs,
+    session: target === 'echo-session',
+  });
+}
+
 /** An item the echo server left without a result: it always answers each, so a bug. */
 const noResult = new Error('echo: no result for a batch item');
 
@@ -71,12 +89,13 @@ export async function startEcho(options: BackendOptions): Promise<Backend> {
   const inserts = new InsertSequence(options.records);
   const given = options.addresses?.[0];
   if (given !== undefined) {
+    const driverSpec = echoDriverSpecs(given, options.deadlineMs);
     return {
       kind: 'echo',
       description: `echo server at ${given}`,
       inserts,
-      driver: (target) =>
-        Promise.resolve(echoDriver(given, options.deadlineMs, target === 'echo-session')),
+      driverSpec,
+      driver: (target) => Promise.resolve(echoDriverFromSpec(driverSpec(target))),
       cpuSeconds: undefined,
       stop: () => Promise.resolve(),
     };
@@ -107,12 +126,13 @@ export async function startEcho(options: BackendOptions): Promise<Backend> {
     await server.stop();
     throw e;
   }
+  const driverSpec = echoDriverSpecs(address, options.deadlineMs);
   return {
     kind: 'echo',
     description: `echo: a no-op grpc-js server implementing ringstore.v1.KV, unary and KV.Session (pid ${server.child.pid})`,
     inserts,
-    driver: (target) =>
-      Promise.resolve(echoDriver(address, options.deadlineMs, target === 'echo-session')),
+    driverSpec,
+    driver: (target) => Promise.resolve(echoDriverFromSpec(driverSpec(target))),
     cpuSeconds: processesCpuSeconds([server]),
     stop: () => server.stop(),
   };

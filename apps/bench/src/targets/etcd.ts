@@ -17,7 +17,7 @@ import {
   waitReady,
   type ServerProcess,
 } from './child.js';
-import type { Backend, BackendOptions } from './target.js';
+import type { Backend, BackendOptions, EtcdDriverSpec } from './target.js';
 import { callUnary, type UnaryMethod } from './unary.js';
 
 export const etcdProtoFile = fileURLToPath(new URL('../../proto/etcd-kv.proto', import.meta.url));
@@ -92,6 +92,16 @@ export function etcdDriver(addresses: readonly string[], deadlineMs: number): Dr
   };
 }
 
+/** etcdDriver as `spec` describes it. */
+export function etcdDriverFromSpec(spec: EtcdDriverSpec): Driver {
+  return etcdDriver(spec.addresses, spec.deadlineMs);
+}
+
+/** What drives etcd at `addresses` (one kind of driver: etcd is one target). */
+function etcdDriverSpec(addresses: readonly string[], deadlineMs: number): EtcdDriverSpec {
+  return { kind: 'etcd', addresses: [...addresses], deadlineMs };
+}
+
 /** A local etcd cluster of `nodes` members on 127.0.0.1 (default etcd settings: fsync on every commit). */
 export async function startEtcd(options: BackendOptions): Promise<Backend> {
   const inserts = new InsertSequence(options.records);
@@ -123,7 +133,9 @@ export async function startEtcd(options: BackendOptions): Promise<Backend> {
     kind: 'etcd',
     description: `etcd (${bin}): ${options.nodes} local members, linearizable reads, fsync per commit`,
     inserts,
-    driver: () => Promise.resolve(etcdDriver(addresses, options.deadlineMs)),
+    driverSpec: () => etcdDriverSpec(addresses, options.deadlineMs),
+    driver: () =>
+      Promise.resolve(etcdDriverFromSpec(etcdDriverSpec(addresses, options.deadlineMs))),
     cpuSeconds: processesCpuSeconds(processes),
     stop,
   };
@@ -145,7 +157,8 @@ function givenEtcd(
     kind: 'etcd',
     description: `etcd at ${addresses.join(',')}`,
     inserts,
-    driver: () => Promise.resolve(etcdDriver(addresses, deadlineMs)),
+    driverSpec: () => etcdDriverSpec(addresses, deadlineMs),
+    driver: () => Promise.resolve(etcdDriverFromSpec(etcdDriverSpec(addresses, deadlineMs))),
     cpuSeconds: undefined,
     stop: () => Promise.resolve(),
   };

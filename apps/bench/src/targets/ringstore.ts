@@ -1,15 +1,18 @@
 import { join } from 'node:path';
-import { connect, type Client, type ConnectOptions } from '@ringstore/client';
+import { connect, type Client } from '@ringstore/client';
 import { createTestPki, freePorts, startCluster, type TestPki } from '@ringstore/tools';
 import { InsertSequence, type Driver } from '../harness.js';
 import { scrapeNode } from '../node-metrics.js';
-import type { Backend, BackendOptions, TargetName } from './target.js';
+import type {
+  Backend,
+  BackendOptions,
+  DriverSecurity,
+  RingstoreDriverSpec,
+  TargetName,
+} from './target.js';
 
 /** Contexts the driver remembers (one per key, least recently used dropped beyond this). */
 export const contextCacheMax = 1_000_000;
-
-/** How the driver's client reaches the nodes: nothing (plaintext), or TLS and a token. */
-export type DriverSecurity = Pick<ConnectOptions, 'tls' | 'token'>;
 
 /**
  * The SDK, as an application uses it: an update sends the causal context of the last read or
@@ -76,6 +79,21 @@ export async function ringstoreDriver(
   };
 }
 
+/** ringstoreDriver as `spec` describes it, remembering contexts in `contexts`. */
+export function ringstoreDriverFromSpec(
+  spec: RingstoreDriverSpec,
+  contexts: Map<string, Buffer> = new Map(),
+): Promise<Driver> {
+  return ringstoreDriver(
+    spec.seeds,
+    spec.routing,
+    spec.deadlineMs,
+    contexts,
+    spec.security,
+    spec.sessions,
+  );
+}
+
 /** The storage node's own N and R=W, which the bench leaves as they are (for the description). */
 const nodeReplicasDefault = 3;
 const nodeQuorumDefault = 2;
@@ -115,20 +133,23 @@ export async function startRingstore(options: BackendOptions, tls = false): Prom
     addresses: readonly string[],
     more: Pick<Backend, 'description' | 'cpuSeconds' | 'stop'>,
     security: DriverSecurity,
-  ): Backend => ({
-    kind: tls ? 'ringstore-tls' : 'ringstore',
-    inserts,
-    driver: (target: TargetName) =>
-      ringstoreDriver(
-        addresses,
-        target === 'any-node' ? 'any-node' : 'zero-hop',
-        options.deadlineMs,
-        contexts,
-        security,
-        target !== 'ringstore-unary',
-      ),
-    ...more,
-  });
+  ): Backend => {
+    const driverSpec = (target: TargetName): RingstoreDriverSpec => ({
+      kind: 'ringstore',
+      seeds: [...addresses],
+      routing: target === 'any-node' ? 'any-node' : 'zero-hop',
+      deadlineMs: options.deadlineMs,
+      sessions: target !== 'ringstore-unary',
+      security,
+    });
+    return {
+      kind: tls ? 'ringstore-tls' : 'ringstore',
+      inserts,
+      driverSpec,
+      driver: (target) => ringstoreDriverFromSpec(driverSpec(target), contexts),
+      ...more,
+    };
+  };
   if (options.addresses) {
     if (tls)
       throw new Error('a secured cluster is started by the bench: not with --ringstore-address');

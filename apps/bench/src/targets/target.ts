@@ -1,3 +1,4 @@
+import type { ConnectOptions, RoutingMode } from '@ringstore/client';
 import type { Driver, InsertSequence } from '../harness.js';
 
 /**
@@ -30,6 +31,40 @@ export function backendOf(target: TargetName, tls: boolean): BackendKind {
   return target;
 }
 
+/** How a ringstore driver's client reaches the nodes: nothing (plaintext), or TLS and a token. */
+export type DriverSecurity = Pick<ConnectOptions, 'tls' | 'token'>;
+
+/**
+ * Everything a driver of a target is built from, as data (structured-clone safe: strings,
+ * numbers, the PEM Buffers of `security`), so a load worker process (--client-procs) builds the
+ * same driver as the bench process does (driverFromSpec, targets/driver-spec.ts).
+ */
+export type DriverSpec = RingstoreDriverSpec | EchoDriverSpec | EtcdDriverSpec;
+
+export interface RingstoreDriverSpec {
+  readonly kind: 'ringstore';
+  readonly seeds: readonly string[];
+  readonly routing: RoutingMode;
+  readonly deadlineMs: number;
+  /** Get/Put/Delete over one KV.Session stream per node (the SDK's default), or unary calls. */
+  readonly sessions: boolean;
+  readonly security: DriverSecurity;
+}
+
+export interface EchoDriverSpec {
+  readonly kind: 'echo';
+  readonly address: string;
+  readonly deadlineMs: number;
+  /** Over one KV.Session stream (echo-session), or unary calls (echo). */
+  readonly session: boolean;
+}
+
+export interface EtcdDriverSpec {
+  readonly kind: 'etcd';
+  readonly addresses: readonly string[];
+  readonly deadlineMs: number;
+}
+
 /** A running server (started by the bench, or given by address) that targets drive. */
 export interface Backend {
   readonly kind: BackendKind;
@@ -37,7 +72,13 @@ export interface Backend {
   readonly description: string;
   /** Record numbers for inserts, continued across every run against this data. */
   readonly inserts: InsertSequence;
+  /**
+   * A driver of `target`, built from driverSpec(target). Ringstore's drivers of one backend share
+   * one cache of causal contexts (ringstoreDriver); a load worker's driver has its own.
+   */
   driver(target: TargetName): Promise<Driver>;
+  /** What a load worker process builds its own driver of `target` from. */
+  driverSpec(target: TargetName): DriverSpec;
   /**
    * CPU seconds the servers have used so far, all processes together; undefined when the bench
    * cannot see them (a given address, echo, etcd).
