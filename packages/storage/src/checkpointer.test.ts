@@ -85,6 +85,15 @@ describe('the checkpoint worker', { timeout: 30_000 }, () => {
     expect(sizeOf(path)).toBeGreaterThan(4 * 1024 * 1024);
   });
 
+  it('closes with the database checkpointed and the WAL gone', async () => {
+    const { engine, path } = open({ checkpointOptions: { intervalMs: 60_000 } });
+    await write(engine, 0, 64); // 1 MiB in the WAL, no checkpoint run yet
+    expect(sizeOf(`${path}-wal`)).toBeGreaterThan(1024 * 1024);
+    await engine.close();
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    expect(sizeOf(path)).toBeGreaterThan(1024 * 1024);
+  });
+
   it('none with inline checkpoints', () => {
     const { engine } = open({ checkpoints: 'inline' });
     expect(engine.checkpointStats()).toBeUndefined();

@@ -39,6 +39,9 @@ export interface CheckpointStats {
   readonly fallenBack: boolean;
 }
 
+/** How long close waits for the worker's own close (its last checkpoint) before terminating it. */
+const closeWaitMs = 5_000;
+
 // The worker's code, evaluated (a file path would differ between sources and the built package).
 const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -117,10 +120,16 @@ export class Checkpointer {
     this.closed = true;
     clearInterval(this.timer);
     if (this.running !== undefined) clearTimeout(this.running.timer);
+    // Held (ref) while it closes: an unref'd worker would let the process exit mid-close.
+    this.worker.ref();
     this.worker.postMessage({ type: 'close' });
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    const bound = new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref());
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, closeWaitMs);
+    });
     await Promise.race([exited, bound]);
+    clearTimeout(timer);
     await this.worker.terminate();
   }
 
