@@ -138,7 +138,8 @@ function serveSession(stream: Stream, deps: SessionDeps, forget: () => void): { 
     });
   };
   stream.on('data', (frame: SessionRequest) => {
-    if (closed || ending) return;
+    // While ending (a stop), calls still get answers: the gate refuses them, not applied.
+    if (closed) return;
     if (isUndecodable(frame) || frame.calls.length > limits.frameCallsMax) {
       const why = isUndecodable(frame)
         ? `session frame does not decode: ${undecodableReason(frame)}`

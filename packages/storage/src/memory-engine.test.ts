@@ -9,6 +9,7 @@ describe('memory engine', () => {
   it('keeps its corruption hooks out of the public API', () => {
     expect(Object.keys(publicApi).sort()).toEqual([
       'StorageError',
+      'checkpointDefaults',
       'hintsPerCallMax',
       'keyBytesMax',
       'openMemoryEngine',

@@ -292,6 +292,11 @@ function kvServer(node: FakeNode): KVServer {
     return next;
   };
   return {
+    // A node without KV.Session (older than it): the SDK falls back to unary calls, which this
+    // fake records and answers.
+    session: (call) => {
+      call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' });
+    },
     get: handle(node, 'get', (request: GetRequest) => {
       const current = stored(request.key);
       return { siblings: current.siblings, context: contextOf(current.version) };
