@@ -268,8 +268,9 @@ describe('cluster transfers --watch', () => {
         'error: the transition did not complete within --timeout-ms 150 (4 transfers left)',
       );
       const looks = calls(n2, 'getRing');
-      // The first look and the one when the time is up, whatever the load; more in between.
-      expect(looks).toBeGreaterThanOrEqual(2);
+      // At least the first look; one that outlasts --timeout-ms (a loaded CI machine: it asks
+      // an unreachable member too) is the last, so no second look is certain.
+      expect(looks).toBeGreaterThanOrEqual(1);
       expect(errors.filter((line) => line.startsWith('n3: unreachable'))).toHaveLength(looks);
       expect(result.stdout.split('ring version 1.6').length - 1).toBe(looks);
     },
