@@ -4,7 +4,7 @@
 // the in-flight requests and of an operation count, its own seed and its own insert numbers;
 // the bench merges what they counted into one PhaseResult: sums, the common window, and latency
 // percentiles of the merged histograms (never averaged percentiles).
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -17,10 +17,38 @@ import {
   type TallyData,
 } from './harness.js';
 import type { DriverSpec } from './targets/target.js';
-import type { Distribution, WorkloadName } from './workload.js';
+import { workloads, type Distribution, type WorkloadName } from './workload.js';
 
 /** The built worker (tsc output), from src or dist alike. */
 export const loadWorkerScript = fileURLToPath(new URL('../dist/load-worker.js', import.meta.url));
+/**
+ * The C-core load worker (--load-generator c-core): the same protocol over Node's JSON IPC
+ * channel, from Python grpcio (gRPC's C core), a client that is not ours.
+ */
+export const cCoreWorkerScript = fileURLToPath(new URL('../py/load_worker.py', import.meta.url));
+/** Where the C-core worker's Python may be: Debian's, whose python3-grpcio it imports, first. */
+export const pythonCandidates: readonly string[] = ['/usr/bin/python3', 'python3'];
+export const cCoreInstallHint =
+  "install Debian's python3-grpcio (apt-get install python3-grpcio), which /usr/bin/python3 imports";
+/** Bound on the check that a Python imports grpc (its start and the import on a loaded machine). */
+const pythonCheckMs = 20_000;
+
+/** What sends the load: Node processes with the SDK or grpc-js, or Python grpcio's C core. */
+export type LoadGenerator = 'node' | 'c-core';
+export const loadGenerators: readonly LoadGenerator[] = ['node', 'c-core'];
+
+/** The first of `candidates` that runs and imports grpc; throws with the install hint otherwise. */
+export function findGrpcPython(candidates: readonly string[] = pythonCandidates): string {
+  for (const candidate of candidates) {
+    const r = spawnSync(candidate, ['-c', 'import grpc.aio'], {
+      stdio: 'ignore',
+      timeout: pythonCheckMs,
+    });
+    if (r.status === 0) return candidate;
+  }
+  throw new Error(`no Python with grpcio (tried ${candidates.join(', ')}): ${cCoreInstallHint}`);
+}
+
 /** Most load workers: each is a Node process (about 60 MB); beyond 16 the scheduler is measured. */
 export const clientProcsMax = 16;
 /**
@@ -48,6 +76,8 @@ export interface LoadPhase {
 
 /** One worker's share of a phase. */
 export interface WorkerPhase extends LoadPhase {
+  /** The workload's proportions of read, update and insert (the C-core worker has no table). */
+  readonly mix: { readonly read: number; readonly update: number; readonly insert: number };
   /** The worker's first insert record number; it takes every insertsStep-th from there. */
   readonly insertsFrom: number;
   readonly insertsStep: number;
@@ -121,8 +151,10 @@ export function workerPhases(
   const concurrency = splitEvenly(phase.concurrency, workers).map((c) => Math.max(1, c));
   const operations =
     'operations' in phase.stop ? splitEvenly(phase.stop.operations, workers) : undefined;
+  const { read, update, insert } = workloads[phase.workload];
   return concurrency.map((c, i) => ({
     ...phase,
+    mix: { read, update, insert },
     concurrency: c,
     stop: operations === undefined ? phase.stop : { operations: operations[i] ?? 0 },
     seed: phase.seed + i,
@@ -280,18 +312,56 @@ async function stopWorker(child: ChildProcess): Promise<void> {
     );
 }
 
+/** A load worker process of `generator`, its IPC channel open. */
+function startWorker(generator: LoadGenerator, python: string | undefined): ChildProcess {
+  if (generator === 'c-core')
+    return spawn(python ?? 'python3', [cCoreWorkerScript], {
+      serialization: 'json',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+  return fork(loadWorkerScript, [], {
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Not the parent's flags (a test runner's loaders): the worker is plain built JavaScript.
+    execArgv: [],
+  });
+}
+
 /**
- * Forks `count` load workers and has each connect a driver of `spec` (gathering `batch`
- * operations per call where the target can); stops them all if any fails to.
+ * Why the C-core worker cannot drive `spec`, or undefined: it sends plaintext unary calls, one
+ * operation each (no KV.Session, no TLS or token, no batches).
+ */
+export function cCoreRefusal(spec: DriverSpec, batch: number): string | undefined {
+  if (batch > 1) return 'it sends one operation per call (no --batch)';
+  if (spec.kind === 'echo' && spec.session) return 'it sends unary calls (not echo-session)';
+  if (spec.kind === 'ringstore') {
+    if (spec.sessions) return "it sends unary calls (ringstore-unary, not the SDK's KV.Session)";
+    if (spec.security.tls !== undefined || spec.security.token !== undefined)
+      return 'it is plaintext only (not --tls or ringstore-tls)';
+  }
+  return undefined;
+}
+
+/**
+ * Starts `count` load workers of `generator` (Node with the target's driver, or Python grpcio)
+ * and has each connect a driver of `spec` (gathering `batch` operations per call where the
+ * target can); stops them all if any fails to.
  */
 export async function startLoadWorkers(
   count: number,
   spec: DriverSpec,
   batch: number,
+  generator: LoadGenerator = 'node',
 ): Promise<LoadWorkers> {
-  if (!Number.isInteger(count) || count < 2 || count > clientProcsMax)
-    throw new RangeError(`load workers must be in 2..${clientProcsMax}`);
-  if (!existsSync(loadWorkerScript))
+  const least = generator === 'node' ? 2 : 1;
+  if (!Number.isInteger(count) || count < least || count > clientProcsMax)
+    throw new RangeError(`${generator} load workers must be in ${least}..${clientProcsMax}`);
+  let python: string | undefined;
+  if (generator === 'c-core') {
+    const refusal = cCoreRefusal(spec, batch);
+    if (refusal !== undefined) throw new Error(`the c-core load generator: ${refusal}`);
+    python = findGrpcPython();
+  } else if (!existsSync(loadWorkerScript))
     throw new Error(`${loadWorkerScript} is missing: build first (npm run build)`);
   const children: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
@@ -304,12 +374,7 @@ export async function startLoadWorkers(
   let readies: Extract<FromLoadWorker, { kind: 'ready' }>[];
   try {
     for (let i = 0; i < count; i++) {
-      const child = fork(loadWorkerScript, [], {
-        serialization: 'advanced',
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        // Not the parent's flags (a test runner's loaders): the worker is plain built JavaScript.
-        execArgv: [],
-      });
+      const child = startWorker(generator, python);
       // A failed fork or send is an 'error' event; the exit it comes with fails the wait.
       child.on('error', () => undefined);
       children.push(child);

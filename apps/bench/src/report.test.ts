@@ -36,6 +36,7 @@ function cell(
     serverCpuUsPerOp,
     clientCpuUsPerOp,
     clientProcesses: 1,
+    loadGenerator: 'node',
     workers: [],
   };
 }

@@ -2,7 +2,7 @@
 // measured cell on stdout, and the ratios the team steers by (measured side by side in one run).
 import { cpus, totalmem } from 'node:os';
 import type { PhaseResult } from './harness.js';
-import type { WorkerShare } from './load-workers.js';
+import type { LoadGenerator, WorkerShare } from './load-workers.js';
 import type { TargetName } from './targets/target.js';
 import type { Distribution, WorkloadName } from './workload.js';
 
@@ -27,6 +27,8 @@ export interface Cell {
   readonly clientCpuUsPerOp: number | null;
   /** Processes the load came from (--client-procs): 1 is the bench process itself. */
   readonly clientProcesses: number;
+  /** What sent the load (--load-generator): Node (the SDK, grpc-js) or Python grpcio's C core. */
+  readonly loadGenerator: LoadGenerator;
   /** With clientProcesses > 1, what each load worker did in the measured phase; else empty. */
   readonly workers: readonly WorkerShare[];
 }
@@ -152,7 +154,9 @@ export function summaryLine(c: Cell): string {
   const serverCpu = c.serverCpuUsPerOp === null ? '' : `, server CPU ${c.serverCpuUsPerOp} us/op`;
   const clientCpu = c.clientCpuUsPerOp === null ? '' : `, client CPU ${c.clientCpuUsPerOp} us/op`;
   const batch = c.batch > 1 ? ` batch=${c.batch}` : '';
-  const processes = c.clientProcesses > 1 ? ` client-procs=${c.clientProcesses}` : '';
+  const processes =
+    (c.clientProcesses > 1 ? ` client-procs=${c.clientProcesses}` : '') +
+    (c.loadGenerator === 'node' ? '' : ` load=${c.loadGenerator}`);
   return `${c.target} ${c.workload} ${c.distribution} nodes=${c.nodes} records=${c.records} c=${c.concurrency}${batch}${processes}: ${r.opsPerSecond} ops/s, p50 ${l.p50Ms} p99 ${l.p99Ms} p99.9 ${l.p999Ms} max ${l.maxMs} ms${serverCpu}${clientCpu}, errors ${errorsText(r)}`;
 }
 
@@ -184,7 +188,7 @@ export function markdown(report: Report): string {
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...report.cells.map((c) => {
       const l = c.result.latency;
-      return `| ${c.target} | ${c.workload} | ${c.distribution} | ${c.nodes} | ${c.records} | ${c.clientProcesses} | ${c.result.opsPerSecond} | ${l.meanMs} | ${l.p50Ms} | ${l.p95Ms} | ${l.p99Ms} | ${l.p999Ms} | ${l.maxMs} | ${cpuText(c.serverCpuUsPerOp)} | ${cpuText(c.clientCpuUsPerOp)} | ${errorsText(c.result)} |`;
+      return `| ${c.target} | ${c.workload} | ${c.distribution} | ${c.nodes} | ${c.records} | ${c.clientProcesses}${c.loadGenerator === 'node' ? '' : ` ${c.loadGenerator}`} | ${c.result.opsPerSecond} | ${l.meanMs} | ${l.p50Ms} | ${l.p95Ms} | ${l.p99Ms} | ${l.p999Ms} | ${l.maxMs} | ${cpuText(c.serverCpuUsPerOp)} | ${cpuText(c.clientCpuUsPerOp)} | ${errorsText(c.result)} |`;
     }),
   ];
   if (report.ratios.length > 0) {

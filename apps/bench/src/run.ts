@@ -19,7 +19,9 @@ import {
 } from './harness.js';
 import {
   clientProcsMax,
+  loadGenerators,
   startLoadWorkers,
+  type LoadGenerator,
   type LoadPhase,
   type WorkerShare,
 } from './load-workers.js';
@@ -130,6 +132,7 @@ interface Flags {
   batch: number;
   /** Processes the load of each cell comes from: 1 is this one, more are load workers. */
   clientProcs: number;
+  loadGenerator: LoadGenerator;
   deadlineMs: number;
   seed?: number;
   ringstoreAddress?: string[];
@@ -255,6 +258,17 @@ function addLoadOptions(cmd: Command): void {
       intIn('--client-procs', 1, clientProcsMax),
       1,
     )
+    .addOption(
+      new Option(
+        '--load-generator <kind>',
+        'what sends the load: node (the SDK or grpc-js, in this process or --client-procs workers) or ' +
+          "c-core (--client-procs Python grpcio processes, gRPC's C core: a client that is not ours; " +
+          'plaintext unary calls, so the targets ringstore-unary, echo and etcd; with ringstore-unary, ' +
+          'calls go round-robin to the nodes, zero-hop while --nodes is at most N)',
+      )
+        .choices(loadGenerators)
+        .default('node'),
+    )
     .option(
       '--deadline-ms <ms>',
       'deadline of each request',
@@ -371,6 +385,11 @@ export async function run(argv: readonly string[], io: BenchIo): Promise<number>
     );
     return 2;
   }
+  const cCoreRefused = f.loadGenerator === 'c-core' ? cCoreFlagsRefusal(f, targets) : undefined;
+  if (cCoreRefused !== undefined) {
+    io.stderr.write(`ringstore-bench: --load-generator c-core: ${cCoreRefused}\n`);
+    return 2;
+  }
   const stop: Stop =
     f.operations !== undefined
       ? { operations: f.operations }
@@ -402,6 +421,19 @@ export async function run(argv: readonly string[], io: BenchIo): Promise<number>
   for (const failure of r.failures) io.stderr.write(`ringstore-bench: FAILED ${failure}\n`);
   const errors = r.cells.reduce((s, c) => s + c.result.errors, 0);
   return r.failures.length === 0 && errors === 0 ? 0 : 1;
+}
+
+/** The targets the C-core load generator drives: plaintext unary calls, one operation each. */
+export const cCoreTargets: readonly TargetName[] = ['ringstore-unary', 'echo', 'etcd'];
+
+/** Why --load-generator c-core cannot run what the flags ask for, or undefined. */
+function cCoreFlagsRefusal(f: Flags, targets: readonly TargetName[]): string | undefined {
+  const others = targets.filter((t) => !cCoreTargets.includes(t));
+  if (others.length > 0)
+    return `it drives ${cCoreTargets.join(', ')} (plaintext unary calls), not ${others.join(', ')}`;
+  if (f.tls === true) return 'it is plaintext only, not --tls';
+  if (f.batch > 1) return 'it sends one operation per call, not --batch';
+  return undefined;
 }
 
 /** The flags, or the exit code when they are bad (2) or only asked for help (0). */
@@ -503,7 +535,7 @@ async function runTarget(
   backend: Backend,
   target: TargetName,
 ): Promise<void> {
-  if (r.f.clientProcs > 1) {
+  if (r.f.clientProcs > 1 || r.f.loadGenerator !== 'node') {
     for (const name of r.f.workload) await runCellInWorkers(r, at, backend, target, name);
     return;
   }
@@ -562,7 +594,12 @@ async function runCellInWorkers(
   name: WorkloadName,
 ): Promise<void> {
   const f = r.f;
-  const workers = await startLoadWorkers(f.clientProcs, backend.driverSpec(target), f.batch);
+  const workers = await startLoadWorkers(
+    f.clientProcs,
+    backend.driverSpec(target),
+    f.batch,
+    f.loadGenerator,
+  );
   try {
     const phase: LoadPhase = {
       workload: name,
@@ -667,6 +704,7 @@ async function measureCell(
     clientCpuUsPerOp:
       result.operations === 0 ? null : Math.round(measured.clientCpuUs / result.operations),
     clientProcesses: f.clientProcs,
+    loadGenerator: f.loadGenerator,
     workers: measured.workers,
   };
   r.cells.push(cell);
@@ -690,6 +728,7 @@ function writeResults(r: BenchRun, startedAt: Date): void {
       valueBytes: f.valueBytes,
       concurrency: f.concurrency,
       clientProcesses: f.clientProcs,
+      loadGenerator: f.loadGenerator,
       ...r.stop,
       warmupSeconds: f.warmupSeconds,
       deadlineMs: f.deadlineMs,

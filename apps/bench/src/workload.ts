@@ -2,9 +2,12 @@
 // comes from a seeded generator, so a run's operation sequence (per worker) replays from its seed.
 import { createRng } from '@ringstore/tools';
 
-/** The core YCSB workloads we run: A update-heavy, B read-mostly, C read-only, W insert-only. */
-export type WorkloadName = 'A' | 'B' | 'C' | 'W';
-export const workloadNames: readonly WorkloadName[] = ['A', 'B', 'C', 'W'];
+/**
+ * The core YCSB workloads we run: A update-heavy, B read-mostly, C read-only, and two of our own:
+ * U update-only (the cost of a put of an existing key, next to C's get) and W insert-only.
+ */
+export type WorkloadName = 'A' | 'B' | 'C' | 'U' | 'W';
+export const workloadNames: readonly WorkloadName[] = ['A', 'B', 'C', 'U', 'W'];
 
 export type Operation = 'read' | 'update' | 'insert';
 
@@ -21,6 +24,7 @@ export const workloads: Readonly<Record<WorkloadName, Workload>> = {
   A: { name: 'A', description: '50% read, 50% update', read: 0.5, update: 0.5, insert: 0 },
   B: { name: 'B', description: '95% read, 5% update', read: 0.95, update: 0.05, insert: 0 },
   C: { name: 'C', description: '100% read', read: 1, update: 0, insert: 0 },
+  U: { name: 'U', description: '100% update', read: 0, update: 1, insert: 0 },
   W: { name: 'W', description: '100% insert', read: 0, update: 0, insert: 1 },
 };
 
