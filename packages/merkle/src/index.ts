@@ -1,5 +1,5 @@
-export type { TreeOptions } from './merkle-tree.js';
-export { MerkleTree } from './merkle-tree.js';
+export type { Sha256Of, TreeOptions } from './merkle-tree.js';
+export { MerkleTree, pureSha256 } from './merkle-tree.js';
 export type {
   DescentEffect,
   DescentEvent,

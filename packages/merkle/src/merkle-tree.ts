@@ -17,6 +17,21 @@ export const fanoutMax = 1 << 10;
 // SHA-256 output (pure TypeScript, sha256.ts); every node and leaf hash has this size.
 export const hashBytes = sha256Bytes;
 
+/**
+ * SHA-256 of the concatenation of `parts`. The tree hashes with this package's pure TypeScript
+ * SHA-256 unless given another implementation of the very same function (a node passes
+ * node:crypto's, several times faster, which the pure packages may not import): the hashes, and
+ * so the trees replicas compare, are identical either way.
+ */
+export type Sha256Of = (parts: readonly Uint8Array[]) => Uint8Array;
+
+/** This package's SHA-256 (sha256.ts) as a Sha256Of. */
+export const pureSha256: Sha256Of = (parts) => {
+  const h = new Sha256();
+  for (const part of parts) h.update(part);
+  return h.digest();
+};
+
 const encoder = new TextEncoder();
 // Domain tags keep the segment hash, entry hash and node hash independent of each other (and of
 // the ring's key hash, so a partition's keys still spread over all of its segments).
@@ -43,8 +58,10 @@ export class MerkleTree {
   // Per internal level: dirty flags and the list of dirty indexes (so refresh skips clean nodes).
   readonly #dirtyFlags: readonly Uint8Array[];
   readonly #dirtyIndexes: readonly number[][];
+  readonly #sha256: Sha256Of;
 
-  private constructor(options: TreeOptions) {
+  private constructor(options: TreeOptions, sha256: Sha256Of) {
+    this.#sha256 = sha256;
     assertTreeOptions(options);
     this.options = { segments: options.segments, fanout: options.fanout };
     this.#widths = levelWidths(options);
@@ -54,23 +71,28 @@ export class MerkleTree {
     this.#dirtyIndexes = internal.map((width) => Array.from({ length: width }, (_, i) => i));
   }
 
-  static create(options: TreeOptions = treeOptionsDefault): MerkleTree {
-    return new MerkleTree(options);
+  /** An empty tree; `sha256`: how it hashes (Sha256Of), this package's SHA-256 by default. */
+  static create(
+    options: TreeOptions = treeOptionsDefault,
+    sha256: Sha256Of = pureSha256,
+  ): MerkleTree {
+    return new MerkleTree(options, sha256);
   }
 
   /** A rebuild from storage: the tree of exactly these (key, digest) entries, one per key. */
   static fromEntries(
     entries: Iterable<readonly [key: Uint8Array, digest: Uint8Array]>,
     options: TreeOptions = treeOptionsDefault,
+    sha256: Sha256Of = pureSha256,
   ): MerkleTree {
-    const tree = new MerkleTree(options);
+    const tree = new MerkleTree(options, sha256);
     for (const [key, digest] of entries) tree.update(key, undefined, digest);
     return tree;
   }
 
   /** Stable: the low bits of the first big-endian word of a domain-tagged sha256 of the key. */
   segmentOf(key: Uint8Array): number {
-    const hash = new Sha256().update(segmentDomain).update(key).digest();
+    const hash = this.#sha256([segmentDomain, key]);
     const high =
       ((hash[0] ?? 0) << 24) | ((hash[1] ?? 0) << 16) | ((hash[2] ?? 0) << 8) | (hash[3] ?? 0);
     return high & (this.options.segments - 1);
@@ -91,8 +113,9 @@ export class MerkleTree {
     const segment = this.segmentOf(key);
     const leaves = this.#leafLevel();
     const offset = segment * hashBytes;
-    if (oldDigest !== undefined) subtractInto(leaves, offset, entryHash(key, oldDigest));
-    if (newDigest !== undefined) addInto(leaves, offset, entryHash(key, newDigest));
+    if (oldDigest !== undefined)
+      subtractInto(leaves, offset, entryHash(this.#sha256, key, oldDigest));
+    if (newDigest !== undefined) addInto(leaves, offset, entryHash(this.#sha256, key, newDigest));
     this.#markAncestorsDirty(segment);
   }
 
@@ -165,10 +188,7 @@ export class MerkleTree {
     assert(parents !== undefined && children !== undefined && childWidth !== undefined, 'levels');
     const first = index * this.options.fanout;
     const end = Math.min(first + this.options.fanout, childWidth);
-    const hash = new Sha256()
-      .update(nodeDomain)
-      .update(children.subarray(first * hashBytes, end * hashBytes))
-      .digest();
+    const hash = this.#sha256([nodeDomain, children.subarray(first * hashBytes, end * hashBytes)]);
     parents.set(hash, index * hashBytes);
   }
 }
@@ -211,10 +231,10 @@ function levelWidths(options: TreeOptions): number[] {
 }
 
 // The key's length goes first so that (key, digest) pairs cannot alias one another.
-function entryHash(key: Uint8Array, digest: Uint8Array): Uint8Array {
+function entryHash(sha256: Sha256Of, key: Uint8Array, digest: Uint8Array): Uint8Array {
   const keyBytes = new Uint8Array(4);
   new DataView(keyBytes.buffer).setUint32(0, key.length);
-  return new Sha256().update(entryDomain).update(keyBytes).update(key).update(digest).digest();
+  return sha256([entryDomain, keyBytes, key, digest]);
 }
 
 // Little-endian 256-bit addition modulo 2^256 into target[offset, offset + 32).

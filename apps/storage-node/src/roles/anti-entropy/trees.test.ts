@@ -2,7 +2,9 @@
 // loop turn between pages, and writes that land while it runs end up in the new tree exactly once.
 import { openMemoryEngine, type StorageEngine } from '@ringstore/storage';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PartitionTrees, scanPageRows, scanPartitionPaced } from './trees.js';
+import { randomBytes } from 'node:crypto';
+import { MerkleTree, pureSha256 } from '@ringstore/merkle';
+import { digestOf, nodeSha256, PartitionTrees, scanPageRows, scanPartitionPaced } from './trees.js';
 import { trackWrites } from './tracked-storage.js';
 
 const partition = 3;
@@ -118,5 +120,32 @@ describe('a tree rebuilt while writes go on', { timeout: 20_000 }, () => {
     expect(await build).toBeUndefined();
     expect(trees.tree(partition)).toBeUndefined();
     expect(trees.building(partition)).toBe(false);
+  });
+});
+
+describe("the trees' SHA-256 from node:crypto", () => {
+  it('hashes exactly as the merkle package does, so the trees compare with any replica', () => {
+    for (let n = 0; n < 50; n++) {
+      const parts = Array.from({ length: 1 + (n % 5) }, (_, i) => randomBytes((n * 37 + i) % 130));
+      expect(Buffer.from(nodeSha256(parts)).toString('hex')).toBe(
+        Buffer.from(pureSha256(parts)).toString('hex'),
+      );
+    }
+    const entries = Array.from(
+      { length: 3_000 },
+      (_, i) => [keyOf(i), digestOf(randomBytes(40))] as const,
+    );
+    const fast = MerkleTree.fromEntries(entries, undefined, nodeSha256);
+    const pure = MerkleTree.fromEntries(entries, undefined, pureSha256);
+    const last = fast.levelCount() - 1;
+    const all = Array.from({ length: fast.levelWidth(last) }, (_, i) => i);
+    expect(fast.level(last, all)).toEqual(pure.level(last, all));
+    expect(fast.root()).toEqual(pure.root());
+    // And updates keep them equal: a change and a removal, then the roots again.
+    fast.update(keyOf(7), entries[7]![1], digestOf(Buffer.from('x')));
+    pure.update(keyOf(7), entries[7]![1], digestOf(Buffer.from('x')));
+    fast.update(keyOf(8), entries[8]![1], undefined);
+    pure.update(keyOf(8), entries[8]![1], undefined);
+    expect(fast.root()).toEqual(pure.root());
   });
 });

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { MerkleTree } from '@ringstore/merkle';
+import { MerkleTree, type Sha256Of } from '@ringstore/merkle';
 import type { KeyDigest } from '@ringstore/proto';
 import type { StorageEngine } from '@ringstore/storage';
 
@@ -17,6 +17,13 @@ export function digestOf(object: Uint8Array): Uint8Array {
   // Node's one-shot hash: no Hash object per write (measured 1.1 us against 1.5 us).
   return hash('sha256', object, 'buffer');
 }
+
+/**
+ * The trees' SHA-256 from node:crypto (the merkle package's own is pure TypeScript): the same
+ * hashes, so trees compare with any replica's, at a fraction of the CPU of a write's three
+ * (segment, old entry, new entry).
+ */
+export const nodeSha256: Sha256Of = (parts) => hash('sha256', Buffer.concat(parts), 'buffer');
 
 type Row = { readonly key: Uint8Array; readonly object: Uint8Array };
 
@@ -132,7 +139,7 @@ export class PartitionTrees {
     const running = this.builds.get(partition);
     if (running !== undefined) return running.done;
     const build: Build = {
-      tree: MerkleTree.create(),
+      tree: MerkleTree.create(undefined, nodeSha256),
       count: 0,
       cursor: undefined,
       cancelled: false,
