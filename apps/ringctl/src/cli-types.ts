@@ -28,6 +28,11 @@ export interface RawOptions {
   watch?: boolean;
   intervalMs?: string;
   timeoutMs?: string;
+  /** backup and restore. */
+  dir?: string;
+  pagesPerStep?: string;
+  id?: string;
+  data?: string;
   /** cluster limits. */
   concurrency?: string;
   objectsPerSecond?: string;

@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   ClusterClient,
+  type BackupChunk,
   type Change,
   type ClusterStatus,
   type ListTransfersResponse,
@@ -64,6 +65,11 @@ export interface ClusterApi {
   moveClaimant(to: string, force: boolean): Promise<Ring | undefined>;
   /** Drops the running transition before its flip (claimant only); the ring that wrote. */
   cancelTransition(): Promise<Ring | undefined>;
+  /**
+   * Cluster.Backup: the node's snapshot, chunk by chunk; the next chunk is read only once
+   * `onChunk` has resolved (backpressure to the node). The deadline covers the whole stream.
+   */
+  backup(pagesPerStep: number, onChunk: (chunk: BackupChunk) => Promise<void>): Promise<void>;
   close(): void;
 }
 
@@ -109,6 +115,17 @@ export function connectCluster(
     moveClaimant: async (to, force) =>
       (await call(cluster.moveClaimant.bind(cluster), { to, force })).ring,
     cancelTransition: async () => (await call(cluster.cancelTransition.bind(cluster), {})).ring,
+    backup: async (pagesPerStep, onChunk) => {
+      const stream = cluster.backup({ pagesPerStep }, callMetadata(token), {
+        deadline: Date.now() + deadlineMs,
+      });
+      try {
+        for await (const chunk of stream) await onChunk(chunk as BackupChunk);
+      } catch (e) {
+        stream.cancel();
+        throw isServiceError(e) ? toRpcError(e) : e;
+      }
+    },
     close: () => {
       cluster.close();
     },
@@ -127,14 +144,24 @@ function unary<Req, Res>(
   token: string | undefined,
 ): Promise<Res> {
   const options: Partial<grpc.CallOptions> = { deadline: Date.now() + deadlineMs };
-  const metadata = new grpc.Metadata({ waitForReady: false });
-  if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
+  const metadata = callMetadata(token);
   return new Promise((resolve, reject) => {
     method(request, metadata, options, (error, response) => {
       if (error === null) resolve(response);
       else reject(toRpcError(error));
     });
   });
+}
+
+/** Every call's metadata: the bearer token, when given. */
+function callMetadata(token: string | undefined): grpc.Metadata {
+  const metadata = new grpc.Metadata({ waitForReady: false });
+  if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
+  return metadata;
+}
+
+function isServiceError(e: unknown): e is grpc.ServiceError {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === 'number' && 'details' in e;
 }
 
 /**

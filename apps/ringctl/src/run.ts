@@ -37,7 +37,15 @@ import {
   routingDefault,
 } from './options.js';
 import { connectKv } from './kv.js';
+import { resolve } from 'node:path';
+import { parseNodeId } from './cluster-options.js';
 import { connectCluster } from './rpc.js';
+import {
+  backupCommand,
+  backupDeadlineMsDefault,
+  parsePagesPerStep,
+  restoreCommand,
+} from './backup.js';
 import { withTlsHint } from './tls-hints.js';
 import { readValue } from './value-source.js';
 
@@ -114,8 +122,54 @@ function buildProgram(io: RunIo, bind: Bind): Command {
     .action(bind((context) => membersCommand(context)));
   addAeCommands(program, bind);
   addClusterCommands(program, bind);
+  addBackupCommands(program, bind);
   addCertsCommands(program, io);
   return program;
+}
+
+function addBackupCommands(program: Command, bind: Bind): void {
+  program
+    .command('backup')
+    .description(
+      'online, consistent snapshot of every member (one after another) into DIR: ID.db, ID.json ' +
+        `(manifest), cluster.json; deadline per node ${backupDeadlineMsDefault} ms unless --deadline-ms`,
+    )
+    .requiredOption('--dir <dir>', 'an empty (or new) directory for the backup')
+    .option(
+      '--pages-per-step <n>',
+      "database pages each node copies per step, 1-4096 (default: the node's, 64): fewer slow the backup and its requests less",
+    )
+    .action(
+      bind(
+        (context, raw) =>
+          backupCommand(context, {
+            dir: raw.dir ?? '',
+            pagesPerStep: parsePagesPerStep(raw.pagesPerStep),
+          }),
+        backupDeadlineMsDefault,
+      ),
+    );
+  program
+    .command('restore')
+    .description(
+      "put a node's backup in place of its database (the node stopped; it takes a new actor at its " +
+        'next start); for a whole cluster, restore every node, then start them all',
+    )
+    .requiredOption('--dir <dir>', 'the backup (what ringctl backup wrote)')
+    .requiredOption('--id <id>', 'the node to restore (DIR/ID.db)')
+    .requiredOption('--data <dir>', "the node's data directory (its --data)")
+    .option('--force', 'replace a database the directory holds (kept beside it, renamed)')
+    .action(
+      bind((context, raw) =>
+        restoreCommand(context.io, {
+          dir: resolve(raw.dir ?? ''),
+          nodeId: parseNodeId('--id', raw.id ?? ''),
+          data: resolve(raw.data ?? ''),
+          force: raw.force === true,
+          json: context.options.json,
+        }),
+      ),
+    );
 }
 
 function addDataCommands(program: Command, bind: Bind): void {

@@ -1,9 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Backups, backupTempPrefix } from './backup.js';
 import { livenessDefaults } from '@ringstore/membership';
-import { openSqliteEngine, type SqliteStorageEngine, type StorageEngine } from '@ringstore/storage';
+import {
+  databaseFileName,
+  nodeIdMetaName,
+  openSqliteEngine,
+  restoredMetaName,
+  restoredPending,
+  type SqliteStorageEngine,
+  type StorageEngine,
+} from '@ringstore/storage';
 import type { RingDocument } from '@ringstore/membership';
 import { ClusterView, activeNodesOf } from './cluster-view.js';
 import { loadDocument, RingKeeper } from './ring/ring-keeper.js';
@@ -98,6 +115,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   const localPause = (): boolean => saturated() === 'event-loop-lag';
   const busy = (): boolean => saturated() !== undefined;
   const storage = openStorage(config, log);
+  removeBackupLeftovers(storage.path, log);
   metrics.watchCheckpoints(() => storage.checkpointStats());
   const started: Started = {};
   try {
@@ -111,7 +129,10 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     await roles.trees.rebuildAll();
     const inflight = new InflightTracker();
     const security = { transport, guard };
-    Object.assign(started, await startServers(config, roles, metrics, inflight, log, security));
+    Object.assign(
+      started,
+      await startServers(config, roles, metrics, inflight, log, security, storage),
+    );
     const grpc = started.grpc;
     if (grpc === undefined) throw new Error('startServers returned no gRPC server');
     startLoops(roles, grpc);
@@ -209,10 +230,19 @@ function warnIfInsecure(config: NodeConfig, transport: TransportSecurity, log: L
 const dataDirMode = 0o700;
 const dataFileMode = 0o600;
 
+/** Temporary backup copies a crash left beside the database (backup.ts): nobody reads them. */
+function removeBackupLeftovers(databasePath: string, log: Logger): void {
+  const dir = dirname(databasePath);
+  for (const name of readdirSync(dir).filter((n) => n.startsWith(backupTempPrefix))) {
+    rmSync(join(dir, name), { force: true });
+    log.info({ file: name }, 'removed an unfinished backup copy');
+  }
+}
+
 function openStorage(config: NodeConfig, log: Logger): SqliteStorageEngine {
   mkdirSync(config.data, { recursive: true, mode: dataDirMode });
   chmodSync(config.data, dataDirMode);
-  const path = join(config.data, 'ringstore.db');
+  const path = join(config.data, databaseFileName);
   // Created (or narrowed) before SQLite opens it: SQLite gives its -wal and -shm files the
   // database file's permissions.
   closeSync(openSync(path, 'a', dataFileMode));
@@ -237,15 +267,19 @@ function openStorage(config: NodeConfig, log: Logger): SqliteStorageEngine {
  * section 3, Riak's kv679); per-key epochs of it (ActorEpochs) cover keys removed here.
  */
 function storageActor(storage: StorageEngine, nodeId: string): string {
-  const owner = storage.getMeta('node_id');
+  const owner = storage.getMeta(nodeIdMetaName);
   if (owner !== undefined && owner !== nodeId) {
     throw new ConfigError(`data directory belongs to node ${owner}, not ${nodeId}`);
   }
-  if (owner === undefined) storage.setMeta('node_id', nodeId);
+  if (owner === undefined) storage.setMeta(nodeIdMetaName, nodeId);
   let actor = storage.getMeta('actor');
-  if (actor === undefined) {
+  // A database restored from a backup (ringctl restore) is data lost since the backup: the node
+  // takes a new actor, so the dots it makes never reuse counters the old actor used after it.
+  const restored = storage.getMeta(restoredMetaName) === restoredPending;
+  if (actor === undefined || restored) {
     actor = `${nodeId}.${randomBytes(6).toString('hex')}`;
     storage.setMeta('actor', actor);
+    if (restored) storage.setMeta(restoredMetaName, `new actor ${actor}`);
   }
   return actor;
 }
@@ -461,6 +495,7 @@ async function startServers(
   inflight: InflightTracker,
   log: Logger,
   { transport, guard }: { transport: TransportSecurity; guard: ClientGuard },
+  storage: SqliteStorageEngine,
 ): Promise<{ grpc: RunningServer; http?: HttpServer }> {
   const { view, kv, gossiper, antiEntropy, forwarder, transfers, linkHandlers } = roles;
   const grpc = await startGrpcServer(
@@ -487,6 +522,12 @@ async function startServers(
       guard,
       clientMessageBytesMax: clientMessageBytesMax(config),
       clientStreamsMax: clientStreamsPerRequest * config.maxInflightRequests,
+      backups: new Backups({
+        storage,
+        nodeId: config.id,
+        actor: roles.actor,
+        ring: () => view.document,
+      }),
     },
     {
       listen: config.listen,

@@ -4,6 +4,7 @@ import {
   Server,
   type handleUnaryCall,
   type ServerUnaryCall,
+  type ServerWritableStream,
   type sendUnaryData,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -24,7 +25,10 @@ import {
   type MerkleLevelRequest,
   type SegmentKeysRequest,
   type PushRingRequest,
+  type BackupChunk,
+  type BackupRequest,
 } from '@ringstore/proto';
+import type { Backups } from './backup.js';
 import type { TransportSecurity } from './transport.js';
 import { isUndecodable, tolerant } from './undecodable.js';
 import { gated, refuseUndecodable } from './gate.js';
@@ -127,6 +131,8 @@ export interface ServerDeps {
   readonly clientStreamsMax: number;
   /** KV.Session's limits; default sessionLimitsDefault. */
   readonly sessionLimits?: SessionLimits;
+  /** Cluster.Backup's snapshots of this node's database. */
+  readonly backups: Backups;
 }
 
 function deadlineOf(call: ServerUnaryCall<unknown, unknown>, requestTimeoutMs: number): number {
@@ -236,7 +242,53 @@ function clusterService(deps: ServerDeps): ClusterServer {
         )
         .finally(() => admitted.leave());
     },
+    backup: (call) => serveBackup(deps, call),
   };
+}
+
+/**
+ * Cluster.Backup: admitted as an admin call (the roles table), then the snapshot streamed with
+ * backpressure (a chunk waits for the client to take the last); ends OK, or with the refusal.
+ */
+function serveBackup(
+  deps: ServerDeps,
+  call: ServerWritableStream<BackupRequest, BackupChunk>,
+): void {
+  let admitted: Admitted;
+  try {
+    refuseUndecodable(call.request);
+    admitted = deps.guard.admit(call.getPath(), call.metadata, 0, Infinity);
+  } catch (e) {
+    call.emit('error', toServiceError(e));
+    return;
+  }
+  let gone = false;
+  call.on('cancelled', () => (gone = true));
+  const sink = (chunk: BackupChunk): Promise<void> =>
+    call.write(chunk) || gone
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          const done = (): void => {
+            call.off('drain', done);
+            call.off('cancelled', done);
+            resolve();
+          };
+          call.once('drain', done);
+          call.once('cancelled', done);
+        });
+  deps.backups
+    .send(call.request.pagesPerStep, sink, () => gone)
+    .then(
+      () => {
+        if (!gone) call.end();
+      },
+      (e: unknown) => {
+        if (gone) return;
+        deps.log.warn({ err: e }, 'backup failed');
+        call.emit('error', toServiceError(e));
+      },
+    )
+    .finally(() => admitted.leave());
 }
 
 /** The membership RPCs of issue 12 (staged at the claimant; transfers and limits per node). */

@@ -6,8 +6,16 @@ export {
 } from './checkpointer.js';
 export { openMemoryEngine } from './memory-engine.js';
 export { StorageError, type StorageErrorCode } from './errors.js';
-export { hintsPerCallMax, keyBytesMax, pageRowsMax } from './limits.js';
+export {
+  backupPagesPerStepDefault,
+  backupPagesPerStepMax,
+  hintsPerCallMax,
+  keyBytesMax,
+  pageRowsMax,
+} from './limits.js';
 export type {
+  BackupOptions,
+  BackupResult,
   CorruptionEvent,
   CorruptionListener,
   DiskFullEvent,
@@ -26,3 +34,12 @@ export type {
   StorageStats,
   UpdateResult,
 } from './types.js';
+export {
+  databaseFileName,
+  nodeIdMetaName,
+  restoreDatabase,
+  restoredMetaName,
+  restoredPending,
+  type RestoreOptions,
+  type RestoreResult,
+} from './restore.js';

@@ -63,3 +63,8 @@ export const walAutocheckpointPages = 1_000;
 
 /** WAL file size kept after a checkpoint; a bigger WAL is truncated back to this. */
 export const walBytesKept = 64 * 1024 * 1024;
+
+/** Database pages an online backup step copies by default (4 KiB pages: 256 KiB per step). */
+export const backupPagesPerStepDefault = 64;
+/** Most pages per backup step: 16 MiB of 4 KiB pages, still a short step. */
+export const backupPagesPerStepMax = 4_096;

@@ -9,12 +9,19 @@ describe('memory engine', () => {
   it('keeps its corruption hooks out of the public API', () => {
     expect(Object.keys(publicApi).sort()).toEqual([
       'StorageError',
+      'backupPagesPerStepDefault',
+      'backupPagesPerStepMax',
       'checkpointDefaults',
+      'databaseFileName',
       'hintsPerCallMax',
       'keyBytesMax',
+      'nodeIdMetaName',
       'openMemoryEngine',
       'openSqliteEngine',
       'pageRowsMax',
+      'restoreDatabase',
+      'restoredMetaName',
+      'restoredPending',
     ]);
   });
 });

@@ -162,4 +162,45 @@ describe('sqlite engine', () => {
     await engine.close();
     expect(() => engine.pragmas()).toThrow(StorageError);
   });
+
+  it('backs up online: a few pages per turn, writes committed meanwhile in the copy, which opens as a database', async () => {
+    const engine = open();
+    const value = Buffer.alloc(2_000, 0x61);
+    await Promise.all(
+      Array.from({ length: 2_000 }, (_, i) => engine.update(i % 8, bytes(`k${i}`), () => value)),
+    );
+    // One page per step: the backup takes many turns, and a write lands between them.
+    let turns = 0;
+    let counting = true;
+    const count = (): void => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const destination = files.path('backup');
+    const copying = engine.backup(destination, { pagesPerStep: 1 });
+    const during = engine.update(3, bytes('written-during'), () => bytes('yes'));
+    const { bytes: size } = await copying;
+    counting = false;
+    await during;
+    expect(turns).toBeGreaterThan(100);
+    expect(size).toBeGreaterThan(2_000 * 2_000);
+    const copy = openSqliteEngine({ path: destination });
+    opened.push(copy);
+    expect(copy.countObjects()).toBe(2_001);
+    expect(readText(copy.get(3, bytes('written-during')))).toBe('found:yes');
+    expect(readText(copy.get(5, bytes('k5')))).toBe(`found:${value.toString()}`);
+  });
+
+  it('refuses a backup over an existing file or with a bad step, and once closed', async () => {
+    const engine = open();
+    const taken = files.path('taken');
+    writeFileSync(taken, 'x');
+    await expect(engine.backup(taken)).rejects.toThrow(/exists already/);
+    await expect(engine.backup(files.path('b2'), { pagesPerStep: 0 })).rejects.toThrow(
+      /pagesPerStep/,
+    );
+    await engine.close();
+    await expect(engine.backup(files.path('b3'))).rejects.toThrow(StorageError);
+  });
 });

@@ -8,7 +8,10 @@ import {
 } from './checkpointer.js';
 import { Engine } from './engine.js';
 import { StorageError } from './errors.js';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import {
+  backupPagesPerStepDefault,
+  backupPagesPerStepMax,
   busyTimeoutMsDefault,
   busyTimeoutMsMax,
   cacheBytesDefault,
@@ -21,7 +24,13 @@ import { schemaVersionMetaName } from './schema.js';
 import { SqliteBackend } from './sqlite-backend.js';
 import { isDiskFull, toIoError } from './sqlite-errors.js';
 import { openSchema } from './sqlite-schema.js';
-import type { SqliteOptions, SqlitePragmas, SqliteStorageEngine } from './types.js';
+import type {
+  BackupOptions,
+  BackupResult,
+  SqliteOptions,
+  SqlitePragmas,
+  SqliteStorageEngine,
+} from './types.js';
 
 const synchronousNames = ['off', 'normal', 'full', 'extra'] as const;
 const tempStoreNames = ['default', 'file', 'memory'] as const;
@@ -166,6 +175,26 @@ class SqliteEngine extends Engine implements SqliteStorageEngine {
       () => undefined,
     );
     return this.closingAll;
+  }
+
+  async backup(destination: string, options: BackupOptions = {}): Promise<BackupResult> {
+    this.assertReadable();
+    const pagesPerStep = options.pagesPerStep ?? backupPagesPerStepDefault;
+    assert(
+      Number.isInteger(pagesPerStep) && pagesPerStep >= 1 && pagesPerStep <= backupPagesPerStepMax,
+      `pagesPerStep must be in 1..${backupPagesPerStepMax}`,
+    );
+    if (existsSync(destination))
+      throw new StorageError('io', `backup destination ${destination} exists already`);
+    try {
+      // better-sqlite3 runs one step per turn of the event loop (setImmediate between steps).
+      await this.db.backup(destination, { progress: () => pagesPerStep });
+      return { bytes: statSync(destination).size };
+    } catch (error) {
+      rmSync(destination, { force: true });
+      if (!this.db.open) throw new StorageError('closed', 'storage closed during the backup');
+      throw toIoError(error, `backing up ${this.path} to ${destination}`);
+    }
   }
 
   pragmas(): SqlitePragmas {

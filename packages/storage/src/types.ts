@@ -172,4 +172,21 @@ export interface SqliteStorageEngine extends StorageEngine {
   pragmas(): SqlitePragmas;
   /** The checkpoint worker's record; undefined with inline checkpoints. */
   checkpointStats(): CheckpointStats | undefined;
+  /**
+   * An online, consistent copy of the database at `destination` (a new file; SQLite's online
+   * backup API on the engine's own connection, so writes committed meanwhile are in the copy):
+   * `pagesPerStep` pages at a time with an event-loop turn between steps, so requests go on.
+   * Resolves with the copy's size in bytes. StorageError 'io' when it cannot be made (the
+   * partial copy removed), 'closed' once the engine is closing.
+   */
+  backup(destination: string, options?: BackupOptions): Promise<BackupResult>;
+}
+
+export interface BackupOptions {
+  /** Pages copied per step, 1..backupPagesPerStepMax (default backupPagesPerStepDefault). */
+  readonly pagesPerStep?: number;
+}
+
+export interface BackupResult {
+  readonly bytes: number;
 }

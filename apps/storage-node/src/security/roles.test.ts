@@ -34,6 +34,7 @@ const expected: Record<string, Role> = {
   '/ringstore.v1.Cluster/SetTransferLimits': 'admin',
   '/ringstore.v1.Cluster/MoveClaimant': 'admin',
   '/ringstore.v1.Cluster/CancelTransition': 'admin',
+  '/ringstore.v1.Cluster/Backup': 'admin',
 };
 
 const servedPaths = [...Object.values(KVService), ...Object.values(ClusterService)].map(

@@ -39,6 +39,7 @@ export const methodRoles: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['/ringstore.v1.Cluster/SetTransferLimits', 'admin'],
   ['/ringstore.v1.Cluster/MoveClaimant', 'admin'],
   ['/ringstore.v1.Cluster/CancelTransition', 'admin'],
+  ['/ringstore.v1.Cluster/Backup', 'admin'],
 ]);
 
 /**

@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -340,6 +342,40 @@ export interface CancelTransitionRequest {
 
 export interface CancelTransitionResponse {
   ring: Ring | undefined;
+}
+
+export interface BackupRequest {
+  /**
+   * Database pages copied per step of the online backup (0: the node's default, 64). Fewer
+   * pages make each step shorter, so the node's own requests wait less, and the backup longer.
+   */
+  pagesPerStep: number;
+}
+
+/** What a backup is of: enough to restore it to the right node and to know how old it is. */
+export interface BackupManifest {
+  nodeId: string;
+  /**
+   * The storage actor of the node's dots when the backup was taken. A restored node takes a new
+   * one (ringctl restore), so the counters of the restored dots never collide with later ones.
+   */
+  actor: string;
+  ringTerm: bigint;
+  ringVersion: bigint;
+  /** When the snapshot was finished, milliseconds since the Unix epoch. */
+  createdAtMs: bigint;
+  /** Size of the database file that follows. */
+  databaseBytes: bigint;
+  /** Objects in the database (every partition it holds). */
+  objects: bigint;
+}
+
+export interface BackupChunk {
+  part: { $case: "manifest"; value: BackupManifest } | //
+  /** The next bytes of the database file, in order. */
+  { $case: "data"; value: Buffer } | //
+  /** SHA-256 of the whole file: the last message. */
+  { $case: "sha256"; value: Buffer } | undefined;
 }
 
 function createBaseGetRingRequest(): GetRingRequest {
@@ -4707,6 +4743,407 @@ export const CancelTransitionResponse: MessageFns<CancelTransitionResponse> = {
   },
 };
 
+function createBaseBackupRequest(): BackupRequest {
+  return { pagesPerStep: 0 };
+}
+
+export const BackupRequest: MessageFns<BackupRequest> = {
+  encode(message: BackupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pagesPerStep !== 0) {
+      writer.uint32(8).uint32(message.pagesPerStep);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pagesPerStep = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BackupRequest {
+    return {
+      pagesPerStep: isSet(object.pagesPerStep)
+        ? globalThis.Number(object.pagesPerStep)
+        : isSet(object.pages_per_step)
+        ? globalThis.Number(object.pages_per_step)
+        : 0,
+    };
+  },
+
+  toJSON(message: BackupRequest): unknown {
+    const obj: any = {};
+    if (message.pagesPerStep !== 0) {
+      obj.pagesPerStep = Math.round(message.pagesPerStep);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BackupRequest>): BackupRequest {
+    return BackupRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BackupRequest>): BackupRequest {
+    const message = createBaseBackupRequest();
+    message.pagesPerStep = object.pagesPerStep ?? 0;
+    return message;
+  },
+};
+
+function createBaseBackupManifest(): BackupManifest {
+  return { nodeId: "", actor: "", ringTerm: 0n, ringVersion: 0n, createdAtMs: 0n, databaseBytes: 0n, objects: 0n };
+}
+
+export const BackupManifest: MessageFns<BackupManifest> = {
+  encode(message: BackupManifest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.actor !== "") {
+      writer.uint32(18).string(message.actor);
+    }
+    if (message.ringTerm !== 0n) {
+      if (BigInt.asUintN(64, message.ringTerm) !== message.ringTerm) {
+        throw new globalThis.Error("value provided for field message.ringTerm of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.ringTerm);
+    }
+    if (message.ringVersion !== 0n) {
+      if (BigInt.asUintN(64, message.ringVersion) !== message.ringVersion) {
+        throw new globalThis.Error("value provided for field message.ringVersion of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.ringVersion);
+    }
+    if (message.createdAtMs !== 0n) {
+      if (BigInt.asUintN(64, message.createdAtMs) !== message.createdAtMs) {
+        throw new globalThis.Error("value provided for field message.createdAtMs of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.createdAtMs);
+    }
+    if (message.databaseBytes !== 0n) {
+      if (BigInt.asUintN(64, message.databaseBytes) !== message.databaseBytes) {
+        throw new globalThis.Error("value provided for field message.databaseBytes of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.databaseBytes);
+    }
+    if (message.objects !== 0n) {
+      if (BigInt.asUintN(64, message.objects) !== message.objects) {
+        throw new globalThis.Error("value provided for field message.objects of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.objects);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackupManifest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackupManifest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ringTerm = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ringVersion = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.createdAtMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.databaseBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.objects = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BackupManifest {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      ringTerm: isSet(object.ringTerm)
+        ? BigInt(object.ringTerm)
+        : isSet(object.ring_term)
+        ? BigInt(object.ring_term)
+        : 0n,
+      ringVersion: isSet(object.ringVersion)
+        ? BigInt(object.ringVersion)
+        : isSet(object.ring_version)
+        ? BigInt(object.ring_version)
+        : 0n,
+      createdAtMs: isSet(object.createdAtMs)
+        ? BigInt(object.createdAtMs)
+        : isSet(object.created_at_ms)
+        ? BigInt(object.created_at_ms)
+        : 0n,
+      databaseBytes: isSet(object.databaseBytes)
+        ? BigInt(object.databaseBytes)
+        : isSet(object.database_bytes)
+        ? BigInt(object.database_bytes)
+        : 0n,
+      objects: isSet(object.objects) ? BigInt(object.objects) : 0n,
+    };
+  },
+
+  toJSON(message: BackupManifest): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.ringTerm !== 0n) {
+      obj.ringTerm = message.ringTerm.toString();
+    }
+    if (message.ringVersion !== 0n) {
+      obj.ringVersion = message.ringVersion.toString();
+    }
+    if (message.createdAtMs !== 0n) {
+      obj.createdAtMs = message.createdAtMs.toString();
+    }
+    if (message.databaseBytes !== 0n) {
+      obj.databaseBytes = message.databaseBytes.toString();
+    }
+    if (message.objects !== 0n) {
+      obj.objects = message.objects.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BackupManifest>): BackupManifest {
+    return BackupManifest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BackupManifest>): BackupManifest {
+    const message = createBaseBackupManifest();
+    message.nodeId = object.nodeId ?? "";
+    message.actor = object.actor ?? "";
+    message.ringTerm = (object.ringTerm !== undefined && object.ringTerm !== null) ? BigInt(object.ringTerm) : 0n;
+    message.ringVersion = (object.ringVersion !== undefined && object.ringVersion !== null)
+      ? BigInt(object.ringVersion)
+      : 0n;
+    message.createdAtMs = (object.createdAtMs !== undefined && object.createdAtMs !== null)
+      ? BigInt(object.createdAtMs)
+      : 0n;
+    message.databaseBytes = (object.databaseBytes !== undefined && object.databaseBytes !== null)
+      ? BigInt(object.databaseBytes)
+      : 0n;
+    message.objects = (object.objects !== undefined && object.objects !== null) ? BigInt(object.objects) : 0n;
+    return message;
+  },
+};
+
+function createBaseBackupChunk(): BackupChunk {
+  return { part: undefined };
+}
+
+export const BackupChunk: MessageFns<BackupChunk> = {
+  encode(message: BackupChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "manifest":
+        BackupManifest.encode(message.part.value, writer.uint32(10).fork()).join();
+        break;
+      case "data":
+        writer.uint32(18).bytes(message.part.value);
+        break;
+      case "sha256":
+        writer.uint32(26).bytes(message.part.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackupChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackupChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "manifest", value: BackupManifest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.part = { $case: "sha256", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BackupChunk {
+    return {
+      part: isSet(object.manifest)
+        ? { $case: "manifest", value: BackupManifest.fromJSON(object.manifest) }
+        : isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : isSet(object.sha256)
+        ? { $case: "sha256", value: Buffer.from(bytesFromBase64(object.sha256)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: BackupChunk): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "manifest") {
+      obj.manifest = BackupManifest.toJSON(message.part.value);
+    } else if (message.part?.$case === "data") {
+      obj.data = base64FromBytes(message.part.value);
+    } else if (message.part?.$case === "sha256") {
+      obj.sha256 = base64FromBytes(message.part.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BackupChunk>): BackupChunk {
+    return BackupChunk.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BackupChunk>): BackupChunk {
+    const message = createBaseBackupChunk();
+    switch (object.part?.$case) {
+      case "manifest": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "manifest", value: BackupManifest.fromPartial(object.part.value) };
+        }
+        break;
+      }
+      case "data": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "data", value: object.part.value };
+        }
+        break;
+      }
+      case "sha256": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "sha256", value: object.part.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 export type ClusterService = typeof ClusterService;
 export const ClusterService = {
   /** GetRing returns the partition ring: every partition's owner node. */
@@ -4881,6 +5318,20 @@ export const ClusterService = {
       Buffer.from(CancelTransitionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CancelTransitionResponse => CancelTransitionResponse.decode(value),
   },
+  /**
+   * Backup streams an online, consistent snapshot of the answering node's database (SQLite's
+   * online backup API, a few pages per step so requests go on): first the manifest, then the
+   * file in chunks, last its SHA-256. Admin only. `ringctl backup` asks every member in turn.
+   */
+  backup: {
+    path: "/ringstore.v1.Cluster/Backup" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: BackupRequest): Buffer => Buffer.from(BackupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BackupRequest => BackupRequest.decode(value),
+    responseSerialize: (value: BackupChunk): Buffer => Buffer.from(BackupChunk.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BackupChunk => BackupChunk.decode(value),
+  },
 } as const;
 
 export interface ClusterServer extends UntypedServiceImplementation {
@@ -4933,6 +5384,12 @@ export interface ClusterServer extends UntypedServiceImplementation {
    * receiving node stays down longer than --transfer-stall-ms.
    */
   cancelTransition: handleUnaryCall<CancelTransitionRequest, CancelTransitionResponse>;
+  /**
+   * Backup streams an online, consistent snapshot of the answering node's database (SQLite's
+   * online backup API, a few pages per step so requests go on): first the manifest, then the
+   * file in chunks, last its SHA-256. Admin only. `ringctl backup` asks every member in turn.
+   */
+  backup: handleServerStreamingCall<BackupRequest, BackupChunk>;
 }
 
 export interface ClusterClient extends Client {
@@ -5178,6 +5635,17 @@ export interface ClusterClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CancelTransitionResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Backup streams an online, consistent snapshot of the answering node's database (SQLite's
+   * online backup API, a few pages per step so requests go on): first the manifest, then the
+   * file in chunks, last its SHA-256. Admin only. `ringctl backup` asks every member in turn.
+   */
+  backup(request: BackupRequest, options?: Partial<CallOptions>): ClientReadableStream<BackupChunk>;
+  backup(
+    request: BackupRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<BackupChunk>;
 }
 
 export const ClusterClient = makeGenericClientConstructor(ClusterService, "ringstore.v1.Cluster") as unknown as {
@@ -5185,6 +5653,14 @@ export const ClusterClient = makeGenericClientConstructor(ClusterService, "rings
   service: typeof ClusterService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
