@@ -255,11 +255,22 @@ export class Metrics {
     for (const [target, n] of byLabel) this.hintsPending.set({ target }, n);
   }
 
-  /** Serves /metrics; resolves with the bound server. */
-  serve(host: string, port: number): Promise<Server> {
+  /**
+   * Serves /metrics, and /healthz: 200 SERVING while `serving()` says so, else 503 NOT_SERVING
+   * (the gRPC health of ringstore.v1.KV, for probes that speak HTTP only: Kubernetes' httpGet,
+   * a container HEALTHCHECK). Resolves with the bound server.
+   */
+  serve(host: string, port: number, serving: () => boolean = () => true): Promise<Server> {
     const server = createServer((req, res) => {
+      if (req.url === '/healthz') {
+        const up = serving();
+        res
+          .writeHead(up ? 200 : 503, { 'content-type': 'text/plain' })
+          .end(up ? 'SERVING\n' : 'NOT_SERVING\n');
+        return;
+      }
       if (req.url !== '/metrics') {
-        res.writeHead(404).end('not found: try /metrics\n');
+        res.writeHead(404).end('not found: try /metrics or /healthz\n');
         return;
       }
       this.text().then(

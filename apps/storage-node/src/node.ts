@@ -539,7 +539,7 @@ async function startServers(
   if (config.metricsListen === '') return { grpc };
   try {
     const [host, port] = splitHostPort(config.metricsListen);
-    return { grpc, http: await metrics.serve(host, port) };
+    return { grpc, http: await metrics.serve(host, port, grpc.serving) };
   } catch (e) {
     grpc.server.forceShutdown();
     grpc.peerServer.forceShutdown();
@@ -555,8 +555,7 @@ function startLoops(roles: Roles, grpc: RunningServer): void {
   antiEntropy.start();
   roles.transfers.start();
   roles.claimant.start();
-  grpc.health.setStatus('', 'SERVING');
-  grpc.health.setStatus('ringstore.v1.KV', 'SERVING');
+  grpc.setServing(true);
 }
 
 async function abortStart(started: Started, storage: StorageEngine): Promise<void> {
@@ -588,8 +587,7 @@ async function shutdown(parts: {
   timeoutMs: number;
 }): Promise<void> {
   parts.log.info('shutting down: finishing in-flight requests');
-  parts.grpc.health.setStatus('', 'NOT_SERVING');
-  parts.grpc.health.setStatus('ringstore.v1.KV', 'NOT_SERVING');
+  parts.grpc.setServing(false);
   const startedMs = Date.now();
   parts.claimant.stop();
   await parts.transfers.stop();

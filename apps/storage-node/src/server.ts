@@ -448,6 +448,10 @@ export interface RunningServer {
   readonly health: HealthImplementation;
   readonly port: number;
   readonly peerPort: number;
+  /** Health of the node and of ringstore.v1.KV, on both ports: SERVING or NOT_SERVING. */
+  setServing(serving: boolean): void;
+  /** What setServing last said (false until the node has started): the HTTP /healthz too. */
+  serving(): boolean;
   /** Graceful stop: ends the peers' links, refuses new calls (GOAWAY), waits for the rest, bounded. */
   shutdown(timeoutMs: number): Promise<void>;
 }
@@ -535,5 +539,21 @@ export async function startGrpcServer(
     sessions.drain(); // each session ends once its calls in progress are answered
     await Promise.all([stopServer(server, timeoutMs), stopServer(peerServer, timeoutMs)]);
   };
-  return { server, peerServer, health, port, peerPort, shutdown };
+  let serving = false;
+  const setServing = (now: boolean): void => {
+    serving = now;
+    const status = now ? 'SERVING' : 'NOT_SERVING';
+    health.setStatus('', status);
+    health.setStatus('ringstore.v1.KV', status);
+  };
+  return {
+    server,
+    peerServer,
+    health,
+    port,
+    peerPort,
+    setServing,
+    serving: () => serving,
+    shutdown,
+  };
 }

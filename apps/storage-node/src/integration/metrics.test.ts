@@ -71,5 +71,10 @@ describe('Prometheus metrics', () => {
       expect(body).toMatch(/^ringstore_wal_checkpoints\{kind="passive"\} [1-9]/m);
     }, 10_000);
     expect((await get(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+    // A started node is SERVING on /healthz, as on gRPC health.
+    expect(await get(`http://127.0.0.1:${port}/healthz`)).toEqual({
+      status: 200,
+      body: 'SERVING\n',
+    });
   }, 60_000);
 });
