@@ -8,7 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as grpc from '@grpc/grpc-js';
+import { ClusterClient, type Ring } from '@ringstore/proto';
+import { transitionState } from './chaos/membership.js';
+import { openNetwork, type Network } from './chaos/network.js';
+import { hostOf } from './chaos/pki.js';
 import { startCluster, type Cluster } from './cluster.js';
+import { checkHealth, healthClient } from './health.js';
+import { spawnChild, stopChild, type ChildHandle } from './node-process.js';
 import {
   internalClosure,
   packAll,
@@ -127,6 +137,39 @@ describe('staging a publishable package', () => {
   });
 });
 
+const npmInstallMs = 480_000;
+let installing: Promise<string> | undefined;
+
+/**
+ * Both packages packed and installed into a new empty project outside the repository (once per
+ * test file; the describes below share it): the project's directory.
+ */
+function installedProject(): Promise<string> {
+  installing ??= (async () => {
+    const out = tempDir('ringstore-pack-');
+    const tarballs = packAll(out);
+    expect(tarballs.map((t) => t.split('/').pop())).toEqual([
+      `ringstore-client-${publishedVersion}.tgz`,
+      `ringstore-server-${publishedVersion}.tgz`,
+    ]);
+    const project = tempDir('ringstore-user-project-');
+    writeFileSync(
+      join(project, 'package.json'),
+      `${JSON.stringify({ name: 'my-app', version: '1.0.0', private: true, type: 'module' })}\n`,
+    );
+    // Ours from the tarballs alone (no registry holds them); third-party packages from npm's
+    // cache where the repository's own install put them (--prefer-offline), their metadata from
+    // the registry (the repository's install went by its lock and fetched none).
+    await run(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs],
+      { cwd: project, timeout: npmInstallMs, maxBuffer: 16 * 1024 * 1024 },
+    );
+    return project;
+  })();
+  return installing;
+}
+
 /** The client README's example (its first js block), with `seeds` made the given addresses. */
 function readmeExample(seeds: readonly string[]): string {
   const readme = readFileSync(join(repoRoot, 'packages/client/README.md'), 'utf8');
@@ -141,28 +184,9 @@ function readmeExample(seeds: readonly string[]): string {
 describe('packed, installed from the tarballs into an empty project', () => {
   let project: string;
   let cluster: Cluster | undefined;
-  const npmInstallMs = 480_000;
 
   beforeAll(async () => {
-    const out = tempDir('ringstore-pack-');
-    const tarballs = packAll(out);
-    expect(tarballs.map((t) => t.split('/').pop())).toEqual([
-      `ringstore-client-${publishedVersion}.tgz`,
-      `ringstore-server-${publishedVersion}.tgz`,
-    ]);
-    project = tempDir('ringstore-user-project-');
-    writeFileSync(
-      join(project, 'package.json'),
-      `${JSON.stringify({ name: 'my-app', version: '1.0.0', private: true, type: 'module' })}\n`,
-    );
-    // Ours from the tarballs alone (no registry holds them); third-party packages from npm's
-    // cache where the repository's own install put them (--prefer-offline), their metadata from
-    // the registry (the repository's install went by its lock and fetched none).
-    await run(
-      'npm',
-      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs],
-      { cwd: project, timeout: npmInstallMs, maxBuffer: 16 * 1024 * 1024 },
-    );
+    project = await installedProject();
     cluster = await startCluster({
       nodes: 3,
       basePort: 0,
@@ -251,3 +275,289 @@ describe('packed, installed from the tarballs into an empty project', () => {
     ).toThrow();
   }, 240_000);
 });
+
+/** Whether this machine can make network namespaces (root, ip, iptables, tc), or why not. */
+function netnsUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'not running as root';
+  const dirs = (process.env['PATH'] ?? '').split(':').concat(['/usr/sbin', '/sbin']);
+  for (const tool of ['ip', 'iptables', 'tc'])
+    if (!dirs.some((d) => d !== '' && existsSync(join(d, tool)))) return `${tool} is not installed`;
+  return undefined;
+}
+
+const noNetns = netnsUnavailable();
+if (noNetns !== undefined)
+  process.stderr.write(`multi-host test skipped: ${noNetns} (it needs network namespaces)\n`);
+
+/** The SDK script the test runs inside a host's namespace: put N keys, or read them all back. */
+const hostClientScript = `import { readFileSync } from 'node:fs';
+import { connect } from '@ringstore/client';
+const [mode, seeds, caFile, token, countText] = process.argv.slice(2);
+const client = await connect({
+  seeds: seeds.split(','),
+  tls: { ca: readFileSync(caFile) },
+  token,
+  deadlineMs: 10000,
+});
+const count = Number(countText);
+const wrong = [];
+try {
+  for (let i = 0; i < count; i++) {
+    if (mode === 'put') await client.put('key-' + i, 'value-' + i);
+    else {
+      const got = await client.get('key-' + i);
+      const values = got.siblings.filter((s) => !s.deleted).map((s) => s.value.toString());
+      if (values.join() !== 'value-' + i) wrong.push('key-' + i + '=' + values.join('|'));
+    }
+  }
+} finally {
+  client.close();
+}
+console.log(JSON.stringify({ mode, count, wrong }));
+`;
+
+describe.skipIf(noNetns !== undefined)(
+  'three hosts, then four, then three (network namespaces, nodes from the tarballs)',
+  () => {
+    const hosts = [1, 2, 3, 4].map((i) => ({
+      id: `n${i}`,
+      name: `db${i}.ringstore.test`,
+      ns: '',
+      ip: '',
+    }));
+    let network: Network | undefined;
+    const nodes = new Map<string, ChildHandle>();
+    const etcDirs: string[] = [];
+    let project = '';
+    let work = '';
+    const token = randomBytes(24).toString('hex');
+
+    beforeAll(async () => {
+      project = await installedProject();
+      work = tempDir('ringstore-multihost-');
+      network = await openNetwork('netns', hosts.length, (line) =>
+        process.stderr.write(`${line}\n`),
+      );
+      for (const [i, h] of hosts.entries()) {
+        h.ns = network.commandPrefix!(h.id)[3]!;
+        h.ip = hostOf(network.addresses![i]!);
+      }
+      // Each host resolves every host's name: `ip netns exec` mounts /etc/netns/NS/hosts over
+      // /etc/hosts for what it runs.
+      const table = ['127.0.0.1 localhost', ...hosts.map((h) => `${h.ip} ${h.name}`), ''].join(
+        '\n',
+      );
+      for (const h of hosts) {
+        const dir = join('/etc/netns', h.ns);
+        mkdirSync(dir, { recursive: true });
+        etcDirs.push(dir);
+        writeFileSync(join(dir, 'hosts'), table);
+      }
+    }, npmInstallMs + 120_000);
+
+    afterAll(async () => {
+      await Promise.all(
+        [...nodes.values()].map((child) =>
+          stopChild(child, 'SIGTERM', 10_000).catch(() => undefined),
+        ),
+      );
+      for (const dir of etcDirs) rmSync(dir, { recursive: true, force: true });
+      await network?.close();
+    }, 60_000);
+
+    const bin = (name: string): string =>
+      join(project, 'node_modules/@ringstore/server/bin', `${name}.js`);
+    const pki = (): string => join(work, 'pki');
+    const host = (id: string) => hosts.find((h) => h.id === id)!;
+
+    /** Runs `command` inside host `id`'s namespace (its /etc/hosts), from the project. */
+    async function inHost(id: string, args: string[], timeoutMs = 60_000): Promise<string> {
+      const { stdout } = await run(
+        'ip',
+        ['netns', 'exec', host(id).ns, process.execPath, ...args],
+        {
+          cwd: project,
+          timeout: timeoutMs,
+        },
+      );
+      return stdout;
+    }
+
+    const ringctl = (from: string, args: string[]): Promise<string> =>
+      inHost(from, [
+        bin('ringctl'),
+        '--node',
+        `${host(from).name}:7001`,
+        '--ca-file',
+        join(pki(), 'ca.pem'),
+        '--token',
+        token,
+        ...args,
+      ]);
+
+    /** Starts node `id` from the installed package with its config file, inside its namespace. */
+    function startNode(id: string, placement: { nodes: string } | { seeds: string }): void {
+      const h = host(id);
+      const cert = join(pki(), `${id}.pem`);
+      const key = join(pki(), `${id}-key.pem`);
+      const config = {
+        id,
+        data: join(work, id),
+        listen: `${h.name}:7001`,
+        peerListen: `${h.name}:7002`,
+        ...placement,
+        certFile: cert,
+        keyFile: key,
+        trustedCaFile: join(pki(), 'ca.pem'),
+        peerCertFile: cert,
+        peerKeyFile: key,
+        peerTrustedCaFile: join(pki(), 'ca.pem'),
+        authTokenFile: join(pki(), 'tokens'),
+        logLevel: 'warn',
+      };
+      const file = join(work, `${id}.json`);
+      writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+      nodes.set(
+        id,
+        spawnChild({
+          command: 'ip',
+          args: ['netns', 'exec', h.ns, process.execPath, bin('ringstore-node'), '--config', file],
+          logFile: join(work, `${id}.log`),
+          cwd: work,
+          env: process.env,
+          onExit: () => undefined,
+        }),
+      );
+    }
+
+    /** Cluster client of node `id` from outside the namespaces (by address: its certificate names it). */
+    function clusterClient(id: string): ClusterClient {
+      return new ClusterClient(
+        `${host(id).ip}:7001`,
+        grpc.credentials.createSsl(readFileSync(join(pki(), 'ca.pem'))),
+      );
+    }
+
+    async function ringOf(id: string): Promise<Ring | undefined> {
+      const client = clusterClient(id);
+      const metadata = new grpc.Metadata();
+      metadata.set('authorization', `Bearer ${token}`);
+      try {
+        return await new Promise<Ring>((resolve, reject) =>
+          client.getRing({}, metadata, { deadline: Date.now() + 5_000 }, (e, ring) =>
+            e === null ? resolve(ring) : reject(e),
+          ),
+        );
+      } catch {
+        return undefined;
+      } finally {
+        client.close();
+      }
+    }
+
+    /** Waits (bounded) until the live nodes hold one ring with nothing moving. */
+    async function settled(live: readonly string[], what: string): Promise<Ring> {
+      const giveUp = Date.now() + 240_000;
+      let state = 'no poll yet';
+      while (Date.now() < giveUp) {
+        const rings = await Promise.all(live.map(async (id) => [id, await ringOf(id)] as const));
+        state = transitionState(rings);
+        if (state === 'done') return rings[0]![1]!;
+        await sleep(500);
+      }
+      throw new Error(`${what}: not settled within 240 s: ${state}`);
+    }
+
+    async function serving(id: string): Promise<void> {
+      const client = healthClient(
+        `${host(id).ip}:7001`,
+        grpc.credentials.createSsl(readFileSync(join(pki(), 'ca.pem'))),
+      );
+      try {
+        const giveUp = Date.now() + 60_000;
+        for (;;) {
+          const status = await checkHealth(client, 2_000).catch(() => 'UNKNOWN');
+          if (status === 'SERVING') return;
+          if (Date.now() > giveUp || nodes.get(id)?.exitInfo() !== undefined)
+            throw new Error(
+              `${id} not serving: ${readFileSync(join(work, `${id}.log`), 'utf8').slice(-2_000)}`,
+            );
+          await sleep(250);
+        }
+      } finally {
+        client.close();
+      }
+    }
+
+    it('forms a secured cluster by host name, takes writes, joins a fourth host, lets one leave, and reads everything back', async () => {
+      // Certificates and tokens with the installed ringctl, each node's naming its host.
+      await inHost('n1', [bin('ringctl'), 'certs', 'init', '--dir', pki()]);
+      for (const h of hosts)
+        await inHost('n1', [
+          ...[bin('ringctl'), 'certs', 'node', '--dir', pki(), '--id', h.id],
+          ...['--host', h.name, '--host', h.ip],
+        ]);
+      writeFileSync(join(pki(), 'tokens'), `${token} admin ops\n`, { mode: 0o600 });
+      const founders = ['n1', 'n2', 'n3'];
+      const members = founders
+        .map((id) => `${id}=${host(id).name}:7001/${host(id).name}:7002`)
+        .join(',');
+      for (const id of founders) startNode(id, { nodes: members });
+      for (const id of founders) await serving(id);
+      const formed = await settled(founders, 'formed');
+      expect(formed.nodes.map((n) => [n.id, n.address, n.peerAddress])).toEqual(
+        founders.map((id) => [id, `${host(id).name}:7001`, `${host(id).name}:7002`]),
+      );
+
+      const ca = join(pki(), 'ca.pem');
+      writeFileSync(join(project, 'host-client.mjs'), hostClientScript);
+      const keys = 200;
+      const put = JSON.parse(
+        await inHost('n1', [
+          'host-client.mjs',
+          'put',
+          'db1.ringstore.test:7001',
+          ca,
+          token,
+          `${keys}`,
+        ]),
+      ) as { wrong: string[] };
+      expect(put.wrong).toEqual([]);
+
+      // A fourth host learns the ring by --seeds (a host name) and is joined.
+      startNode('n4', { seeds: `${host('n1').name}:7002` });
+      await serving('n4');
+      await ringctl('n1', [
+        ...['cluster', 'join'],
+        `n4=${host('n4').name}:7001/${host('n4').name}:7002`,
+      ]);
+      await ringctl('n1', ['cluster', 'plan']);
+      await ringctl('n1', ['cluster', 'commit']);
+      const grown = await settled(['n1', 'n2', 'n3', 'n4'], 'join n4');
+      expect(grown.nodes.find((n) => n.id === 'n4')).toMatchObject({
+        status: 'valid',
+        address: `${host('n4').name}:7001`,
+      });
+
+      // One leaves with its data; its process ends by itself once it has handed everything over.
+      await ringctl('n3', ['cluster', 'leave', 'n2']);
+      await ringctl('n3', ['cluster', 'plan']);
+      await ringctl('n3', ['cluster', 'commit']);
+      const shrunk = await settled(['n1', 'n3', 'n4'], 'leave n2');
+      expect(shrunk.nodes.find((n) => n.id === 'n2')?.status).toBe('left');
+      const exit = await Promise.race([
+        nodes.get('n2')!.exited,
+        sleep(120_000).then(() => undefined),
+      ]);
+      expect(exit, 'n2 exits after leaving').toMatchObject({ code: 0 });
+
+      const read = JSON.parse(
+        await inHost('n4', [
+          ...['host-client.mjs', 'get', 'db4.ringstore.test:7001,db3.ringstore.test:7001'],
+          ...[ca, token, `${keys}`],
+        ]),
+      ) as { count: number; wrong: string[] };
+      expect(read).toEqual({ mode: 'get', count: keys, wrong: [] });
+    }, 600_000);
+  },
+);
