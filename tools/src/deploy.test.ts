@@ -203,6 +203,49 @@ describe('deploy/kubernetes', () => {
   });
 });
 
+describe('deploy/compose', () => {
+  it("three TLS nodes whose command lines and environment the node loads, each listed in the others' --nodes", async () => {
+    const text = readFileSync(join(repoRoot, 'deploy/compose/compose.yaml'), 'utf8');
+    const compose = parseAllDocuments(text, { merge: true })[0]!.toJS() as {
+      services: Record<
+        string,
+        { command: string[]; environment: Record<string, string>; volumes: string[]; image: string }
+      >;
+    };
+    expect(Object.keys(compose.services)).toEqual(['n1', 'n2', 'n3']);
+    const configUrl = pathToFileURL(join(repoRoot, 'apps/storage-node/dist/config.js')).href;
+    const { loadConfig } = (await import(configUrl)) as {
+      loadConfig: (
+        argv: readonly string[],
+        env: NodeJS.ProcessEnv,
+      ) => {
+        id: string;
+        listen: string;
+        peerListen: string;
+        certFile: string;
+        peerTrustedCaFile: string;
+      };
+    };
+    // The image's own environment (the Dockerfile's ENV: the data directory, the metrics port).
+    const dockerfile = readFileSync(join(repoRoot, 'deploy/container/Dockerfile'), 'utf8');
+    const imageEnv = Object.fromEntries(
+      [...dockerfile.matchAll(/(RINGSTORE_[A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]),
+    );
+    expect(imageEnv['RINGSTORE_DATA']).toBe('/var/lib/ringstore');
+    for (const [name, service] of Object.entries(compose.services)) {
+      expect(service.image).toBe('ringstore:0.2.0');
+      const config = loadConfig(service.command, { ...imageEnv, ...service.environment });
+      expect(config.id).toBe(name);
+      expect(config.certFile).toBe(`/pki/${name}.pem`);
+      expect(config.peerTrustedCaFile).toBe('/pki/ca.pem');
+      expect(service.environment['RINGSTORE_NODES']).toContain(
+        `${name}=${config.listen}/${config.peerListen}`,
+      );
+      expect(service.volumes).toContain(`${name}-data:/var/lib/ringstore`);
+    }
+  });
+});
+
 describe('deploy/systemd', () => {
   const analyze = spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' }).status === 0;
   if (!analyze)
