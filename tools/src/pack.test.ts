@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { ClusterClient, type Ring } from '@ringstore/proto';
 import { transitionState } from './chaos/membership.js';
-import { openNetwork, type Network } from './chaos/network.js';
+import { netnsMissing, openNetwork, type Network } from './chaos/network.js';
 import { hostOf } from './chaos/pki.js';
 import { startCluster, type Cluster } from './cluster.js';
 import { checkHealth, healthClient } from './health.js';
@@ -276,16 +276,7 @@ describe('packed, installed from the tarballs into an empty project', () => {
   }, 240_000);
 });
 
-/** Whether this machine can make network namespaces (root, ip, iptables, tc), or why not. */
-function netnsUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not running as root';
-  const dirs = (process.env['PATH'] ?? '').split(':').concat(['/usr/sbin', '/sbin']);
-  for (const tool of ['ip', 'iptables', 'tc'])
-    if (!dirs.some((d) => d !== '' && existsSync(join(d, tool)))) return `${tool} is not installed`;
-  return undefined;
-}
-
-const noNetns = netnsUnavailable();
+const noNetns = netnsMissing();
 if (noNetns !== undefined)
   process.stderr.write(`multi-host test skipped: ${noNetns} (it needs network namespaces)\n`);
 

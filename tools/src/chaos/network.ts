@@ -101,8 +101,8 @@ function loopback(note: string): Network {
   };
 }
 
-/** Why netns cannot be used here, or undefined. */
-function netnsMissing(): string | undefined {
+/** Why netns cannot be used here (root, ip, iptables, tc), or undefined. */
+export function netnsMissing(): string | undefined {
   if (process.getuid?.() !== 0) return 'not running as root';
   for (const tool of ['ip', 'iptables', 'tc']) {
     if (!onPath(tool))
