@@ -539,7 +539,7 @@ async function startServers(
   if (config.metricsListen === '') return { grpc };
   try {
     const [host, port] = splitHostPort(config.metricsListen);
-    return { grpc, http: await metrics.serve(host, port, grpc.serving) };
+    return { grpc, http: await metrics.serve(host, port, () => grpc.serving()) };
   } catch (e) {
     grpc.server.forceShutdown();
     grpc.peerServer.forceShutdown();

@@ -6,6 +6,7 @@
 // from fields tests set; a fake that is not the claimant refuses the claimant-only ones.
 import * as grpc from '@grpc/grpc-js';
 import {
+  type BackupChunk,
   ClusterService,
   Failure,
   KVService,
@@ -112,6 +113,8 @@ export interface FakeNode {
   failNext: InjectedFailure | undefined;
   /** The next call (true), or the next call of this method, is never answered (to exercise deadlines). */
   hangNext: boolean | FakeMethod;
+  /** What Cluster.Backup streams; undefined: UNIMPLEMENTED. */
+  backupChunks: BackupChunk[] | undefined;
   stop(): Promise<void>;
 }
 
@@ -213,6 +216,7 @@ export async function startFakeNode(): Promise<FakeNode> {
     onCall: undefined,
     failNext: undefined,
     hangNext: false,
+    backupChunks: undefined,
     // Force: calls left hanging on purpose must not keep the server open.
     stop: () => Promise.resolve(server.forceShutdown()),
   };
@@ -337,6 +341,15 @@ function clusterServer(node: FakeNode): ClusterServer {
       transferObjectsSent: 0n,
     })),
     ...membershipServer(node),
+    backup: (call) => {
+      const chunks = node.backupChunks;
+      if (chunks === undefined) {
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'no backup in the fake' });
+        return;
+      }
+      for (const chunk of chunks) call.write(chunk);
+      call.end();
+    },
   };
 }
 
