@@ -48,6 +48,13 @@ describe('when the cluster changes', () => {
     // n04 left, but this ring's owners still name it (a stale entry): it must be skipped anyway.
     cluster.setRing(['n01', 'n02', 'n03', 'n04'], 2n, { statuses: { n04: 'left' } });
     await Promise.all([client.refreshRing(), anyNode.refreshRing()]);
+    // refreshRing joins a refetch already running, and with a 40 ms timer one may have asked
+    // before setRing (a loaded machine showed it: two gets went to n04 on the old ring): wait
+    // until both clients hold version 2, which is what this test is about.
+    await vi.waitFor(() => {
+      expect(client.ringVersion().version).toBe(2n);
+      expect(anyNode.ringVersion().version).toBe(2n);
+    });
     const left = cluster.node('n04');
     const [kvCalls, ringCalls] = [servedBy(cluster, 'n04'), left.getRingCalls];
     const refreshes = client.stats().ringRefreshes;
