@@ -231,10 +231,11 @@ describe('packed, installed from the tarballs into an empty project', () => {
         timeout: 60_000,
       });
       const lines = stdout.split('\n');
-      expect(lines, `run ${round}`).toContain("siblings: [ 'apple', 'pear' ]");
-      expect(lines, `run ${round}`).toContain("after update: [ 'apple,fig,pear' ]");
-      expect(lines, `run ${round}`).toContain("now: [ 'plum' ]");
-      expect(lines, `run ${round}`).toContain('found after delete: false');
+      const said = `run ${round} printed:\n${stdout}`;
+      expect(lines, said).toContain("siblings: [ 'apple', 'pear' ]");
+      expect(lines, said).toContain("after update: [ 'apple,fig,pear' ]");
+      expect(lines, said).toContain("now: [ 'plum' ]");
+      expect(lines, said).toContain('found after delete: false');
     }
   }, 180_000);
 
