@@ -226,9 +226,12 @@ describe('packed, installed from the tarballs into an empty project', () => {
     const seeds = cluster!.nodes.map((n) => n.address);
     writeFileSync(join(project, 'example.mjs'), readmeExample(seeds));
     for (const round of [1, 2]) {
+      // As a user's terminal-less run prints it: the test runner sets FORCE_COLOR (CI does), and
+      // console.log would then colour the arrays' strings.
       const { stdout } = await run(process.execPath, ['example.mjs'], {
         cwd: project,
         timeout: 60_000,
+        env: { ...process.env, FORCE_COLOR: '0' },
       });
       const lines = stdout.split('\n');
       const said = `run ${round} printed:\n${stdout}`;
