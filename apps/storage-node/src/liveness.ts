@@ -5,6 +5,6 @@
  */
 export interface Liveness {
   isUp(nodeId: string): boolean;
-  /** A request to the node failed or timed out: count it down for a short, growing while. */
+  /** A request to the node failed or timed out: count it down until it is heard from again. */
   suspect(nodeId: string, reason: string): void;
 }

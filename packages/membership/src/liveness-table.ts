@@ -3,9 +3,6 @@ import { heartbeat, isAvailable, newDetector, phi } from './detector.js';
 
 export interface LivenessOptions {
   readonly phiThreshold: number;
-  /** First local suspicion after a failed request; doubles on repeats up to suspicionMaxMs. */
-  readonly suspicionMinMs: number;
-  readonly suspicionMaxMs: number;
   readonly detector: DetectorOptions;
 }
 
@@ -17,8 +14,6 @@ export interface LivenessOptions {
  */
 export function livenessDefaults(gossipIntervalMs: number): Omit<LivenessOptions, 'phiThreshold'> {
   return {
-    suspicionMinMs: 1_000,
-    suspicionMaxMs: 10_000,
     detector: {
       distribution: 'normal',
       minStdDevMs: gossipIntervalMs / 2,
@@ -31,7 +26,8 @@ export function livenessDefaults(gossipIntervalMs: number): Omit<LivenessOptions
 
 /**
  * Whether a member is up (worth routing to) and why: phi below the threshold and no local
- * suspicion. A member is down when phi reached the threshold, or while it is suspected.
+ * suspicion. A member is down when phi reached the threshold, or while it is suspected: from a
+ * failed request until a heartbeat is heard after it.
  */
 export interface MemberLiveness {
   readonly up: boolean;
@@ -50,8 +46,8 @@ export interface Transition {
 interface Entry {
   detector: Detector;
   lastHeardMs: number;
-  suspectedUntilMs: number;
-  suspicionMs: number;
+  /** When a request to it failed, while no heartbeat has been heard since; else undefined. */
+  suspectedSinceMs: number | undefined;
   reportedUp: boolean;
 }
 
@@ -77,8 +73,7 @@ export class LivenessTable {
     return {
       detector: heartbeat(newDetector(this.options.detector), nowMs),
       lastHeardMs: nowMs,
-      suspectedUntilMs: 0,
-      suspicionMs: this.options.suspicionMinMs,
+      suspectedSinceMs: undefined,
       reportedUp: true,
     };
   }
@@ -94,8 +89,9 @@ export class LivenessTable {
     // The detector needs time to move forwards; a clock that stepped back counts as "just now".
     entry.lastHeardMs = Math.max(entry.lastHeardMs, nowMs);
     entry.detector = heartbeat(entry.detector, entry.lastHeardMs);
-    entry.suspectedUntilMs = 0;
-    entry.suspicionMs = this.options.suspicionMinMs;
+    // The evidence that ends a suspicion: a heartbeat heard after the request that failed.
+    if (entry.suspectedSinceMs !== undefined && nowMs >= entry.suspectedSinceMs)
+      entry.suspectedSinceMs = undefined;
   }
 
   /** The member left the ring: no longer tracked (isUp answers false, as for any unknown id). */
@@ -103,19 +99,23 @@ export class LivenessTable {
     this.entries.delete(nodeId);
   }
 
+  /**
+   * A request to the member failed or timed out: down at once, and until a heartbeat is heard
+   * after this call. Not for a while only: when a suspicion simply expired, phi was often still
+   * below the threshold (a killed member's silence is younger than the detector's tolerance), so
+   * a member killed a second earlier came back up on no evidence at all.
+   */
   suspect(nodeId: string, nowMs: number): void {
     const entry = this.entries.get(nodeId);
     if (entry === undefined) return;
-    if (entry.suspectedUntilMs > nowMs) return; // already suspected: one failure burst, one back-off step
-    entry.suspectedUntilMs = nowMs + entry.suspicionMs;
-    entry.suspicionMs = Math.min(this.options.suspicionMaxMs, entry.suspicionMs * 2);
+    entry.suspectedSinceMs ??= nowMs;
   }
 
   of(nodeId: string, nowMs: number): MemberLiveness {
     if (nodeId === this.selfId) return { up: true, phi: 0, suspected: false };
     const entry = this.entries.get(nodeId);
     if (entry === undefined) return { up: false, phi: Number.POSITIVE_INFINITY, suspected: false };
-    const suspected = entry.suspectedUntilMs > nowMs;
+    const suspected = entry.suspectedSinceMs !== undefined;
     const belowThreshold = isAvailable(entry.detector, nowMs, this.options.phiThreshold);
     return { up: belowThreshold && !suspected, phi: phi(entry.detector, nowMs), suspected };
   }
