@@ -87,8 +87,8 @@ export interface Member {
    */
   generation: bigint;
   /**
-   * This node suspects the member after a failed or timed-out request, until the suspicion
-   * expires or gossip shows it alive (alive is then false even with a low phi).
+   * This node suspects the member after a failed or timed-out request, until a heartbeat of the
+   * member is heard after that request (alive is false meanwhile, even with a low phi).
    */
   suspected: boolean;
 }
@@ -121,6 +121,11 @@ export interface PartitionAntiEntropy {
 
 export interface GetAntiEntropyResponse {
   partitions: PartitionAntiEntropy[];
+  /**
+   * The node's --ae-interval-ms: one exchange (one partition) per interval, so a full round of
+   * the partitions listed takes interval_ms times their number. 0: exchanges run on demand only.
+   */
+  intervalMs: number;
 }
 
 export interface TriggerAntiEntropyRequest {
@@ -376,6 +381,94 @@ export interface BackupChunk {
   { $case: "data"; value: Buffer } | //
   /** SHA-256 of the whole file: the last message. */
   { $case: "sha256"; value: Buffer } | undefined;
+}
+
+export interface InspectKeyRequest {
+  /** Checked as KV checks keys: 1..key-bytes-max bytes, else INVALID_ARGUMENT. */
+  key: Buffer;
+}
+
+/** A dot of a version clock: the `counter`-th write coordinated by `actor`. */
+export interface Dot {
+  actor: string;
+  counter: bigint;
+}
+
+/**
+ * One target of a request for the key: a primary replica (hint_for empty) or a fallback that
+ * keeps a hint for the down primary `hint_for`.
+ */
+export interface PreferenceListEntry {
+  node: string;
+  hintFor: string;
+}
+
+/** One value of the stored object. Values are only summarised: their bytes are never returned. */
+export interface InspectedSibling {
+  /** The value's dot; unset for a value without one (never in what replicas store). */
+  dot: Dot | undefined;
+  tombstone: boolean;
+  valueBytes: bigint;
+  /** The coordinator's wall-clock time of the write (ms since the epoch); ordering never uses it. */
+  timestampMs: bigint;
+}
+
+/** A hint the answering node holds for the key: a write it took for the down replica `target`. */
+export interface HeldHint {
+  target: string;
+  createdAtMs: bigint;
+  /** The clock of the hinted object: every dot delivering it brings to the target. */
+  clock: Dot[];
+}
+
+export interface KeyInspection {
+  /** The answering node's id. */
+  node: string;
+  /** Hex of MD5(key), the key's position on the ring; its top bits are the partition. */
+  position: string;
+  partition: number;
+  ringTerm: bigint;
+  ringVersion: bigint;
+  /** The partition's N primary replicas in preference order, in the answering node's read ring. */
+  primaries: string[];
+  /** Where a request for the key goes now, as the answering node's failure detector sees the nodes. */
+  preferenceList: PreferenceListEntry[];
+  /** The answering node is one of the primaries. */
+  replica: boolean;
+  /** The answering node is a pending replica (a transition brings the partition to it). */
+  pending: boolean;
+  /**
+   * The object the answering node stores: found, missing, or corrupt (checksum mismatch, or
+   * bytes that do not decode); siblings and clock are empty unless found.
+   */
+  objectState: string;
+  /** Why the object is corrupt; empty otherwise. */
+  corruptReason: string;
+  /** Every dot the stored clock has seen, one per actor: the context a read of it would return. */
+  clock: Dot[];
+  /** The stored values, tombstones included, each with its dot. */
+  siblings: InspectedSibling[];
+  /**
+   * Size of the stored object (clock and values), and hex of its SHA-256: the Merkle leaf input,
+   * equal on two nodes exactly when they store the same bytes.
+   */
+  objectBytes: bigint;
+  objectDigest: string;
+  /** Hints the answering node holds for the key, for any target. */
+  hints: HeldHint[];
+  /** The answering node holds more hints than it looked through: the key may have others. */
+  hintsTruncated: boolean;
+  /**
+   * The answering node keeps a built Merkle tree of the partition (a replica, its first build
+   * done); segment and segment_hash are set only then.
+   */
+  treeBuilt: boolean;
+  /**
+   * The key's segment in the partition's tree, and hex of that segment's hash (the sum over every
+   * key of the segment, so it also differs when another key of the segment does).
+   */
+  segment: number;
+  segmentHash: string;
 }
 
 function createBaseGetRingRequest(): GetRingRequest {
@@ -1549,13 +1642,16 @@ export const PartitionAntiEntropy: MessageFns<PartitionAntiEntropy> = {
 };
 
 function createBaseGetAntiEntropyResponse(): GetAntiEntropyResponse {
-  return { partitions: [] };
+  return { partitions: [], intervalMs: 0 };
 }
 
 export const GetAntiEntropyResponse: MessageFns<GetAntiEntropyResponse> = {
   encode(message: GetAntiEntropyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.partitions) {
       PartitionAntiEntropy.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.intervalMs !== 0) {
+      writer.uint32(16).uint32(message.intervalMs);
     }
     return writer;
   },
@@ -1581,6 +1677,14 @@ export const GetAntiEntropyResponse: MessageFns<GetAntiEntropyResponse> = {
             message.partitions.push(PartitionAntiEntropy.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.intervalMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1598,6 +1702,11 @@ export const GetAntiEntropyResponse: MessageFns<GetAntiEntropyResponse> = {
       partitions: globalThis.Array.isArray(object?.partitions)
         ? object.partitions.map((e: any) => PartitionAntiEntropy.fromJSON(e))
         : [],
+      intervalMs: isSet(object.intervalMs)
+        ? globalThis.Number(object.intervalMs)
+        : isSet(object.interval_ms)
+        ? globalThis.Number(object.interval_ms)
+        : 0,
     };
   },
 
@@ -1605,6 +1714,9 @@ export const GetAntiEntropyResponse: MessageFns<GetAntiEntropyResponse> = {
     const obj: any = {};
     if (message.partitions?.length) {
       obj.partitions = message.partitions.map((e) => PartitionAntiEntropy.toJSON(e));
+    }
+    if (message.intervalMs !== 0) {
+      obj.intervalMs = Math.round(message.intervalMs);
     }
     return obj;
   },
@@ -1615,6 +1727,7 @@ export const GetAntiEntropyResponse: MessageFns<GetAntiEntropyResponse> = {
   fromPartial(object: DeepPartial<GetAntiEntropyResponse>): GetAntiEntropyResponse {
     const message = createBaseGetAntiEntropyResponse();
     message.partitions = object.partitions?.map((e) => PartitionAntiEntropy.fromPartial(e)) || [];
+    message.intervalMs = object.intervalMs ?? 0;
     return message;
   },
 };
@@ -5144,6 +5257,950 @@ export const BackupChunk: MessageFns<BackupChunk> = {
   },
 };
 
+function createBaseInspectKeyRequest(): InspectKeyRequest {
+  return { key: Buffer.alloc(0) };
+}
+
+export const InspectKeyRequest: MessageFns<InspectKeyRequest> = {
+  encode(message: InspectKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectKeyRequest {
+    return { key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: InspectKeyRequest): unknown {
+    const obj: any = {};
+    if (message.key.length !== 0) {
+      obj.key = base64FromBytes(message.key);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectKeyRequest>): InspectKeyRequest {
+    return InspectKeyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectKeyRequest>): InspectKeyRequest {
+    const message = createBaseInspectKeyRequest();
+    message.key = object.key ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseDot(): Dot {
+  return { actor: "", counter: 0n };
+}
+
+export const Dot: MessageFns<Dot> = {
+  encode(message: Dot, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.actor !== "") {
+      writer.uint32(10).string(message.actor);
+    }
+    if (message.counter !== 0n) {
+      if (BigInt.asUintN(64, message.counter) !== message.counter) {
+        throw new globalThis.Error("value provided for field message.counter of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.counter);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Dot {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDot();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.counter = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Dot {
+    return {
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      counter: isSet(object.counter) ? BigInt(object.counter) : 0n,
+    };
+  },
+
+  toJSON(message: Dot): unknown {
+    const obj: any = {};
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.counter !== 0n) {
+      obj.counter = message.counter.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Dot>): Dot {
+    return Dot.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Dot>): Dot {
+    const message = createBaseDot();
+    message.actor = object.actor ?? "";
+    message.counter = (object.counter !== undefined && object.counter !== null) ? BigInt(object.counter) : 0n;
+    return message;
+  },
+};
+
+function createBasePreferenceListEntry(): PreferenceListEntry {
+  return { node: "", hintFor: "" };
+}
+
+export const PreferenceListEntry: MessageFns<PreferenceListEntry> = {
+  encode(message: PreferenceListEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.hintFor !== "") {
+      writer.uint32(18).string(message.hintFor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreferenceListEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreferenceListEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hintFor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreferenceListEntry {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      hintFor: isSet(object.hintFor)
+        ? globalThis.String(object.hintFor)
+        : isSet(object.hint_for)
+        ? globalThis.String(object.hint_for)
+        : "",
+    };
+  },
+
+  toJSON(message: PreferenceListEntry): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.hintFor !== "") {
+      obj.hintFor = message.hintFor;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PreferenceListEntry>): PreferenceListEntry {
+    return PreferenceListEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PreferenceListEntry>): PreferenceListEntry {
+    const message = createBasePreferenceListEntry();
+    message.node = object.node ?? "";
+    message.hintFor = object.hintFor ?? "";
+    return message;
+  },
+};
+
+function createBaseInspectedSibling(): InspectedSibling {
+  return { dot: undefined, tombstone: false, valueBytes: 0n, timestampMs: 0n };
+}
+
+export const InspectedSibling: MessageFns<InspectedSibling> = {
+  encode(message: InspectedSibling, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dot !== undefined) {
+      Dot.encode(message.dot, writer.uint32(10).fork()).join();
+    }
+    if (message.tombstone !== false) {
+      writer.uint32(16).bool(message.tombstone);
+    }
+    if (message.valueBytes !== 0n) {
+      if (BigInt.asUintN(64, message.valueBytes) !== message.valueBytes) {
+        throw new globalThis.Error("value provided for field message.valueBytes of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.valueBytes);
+    }
+    if (message.timestampMs !== 0n) {
+      if (BigInt.asUintN(64, message.timestampMs) !== message.timestampMs) {
+        throw new globalThis.Error("value provided for field message.timestampMs of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.timestampMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectedSibling {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectedSibling();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dot = Dot.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tombstone = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.valueBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.timestampMs = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectedSibling {
+    return {
+      dot: isSet(object.dot) ? Dot.fromJSON(object.dot) : undefined,
+      tombstone: isSet(object.tombstone) ? globalThis.Boolean(object.tombstone) : false,
+      valueBytes: isSet(object.valueBytes)
+        ? BigInt(object.valueBytes)
+        : isSet(object.value_bytes)
+        ? BigInt(object.value_bytes)
+        : 0n,
+      timestampMs: isSet(object.timestampMs)
+        ? BigInt(object.timestampMs)
+        : isSet(object.timestamp_ms)
+        ? BigInt(object.timestamp_ms)
+        : 0n,
+    };
+  },
+
+  toJSON(message: InspectedSibling): unknown {
+    const obj: any = {};
+    if (message.dot !== undefined) {
+      obj.dot = Dot.toJSON(message.dot);
+    }
+    if (message.tombstone !== false) {
+      obj.tombstone = message.tombstone;
+    }
+    if (message.valueBytes !== 0n) {
+      obj.valueBytes = message.valueBytes.toString();
+    }
+    if (message.timestampMs !== 0n) {
+      obj.timestampMs = message.timestampMs.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectedSibling>): InspectedSibling {
+    return InspectedSibling.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectedSibling>): InspectedSibling {
+    const message = createBaseInspectedSibling();
+    message.dot = (object.dot !== undefined && object.dot !== null) ? Dot.fromPartial(object.dot) : undefined;
+    message.tombstone = object.tombstone ?? false;
+    message.valueBytes = (object.valueBytes !== undefined && object.valueBytes !== null)
+      ? BigInt(object.valueBytes)
+      : 0n;
+    message.timestampMs = (object.timestampMs !== undefined && object.timestampMs !== null)
+      ? BigInt(object.timestampMs)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseHeldHint(): HeldHint {
+  return { target: "", createdAtMs: 0n, clock: [] };
+}
+
+export const HeldHint: MessageFns<HeldHint> = {
+  encode(message: HeldHint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.target !== "") {
+      writer.uint32(10).string(message.target);
+    }
+    if (message.createdAtMs !== 0n) {
+      if (BigInt.asUintN(64, message.createdAtMs) !== message.createdAtMs) {
+        throw new globalThis.Error("value provided for field message.createdAtMs of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.createdAtMs);
+    }
+    for (const v of message.clock) {
+      Dot.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeldHint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeldHint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.createdAtMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clock.push(Dot.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeldHint {
+    return {
+      target: isSet(object.target) ? globalThis.String(object.target) : "",
+      createdAtMs: isSet(object.createdAtMs)
+        ? BigInt(object.createdAtMs)
+        : isSet(object.created_at_ms)
+        ? BigInt(object.created_at_ms)
+        : 0n,
+      clock: globalThis.Array.isArray(object?.clock) ? object.clock.map((e: any) => Dot.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: HeldHint): unknown {
+    const obj: any = {};
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
+    if (message.createdAtMs !== 0n) {
+      obj.createdAtMs = message.createdAtMs.toString();
+    }
+    if (message.clock?.length) {
+      obj.clock = message.clock.map((e) => Dot.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HeldHint>): HeldHint {
+    return HeldHint.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HeldHint>): HeldHint {
+    const message = createBaseHeldHint();
+    message.target = object.target ?? "";
+    message.createdAtMs = (object.createdAtMs !== undefined && object.createdAtMs !== null)
+      ? BigInt(object.createdAtMs)
+      : 0n;
+    message.clock = object.clock?.map((e) => Dot.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseKeyInspection(): KeyInspection {
+  return {
+    node: "",
+    position: "",
+    partition: 0,
+    ringTerm: 0n,
+    ringVersion: 0n,
+    primaries: [],
+    preferenceList: [],
+    replica: false,
+    pending: false,
+    objectState: "",
+    corruptReason: "",
+    clock: [],
+    siblings: [],
+    objectBytes: 0n,
+    objectDigest: "",
+    hints: [],
+    hintsTruncated: false,
+    treeBuilt: false,
+    segment: 0,
+    segmentHash: "",
+  };
+}
+
+export const KeyInspection: MessageFns<KeyInspection> = {
+  encode(message: KeyInspection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.position !== "") {
+      writer.uint32(18).string(message.position);
+    }
+    if (message.partition !== 0) {
+      writer.uint32(24).uint32(message.partition);
+    }
+    if (message.ringTerm !== 0n) {
+      if (BigInt.asUintN(64, message.ringTerm) !== message.ringTerm) {
+        throw new globalThis.Error("value provided for field message.ringTerm of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.ringTerm);
+    }
+    if (message.ringVersion !== 0n) {
+      if (BigInt.asUintN(64, message.ringVersion) !== message.ringVersion) {
+        throw new globalThis.Error("value provided for field message.ringVersion of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.ringVersion);
+    }
+    for (const v of message.primaries) {
+      writer.uint32(50).string(v!);
+    }
+    for (const v of message.preferenceList) {
+      PreferenceListEntry.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.replica !== false) {
+      writer.uint32(64).bool(message.replica);
+    }
+    if (message.pending !== false) {
+      writer.uint32(72).bool(message.pending);
+    }
+    if (message.objectState !== "") {
+      writer.uint32(82).string(message.objectState);
+    }
+    if (message.corruptReason !== "") {
+      writer.uint32(90).string(message.corruptReason);
+    }
+    for (const v of message.clock) {
+      Dot.encode(v!, writer.uint32(98).fork()).join();
+    }
+    for (const v of message.siblings) {
+      InspectedSibling.encode(v!, writer.uint32(106).fork()).join();
+    }
+    if (message.objectBytes !== 0n) {
+      if (BigInt.asUintN(64, message.objectBytes) !== message.objectBytes) {
+        throw new globalThis.Error("value provided for field message.objectBytes of type uint64 too large");
+      }
+      writer.uint32(112).uint64(message.objectBytes);
+    }
+    if (message.objectDigest !== "") {
+      writer.uint32(122).string(message.objectDigest);
+    }
+    for (const v of message.hints) {
+      HeldHint.encode(v!, writer.uint32(130).fork()).join();
+    }
+    if (message.hintsTruncated !== false) {
+      writer.uint32(136).bool(message.hintsTruncated);
+    }
+    if (message.treeBuilt !== false) {
+      writer.uint32(144).bool(message.treeBuilt);
+    }
+    if (message.segment !== 0) {
+      writer.uint32(152).uint32(message.segment);
+    }
+    if (message.segmentHash !== "") {
+      writer.uint32(162).string(message.segmentHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyInspection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyInspection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.position = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ringTerm = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ringVersion = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.primaries.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.preferenceList.push(PreferenceListEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.replica = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.pending = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.objectState = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.corruptReason = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.clock.push(Dot.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.siblings.push(InspectedSibling.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.objectBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.objectDigest = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.hints.push(HeldHint.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.hintsTruncated = reader.bool();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.treeBuilt = reader.bool();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.segment = reader.uint32();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.segmentHash = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeyInspection {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      position: isSet(object.position) ? globalThis.String(object.position) : "",
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      ringTerm: isSet(object.ringTerm)
+        ? BigInt(object.ringTerm)
+        : isSet(object.ring_term)
+        ? BigInt(object.ring_term)
+        : 0n,
+      ringVersion: isSet(object.ringVersion)
+        ? BigInt(object.ringVersion)
+        : isSet(object.ring_version)
+        ? BigInt(object.ring_version)
+        : 0n,
+      primaries: globalThis.Array.isArray(object?.primaries)
+        ? object.primaries.map((e: any) => globalThis.String(e))
+        : [],
+      preferenceList: globalThis.Array.isArray(object?.preferenceList)
+        ? object.preferenceList.map((e: any) => PreferenceListEntry.fromJSON(e))
+        : globalThis.Array.isArray(object?.preference_list)
+        ? object.preference_list.map((e: any) => PreferenceListEntry.fromJSON(e))
+        : [],
+      replica: isSet(object.replica) ? globalThis.Boolean(object.replica) : false,
+      pending: isSet(object.pending) ? globalThis.Boolean(object.pending) : false,
+      objectState: isSet(object.objectState)
+        ? globalThis.String(object.objectState)
+        : isSet(object.object_state)
+        ? globalThis.String(object.object_state)
+        : "",
+      corruptReason: isSet(object.corruptReason)
+        ? globalThis.String(object.corruptReason)
+        : isSet(object.corrupt_reason)
+        ? globalThis.String(object.corrupt_reason)
+        : "",
+      clock: globalThis.Array.isArray(object?.clock)
+        ? object.clock.map((e: any) => Dot.fromJSON(e))
+        : [],
+      siblings: globalThis.Array.isArray(object?.siblings)
+        ? object.siblings.map((e: any) => InspectedSibling.fromJSON(e))
+        : [],
+      objectBytes: isSet(object.objectBytes)
+        ? BigInt(object.objectBytes)
+        : isSet(object.object_bytes)
+        ? BigInt(object.object_bytes)
+        : 0n,
+      objectDigest: isSet(object.objectDigest)
+        ? globalThis.String(object.objectDigest)
+        : isSet(object.object_digest)
+        ? globalThis.String(object.object_digest)
+        : "",
+      hints: globalThis.Array.isArray(object?.hints)
+        ? object.hints.map((e: any) => HeldHint.fromJSON(e))
+        : [],
+      hintsTruncated: isSet(object.hintsTruncated)
+        ? globalThis.Boolean(object.hintsTruncated)
+        : isSet(object.hints_truncated)
+        ? globalThis.Boolean(object.hints_truncated)
+        : false,
+      treeBuilt: isSet(object.treeBuilt)
+        ? globalThis.Boolean(object.treeBuilt)
+        : isSet(object.tree_built)
+        ? globalThis.Boolean(object.tree_built)
+        : false,
+      segment: isSet(object.segment) ? globalThis.Number(object.segment) : 0,
+      segmentHash: isSet(object.segmentHash)
+        ? globalThis.String(object.segmentHash)
+        : isSet(object.segment_hash)
+        ? globalThis.String(object.segment_hash)
+        : "",
+    };
+  },
+
+  toJSON(message: KeyInspection): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.position !== "") {
+      obj.position = message.position;
+    }
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.ringTerm !== 0n) {
+      obj.ringTerm = message.ringTerm.toString();
+    }
+    if (message.ringVersion !== 0n) {
+      obj.ringVersion = message.ringVersion.toString();
+    }
+    if (message.primaries?.length) {
+      obj.primaries = message.primaries;
+    }
+    if (message.preferenceList?.length) {
+      obj.preferenceList = message.preferenceList.map((e) => PreferenceListEntry.toJSON(e));
+    }
+    if (message.replica !== false) {
+      obj.replica = message.replica;
+    }
+    if (message.pending !== false) {
+      obj.pending = message.pending;
+    }
+    if (message.objectState !== "") {
+      obj.objectState = message.objectState;
+    }
+    if (message.corruptReason !== "") {
+      obj.corruptReason = message.corruptReason;
+    }
+    if (message.clock?.length) {
+      obj.clock = message.clock.map((e) => Dot.toJSON(e));
+    }
+    if (message.siblings?.length) {
+      obj.siblings = message.siblings.map((e) => InspectedSibling.toJSON(e));
+    }
+    if (message.objectBytes !== 0n) {
+      obj.objectBytes = message.objectBytes.toString();
+    }
+    if (message.objectDigest !== "") {
+      obj.objectDigest = message.objectDigest;
+    }
+    if (message.hints?.length) {
+      obj.hints = message.hints.map((e) => HeldHint.toJSON(e));
+    }
+    if (message.hintsTruncated !== false) {
+      obj.hintsTruncated = message.hintsTruncated;
+    }
+    if (message.treeBuilt !== false) {
+      obj.treeBuilt = message.treeBuilt;
+    }
+    if (message.segment !== 0) {
+      obj.segment = Math.round(message.segment);
+    }
+    if (message.segmentHash !== "") {
+      obj.segmentHash = message.segmentHash;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KeyInspection>): KeyInspection {
+    return KeyInspection.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KeyInspection>): KeyInspection {
+    const message = createBaseKeyInspection();
+    message.node = object.node ?? "";
+    message.position = object.position ?? "";
+    message.partition = object.partition ?? 0;
+    message.ringTerm = (object.ringTerm !== undefined && object.ringTerm !== null) ? BigInt(object.ringTerm) : 0n;
+    message.ringVersion = (object.ringVersion !== undefined && object.ringVersion !== null)
+      ? BigInt(object.ringVersion)
+      : 0n;
+    message.primaries = object.primaries?.map((e) => e) || [];
+    message.preferenceList = object.preferenceList?.map((e) => PreferenceListEntry.fromPartial(e)) || [];
+    message.replica = object.replica ?? false;
+    message.pending = object.pending ?? false;
+    message.objectState = object.objectState ?? "";
+    message.corruptReason = object.corruptReason ?? "";
+    message.clock = object.clock?.map((e) => Dot.fromPartial(e)) || [];
+    message.siblings = object.siblings?.map((e) => InspectedSibling.fromPartial(e)) || [];
+    message.objectBytes = (object.objectBytes !== undefined && object.objectBytes !== null)
+      ? BigInt(object.objectBytes)
+      : 0n;
+    message.objectDigest = object.objectDigest ?? "";
+    message.hints = object.hints?.map((e) => HeldHint.fromPartial(e)) || [];
+    message.hintsTruncated = object.hintsTruncated ?? false;
+    message.treeBuilt = object.treeBuilt ?? false;
+    message.segment = object.segment ?? 0;
+    message.segmentHash = object.segmentHash ?? "";
+    return message;
+  },
+};
+
 export type ClusterService = typeof ClusterService;
 export const ClusterService = {
   /** GetRing returns the partition ring: every partition's owner node. */
@@ -5332,6 +6389,21 @@ export const ClusterService = {
     responseSerialize: (value: BackupChunk): Buffer => Buffer.from(BackupChunk.encode(value).finish()),
     responseDeserialize: (value: Buffer): BackupChunk => BackupChunk.decode(value),
   },
+  /**
+   * InspectKey returns what the answering node itself knows of one key, from its own state only:
+   * where its ring puts the key, the object it stores (siblings with their dots, the clock), the
+   * hints it holds for the key, and the key's Merkle segment in its tree. Admin only. Nothing is
+   * read from other nodes and nothing is repaired: `ringctl explain` asks every member and compares.
+   */
+  inspectKey: {
+    path: "/ringstore.v1.Cluster/InspectKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InspectKeyRequest): Buffer => Buffer.from(InspectKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InspectKeyRequest => InspectKeyRequest.decode(value),
+    responseSerialize: (value: KeyInspection): Buffer => Buffer.from(KeyInspection.encode(value).finish()),
+    responseDeserialize: (value: Buffer): KeyInspection => KeyInspection.decode(value),
+  },
 } as const;
 
 export interface ClusterServer extends UntypedServiceImplementation {
@@ -5390,6 +6462,13 @@ export interface ClusterServer extends UntypedServiceImplementation {
    * file in chunks, last its SHA-256. Admin only. `ringctl backup` asks every member in turn.
    */
   backup: handleServerStreamingCall<BackupRequest, BackupChunk>;
+  /**
+   * InspectKey returns what the answering node itself knows of one key, from its own state only:
+   * where its ring puts the key, the object it stores (siblings with their dots, the clock), the
+   * hints it holds for the key, and the key's Merkle segment in its tree. Admin only. Nothing is
+   * read from other nodes and nothing is repaired: `ringctl explain` asks every member and compares.
+   */
+  inspectKey: handleUnaryCall<InspectKeyRequest, KeyInspection>;
 }
 
 export interface ClusterClient extends Client {
@@ -5646,6 +6725,27 @@ export interface ClusterClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<BackupChunk>;
+  /**
+   * InspectKey returns what the answering node itself knows of one key, from its own state only:
+   * where its ring puts the key, the object it stores (siblings with their dots, the clock), the
+   * hints it holds for the key, and the key's Merkle segment in its tree. Admin only. Nothing is
+   * read from other nodes and nothing is repaired: `ringctl explain` asks every member and compares.
+   */
+  inspectKey(
+    request: InspectKeyRequest,
+    callback: (error: ServiceError | null, response: KeyInspection) => void,
+  ): ClientUnaryCall;
+  inspectKey(
+    request: InspectKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: KeyInspection) => void,
+  ): ClientUnaryCall;
+  inspectKey(
+    request: InspectKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: KeyInspection) => void,
+  ): ClientUnaryCall;
 }
 
 export const ClusterClient = makeGenericClientConstructor(ClusterService, "ringstore.v1.Cluster") as unknown as {
