@@ -74,3 +74,34 @@ describe('engine on a simulated full disk', () => {
     expect(engine.stats().corruptReads).toBe(2);
   });
 });
+
+describe('engine commit reports', () => {
+  it('tells onCommit the size and duration of each committed transaction, and counts queued writes', async () => {
+    const commits: [number, number][] = [];
+    const engine = new Engine(
+      new MemoryBackend(),
+      resolveEngineOptions({
+        onCommit: (writes, durationMs) => commits.push([writes, durationMs]),
+      }),
+    );
+    const three = [1, 2, 3].map((i) => engine.update(1, bytes(`k${i}`), () => bytes('v')));
+    expect(engine.stats().queuedWrites).toBe(3);
+    await Promise.all(three);
+    expect(engine.stats().queuedWrites).toBe(0);
+    engine.setMeta('m', 'v');
+    expect(commits.map(([writes]) => writes)).toEqual([3, 1]);
+    for (const [, durationMs] of commits) expect(durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('does not call onCommit for a transaction refused by a full disk', async () => {
+    const backend = new FullDiskBackend();
+    let commits = 0;
+    const engine = new Engine(backend, resolveEngineOptions({ onCommit: () => commits++ }));
+    backend.full = true;
+    await expect(engine.update(1, bytes('a'), () => bytes('v'))).rejects.toThrow(/disk full/);
+    expect(commits).toBe(0);
+    backend.full = false;
+    await engine.update(1, bytes('a'), () => bytes('v'));
+    expect(commits).toBe(1);
+  });
+});

@@ -68,7 +68,11 @@ function checksumReason(stored: number, computed: number): string {
  */
 export class Engine implements StorageEngine {
   private state: EngineState = 'open';
-  private readonly counters: StorageStats = { corruptReads: 0, commits: 0, writes: 0 };
+  private readonly counters: Omit<StorageStats, 'queuedWrites'> = {
+    corruptReads: 0,
+    commits: 0,
+    writes: 0,
+  };
   private readonly queue: GroupCommitQueue;
   private closing: Promise<void> | undefined;
 
@@ -80,9 +84,10 @@ export class Engine implements StorageEngine {
       groupCommitMax: options.groupCommitMax,
       pendingWritesMax: options.pendingWritesMax,
       transaction: (work) => backend.transaction(work),
-      onCommitted: (writes) => {
+      onCommitted: (writes, batchWrites, durationMs) => {
         this.counters.commits++;
         this.counters.writes += writes;
+        options.onCommit?.(batchWrites, durationMs);
       },
       onFailed: (error, writes) => this.reportDiskFull(error, writes),
     });
@@ -236,7 +241,7 @@ export class Engine implements StorageEngine {
   }
 
   stats(): StorageStats {
-    return { ...this.counters };
+    return { ...this.counters, queuedWrites: this.queue.queued };
   }
 
   close(): Promise<void> {
@@ -301,6 +306,7 @@ export class Engine implements StorageEngine {
   /** A synchronous write in its own transaction, counted like a group commit of one. */
   private writeNow<T>(write: () => T): T {
     let result: T | undefined;
+    const startedMs = performance.now();
     try {
       this.backend.transaction(() => {
         result = write();
@@ -311,6 +317,7 @@ export class Engine implements StorageEngine {
     }
     this.counters.commits++;
     this.counters.writes++;
+    this.options.onCommit?.(1, performance.now() - startedMs);
     return result as T;
   }
 

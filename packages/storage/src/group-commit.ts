@@ -15,8 +15,11 @@ export interface GroupCommitOptions {
   pendingWritesMax: number;
   /** Runs work as one transaction; throws when it did not commit (then nothing of it was kept). */
   transaction: (work: () => void) => void;
-  /** Called after each committed batch with the number of writes that succeeded in it. */
-  onCommitted: (writes: number) => void;
+  /**
+   * Called after each committed batch with the number of writes that succeeded in it, the
+   * number of writes the batch held (its group size) and how long its transaction took.
+   */
+  onCommitted: (writes: number, batchWrites: number, durationMs: number) => void;
   /**
    * Called after a batch whose transaction did not commit, once its writes were rejected, with
    * the transaction's error and how many writes it rejected (a write that failed on its own keeps
@@ -82,6 +85,7 @@ export class GroupCommitQueue {
     const batch = this.takeBatch();
     if (batch.length === 0) return;
     const outcomes: Outcome<unknown>[] = [];
+    const startedMs = performance.now();
     try {
       this.options.transaction(() => {
         outcomes.length = 0;
@@ -101,7 +105,12 @@ export class GroupCommitQueue {
       this.options.onFailed(error, refused);
       return;
     }
-    this.options.onCommitted(outcomes.filter((outcome) => outcome.ok).length);
+    const durationMs = performance.now() - startedMs;
+    this.options.onCommitted(
+      outcomes.filter((outcome) => outcome.ok).length,
+      batch.length,
+      durationMs,
+    );
     batch.forEach((write, index) => {
       const outcome = outcomes[index]!;
       if (outcome.ok) write.resolve(outcome.value);

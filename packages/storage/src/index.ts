@@ -16,6 +16,7 @@ export {
 export type {
   BackupOptions,
   BackupResult,
+  CommitListener,
   CorruptionEvent,
   CorruptionListener,
   DiskFullEvent,

@@ -6,7 +6,12 @@ import {
   objectBytesMaxDefault,
   pendingWritesMaxDefault,
 } from './limits.js';
-import type { CorruptionListener, DiskFullListener, EngineOptions } from './types.js';
+import type {
+  CommitListener,
+  CorruptionListener,
+  DiskFullListener,
+  EngineOptions,
+} from './types.js';
 
 export interface ResolvedEngineOptions {
   groupCommitMax: number;
@@ -14,6 +19,7 @@ export interface ResolvedEngineOptions {
   objectBytesMax: number;
   onCorruption: CorruptionListener | undefined;
   onDiskFull: DiskFullListener | undefined;
+  onCommit: CommitListener | undefined;
 }
 
 /** Checks an integer option against its range; a bad value is a caller bug, so it asserts. */
@@ -47,5 +53,6 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     ),
     onCorruption: options.onCorruption,
     onDiskFull: options.onDiskFull,
+    onCommit: options.onCommit,
   };
 }

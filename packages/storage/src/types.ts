@@ -49,6 +49,13 @@ export interface DiskFullEvent {
 /** Must not throw: it runs in the group-commit turn of the event loop, after the batch settled. */
 export type DiskFullListener = (event: DiskFullEvent) => void;
 
+/**
+ * Told of every committed write transaction: how many write calls it held (a group commit's
+ * batch; 1 for a synchronous write) and how long it took. Must not throw, and must be cheap: it
+ * runs once per commit, in the group-commit turn of the event loop.
+ */
+export type CommitListener = (writes: number, durationMs: number) => void;
+
 export interface StorageStats {
   /** Rows (objects or hints) whose checksum did not match, counted each time they are read. */
   corruptReads: number;
@@ -56,6 +63,8 @@ export interface StorageStats {
   commits: number;
   /** Write calls committed (update, remove, addHints, deleteHints, setMeta, dropHints*). */
   writes: number;
+  /** Write calls queued for the next group commit now. */
+  queuedWrites: number;
 }
 
 export interface ScanOptions {
@@ -131,6 +140,8 @@ export interface EngineOptions {
    * than each caller logging each refusal.
    */
   onDiskFull?: DiskFullListener | undefined;
+  /** Told of every committed write transaction (its size and duration): for metrics. */
+  onCommit?: CommitListener | undefined;
 }
 
 export type MemoryOptions = EngineOptions;
