@@ -79,7 +79,7 @@ for i in 0 1 2; do
   id="n$((i + 1))"
   mkdir -p "$work/$id" && chown 10001:10001 "$work/$id"
   "${podman[@]}" run "${limits[@]}" -d --name "${names[$i]}" --network host -v "$work/$id:/var/lib/ringstore" \
-    -e "RINGSTORE_METRICS_LISTEN=127.0.0.1:${ports[$((3 * i + 2))]}" "$image" \
+    -e "RINGSTORE_ADMIN_LISTEN=127.0.0.1:${ports[$((3 * i + 2))]}" "$image" \
     --id "$id" --listen "127.0.0.1:${ports[$((3 * i))]}" \
     --peer-listen "127.0.0.1:${ports[$((3 * i + 1))]}" --nodes "$members" >/dev/null
 done

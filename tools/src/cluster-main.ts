@@ -1,25 +1,35 @@
 // `npm start`: node tools/dist/cluster-main.js --nodes 3. The first Ctrl-C (or SIGTERM) stops the
-// nodes gracefully; a second one kills them at once.
-import { runLauncher } from './launcher.js';
+// nodes gracefully; a second one kills them at once. The nodes also stop when this process dies
+// any other way (kill -9): each holds a pipe from it on stdin (`--exit-with-parent`).
+// `npm run node -- restart n2`: node tools/dist/cluster-main.js restart n2 asks the running
+// launcher to restart n2.
+import { runLauncher, runRestartCommand } from './launcher.js';
 import { killAllChildren } from './node-process.js';
 
-const stopRequested = new AbortController();
+const argv = process.argv.slice(2);
 
-function onSignal(signal: NodeJS.Signals): void {
-  if (!stopRequested.signal.aborted) {
-    stopRequested.abort();
-    return;
-  }
-  process.stderr.write(`${signal} again: killing every node now\n`);
-  killAllChildren();
-  process.exit(130);
+if (argv[0] === 'restart') {
+  process.exitCode = await runRestartCommand(argv.slice(1), process);
+} else {
+  process.exitCode = await launch();
 }
 
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-process.on('SIGHUP', onSignal);
-
-process.exitCode = await runLauncher(process.argv.slice(2), process, stopRequested.signal);
-process.off('SIGINT', onSignal);
-process.off('SIGTERM', onSignal);
-process.off('SIGHUP', onSignal);
+async function launch(): Promise<number> {
+  const stopRequested = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!stopRequested.signal.aborted) {
+      stopRequested.abort();
+      return;
+    }
+    process.stderr.write(`${signal} again: killing every node now\n`);
+    killAllChildren();
+    process.exit(130);
+  };
+  const signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, onSignal);
+  try {
+    return await runLauncher(argv, process, stopRequested.signal);
+  } finally {
+    for (const signal of signals) process.off(signal, onSignal);
+  }
+}

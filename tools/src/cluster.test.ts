@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { nodeArgs, seedArgs, startCluster, type ClusterNode } from './cluster.js';
+import { nodeArgs, portLayout, seedArgs, startCluster, type ClusterNode } from './cluster.js';
 import { ClusterError } from './errors.js';
 import { freePort, isPortFree } from './free-port.js';
 import { checkHealth, healthClient } from './health.js';
@@ -99,11 +99,34 @@ describe('startCluster', () => {
       n2!.dataDir,
       '--nodes',
       members,
+      '--exit-with-parent',
       '--w',
       '1',
     ]);
     expect(n2!.logFile).toBe(join(logDir, 'n2.log'));
     expect(await readFile(n2!.logFile, 'utf8')).toContain('fake node n2: listening on');
+  });
+
+  it('lays admin ports out at the client port + 1000, clear of the next nodes', () => {
+    expect(portLayout(7001, 3, true)).toEqual([
+      [7001, 7002, 8001],
+      [7003, 7004, 8003],
+      [7005, 7006, 8005],
+    ]);
+    expect(portLayout(7001, 2, false)).toEqual([
+      [7001, 7002],
+      [7003, 7004],
+    ]);
+  });
+
+  it('with adminPorts, passes each node its admin address', async () => {
+    const cluster = await harness.start({ nodes: 2, adminPorts: true });
+    const [n1, n2] = cluster.nodes;
+    expect(n1!.adminAddress).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(n2!.adminAddress).not.toBe(n1!.adminAddress);
+    const argv = JSON.parse(await readFile(join(n2!.dataDir, 'argv.json'), 'utf8')) as string[];
+    expect(argv.slice(-3)).toEqual(['--admin-listen', n2!.adminAddress, '--exit-with-parent']);
+    expect(n2!.argv?.slice(-3)).toEqual(argv.slice(-3));
   });
 
   it('refuses a base port that is taken, before starting anything', async () => {
@@ -270,7 +293,7 @@ describe('addNode', () => {
     // Only n1 runs: a killed node is no seed.
     expect(argv).toEqual([
       ...['--id', 'n3', '--listen', n3.address, '--peer-listen', n3.peerAddress],
-      ...['--data', n3.dataDir, '--seeds', cluster.node('n1').peerAddress],
+      ...['--data', n3.dataDir, '--seeds', cluster.node('n1').peerAddress, '--exit-with-parent'],
     ]);
   });
 

@@ -76,6 +76,17 @@ export interface StartClusterOptions {
   readonly onSpawn?: ((node: ClusterNode) => void) | undefined;
   /** Called when a node exits that the launcher did not stop or kill. */
   readonly onUnexpectedExit?: ((node: ClusterNode, exit: ExitInfo) => void) | undefined;
+  /**
+   * Gives every node an HTTP admin port (`--admin-listen`: metrics, health, the web console): with
+   * basePort, the ports after the client and peer ports, one per node; otherwise free ones.
+   */
+  readonly adminPorts?: boolean | undefined;
+  /**
+   * Ties every node's life to this process (default true): the node gets `--exit-with-parent` and
+   * a pipe on stdin whose other end only this process holds, so the nodes stop when it exits,
+   * even by SIGKILL. Off for a node program that does not know the flag.
+   */
+  readonly exitWithParent?: boolean | undefined;
 }
 
 export interface ClusterNode {
@@ -84,6 +95,10 @@ export interface ClusterNode {
   readonly address: string;
   /** host:port of its peer port (node-to-node traffic; `--seeds` names these). */
   readonly peerAddress: string;
+  /** host:port of its HTTP admin port (metrics, health, web console), when it has one. */
+  readonly adminAddress?: string | undefined;
+  /** The command line of the current (or last) process, program included. */
+  readonly argv?: readonly string[] | undefined;
   /** Pid of the current (or last) process. */
   readonly pid: number;
   readonly dataDir: string;
@@ -133,6 +148,8 @@ interface Settings {
   readonly commandPrefix: ((id: string) => readonly string[]) | undefined;
   readonly nodeArgs: ((id: string) => readonly string[]) | undefined;
   readonly clientCredentials: ChannelCredentials | undefined;
+  readonly adminPorts: boolean;
+  readonly exitWithParent: boolean;
 }
 
 /** One node of the cluster; its process comes and goes with kill and restart. */
@@ -140,9 +157,11 @@ interface Slot {
   readonly id: string;
   readonly address: string;
   readonly peerAddress: string;
+  readonly adminAddress: string | undefined;
   readonly dataDir: string;
   readonly logFile: string;
   child: ChildHandle | undefined;
+  argv: readonly string[] | undefined;
   /** 'stopped': by the launcher (kill, stop); 'exited': on its own. */
   state: 'running' | 'stopped' | 'exited';
   /** Started with --seeds (added to a running cluster) rather than --nodes. */
@@ -155,9 +174,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
   const settings = validate(options);
   const addresses =
     settings.addresses?.map((address) => ({ address, peerAddress: defaultPeerAddress(address) })) ??
-    (await choosePorts(settings)).map(([client, peer]) => ({
+    (await choosePorts(settings)).map(([client, peer, admin]) => ({
       address: `${settings.host}:${client}`,
       peerAddress: `${settings.host}:${peer}`,
+      adminAddress: admin === undefined ? undefined : `${settings.host}:${admin}`,
     }));
   const slots = addresses.map((a, index) => newSlot(settings, `n${index + 1}`, a));
   await mkdir(settings.logDir, { recursive: true });
@@ -176,18 +196,23 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
 
 function validate(options: StartClusterOptions): Settings {
   const basePort = options.basePort ?? 0;
+  const adminPorts = options.adminPorts ?? false;
   if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > nodesMax) {
     throw new ClusterError(
       'invalid_options',
       `nodes must be an integer from 1 to ${nodesMax}, got ${options.nodes}`,
     );
   }
-  if (!Number.isInteger(basePort) || basePort < 0 || basePort + 2 * options.nodes - 1 > portMax) {
+  const lastPort = basePort + 2 * options.nodes - 1 + (adminPorts ? adminPortOffset : 0);
+  if (!Number.isInteger(basePort) || basePort < 0 || lastPort > portMax) {
+    const each = adminPorts ? ', and an admin port' : '';
     throw new ClusterError(
       'invalid_options',
-      `basePort ${basePort} leaves no room for ${2 * options.nodes} ports (a client and a peer port per node)`,
+      `basePort ${basePort} leaves no room for ${2 * options.nodes} ports (a client and a peer port per node${each})`,
     );
   }
+  if (adminPorts && options.addresses !== undefined)
+    throw new ClusterError('invalid_options', 'adminPorts needs ports chosen here, not addresses');
   const nodeBin = resolve(options.nodeBin ?? repoNodeBin);
   if (!existsSync(nodeBin))
     throw new ClusterError('node_bin_missing', `the node program ${nodeBin} does not exist`);
@@ -221,23 +246,48 @@ function validate(options: StartClusterOptions): Settings {
     commandPrefix: options.commandPrefix,
     nodeArgs: options.nodeArgs,
     clientCredentials: options.clientCredentials,
+    adminPorts,
+    exitWithParent: options.exitWithParent ?? true,
   };
 }
 
+/** Ports of one node: client, peer, and admin when the cluster has admin ports. */
+export type NodePorts = [client: number, peer: number, admin?: number];
+
 /**
- * [client, peer] port of each node: from basePort on, n1 basePort and basePort + 1, n2 the next
- * two and so on (so each peer port is its client port + 1, the node's default); or free ports.
+ * A node's admin port is its client port + 1000 (7001: 8001): easy to guess, and clear of the
+ * client and peer ports (two per node, nodesMax nodes) and of the ports just after them, where the
+ * README adds a fourth node by hand.
  */
-async function choosePorts(settings: Settings): Promise<[number, number][]> {
-  if (settings.basePort === 0) {
-    const free = await freePorts(2 * settings.nodes, settings.host);
-    return Array.from({ length: settings.nodes }, (_, i) => [free[2 * i]!, free[2 * i + 1]!]);
+export const adminPortOffset = 1_000;
+
+/**
+ * The ports of each node from basePort on: n1 basePort and basePort + 1, n2 the next two and so
+ * on (so each peer port is its client port + 1, the node's default); admin ports at the client
+ * port + adminPortOffset.
+ */
+export function portLayout(basePort: number, nodes: number, adminPorts: boolean): NodePorts[] {
+  return Array.from({ length: nodes }, (_, index): NodePorts => {
+    const client = basePort + 2 * index;
+    return adminPorts ? [client, client + 1, client + adminPortOffset] : [client, client + 1];
+  });
+}
+
+/** portLayout from basePort, each port checked free; or free ports anywhere (basePort 0). */
+async function choosePorts(settings: Settings): Promise<NodePorts[]> {
+  const { nodes, basePort, adminPorts } = settings;
+  const perNode = adminPorts ? 3 : 2;
+  if (basePort === 0) {
+    const free = await freePorts(perNode * nodes, settings.host);
+    return Array.from({ length: nodes }, (_, i): NodePorts => {
+      const [client, peer, admin] = free.slice(perNode * i, perNode * i + perNode);
+      assert(client !== undefined && peer !== undefined, 'freePorts returns as many as asked');
+      return admin === undefined ? [client, peer] : [client, peer, admin];
+    });
   }
-  const pairs = Array.from({ length: settings.nodes }, (_, index): [number, number] => [
-    settings.basePort + 2 * index,
-    settings.basePort + 2 * index + 1,
-  ]);
+  const pairs = portLayout(basePort, nodes, adminPorts);
   for (const port of pairs.flat()) {
+    if (port === undefined) continue;
     if (!(await isPortFree(port, settings.host))) {
       throw new ClusterError(
         'port_in_use',
@@ -251,15 +301,21 @@ async function choosePorts(settings: Settings): Promise<[number, number][]> {
 function newSlot(
   settings: Settings,
   id: string,
-  a: { readonly address: string; readonly peerAddress: string },
+  a: {
+    readonly address: string;
+    readonly peerAddress: string;
+    readonly adminAddress?: string | undefined;
+  },
 ): Slot {
   return {
     id,
     address: a.address,
     peerAddress: a.peerAddress,
+    adminAddress: a.adminAddress,
     dataDir: join(settings.dataDir, id),
     logFile: join(settings.logDir, `${id}.log`),
     child: undefined,
+    argv: undefined,
     state: 'stopped',
   };
 }
@@ -298,6 +354,12 @@ export function nodeArgs(
   ];
 }
 
+/** Flags the cluster itself gives a node, before the caller's (which may override them). */
+function launcherArgs(slot: Slot, settings: Settings): string[] {
+  const admin = slot.adminAddress === undefined ? [] : ['--admin-listen', slot.adminAddress];
+  return [...admin, ...(settings.exitWithParent ? ['--exit-with-parent'] : [])];
+}
+
 /** The command line of a node added to a running cluster: it learns the ring from the seeds. */
 export function seedArgs(
   node: LaunchedNode,
@@ -321,12 +383,17 @@ class LocalCluster implements Cluster {
     if (this.slots.some((s) => s.id === id))
       throw new ClusterError('invalid_options', `${id} exists`);
     const host = this.settings.host;
-    const [client, peer] = address === undefined ? await freePorts(2, host) : [];
+    const portCount = this.settings.adminPorts ? 3 : 2;
+    const [client, peer, admin] = address === undefined ? await freePorts(portCount, host) : [];
     const slot = newSlot(
       this.settings,
       id,
       address === undefined
-        ? { address: `${host}:${client}`, peerAddress: `${host}:${peer}` }
+        ? {
+            address: `${host}:${client}`,
+            peerAddress: `${host}:${peer}`,
+            adminAddress: admin === undefined ? undefined : `${host}:${admin}`,
+          }
         : { address, peerAddress: defaultPeerAddress(address) },
     );
     slot.seeds = this.slots.filter((s) => s.state === 'running').map((s) => s.peerAddress);
@@ -362,7 +429,11 @@ class LocalCluster implements Cluster {
   spawn(slot: Slot): void {
     assert(slot.state !== 'running', `node ${slot.id} is already running`);
     const founders = this.slots.filter((s) => s.seeds === undefined);
-    const extraArgs = [...this.settings.extraArgs, ...(this.settings.nodeArgs?.(slot.id) ?? [])];
+    const extraArgs = [
+      ...launcherArgs(slot, this.settings),
+      ...this.settings.extraArgs,
+      ...(this.settings.nodeArgs?.(slot.id) ?? []),
+    ];
     const args = [
       this.settings.nodeBin,
       ...(slot.seeds === undefined
@@ -380,6 +451,7 @@ class LocalCluster implements Cluster {
       logFile: slot.logFile,
       cwd: process.cwd(),
       env: this.settings.env,
+      stdinPipe: this.settings.exitWithParent,
       onExit: (exit) => {
         // A process replaced by restart may report its exit late; only the current one counts.
         if (slot.child !== child || slot.state !== 'running') return;
@@ -389,6 +461,7 @@ class LocalCluster implements Cluster {
       },
     });
     slot.child = child;
+    slot.argv = [command, ...prefixArgs, ...args];
     slot.state = 'running';
     this.settings.onSpawn?.(snapshot(slot));
   }
@@ -485,6 +558,8 @@ function snapshot(slot: Slot): ClusterNode {
     id: slot.id,
     address: slot.address,
     peerAddress: slot.peerAddress,
+    adminAddress: slot.adminAddress,
+    argv: slot.argv,
     pid: slot.child?.pid ?? 0,
     dataDir: slot.dataDir,
     logFile: slot.logFile,

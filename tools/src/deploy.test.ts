@@ -129,10 +129,12 @@ describe('deploy/kubernetes', () => {
       for (const [k, v] of Object.entries(spec.selector)) expect(podLabels[k]).toBe(v);
       for (const p of spec.ports) expect(portNames).toContain(p.targetPort);
     }
-    for (const probe of [container!.readinessProbe, container!.livenessProbe]) {
-      expect(probe.httpGet.path).toBe('/healthz');
+    // Ready while it can serve; alive while the process answers (a full disk is not fixed by a
+    // restart).
+    expect(container!.readinessProbe.httpGet.path).toBe('/healthz');
+    expect(container!.livenessProbe.httpGet.path).toBe('/livez');
+    for (const probe of [container!.readinessProbe, container!.livenessProbe])
       expect(portNames).toContain(probe.httpGet.port);
-    }
     const volumes = new Set([
       ...sts.template.spec.volumes.map((v) => v.name),
       ...sts.volumeClaimTemplates.map((v) => v.metadata.name),

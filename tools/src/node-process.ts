@@ -17,6 +17,12 @@ export interface SpawnOptions {
   readonly logFile: string;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * stdin is a pipe whose write end only this process holds (never written, never closed): the
+   * child sees EOF when this process exits, even by SIGKILL (`ringstore-node --exit-with-parent`).
+   * Otherwise stdin is /dev/null.
+   */
+  readonly stdinPipe?: boolean | undefined;
   /** Called once when the process exits, whatever the reason. */
   readonly onExit: (exit: ExitInfo) => void;
 }
@@ -82,7 +88,8 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
     child = spawn(options.command, [...options.args], {
       cwd: options.cwd,
       env: options.env,
-      stdio: ['ignore', logFd, logFd],
+      // libuv opens the pipe close-on-exec: no other child inherits this one's write end.
+      stdio: [options.stdinPipe === true ? 'pipe' : 'ignore', logFd, logFd],
       // Own process group: a Ctrl-C at the terminal reaches the launcher only, which then stops
       // the nodes in order instead of every process racing to die at once.
       detached: true,
@@ -93,6 +100,8 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${options.command}`);
   liveChildren.add(child);
+  // Never written, so an error here (EPIPE once the child is gone) means nothing.
+  child.stdin?.on('error', () => undefined);
   let exitInfo: ExitInfo | undefined;
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once('exit', (code, signal) => {

@@ -106,6 +106,11 @@ describe('staging a publishable package', () => {
     for (const name of ['better-sqlite3', 'pino', '@grpc/grpc-js', 'commander', '@peculiar/x509'])
       expect(deps[name], name).toBeDefined();
     expect(Object.keys(deps).filter((d) => d.startsWith('@ringstore/'))).toEqual(bundled);
+    // The web console's files sit beside dist/, where the node looks for them (console/http.ts).
+    expect(json['files']).toContain('console');
+    const files = filesUnder(dir);
+    for (const f of ['console/index.html', 'console/console.js', 'console/console.css'])
+      expect(files).toContain(f);
   });
 
   it('refuses two pins of one third-party package, and knows the closure of internal ones', () => {

@@ -166,8 +166,13 @@ function copyShipped(dir: string, to: string): void {
   if (!existsSync(join(dist, 'index.js')) && !existsSync(join(dist, 'main.js')))
     throw new Error(`${dist} is not built: run npm run build first`);
   cpSync(dist, join(to, 'dist'), { recursive: true, filter: shipped });
-  if (existsSync(join(dir, 'bin'))) cpSync(join(dir, 'bin'), join(to, 'bin'), { recursive: true });
+  for (const extra of shippedDirs)
+    if (existsSync(join(dir, extra)))
+      cpSync(join(dir, extra), join(to, extra), { recursive: true });
 }
+
+/** Directories shipped beside dist/ when a package has them: its bins, the node's web console. */
+const shippedDirs = ['bin', 'console'] as const;
 
 /** A bundled internal package's package.json: enough for Node to resolve it, no dependencies. */
 function bundledJson(json: PackageJson): PackageJson {
@@ -242,7 +247,12 @@ export function stage(p: Publishable, stagingRoot: string, root = repoRoot): str
     ...(Object.keys(bin).length > 0 ? { bin } : {}),
     exports: publishedExports(main.json.exports),
     types: './dist/index.d.ts',
-    files: ['dist', ...(Object.keys(bin).length > 0 ? ['bin'] : []), 'CHANGELOG.md'],
+    files: [
+      'dist',
+      ...(Object.keys(bin).length > 0 ? ['bin'] : []),
+      ...(existsSync(join(main.dir, 'console')) ? ['console'] : []),
+      'CHANGELOG.md',
+    ],
     // A bundled package is a dependency too (npm packs only bundled names it depends on), at
     // the version inside the tarball.
     dependencies: {

@@ -20,6 +20,29 @@ function errorOf(argv: string[], env: NodeJS.ProcessEnv = {}): string {
 }
 
 describe('loadConfig', () => {
+  it('takes --admin-listen, and its old name --metrics-listen as flag, environment and file key', () => {
+    expect(loadConfig([...base, '--admin-listen', '127.0.0.1:9100'], {}).adminListen).toBe(
+      '127.0.0.1:9100',
+    );
+    expect(loadConfig([...base, '--metrics-listen', '127.0.0.1:9101'], {}).adminListen).toBe(
+      '127.0.0.1:9101',
+    );
+    expect(loadConfig(base, { RINGSTORE_METRICS_LISTEN: '127.0.0.1:9102' }).adminListen).toBe(
+      '127.0.0.1:9102',
+    );
+    const file = join(dir, 'old-name.json');
+    writeFileSync(file, JSON.stringify({ metricsListen: '127.0.0.1:9103' }));
+    expect(loadConfig([...base, '--config', file], {}).adminListen).toBe('127.0.0.1:9103');
+    // The new name wins over the old one.
+    expect(
+      loadConfig(
+        [...base, '--admin-listen', '127.0.0.1:9104', '--metrics-listen', '127.0.0.1:9105'],
+        {},
+      ).adminListen,
+    ).toBe('127.0.0.1:9104');
+    expect(loadConfig(base, {}).adminListen).toBe('');
+  });
+
   it('applies defaults from DESIGN.md', () => {
     const c = loadConfig(base, {});
     expect(c).toMatchObject({

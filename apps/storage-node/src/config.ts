@@ -12,6 +12,7 @@ export const partitionCountMax = 65_536;
 export const replicasMax = 16;
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const logFormats = ['auto', 'json', 'pretty'] as const;
 
 export interface NodeAddress {
   readonly id: string;
@@ -54,7 +55,12 @@ export interface NodeConfig {
   /** quorum: a get reads R replicas (its own first), more on a failure or after their p95; all: every replica. */
   readonly readFanout: 'quorum' | 'all';
   readonly logLevel: (typeof logLevels)[number];
-  readonly metricsListen: string;
+  /** auto: pretty (local times) on a terminal, JSON lines otherwise. */
+  readonly logFormat: (typeof logFormats)[number];
+  /** Stop (gracefully, then hard) when stdin, a pipe from the parent process, reaches EOF. */
+  readonly exitWithParent: boolean;
+  /** host:port of the HTTP admin server: /metrics, /healthz, the web console and its /api. */
+  readonly adminListen: string;
   readonly shutdownTimeoutMs: number;
   readonly zone: string;
   readonly gossipIntervalMs: number;
@@ -161,7 +167,9 @@ const schema = z
     synchronous: z.enum(['normal', 'full']),
     readFanout: z.enum(['quorum', 'all']),
     logLevel: z.enum(logLevels),
-    metricsListen: z.union([z.literal(''), hostPort]),
+    logFormat: z.enum(logFormats),
+    exitWithParent: z.boolean(),
+    adminListen: z.union([z.literal(''), hostPort]),
     shutdownTimeoutMs: z.number().int().min(0).max(600_000),
     zone: z
       .string()
@@ -319,6 +327,8 @@ interface FlagSpec {
   readonly help: string;
   readonly kind: 'string' | 'int' | 'nodes' | 'list' | 'bool';
   readonly fallback?: string | number;
+  /** Older names of the flag, still accepted (flag, environment and camelCase file key). */
+  readonly aliases?: readonly string[];
 }
 
 const flagSpecs: readonly FlagSpec[] = [
@@ -440,9 +450,24 @@ const flagSpecs: readonly FlagSpec[] = [
     fallback: 'info',
   },
   {
-    key: 'metricsListen',
-    flag: 'metrics-listen',
-    help: 'Prometheus metrics host:port ("" = off)',
+    key: 'logFormat',
+    flag: 'log-format',
+    help: 'auto|json|pretty: pretty is one line per event with local times; auto: pretty on a terminal, JSON lines otherwise',
+    kind: 'string',
+    fallback: 'auto',
+  },
+  {
+    key: 'exitWithParent',
+    flag: 'exit-with-parent',
+    help: 'stdin is a pipe from the parent process (a launcher): when it reaches EOF (the parent exited, even by kill -9), stop as on SIGTERM, then exit within --shutdown-timeout-ms plus a margin',
+    kind: 'bool',
+    fallback: 'false',
+  },
+  {
+    key: 'adminListen',
+    flag: 'admin-listen',
+    aliases: ['metrics-listen'],
+    help: 'HTTP admin host:port: Prometheus /metrics, /healthz, the web console at / and its JSON /api ("" = off); --metrics-listen is the old name',
     kind: 'string',
     fallback: '',
   },
@@ -666,6 +691,13 @@ export function buildCommand(): Command {
     .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) })
     .allowExcessArguments(false);
   for (const spec of flagSpecs) {
+    for (const alias of spec.aliases ?? [])
+      cmd.addOption(
+        new Option(
+          `--${alias}${spec.kind === 'bool' ? '' : ' <value>'}`,
+          `old name of --${spec.flag}`,
+        ).hideHelp(),
+      );
     const fallback =
       spec.fallback === undefined || spec.kind === 'bool'
         ? ''
@@ -691,12 +723,18 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Nod
   const file = typeof opts['config'] === 'string' ? readConfigFile(opts['config']) : {};
   const merged: Record<string, unknown> = {};
   for (const spec of flagSpecs) {
-    const fromFlag = convert(spec, opts[camel(spec.flag)], `--${spec.flag}`);
-    const fromEnv = convert(spec, env[envName(spec.flag)], envName(spec.flag));
-    const fromFile = convert(spec, file[spec.key], `config ${spec.key}`);
-    merged[spec.key] = fromFlag ?? fromEnv ?? fromFile ?? convert(spec, spec.fallback, 'default');
+    let value: unknown;
+    for (const flag of [spec.flag, ...(spec.aliases ?? [])])
+      value ??= convert(spec, opts[camel(flag)], `--${flag}`);
+    for (const flag of [spec.flag, ...(spec.aliases ?? [])])
+      value ??= convert(spec, env[envName(flag)], envName(flag));
+    for (const key of [spec.key, ...(spec.aliases ?? []).map(camel)])
+      value ??= convert(spec, file[key], `config ${key}`);
+    merged[spec.key] = value ?? convert(spec, spec.fallback, 'default');
   }
-  const unknown = Object.keys(file).filter((k) => !flagSpecs.some((s) => s.key === k));
+  const known = (k: string): boolean =>
+    flagSpecs.some((s) => s.key === k || (s.aliases ?? []).some((a) => camel(a) === k));
+  const unknown = Object.keys(file).filter((k) => !known(k));
   if (unknown.length > 0) throw new ConfigError(`config file: unknown keys ${unknown.join(', ')}`);
   const result = schema.safeParse(merged);
   if (!result.success) {

@@ -7,6 +7,7 @@ import {
   openSync,
   readdirSync,
   rmSync,
+  statfsSync,
 } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -29,12 +30,16 @@ import { Transfers } from './roles/transfer/transfer.js';
 import { ConfigError, type NodeConfig } from './config.js';
 import { keyTag, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { startConsole } from './console/wire.js';
 import { fenceOf, linkLimitsDefault, type LinkHandlers } from './peer/link.js';
 import { withPeerChecks } from './peer/checks.js';
 import { DiskFullLog } from './disk-full-log.js';
+import { NodeHealth, diskProbeMetaName } from './health.js';
 import { Peers } from './peer/peers.js';
+import { PeerTraffic } from './peer/traffic.js';
 import { AntiEntropy } from './roles/anti-entropy/anti-entropy.js';
 import { trackWrites } from './roles/anti-entropy/tracked-storage.js';
+import { KeyInspector } from './inspect-key.js';
 import { PartitionTrees } from './roles/anti-entropy/trees.js';
 import { ActorEpochs } from './actor-epochs.js';
 import { Coordinator } from './roles/coordinator/coordinator.js';
@@ -114,9 +119,11 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   const saturated = cachedFor(localPauseCheckMs, () => saturation.reason());
   const localPause = (): boolean => saturated() === 'event-loop-lag';
   const busy = (): boolean => saturated() !== undefined;
-  const storage = openStorage(config, log);
+  const health = new NodeHealth(log);
+  const storage = openStorage(config, log, metrics, health);
+  health.probeWith(() => probeDisk(config, storage));
   removeBackupLeftovers(storage.path, log);
-  metrics.watchCheckpoints(() => storage.checkpointStats());
+  watchNode(metrics, { storage, dataDir: config.data, guard, health });
   const started: Started = {};
   try {
     const document = await loadDocument(config, storage, log, transport.peerChannel(undefined));
@@ -135,7 +142,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     );
     const grpc = started.grpc;
     if (grpc === undefined) throw new Error('startServers returned no gRPC server');
-    startLoops(roles, grpc);
+    startLoops(roles, grpc, health);
     log.info(
       {
         listen: config.listen,
@@ -155,10 +162,11 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     const retired = watchRetirement(roles, storage, log);
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
-      const parts = { ...roles, grpc, http: started.http, storage, inflight, log };
-      stopping ??= shutdown({ ...parts, timeoutMs: config.shutdownTimeoutMs }).finally(() =>
-        saturation.close(),
-      );
+      const parts = { ...roles, grpc, http: started.http, storage, inflight, log, health };
+      stopping ??= shutdown({ ...parts, timeoutMs: config.shutdownTimeoutMs }).finally(() => {
+        saturation.close();
+        metrics.close();
+      });
       return stopping;
     };
     const reload = (): void => {
@@ -168,9 +176,28 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     const { port, peerPort } = grpc;
     return { port, peerPort, actor: roles.actor, metrics, retired, stop, reload };
   } catch (e) {
+    health.close();
+    metrics.close();
     await abortStart(started, storage);
     throw e;
   }
+}
+
+/** The series read at each scrape: storage, admission, health, the event-loop delay. */
+function watchNode(
+  metrics: Metrics,
+  parts: { storage: SqliteStorageEngine; dataDir: string; guard: ClientGuard; health: NodeHealth },
+): void {
+  const { storage, guard, health } = parts;
+  metrics.watchCheckpoints(() => storage.checkpointStats());
+  metrics.trackStorage({
+    path: storage.path,
+    dataDir: parts.dataDir,
+    stats: () => storage.stats(),
+  });
+  metrics.trackAdmission(() => guard.admission);
+  metrics.trackHealth(() => ({ serving: health.serving, diskFull: health.state.diskFull }));
+  metrics.measureEventLoopDelay();
 }
 
 /**
@@ -206,7 +233,7 @@ function guardOf(config: NodeConfig, metrics: Metrics, log: Logger): ClientGuard
       rateLimits: parseRateLimits(config.rateLimit),
       admission: { requestsMax: config.maxInflightRequests, bytesMax: config.maxInflightBytes },
       log,
-      onRefused: (reason) => metrics.refused.inc({ reason }),
+      onRefused: (reason) => metrics.countRefusal(reason),
     });
   } catch (e) {
     if (e instanceof TokenFileError) throw new ConfigError(`--auth-token-file: ${e.message}`);
@@ -239,7 +266,30 @@ function removeBackupLeftovers(databasePath: string, log: Logger): void {
   }
 }
 
-function openStorage(config: NodeConfig, log: Logger): SqliteStorageEngine {
+/**
+ * A full disk's way back (health.ts): room for two of the largest client writes (each goes to
+ * the WAL, then the checkpoint copies it into the database file), and a small write that
+ * commits. Throws while either fails.
+ */
+function probeDisk(config: NodeConfig, storage: StorageEngine): void {
+  const fs = statfsSync(config.data);
+  const freeBytes = fs.bavail * fs.bsize;
+  const neededBytes = 2 * clientMessageBytesMax(config);
+  if (freeBytes < neededBytes)
+    throw new Error(`${freeBytes} bytes free in ${config.data}, fewer than ${neededBytes}`);
+  storage.setMeta(diskProbeMetaName, String(Date.now()));
+}
+
+/**
+ * Opens the node's database, its listeners wired to the metrics and the health: a full disk
+ * makes the node NOT_SERVING until a write commits again (health.ts probes for it).
+ */
+function openStorage(
+  config: NodeConfig,
+  log: Logger,
+  metrics: Metrics,
+  health: NodeHealth,
+): SqliteStorageEngine {
   mkdirSync(config.data, { recursive: true, mode: dataDirMode });
   chmodSync(config.data, dataDirMode);
   const path = join(config.data, databaseFileName);
@@ -252,12 +302,21 @@ function openStorage(config: NodeConfig, log: Logger): SqliteStorageEngine {
   return openSqliteEngine({
     path,
     synchronous: config.synchronous,
-    onDiskFull: (e) => diskFull.refused(e, Date.now()),
-    onCorruption: (e) =>
+    onDiskFull: (e) => {
+      health.on('disk-full');
+      // The health probe's own write is no client write refused.
+      if (health.probing) return;
+      metrics.diskFullWrites.inc(e.writes);
+      diskFull.refused(e, Date.now());
+    },
+    onCommit: (writes, durationMs) => metrics.observeCommit(writes, durationMs),
+    onCorruption: (e) => {
+      metrics.corruptRows.inc({ source: e.source });
       log.warn(
         { partition: e.partition, key: keyTag(e.key), reason: e.reason },
         'corrupt object: treated as missing',
-      ),
+      );
+    },
   });
 }
 
@@ -312,7 +371,9 @@ function buildRoles(
     log,
     linkLimitsDefault,
     (id) => transport.peerChannel(id),
+    new PeerTraffic((id) => view.statusOf(id) !== undefined),
   );
+  metrics.trackPeerTraffic(peers.traffic);
   const keeper = new RingKeeper(config.id, view, storage, peers, log);
   peers.onRingStale = (id, v, timeoutMs) => keeper.pullNow(id, v, timeoutMs);
   peers.fence = () => fenceOf(view.document);
@@ -515,6 +576,7 @@ async function startServers(
         transferObjectsSent: transfers.objectsSent,
       }),
       linkLimits: linkLimitsDefault,
+      peerTraffic: roles.peers.traffic,
       metrics,
       log,
       requestTimeoutMs: config.requestTimeoutMs,
@@ -528,6 +590,13 @@ async function startServers(
         actor: roles.actor,
         ring: () => view.document,
       }),
+      keyInspector: new KeyInspector({
+        view,
+        storage,
+        trees: roles.trees,
+        liveness: gossiper,
+        limits: config,
+      }),
     },
     {
       listen: config.listen,
@@ -536,10 +605,18 @@ async function startServers(
       peerCredentials: transport.peerServer,
     },
   );
-  if (config.metricsListen === '') return { grpc };
+  if (config.adminListen === '') return { grpc };
   try {
-    const [host, port] = splitHostPort(config.metricsListen);
-    return { grpc, http: await metrics.serve(host, port, () => grpc.serving()) };
+    const [host, port] = splitHostPort(config.adminListen);
+    const console = startConsole({
+      ...{ nodeId: config.id, view, gossiper, claimant: roles.claimant, transfers, antiEntropy },
+      ...{ metrics, guard, aeIntervalMs: config.aeIntervalMs },
+      hintCounts: () => storage.hintCounts(),
+      serving: () => grpc.serving(),
+    });
+    const http = await metrics.serve(host, port, () => grpc.serving(), console.handler);
+    console.attach(http);
+    return { grpc, http };
   } catch (e) {
     grpc.server.forceShutdown();
     grpc.peerServer.forceShutdown();
@@ -547,7 +624,7 @@ async function startServers(
   }
 }
 
-function startLoops(roles: Roles, grpc: RunningServer): void {
+function startLoops(roles: Roles, grpc: RunningServer, health: NodeHealth): void {
   const { gossiper, handoff, antiEntropy } = roles;
   gossiper.onUp(() => handoff.kick());
   gossiper.start();
@@ -555,7 +632,8 @@ function startLoops(roles: Roles, grpc: RunningServer): void {
   antiEntropy.start();
   roles.transfers.start();
   roles.claimant.start();
-  grpc.setServing(true);
+  health.attach((serving) => grpc.setServing(serving));
+  health.on('started');
 }
 
 async function abortStart(started: Started, storage: StorageEngine): Promise<void> {
@@ -584,10 +662,11 @@ async function shutdown(parts: {
   storage: StorageEngine;
   inflight: InflightTracker;
   log: Logger;
+  health: NodeHealth;
   timeoutMs: number;
 }): Promise<void> {
   parts.log.info('shutting down: finishing in-flight requests');
-  parts.grpc.setServing(false);
+  parts.health.on('stopping');
   const startedMs = Date.now();
   parts.claimant.stop();
   await parts.transfers.stop();
@@ -601,6 +680,8 @@ async function shutdown(parts: {
   parts.peers.close();
   parts.http?.close();
   await parts.storage.close();
+  parts.health.on('storage-closed');
+  parts.health.close();
   parts.log.info('stopped');
 }
 

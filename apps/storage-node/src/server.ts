@@ -27,8 +27,10 @@ import {
   type PushRingRequest,
   type BackupChunk,
   type BackupRequest,
+  type InspectKeyRequest,
 } from '@ringstore/proto';
 import type { Backups } from './backup.js';
+import type { KeyInspector } from './inspect-key.js';
 import type { TransportSecurity } from './transport.js';
 import { isUndecodable, tolerant } from './undecodable.js';
 import { gated, refuseUndecodable } from './gate.js';
@@ -46,6 +48,7 @@ import { refused, invalidArgument, toServiceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { serveLink, type LinkHandlers, type LinkLimits } from './peer/link.js';
+import type { PeerTraffic } from './peer/traffic.js';
 import type { KvHandler } from './roles/coordinator/kv-handler.js';
 import type { AntiEntropy } from './roles/anti-entropy/anti-entropy.js';
 import type { Gossiper } from './roles/gossip/gossiper.js';
@@ -133,6 +136,10 @@ export interface ServerDeps {
   readonly sessionLimits?: SessionLimits;
   /** Cluster.Backup's snapshots of this node's database. */
   readonly backups: Backups;
+  /** Per-peer link counters (the metrics read them): the serving side of each link adds to them. */
+  readonly peerTraffic?: PeerTraffic;
+  /** Cluster.InspectKey: this node's own view of one key. */
+  readonly keyInspector: KeyInspector;
 }
 
 function deadlineOf(call: ServerUnaryCall<unknown, unknown>, requestTimeoutMs: number): number {
@@ -209,8 +216,18 @@ function kvService(deps: ServerDeps, sessions: Sessions): KVServer {
 function clusterService(deps: ServerDeps): ClusterServer {
   return {
     getRing: unary(deps, 'get_ring', () => Promise.resolve(deps.view.toMessage())),
+    // Node.status is the member's place in the ring (cluster.proto), not gossip's own word for a
+    // live member ("up"): liveness is Member.alive.
     listMembers: unary(deps, 'list_members', () =>
-      Promise.resolve({ members: deps.gossip.members() }),
+      Promise.resolve({
+        members: deps.gossip.members().map((m) => ({
+          ...m,
+          node:
+            m.node === undefined
+              ? undefined
+              : { ...m.node, status: deps.view.statusOf(m.node.id) ?? m.node.status },
+        })),
+      }),
     ),
     getNodeStats: unary(deps, 'get_node_stats', () => {
       const counts = deps.nodeCounts();
@@ -221,7 +238,13 @@ function clusterService(deps: ServerDeps): ClusterServer {
       });
     }),
     getAntiEntropy: unary(deps, 'get_anti_entropy', () =>
-      Promise.resolve({ partitions: deps.antiEntropy.status() }),
+      Promise.resolve({
+        partitions: deps.antiEntropy.status(),
+        intervalMs: deps.antiEntropy.intervalMs,
+      }),
+    ),
+    inspectKey: unary(deps, 'inspect_key', (req: InspectKeyRequest) =>
+      Promise.resolve().then(() => deps.keyInspector.inspect(req.key)),
     ),
     ...membershipService(deps),
     // Runs whole exchanges: bounded by the caller's deadline only, not the node's request timeout.
@@ -415,7 +438,8 @@ function peerService(deps: ServerDeps, served: Set<LinkCall>): PeerServer {
       call.on('close', forget);
       call.on('error', forget);
       call.on('cancelled', forget);
-      serveLink(call, deps.linkHandlers, deps.log, deps.linkLimits, from);
+      const traffic = deps.peerTraffic?.of(from);
+      serveLink(call, deps.linkHandlers, deps.log, deps.linkLimits, from, traffic);
     },
     gossip: peerUnary(deps, (req: GossipRequest, from) => {
       if (req.from !== from)

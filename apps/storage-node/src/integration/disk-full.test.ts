@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { Applied } from '@ringstore/proto';
-import { startCluster, type Cluster } from '@ringstore/tools';
+import { freePort, startCluster, type Cluster } from '@ringstore/tools';
 import { afterAll, describe, expect, it } from 'vitest';
+import { diskProbeIntervalMs } from '../health.js';
 import { eventually } from '../test-support/eventually.js';
+import { checkHealth } from '../test-support/grpc-probes.js';
 import { connectNode, statusOf, type NodeClient } from '../test-support/kv-client.js';
 
 /** The node's whole data filesystem: small, so a few dozen puts fill it. */
@@ -14,6 +16,11 @@ const tmpfsBytes = 4 * 1024 * 1024;
 /** Created on the tmpfs before the node starts, deleted to give space back. */
 const fillerBytes = 1024 * 1024;
 const valueBytes = 100 * 1024;
+/**
+ * --value-bytes-max: the node is SERVING again once twice its largest client message is free
+ * (node.ts probeDisk), about 650 KiB with this, well within the megabyte the filler frees.
+ */
+const valueBytesMax = 256 * 1024;
 /** More puts than the tmpfs can hold: the fill loop is bounded. */
 const fillPutsMax = Math.ceil(tmpfsBytes / valueBytes) + 16;
 /** Puts refused on purpose once full: far more than the log lines allowed for them. */
@@ -65,6 +72,29 @@ async function expectStored(client: NodeClient, key: string, n: number): Promise
   expect(Buffer.from(res.siblings[0]!.value).equals(valueOf(n)), key).toBe(true);
 }
 
+/** The HTTP health and the series of the node's admin port that say whether it can write. */
+async function httpHealth(adminAddress: string): Promise<{
+  healthz: [number, string];
+  serving: string | undefined;
+  diskFull: string | undefined;
+  refusedWrites: string | undefined;
+}> {
+  const get = async (path: string): Promise<[number, string]> => {
+    const res = await fetch(`http://${adminAddress}${path}`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    return [res.status, await res.text()];
+  };
+  const [, metrics] = await get('/metrics');
+  const series = (name: string) => new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1];
+  return {
+    healthz: await get('/healthz'),
+    serving: series('ringstore_serving'),
+    diskFull: series('ringstore_storage_disk_full'),
+    refusedWrites: series('ringstore_storage_disk_full_writes_total'),
+  };
+}
+
 function diskFullLines(logFile: string): string[] {
   return readFileSync(logFile, 'utf8')
     .split('\n')
@@ -91,7 +121,7 @@ describe('a node whose disk fills up', () => {
   }
   afterAll(cleanUp, 30_000);
 
-  it('refuses writes RESOURCE_EXHAUSTED "disk full" (applied none), logs it rarely, serves reads, and writes again once space is freed', async (ctx) => {
+  it('refuses writes RESOURCE_EXHAUSTED "disk full" (applied none), logs it rarely, serves reads but reports NOT_SERVING, and serves and writes again once space is freed', async (ctx) => {
     const skipReason = tmpfs.mount();
     if (skipReason !== undefined) {
       console.log(`disk-full integration test skipped: ${skipReason}`);
@@ -100,13 +130,17 @@ describe('a node whose disk fills up', () => {
     try {
       const filler = join(tmpfs.dir, 'filler');
       writeFileSync(filler, Buffer.alloc(fillerBytes));
+      const adminAddress = `127.0.0.1:${await freePort()}`;
       cluster = await startCluster({
         nodes: 1,
         basePort: 0,
         dataDir: join(tmpfs.dir, 'data'),
         // The log must not be on the full disk: it is what the test reads.
         logDir,
-        extraArgs: ['--replicas', '1', '--r', '1', '--w', '1'],
+        extraArgs: [
+          ...['--replicas', '1', '--r', '1', '--w', '1'],
+          ...['--value-bytes-max', String(valueBytesMax), '--metrics-listen', adminAddress],
+        ],
       });
       const node = cluster.node('n1');
       client = connectNode(node.address);
@@ -128,6 +162,14 @@ describe('a node whose disk fills up', () => {
         expect.stringMatching(/disk full/),
       ]);
       expect(refusal!.failure?.applied).toBe(Applied.APPLIED_NONE);
+
+      // The node cannot write: its health says so, on gRPC and on /healthz, at once.
+      expect(await checkHealth(node.address)).toBe('NOT_SERVING');
+      expect(await httpHealth(adminAddress)).toMatchObject({
+        healthz: [503, 'NOT_SERVING\n'],
+        serving: '0',
+        diskFull: '1',
+      });
 
       // Every further put is refused the same way, and none of them is a log line of its own.
       for (let n = 0; n < refusedPutsExtra; n++) {
@@ -153,8 +195,22 @@ describe('a node whose disk fills up', () => {
       expect(lines.length, lines.join('\n')).toBeLessThanOrEqual(2);
       expect(lines.join('\n')).not.toMatch(/"stack"/);
 
-      // Space comes back: writes succeed again, without a restart.
+      // Refused client writes are counted; the health probe's own tries are not.
+      const refusedWrites = Number((await httpHealth(adminAddress)).refusedWrites);
+      expect(refusedWrites).toBeGreaterThanOrEqual(1 + refusedPutsExtra);
+      expect(refusedWrites).toBeLessThan(1 + refusedPutsExtra + 8);
+
+      // Space comes back: the node's probe write commits, and it is SERVING again before any
+      // client writes; then writes succeed, without a restart.
       rmSync(filler);
+      await eventually(async () => {
+        expect(await checkHealth(node.address)).toBe('SERVING');
+      }, 10 * diskProbeIntervalMs);
+      expect(await httpHealth(adminAddress)).toMatchObject({
+        healthz: [200, 'SERVING\n'],
+        serving: '1',
+        diskFull: '0',
+      });
       for (let n = 0; n < putsAfterFree; n++) {
         await client.put(`after-${n}`, valueOf(n), { w: 1, deadlineMs: putDeadlineMs });
         await expectStored(client, `after-${n}`, n);

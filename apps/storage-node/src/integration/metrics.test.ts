@@ -54,6 +54,16 @@ describe('Prometheus metrics', () => {
       'ringstore_transfer_bytes_total',
       'ringstore_transfers_active',
       'ringstore_transfers_stalled',
+      'ringstore_peer_frames_total',
+      'ringstore_peer_messages_total',
+      'ringstore_peer_bytes_total',
+      'ringstore_peer_reconnects_total',
+      'ringstore_peer_send_queue',
+      'ringstore_peer_requests_inflight',
+      'ringstore_storage_commit_seconds',
+      'ringstore_storage_commit_writes',
+      'ringstore_storage_corrupt_rows_total',
+      'ringstore_ae_differences_total',
     ]) {
       expect(res.body).toContain(`# TYPE ${name}`);
     }
@@ -65,6 +75,16 @@ describe('Prometheus metrics', () => {
     expect(res.body).toMatch(/^ringstore_wal_checkpoint_worker_down 0$/m);
     expect(res.body).toMatch(/^ringstore_wal_checkpoints\{kind="failed"\} 0$/m);
     expect(res.body).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m);
+    expect(res.body).toMatch(/^ringstore_event_loop_delay_seconds\{quantile="0.99"\} \d/m);
+    // The put was committed and timed; storage files, free space and the gate read at scrape.
+    expect(res.body).toMatch(/^ringstore_storage_commit_seconds_count [1-9]/m);
+    expect(res.body).toMatch(/^ringstore_storage_commit_queue 0$/m);
+    expect(res.body).toMatch(/^ringstore_storage_database_bytes [1-9]/m);
+    expect(res.body).toMatch(/^ringstore_data_filesystem_free_bytes [1-9]/m);
+    expect(res.body).toMatch(/^ringstore_requests_inflight 0$/m);
+    expect(res.body).toMatch(/^ringstore_requests_refused_total\{reason="rate_limited"\} 0$/m);
+    expect(res.body).toMatch(/^ringstore_storage_disk_full 0$/m);
+    expect(res.body).toMatch(/^ringstore_serving 1$/m);
     // The put is checkpointed into the database file by the worker, within a few intervals.
     await eventually(async () => {
       const body = (await get(`http://127.0.0.1:${port}/metrics`)).body;

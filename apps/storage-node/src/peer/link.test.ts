@@ -11,6 +11,7 @@ import {
   unfenced,
   type LinkHandlers,
 } from './link.js';
+import { LinkTraffic } from './traffic.js';
 
 const log = createLogger({ level: 'silent', nodeId: 'test', pretty: false });
 
@@ -156,5 +157,72 @@ describe('LinkConnection timeouts', () => {
     expect((late as RingstoreError).localPause).toBe(true);
     expect(suspectsPeer(late)).toBe(false);
     link.close();
+  });
+});
+
+describe('link traffic counters', () => {
+  let server: Server | undefined;
+  let client: PeerClient | undefined;
+  afterEach(async () => {
+    client?.close();
+    await new Promise<void>((resolve) =>
+      server ? server.tryShutdown(() => resolve()) : resolve(),
+    );
+  });
+
+  it('counts frames, messages and bytes both ways on both sides, and each redial after a break', async () => {
+    const handlers = {
+      read: () => Promise.resolve({ found: false, object: Buffer.alloc(0), corrupt: false }),
+    } as unknown as LinkHandlers;
+    const served = new LinkTraffic();
+    const calls: { end(): void }[] = [];
+    server = new Server();
+    const unused = (_c: unknown, cb: (e: Error) => void): void => cb(new Error('unused'));
+    server.addService(PeerService, {
+      link: (call) => {
+        calls.push(call);
+        serveLink(call, handlers, log, linkLimitsDefault, 'n1', served);
+      },
+      gossip: unused,
+      merkleLevel: unused,
+      segmentKeys: unused,
+      fetchRing: unused,
+      pushRing: unused,
+    } satisfies PeerServer);
+    const port = await new Promise<number>((resolve, reject) =>
+      server?.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    client = new PeerClient(`127.0.0.1:${port}`, credentials.createInsecure());
+    const sent = new LinkTraffic();
+    const limits = { ...linkLimitsDefault, reconnectBackoffMinMs: 1, reconnectBackoffMaxMs: 1 };
+    const link = new LinkConnection('n1', 'n2', client, limits, log, sent);
+    const read = (key: string) => ({
+      $case: 'read' as const,
+      value: { partition: 0, key: Buffer.alloc(1000, key), ...unfenced },
+    });
+    // Three requests in one turn: one frame of three messages each way.
+    await Promise.all(['a', 'b', 'c'].map((k) => link.request(read(k), 5_000)));
+    expect([
+      sent.framesSent,
+      sent.messagesSent,
+      sent.framesReceived,
+      sent.messagesReceived,
+    ]).toEqual([1, 3, 1, 3]);
+    expect([served.framesReceived, served.messagesReceived, served.framesSent]).toEqual([1, 3, 1]);
+    expect(sent.bytesSent).toBeGreaterThanOrEqual(3_000);
+    expect(served.bytesReceived).toBe(sent.bytesSent);
+    expect(sent.bytesReceived).toBe(served.bytesSent);
+    expect([sent.dials, sent.reconnects, sent.inflight(), sent.sendQueue()]).toEqual([1, 0, 0, 0]);
+    // The serving side ends the stream (a restart): the next request redials, one reconnect.
+    calls[0]?.end();
+    const deadline = Date.now() + 5_000;
+    while (link.isOpen() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 10));
+    await link.request(read('d'), 5_000);
+    expect([sent.dials, sent.reconnects, sent.framesSent]).toEqual([2, 1, 2]);
+    link.close();
+    expect(sent.inflight()).toBe(0);
   });
 });

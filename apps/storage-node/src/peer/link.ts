@@ -30,6 +30,7 @@ import {
   toServiceError,
 } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { LinkTraffic } from './traffic.js';
 
 /**
  * The peer link, half of the peer module (peers.ts is the other): how node-to-node messages
@@ -156,6 +157,15 @@ function frameLimitsOf(limits: LinkLimits): FrameLimits {
 
 const messageBytes = (m: LinkMessage): number => (m.body === undefined ? 64 : approxBytes(m.body));
 
+/** Counts a frame written to the peer: once per frame, plain number additions. */
+function countSent(traffic: LinkTraffic, messages: readonly LinkMessage[]): void {
+  let bytes = 0;
+  for (const m of messages) bytes += messageBytes(m);
+  traffic.framesSent++;
+  traffic.messagesSent += messages.length;
+  traffic.bytesSent += bytes;
+}
+
 /** The dialling side of one link: requests out, replies in. */
 export class LinkConnection {
   private stream: ClientDuplexStream<LinkFrame, LinkFrame> | undefined;
@@ -163,6 +173,7 @@ export class LinkConnection {
   private readonly outbox: FrameOutbox<LinkMessage>;
   private failures = 0;
   private retryAtMs = 0;
+  private readonly unwatch: () => void;
 
   constructor(
     private readonly selfId: string,
@@ -171,12 +182,20 @@ export class LinkConnection {
     private readonly client: PeerClient,
     private readonly limits: LinkLimits,
     private readonly log: Logger,
+    /** The peer's traffic counters (peers.ts keeps them across redials). */
+    private readonly traffic: LinkTraffic = new LinkTraffic(),
   ) {
     this.pending = new PendingCalls(limits.inflightMax);
     // A frame queued before the stream broke was dropped with its calls (broken() clears it).
-    this.outbox = new FrameOutbox(frameLimitsOf(limits), messageBytes, (messages) =>
-      this.stream?.write({ messages, sentMs: performance.now() }),
-    );
+    this.outbox = new FrameOutbox(frameLimitsOf(limits), messageBytes, (messages) => {
+      if (this.stream === undefined) return;
+      this.stream.write({ messages, sentMs: performance.now() });
+      countSent(traffic, messages);
+    });
+    this.unwatch = traffic.watch({
+      queued: () => this.outbox.length + (this.stream?.writableLength ?? 0),
+      inflight: () => this.pending.size,
+    });
   }
 
   request(body: RequestBody, timeoutMs: number): Promise<ReplyBody> {
@@ -213,6 +232,7 @@ export class LinkConnection {
   private open(): ClientDuplexStream<LinkFrame, LinkFrame> {
     const stream = this.client.link(fromMetadata(this.selfId));
     this.stream = stream;
+    this.traffic.dialled();
     stream.on('data', (frame: LinkFrame) => this.deliver(frame));
     stream.on('error', (e: Error) => this.broken(stream, e.message));
     stream.on('end', () => this.broken(stream, 'stream ended'));
@@ -221,7 +241,10 @@ export class LinkConnection {
 
   private deliver(frame: LinkFrame): void {
     this.failures = 0;
+    this.traffic.framesReceived++;
+    this.traffic.messagesReceived += frame.messages.length;
     for (const m of frame.messages) {
+      this.traffic.bytesReceived += messageBytes(m);
       // A reply whose request is no longer pending (after its deadline) is ignored.
       if (m.body === undefined) continue;
       if (m.body.$case === 'error')
@@ -249,6 +272,7 @@ export class LinkConnection {
   }
 
   close(): void {
+    this.unwatch();
     const stream = this.stream;
     if (stream !== undefined) this.broken(stream, 'node shutting down');
   }
@@ -299,11 +323,19 @@ export function serveLink(
   limits: LinkLimits = linkLimitsDefault,
   /** The calling node, as its credentials say (server.ts peerCaller). */
   from = 'unknown',
+  /** The calling node's traffic counters (a ring member's: server.ts checks the caller first). */
+  traffic: LinkTraffic = new LinkTraffic(),
 ): void {
   let serving = 0;
   let closed = false;
   const outbox = new FrameOutbox<LinkMessage>(frameLimitsOf(limits), messageBytes, (messages) => {
-    if (!closed) call.write({ messages, sentMs: performance.now() });
+    if (closed) return;
+    call.write({ messages, sentMs: performance.now() });
+    countSent(traffic, messages);
+  });
+  const unwatch = traffic.watch({
+    queued: () => outbox.length + call.writableLength,
+    inflight: () => 0,
   });
   const reply = (requestId: bigint, body: Body): void => {
     if (!closed) outbox.push({ requestId, timeoutMs: 0, body });
@@ -324,7 +356,10 @@ export function serveLink(
       return;
     }
     const lateMs = lateness.of(frame.sentMs, performance.now());
+    traffic.framesReceived++;
+    traffic.messagesReceived += frame.messages.length;
     for (const m of frame.messages) {
+      traffic.bytesReceived += messageBytes(m);
       const body = m.body;
       if (body === undefined || !isRequest(body)) {
         fail(m.requestId, refused('invalid-argument', 'not a request message'));
@@ -351,6 +386,7 @@ export function serveLink(
   });
   const close = (): void => {
     closed = true;
+    unwatch();
   };
   call.on('error', close);
   call.on('cancelled', close);

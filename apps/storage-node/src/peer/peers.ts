@@ -31,6 +31,7 @@ import {
   type RequestBody,
   type RequestCase,
 } from './link.js';
+import { PeerTraffic } from './traffic.js';
 
 /** How a channel to a peer is dialled: its credentials and the options they need. */
 export interface PeerChannel {
@@ -77,6 +78,8 @@ export class Peers {
     private readonly limits: LinkLimits = linkLimitsDefault,
     /** How to dial a node (mTLS checks the certificate names it); plaintext by default. */
     private readonly channelFor: (nodeId: string) => PeerChannel = () => plaintextChannel,
+    /** Per-peer link counters, kept across redials; the serving side of the links adds to them. */
+    readonly traffic: PeerTraffic = new PeerTraffic(),
   ) {}
 
   /** A request over the peer's Link stream, answered with the reply of its kind. */
@@ -206,7 +209,8 @@ export class Peers {
       const channel = this.channelFor(nodeId);
       const options = { ...peerChannelOptions(this.limits), ...channel.options };
       const client = new PeerClient(address, channel.credentials, options);
-      const link = new LinkConnection(this.selfId, nodeId, client, this.limits, this.log);
+      const traffic = this.traffic.of(nodeId);
+      const link = new LinkConnection(this.selfId, nodeId, client, this.limits, this.log, traffic);
       peer = { address, client, link };
       this.peers.set(nodeId, peer);
     }

@@ -7,7 +7,7 @@ import { refused } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Admission, deadlinePassed, type AdmissionLimits } from './admission.js';
 import { RateLimiter, rateLimitMetadata, type RateLimits } from './rate-limit.js';
-import { authorize } from './roles.js';
+import { authorize, consoleApiPath, type Authorization } from './roles.js';
 import { loadTokenFile, type Principal, type TokenTable } from './tokens.js';
 
 /** Why the gate refused a request: the label values of ringstore_requests_refused_total. */
@@ -146,6 +146,11 @@ export class ClientGuard {
         ),
       );
     return { principal: auth.principal, headers, leave: () => ticket.leave() };
+  }
+
+  /** The web console API's check: the admin role, from an HTTP `authorization` header. */
+  authorizeAdmin(authorization: string | undefined): Authorization {
+    return authorize(this.tokens, consoleApiPath, authorization);
   }
 
   private refuse(kind: RefusalKind, e: RingstoreError): RingstoreError {

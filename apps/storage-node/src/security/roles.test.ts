@@ -35,6 +35,7 @@ const expected: Record<string, Role> = {
   '/ringstore.v1.Cluster/MoveClaimant': 'admin',
   '/ringstore.v1.Cluster/CancelTransition': 'admin',
   '/ringstore.v1.Cluster/Backup': 'admin',
+  '/ringstore.v1.Cluster/InspectKey': 'admin',
 };
 
 const servedPaths = [...Object.values(KVService), ...Object.values(ClusterService)].map(

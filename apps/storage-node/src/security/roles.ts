@@ -40,6 +40,7 @@ export const methodRoles: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['/ringstore.v1.Cluster/MoveClaimant', 'admin'],
   ['/ringstore.v1.Cluster/CancelTransition', 'admin'],
   ['/ringstore.v1.Cluster/Backup', 'admin'],
+  ['/ringstore.v1.Cluster/InspectKey', 'admin'],
 ]);
 
 /**
@@ -48,6 +49,12 @@ export const methodRoles: ReadonlyMap<string, Role> = new Map<string, Role>([
  * role, as it reads and writes nothing by itself (session.ts).
  */
 export const checkedPerCall: ReadonlySet<string> = new Set(['/ringstore.v1.KV/Session']);
+
+/**
+ * The web console's JSON API on the admin HTTP port (console/http.ts): not a gRPC method, so it is
+ * in no table above and needs admin, as every method the table does not know.
+ */
+export const consoleApiPath = '/ringstore.console/Api';
 
 /** Services anyone may call: health checks (load balancers carry no token) and reflection. */
 export const openServices: ReadonlySet<string> = new Set([

@@ -27,6 +27,8 @@ export interface TestCluster {
 export async function startTestCluster(
   nodes: number,
   extraArgs: readonly string[] = [],
+  /** adminPorts: every node serves its HTTP admin port (metrics, health, web console). */
+  options: { adminPorts?: boolean } = {},
 ): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'ringstore-it-'));
   let cluster: Cluster;
@@ -37,6 +39,7 @@ export async function startTestCluster(
       dataDir: join(dir, 'data'),
       logDir: join(dir, 'logs'),
       extraArgs: [...extraArgs],
+      adminPorts: options.adminPorts ?? false,
     });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });

@@ -526,6 +526,7 @@ function clusterServer(node: FakeNodeState, cluster: FakeCluster): ClusterServer
     setTransferLimits: unimplemented,
     moveClaimant: unimplemented,
     cancelTransition: unimplemented,
+    inspectKey: unimplemented,
     backup: (call) =>
       call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' }),
   };

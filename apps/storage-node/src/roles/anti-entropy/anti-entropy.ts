@@ -182,6 +182,7 @@ export class AntiEntropy {
     this.stats.set(partition, s);
     this.deps.metrics.aeExchanges.inc();
     this.deps.metrics.aeBytes.inc(r.bytes);
+    this.deps.metrics.aeDifferences.inc(r.differences);
     for (const [cause, n] of Object.entries(r.causes))
       if (n > 0) this.deps.metrics.aeRepairs.inc({ cause }, n);
     if (r.repairs > 0)
@@ -230,6 +231,11 @@ export class AntiEntropy {
     this.running = work;
     await work;
     return total;
+  }
+
+  /** --ae-interval-ms: one exchange per interval (0: on demand only). */
+  get intervalMs(): number {
+    return this.deps.options.intervalMs;
   }
 
   status(): PartitionAntiEntropy[] {
