@@ -1,7 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import type { PartitionAntiEntropy, TriggerAntiEntropyRequest } from '@ringstore/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatLastExchange, jsonInteger } from './format-anti-entropy.js';
+import {
+  formatDuration,
+  formatLastExchange,
+  fullRoundMs,
+  jsonInteger,
+} from './format-anti-entropy.js';
 import { startFakeNode, type FakeNode } from './test-support/fake-node.js';
 import { runCli } from './test-support/run-cli.js';
 
@@ -62,30 +67,64 @@ describe('ae status', () => {
     ];
   });
 
-  it('prints a header, one line per partition (ascending), ages, short roots and a summary', async () => {
+  const summary = [
+    'partitions: 3, exchanged: 2, never exchanged: 1',
+    'differences found: 14, repairs: 7',
+    'a full round (each partition exchanged once, one every interval) takes about 30s: ' +
+      '3 partitions at --ae-interval-ms 10000',
+  ];
+
+  it('prints the summary first, with how long a full round takes, and no table', async () => {
     for (const argv of [['ae'], ['ae', 'status']]) {
       const result = await cli(argv);
       expect(result).toEqual({
         code: 0,
-        stdout: [
-          'PARTITION  KEYS  LAST EXCHANGE  PEER  EXCHANGES  DIFFERENCES  REPAIRS  REAPED  ROOT',
-          '3          40    12s ago        n2    10         5            5        0       deadbeefcafe',
-          '5          0     never          -     0          0            0        0       -',
-          '17         1200  3m ago         n3    4          9            2        1       001122334455',
-          'partitions: 3, total repairs: 7',
-          '',
-        ].join('\n'),
+        stdout: [...summary, 'per partition: ringctl ae --all', ''].join('\n'),
         stderr: '',
       });
       expect(lastRequest().method).toBe('getAntiEntropy');
     }
   });
 
-  it('prints only the header and a zero summary when the node replicates no partition', async () => {
+  it('--all adds a header and one line per partition (ascending), ages and short roots', async () => {
+    for (const argv of [
+      ['ae', '--all'],
+      ['ae', 'status', '--all'],
+      ['ae', '--all', 'status'],
+    ]) {
+      const result = await cli(argv);
+      expect(result).toEqual({
+        code: 0,
+        stdout: [
+          ...summary,
+          'PARTITION  KEYS  LAST EXCHANGE  PEER  EXCHANGES  DIFFERENCES  REPAIRS  REAPED  ROOT',
+          '3          40    12s ago        n2    10         5            5        0       deadbeefcafe',
+          '5          0     never          -     0          0            0        0       -',
+          '17         1200  3m ago         n3    4          9            2        1       001122334455',
+          '',
+        ].join('\n'),
+        stderr: '',
+      });
+    }
+  });
+
+  it('gives a full round at the default setting: 256 partitions take about 42m 40s', async () => {
+    node.antiEntropy = Array.from({ length: 256 }, (_, p) => partition({ partition: p }));
+    const lines = (await cli(['ae'])).stdout.split('\n');
+    expect(lines[0]).toBe('partitions: 256, exchanged: 0, never exchanged: 256');
+    expect(lines[2]).toContain('takes about 42m 40s: 256 partitions');
+    expect(lines).toHaveLength(5);
+  });
+
+  it('prints a zero summary when the node replicates no partition', async () => {
     node.antiEntropy = [];
-    const result = await cli(['ae']);
-    expect(result.stdout).toBe(
-      'PARTITION  KEYS  LAST EXCHANGE  PEER  EXCHANGES  DIFFERENCES  REPAIRS  REAPED  ROOT\npartitions: 0, total repairs: 0\n',
+    const result = await cli(['ae', '--all']);
+    expect(result.stdout.split('\n').slice(0, 2)).toEqual([
+      'partitions: 0, exchanged: 0, never exchanged: 0',
+      'differences found: 0, repairs: 0',
+    ]);
+    expect(result.stdout).toContain(
+      'PARTITION  KEYS  LAST EXCHANGE  PEER  EXCHANGES  DIFFERENCES  REPAIRS  REAPED  ROOT\n',
     );
   });
 
@@ -129,7 +168,15 @@ describe('ae status', () => {
           root: '00112233445566778899aabbccddeeff',
         },
       ],
-      summary: { partitions: 3, repairs: 7 },
+      summary: {
+        partitions: 3,
+        exchanged: 2,
+        neverExchanged: 1,
+        differences: 14,
+        repairs: 7,
+        intervalMs: 10_000,
+        fullRoundMs: 30_000,
+      },
     });
   });
 
@@ -148,7 +195,7 @@ describe('ae status', () => {
     expect(document.summary.repairs).toBe(big.toString());
   });
 
-  it('exits 1 with the gRPC status on a server error', async () => {
+  it('exits 1 with the gRPC status on an UNIMPLEMENTED (or another server error)', async () => {
     node.failNext = { code: grpc.status.UNIMPLEMENTED, details: 'anti-entropy is disabled' };
     expect(await cli(['ae'])).toEqual({
       code: 1,
@@ -235,13 +282,13 @@ describe('ae trigger', () => {
     expect(node.requests).toEqual([]);
   });
 
-  it('exits 1 with the gRPC status on a server error', async () => {
+  it('exits 4 (rejected) with the gRPC status on a FAILED_PRECONDITION', async () => {
     node.failNext = {
       code: grpc.status.FAILED_PRECONDITION,
       details: 'partition 9 is not replicated here',
     };
     expect(await cli(['ae', 'trigger', '--partition', '9'])).toEqual({
-      code: 1,
+      code: 4,
       stdout: '',
       stderr: 'FAILED_PRECONDITION: partition 9 is not replicated here\n',
     });
@@ -267,7 +314,7 @@ describe('ae trigger', () => {
   it('fails with DEADLINE_EXCEEDED when the exchanges outlast the deadline', async () => {
     node.hangNext = true;
     const result = await cli(['ae', 'trigger', '--deadline-ms', '100']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^DEADLINE_EXCEEDED: /);
   });
 });
@@ -286,6 +333,7 @@ describe('ae usage', () => {
     expect(result.stdout).toContain('status');
     expect(result.stdout).toContain('trigger');
     expect(result.stdout).toContain('decimal strings when above 2^53-1');
+    expect(result.stdout).toContain('--all');
   });
 
   it('ae trigger --help shows --partition, --rebuild and the 60 s default deadline', async () => {
@@ -309,6 +357,27 @@ describe('formatLastExchange', () => {
     [BigInt(nowMs - 48 * 3_600_000), '2d ago'],
   ])('%s -> %s', (lastExchangeMs, text) => {
     expect(formatLastExchange(lastExchangeMs, nowMs)).toBe(text);
+  });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [0, '0s'],
+    [59_400, '59s'],
+    [59_600, '1m'],
+    [80_000, '1m 20s'],
+    [2_560_000, '42m 40s'],
+    [3_599_600, '1h'],
+    [3_600_000 + 5 * 60_000, '1h 5m'],
+    [86_400_000, '1d'],
+    [3 * 86_400_000 + 4 * 3_600_000 + 59_000, '3d 4h'],
+  ])('%s ms -> %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+
+  it('a full round is partitions x interval, and none when the interval is 0', () => {
+    expect(fullRoundMs(256, 10_000)).toBe(2_560_000);
+    expect(fullRoundMs(256, 0)).toBeUndefined();
   });
 });
 

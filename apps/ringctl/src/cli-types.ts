@@ -19,6 +19,8 @@ export interface RawOptions {
   /** Every --partition of ae trigger, in order, unvalidated. */
   partition?: string[];
   rebuild?: boolean;
+  /** ae status: every partition's row too. */
+  all?: boolean;
   /** cluster claimant. */
   force?: boolean;
   /** cluster join and replace. */

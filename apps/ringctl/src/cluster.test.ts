@@ -368,7 +368,7 @@ describe('cluster cancel and claimant', () => {
         method: 'cancelTransition',
       };
       expect(await cli(['cluster', 'cancel'])).toEqual({
-        code: 1,
+        code: 4,
         stdout: '',
         stderr: 'FAILED_PRECONDITION: the transition has flipped to read-new: it can only finish\n',
       });
@@ -409,7 +409,7 @@ describe('cluster cancel and claimant', () => {
 
 describe('refusals and an unreachable claimant', () => {
   it(
-    "prints the claimant's refusal and exits 1",
+    "prints the claimant's refusal and exits 4 (rejected), as JSON too with --json",
     async () => {
       claimant.failNext = {
         code: grpc.status.FAILED_PRECONDITION,
@@ -417,7 +417,7 @@ describe('refusals and an unreachable claimant', () => {
         method: 'planChanges',
       };
       expect(await cli(['cluster', 'plan'])).toEqual({
-        code: 1,
+        code: 4,
         stdout: '',
         stderr: 'FAILED_PRECONDITION: nothing is staged\n',
       });
@@ -426,9 +426,15 @@ describe('refusals and an unreachable claimant', () => {
         details: 'n2 exists: ids are never reused',
         method: 'stageChange',
       };
+      const error = {
+        code: 'INVALID_ARGUMENT',
+        message: 'n2 exists: ids are never reused',
+        exitCode: 4,
+        grpcCode: grpc.status.INVALID_ARGUMENT,
+      };
       expect(await cli(['cluster', 'join', 'n2=127.0.0.1:7009', '--json'])).toEqual({
-        code: 1,
-        stdout: '',
+        code: 4,
+        stdout: JSON.stringify({ error }) + '\n',
         stderr: 'INVALID_ARGUMENT: n2 exists: ids are never reused\n',
       });
     },
@@ -442,7 +448,7 @@ describe('refusals and an unreachable claimant', () => {
       claimant.ring = { ...ring, claimant: 'n1' };
       const result = await cli(['cluster', 'commit']);
       expect(result).toEqual({
-        code: 1,
+        code: 4,
         stdout: '',
         stderr: `FAILED_PRECONDITION: not the claimant: membership changes go to n2 at ${other.address}\n`,
       });
@@ -458,7 +464,7 @@ describe('refusals and an unreachable claimant', () => {
       const n3 = ring.nodes[2]!;
       other.ring = { ...ring, claimant: 'n3' };
       const result = await cli(['cluster', 'leave', 'n2']);
-      expect(result.code).toBe(1);
+      expect(result.code).toBe(3);
       expect(result.stdout).toBe('');
       expect(result.stderr).toMatch(
         new RegExp(`^UNAVAILABLE: claimant n3 at ${n3.address} is unreachable: `),
@@ -472,7 +478,7 @@ describe('refusals and an unreachable claimant', () => {
     async () => {
       claimant.hangNext = 'commitPlan';
       const result = await cli(['--deadline-ms', '200', 'cluster', 'commit']);
-      expect(result.code).toBe(1);
+      expect(result.code).toBe(3);
       expect(result.stderr).toMatch(
         new RegExp(
           `^DEADLINE_EXCEEDED: claimant n1 at ${claimant.address} did not answer within 200 ms: `,

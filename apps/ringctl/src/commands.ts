@@ -1,7 +1,7 @@
 // One function per command: validated arguments in, exit code out. Output goes to io; errors a
 // user can act on are thrown as UsageError, InputError or RpcError and reported by run().
 import { manyItemsMax, type RoutingMode } from '@ringstore/client';
-import { exitCode, UsageError, type ExitCode } from './errors.js';
+import { exitCode, notFoundJson, UsageError, type ExitCode } from './errors.js';
 import {
   antiEntropyJson,
   formatAntiEntropyHuman,
@@ -64,11 +64,13 @@ export async function getCommand(
   const { kv, io, options } = context;
   const response = await kv.get(keyBytes(key, options), r);
   const found = isFound(response);
-  if (options.json) printJson(io, getJson(key, response));
+  // Not found still prints the document (its context covers what was deleted), with the error.
+  if (options.json)
+    printJson(io, { ...getJson(key, response), ...(found ? {} : { error: notFoundJson }) });
   else if (found) io.stdout.write(formatGetHuman(response));
   if (found) return exitCode.ok;
   io.stderr.write('not found\n');
-  return exitCode.failure;
+  return exitCode.notFound;
 }
 
 /**
@@ -155,9 +157,9 @@ export async function deleteCommand(context: CommandContext, args: DeleteArgs): 
   if (deleteContext === undefined) {
     const current = await kv.get(key, 0);
     if (!isFound(current)) {
-      if (options.json) printJson(io, { key: args.key, deleted: false });
+      if (options.json) printJson(io, { key: args.key, deleted: false, error: notFoundJson });
       io.stderr.write('not found\n');
-      return exitCode.failure;
+      return exitCode.notFound;
     }
     deleteContext = current.context;
   }
@@ -175,19 +177,25 @@ export async function ringCommand(context: CommandContext): Promise<ExitCode> {
   return exitCode.ok;
 }
 
+/**
+ * Each member's place in the ring (from the ring at --node) beside its liveness as the answering
+ * node's failure detector sees it: two different questions, so two columns.
+ */
 export async function membersCommand(context: CommandContext): Promise<ExitCode> {
   const { cluster, io, options } = context;
-  const members = await cluster.listMembers();
-  if (options.json) printJson(io, membersJson(members));
-  else io.stdout.write(formatMembersHuman(members));
+  const [members, ring] = await Promise.all([cluster.listMembers(), cluster.getRing()]);
+  const view = { node: options.node, members, ring };
+  if (options.json) printJson(io, membersJson(view));
+  else io.stdout.write(formatMembersHuman(view));
   return exitCode.ok;
 }
 
-export async function aeStatusCommand(context: CommandContext): Promise<ExitCode> {
+/** The summary first; the per-partition table with `all` (JSON always has both). */
+export async function aeStatusCommand(context: CommandContext, all: boolean): Promise<ExitCode> {
   const { cluster, io, options } = context;
-  const partitions = await cluster.getAntiEntropy();
-  if (options.json) printJson(io, antiEntropyJson(partitions));
-  else io.stdout.write(formatAntiEntropyHuman(partitions, io.nowMs?.() ?? Date.now()));
+  const status = await cluster.getAntiEntropy();
+  if (options.json) printJson(io, antiEntropyJson(status));
+  else io.stdout.write(formatAntiEntropyHuman(status, io.nowMs?.() ?? Date.now(), all));
   return exitCode.ok;
 }
 

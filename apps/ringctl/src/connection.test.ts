@@ -211,7 +211,9 @@ describe('TLS and the bearer token', { timeout: testTimeoutMs }, () => {
       },
     );
     expect(result.code).toBe(exitCode.ok);
-    expect(fake.calls).toEqual([
+    // members asks for the ring too (each member's place in it), with the same token.
+    expect([...fake.calls].sort((a, b) => a.method.localeCompare(b.method))).toEqual([
+      { method: 'getRing', authorization: ['Bearer flag-token'], clientName: undefined },
       { method: 'listMembers', authorization: ['Bearer flag-token'], clientName: undefined },
     ]);
   });
@@ -234,7 +236,7 @@ describe('TLS and the bearer token', { timeout: testTimeoutMs }, () => {
   it('fails clearly when the node is not signed by --ca-file', async () => {
     const fake = await startSecureFake('mutual');
     const result = await cli(['ring', '--node', fake.address, ...tlsFlags({ ca: files.otherCa })]);
-    expect(result.code).toBe(exitCode.failure);
+    expect(result.code).toBe(exitCode.unavailable);
     expect(fake.calls).toEqual([]);
     expect(result.stderr).toMatch(/^UNAVAILABLE: .*certificate/);
     expect(result.stderr).toContain(
@@ -248,14 +250,14 @@ describe('TLS and the bearer token', { timeout: testTimeoutMs }, () => {
       fake.address,
       ...tlsFlags({ ca: files.otherCa }),
     ]);
-    expect(data.code).toBe(exitCode.failure);
+    expect(data.code).toBe(exitCode.unavailable);
     expect(data.stderr).toContain(`hint: the node's certificate is not signed by the CA`);
   });
 
   it('fails clearly when the node wants a client certificate and gets none', async () => {
     const fake = await startSecureFake('mutual');
     const result = await cli(['ring', '--node', fake.address, '--ca-file', files.ca]);
-    expect(result.code).toBe(exitCode.failure);
+    expect(result.code).toBe(exitCode.unavailable);
     expect(result.stderr).toContain(
       'hint: the node requires a client certificate: give --cert-file and --key-file',
     );
@@ -270,7 +272,7 @@ describe('TLS and the bearer token', { timeout: testTimeoutMs }, () => {
       fake.address,
       ...tlsFlags({ cert: files.otherClientCert, key: files.otherClientKey }),
     ]);
-    expect(result.code).toBe(exitCode.failure);
+    expect(result.code).toBe(exitCode.unavailable);
     expect(result.stderr).toMatch(/^UNAVAILABLE: /);
     expect(result.stderr).toContain(`--cert-file ${files.otherClientCert}`);
     expect(fake.calls).toEqual([]);
@@ -279,18 +281,24 @@ describe('TLS and the bearer token', { timeout: testTimeoutMs }, () => {
   it('fails clearly between TLS and plaintext', async () => {
     const plaintext = await startSecureFake('none');
     const tlsToPlain = await cli(['ring', '--node', plaintext.address, '--ca-file', files.ca]);
-    expect(tlsToPlain.code).toBe(exitCode.failure);
+    expect(tlsToPlain.code).toBe(exitCode.unavailable);
     expect(tlsToPlain.stderr).toContain('hint: the node does not speak TLS at that address');
     const secure = await startSecureFake('server');
     const plainToTls = await cli(['ring', '--node', secure.address]);
-    expect(plainToTls.code).toBe(exitCode.failure);
+    expect(plainToTls.code).toBe(exitCode.unavailable);
     expect(plainToTls.stderr).toContain('hint: if the node uses TLS, give --ca-file');
+    // With --json the hint is a field of the error.
+    const json = await cli(['ring', '--node', secure.address, '--json']);
+    expect(json.code).toBe(exitCode.unavailable);
+    const error = (JSON.parse(json.stdout) as { error: Record<string, unknown> }).error;
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', exitCode: exitCode.unavailable });
+    expect(error['hint']).toMatch(/^if the node uses TLS, give --ca-file/);
   });
 
   it('checks the node certificate names the host dialed', async () => {
     const fake = await startSecureFake('server', 'n9');
     const result = await cli(['ring', '--node', fake.address, '--ca-file', files.ca]);
-    expect(result.code).toBe(exitCode.failure);
+    expect(result.code).toBe(exitCode.unavailable);
     expect(result.stderr).toContain("hint: the node's certificate does not name the host dialed");
     expect(fake.calls).toEqual([]);
   });

@@ -41,26 +41,99 @@ function byPartition(partitions: readonly PartitionAntiEntropy[]): PartitionAnti
   return [...partitions].sort((a, b) => a.partition - b.partition);
 }
 
-function totalRepairs(partitions: readonly PartitionAntiEntropy[]): bigint {
-  return partitions.reduce((sum, partition) => sum + partition.repairs, 0n);
+function total(
+  partitions: readonly PartitionAntiEntropy[],
+  field: 'repairs' | 'differences',
+): bigint {
+  return partitions.reduce((sum, partition) => sum + partition[field], 0n);
 }
 
-/** A header, one line per partition, and "partitions: N, total repairs: N". */
+/** What `ae status` shows: the node's partitions and its --ae-interval-ms (0: on demand only). */
+export interface AntiEntropyStatus {
+  readonly partitions: readonly PartitionAntiEntropy[];
+  readonly intervalMs: number;
+}
+
+/** Partitions with at least one finished exchange. */
+function exchangedCount(partitions: readonly PartitionAntiEntropy[]): number {
+  return partitions.filter((partition) => partition.lastExchangeMs !== 0n).length;
+}
+
+/**
+ * How long the node takes to exchange every partition once: one partition per interval, so
+ * partitions x interval (exchanges themselves add a little). undefined when periodic exchanges
+ * are off (interval 0).
+ */
+export function fullRoundMs(partitionCount: number, intervalMs: number): number | undefined {
+  return intervalMs === 0 ? undefined : partitionCount * intervalMs;
+}
+
+/** A duration as "45s", "42m 40s", "2h 5m" or "3d 4h": two units at most, the last rounded. */
+export function formatDuration(ms: number): string {
+  const split = (total: number, per: number, big: string, small: string) => {
+    const rest = total % per;
+    return `${Math.floor(total / per)}${big}${rest === 0 ? '' : ` ${rest}${small}`}`;
+  };
+  const seconds = Math.round(ms / msPerSecond);
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3_600) return split(seconds, 60, 'm', 's');
+  const minutes = Math.round(ms / msPerMinute);
+  if (minutes < 24 * 60) return split(minutes, 60, 'h', 'm');
+  return split(Math.round(ms / msPerHour), 24, 'd', 'h');
+}
+
+/** The line saying how long a full round takes, and on what setting that rests. */
+function roundLine(partitionCount: number, intervalMs: number): string {
+  const roundMs = fullRoundMs(partitionCount, intervalMs);
+  if (roundMs === undefined)
+    return 'periodic exchanges are off (--ae-interval-ms 0): only `ringctl ae trigger` runs them';
+  return (
+    `a full round (each partition exchanged once, one every interval) takes about ` +
+    `${formatDuration(roundMs)}: ${partitionCount} partitions at --ae-interval-ms ${intervalMs}`
+  );
+}
+
+/** The summary lines of `ae status`. */
+export function formatAntiEntropySummary(status: AntiEntropyStatus): string {
+  const { partitions } = status;
+  const exchanged = exchangedCount(partitions);
+  const lines = [
+    `partitions: ${partitions.length}, exchanged: ${exchanged}, ` +
+      `never exchanged: ${partitions.length - exchanged}`,
+    `differences found: ${total(partitions, 'differences')}, ` +
+      `repairs: ${total(partitions, 'repairs')}`,
+    roundLine(partitions.length, status.intervalMs),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** The summary; then, with `all`, a header and one line per partition. */
 export function formatAntiEntropyHuman(
+  status: AntiEntropyStatus,
+  nowMs: number,
+  all: boolean,
+): string {
+  const summary = formatAntiEntropySummary(status);
+  if (!all) return summary + 'per partition: ringctl ae --all\n';
+  return summary + formatAntiEntropyTable(status.partitions, nowMs);
+}
+
+const tableHeader = [
+  'PARTITION',
+  'KEYS',
+  'LAST EXCHANGE',
+  'PEER',
+  'EXCHANGES',
+  'DIFFERENCES',
+  'REPAIRS',
+  'REAPED',
+  'ROOT',
+];
+
+function formatAntiEntropyTable(
   partitions: readonly PartitionAntiEntropy[],
   nowMs: number,
 ): string {
-  const header = [
-    'PARTITION',
-    'KEYS',
-    'LAST EXCHANGE',
-    'PEER',
-    'EXCHANGES',
-    'DIFFERENCES',
-    'REPAIRS',
-    'REAPED',
-    'ROOT',
-  ];
   const rows = byPartition(partitions).map((partition) => [
     String(partition.partition),
     partition.keys.toString(),
@@ -72,11 +145,12 @@ export function formatAntiEntropyHuman(
     partition.tombstonesReaped.toString(),
     partition.root.slice(0, rootHexShownMax) || '-',
   ]);
-  const summary = `partitions: ${partitions.length}, total repairs: ${totalRepairs(partitions)}\n`;
-  return formatTable(header, rows) + summary;
+  return formatTable(tableHeader, rows);
 }
 
-export function antiEntropyJson(partitions: readonly PartitionAntiEntropy[]): unknown {
+export function antiEntropyJson(status: AntiEntropyStatus): unknown {
+  const { partitions, intervalMs } = status;
+  const exchanged = exchangedCount(partitions);
   return {
     partitions: byPartition(partitions).map((partition) => ({
       partition: partition.partition,
@@ -92,7 +166,17 @@ export function antiEntropyJson(partitions: readonly PartitionAntiEntropy[]): un
       // The whole root, in hex.
       root: partition.root,
     })),
-    summary: { partitions: partitions.length, repairs: jsonInteger(totalRepairs(partitions)) },
+    summary: {
+      partitions: partitions.length,
+      exchanged,
+      neverExchanged: partitions.length - exchanged,
+      differences: jsonInteger(total(partitions, 'differences')),
+      repairs: jsonInteger(total(partitions, 'repairs')),
+      // The node's --ae-interval-ms (0: exchanges on demand only).
+      intervalMs,
+      // null: exchanges off.
+      fullRoundMs: fullRoundMs(partitions.length, intervalMs) ?? null,
+    },
   };
 }
 

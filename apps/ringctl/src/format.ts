@@ -120,24 +120,72 @@ export function ringJson(ring: Ring): unknown {
   };
 }
 
-export function formatMembersHuman(members: readonly Member[]): string {
-  const rows = members.map((member) => [
-    ...nodeCells(member.node),
-    member.alive ? 'yes' : 'no',
-    member.phi.toFixed(2),
-    member.heartbeat.toString(),
-  ]);
-  return formatTable(['ID', 'ADDRESS', 'ZONE', 'STATUS', 'ALIVE', 'PHI', 'HEARTBEAT'], rows);
+/** What `members` shows: ListMembers of the node asked, and the ring that node holds. */
+export interface MembersView {
+  /** The address asked: liveness is as its failure detector sees it. */
+  readonly node: string;
+  readonly members: readonly Member[];
+  readonly ring: Pick<Ring, 'nodes'>;
 }
 
-export function membersJson(members: readonly Member[]): unknown {
+/** Above this phi is shown as ">1000": the member is long convicted, the digits say nothing. */
+export const phiShownMax = 1_000;
+
+/**
+ * phi for people: two decimals, "inf" for infinity (and for Number.MAX_VALUE, which nodes send in
+ * its place), ">1000" above phiShownMax.
+ */
+export function formatPhi(phi: number): string {
+  if (!Number.isFinite(phi) || phi >= Number.MAX_VALUE) return 'inf';
+  if (phi > phiShownMax) return `>${phiShownMax}`;
+  return phi.toFixed(2);
+}
+
+/** up, or down (suspected: a request to it failed and no heartbeat came since). */
+function livenessOf(member: Member): string {
+  if (member.alive) return 'up';
+  return member.suspected ? 'down (suspected)' : 'down';
+}
+
+/** The member's place in the ring (valid, joining, leaving, ...); undefined: the ring lacks it. */
+function ringStatusOf(view: MembersView, id: string | undefined): string | undefined {
+  return view.ring.nodes.find((node) => node.id === id)?.status || undefined;
+}
+
+export function formatMembersHuman(view: MembersView): string {
+  const rows = view.members.map((member) => [
+    member.node?.id || '?',
+    member.node?.address || '?',
+    member.node?.zone || '-',
+    ringStatusOf(view, member.node?.id) ?? '-',
+    livenessOf(member),
+    formatPhi(member.phi),
+    member.heartbeat.toString(),
+  ]);
+  const header = ['ID', 'ADDRESS', 'ZONE', 'STATUS', 'LIVENESS', 'PHI', 'HEARTBEAT'];
+  return (
+    `STATUS: the member's place in the ring; LIVENESS and PHI: as ${view.node} sees it now\n` +
+    formatTable(header, rows)
+  );
+}
+
+export function membersJson(view: MembersView): unknown {
   return {
-    members: members.map((member) => ({
-      ...nodeJson(member.node),
+    node: view.node,
+    members: view.members.map((member) => ({
+      id: member.node?.id ?? '',
+      address: member.node?.address ?? '',
+      peerAddress: member.node?.peerAddress ?? '',
+      zone: member.node?.zone ?? '',
+      // null: the ring at the node asked does not name it.
+      status: ringStatusOf(view, member.node?.id) ?? null,
+      liveness: member.alive ? 'up' : 'down',
       alive: member.alive,
-      // JSON has no Infinity; proto3 JSON writes it as a string.
-      phi: Number.isFinite(member.phi) ? member.phi : String(member.phi),
+      suspected: member.suspected,
+      // JSON has no Infinity; proto3 JSON writes it as a string. Nodes send MAX_VALUE for it.
+      phi: Number.isFinite(member.phi) && member.phi < Number.MAX_VALUE ? member.phi : 'Infinity',
       heartbeat: member.heartbeat.toString(),
+      generation: member.generation.toString(),
     })),
   };
 }

@@ -8,6 +8,7 @@ import {
   type BackupChunk,
   type Change,
   type ClusterStatus,
+  type KeyInspection,
   type ListTransfersResponse,
   type Member,
   type PartitionAntiEntropy,
@@ -45,7 +46,8 @@ export interface ClusterApi {
   getRing(): Promise<Ring>;
   listMembers(): Promise<Member[]>;
   /** The node's anti-entropy state of every partition it replicates. */
-  getAntiEntropy(): Promise<PartitionAntiEntropy[]>;
+  /** Every partition this node replicates, and its --ae-interval-ms (0: on demand only). */
+  getAntiEntropy(): Promise<{ partitions: PartitionAntiEntropy[]; intervalMs: number }>;
   /** Runs exchanges now and answers when they are done (give it a long deadline). */
   triggerAntiEntropy(args: TriggerAntiEntropyArgs): Promise<TriggerAntiEntropyResponse>;
   /** Stages one membership change (claimant only); every change staged so far, this one last. */
@@ -65,6 +67,8 @@ export interface ClusterApi {
   moveClaimant(to: string, force: boolean): Promise<Ring | undefined>;
   /** Drops the running transition before its flip (claimant only); the ring that wrote. */
   cancelTransition(): Promise<Ring | undefined>;
+  /** The node's own view of one key: placement, stored object, hints, Merkle segment. */
+  inspectKey(key: Buffer): Promise<KeyInspection>;
   /**
    * Cluster.Backup: the node's snapshot, chunk by chunk; the next chunk is read only once
    * `onChunk` has resolved (backpressure to the node). The deadline covers the whole stream.
@@ -98,7 +102,7 @@ export function connectCluster(
   return {
     getRing: () => call(cluster.getRing.bind(cluster), {}),
     listMembers: async () => (await call(cluster.listMembers.bind(cluster), {})).members,
-    getAntiEntropy: async () => (await call(cluster.getAntiEntropy.bind(cluster), {})).partitions,
+    getAntiEntropy: () => call(cluster.getAntiEntropy.bind(cluster), {}),
     triggerAntiEntropy: (args) =>
       call(cluster.triggerAntiEntropy.bind(cluster), {
         partitions: [...args.partitions],
@@ -115,6 +119,7 @@ export function connectCluster(
     moveClaimant: async (to, force) =>
       (await call(cluster.moveClaimant.bind(cluster), { to, force })).ring,
     cancelTransition: async () => (await call(cluster.cancelTransition.bind(cluster), {})).ring,
+    inspectKey: (key) => call(cluster.inspectKey.bind(cluster), { key }),
     backup: async (pagesPerStep, onChunk) => {
       const stream = cluster.backup({ pagesPerStep }, callMetadata(token), {
         deadline: Date.now() + deadlineMs,

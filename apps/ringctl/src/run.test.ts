@@ -407,40 +407,73 @@ describe('ring and members', () => {
     ]);
   });
 
-  it('members shows id, address, zone, status, alive, phi and heartbeat', async () => {
+  /** The ring names n3 leaving, and gossip (ListMembers) says 'up' of every member. */
+  const leavingN3 = () => {
+    node.ring = {
+      ...node.ring,
+      nodes: node.ring.nodes.map((n) => ({ ...n, status: n.id === 'n3' ? 'leaving' : 'valid' })),
+    };
+  };
+
+  it('members shows the ring status and the liveness apart, phi readable', async () => {
+    leavingN3();
+    node.members[1] = { ...node.members[1]!, alive: false, phi: 1.2345, suspected: true };
+    // A node sends Number.MAX_VALUE for an infinite phi.
+    node.members[2] = { ...node.members[2]!, phi: Number.MAX_VALUE };
     const result = await cli(['members']);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toBe(
-      [
-        'ID  ADDRESS         ZONE  STATUS  ALIVE  PHI   HEARTBEAT',
-        'n1  127.0.0.1:7001  -     up      yes    0.25  100',
-        'n2  127.0.0.1:7002  -     up      yes    0.25  101',
-        'n3  127.0.0.1:7003  -     up      no     9.50  102',
+    expect(result).toEqual({
+      code: 0,
+      stdout: [
+        `STATUS: the member's place in the ring; LIVENESS and PHI: as ${node.address} sees it now`,
+        'ID  ADDRESS         ZONE  STATUS   LIVENESS          PHI   HEARTBEAT',
+        'n1  127.0.0.1:7001  -     valid    up                0.25  100',
+        'n2  127.0.0.1:7002  -     valid    down (suspected)  1.23  101',
+        'n3  127.0.0.1:7003  -     leaving  down              inf   102',
         '',
       ].join('\n'),
-    );
+      stderr: '',
+    });
+    expect(methods(node).sort()).toEqual(['getRing', 'listMembers']);
+  });
+
+  it('members shows "-" for a member the ring does not name, and caps a huge phi', async () => {
+    node.ring = { ...node.ring, nodes: node.ring.nodes.slice(0, 2) };
+    node.members[2] = { ...node.members[2]!, phi: 123_456.7 };
+    const row = (await cli(['members'])).stdout.split('\n')[4];
+    expect(row).toBe('n3  127.0.0.1:7003  -     -       down      >1000  102');
   });
 
   it('members --json', async () => {
+    leavingN3();
     node.members[0] = { ...node.members[0]!, phi: Infinity };
+    node.members[2] = { ...node.members[2]!, phi: Number.MAX_VALUE };
     const result = await cli(['--json', 'members']);
-    const document = JSON.parse(result.stdout) as { members: unknown[] };
+    const document = JSON.parse(result.stdout) as { node: string; members: unknown[] };
+    expect(document.node).toBe(node.address);
     expect(document.members[0]).toEqual({
       id: 'n1',
       address: '127.0.0.1:7001',
       peerAddress: '127.0.0.1:7101',
       zone: '',
-      status: 'up',
+      status: 'valid',
+      liveness: 'up',
       alive: true,
+      suspected: false,
       phi: 'Infinity',
       heartbeat: '100',
+      generation: '1',
+    });
+    expect(document.members[2]).toMatchObject({
+      status: 'leaving',
+      liveness: 'down',
+      phi: 'Infinity',
     });
     expect(document.members).toHaveLength(3);
   });
 });
 
 describe('server errors', () => {
-  it('prints the gRPC status name and message and exits 1, without repeating a write that may have landed', async () => {
+  it('prints the gRPC status name and message and exits 3, without repeating a write that may have landed', async () => {
     node.failNext = {
       code: grpc.status.UNAVAILABLE,
       details: 'acked 1 of W=2',
@@ -448,14 +481,14 @@ describe('server errors', () => {
       trailer: { applied: Applied.APPLIED_MAYBE, acked: 1, needed: 2, tried: 2 },
     };
     expect(await cli(['put', 'k', 'v', '--w', '2'])).toEqual({
-      code: 1,
+      code: 3,
       stdout: '',
       stderr: 'UNAVAILABLE: acked 1 of W=2\n',
     });
     expect(dataMethods(node)).toEqual(['put']);
   });
 
-  it('maps other statuses the same way', async () => {
+  it('maps other statuses the same way (INVALID_ARGUMENT: exit 4)', async () => {
     node.failNext = {
       code: grpc.status.INVALID_ARGUMENT,
       details: 'r=9 exceeds N=3',
@@ -463,7 +496,7 @@ describe('server errors', () => {
       trailer: { applied: Applied.APPLIED_NONE, acked: 0, needed: 0, tried: 0 },
     };
     expect(await cli(['get', 'k', '--r', '9'])).toMatchObject({
-      code: 1,
+      code: 4,
       stderr: 'INVALID_ARGUMENT: r=9 exceeds N=3\n',
     });
     expect(dataMethods(node)).toEqual(['get']);
@@ -488,7 +521,7 @@ describe('server errors', () => {
   it('a put that outlasts --deadline-ms fails with DEADLINE_EXCEEDED and is sent once', async () => {
     node.hangNext = 'put';
     const result = await cli(['put', 'k', 'v', '--deadline-ms', '200']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^DEADLINE_EXCEEDED: /);
     const puts = node.requests.filter((r) => r.method === 'put');
     expect(puts).toHaveLength(1);
@@ -511,7 +544,7 @@ describe('server errors', () => {
   it('gives every RPC a deadline', async () => {
     node.hangNext = true;
     const result = await cli(['ring', '--deadline-ms', '100']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^DEADLINE_EXCEEDED: /);
   });
 
@@ -519,14 +552,14 @@ describe('server errors', () => {
     const address = node.address;
     await node.stop();
     const result = await runCli(['--node', address, 'ring']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^UNAVAILABLE: /);
   });
 
   it('reports a data command whose --node cannot be reached as UNAVAILABLE, naming it', async () => {
     const address = await unusedAddress();
     const result = await runCli(['--node', address, 'get', 'k']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^UNAVAILABLE: no seed returned a ring: /);
     expect(result.stderr).toContain(address);
   });
@@ -534,7 +567,7 @@ describe('server errors', () => {
   it('reports a ring the SDK cannot route with as UNAVAILABLE, without sending the request', async () => {
     node.ring = { ...node.ring, partitionCount: 6, owners: [0, 0, 0, 0, 0, 0] };
     const result = await cli(['put', 'k', 'v']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^UNAVAILABLE: no seed returned a ring: .*power of two/);
     expect(methods(node)).toEqual(['getRing']);
   });

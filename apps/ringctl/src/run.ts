@@ -21,7 +21,18 @@ import {
   type ConnectionRawOptions,
 } from './connection-options.js';
 import { addClusterCommands } from './run-cluster.js';
-import { ClusterError, exitCode, InputError, RpcError, UsageError } from './errors.js';
+import { addExplainCommand } from './explain.js';
+import {
+  ClusterError,
+  exitCode,
+  exitCodeOfStatus,
+  exitCodesHelp,
+  InputError,
+  RpcError,
+  UsageError,
+  type ErrorJson,
+  type ExitCode,
+} from './errors.js';
 import type { RunIo } from './io.js';
 import {
   aeTriggerDeadlineMsDefault,
@@ -46,7 +57,7 @@ import {
   parsePagesPerStep,
   restoreCommand,
 } from './backup.js';
-import { withTlsHint } from './tls-hints.js';
+import { HintedRpcError, withTlsHint } from './tls-hints.js';
 import { readValue } from './value-source.js';
 
 /** Runs ringctl with the given arguments (without "node ringctl") and returns the exit code. */
@@ -72,8 +83,17 @@ export async function run(argv: readonly string[], io: RunIo): Promise<number> {
     await buildProgram(io, bind).parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {
-    return reportError(error, io);
+    return reportError(error, io, wantsJson(argv));
   }
+}
+
+/**
+ * --json anywhere before a `--`: known even when commander refused the command line, so that a
+ * usage error is JSON too.
+ */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 function buildProgram(io: RunIo, bind: Bind): Command {
@@ -88,6 +108,7 @@ function buildProgram(io: RunIo, bind: Bind): Command {
       writeErr: (text) => io.stderr.write(text),
     })
     .showHelpAfterError('(run ringctl --help for usage)')
+    .addHelpText('after', exitCodesHelp)
     .option(
       '--node <host:port>',
       'node that ring, members, ae and cluster ask (cluster changes go on to the claimant its ' +
@@ -121,6 +142,7 @@ function buildProgram(io: RunIo, bind: Bind): Command {
     .description('show cluster members: status, liveness, phi and heartbeat')
     .action(bind((context) => membersCommand(context)));
   addAeCommands(program, bind);
+  addExplainCommand(program, bind);
   addClusterCommands(program, bind);
   addBackupCommands(program, bind);
   addCertsCommands(program, io);
@@ -238,15 +260,21 @@ function addDataCommands(program: Command, bind: Bind): void {
 
 const aeJsonHelp = `
 --json: uint64 counts (keys, exchanges, differences, repairs, reaped, bytes, lastExchangeMs) are JSON
-numbers, or decimal strings when above 2^53-1; lastExchangeMs is null when there was no exchange yet.`;
+numbers, or decimal strings when above 2^53-1; lastExchangeMs is null when there was no exchange yet.
+ae status --json always lists every partition; its summary has partitions, exchanged,
+neverExchanged, differences, repairs, intervalMs (null: the node does not report it) and
+fullRoundMs (at intervalMs, else at the default 10000 ms; null: periodic exchanges are off).`;
 
 function addAeCommands(program: Command, bind: Bind): void {
-  const status = bind((context) => aeStatusCommand(context));
+  const status = bind((context, raw) => aeStatusCommand(context, raw.all === true));
+  const allHelp = 'also print the table of every partition (JSON always has it)';
   const ae = program
     .command('ae')
     .description(
-      "anti-entropy: each partition's exchange state (ae status, the default) or run exchanges now",
+      'anti-entropy: a summary of the exchanges (ae status, the default; --all adds every ' +
+        'partition) or run exchanges now',
     )
+    .option('--all', allHelp)
     .addHelpText('after', aeJsonHelp)
     // Bare `ae` is `ae status`; anything else that is not a subcommand gets a clear message.
     .allowExcessArguments(true)
@@ -258,8 +286,11 @@ function addAeCommands(program: Command, bind: Bind): void {
     });
   ae.command('status')
     .description(
-      'per partition: keys, last exchange, peer, exchanges, differences, repairs, reaped tombstones, root',
+      'partitions exchanged and never exchanged, differences, repairs, how long a full round ' +
+        'takes; with --all per partition: keys, last exchange, peer, exchanges, differences, ' +
+        'repairs, reaped tombstones, root',
     )
+    .option('--all', allHelp)
     .action(status);
   ae.command('trigger')
     .description(
@@ -340,23 +371,55 @@ async function withNode(
   }
 }
 
-function reportError(error: unknown, io: RunIo): number {
+function reportError(error: unknown, io: RunIo, json: boolean): number {
+  const report = errorReport(error);
+  if (report === undefined) throw error;
+  if (report.text !== undefined) io.stderr.write(report.text);
+  if (json && report.json !== undefined)
+    io.stdout.write(JSON.stringify({ error: report.json }) + '\n');
+  return report.code;
+}
+
+interface ErrorReport {
+  readonly code: ExitCode;
+  /** For stderr; undefined: already printed (commander prints its own errors). */
+  readonly text: string | undefined;
+  /** For stdout with --json; undefined: no error (help or version shown). */
+  readonly json: ErrorJson | undefined;
+}
+
+/** How an error is reported; undefined: not one ringctl reports (a bug: it crashes). */
+function errorReport(error: unknown): ErrorReport | undefined {
   if (error instanceof CommanderError) {
     // commander has already printed the message (or the help) through io.
-    const informational = ['commander.helpDisplayed', 'commander.version'].includes(error.code);
-    return informational ? exitCode.ok : exitCode.usage;
+    if (['commander.helpDisplayed', 'commander.version'].includes(error.code))
+      return { code: exitCode.ok, text: undefined, json: undefined };
+    const message = error.message.replace(/^error: /, '');
+    return { code: exitCode.usage, text: undefined, json: localJson('USAGE', message, 2) };
   }
   if (error instanceof UsageError) {
-    io.stderr.write(`error: ${error.message}\n(run ringctl --help for usage)\n`);
-    return exitCode.usage;
+    const text = `error: ${error.message}\n(run ringctl --help for usage)\n`;
+    return { code: exitCode.usage, text, json: localJson('USAGE', error.message, 2) };
   }
   if (error instanceof InputError || error instanceof ClusterError) {
-    io.stderr.write(`error: ${error.message}\n`);
-    return exitCode.failure;
+    const kind = error instanceof InputError ? 'INPUT' : 'CLUSTER';
+    const json = localJson(kind, error.message, exitCode.failure);
+    return { code: exitCode.failure, text: `error: ${error.message}\n`, json };
   }
   if (error instanceof RpcError) {
-    io.stderr.write(`${error.message}\n`);
-    return exitCode.failure;
+    const code = exitCodeOfStatus(error.statusName);
+    const json: ErrorJson = {
+      code: error.statusName,
+      message: error.details,
+      exitCode: code,
+      grpcCode: error.code,
+      ...(error instanceof HintedRpcError ? { hint: error.hint } : {}),
+    };
+    return { code, text: `${error.message}\n`, json };
   }
-  throw error;
+  return undefined;
+}
+
+function localJson(code: string, message: string, exit: ExitCode): ErrorJson {
+  return { code, message, exitCode: exit };
 }

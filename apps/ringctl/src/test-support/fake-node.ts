@@ -82,6 +82,8 @@ export interface FakeNode {
   members: Member[];
   /** What GetAntiEntropy answers. */
   antiEntropy: PartitionAntiEntropy[];
+  /** What GetAntiEntropy reports as the node's --ae-interval-ms. */
+  aeIntervalMs: number;
   /** What TriggerAntiEntropy answers. */
   triggerResponse: TriggerAntiEntropyResponse;
   /** This node's id in its ring (n1 by default), as ClusterStatus and ListTransfers name it. */
@@ -198,6 +200,7 @@ export async function startFakeNode(): Promise<FakeNode> {
     ring: emptyRing(),
     members: [],
     antiEntropy: [],
+    aeIntervalMs: 10_000,
     triggerResponse: {
       exchanges: 0,
       differences: 0n,
@@ -333,7 +336,10 @@ function clusterServer(node: FakeNode): ClusterServer {
   return {
     getRing: handle(node, 'getRing', () => node.ring),
     listMembers: handle(node, 'listMembers', () => ({ members: node.members })),
-    getAntiEntropy: handle(node, 'getAntiEntropy', () => ({ partitions: node.antiEntropy })),
+    getAntiEntropy: handle(node, 'getAntiEntropy', () => ({
+      partitions: node.antiEntropy,
+      intervalMs: node.aeIntervalMs,
+    })),
     triggerAntiEntropy: handle(node, 'triggerAntiEntropy', () => node.triggerResponse),
     getNodeStats: handle(node, 'getNodeStats', () => ({
       forwardedRequests: 0n,
@@ -341,6 +347,8 @@ function clusterServer(node: FakeNode): ClusterServer {
       transferObjectsSent: 0n,
     })),
     ...membershipServer(node),
+    inspectKey: (_call, callback) =>
+      callback({ code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' }),
     backup: (call) => {
       const chunks = node.backupChunks;
       if (chunks === undefined) {
