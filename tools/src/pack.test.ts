@@ -38,9 +38,11 @@ function tempDir(prefix: string): string {
   dirs.push(dir);
   return dir;
 }
+// The installed projects hold a whole node_modules (better-sqlite3 built in it): removing them
+// takes longer than the default 10 s hook timeout on a busy CI disk.
 afterAll(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+}, 120_000);
 
 /** Every file under `dir`, relative paths. */
 function filesUnder(dir: string): string[] {

@@ -4,7 +4,7 @@
 // a join's transfers appearing and finishing on the new node, a killed node turning down.
 // Screenshots go to $CONSOLE_SCREENSHOTS_DIR (docs/console holds the committed ones), else a
 // temporary directory, printed. Skipped, with the reason printed, where Chromium is missing.
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { partitionOf } from '@ringstore/ring';
@@ -26,8 +26,9 @@ if (chromiumPath === undefined)
     'console.test: skipped, no Chromium (apt-get install chromium, or set CHROMIUM_PATH)',
   );
 
-const shotsDir =
-  process.env['CONSOLE_SCREENSHOTS_DIR'] ?? mkdtempSync(join(tmpdir(), 'ringstore-console-'));
+const keptShotsDir = process.env['CONSOLE_SCREENSHOTS_DIR'];
+/** Without CONSOLE_SCREENSHOTS_DIR the screenshots are taken into a temporary directory, removed. */
+const shotsDir = keptShotsDir ?? mkdtempSync(join(tmpdir(), 'ringstore-console-'));
 
 /** Bound on anything the page should show after the cluster changes (polling every 500 ms). */
 const showsWithinMs = 20_000;
@@ -39,7 +40,11 @@ describe.skipIf(chromiumPath === undefined)('the web console in Chromium', () =>
 
   beforeAll(async () => {
     mkdirSync(shotsDir, { recursive: true });
-    console.log(`console.test: screenshots in ${shotsDir}`);
+    console.log(
+      keptShotsDir === undefined
+        ? 'console.test: screenshots taken and removed (set CONSOLE_SCREENSHOTS_DIR to keep them)'
+        : `console.test: screenshots in ${shotsDir}`,
+    );
     // Anti-entropy every 300 ms, so the heat map fills while the test runs; transfers slowed so
     // the join's progress can be seen before it finishes.
     tc = await startTestCluster(3, ['--ae-interval-ms', '300', '--transfer-rate', '400'], {
@@ -58,6 +63,7 @@ describe.skipIf(chromiumPath === undefined)('the web console in Chromium', () =>
   afterAll(async () => {
     await browser?.close();
     await tc?.stop();
+    if (keptShotsDir === undefined) rmSync(shotsDir, { recursive: true, force: true });
   }, 60_000);
 
   const admin = (id: string): string => {

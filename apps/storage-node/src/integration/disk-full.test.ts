@@ -13,19 +13,24 @@ import { connectNode, statusOf, type NodeClient } from '../test-support/kv-clien
 
 /** The node's whole data filesystem: small, so a few dozen puts fill it. */
 const tmpfsBytes = 4 * 1024 * 1024;
-/** Created on the tmpfs before the node starts, deleted to give space back. */
-const fillerBytes = 1024 * 1024;
+/**
+ * Created on the tmpfs before the node starts, deleted to give space back. Most of the tmpfs:
+ * once it is deleted, the checkpoint may copy the whole WAL into the database file (it grows by
+ * up to the WAL's size, at most tmpfsBytes - fillerBytes), and what is left free must still hold
+ * the probe's margin (twice the largest client message, about 650 KiB here).
+ */
+const fillerBytes = 3 * 1024 * 1024;
 const valueBytes = 100 * 1024;
 /**
  * --value-bytes-max: the node is SERVING again once twice its largest client message is free
- * (node.ts probeDisk), about 650 KiB with this, well within the megabyte the filler frees.
+ * (node.ts probeDisk), about 650 KiB with this, well within what deleting the filler frees.
  */
 const valueBytesMax = 256 * 1024;
 /** More puts than the tmpfs can hold: the fill loop is bounded. */
 const fillPutsMax = Math.ceil(tmpfsBytes / valueBytes) + 16;
 /** Puts refused on purpose once full: far more than the log lines allowed for them. */
 const refusedPutsExtra = 25;
-/** Puts that must succeed after the filler is deleted: well within the megabyte it frees. */
+/** Puts that must succeed after the filler is deleted: well within the space it frees. */
 const putsAfterFree = 3;
 const putDeadlineMs = 10_000;
 /** Bound on mount and umount, which are instant on tmpfs. */
