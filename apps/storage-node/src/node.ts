@@ -559,6 +559,13 @@ async function startServers(
   storage: SqliteStorageEngine,
 ): Promise<{ grpc: RunningServer; http?: HttpServer }> {
   const { view, kv, gossiper, antiEntropy, forwarder, transfers, linkHandlers } = roles;
+  const keyInspector = new KeyInspector({
+    view,
+    storage,
+    trees: roles.trees,
+    liveness: gossiper,
+    limits: config,
+  });
   const grpc = await startGrpcServer(
     {
       view,
@@ -590,13 +597,7 @@ async function startServers(
         actor: roles.actor,
         ring: () => view.document,
       }),
-      keyInspector: new KeyInspector({
-        view,
-        storage,
-        trees: roles.trees,
-        liveness: gossiper,
-        limits: config,
-      }),
+      keyInspector,
     },
     {
       listen: config.listen,
@@ -612,6 +613,7 @@ async function startServers(
       ...{ nodeId: config.id, view, gossiper, claimant: roles.claimant, transfers, antiEntropy },
       ...{ metrics, guard, aeIntervalMs: config.aeIntervalMs },
       hintCounts: () => storage.hintCounts(),
+      keyInspector,
       serving: () => grpc.serving(),
     });
     const http = await metrics.serve(host, port, () => grpc.serving(), console.handler);

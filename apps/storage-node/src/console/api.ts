@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import type {
+  KeyInspection,
   Member,
   PartitionAntiEntropy,
   Ring as RingMessage,
   TransferLimits,
   TransferProgress,
 } from '@ringstore/proto';
-import { preferenceList, type Ring } from '@ringstore/ring';
+import { RingstoreError } from '../errors.js';
 import type { RequestHistory } from './history.js';
 import type { WarningLog } from './warnings.js';
 
@@ -21,9 +21,8 @@ export interface ConsoleSources {
   /** The node's software version. */
   readonly version: string;
   ring(): RingMessage;
-  /** The read ring (packages/ring), for preference lists. */
-  readRing(): Ring;
-  partitionOf(key: Uint8Array): number;
+  /** This node's view of one key (Cluster.InspectKey's); throws RingstoreError for a bad key. */
+  inspect(key: Uint8Array): KeyInspection;
   members(): Member[];
   isUp(nodeId: string): boolean;
   /** Ring version each member is known to have applied. */
@@ -42,8 +41,8 @@ export type ApiResult =
   | { readonly status: 200; readonly body: unknown }
   | { readonly status: 400 | 404; readonly body: { error: { code: string; message: string } } };
 
-/** Keys typed into the console: as KV takes them, at most this many bytes. */
-export const consoleKeyBytesMax = 1024;
+/** Text of a key typed into the console: 4 MiB is the largest --key-bytes-max, base64 of it. */
+const keyTextCharsMax = Math.ceil((4 * 1024 * 1024 * 4) / 3) + 4;
 
 export class ConsoleApi {
   /** When each member's heartbeat counter last moved, as this node saw it (ms, wall clock). */
@@ -163,7 +162,10 @@ export class ConsoleApi {
     };
   }
 
-  /** /api/key?key=TEXT[&encoding=utf8|hex|base64]: where the key lives and who serves it. */
+  /**
+   * /api/key?key=TEXT[&encoding=utf8|hex|base64]: where the key lives and who serves it, from
+   * this node's KeyInspector (the same answer as Cluster.InspectKey; a key KV refuses is a 400).
+   */
   private key(query: URLSearchParams): ApiResult {
     const text = query.get('key') ?? '';
     const encoding = query.get('encoding') ?? 'utf8';
@@ -171,22 +173,24 @@ export class ConsoleApi {
       return bad('encoding must be utf8, hex or base64');
     if (encoding === 'hex' && !/^([0-9a-fA-F]{2})*$/.test(text))
       return bad('the key is not hex (an even number of 0-9a-f)');
-    const key = Buffer.from(text, encoding);
-    if (key.length === 0) return bad('the key is empty');
-    if (key.length > consoleKeyBytesMax)
-      return bad(`the key has ${key.length} bytes; at most ${consoleKeyBytesMax}`);
-    const s = this.sources;
-    const partition = s.partitionOf(key);
-    const ring = s.readRing();
-    const isUp = (id: string): boolean => id === s.nodeId || s.isUp(id);
-    const list = preferenceList(ring, partition, s.ring().replicas, isUp);
+    // Longer text than any key the node takes is refused before it is decoded.
+    if (text.length > keyTextCharsMax)
+      return bad(`the key is longer than ${keyTextCharsMax} characters`);
+    let k: KeyInspection;
+    try {
+      k = this.sources.inspect(Buffer.from(text, encoding));
+    } catch (e) {
+      if (e instanceof RingstoreError) return bad(e.message);
+      throw e;
+    }
+    const isUp = (id: string): boolean => id === this.sources.nodeId || this.sources.isUp(id);
     return ok({
-      position: createHash('md5').update(key).digest('hex'),
-      partition,
-      preferenceList: list.map((e) => ({
-        node: e.nodeId,
-        hintFor: e.hintFor ?? null,
-        up: isUp(e.nodeId),
+      position: k.position,
+      partition: k.partition,
+      preferenceList: k.preferenceList.map((e) => ({
+        node: e.node,
+        hintFor: e.hintFor === '' ? null : e.hintFor,
+        up: isUp(e.node),
       })),
     });
   }

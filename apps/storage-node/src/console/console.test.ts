@@ -1,7 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Member, PartitionAntiEntropy, Ring as RingMessage } from '@ringstore/proto';
-import { claim, partitionOf } from '@ringstore/ring';
+import { createHash } from 'node:crypto';
+import type {
+  KeyInspection,
+  Member,
+  PartitionAntiEntropy,
+  Ring as RingMessage,
+} from '@ringstore/proto';
+import { claim, partitionOf, preferenceList } from '@ringstore/ring';
+import { validateKey } from '../roles/coordinator/validate.js';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorize } from '../security/roles.js';
@@ -69,8 +76,20 @@ function sources(over: Partial<ConsoleSources> = {}): ConsoleSources & { beats: 
     nodeId: 'n1',
     version: '9.9.9',
     ring: ringMessage,
-    readRing: () => readRing,
-    partitionOf: (key: Uint8Array) => partitionOf(key, 16),
+    // The KeyInspector's placement part, over the same ring (its own tests cover the rest).
+    inspect(key: Uint8Array): KeyInspection {
+      validateKey(key, { keyBytesMax: 1024, valueBytesMax: 1, replicas: 3 });
+      const partition = partitionOf(key, 16);
+      const isUp = (id: string) => id !== 'n3';
+      return {
+        position: createHash('md5').update(key).digest('hex'),
+        partition,
+        preferenceList: preferenceList(readRing, partition, 3, isUp).map((e) => ({
+          node: e.nodeId,
+          hintFor: e.hintFor ?? '',
+        })),
+      } as KeyInspection;
+    },
     members(): Member[] {
       return [
         member('n1', true, 0, 1n),
@@ -166,8 +185,9 @@ describe('ConsoleApi', () => {
   it('key: bad input is a 400 with a message, never a throw', () => {
     const api = new ConsoleApi(sources());
     for (const [q, message] of [
-      [{}, /empty/],
-      [{ key: 'x'.repeat(1025) }, /1025 bytes; at most 1024/],
+      [{}, /key is empty/],
+      [{ key: 'x'.repeat(1025) }, /key is 1025 bytes: the limit is 1024 bytes/],
+      [{ key: 'x'.repeat(6_000_000) }, /longer than \d+ characters/],
       [{ key: 'abc', encoding: 'hex' }, /not hex/],
       [{ key: 'a', encoding: 'latin1' }, /utf8, hex or base64/],
     ] as const) {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { ClusterView } from '../cluster-view.js';
+import type { KeyInspector } from '../inspect-key.js';
 import type { Metrics } from '../metrics.js';
 import type { AntiEntropy } from '../roles/anti-entropy/anti-entropy.js';
 import type { Claimant } from '../roles/claimant/claimant.js';
@@ -21,6 +22,7 @@ export interface ConsoleDeps {
   readonly transfers: Transfers;
   readonly antiEntropy: AntiEntropy;
   readonly hintCounts: () => ReadonlyMap<string, number>;
+  readonly keyInspector: KeyInspector;
   readonly aeIntervalMs: number;
   readonly metrics: Metrics;
   readonly guard: ClientGuard;
@@ -50,8 +52,7 @@ export function startConsole(d: ConsoleDeps): {
     nodeId: d.nodeId,
     version: softwareVersion(),
     ring: () => d.view.toMessage(),
-    readRing: () => d.view.ring,
-    partitionOf: (key) => d.view.partitionOf(key),
+    inspect: (key) => d.keyInspector.inspect(key),
     members: () => d.gossiper.members(),
     isUp: (id) => d.gossiper.isUp(id),
     applied: () =>
