@@ -85,6 +85,22 @@ describe('KeyInspector', { timeout: testTimeoutMs }, () => {
     expect(i.hintsTruncated).toBe(false);
   });
 
+  it('places the key as routing does: a suspected primary due for a retry keeps its place', () => {
+    const key = Buffer.from('k2');
+    const probe = ClusterView.ofNodes('n1', nodes, 16, 3);
+    const primaries = probe.primaries(probe.partitionOf(key));
+    const { inspector, liveness } = setUp('n1', key);
+    liveness.down.add(primaries[1]!);
+    expect(inspector.inspect(key).preferenceList).not.toContainEqual({
+      node: primaries[1],
+      hintFor: '',
+    });
+    liveness.retrying.add(primaries[1]!);
+    expect(inspector.inspect(key).preferenceList).toEqual(
+      primaries.map((node) => ({ node, hintFor: '' })),
+    );
+  });
+
   it('refuses an empty or oversized key as KV does', () => {
     const { inspector } = setUp('n1', Buffer.from('k'));
     for (const key of [Buffer.alloc(0), Buffer.alloc(33, 1)]) {

@@ -43,7 +43,7 @@ export class KeyInspector {
       ringVersion: view.version,
       primaries: view.primaries(partition),
       preferenceList: view
-        .preferenceList(partition, (id) => liveness.isUp(id))
+        .preferenceList(partition, (id) => liveness.isRoutable(id))
         .map((entry) => ({ node: entry.nodeId, hintFor: entry.hintFor ?? '' })),
       replica: view.isReplica(partition),
       pending: view.isPending(partition),

@@ -4,7 +4,13 @@
  * section 5). The gossip role implements it over @ringstore/membership's LivenessTable.
  */
 export interface Liveness {
+  /** Up: phi below the threshold and not suspected since its last heartbeat (what is reported). */
   isUp(nodeId: string): boolean;
+  /**
+   * Whether a request may be sent to it now (preference lists, forwarding): as isUp, except that
+   * a suspected node is tried again after a bounded, doubling wait, before its next heartbeat.
+   */
+  isRoutable(nodeId: string): boolean;
   /** A request to the node failed or timed out: count it down until it is heard from again. */
   suspect(nodeId: string, reason: string): void;
 }

@@ -150,6 +150,71 @@ describe('LivenessTable: local suspicion', () => {
   });
 });
 
+describe('LivenessTable: routing a suspected member', () => {
+  const startMs = 10_000;
+  const { routeRetryMinMs, routeRetryMaxMs } = options;
+
+  // A live member on a loaded machine: one request to it timed out, and its next heartbeat is
+  // slow to arrive. Routing must not avoid it until then (with one member killed, a write could
+  // find fewer than W targets); only the "up" verdict waits for the heartbeat.
+  it('is routed to again after routeRetryMinMs, while it stays down until a heartbeat', () => {
+    const t = table(startMs);
+    t.heard('n2', startMs);
+    t.suspect('n2', startMs + 100);
+    const at = (afterMs: number) => t.of('n2', startMs + 100 + afterMs);
+    expect(at(0)).toMatchObject({ up: false, routable: false, suspected: true });
+    expect(at(routeRetryMinMs - 1)).toMatchObject({ up: false, routable: false });
+    expect(at(routeRetryMinMs)).toMatchObject({ up: false, routable: true, suspected: true });
+    expect(t.isRoutable('n2', startMs + 100 + routeRetryMinMs)).toBe(true);
+    expect(t.transitions(startMs + 100 + routeRetryMinMs)).toEqual([
+      expect.objectContaining({ nodeId: 'n2', up: false }),
+    ]);
+  });
+
+  it('doubles the wait after each failed retry, up to routeRetryMaxMs', () => {
+    // A detector that tolerates the whole silence, so only the suspicion decides routing.
+    const patient = {
+      ...options,
+      detector: { ...options.detector, acceptableHeartbeatPauseMs: 600_000 },
+    };
+    const t = new LivenessTable('n1', members, patient, startMs);
+    let nowMs = startMs;
+    const waits: number[] = [];
+    for (let failures = 0; failures < 7; failures++) {
+      t.suspect('n2', nowMs);
+      // Failures of requests already under way when it was suspected are the same burst.
+      t.suspect('n2', nowMs + 1);
+      let waitMs = 0;
+      while (!t.isRoutable('n2', nowMs + waitMs) && waitMs <= routeRetryMaxMs) waitMs += 50;
+      expect(t.isUp('n2', nowMs + waitMs)).toBe(false);
+      waits.push(waitMs);
+      nowMs += waitMs; // the retry is sent now, and fails: the next suspect()
+    }
+    expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000, 10_000]);
+    expect(routeRetryMaxMs).toBe(10_000);
+  });
+
+  it('after a heartbeat clears a suspicion, the next one waits routeRetryMinMs again', () => {
+    const t = table(startMs);
+    t.suspect('n2', startMs);
+    t.suspect('n2', startMs + routeRetryMinMs); // the retry failed: the wait is now doubled
+    expect(t.isRoutable('n2', startMs + 2 * routeRetryMinMs)).toBe(false);
+    t.heard('n2', startMs + 2 * routeRetryMinMs);
+    expect(t.of('n2', startMs + 2 * routeRetryMinMs)).toMatchObject({ up: true, routable: true });
+    t.suspect('n2', startMs + 3 * routeRetryMinMs);
+    expect(t.isRoutable('n2', startMs + 4 * routeRetryMinMs - 1)).toBe(false);
+    expect(t.isRoutable('n2', startMs + 4 * routeRetryMinMs)).toBe(true);
+  });
+
+  it('is never routed to once phi convicts it, retry wait or not', () => {
+    const t = table(startMs);
+    const lastHeardMs = feed(t, 'n2', startMs, 30, 0, seededRng(9));
+    t.suspect('n2', lastHeardMs + 10);
+    const lateMs = lastHeardMs + 60_000;
+    expect(t.of('n2', lateMs)).toMatchObject({ up: false, routable: false, suspected: true });
+  });
+});
+
 describe('LivenessTable: transitions', () => {
   it('reports each change of up exactly once, and nothing when nothing changed', () => {
     const t = table(0);
@@ -212,23 +277,16 @@ describe('LivenessTable: self and unknown members', () => {
     t.suspect('n1', 100);
     t.heard('n1', 200);
     for (const nowMs of [0, 100, 10_000, 3_600_000])
-      expect(t.of('n1', nowMs)).toEqual({ up: true, phi: 0, suspected: false });
+      expect(t.of('n1', nowMs)).toEqual({ up: true, routable: true, phi: 0, suspected: false });
     expect(t.transitions(3_600_000).map((x) => x.nodeId)).not.toContain('n1');
   });
 
   it('has unknown ids down, ignores suspicion of them, and learns a new id from heard()', () => {
     const t = table(0);
-    expect(t.of('n9', 1_000)).toEqual({
-      up: false,
-      phi: Number.POSITIVE_INFINITY,
-      suspected: false,
-    });
+    const unknown = { up: false, routable: false, phi: Number.POSITIVE_INFINITY, suspected: false };
+    expect(t.of('n9', 1_000)).toEqual(unknown);
     t.suspect('n9', 1_000);
-    expect(t.of('n9', 1_000)).toEqual({
-      up: false,
-      phi: Number.POSITIVE_INFINITY,
-      suspected: false,
-    });
+    expect(t.of('n9', 1_000)).toEqual(unknown);
     t.heard('n9', 2_000);
     expect(t.of('n9', 2_000)).toMatchObject({ up: true, suspected: false });
     expect(t.of('n9', 2_000).phi).toBeLessThan(options.phiThreshold);

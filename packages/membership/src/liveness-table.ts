@@ -3,6 +3,12 @@ import { heartbeat, isAvailable, newDetector, phi } from './detector.js';
 
 export interface LivenessOptions {
   readonly phiThreshold: number;
+  /**
+   * How long routing avoids a suspected member before trying it again (a request is the probe):
+   * the first wait, doubled after each further failed request, up to the max; reset by a heartbeat.
+   */
+  readonly routeRetryMinMs: number;
+  readonly routeRetryMaxMs: number;
   readonly detector: DetectorOptions;
 }
 
@@ -14,6 +20,8 @@ export interface LivenessOptions {
  */
 export function livenessDefaults(gossipIntervalMs: number): Omit<LivenessOptions, 'phiThreshold'> {
   return {
+    routeRetryMinMs: 1_000,
+    routeRetryMaxMs: 10_000,
     detector: {
       distribution: 'normal',
       minStdDevMs: gossipIntervalMs / 2,
@@ -25,12 +33,16 @@ export function livenessDefaults(gossipIntervalMs: number): Omit<LivenessOptions
 }
 
 /**
- * Whether a member is up (worth routing to) and why: phi below the threshold and no local
- * suspicion. A member is down when phi reached the threshold, or while it is suspected: from a
- * failed request until a heartbeat is heard after it.
+ * Whether a member is up and why: phi below the threshold and no local suspicion. A member is
+ * down when phi reached the threshold, or while it is suspected: from a failed request until a
+ * heartbeat is heard after it. `routable` is what request routing uses: like `up`, except that a
+ * suspected member (phi still below the threshold) is tried again once its retry wait has passed,
+ * so a live member whose heartbeat is slow to arrive (a loaded machine) is not avoided for longer
+ * than the wait, while the "up" verdict (transitions, logs, members) still needs a heartbeat.
  */
 export interface MemberLiveness {
   readonly up: boolean;
+  readonly routable: boolean;
   readonly phi: number;
   readonly suspected: boolean;
 }
@@ -48,6 +60,10 @@ interface Entry {
   lastHeardMs: number;
   /** When a request to it failed, while no heartbeat has been heard since; else undefined. */
   suspectedSinceMs: number | undefined;
+  /** While suspected: when routing may try it again. */
+  routeRetryAtMs: number;
+  /** The next wait before routing tries it again after a failed request. */
+  routeRetryMs: number;
   reportedUp: boolean;
 }
 
@@ -74,6 +90,8 @@ export class LivenessTable {
       detector: heartbeat(newDetector(this.options.detector), nowMs),
       lastHeardMs: nowMs,
       suspectedSinceMs: undefined,
+      routeRetryAtMs: 0,
+      routeRetryMs: this.options.routeRetryMinMs,
       reportedUp: true,
     };
   }
@@ -90,8 +108,10 @@ export class LivenessTable {
     entry.lastHeardMs = Math.max(entry.lastHeardMs, nowMs);
     entry.detector = heartbeat(entry.detector, entry.lastHeardMs);
     // The evidence that ends a suspicion: a heartbeat heard after the request that failed.
-    if (entry.suspectedSinceMs !== undefined && nowMs >= entry.suspectedSinceMs)
+    if (entry.suspectedSinceMs !== undefined && nowMs >= entry.suspectedSinceMs) {
       entry.suspectedSinceMs = undefined;
+      entry.routeRetryMs = this.options.routeRetryMinMs;
+    }
   }
 
   /** The member left the ring: no longer tracked (isUp answers false, as for any unknown id). */
@@ -103,25 +123,41 @@ export class LivenessTable {
    * A request to the member failed or timed out: down at once, and until a heartbeat is heard
    * after this call. Not for a while only: when a suspicion simply expired, phi was often still
    * below the threshold (a killed member's silence is younger than the detector's tolerance), so
-   * a member killed a second earlier came back up on no evidence at all.
+   * a member killed a second earlier came back up on no evidence at all. Routing tries it again
+   * after routeRetryMinMs, then after twice as long for each failure of those retries (Riak's and
+   * Cassandra's requests are their own probes too); failures while it is not yet due are one burst.
    */
   suspect(nodeId: string, nowMs: number): void {
     const entry = this.entries.get(nodeId);
     if (entry === undefined) return;
     entry.suspectedSinceMs ??= nowMs;
+    if (nowMs < entry.routeRetryAtMs) return;
+    entry.routeRetryAtMs = nowMs + entry.routeRetryMs;
+    entry.routeRetryMs = Math.min(this.options.routeRetryMaxMs, entry.routeRetryMs * 2);
   }
 
   of(nodeId: string, nowMs: number): MemberLiveness {
-    if (nodeId === this.selfId) return { up: true, phi: 0, suspected: false };
+    if (nodeId === this.selfId) return { up: true, routable: true, phi: 0, suspected: false };
     const entry = this.entries.get(nodeId);
-    if (entry === undefined) return { up: false, phi: Number.POSITIVE_INFINITY, suspected: false };
+    if (entry === undefined)
+      return { up: false, routable: false, phi: Number.POSITIVE_INFINITY, suspected: false };
     const suspected = entry.suspectedSinceMs !== undefined;
     const belowThreshold = isAvailable(entry.detector, nowMs, this.options.phiThreshold);
-    return { up: belowThreshold && !suspected, phi: phi(entry.detector, nowMs), suspected };
+    return {
+      up: belowThreshold && !suspected,
+      routable: belowThreshold && (!suspected || nowMs >= entry.routeRetryAtMs),
+      phi: phi(entry.detector, nowMs),
+      suspected,
+    };
   }
 
   isUp(nodeId: string, nowMs: number): boolean {
     return this.of(nodeId, nowMs).up;
+  }
+
+  /** Whether requests may be routed to the member now (see MemberLiveness.routable). */
+  isRoutable(nodeId: string, nowMs: number): boolean {
+    return this.of(nodeId, nowMs).routable;
   }
 
   /** Members that went up or down since the last call: each change is reported once. */
@@ -131,7 +167,7 @@ export class LivenessTable {
       const now = this.of(nodeId, nowMs);
       if (now.up === entry.reportedUp) continue;
       entry.reportedUp = now.up;
-      changed.push({ nodeId, ...now });
+      changed.push({ nodeId, up: now.up, phi: now.phi, suspected: now.suspected });
     }
     return changed;
   }

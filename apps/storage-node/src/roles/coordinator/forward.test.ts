@@ -114,6 +114,15 @@ describe('Forwarder', () => {
     expect(s.attempts.map((a) => a.nodeId)).toEqual([second, third]);
   });
 
+  it('tries a suspected replica whose retry wait has passed in its preference place', async () => {
+    const f = fixture();
+    f.liveness.down.add(first);
+    f.liveness.retrying.add(first);
+    const s = sender((id) => Promise.resolve(id));
+    expect(await f.forwarder.forward('put', partition, deadlineMs, s.send)).toBe(first);
+    expect(s.attempts.map((a) => a.nodeId)).toEqual([first]);
+  });
+
   it('fails a write over when nothing was applied; suspects the replica', async () => {
     const f = fixture();
     const s = sender((id) =>

@@ -44,8 +44,8 @@ export class Forwarder {
     this.metrics.forwarded.inc({ op });
     this.forwarded++;
     let last: RingstoreError | undefined;
-    const isUp = (id: string): boolean => this.liveness.isUp(id);
-    for (const nodeId of forwardOrder(this.view.primaries(partition), isUp)) {
+    const routable = (id: string): boolean => this.liveness.isRoutable(id);
+    for (const nodeId of forwardOrder(this.view.primaries(partition), routable)) {
       const timeoutMs = deadlineMs - Date.now();
       if (timeoutMs <= 0) break;
       try {

@@ -121,10 +121,10 @@ export class KvHandler {
     }
     const preferenceList = this.view.preferenceList(
       partition,
-      (id) => this.liveness.isUp(id),
+      (id) => this.liveness.isRoutable(id),
       strictQuorum,
     );
-    const pending = this.view.pendingFor(partition, preferenceList, (id) => this.liveness.isUp(id));
+    const pending = this.view.pendingFor(partition, preferenceList, (id) => this.liveness.isRoutable(id));
     this.coordinated++;
     return { kind: 'coordinate', req: { key, partition, preferenceList, pending, deadlineMs } };
   }

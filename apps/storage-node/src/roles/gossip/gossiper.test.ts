@@ -144,3 +144,38 @@ describe('Gossiper following the ring', () => {
     expect([self?.address, self?.peerAddress]).toEqual(['127.0.0.1:7001', '127.0.0.1:7101']);
   });
 });
+
+describe('Gossiper routing a suspected peer', () => {
+  it('keeps it down until a heartbeat, and routes to it again after the retry wait', async () => {
+    const { peers } = fakePeers(() => []);
+    const options = {
+      gossipIntervalMs: intervalMs,
+      phiThreshold: 8,
+      // A detector patient enough that only the suspicion decides; a short retry wait.
+      ...livenessDefaults(60_000),
+      routeRetryMinMs: 30,
+      routeRetryMaxMs: 60,
+    };
+    const node = { id: 'n1', address: clientAddress('n1'), peerAddress: peerAddress('n1') };
+    const others = ['n2', 'n3'].map((id) => ({
+      id,
+      address: clientAddress(id),
+      peerAddress: peerAddress(id),
+    }));
+    const g = new Gossiper(
+      { ...node, zone: '', generation: 1 },
+      others,
+      options,
+      peers,
+      createLogger({ level: 'silent', nodeId: 'n1', pretty: false }),
+    );
+    g.suspect('n2', 'a request timed out');
+    expect([g.isUp('n2'), g.isRoutable('n2')]).toEqual([false, false]);
+    expect([g.isUp('n3'), g.isRoutable('n3')]).toEqual([true, true]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect([g.isUp('n2'), g.isRoutable('n2')]).toEqual([false, true]);
+    g.suspect('n2', 'the retry timed out too'); // avoided again (the table's tests time the wait)
+    expect([g.isUp('n2'), g.isRoutable('n2')]).toEqual([false, false]);
+    g.stop();
+  });
+});

@@ -156,7 +156,7 @@ export class Gossiper implements Liveness {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Each member's up/down as judged in the last round this node was not paused. */
-  private readonly verdicts = new Map<string, boolean>();
+  private readonly verdicts = new Map<string, { up: boolean; routable: boolean }>();
   /** Verdicts stay frozen until then (monotonic ms): a local pause and its grace rounds. */
   private frozenUntilMs = 0;
   private suppressed = 0;
@@ -224,9 +224,18 @@ export class Gossiper implements Liveness {
     const now = monotonicMs();
     if (this.frozen(now)) {
       const verdict = this.verdicts.get(nodeId);
-      if (verdict !== undefined) return verdict;
+      if (verdict !== undefined) return verdict.up;
     }
     return this.table.isUp(nodeId, now);
+  }
+
+  isRoutable(nodeId: string): boolean {
+    const now = monotonicMs();
+    if (this.frozen(now)) {
+      const verdict = this.verdicts.get(nodeId);
+      if (verdict !== undefined) return verdict.routable;
+    }
+    return this.table.isRoutable(nodeId, now);
   }
 
   /** Suspicions and convictions not made because this node was paused (saturated). */
@@ -404,7 +413,10 @@ export class Gossiper implements Liveness {
     } else {
       this.reportTransitions();
       const now = monotonicMs();
-      for (const id of this.state.keys()) this.verdicts.set(id, this.table.isUp(id, now));
+      for (const id of this.state.keys()) {
+        const { up, routable } = this.table.of(id, now);
+        this.verdicts.set(id, { up, routable });
+      }
     }
     const down = [...this.state.keys()].filter(
       (id) => id !== this.self.id && !this.isUp(id),

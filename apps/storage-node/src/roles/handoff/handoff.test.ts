@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterView } from '../../cluster-view.js';
 import { createLogger } from '../../logger.js';
 import { Metrics } from '../../metrics.js';
-import type { Liveness } from '../../liveness.js';
+import { FakeLiveness } from '../../test-support/fake-liveness.js';
 import { unfenced, type RequestBody } from '../../peer/link.js';
 import type { Peers } from '../../peer/peers.js';
 import { Replica } from '../replica/replica.js';
@@ -32,17 +32,6 @@ const defaults: HandoffOptions = {
 /** Candidate keys looked at to find one in a partition with the wanted replicas. */
 const keySearchMax = 100_000;
 
-/** A fake failure detector: up unless in `down`; records every suspicion. */
-class FakeLiveness implements Liveness {
-  readonly down = new Set<string>();
-  readonly suspicions: { nodeId: string; reason: string }[] = [];
-  isUp(nodeId: string): boolean {
-    return !this.down.has(nodeId);
-  }
-  suspect(nodeId: string, reason: string): void {
-    this.suspicions.push({ nodeId, reason });
-  }
-}
 
 interface Key {
   readonly partition: number;
