@@ -99,9 +99,18 @@ describe('runChaos on a real 3-node cluster (loopback)', () => {
       ['kill', undefined],
     ]);
     expect(report.ring.members).toEqual(['n1', 'n2', 'n3', 'n4']);
+    // When a write fails, the message names it: when, which workload and the SDK's error.
+    const failures = readFileSync(join(dir, 'history.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter((line) => line.includes('"type":"fail"'));
     for (const w of report.workloads) {
       expect(w.acknowledged).toBeGreaterThan(20);
-      expect(w).toMatchObject({ lost: 0, failed: 0, overloaded: 0 });
+      expect(w, [...failures, ...lines].join('\n')).toMatchObject({
+        lost: 0,
+        failed: 0,
+        overloaded: 0,
+      });
     }
     // Every node, the one the join added too, ran with its own certificate and without --insecure.
     for (const id of ['n1', 'n4']) {
