@@ -144,11 +144,20 @@ describe('ringstore-node at start', () => {
   }, 30_000);
 
   it('logs its addresses in one line, pretty with local times, and stops when its parent goes', async () => {
-    const run = await node(['--log-format', 'pretty', '--exit-with-parent'], 'pipe');
+    // Port 0 for the admin listener: the line shows the port it was given.
+    const run = await node(
+      ['--log-format', 'pretty', '--exit-with-parent', '--admin-listen', '127.0.0.1:0'],
+      'pipe',
+    );
     const addresses =
-      /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})\] INFO: n1: addresses: client 127\.0\.0\.1:(\d+), peer 127\.0\.0\.1:\d+, admin http:\/\/127\.0\.0\.1:\d+\/ /m;
+      /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})\] INFO: n1: addresses: client 127\.0\.0\.1:(\d+), peer 127\.0\.0\.1:\d+, admin http:\/\/127\.0\.0\.1:(\d+)\/ /m;
     await expect.poll(() => run.output, { timeout: nodeWaitMs }).toMatch(addresses);
-    const [, time = ''] = addresses.exec(run.output) ?? [];
+    const [, time = '', , adminPort = '0'] = addresses.exec(run.output) ?? [];
+    expect(Number(adminPort)).toBeGreaterThan(0);
+    const livez = await fetch(`http://127.0.0.1:${adminPort}/livez`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    expect(await livez.text()).toBe('ALIVE\n');
     // The time read as UTC is ahead of the true instant by the zone's offset: it is local time.
     const asUtcMs = Date.parse(`${time.replace(' ', 'T')}Z`);
     expect(Math.abs(asUtcMs - zone.offsetMs - Date.now())).toBeLessThan(60_000);

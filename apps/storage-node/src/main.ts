@@ -65,7 +65,8 @@ function logAddresses(config: NodeConfig, node: RunningNode, log: Logger): void 
   const host = (address: string): string => address.slice(0, address.lastIndexOf(':'));
   const client = `${host(config.listen)}:${node.port}`;
   const peer = `${host(config.peerListen)}:${node.peerPort}`;
-  const admin = config.adminListen === '' ? 'off' : `http://${config.adminListen}/`;
+  const admin =
+    config.adminListen === '' ? 'off' : `http://${host(config.adminListen)}:${node.adminPort}/`;
   log.info({ client, peer, admin }, `addresses: client ${client}, peer ${peer}, admin ${admin}`);
 }
 

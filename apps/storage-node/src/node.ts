@@ -69,6 +69,8 @@ const serverShutdownMinMs = 100;
 export interface RunningNode {
   readonly port: number;
   readonly peerPort: number;
+  /** The admin HTTP port as bound (a configured :0 resolved); undefined without --admin-listen. */
+  readonly adminPort: number | undefined;
   /** SIGHUP: re-reads certificates (and token files). */
   reload(): void;
   readonly actor: string;
@@ -174,7 +176,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       guard.reload();
     };
     const { port, peerPort } = grpc;
-    return { port, peerPort, actor: roles.actor, metrics, retired, stop, reload };
+    const adminPort = portOf(started.http);
+    return { port, peerPort, adminPort, actor: roles.actor, metrics, retired, stop, reload };
   } catch (e) {
     health.close();
     metrics.close();
@@ -624,6 +627,11 @@ async function startServers(
     grpc.peerServer.forceShutdown();
     throw e;
   }
+}
+
+function portOf(server: HttpServer | undefined): number | undefined {
+  const address = server?.address();
+  return typeof address === 'object' && address !== null ? address.port : undefined;
 }
 
 function startLoops(roles: Roles, grpc: RunningServer, health: NodeHealth): void {

@@ -124,7 +124,9 @@ export class KvHandler {
       (id) => this.liveness.isRoutable(id),
       strictQuorum,
     );
-    const pending = this.view.pendingFor(partition, preferenceList, (id) => this.liveness.isRoutable(id));
+    const pending = this.view.pendingFor(partition, preferenceList, (id) =>
+      this.liveness.isRoutable(id),
+    );
     this.coordinated++;
     return { kind: 'coordinate', req: { key, partition, preferenceList, pending, deadlineMs } };
   }

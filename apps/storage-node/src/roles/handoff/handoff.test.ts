@@ -32,7 +32,6 @@ const defaults: HandoffOptions = {
 /** Candidate keys looked at to find one in a partition with the wanted replicas. */
 const keySearchMax = 100_000;
 
-
 interface Key {
   readonly partition: number;
   readonly key: string;
