@@ -53,6 +53,7 @@ describe('loadConfig', () => {
       requestTimeoutMs: 1000,
       keyBytesMax: 1024,
       valueBytesMax: 1048576,
+      cacheMb: 64,
       listen: '127.0.0.1:7001',
       peerListen: '127.0.0.1:7002',
     });
@@ -172,6 +173,8 @@ describe('loadConfig', () => {
     [[...base, '--log-level', 'loud'], '--log-level'],
     [[...base, '--bogus', '1'], "unknown option '--bogus'"],
     [[...base, '--value-bytes-max', String(8 * 1024 * 1024)], '--value-bytes-max'],
+    [[...base, '--cache-mb', '0'], '--cache-mb'],
+    [[...base, '--cache-mb', String(32 * 1024)], '--cache-mb'],
   ])('rejects %j with a message naming the problem', (argv, expected) => {
     expect(errorOf(argv)).toContain(expected);
   });

@@ -10,6 +10,8 @@ export const valueBytesCeiling = 4 * 1024 * 1024;
 export const partitionCountMax = 65_536;
 /** Replicas per key above this are not a Dynamo-style deployment. */
 export const replicasMax = 16;
+/** Largest --cache-mb: 16 GiB, the storage engine's own bound on cache_size. */
+export const cacheMbMax = 16 * 1024;
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const logFormats = ['auto', 'json', 'pretty'] as const;
@@ -52,6 +54,8 @@ export interface NodeConfig {
   readonly keyBytesMax: number;
   readonly valueBytesMax: number;
   readonly synchronous: 'normal' | 'full';
+  /** SQLite's page cache of the node's database, MiB (cache_size). */
+  readonly cacheMb: number;
   /** quorum: a get reads R replicas (its own first), more on a failure or after their p95; all: every replica. */
   readonly readFanout: 'quorum' | 'all';
   readonly logLevel: (typeof logLevels)[number];
@@ -165,6 +169,7 @@ const schema = z
     keyBytesMax: z.number().int().min(1).max(keyBytesCeiling),
     valueBytesMax: z.number().int().min(0).max(valueBytesCeiling),
     synchronous: z.enum(['normal', 'full']),
+    cacheMb: z.number().int().min(1).max(cacheMbMax),
     readFanout: z.enum(['quorum', 'all']),
     logLevel: z.enum(logLevels),
     logFormat: z.enum(logFormats),
@@ -434,6 +439,13 @@ const flagSpecs: readonly FlagSpec[] = [
     help: 'SQLite synchronous: normal or full',
     kind: 'string',
     fallback: 'normal',
+  },
+  {
+    key: 'cacheMb',
+    flag: 'cache-mb',
+    help: `SQLite page cache of the database, MiB (1..${cacheMbMax}): size it for the hot part of the data`,
+    kind: 'int',
+    fallback: 64,
   },
   {
     key: 'readFanout',

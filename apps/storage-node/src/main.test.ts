@@ -168,6 +168,15 @@ describe('ringstore-node at start', () => {
     expect(run.output).toMatch(/INFO: n1: stopped/);
   }, 30_000);
 
+  it('opens its storage with the page cache --cache-mb asks for, and says so', async () => {
+    const run = await node(['--cache-mb', '8']);
+    const opened = /^.*"msg":"storage opened".*$/m;
+    await expect.poll(() => run.output, { timeout: nodeWaitMs }).toMatch(opened);
+    const line = JSON.parse(opened.exec(run.output)?.[0] ?? '{}') as Record<string, unknown>;
+    expect(line).toMatchObject({ journalMode: 'wal', synchronous: 'normal' });
+    expect(line['cacheBytes']).toBe(8 * 1024 * 1024);
+  }, 30_000);
+
   it('--exit-with-parent without a pipe on stdin is refused: exit 2', async () => {
     const run = await node(['--exit-with-parent'], 'ignore');
     expect(await exitCodeOf(run)).toBe(2);

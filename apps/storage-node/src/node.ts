@@ -123,6 +123,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   const busy = (): boolean => saturated() !== undefined;
   const health = new NodeHealth(log);
   const storage = openStorage(config, log, metrics, health);
+  const { synchronous, cacheBytes, journalMode } = storage.pragmas();
+  log.info({ path: storage.path, journalMode, synchronous, cacheBytes }, 'storage opened');
   health.probeWith(() => probeDisk(config, storage));
   removeBackupLeftovers(storage.path, log);
   watchNode(metrics, { storage, dataDir: config.data, guard, health });
@@ -305,6 +307,7 @@ function openStorage(
   return openSqliteEngine({
     path,
     synchronous: config.synchronous,
+    cacheBytes: config.cacheMb * 1024 * 1024,
     onDiskFull: (e) => {
       health.on('disk-full');
       // The health probe's own write is no client write refused.
