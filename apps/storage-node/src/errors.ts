@@ -46,6 +46,12 @@ export class RingstoreError extends Error {
    * says nothing about the peer (Cassandra's "not marking nodes down due to local pause").
    */
   localPause = false;
+  /**
+   * A request that failed without an answer, although a later request to the same peer was
+   * answered: the peer was alive after this one was sent, so its failure (a slow reply, a link
+   * that broke and came back) is no reason to suspect it now.
+   */
+  staleAfterAnswer = false;
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -254,11 +260,15 @@ export function reasonOf(e: unknown): string {
 
 /**
  * Whether a failed peer request is a reason to suspect the peer (routing avoids it for a while):
- * only when no answer came, and not when the timeout fired late because this node stalled. A peer that answered with an error (a quorum it could not reach, a
+ * only when no answer came, not when the timeout fired late because this node stalled, and not
+ * when a request sent after it was answered (Peers marks those: staleAfterAnswer). A peer that answered with an error (a quorum it could not reach, a
  * refusal, its own overload) is alive; suspecting it would route around a healthy node.
  */
 export function suspectsPeer(e: unknown): boolean {
-  return !(e instanceof RingstoreError && (e.answeredBy !== undefined || e.localPause));
+  return !(
+    e instanceof RingstoreError &&
+    (e.answeredBy !== undefined || e.localPause || e.staleAfterAnswer)
+  );
 }
 
 function safeNumber(n: bigint): number {

@@ -13,4 +13,9 @@ export interface Liveness {
   isRoutable(nodeId: string): boolean;
   /** A request to the node failed or timed out: count it down until it is heard from again. */
   suspect(nodeId: string, reason: string): void;
+  /**
+   * The node answered a request sent at `sentAtMs` (performance.now()): it was alive after then,
+   * which ends a suspicion that began before (Peers reports every answer).
+   */
+  answered(nodeId: string, sentAtMs: number): void;
 }

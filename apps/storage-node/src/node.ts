@@ -405,6 +405,8 @@ function buildRoles(
     metrics,
   );
   view.onChange((doc) => gossiper.follow(activeNodesOf(doc)));
+  // Every answer a peer gives is evidence it lives: it ends a suspicion from before the request.
+  peers.onAnswered = (id, sentAtMs) => gossiper.answered(id, sentAtMs);
   const liveness = gossiper;
   // Every object write goes through `tracked`, so the partitions' Merkle trees follow the data.
   const trees = new PartitionTrees(storage, view.partitionsHeld());

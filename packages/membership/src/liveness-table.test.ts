@@ -215,6 +215,38 @@ describe('LivenessTable: routing a suspected member', () => {
   });
 });
 
+describe('LivenessTable: answers as evidence', () => {
+  const startMs = 10_000;
+
+  it('an answer to a request sent after the suspicion ends it, as a heartbeat would', () => {
+    const t = table(startMs);
+    t.suspect('n2', startMs + 100);
+    t.answered('n2', startMs + 150);
+    expect(t.of('n2', startMs + 200)).toMatchObject({ up: true, routable: true, suspected: false });
+    // And the retry wait starts over at routeRetryMinMs for the next suspicion.
+    t.suspect('n2', startMs + 300);
+    expect(t.isRoutable('n2', startMs + 300 + options.routeRetryMinMs - 1)).toBe(false);
+    expect(t.isRoutable('n2', startMs + 300 + options.routeRetryMinMs)).toBe(true);
+  });
+
+  // A killed member answers nothing new; a reply to a request sent before the failure that
+  // suspected it arrives late, and says nothing about the member after that failure.
+  it('an answer to a request sent before the suspicion leaves it suspected', () => {
+    const t = table(startMs);
+    t.suspect('n2', startMs + 100);
+    t.answered('n2', startMs + 99);
+    expect(t.of('n2', startMs + 200)).toMatchObject({ up: false, suspected: true });
+  });
+
+  it('ignores answers from members it does not know, or that are not suspected', () => {
+    const t = table(startMs);
+    t.answered('n9', startMs);
+    expect(t.isUp('n9', startMs)).toBe(false);
+    t.answered('n2', startMs);
+    expect(t.of('n2', startMs)).toMatchObject({ up: true, suspected: false });
+  });
+});
+
 describe('LivenessTable: transitions', () => {
   it('reports each change of up exactly once, and nothing when nothing changed', () => {
     const t = table(0);

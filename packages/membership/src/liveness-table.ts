@@ -108,10 +108,26 @@ export class LivenessTable {
     entry.lastHeardMs = Math.max(entry.lastHeardMs, nowMs);
     entry.detector = heartbeat(entry.detector, entry.lastHeardMs);
     // The evidence that ends a suspicion: a heartbeat heard after the request that failed.
-    if (entry.suspectedSinceMs !== undefined && nowMs >= entry.suspectedSinceMs) {
-      entry.suspectedSinceMs = undefined;
-      entry.routeRetryMs = this.options.routeRetryMinMs;
-    }
+    if (entry.suspectedSinceMs !== undefined && nowMs >= entry.suspectedSinceMs)
+      this.clearSuspicion(entry);
+  }
+
+  /**
+   * The member answered a request sent at `sentAtMs` (a reply, or an error it sent): like a
+   * heartbeat for the suspicion, it ends one that began before the request was sent, since the
+   * member was alive after that. It does not feed the detector: phi stays gossip's.
+   */
+  answered(nodeId: string, sentAtMs: number): void {
+    const entry = this.entries.get(nodeId);
+    if (entry?.suspectedSinceMs === undefined || sentAtMs < entry.suspectedSinceMs) return;
+    this.clearSuspicion(entry);
+  }
+
+  /** The member is known alive again: the next failure starts a new suspicion and wait. */
+  private clearSuspicion(entry: Entry): void {
+    entry.suspectedSinceMs = undefined;
+    entry.routeRetryAtMs = 0;
+    entry.routeRetryMs = this.options.routeRetryMinMs;
   }
 
   /** The member left the ring: no longer tracked (isUp answers false, as for any unknown id). */

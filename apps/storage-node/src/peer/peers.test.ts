@@ -1,7 +1,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { PeerService, type GossipResponse, type PeerServer } from '@ringstore/proto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RingstoreError, refused, ringStale } from '../errors.js';
+import { RingstoreError, refused, ringStale, suspectsPeer } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { serveLink, unfenced, type LinkHandlers, type RequestCase } from './link.js';
 import { Peers } from './peers.js';
@@ -209,6 +209,47 @@ describe('Peers', () => {
       () => peer.server.forceShutdown(),
     );
     await expect(read(links, 'hangs', 200)).rejects.toMatchObject({ code: 'deadline-exceeded' });
+  });
+
+  it('reports every answer with its send time, and marks a failure older than an answer stale', async () => {
+    // Keys starting with "slow" hang; the others are answered (a reply) or refused (an error the
+    // peer sent): both are answers.
+    const peer = await startPeer((kind, req) =>
+      req.key?.toString().startsWith('slow') === true
+        ? new Promise(() => undefined)
+        : echo(kind, req),
+    );
+    const links = new Peers('self', () => `127.0.0.1:${peer.port}`, log);
+    const answers: { nodeId: string; sentAtMs: number }[] = [];
+    links.onAnswered = (nodeId, sentAtMs) => answers.push({ nodeId, sentAtMs });
+    cleanups.push(
+      () => links.close(),
+      () => peer.server.forceShutdown(),
+    );
+    // No answer yet: a timeout is a reason to suspect.
+    const lonely = await read(links, 'slow-0', 200).catch((e: unknown) => e);
+    expect(lonely).toMatchObject({ code: 'deadline-exceeded', staleAfterAnswer: false });
+    expect(suspectsPeer(lonely)).toBe(true);
+
+    const slow = read(links, 'slow-1', 400).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const beforeMs = performance.now();
+    await read(links, 'fast');
+    expect(answers).toEqual([{ nodeId: 'p', sentAtMs: expect.any(Number) as number }]);
+    expect(answers[0]!.sentAtMs).toBeGreaterThanOrEqual(beforeMs);
+    // Sent before the answered one: its timeout says nothing new about the peer.
+    const stale = await slow;
+    expect(stale).toMatchObject({ code: 'deadline-exceeded', staleAfterAnswer: true });
+    expect(suspectsPeer(stale)).toBe(false);
+
+    // An error the peer sent is an answer too.
+    await expect(
+      links.request('p', { $case: 'handoff', value: { objects: [] } }, 2_000),
+    ).rejects.toMatchObject({ code: 'invalid-argument' });
+    expect(answers).toHaveLength(2);
+    // A request sent after the newest answer that gets none is a reason to suspect again.
+    const fresh = await read(links, 'slow-2', 200).catch((e: unknown) => e);
+    expect(suspectsPeer(fresh)).toBe(true);
   });
 
   it('fails in-flight requests at once when the link breaks, and redials once the peer is back', async () => {

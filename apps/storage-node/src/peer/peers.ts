@@ -65,6 +65,13 @@ export class Peers {
     ring: { term: number; version: number },
     timeoutMs: number,
   ) => Promise<boolean> = () => Promise.resolve(false);
+  /**
+   * A peer answered (a reply, or an error it sent) a request sent at `sentAtMs` (performance.now()):
+   * evidence that it was alive after that moment (failure detection listens).
+   */
+  onAnswered: (nodeId: string, sentAtMs: number) => void = () => undefined;
+  /** Per peer: when the newest request it answered was sent (performance.now()). */
+  private readonly answeredSentMs = new Map<string, number>();
   /** The ring version this node's requests are made under now (after a pull). */
   fence: () => { ringTerm: bigint; ringVersion: bigint } = () => ({
     ringTerm: 0n,
@@ -91,7 +98,7 @@ export class Peers {
     const startedMs = Date.now();
     let reply;
     try {
-      reply = await this.peer(nodeId).link.request(body, timeoutMs);
+      reply = await this.linkRequest(nodeId, body, timeoutMs);
     } catch (e) {
       const again = await this.afterRingStale(
         nodeId,
@@ -100,12 +107,43 @@ export class Peers {
         timeoutMs - (Date.now() - startedMs),
       );
       if (again === undefined) throw e;
-      reply = await this.peer(nodeId).link.request(again.body, again.timeoutMs);
+      reply = await this.linkRequest(nodeId, again.body, again.timeoutMs);
     }
     if (reply.$case !== replyCaseOf(body.$case)) {
       throw new RingstoreError('internal', `${nodeId} answered ${reply.$case} to ${body.$case}`);
     }
     return reply.value as unknown as ReplyOf<C>;
+  }
+
+  /**
+   * One request over the Link, noting what it says about the peer's liveness: an answer (a reply
+   * or an error the peer sent) is reported to onAnswered; a failure without an answer of a request
+   * sent before the newest answered one is marked staleAfterAnswer (suspectsPeer ignores it).
+   */
+  private async linkRequest(
+    nodeId: string,
+    body: RequestBody,
+    timeoutMs: number,
+  ): ReturnType<LinkConnection['request']> {
+    const sentAtMs = performance.now();
+    try {
+      const reply = await this.peer(nodeId).link.request(body, timeoutMs);
+      this.answered(nodeId, sentAtMs);
+      return reply;
+    } catch (e) {
+      if (e instanceof RingstoreError) {
+        if (e.answeredBy !== undefined) this.answered(nodeId, sentAtMs);
+        else if (sentAtMs < (this.answeredSentMs.get(nodeId) ?? Number.NEGATIVE_INFINITY))
+          e.staleAfterAnswer = true;
+      }
+      throw e;
+    }
+  }
+
+  private answered(nodeId: string, sentAtMs: number): void {
+    const newest = this.answeredSentMs.get(nodeId) ?? Number.NEGATIVE_INFINITY;
+    if (sentAtMs > newest) this.answeredSentMs.set(nodeId, sentAtMs);
+    this.onAnswered(nodeId, sentAtMs);
   }
 
   /**
@@ -176,6 +214,7 @@ export class Peers {
   close(): void {
     for (const peer of this.peers.values()) closePeer(peer);
     this.peers.clear();
+    this.answeredSentMs.clear();
   }
 
   private async unary<Res>(

@@ -8,6 +8,7 @@ export class FakeLiveness implements Liveness {
   readonly down = new Set<string>();
   readonly retrying = new Set<string>();
   readonly suspicions: { readonly nodeId: string; readonly reason: string }[] = [];
+  readonly answers: string[] = [];
 
   isUp(nodeId: string): boolean {
     return !this.down.has(nodeId);
@@ -19,5 +20,9 @@ export class FakeLiveness implements Liveness {
 
   suspect(nodeId: string, reason: string): void {
     this.suspicions.push({ nodeId, reason });
+  }
+
+  answered(nodeId: string): void {
+    this.answers.push(nodeId);
   }
 }

@@ -263,6 +263,14 @@ export class Gossiper implements Liveness {
       this.log.debug({ peer: nodeId, reason }, 'peer suspected after a failed request');
   }
 
+  /**
+   * A peer answered a request sent at `sentAtMs` (monotonic): ends a suspicion that began before.
+   * The up transition (log line, hint delivery) follows at the next round, as after a heartbeat.
+   */
+  answered(nodeId: string, sentAtMs: number): void {
+    this.table.answered(nodeId, sentAtMs);
+  }
+
   /** Called with a node id each time it is seen up again (hint delivery listens). */
   onUp(listener: (nodeId: string) => void): void {
     this.upListeners.push(listener);
