@@ -1,5 +1,5 @@
 import type { Detector, DetectorOptions } from './detector.js';
-import { heartbeat, isAvailable, newDetector, phi } from './detector.js';
+import { heartbeat, newDetector, phi } from './detector.js';
 
 export interface LivenessOptions {
   readonly phiThreshold: number;
@@ -158,11 +158,13 @@ export class LivenessTable {
     if (entry === undefined)
       return { up: false, routable: false, phi: Number.POSITIVE_INFINITY, suspected: false };
     const suspected = entry.suspectedSinceMs !== undefined;
-    const belowThreshold = isAvailable(entry.detector, nowMs, this.options.phiThreshold);
+    // phi once (isAvailable is phi < threshold): routing asks this for every replica of a request.
+    const phiNow = phi(entry.detector, nowMs);
+    const belowThreshold = phiNow < this.options.phiThreshold;
     return {
       up: belowThreshold && !suspected,
       routable: belowThreshold && (!suspected || nowMs >= entry.routeRetryAtMs),
-      phi: phi(entry.detector, nowMs),
+      phi: phiNow,
       suspected,
     };
   }
