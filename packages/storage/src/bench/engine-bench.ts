@@ -4,6 +4,11 @@
  *
  *   npm run bench:engine -w @ringstore/storage -- [--keys 1000000] [--concurrency 1000]
  *     [--value-bytes 100] [--reads 1000000] [--updates 200000] [--synchronous normal|full]
+ *     [--cache-mb 64,512]
+ *
+ * Each --cache-mb (SQLite's page cache, the node's --cache-mb) reopens the database and reads it
+ * twice: uniformly, and with 90% of the reads on a hot tenth of the keys; CPU per read is printed
+ * beside the rate, since on a shared machine the CPU time is the steadier of the two.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +25,7 @@ interface BenchOptions {
   reads: number;
   updates: number;
   synchronous: 'normal' | 'full';
+  cacheMb: readonly number[];
 }
 
 /** Partitions the keys spread over, as a node with Q = 256 would hold them. */
@@ -34,8 +40,14 @@ function readOptions(): BenchOptions {
       reads: { type: 'string', default: '1000000' },
       updates: { type: 'string', default: '200000' },
       synchronous: { type: 'string', default: 'normal' },
+      'cache-mb': { type: 'string', default: '64' },
     },
   });
+  const cacheMb = values['cache-mb'].split(',').map(Number);
+  if (cacheMb.some((mb) => !Number.isInteger(mb) || mb < 1 || mb > 16_384))
+    throw new Error(
+      `--cache-mb: whole MiB from 1 to 16384, comma-separated: ${values['cache-mb']}`,
+    );
   const synchronous = values.synchronous === 'full' ? 'full' : 'normal';
   return {
     keys: Number(values.keys),
@@ -44,6 +56,7 @@ function readOptions(): BenchOptions {
     reads: Number(values.reads),
     updates: Number(values.updates),
     synchronous,
+    cacheMb,
   };
 }
 
@@ -92,10 +105,11 @@ async function inWaves(
   return performance.now() - started;
 }
 
-function report(label: string, operations: number, elapsedMs: number): void {
+function report(label: string, operations: number, elapsedMs: number, cpuUs?: number): void {
   const perSecond = Math.round(operations / (elapsedMs / 1000));
+  const cpu = cpuUs === undefined ? '' : `, ${(cpuUs / operations).toFixed(2)} us CPU per op`;
   console.log(
-    `${label.padEnd(44)} ${operations} ops in ${(elapsedMs / 1000).toFixed(2)} s = ${perSecond.toLocaleString('en-US')} ops/s`,
+    `${label.padEnd(44)} ${operations} ops in ${(elapsedMs / 1000).toFixed(2)} s = ${perSecond.toLocaleString('en-US')} ops/s${cpu}`,
   );
 }
 
@@ -130,14 +144,25 @@ async function updatePhase(engine: SqliteStorageEngine, options: BenchOptions): 
   );
 }
 
-function readPhase(engine: SqliteStorageEngine, options: BenchOptions): void {
-  const random = rngFrom(7);
-  const lookups = Array.from({ length: options.reads }, () => keyOf(random() % options.keys));
+function readPhase(
+  engine: SqliteStorageEngine,
+  options: BenchOptions,
+  label = 'get of random existing keys',
+  hot = false,
+): void {
+  const random = rngFrom(hot ? 11 : 7);
+  // hot: 90% of the reads on the first tenth of the keys (a working set), the rest anywhere.
+  const hotKeys = Math.max(1, Math.floor(options.keys / 10));
+  const pick = (): number =>
+    hot && random() % 10 !== 0 ? random() % hotKeys : random() % options.keys;
+  const lookups = Array.from({ length: options.reads }, () => keyOf(pick()));
   let found = 0;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   for (const { partition, key } of lookups)
     if (engine.get(partition, key).status === 'found') found++;
-  report('get of random existing keys', options.reads, performance.now() - started);
+  const cpu = process.cpuUsage(cpuBefore);
+  report(label, options.reads, performance.now() - started, cpu.user + cpu.system);
   if (found !== options.reads)
     throw new Error(`only ${found} of ${options.reads} reads found their key`);
 }
@@ -147,12 +172,24 @@ async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'ringstore-engine-bench-'));
   const path = join(directory, 'bench.db');
   try {
-    const engine = openSqliteEngine({ path, synchronous: options.synchronous });
+    const open = (cacheMb: number): SqliteStorageEngine =>
+      openSqliteEngine({
+        path,
+        synchronous: options.synchronous,
+        cacheBytes: cacheMb * 1024 * 1024,
+      });
+    let engine = open(options.cacheMb[0] ?? 64);
     console.log(
       `SQLite engine, synchronous ${options.synchronous}, ${options.keys} keys of 16 bytes, ${options.valueBytes}-byte values, ${path}`,
     );
     await insertPhase(engine, options, Buffer.alloc(options.valueBytes, 0x61));
-    readPhase(engine, options);
+    for (const cacheMb of options.cacheMb) {
+      await engine.close();
+      engine = open(cacheMb);
+      console.log(`  page cache ${cacheMb} MiB:`);
+      readPhase(engine, options);
+      readPhase(engine, options, 'get, 90% on a hot tenth of the keys', true);
+    }
     await updatePhase(engine, options);
     console.log(
       `  objects: ${engine.countObjects()}, database file: ${(statSync(path).size / 2 ** 20).toFixed(0)} MiB`,
