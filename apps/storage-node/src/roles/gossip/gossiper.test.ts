@@ -146,7 +146,7 @@ describe('Gossiper following the ring', () => {
 });
 
 describe('Gossiper routing a suspected peer', () => {
-  it('keeps it down until a heartbeat, and routes to it again after the retry wait', async () => {
+  it('keeps it down until a heartbeat or an answer, and routes to it again after the retry wait', async () => {
     const { peers } = fakePeers(() => []);
     const options = {
       gossipIntervalMs: intervalMs,
@@ -176,6 +176,11 @@ describe('Gossiper routing a suspected peer', () => {
     expect([g.isUp('n2'), g.isRoutable('n2')]).toEqual([false, true]);
     g.suspect('n2', 'the retry timed out too'); // avoided again (the table's tests time the wait)
     expect([g.isUp('n2'), g.isRoutable('n2')]).toEqual([false, false]);
+    // An answer to a request sent before the suspicion proves nothing; one sent after ends it.
+    g.answered('n2', performance.now() - 60_000);
+    expect(g.isUp('n2')).toBe(false);
+    g.answered('n2', performance.now());
+    expect([g.isUp('n2'), g.isRoutable('n2')]).toEqual([true, true]);
     g.stop();
   });
 });
