@@ -221,21 +221,21 @@ export class Gossiper implements Liveness {
   }
 
   isUp(nodeId: string): boolean {
-    const now = monotonicMs();
-    if (this.frozen(now)) {
-      const verdict = this.verdicts.get(nodeId);
-      if (verdict !== undefined) return verdict.up;
-    }
-    return this.table.isUp(nodeId, now);
+    return this.judged(nodeId).up;
   }
 
   isRoutable(nodeId: string): boolean {
+    return this.judged(nodeId).routable;
+  }
+
+  /** The table's verdict now, or the one from before a local pause while verdicts are frozen. */
+  private judged(nodeId: string): { readonly up: boolean; readonly routable: boolean } {
     const now = monotonicMs();
     if (this.frozen(now)) {
       const verdict = this.verdicts.get(nodeId);
-      if (verdict !== undefined) return verdict.routable;
+      if (verdict !== undefined) return verdict;
     }
-    return this.table.isRoutable(nodeId, now);
+    return this.table.of(nodeId, now);
   }
 
   /** Suspicions and convictions not made because this node was paused (saturated). */
