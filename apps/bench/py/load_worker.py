@@ -13,7 +13,7 @@
 # Operations are the harness's: a YCSB op mix (workload.ts), uniform or scrambled zipfian keys
 # `user<N>`, values of --value-bytes 'a's with 4 random leading bytes, closed-loop workers. The
 # drivers send unary RPCs with hand-encoded protobuf (a few fields each, no generated code):
-#   echo       ringstore.v1.KV Get/Put to the echo server
+#   echo       ringstore.v1.KV Get/Put to the echo server (or echo-quorum's three, round-robin)
 #   ringstore  ringstore.v1.KV Get/Put, round-robin over the nodes, an update carrying the
 #              context of the key's last read or write (as the Node driver does), unary only
 #   etcd       etcdserverpb.KV Range/Put, round-robin over the members (linearizable reads)
@@ -252,7 +252,7 @@ def driver_from_spec(spec):
     if kind == "echo":
         if spec.get("session"):
             raise ValueError("the c-core load generator sends unary calls: not echo-session")
-        return KvDriver([spec["address"]], spec["deadlineMs"], None)
+        return KvDriver(spec["addresses"], spec["deadlineMs"], None)
     if kind == "ringstore":
         if spec.get("sessions"):
             raise ValueError("the c-core load generator sends unary calls: not KV.Session")

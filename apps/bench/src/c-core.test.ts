@@ -73,6 +73,7 @@ describe('--load-generator: flags', () => {
   it.each([
     [['--target', 'ringstore'], 'not ringstore'],
     [['--compare', 'echo,echo-session'], 'not echo-session'],
+    [['--target', 'echo-quorum-session'], 'not echo-quorum-session'],
     [['--target', 'ringstore-unary', '--tls'], 'not --tls'],
     [['--target', 'echo', '--batch', '4'], 'not --batch'],
   ])(

@@ -213,7 +213,7 @@ describe('--client-procs against a real echo server', () => {
       const script = `
         const { startLoadWorkers } = await import(${JSON.stringify(dist('load-workers.js'))});
         const { InsertSequence } = await import(${JSON.stringify(dist('harness.js'))});
-        const spec = { kind: 'echo', address: '127.0.0.1:1', deadlineMs: 1000, session: false };
+        const spec = { kind: 'echo', addresses: ['127.0.0.1:1'], deadlineMs: 1000, session: false };
         const w = await startLoadWorkers(2, spec, 1);
         const phase = { workload: 'C', distribution: 'uniform', records: 10, valueBytes: 10,
           concurrency: 2, stop: { durationMs: 120000 }, seed: 1 };

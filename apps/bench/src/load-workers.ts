@@ -333,7 +333,8 @@ function startWorker(generator: LoadGenerator, python: string | undefined): Chil
  */
 export function cCoreRefusal(spec: DriverSpec, batch: number): string | undefined {
   if (batch > 1) return 'it sends one operation per call (no --batch)';
-  if (spec.kind === 'echo' && spec.session) return 'it sends unary calls (not echo-session)';
+  if (spec.kind === 'echo' && spec.session)
+    return 'it sends unary calls (not echo-session or echo-quorum-session)';
   if (spec.kind === 'ringstore') {
     if (spec.sessions) return "it sends unary calls (ringstore-unary, not the SDK's KV.Session)";
     if (spec.security.tls !== undefined || spec.security.token !== undefined)

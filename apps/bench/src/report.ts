@@ -83,7 +83,9 @@ export function machine(): Machine {
 
 /**
  * The pairs we compare, when both sides ran: ours against etcd, against the RPC ceilings (unary and
- * session), sessions against unary calls, zero-hop against any-node, and TLS on against off.
+ * session), against the floors of a replicated request (echo-quorum: what is left is Ringstore's
+ * own work), the floor against the ceiling, sessions against unary calls, zero-hop against
+ * any-node, and TLS on against off.
  */
 export const ratioPairs: readonly (readonly [TargetName, TargetName])[] = [
   ['ringstore', 'etcd'],
@@ -91,6 +93,10 @@ export const ratioPairs: readonly (readonly [TargetName, TargetName])[] = [
   ['ringstore', 'echo-session'],
   ['ringstore-unary', 'etcd'],
   ['ringstore-unary', 'echo'],
+  ['ringstore-unary', 'echo-quorum'],
+  ['ringstore', 'echo-quorum-session'],
+  ['echo-quorum', 'echo'],
+  ['echo-quorum-session', 'echo-session'],
   ['ringstore', 'ringstore-unary'],
   ['ringstore', 'any-node'],
   ['ringstore-tls', 'ringstore'],

@@ -158,7 +158,8 @@ function command(io: BenchIo): Command {
     'YCSB-style workloads against Ringstore, side by side with etcd and a no-op gRPC server, in one run.\n' +
       'Targets: ringstore (smart client, zero-hop), any-node (same cluster, round-robin: one extra hop for most requests),\n' +
       'ringstore-tls (zero-hop on a cluster of its own with TLS on both ports, client certificates and a token),\n' +
-      'echo (a no-op grpc-js KV server: the one-RPC ceiling), etcd (a local etcd cluster through its gRPC KV API).\n' +
+      'echo (a no-op grpc-js KV server: the one-RPC ceiling), etcd (a local etcd cluster through its gRPC KV API),\n' +
+      "echo-quorum (three echo servers relaying each call's replica messages to each other as nodes do, N=3 R=W=2: the floor of a replicated request).\n" +
       'Each target is started and stopped by the bench unless its --*-address is given.\n' +
       'Every cell reports ops/s, latency percentiles, and CPU per operation of the servers and of the load generator (the bench process, or its --client-procs workers).',
   );
@@ -182,7 +183,7 @@ function addMatrixOptions(cmd: Command): void {
     )
     .option(
       '--compare <list>',
-      'same as --target; ratios are printed for every pair that ran (ringstore/etcd, ringstore/echo, ringstore/any-node, ringstore-tls/ringstore)',
+      'same as --target; ratios are printed for every pair that ran (ringstore/etcd, ringstore/echo, ringstore-unary/echo-quorum, ringstore/any-node, ringstore-tls/ringstore, ...)',
       listOf('--compare', targetNames),
     )
     .option(
@@ -317,7 +318,8 @@ function addPlaceOptions(cmd: Command): void {
 const starters: Record<BackendKind, (o: BackendOptions) => Promise<Backend>> = {
   ringstore: (o) => startRingstore(o, false),
   'ringstore-tls': (o) => startRingstore(o, true),
-  echo: startEcho,
+  echo: (o) => startEcho(o),
+  'echo-quorum': (o) => startEcho(o, true),
   etcd: startEtcd,
 };
 
@@ -424,7 +426,12 @@ export async function run(argv: readonly string[], io: BenchIo): Promise<number>
 }
 
 /** The targets the C-core load generator drives: plaintext unary calls, one operation each. */
-export const cCoreTargets: readonly TargetName[] = ['ringstore-unary', 'echo', 'etcd'];
+export const cCoreTargets: readonly TargetName[] = [
+  'ringstore-unary',
+  'echo',
+  'echo-quorum',
+  'etcd',
+];
 
 /** Why --load-generator c-core cannot run what the flags ask for, or undefined. */
 function cCoreFlagsRefusal(f: Flags, targets: readonly TargetName[]): string | undefined {
@@ -484,6 +491,7 @@ async function startBackend(r: BenchRun, at: Place): Promise<Backend | undefined
     ringstore: f.ringstoreAddress,
     'ringstore-tls': undefined,
     echo: f.echoAddress,
+    'echo-quorum': undefined,
     etcd: f.etcdAddress,
   };
   try {

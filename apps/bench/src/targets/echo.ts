@@ -18,13 +18,24 @@ export const echoServerScript = fileURLToPath(
 export const echoStartTimeoutMs = 15_000;
 
 /**
- * Same requests as the SDK sends to a node, over one channel: unary calls, or (`session`) Get,
- * Put and Delete over one KV.Session stream, framed as the SDK frames them (its own stub).
+ * Same requests as the SDK sends to a node, over one channel per server, round-robin: unary
+ * calls, or (`session`) Get, Put and Delete over one KV.Session stream per server, framed as the
+ * SDK frames them (its own stub).
  */
-export function echoDriver(address: string, deadlineMs: number, session = false): Driver {
-  const channel = new KVClient(address, credentials.createInsecure());
-  const client = session ? sessionStub(channel, () => new Metadata()) : unaryStub(channel);
+export function echoDriver(
+  addresses: readonly string[],
+  deadlineMs: number,
+  session = false,
+): Driver {
+  if (addresses.length === 0) throw new RangeError('an echo driver needs an address');
+  const clients = addresses.map((address) => {
+    const channel = new KVClient(address, credentials.createInsecure());
+    return session ? sessionStub(channel, () => new Metadata()) : unaryStub(channel);
+  });
+  let turn = 0;
+  const pick = () => clients[turn++ % clients.length] as (typeof clients)[number];
   const put = async (key: Buffer, value: Buffer): Promise<void> => {
+    const client = pick();
     await callUnary(
       client.put.bind(client),
       { key, value, context: Buffer.alloc(0), w: 0, strictQuorum: false },
@@ -33,11 +44,13 @@ export function echoDriver(address: string, deadlineMs: number, session = false)
   };
   return {
     read: async (key) => {
+      const client = pick();
       await callUnary(client.get.bind(client), { key, r: 0, strictQuorum: false }, deadlineMs);
     },
     update: put,
     insert: put,
     readMany: async (keys) => {
+      const client = pick();
       const res = await callUnary(
         client.batchGet.bind(client),
         { items: keys.map((key) => ({ key, r: 0, strictQuorum: false })) },
@@ -46,6 +59,7 @@ export function echoDriver(address: string, deadlineMs: number, session = false)
       return keys.map((_, i) => (res?.results[i]?.result?.$case === 'ok' ? undefined : noResult));
     },
     writeMany: async (items) => {
+      const client = pick();
       const res = await callUnary(
         client.batchPut.bind(client),
         {
@@ -60,38 +74,47 @@ export function echoDriver(address: string, deadlineMs: number, session = false)
       );
       return items.map((_, i) => (res?.results[i]?.result?.$case === 'put' ? undefined : noResult));
     },
-    close: () => Promise.resolve(client.close()),
+    close: () => Promise.resolve(clients.forEach((client) => client.close())),
   };
 }
 
 /** echoDriver as `spec` describes it. */
 export function echoDriverFromSpec(spec: EchoDriverSpec): Driver {
-  return echoDriver(spec.address, spec.deadlineMs, spec.session);
+  return echoDriver(spec.addresses, spec.deadlineMs, spec.session);
 }
 
-/** The driver specs of the echo server at `address`: echo-session over a stream, echo unary. */
+/** The driver specs of the echo servers at `addresses`: over sessions, or unary calls. */
 function echoDriverSpecs(
-  address: string,
+  addresses: readonly string[],
   deadlineMs: number,
 ): (target: TargetName) => EchoDriverSpec {
   return (target) => ({
     kind: 'echo',
-    address,
+    addresses,
     deadlineMs,
-    session: target === 'echo-session',
+    session: target === 'echo-session' || target === 'echo-quorum-session',
   });
 }
 
 /** An item the echo server left without a result: it always answers each, so a bug. */
 const noResult = new Error('echo: no result for a batch item');
 
-export async function startEcho(options: BackendOptions): Promise<Backend> {
+/** Servers of the echo-quorum target: a node's N=3 (each relays to the other two). */
+export const echoQuorumServers = 3;
+
+/**
+ * The echo target's server, or (`quorum`) the echo-quorum target's three, each relaying every
+ * call's replica messages to the other two (echo-relay.ts). Given addresses are driven as they
+ * are (echo only: a quorum's servers are always started here, so their CPU is known).
+ */
+export async function startEcho(options: BackendOptions, quorum = false): Promise<Backend> {
   const inserts = new InsertSequence(options.records);
-  const given = options.addresses?.[0];
+  const kind = quorum ? 'echo-quorum' : 'echo';
+  const given = quorum ? undefined : options.addresses?.[0];
   if (given !== undefined) {
-    const driverSpec = echoDriverSpecs(given, options.deadlineMs);
+    const driverSpec = echoDriverSpecs([given], options.deadlineMs);
     return {
-      kind: 'echo',
+      kind,
       description: `echo server at ${given}`,
       inserts,
       driverSpec,
@@ -103,37 +126,58 @@ export async function startEcho(options: BackendOptions): Promise<Backend> {
   if (!existsSync(echoServerScript))
     throw new Error(`${echoServerScript} is missing: build first (npm run build)`);
   mkdirSync(options.workDir, { recursive: true });
-  const address = `127.0.0.1:${await freePort()}`;
-  const server = startServerProcess(
-    process.execPath,
-    [echoServerScript, '--listen', address, '--value-bytes', String(options.valueBytes)],
-    join(options.workDir, 'echo.log'),
-    options.workDir,
-  );
+  const count = quorum ? echoQuorumServers : 1;
+  const addresses: string[] = [];
+  for (let i = 0; i < count; i++) addresses.push(`127.0.0.1:${await freePort()}`);
+  const servers = addresses.map((address, i) => {
+    const peers = addresses.filter((other) => other !== address);
+    return startServerProcess(
+      process.execPath,
+      [
+        echoServerScript,
+        '--listen',
+        address,
+        '--value-bytes',
+        String(options.valueBytes),
+        ...(quorum ? ['--peers', peers.join(',')] : []),
+      ],
+      join(options.workDir, quorum ? `echo-${i + 1}.log` : 'echo.log'),
+      options.workDir,
+    );
+  });
+  const stop = async (): Promise<void> => {
+    await Promise.all(servers.map((server) => server.stop()));
+  };
   try {
-    const probe = echoDriver(address, probeDeadlineMs);
+    // Every server answers a get (a quorum's only once its relay reaches a peer).
+    const probe = echoDriver(addresses, probeDeadlineMs);
     try {
       await waitReady(
-        'echo server',
-        [server],
-        () => probe.read(Buffer.from('probe')),
+        quorum ? 'echo quorum' : 'echo server',
+        servers,
+        async () => {
+          for (let i = 0; i < count; i++) await probe.read(Buffer.from('probe'));
+        },
         echoStartTimeoutMs,
       );
     } finally {
       await probe.close();
     }
   } catch (e) {
-    await server.stop();
+    await stop();
     throw e;
   }
-  const driverSpec = echoDriverSpecs(address, options.deadlineMs);
+  const driverSpec = echoDriverSpecs(addresses, options.deadlineMs);
+  const pids = servers.map((server) => server.child.pid).join(', ');
   return {
-    kind: 'echo',
-    description: `echo: a no-op grpc-js server implementing ringstore.v1.KV, unary and KV.Session (pid ${server.child.pid})`,
+    kind,
+    description: quorum
+      ? `echo-quorum: ${count} no-op grpc-js KV servers relaying each call's replica messages to each other over Peer.Link as a node does (N=3, R=W=2) (pids ${pids})`
+      : `echo: a no-op grpc-js server implementing ringstore.v1.KV, unary and KV.Session (pid ${pids})`,
     inserts,
     driverSpec,
     driver: (target) => Promise.resolve(echoDriverFromSpec(driverSpec(target))),
-    cpuSeconds: processesCpuSeconds([server]),
-    stop: () => server.stop(),
+    cpuSeconds: processesCpuSeconds(servers),
+    stop,
   };
 }

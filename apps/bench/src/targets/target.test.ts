@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { backendOf, targetNames } from './target.js';
 
 describe('backendOf', () => {
-  it('runs ringstore, ringstore-unary and any-node on one cluster, secured with --tls; ringstore-tls always on its own secured one; echo-session on echo', () => {
+  it('runs ringstore, ringstore-unary and any-node on one cluster, secured with --tls; ringstore-tls always on its own secured one; echo-session on echo, echo-quorum-session on echo-quorum', () => {
     expect(targetNames).toEqual([
       'ringstore',
       'ringstore-unary',
@@ -10,6 +10,8 @@ describe('backendOf', () => {
       'any-node',
       'echo',
       'echo-session',
+      'echo-quorum',
+      'echo-quorum-session',
       'etcd',
     ]);
     expect(targetNames.map((t) => backendOf(t, false))).toEqual([
@@ -19,6 +21,8 @@ describe('backendOf', () => {
       'ringstore',
       'echo',
       'echo',
+      'echo-quorum',
+      'echo-quorum',
       'etcd',
     ]);
     expect(targetNames.map((t) => backendOf(t, true))).toEqual([
@@ -28,6 +32,8 @@ describe('backendOf', () => {
       'ringstore-tls',
       'echo',
       'echo',
+      'echo-quorum',
+      'echo-quorum',
       'etcd',
     ]);
   });

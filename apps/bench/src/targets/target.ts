@@ -7,10 +7,20 @@ import type { Driver, InsertSequence } from '../harness.js';
  * stream per node), ringstore-unary the same with one unary RPC per call; ringstore-tls is
  * zero-hop on a cluster of its own, secured (TLS on both ports, client certificates, a token),
  * for TLS on vs off from one run. echo and echo-session share one no-op server: the ceiling of
- * one unary RPC per operation, and of the session's frames.
+ * one unary RPC per operation, and of the session's frames. echo-quorum and echo-quorum-session
+ * share three such servers that relay each call's replica messages to each other as a node does
+ * (N=3, R=W=2): the floor of a replicated request on grpc-js, without storage or versions.
  */
 export type TargetName =
-  'ringstore' | 'ringstore-unary' | 'ringstore-tls' | 'any-node' | 'echo' | 'echo-session' | 'etcd';
+  | 'ringstore'
+  | 'ringstore-unary'
+  | 'ringstore-tls'
+  | 'any-node'
+  | 'echo'
+  | 'echo-session'
+  | 'echo-quorum'
+  | 'echo-quorum-session'
+  | 'etcd';
 export const targetNames: readonly TargetName[] = [
   'ringstore',
   'ringstore-unary',
@@ -18,16 +28,19 @@ export const targetNames: readonly TargetName[] = [
   'any-node',
   'echo',
   'echo-session',
+  'echo-quorum',
+  'echo-quorum-session',
   'etcd',
 ];
 
-export type BackendKind = 'ringstore' | 'ringstore-tls' | 'echo' | 'etcd';
+export type BackendKind = 'ringstore' | 'ringstore-tls' | 'echo' | 'echo-quorum' | 'etcd';
 
 /** The backend a target runs against; `tls` (--tls) secures the ringstore and any-node cluster. */
 export function backendOf(target: TargetName, tls: boolean): BackendKind {
   if (target === 'ringstore' || target === 'any-node' || target === 'ringstore-unary')
     return tls ? 'ringstore-tls' : 'ringstore';
   if (target === 'echo-session') return 'echo';
+  if (target === 'echo-quorum-session') return 'echo-quorum';
   return target;
 }
 
@@ -53,9 +66,10 @@ export interface RingstoreDriverSpec {
 
 export interface EchoDriverSpec {
   readonly kind: 'echo';
-  readonly address: string;
+  /** The echo server, or the three of echo-quorum: calls go round-robin over them. */
+  readonly addresses: readonly string[];
   readonly deadlineMs: number;
-  /** Over one KV.Session stream (echo-session), or unary calls (echo). */
+  /** Over one KV.Session stream per server (echo-session), or unary calls (echo). */
   readonly session: boolean;
 }
 
