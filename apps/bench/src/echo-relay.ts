@@ -159,22 +159,17 @@ export function serveEchoLink(
 }
 
 function replyTo(body: LinkMessage['body'], object: Buffer): Body {
-  switch (body?.$case) {
-    case 'read':
-      return { $case: 'readReply', value: { found: true, object, corrupt: false } };
-    case 'replicate':
-      return { $case: 'replicateReply', value: {} };
-    default: {
-      const message = `echo relay: does not answer ${body?.$case ?? 'an empty'} message`;
-      const value = {
-        code: 12,
-        message,
-        failure: undefined,
-        ringStale: false,
-        ringTerm: 0n,
-        ringVersion: 0n,
-      };
-      return { $case: 'error', value };
-    }
-  }
+  if (body?.$case === 'read')
+    return { $case: 'readReply', value: { found: true, object, corrupt: false } };
+  if (body?.$case === 'replicate') return { $case: 'replicateReply', value: {} };
+  const message = `echo relay: does not answer ${body?.$case ?? 'an empty'} message`;
+  const value = {
+    code: 12,
+    message,
+    failure: undefined,
+    ringStale: false,
+    ringTerm: 0n,
+    ringVersion: 0n,
+  };
+  return { $case: 'error', value };
 }
