@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { liveChildPids } from '@ringstore/tools';
 import type { Report } from './report.js';
 import { run } from './run.js';
+import { startEcho } from './targets/echo.js';
 
 function captureIo(): { io: Parameters<typeof run>[1]; out: () => string; err: () => string } {
   let out = '';
@@ -111,6 +112,40 @@ describe('ringstore-bench (smoke: the CI variant of npm run bench)', () => {
       expect(err()).toContain('not with --ringstore-address');
     }
   });
+
+  it('refuses --no-load for a target the bench would start empty', async () => {
+    const { io, err } = captureIo();
+    expect(await run(['--no-load', '--target', 'echo', '--out', outDir()], io)).toBe(2);
+    expect(err()).toContain('--no-load');
+    expect(err()).toContain('echo would start empty');
+  });
+
+  it('--no-load measures a given address without loading it first', async () => {
+    const echo = await startEcho({
+      nodes: 1,
+      deadlineMs: 5_000,
+      valueBytes: 10,
+      workDir: outDir(),
+      records: 0,
+    });
+    try {
+      const address = echo.driverSpec('echo');
+      const given = address.kind === 'echo' ? address.addresses.join(',') : '';
+      const loadsOf = async (extra: string[]): Promise<Report['loads']> => {
+        const out = outDir();
+        const { io, err } = captureIo();
+        const flags = ['--target', 'echo', '--echo-address', given, '--workload', 'c'];
+        const timing = ['--operations', '50', '--warmup-seconds', '0', '--records', '40'];
+        expect(await run([...flags, ...timing, ...extra, '--out', out], io), err()).toBe(0);
+        const json = readdirSync(out).find((f) => f.endsWith('.json'));
+        return (JSON.parse(readFileSync(join(out, json!), 'utf8')) as Report).loads;
+      };
+      expect(await loadsOf([])).toHaveLength(1);
+      expect(await loadsOf(['--no-load'])).toEqual([]);
+    } finally {
+      await echo.stop();
+    }
+  }, 60_000);
 
   it('prints one summary line per run without --json, in workload order', async () => {
     const { io, out, err } = captureIo();

@@ -128,6 +128,8 @@ interface Flags {
   operations?: number;
   warmupSeconds: number;
   loadConcurrency: number;
+  /** false (--no-load): the given addresses hold the records already, from an earlier run. */
+  load: boolean;
   /** Operations gathered into one BatchGet/BatchPut (1: none). */
   batch: number;
   /** Processes the load of each cell comes from: 1 is this one, more are load workers. */
@@ -242,6 +244,10 @@ function addLoadOptions(cmd: Command): void {
       'requests in flight during the load phase',
       intIn('--load-concurrency', 1, concurrencyMax),
       64,
+    )
+    .option(
+      '--no-load',
+      'skip the load phase: the servers at the given --*-address hold --records records already (an earlier run loaded them), so a settled cluster can be measured again',
     )
     .option(
       '--batch <n>',
@@ -387,6 +393,17 @@ export async function run(argv: readonly string[], io: BenchIo): Promise<number>
     );
     return 2;
   }
+  if (!f.load) {
+    const started = targets.filter(
+      (t) => givenAddresses(f)[backendOf(t, f.tls === true)] === undefined,
+    );
+    if (started.length > 0) {
+      io.stderr.write(
+        `ringstore-bench: --no-load measures data an earlier run loaded at a given address: ${started.join(', ')} would start empty\n`,
+      );
+      return 2;
+    }
+  }
   const cCoreRefused = f.loadGenerator === 'c-core' ? cCoreFlagsRefusal(f, targets) : undefined;
   if (cCoreRefused !== undefined) {
     io.stderr.write(`ringstore-bench: --load-generator c-core: ${cCoreRefused}\n`);
@@ -474,7 +491,7 @@ async function runBackend(r: BenchRun, at: Place): Promise<void> {
   if (backend === undefined) return;
   try {
     const mine = r.targets.filter((t) => backendOf(t, r.f.tls === true) === at.kind);
-    if (at.records > 0) await loadBackend(r, at, backend, mine[0]!);
+    if (at.records > 0 && r.f.load) await loadBackend(r, at, backend, mine[0]!);
     for (const target of mine) await runTarget(r, at, backend, target);
   } catch (e) {
     r.bar.stop();
@@ -485,15 +502,20 @@ async function runBackend(r: BenchRun, at: Place): Promise<void> {
   }
 }
 
-async function startBackend(r: BenchRun, at: Place): Promise<Backend | undefined> {
-  const f = r.f;
-  const given: Record<BackendKind, string[] | undefined> = {
+/** The addresses given for each backend (--*-address); undefined: the bench starts it. */
+function givenAddresses(f: Flags): Record<BackendKind, string[] | undefined> {
+  return {
     ringstore: f.ringstoreAddress,
     'ringstore-tls': undefined,
     echo: f.echoAddress,
     'echo-quorum': undefined,
     etcd: f.etcdAddress,
   };
+}
+
+async function startBackend(r: BenchRun, at: Place): Promise<Backend | undefined> {
+  const f = r.f;
+  const given = givenAddresses(f);
   try {
     return await starters[at.kind]({
       nodes: at.nodes,
