@@ -18,6 +18,7 @@
 #              context of the key's last read or write (as the Node driver does), unary only
 #   etcd       etcdserverpb.KV Range/Put, round-robin over the members (linearizable reads)
 import asyncio
+import functools
 import json
 import math
 import os
@@ -58,8 +59,14 @@ def seeded_random(seed):
     return nxt
 
 
+@functools.lru_cache(maxsize=64)
+def zipfian_zeta(items):
+    """zeta(items), summed once per process: every closed-loop worker builds its own chooser."""
+    return math.fsum(1 / math.pow(i, ZIPFIAN_THETA) for i in range(1, items + 1))
+
+
 def zipfian_chooser(items, random):
-    zeta_n = math.fsum(1 / math.pow(i, ZIPFIAN_THETA) for i in range(1, items + 1))
+    zeta_n = zipfian_zeta(items)
     zeta2 = 1 + 1 / math.pow(2, ZIPFIAN_THETA)
     alpha = 1 / (1 - ZIPFIAN_THETA)
     eta = (1 - math.pow(2 / items, 1 - ZIPFIAN_THETA)) / (1 - zeta2 / zeta_n)
@@ -338,6 +345,11 @@ async def run_share(driver, phase, send):
     inserts = Inserts(phase["insertsFrom"], phase["insertsStep"])
     tally = Tally()
     stop = phase["stop"]
+    # Every worker's operation stream is built before the clock starts (as the harness does).
+    streams = [
+        operation_maker(driver, phase, inserts, phase["seed"] + i * WORKER_SEED_STEP)
+        for i in range(phase["concurrency"])
+    ]
     started = time.monotonic()
     end = started + stop["durationMs"] / 1000 if "durationMs" in stop else math.inf
     limit = stop.get("operations", math.inf)
@@ -345,8 +357,7 @@ async def run_share(driver, phase, send):
     def more():
         return tally.started < limit and time.monotonic() < end
 
-    async def worker(index):
-        nxt = operation_maker(driver, phase, inserts, phase["seed"] + index * WORKER_SEED_STEP)
+    async def worker(nxt):
         while more():
             tally.started += 1
             op, fn, args = nxt()
@@ -366,7 +377,7 @@ async def run_share(driver, phase, send):
     started_at_ms = time.time() * 1000
     tick = asyncio.ensure_future(ticker())
     try:
-        await asyncio.gather(*(worker(i) for i in range(phase["concurrency"])))
+        await asyncio.gather(*(worker(nxt) for nxt in streams))
     finally:
         tick.cancel()
     duration_ms = (time.monotonic() - started) * 1000

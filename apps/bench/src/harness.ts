@@ -218,6 +218,12 @@ export async function runPhaseTally(
   )
     throw new RangeError(`concurrency must be in 1..${concurrencyMax}`);
   const tally = newTally();
+  // Every worker's operation stream (its key chooser) is built before the clock starts: building
+  // one is not part of the phase, and a stream built inside it once held the event loop while
+  // other workers' requests were in flight.
+  const streams = Array.from({ length: options.concurrency }, (_, i) =>
+    operationMaker(options, options.seed + i * workerSeedStep),
+  );
   // One monotonic clock both ends the phase and measures it: a deadline on the wall clock (whole
   // ms) once ended a 50 ms phase that hrtime measured as 49 ms.
   const startedMs = performance.now();
@@ -228,9 +234,7 @@ export async function runPhaseTally(
     : undefined;
   ticker?.unref();
   try {
-    await Promise.all(
-      Array.from({ length: options.concurrency }, (_, i) => phaseWorker(options, i, more, tally)),
-    );
+    await Promise.all(streams.map((next) => phaseWorker(next, more, tally)));
   } finally {
     if (ticker) clearInterval(ticker);
   }
@@ -254,12 +258,10 @@ const workerSeedStep = 0x9e3779b9;
 
 /** One closed-loop worker: the next operation as soon as the last one answered, while `more`. */
 async function phaseWorker(
-  options: PhaseOptions,
-  index: number,
+  next: () => PlannedOperation,
   more: () => boolean,
   tally: Tally,
 ): Promise<void> {
-  const next = operationMaker(options, options.seed + index * workerSeedStep);
   while (more()) {
     tally.started++;
     const { op, send } = next();

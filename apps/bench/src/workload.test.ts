@@ -8,6 +8,8 @@ import {
   workloadNames,
   workloads,
   zipfianChooser,
+  zipfianZeta,
+  zipfianZetasHeld,
 } from './workload.js';
 
 function counts(draw: () => number, n: number): Map<number, number> {
@@ -88,6 +90,20 @@ describe('key choosers', () => {
     const hottest = [...seen.entries()].sort((x, y) => y[1] - x[1])[0]![0];
     expect(hottest).toBe(Number(fnv1a64(0) % 10_000n));
     for (const i of seen.keys()) expect(i).toBeLessThan(10_000);
+  });
+
+  it('sums zeta once per item count in a process, however many workers build a chooser', () => {
+    let direct = 0;
+    for (let i = 1; i <= 12_345; i++) direct += 1 / Math.pow(i, 0.99);
+    const held = zipfianZetasHeld();
+    const draws = Array.from({ length: 32 }, (_, w) => zipfianChooser(12_345, seededRandom(w)));
+    expect(zipfianZetasHeld()).toBe(held + 1);
+    expect(zipfianZeta(12_345)).toBe(direct);
+    // Choosers sharing the sum draw exactly what one built alone draws.
+    for (let w = 0; w < 32; w += 7) {
+      const alone = zipfianChooser(12_345, seededRandom(w));
+      for (let k = 0; k < 50; k++) expect(draws[w]!()).toBe(alone());
+    }
   });
 
   it('refuses item counts it cannot serve', () => {

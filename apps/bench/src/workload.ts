@@ -52,15 +52,40 @@ export const zipfianTheta = 0.99;
 /** Largest item count a zipfian chooser is built for (zeta is summed once, item by item). */
 export const zipfianItemsMax = 100_000_000;
 
+/** (items, theta) pairs whose zeta a process keeps: a run uses one or two record counts. */
+const zetaCacheMax = 64;
+const zetaCache = new Map<string, number>();
+
+/**
+ * zeta(items, theta) = sum of 1/i^theta for i in 1..items, summed once per process. Every
+ * closed-loop worker of a phase builds its own chooser, and at 1,000,000 items the sum takes tens
+ * of milliseconds: summed per worker, 32 of them blocked a load process for over a second.
+ */
+export function zipfianZeta(items: number, theta = zipfianTheta): number {
+  const key = `${items}/${theta}`;
+  const known = zetaCache.get(key);
+  if (known !== undefined) return known;
+  let zeta = 0;
+  for (let i = 1; i <= items; i++) zeta += 1 / Math.pow(i, theta);
+  if (zetaCache.size >= zetaCacheMax) zetaCache.delete(zetaCache.keys().next().value as string);
+  zetaCache.set(key, zeta);
+  return zeta;
+}
+
+/** How many (items, theta) sums this process holds (at most zetaCacheMax). */
+export function zipfianZetasHeld(): number {
+  return zetaCache.size;
+}
+
 /**
  * Zipfian over [0, items), after Gray et al., "Quickly Generating Billion-Record Synthetic
- * Databases" (the generator YCSB uses): rank 0 is the most popular. zeta(n) is computed once.
+ * Databases" (the generator YCSB uses): rank 0 is the most popular. zeta(n) is summed once
+ * per process (zipfianZeta).
  */
 export function zipfianChooser(items: number, random: Random, theta = zipfianTheta): () => number {
   if (!Number.isInteger(items) || items < 1 || items > zipfianItemsMax)
     throw new RangeError(`zipfian items must be an integer in 1..${zipfianItemsMax}, got ${items}`);
-  let zetaN = 0;
-  for (let i = 1; i <= items; i++) zetaN += 1 / Math.pow(i, theta);
+  const zetaN = zipfianZeta(items, theta);
   const zeta2 = 1 + 1 / Math.pow(2, theta);
   const alpha = 1 / (1 - theta);
   const eta = (1 - Math.pow(2 / items, 1 - theta)) / (1 - zeta2 / zetaN);
